@@ -1,0 +1,1446 @@
+//! Lowering: each IR node becomes one or more *steps*, calls of library kernels with constant
+//! parameters, independent of the language they will be printed in.
+//!
+//! A step reads some run-time tensors, writes one tensor (or overwrites its first input, in
+//! place) and refers to constants as named static data. The Rust back end prints a step as one
+//! `layer_*` function and one call in `Model::run`; a C back end can print the same steps.
+//! Compile-time work happens here: weight layouts are rearranged for the kernels (a `Gemm`'s `B`
+//! is stored `[k, n]`), `BatchNormalization` becomes a scale and a shift per channel, broadcast
+//! and stride patterns are simplified, resize coordinates become tables.
+
+use crate::backend::{Arg, Program, StaticData, Step, Stmt, Struct, Value};
+use crate::error::{Error, Result};
+use crate::ir::op::*;
+use crate::ir::shape::{
+    Spatial2d, broadcast_strides, resize_linear_taps, resize_nearest_index, resize_outside,
+    resize_source_coordinate,
+};
+use crate::ir::{Activation, DType, Graph, Node, Op, TensorData, TensorId, strides_of};
+use crate::passes::memory_plan::Storage;
+use crate::report;
+
+/// Axes kernels accept for broadcast and strided iteration.
+const MAX_RANK: usize = 6;
+/// Batch axes of `MatMul`.
+const MAX_BATCH_RANK: usize = 4;
+
+/// Lowers every node; fails with one line per node that cannot be emitted.
+pub fn lower(graph: &Graph) -> Result<Program> {
+    let mut program = Program::default();
+    let mut problems = Vec::new();
+    check_io(graph, &mut problems);
+    let mut statics = Statics::default();
+    for (index, node) in graph.nodes.iter().enumerate() {
+        let mut lowering = Lowering {
+            graph,
+            node,
+            index,
+            statics: &mut statics,
+            steps: Vec::new(),
+        };
+        match lowering.node() {
+            Ok(()) => program.steps.extend(lowering.steps),
+            Err(e) => problems.push(format!("{}: {e}", graph.describe_node(node))),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::unsupported(format!(
+            "the Rust back end cannot generate code for:\n  {}",
+            problems.join("\n  ")
+        )));
+    }
+    program.statics = statics.data;
+    Ok(program)
+}
+
+/// Graph inputs and outputs must be `f32` in this version.
+fn check_io(graph: &Graph, problems: &mut Vec<String>) {
+    for (what, ids) in [("input", &graph.inputs), ("output", &graph.outputs)] {
+        for &t in ids.iter() {
+            let tensor = graph.tensor(t);
+            if tensor.dtype != DType::F32 {
+                problems.push(format!(
+                    "graph {what} '{}' is {}; generated code takes float32 inputs and outputs",
+                    tensor.name, tensor.dtype
+                ));
+            }
+        }
+    }
+}
+
+/// Static data, deduplicated by source tensor.
+#[derive(Default)]
+struct Statics {
+    data: Vec<StaticData>,
+    by_tensor: Vec<(TensorId, String)>,
+}
+
+impl Statics {
+    fn add(
+        &mut self,
+        name: String,
+        doc: String,
+        shape: Vec<usize>,
+        data: TensorData,
+    ) -> String {
+        self.data.push(StaticData {
+            name: name.clone(),
+            doc,
+            shape,
+            data,
+        });
+        name
+    }
+}
+
+struct Lowering<'a> {
+    graph: &'a Graph,
+    node: &'a Node,
+    index: usize,
+    statics: &'a mut Statics,
+    steps: Vec<Step>,
+}
+
+type R<T> = Result<T, String>;
+
+fn usize_(n: usize) -> Value {
+    Value::Usize(n)
+}
+
+fn array(values: &[usize]) -> Value {
+    Value::Array(values.iter().map(|&v| Value::Usize(v)).collect())
+}
+
+fn iarray(values: &[isize]) -> Value {
+    Value::Array(values.iter().map(|&v| Value::Isize(v)).collect())
+}
+
+/// Pads to `n` entries at the front.
+fn pad_front<T: Copy>(values: &[T], n: usize, fill: T) -> Vec<T> {
+    let mut out = vec![fill; n - values.len()];
+    out.extend_from_slice(values);
+    out
+}
+
+fn activation(a: Activation) -> Value {
+    match a {
+        Activation::None => Value::Variant("activation::Activation::None".into(), vec![]),
+        Activation::Relu => Value::Variant("activation::Activation::Relu".into(), vec![]),
+        Activation::Clip { min, max } => Value::Variant(
+            "activation::Activation::Clip".into(),
+            vec![Value::F32(min), Value::F32(max)],
+        ),
+        Activation::LeakyRelu { alpha } => Value::Variant(
+            "activation::Activation::LeakyRelu".into(),
+            vec![Value::F32(alpha)],
+        ),
+    }
+}
+
+/// Merges adjacent axes of an iteration space when every operand walks them as one (its stride
+/// on the outer axis is its stride on the inner axis times the inner size), and drops axes of
+/// size 1. Returns the merged shape and per-operand strides.
+pub fn coalesce(shape: &[usize], strides: &[Vec<isize>]) -> (Vec<usize>, Vec<Vec<isize>>) {
+    let mut out_shape: Vec<usize> = Vec::new();
+    let mut out_strides: Vec<Vec<isize>> = vec![Vec::new(); strides.len()];
+    for d in 0..shape.len() {
+        if shape[d] == 1 {
+            continue;
+        }
+        let mergeable = !out_shape.is_empty()
+            && strides.iter().enumerate().all(|(k, s)| {
+                let prev = *out_strides[k].last().expect("same length as out_shape");
+                prev == s[d] * shape[d] as isize
+            });
+        if mergeable {
+            *out_shape.last_mut().expect("not empty") *= shape[d];
+            for (k, s) in strides.iter().enumerate() {
+                *out_strides[k].last_mut().expect("not empty") = s[d];
+            }
+        } else {
+            out_shape.push(shape[d]);
+            for (k, s) in strides.iter().enumerate() {
+                out_strides[k].push(s[d]);
+            }
+        }
+    }
+    (out_shape, out_strides)
+}
+
+impl Lowering<'_> {
+    fn shape(&self, t: TensorId) -> &[usize] {
+        self.graph.tensor(t).shape()
+    }
+
+    fn input_shape(&self, i: usize) -> &[usize] {
+        self.shape(self.node.inputs[i])
+    }
+
+    fn output_shape(&self) -> &[usize] {
+        self.shape(self.node.outputs[0])
+    }
+
+    fn layer_name(&self, part: Option<usize>) -> String {
+        let op = self.node.op.name().to_lowercase();
+        match part {
+            Some(p) => format!("layer_{:03}_{op}_{p}", self.index),
+            None => format!("layer_{:03}_{op}", self.index),
+        }
+    }
+
+    fn static_name(&self, role: &str) -> String {
+        format!("LAYER_{:03}_{role}", self.index)
+    }
+
+    /// A constant input as static data (shared with other users of the same tensor).
+    fn constant(&mut self, t: TensorId, role: &str) -> R<String> {
+        if let Some((_, name)) = self.statics.by_tensor.iter().find(|(id, _)| *id == t) {
+            return Ok(name.clone());
+        }
+        let tensor = self.graph.tensor(t);
+        let data = tensor.data.clone().ok_or("expected a constant")?;
+        let name = self.static_name(role);
+        let doc = format!("Constant `{}`.", tensor.name);
+        self.statics
+            .add(name.clone(), doc, tensor.shape().to_vec(), data);
+        self.statics.by_tensor.push((t, name.clone()));
+        Ok(name)
+    }
+
+    /// New static data made at compile time for this layer.
+    fn derived(
+        &mut self,
+        role: &str,
+        what: &str,
+        shape: Vec<usize>,
+        data: TensorData,
+    ) -> String {
+        let name = self.static_name(role);
+        self.statics.add(name, what.to_string(), shape, data)
+    }
+
+    /// Data input `i` as a kernel argument: a static for constants, otherwise a run-time input of
+    /// the step (pushed onto `inputs`).
+    fn operand(&mut self, i: usize, role: &str, inputs: &mut Vec<TensorId>) -> R<Arg> {
+        let t = self.node.inputs[i];
+        if self.graph.tensor(t).is_constant() {
+            Ok(Arg::Static(self.constant(t, role)?))
+        } else {
+            inputs.push(t);
+            Ok(Arg::Input(inputs.len() - 1))
+        }
+    }
+
+    fn in_place(&self) -> bool {
+        self.graph
+            .plan
+            .as_ref()
+            .is_some_and(|p| p.in_place[self.index])
+    }
+
+    fn require_f32(&self, t: TensorId) -> R<()> {
+        let tensor = self.graph.tensor(t);
+        if tensor.dtype != DType::F32 {
+            return Err(format!(
+                "'{}' is {} at run time; generated code computes on float32 only",
+                tensor.name, tensor.dtype
+            ));
+        }
+        Ok(())
+    }
+
+    fn push(
+        &mut self,
+        part: Option<usize>,
+        detail: String,
+        inputs: Vec<TensorId>,
+        output: TensorId,
+        in_place: bool,
+        body: Vec<Stmt>,
+    ) {
+        let describe = |t: &TensorId| {
+            let tensor = self.graph.tensor(*t);
+            format!("{} {:?}", tensor.dtype, tensor.shape())
+        };
+        let ins: Vec<String> = self
+            .node
+            .inputs
+            .iter()
+            .filter(|t| !self.graph.tensor(**t).is_constant())
+            .map(describe)
+            .collect();
+        let macs = report::node_macs(self.graph, self.node);
+        let mut doc = vec![format!(
+            "Layer {}: `{}` ({}), {} → {}.",
+            self.index,
+            self.node.name,
+            self.node.op.name(),
+            if ins.is_empty() {
+                "constants".to_string()
+            } else {
+                ins.join(", ")
+            },
+            describe(&output)
+        )];
+        let mut second = detail;
+        if macs > 0 && part.is_none_or(|p| p == 0) {
+            if !second.is_empty() {
+                second.push_str("; ");
+            }
+            second.push_str(&format!("{} MACs", report::group_digits(macs)));
+        }
+        if let Some(first) = second.chars().next() {
+            let capital: String =
+                first.to_uppercase().chain(second.chars().skip(1)).collect();
+            doc.push(format!("{capital}."));
+        }
+        if in_place {
+            doc.push("Runs in place: the output overwrites the first input.".into());
+        }
+        self.steps.push(Step {
+            node: self.index,
+            name: self.layer_name(part),
+            doc,
+            inputs,
+            output,
+            in_place,
+            body,
+        });
+    }
+
+    fn node(&mut self) -> R<()> {
+        let node = self.node;
+        for &t in node.inputs.iter().chain(&node.outputs) {
+            if !self.graph.tensor(t).is_constant() {
+                self.require_f32(t)?;
+            }
+        }
+        match &node.op {
+            op if op.is_view() => Ok(()),
+            Op::Conv(a) => self.conv(a),
+            Op::ConvTranspose(a) => self.conv_transpose(a),
+            Op::Gemm(a) => self.gemm(a),
+            Op::MatMul => self.matmul(),
+            Op::Add(a) => self.binary("elementwise::BinaryOp::Add", a.activation),
+            Op::Sub(a) => self.binary("elementwise::BinaryOp::Sub", a.activation),
+            Op::Mul(a) => self.binary("elementwise::BinaryOp::Mul", a.activation),
+            Op::Div(a) => self.binary("elementwise::BinaryOp::Div", a.activation),
+            Op::PRelu => self.binary("elementwise::BinaryOp::PRelu", Activation::None),
+            Op::Relu => {
+                self.unary(Value::Variant("elementwise::Unary::Relu".into(), vec![]))
+            }
+            Op::LeakyRelu(a) => self.unary(Value::Variant(
+                "elementwise::Unary::LeakyRelu".into(),
+                vec![Value::F32(a.alpha)],
+            )),
+            Op::Clip(a) => self.unary(Value::Variant(
+                "elementwise::Unary::Clip".into(),
+                vec![Value::F32(a.min), Value::F32(a.max)],
+            )),
+            Op::Sigmoid => {
+                self.unary(Value::Variant("elementwise::Unary::Sigmoid".into(), vec![]))
+            }
+            Op::HardSigmoid(a) => self.unary(Value::Variant(
+                "elementwise::Unary::HardSigmoid".into(),
+                vec![Value::F32(a.alpha), Value::F32(a.beta)],
+            )),
+            Op::HardSwish => self.unary(Value::Variant(
+                "elementwise::Unary::HardSwish".into(),
+                vec![],
+            )),
+            Op::Tanh => {
+                self.unary(Value::Variant("elementwise::Unary::Tanh".into(), vec![]))
+            }
+            Op::Softmax(a) => self.softmax(a, false),
+            Op::LogSoftmax(a) => self.softmax(a, true),
+            Op::MaxPool(a) => self.pool(a, "pool::max_pool2d"),
+            Op::AveragePool(a) => self.pool(a, "pool::average_pool2d"),
+            Op::GlobalAveragePool => self.global_pool("pool::global_average_pool"),
+            Op::GlobalMaxPool => self.global_pool("pool::global_max_pool"),
+            Op::BatchNormalization(a) => self.batch_norm(a.epsilon),
+            Op::Transpose(a) => self.transpose(a.perm.as_deref().ok_or("unresolved perm")?),
+            Op::Concat(a) => self.concat(a.axis as usize),
+            Op::Split(a) => self.split(a.axis as usize),
+            Op::Slice(a) => self.slice(a),
+            Op::Pad(a) => self.pad(a),
+            Op::Gather(a) => self.gather(a.axis as usize),
+            Op::ReduceMean(a) => self.reduce_mean(a),
+            Op::Resize(a) => self.resize(a),
+            Op::Copy => {
+                let mut inputs = Vec::new();
+                let source = self.operand(0, "SOURCE", &mut inputs)?;
+                self.push(
+                    None,
+                    "A copy into the caller's output".into(),
+                    inputs,
+                    node.outputs[0],
+                    false,
+                    vec![Stmt::Copy(source)],
+                );
+                Ok(())
+            }
+            Op::Cast(_) => {
+                Err("a Cast between element types at run time is not supported yet".into())
+            }
+            Op::DequantizeLinear(_) => {
+                Err("DequantizeLinear of a run-time tensor is not supported yet".into())
+            }
+            Op::Shape(_) => Err("Shape should have been folded".into()),
+            other => Err(format!("no lowering for {}", other.name())),
+        }
+    }
+
+    fn conv(&mut self, a: &ConvAttrs) -> R<()> {
+        let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
+        let g = Spatial2d::new(&x, &y, &a.kernel_shape, &a.strides, &a.dilations, &a.pads);
+        let p = Struct::new(
+            "conv::Conv2d",
+            vec![
+                ("batch", usize_(x[0])),
+                ("c_in", usize_(x[1])),
+                ("h_in", usize_(g.h_in)),
+                ("w_in", usize_(g.w_in)),
+                ("c_out", usize_(y[1])),
+                ("h_out", usize_(g.h_out)),
+                ("w_out", usize_(g.w_out)),
+                ("k_h", usize_(g.k_h)),
+                ("k_w", usize_(g.k_w)),
+                ("stride_h", usize_(g.stride_h)),
+                ("stride_w", usize_(g.stride_w)),
+                ("dilation_h", usize_(g.dilation_h)),
+                ("dilation_w", usize_(g.dilation_w)),
+                ("pad_top", usize_(g.pad_top)),
+                ("pad_left", usize_(g.pad_left)),
+                ("groups", usize_(a.group)),
+                ("activation", activation(a.activation)),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let w = self.operand(1, "WEIGHT", &mut inputs)?;
+        let b = if self.node.inputs.len() > 2 {
+            self.operand(2, "BIAS", &mut inputs)?
+        } else {
+            Arg::Empty
+        };
+        let detail = format!(
+            "{} kernel, stride {}, dilation {}, pads {:?}, {} group{}{}",
+            dims(&a.kernel_shape),
+            dims(&a.strides),
+            dims(&a.dilations),
+            a.pads,
+            a.group,
+            if a.group == 1 { "" } else { "s" },
+            fused(a.activation)
+        );
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "conv::conv2d".into(),
+                vec![Arg::Local("p".into()), xa, w, b, Arg::Output],
+            ),
+        ];
+        self.push(None, detail, inputs, self.node.outputs[0], false, body);
+        Ok(())
+    }
+
+    fn conv_transpose(&mut self, a: &ConvTransposeAttrs) -> R<()> {
+        let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
+        // Built like a convolution from the output's point of view (see the kernel).
+        let g = Spatial2d::new(&y, &x, &a.kernel_shape, &a.strides, &a.dilations, &a.pads);
+        let p = Struct::new(
+            "conv::ConvTranspose2d",
+            vec![
+                ("batch", usize_(x[0])),
+                ("c_in", usize_(x[1])),
+                ("h_in", usize_(g.h_out)),
+                ("w_in", usize_(g.w_out)),
+                ("c_out", usize_(y[1])),
+                ("h_out", usize_(g.h_in)),
+                ("w_out", usize_(g.w_in)),
+                ("k_h", usize_(g.k_h)),
+                ("k_w", usize_(g.k_w)),
+                ("stride_h", usize_(g.stride_h)),
+                ("stride_w", usize_(g.stride_w)),
+                ("dilation_h", usize_(g.dilation_h)),
+                ("dilation_w", usize_(g.dilation_w)),
+                ("pad_top", usize_(g.pad_top)),
+                ("pad_left", usize_(g.pad_left)),
+                ("groups", usize_(a.group)),
+                ("activation", activation(a.activation)),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let w = self.operand(1, "WEIGHT", &mut inputs)?;
+        let b = if self.node.inputs.len() > 2 {
+            self.operand(2, "BIAS", &mut inputs)?
+        } else {
+            Arg::Empty
+        };
+        let detail = format!(
+            "{} kernel, stride {}, dilation {}, pads {:?}, {} group{}{}",
+            dims(&a.kernel_shape),
+            dims(&a.strides),
+            dims(&a.dilations),
+            a.pads,
+            a.group,
+            if a.group == 1 { "" } else { "s" },
+            fused(a.activation)
+        );
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "conv::conv_transpose2d".into(),
+                vec![Arg::Local("p".into()), xa, w, b, Arg::Output],
+            ),
+        ];
+        self.push(None, detail, inputs, self.node.outputs[0], false, body);
+        Ok(())
+    }
+
+    fn gemm(&mut self, a: &GemmAttrs) -> R<()> {
+        let y = self.output_shape().to_vec();
+        let (m, n) = (y[0], y[1]);
+        let a_shape = self.input_shape(0).to_vec();
+        let k = if a.trans_a { a_shape[0] } else { a_shape[1] };
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "A", &mut inputs)?;
+        // A constant B is stored [k, n] so that the kernel's inner loop runs along its rows.
+        let b_id = self.node.inputs[1];
+        let (b, trans_b) = match (&self.graph.tensor(b_id).data, a.trans_b) {
+            (Some(TensorData::F32(values)), true) => {
+                let transposed: Vec<f32> =
+                    (0..k * n).map(|i| values[(i % n) * k + i / n]).collect();
+                let what = format!(
+                    "`{}` transposed to [{k}, {n}] for the kernel.",
+                    self.graph.tensor(b_id).name
+                );
+                (
+                    Arg::Static(self.derived(
+                        "WEIGHT",
+                        &what,
+                        vec![k, n],
+                        TensorData::F32(transposed),
+                    )),
+                    false,
+                )
+            }
+            _ => (self.operand(1, "WEIGHT", &mut inputs)?, a.trans_b),
+        };
+        let (mut beta, mut bias_kind, mut c_arg) = (a.beta, "gemm::Bias::None", Arg::Empty);
+        if self.node.inputs.len() > 2 {
+            let c_id = self.node.inputs[2];
+            let c_shape = self.shape(c_id).to_vec();
+            let strides = broadcast_strides(&c_shape, &[m, n]);
+            let varies_by_row = strides[0] != 0 && m > 1;
+            match &self.graph.tensor(c_id).data {
+                Some(TensorData::F32(values)) => {
+                    // Broadcast and scale by beta now: the kernel adds a plain row or matrix.
+                    let rows = if varies_by_row { m } else { 1 };
+                    let c: Vec<f32> = (0..rows * n)
+                        .map(|i| {
+                            a.beta * values[(i / n) * strides[0] + (i % n) * strides[1]]
+                        })
+                        .collect();
+                    let what = format!(
+                        "`{}` broadcast to [{rows}, {n}] and scaled by beta.",
+                        self.graph.tensor(c_id).name
+                    );
+                    c_arg = Arg::Static(self.derived(
+                        "BIAS",
+                        &what,
+                        vec![rows, n],
+                        TensorData::F32(c),
+                    ));
+                    bias_kind = if varies_by_row {
+                        "gemm::Bias::Full"
+                    } else {
+                        "gemm::Bias::Row"
+                    };
+                    beta = 1.0;
+                }
+                _ => {
+                    let row = matches!(c_shape.as_slice(), [c] | [1, c] if *c == n);
+                    let full = c_shape == [m, n];
+                    if !(row || full) {
+                        return Err(format!(
+                            "a run-time C of shape {c_shape:?} is not supported (use [{n}] or [{m}, {n}])"
+                        ));
+                    }
+                    c_arg = self.operand(2, "C", &mut inputs)?;
+                    bias_kind = if full && m > 1 {
+                        "gemm::Bias::Full"
+                    } else {
+                        "gemm::Bias::Row"
+                    };
+                }
+            }
+        }
+        let p = Struct::new(
+            "gemm::Gemm",
+            vec![
+                ("m", usize_(m)),
+                ("k", usize_(k)),
+                ("n", usize_(n)),
+                ("alpha", Value::F32(a.alpha)),
+                ("beta", Value::F32(beta)),
+                ("trans_a", Value::Bool(a.trans_a)),
+                ("trans_b", Value::Bool(trans_b)),
+                ("bias", Value::Variant(bias_kind.into(), vec![])),
+                ("activation", activation(a.activation)),
+            ],
+        );
+        let detail = format!("[{m}, {k}] × [{k}, {n}]{}", fused(a.activation));
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "gemm::gemm".into(),
+                vec![Arg::Local("p".into()), xa, b, c_arg, Arg::Output],
+            ),
+        ];
+        self.push(None, detail, inputs, self.node.outputs[0], false, body);
+        Ok(())
+    }
+
+    fn matmul(&mut self) -> R<()> {
+        let (a_in, b_in) = (self.input_shape(0).to_vec(), self.input_shape(1).to_vec());
+        let a_shape = if a_in.len() == 1 {
+            vec![1, a_in[0]]
+        } else {
+            a_in
+        };
+        let b_shape = if b_in.len() == 1 {
+            vec![b_in[0], 1]
+        } else {
+            b_in
+        };
+        let (m, k, n) = (
+            a_shape[a_shape.len() - 2],
+            a_shape[a_shape.len() - 1],
+            b_shape[b_shape.len() - 1],
+        );
+        let (a_batch, b_batch) =
+            (&a_shape[..a_shape.len() - 2], &b_shape[..b_shape.len() - 2]);
+        let batch = crate::ir::shape::broadcast_shapes(a_batch, b_batch)?;
+        let a_st: Vec<isize> = broadcast_strides(a_batch, &batch)
+            .iter()
+            .map(|&s| (s * m * k) as isize)
+            .collect();
+        let b_st: Vec<isize> = broadcast_strides(b_batch, &batch)
+            .iter()
+            .map(|&s| (s * k * n) as isize)
+            .collect();
+        // Merge batch axes where both operands allow it, so that few axes remain.
+        let out_batch_strides: Vec<isize> =
+            strides_of(&batch).iter().map(|&s| s as isize).collect();
+        let (batch, st) = coalesce(&batch, &[a_st, b_st, out_batch_strides]);
+        if batch.len() > MAX_BATCH_RANK {
+            return Err(format!(
+                "MatMul with {} batch axes is not supported (at most {MAX_BATCH_RANK})",
+                batch.len()
+            ));
+        }
+        let to_usize = |v: &[isize]| v.iter().map(|&s| s as usize).collect::<Vec<_>>();
+        let p = Struct::new(
+            "gemm::MatMul",
+            vec![
+                ("batch", array(&pad_front(&batch, MAX_BATCH_RANK, 1))),
+                (
+                    "a_strides",
+                    array(&pad_front(&to_usize(&st[0]), MAX_BATCH_RANK, 0)),
+                ),
+                (
+                    "b_strides",
+                    array(&pad_front(&to_usize(&st[1]), MAX_BATCH_RANK, 0)),
+                ),
+                ("m", usize_(m)),
+                ("k", usize_(k)),
+                ("n", usize_(n)),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let a = self.operand(0, "A", &mut inputs)?;
+        let b = self.operand(1, "B", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "gemm::matmul".into(),
+                vec![Arg::Local("p".into()), a, b, Arg::Output],
+            ),
+        ];
+        self.push(
+            None,
+            format!("[{m}, {k}] × [{k}, {n}] per batch entry"),
+            inputs,
+            self.node.outputs[0],
+            false,
+            body,
+        );
+        Ok(())
+    }
+
+    fn binary(&mut self, op: &str, act: Activation) -> R<()> {
+        let out = self.output_shape().to_vec();
+        let to_i = |v: Vec<usize>| v.into_iter().map(|s| s as isize).collect::<Vec<_>>();
+        let a_st = to_i(broadcast_strides(self.input_shape(0), &out));
+        let b_st = to_i(broadcast_strides(self.input_shape(1), &out));
+        let y_st = to_i(strides_of(&out));
+        let (shape, st) = coalesce(&out, &[a_st, b_st, y_st]);
+        if shape.len() > MAX_RANK {
+            return Err(format!(
+                "broadcasting over {} axes is not supported (at most {MAX_RANK})",
+                shape.len()
+            ));
+        }
+        let to_u = |v: &[isize]| {
+            pad_front(
+                &v.iter().map(|&s| s as usize).collect::<Vec<_>>(),
+                MAX_RANK,
+                0,
+            )
+        };
+        let p = Struct::new(
+            "elementwise::Binary",
+            vec![
+                ("op", Value::Variant(op.into(), vec![])),
+                ("shape", array(&pad_front(&shape, MAX_RANK, 1))),
+                ("a_strides", array(&to_u(&st[0]))),
+                ("b_strides", array(&to_u(&st[1]))),
+                ("activation", activation(act)),
+            ],
+        );
+        let in_place = self.in_place();
+        let mut inputs = Vec::new();
+        let (call, args) = if in_place {
+            inputs.push(self.node.inputs[0]);
+            let b = self.operand(1, "B", &mut inputs)?;
+            (
+                "elementwise::binary_in_place",
+                vec![Arg::Local("p".into()), Arg::Output, b],
+            )
+        } else {
+            let a = self.operand(0, "A", &mut inputs)?;
+            let b = self.operand(1, "B", &mut inputs)?;
+            (
+                "elementwise::binary",
+                vec![Arg::Local("p".into()), a, b, Arg::Output],
+            )
+        };
+        let body = vec![Stmt::Let("p".into(), p), Stmt::Call(call.into(), args)];
+        let detail = if act == Activation::None {
+            String::new()
+        } else {
+            fused(act).trim_start_matches(", ").to_string()
+        };
+        self.push(None, detail, inputs, self.node.outputs[0], in_place, body);
+        Ok(())
+    }
+
+    fn unary(&mut self, op: Value) -> R<()> {
+        let in_place = self.in_place();
+        let mut inputs = vec![self.node.inputs[0]];
+        let body = if in_place {
+            vec![Stmt::Call(
+                "elementwise::unary_in_place".into(),
+                vec![Arg::Value(op), Arg::Output],
+            )]
+        } else {
+            let x = Arg::Input(0);
+            vec![Stmt::Call(
+                "elementwise::unary".into(),
+                vec![Arg::Value(op), x, Arg::Output],
+            )]
+        };
+        if self.graph.tensor(self.node.inputs[0]).is_constant() {
+            inputs.clear();
+        }
+        self.push(
+            None,
+            String::new(),
+            inputs,
+            self.node.outputs[0],
+            in_place,
+            body,
+        );
+        Ok(())
+    }
+
+    fn softmax(&mut self, a: &SoftmaxAttrs, log: bool) -> R<()> {
+        let x = self.input_shape(0).to_vec();
+        let axis = a.axis as usize;
+        let outer: usize = x[..axis].iter().product();
+        let (len, inner) = if a.coerce_2d {
+            (x[axis..].iter().product(), 1)
+        } else {
+            (x[axis], x[axis + 1..].iter().product())
+        };
+        let p = Struct::new(
+            "softmax::Softmax",
+            vec![
+                ("outer", usize_(outer)),
+                ("len", usize_(len)),
+                ("inner", usize_(inner)),
+                ("log", Value::Bool(log)),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "softmax::softmax".into(),
+                vec![Arg::Local("p".into()), xa, Arg::Output],
+            ),
+        ];
+        self.push(
+            None,
+            format!("over {len} values, {} times", outer * inner),
+            inputs,
+            self.node.outputs[0],
+            false,
+            body,
+        );
+        Ok(())
+    }
+
+    fn pool(&mut self, a: &PoolAttrs, kernel: &str) -> R<()> {
+        let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
+        let g = Spatial2d::new(&x, &y, &a.kernel_shape, &a.strides, &a.dilations, &a.pads);
+        let p = Struct::new(
+            "pool::Pool2d",
+            vec![
+                ("planes", usize_(x[0] * x[1])),
+                ("h_in", usize_(g.h_in)),
+                ("w_in", usize_(g.w_in)),
+                ("h_out", usize_(g.h_out)),
+                ("w_out", usize_(g.w_out)),
+                ("k_h", usize_(g.k_h)),
+                ("k_w", usize_(g.k_w)),
+                ("stride_h", usize_(g.stride_h)),
+                ("stride_w", usize_(g.stride_w)),
+                ("dilation_h", usize_(g.dilation_h)),
+                ("dilation_w", usize_(g.dilation_w)),
+                ("pad_top", usize_(g.pad_top)),
+                ("pad_left", usize_(g.pad_left)),
+                ("pad_bottom", usize_(g.pad_bottom)),
+                ("pad_right", usize_(g.pad_right)),
+                ("count_include_pad", Value::Bool(a.count_include_pad)),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let detail = format!(
+            "{} window, stride {}, pads {:?}",
+            dims(&a.kernel_shape),
+            dims(&a.strides),
+            a.pads
+        );
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(kernel.into(), vec![Arg::Local("p".into()), xa, Arg::Output]),
+        ];
+        self.push(None, detail, inputs, self.node.outputs[0], false, body);
+        Ok(())
+    }
+
+    fn global_pool(&mut self, kernel: &str) -> R<()> {
+        let x = self.input_shape(0).to_vec();
+        let p = Struct::new(
+            "pool::GlobalPool",
+            vec![
+                ("planes", usize_(x[0] * x[1])),
+                ("size", usize_(x[2..].iter().product())),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(kernel.into(), vec![Arg::Local("p".into()), xa, Arg::Output]),
+        ];
+        self.push(
+            None,
+            String::new(),
+            inputs,
+            self.node.outputs[0],
+            false,
+            body,
+        );
+        Ok(())
+    }
+
+    fn batch_norm(&mut self, epsilon: f32) -> R<()> {
+        let params: Vec<Vec<f64>> = self.node.inputs[1..5]
+            .iter()
+            .map(|&t| match &self.graph.tensor(t).data {
+                Some(d) => Ok(d.to_f64_vec()),
+                None => Err(
+                    "BatchNormalization with run-time statistics is not supported"
+                        .to_string(),
+                ),
+            })
+            .collect::<R<_>>()?;
+        let (scale, bias, mean, var) = (&params[0], &params[1], &params[2], &params[3]);
+        let s: Vec<f64> = scale
+            .iter()
+            .zip(var)
+            .map(|(g, v)| g / (v + epsilon as f64).sqrt())
+            .collect();
+        let shift: Vec<f32> = (0..s.len())
+            .map(|c| (bias[c] - mean[c] * s[c]) as f32)
+            .collect();
+        let s: Vec<f32> = s.iter().map(|&v| v as f32).collect();
+        let channels = s.len();
+        let scale_name = self.derived(
+            "SCALE",
+            "Per-channel scale: scale / sqrt(var + epsilon).",
+            vec![channels],
+            TensorData::F32(s),
+        );
+        let shift_name = self.derived(
+            "SHIFT",
+            "Per-channel shift: bias - mean * scale.",
+            vec![channels],
+            TensorData::F32(shift),
+        );
+        let x = self.input_shape(0).to_vec();
+        let p = Struct::new(
+            "elementwise::ChannelAffine",
+            vec![
+                ("outer", usize_(x[0])),
+                ("channels", usize_(x[1])),
+                ("inner", usize_(x[2..].iter().product())),
+            ],
+        );
+        let in_place = self.in_place();
+        let inputs = vec![self.node.inputs[0]];
+        let call = if in_place {
+            Stmt::Call(
+                "elementwise::channel_affine_in_place".into(),
+                vec![
+                    Arg::Local("p".into()),
+                    Arg::Output,
+                    Arg::Static(scale_name),
+                    Arg::Static(shift_name),
+                ],
+            )
+        } else {
+            Stmt::Call(
+                "elementwise::channel_affine".into(),
+                vec![
+                    Arg::Local("p".into()),
+                    Arg::Input(0),
+                    Arg::Static(scale_name),
+                    Arg::Static(shift_name),
+                    Arg::Output,
+                ],
+            )
+        };
+        self.push(
+            None,
+            "inference batch normalisation as a per-channel scale and shift".into(),
+            inputs,
+            self.node.outputs[0],
+            in_place,
+            vec![Stmt::Let("p".into(), p), call],
+        );
+        Ok(())
+    }
+
+    /// A strided copy of input 0 into the output (transpose, slice).
+    fn strided(
+        &mut self,
+        out_shape: &[usize],
+        src_strides: Vec<isize>,
+        offset: usize,
+        detail: String,
+    ) -> R<()> {
+        let y_st: Vec<isize> = strides_of(out_shape).iter().map(|&s| s as isize).collect();
+        let (shape, st) = coalesce(out_shape, &[src_strides, y_st]);
+        if shape.len() > MAX_RANK {
+            return Err(format!(
+                "a copy over {} axes is not supported (at most {MAX_RANK})",
+                shape.len()
+            ));
+        }
+        let p = Struct::new(
+            "layout::Strided",
+            vec![
+                ("shape", array(&pad_front(&shape, MAX_RANK, 1))),
+                ("strides", iarray(&pad_front(&st[0], MAX_RANK, 0))),
+                ("offset", usize_(offset)),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let x = self.operand(0, "X", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "layout::strided_copy".into(),
+                vec![Arg::Local("p".into()), x, Arg::Output],
+            ),
+        ];
+        self.push(None, detail, inputs, self.node.outputs[0], false, body);
+        Ok(())
+    }
+
+    fn transpose(&mut self, perm: &[usize]) -> R<()> {
+        let x = self.input_shape(0).to_vec();
+        let in_strides = strides_of(&x);
+        let out: Vec<usize> = perm.iter().map(|&p| x[p]).collect();
+        let src: Vec<isize> = perm.iter().map(|&p| in_strides[p] as isize).collect();
+        self.strided(&out, src, 0, format!("perm {perm:?}"))
+    }
+
+    fn slice(&mut self, a: &SliceAttrs) -> R<()> {
+        let x = self.input_shape(0).to_vec();
+        let out = self.output_shape().to_vec();
+        let in_strides = strides_of(&x);
+        let steps = a.steps.clone().unwrap_or_else(|| vec![1; x.len()]);
+        let src: Vec<isize> = (0..x.len())
+            .map(|d| in_strides[d] as isize * steps[d] as isize)
+            .collect();
+        let offset: usize = (0..x.len())
+            .map(|d| {
+                if out[d] == 0 {
+                    0
+                } else {
+                    a.starts[d] as usize * in_strides[d]
+                }
+            })
+            .sum();
+        self.strided(
+            &out,
+            src,
+            offset,
+            format!("starts {:?}, steps {steps:?}", a.starts),
+        )
+    }
+
+    fn concat(&mut self, axis: usize) -> R<()> {
+        let out = self.output_shape().to_vec();
+        let outer: usize = out[..axis].iter().product();
+        let inner: usize = out[axis + 1..].iter().product();
+        let mut offset = 0;
+        for i in 0..self.node.inputs.len() {
+            let len = self.input_shape(i)[axis] * inner;
+            let p = Struct::new(
+                "layout::Blocks",
+                vec![
+                    ("count", usize_(outer)),
+                    ("len", usize_(len)),
+                    ("src_offset", usize_(0)),
+                    ("src_stride", usize_(len)),
+                    ("dst_offset", usize_(offset)),
+                    ("dst_stride", usize_(out[axis] * inner)),
+                ],
+            );
+            offset += len;
+            let mut inputs = Vec::new();
+            let x = self.operand(i, &format!("PART_{i}"), &mut inputs)?;
+            let body = vec![
+                Stmt::Let("p".into(), p),
+                Stmt::Call(
+                    "layout::copy_blocks".into(),
+                    vec![Arg::Local("p".into()), x, Arg::Output],
+                ),
+            ];
+            let detail = format!(
+                "part {} of {} along axis {axis}",
+                i + 1,
+                self.node.inputs.len()
+            );
+            self.push(Some(i), detail, inputs, self.node.outputs[0], false, body);
+        }
+        Ok(())
+    }
+
+    fn split(&mut self, axis: usize) -> R<()> {
+        let x = self.input_shape(0).to_vec();
+        let outer: usize = x[..axis].iter().product();
+        let inner: usize = x[axis + 1..].iter().product();
+        let mut offset = 0;
+        for (i, &out) in self.node.outputs.iter().enumerate() {
+            let len = self.shape(out)[axis] * inner;
+            let p = Struct::new(
+                "layout::Blocks",
+                vec![
+                    ("count", usize_(outer)),
+                    ("len", usize_(len)),
+                    ("src_offset", usize_(offset)),
+                    ("src_stride", usize_(x[axis] * inner)),
+                    ("dst_offset", usize_(0)),
+                    ("dst_stride", usize_(len)),
+                ],
+            );
+            offset += len;
+            let mut inputs = Vec::new();
+            let xa = self.operand(0, "X", &mut inputs)?;
+            let body = vec![
+                Stmt::Let("p".into(), p),
+                Stmt::Call(
+                    "layout::copy_blocks".into(),
+                    vec![Arg::Local("p".into()), xa, Arg::Output],
+                ),
+            ];
+            let detail = format!(
+                "part {} of {} along axis {axis}",
+                i + 1,
+                self.node.outputs.len()
+            );
+            self.push(Some(i), detail, inputs, out, false, body);
+        }
+        Ok(())
+    }
+
+    fn pad(&mut self, a: &PadAttrs) -> R<()> {
+        let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
+        let rank = x.len();
+        if rank > MAX_RANK {
+            return Err(format!(
+                "Pad of a rank-{rank} tensor is not supported (at most {MAX_RANK})"
+            ));
+        }
+        let begins: Vec<isize> = a.pads[..rank].iter().map(|&p| p as isize).collect();
+        let mode = match a.mode {
+            PadMode::Constant => Value::Variant(
+                "layout::PadMode::Constant".into(),
+                vec![Value::F32(a.value)],
+            ),
+            PadMode::Reflect => Value::Variant("layout::PadMode::Reflect".into(), vec![]),
+            PadMode::Edge => Value::Variant("layout::PadMode::Edge".into(), vec![]),
+        };
+        let p = Struct::new(
+            "layout::Pad",
+            vec![
+                ("in_shape", array(&pad_front(&x, MAX_RANK, 1))),
+                ("out_shape", array(&pad_front(&y, MAX_RANK, 1))),
+                ("pads_begin", iarray(&pad_front(&begins, MAX_RANK, 0))),
+                ("mode", mode),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "layout::pad".into(),
+                vec![Arg::Local("p".into()), xa, Arg::Output],
+            ),
+        ];
+        self.push(
+            None,
+            format!("{} padding {:?}", a.mode.word(), a.pads),
+            inputs,
+            self.node.outputs[0],
+            false,
+            body,
+        );
+        Ok(())
+    }
+
+    fn gather(&mut self, axis: usize) -> R<()> {
+        let x = self.input_shape(0).to_vec();
+        let indices_id = self.node.inputs[1];
+        let Some(indices) = self
+            .graph
+            .tensor(indices_id)
+            .data
+            .as_ref()
+            .and_then(TensorData::to_i64_vec)
+        else {
+            return Err("Gather with run-time indices is not supported yet".into());
+        };
+        let len = x[axis] as i64;
+        let normalized: Vec<u32> = indices
+            .iter()
+            .map(|&i| {
+                let j = if i < 0 { i + len } else { i };
+                u32::try_from(j)
+                    .ok()
+                    .filter(|&j| (j as i64) < len)
+                    .ok_or(format!("index {i} is out of range for {len}"))
+            })
+            .collect::<R<_>>()?;
+        let what = format!(
+            "Indices of `{}`, made non-negative.",
+            self.graph.tensor(indices_id).name
+        );
+        let n = normalized.len();
+        let name = self.derived("INDICES", &what, vec![n], TensorData::U32(normalized));
+        let p = Struct::new(
+            "layout::Gather",
+            vec![
+                ("outer", usize_(x[..axis].iter().product())),
+                ("axis_len", usize_(x[axis])),
+                ("inner", usize_(x[axis + 1..].iter().product())),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "layout::gather".into(),
+                vec![Arg::Local("p".into()), Arg::Static(name), xa, Arg::Output],
+            ),
+        ];
+        self.push(
+            None,
+            format!("{n} indices along axis {axis}"),
+            inputs,
+            self.node.outputs[0],
+            false,
+            body,
+        );
+        Ok(())
+    }
+
+    fn reduce_mean(&mut self, a: &ReduceAttrs) -> R<()> {
+        let x = self.input_shape(0).to_vec();
+        let axes: Vec<usize> = a
+            .axes
+            .as_deref()
+            .unwrap_or(&[])
+            .iter()
+            .map(|&v| v as usize)
+            .collect();
+        let mut inputs = Vec::new();
+        if axes.is_empty() {
+            let xa = self.operand(0, "X", &mut inputs)?;
+            self.push(
+                None,
+                "no axes: a copy".into(),
+                inputs,
+                self.node.outputs[0],
+                false,
+                vec![Stmt::Copy(xa)],
+            );
+            return Ok(());
+        }
+        let (first, last) = (axes[0], *axes.last().expect("not empty"));
+        if (first..=last).any(|d| !axes.contains(&d) && x[d] != 1) {
+            return Err(format!(
+                "ReduceMean over the non-adjacent axes {axes:?} of {x:?} is not supported yet"
+            ));
+        }
+        let p = Struct::new(
+            "reduce::Reduce",
+            vec![
+                ("outer", usize_(x[..first].iter().product())),
+                ("len", usize_(x[first..=last].iter().product())),
+                ("inner", usize_(x[last + 1..].iter().product())),
+            ],
+        );
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "reduce::mean".into(),
+                vec![Arg::Local("p".into()), xa, Arg::Output],
+            ),
+        ];
+        self.push(
+            None,
+            format!("mean over axes {axes:?}"),
+            inputs,
+            self.node.outputs[0],
+            false,
+            body,
+        );
+        Ok(())
+    }
+
+    fn resize(&mut self, a: &ResizeAttrs) -> R<()> {
+        let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
+        let rank = x.len();
+        let roi = |d: usize| {
+            if a.roi.len() == 2 * rank {
+                (a.roi[d], a.roi[rank + d])
+            } else {
+                (0.0, 1.0)
+            }
+        };
+        let ctm = a.coordinate_transformation_mode;
+        // Per axis and output coordinate: (i0, i1, w1), with i0 = OUTSIDE for extrapolation.
+        let table = |d: usize| -> Vec<(u32, u32, f32)> {
+            (0..y[d])
+                .map(|o| {
+                    let src =
+                        resize_source_coordinate(ctm, o, a.scales[d], x[d], y[d], roi(d));
+                    if resize_outside(ctm, src, x[d]) {
+                        return (u32::MAX, u32::MAX, 0.0);
+                    }
+                    match a.mode {
+                        ResizeMode::Nearest => {
+                            let i = resize_nearest_index(a.nearest_mode, src, x[d]) as u32;
+                            (i, i, 0.0)
+                        }
+                        ResizeMode::Linear => {
+                            let (i0, i1, w1) = resize_linear_taps(src, x[d]);
+                            (i0 as u32, i1 as u32, w1)
+                        }
+                    }
+                })
+                .collect()
+        };
+        let identity = |d: usize| {
+            x[d] == y[d]
+                && table(d)
+                    .iter()
+                    .enumerate()
+                    .all(|(o, &(i0, i1, w1))| i0 as usize == o && (w1 == 0.0 || i1 == i0))
+        };
+        let spatial_from = rank.saturating_sub(2);
+        if let Some(d) = (0..spatial_from).find(|&d| !identity(d)) {
+            return Err(format!(
+                "Resize of axis {d} is not supported (only the last two axes of {x:?} may change)"
+            ));
+        }
+        let (h_in, h_out, rows) = if rank >= 2 {
+            (x[rank - 2], y[rank - 2], table(rank - 2))
+        } else {
+            (1, 1, vec![(0, 0, 0.0)])
+        };
+        let (w_in, w_out, cols) = (x[rank - 1], y[rank - 1], table(rank - 1));
+        let outer: usize = x[..spatial_from].iter().product();
+        let p = Struct::new(
+            "resize::Resize2d",
+            vec![
+                ("outer", usize_(outer)),
+                ("h_in", usize_(h_in)),
+                ("w_in", usize_(w_in)),
+                ("h_out", usize_(h_out)),
+                ("w_out", usize_(w_out)),
+                ("extrapolation_value", Value::F32(a.extrapolation_value)),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let mut body = vec![Stmt::Let("p".into(), p)];
+        let u32s = |t: &[(u32, u32, f32)], f: fn(&(u32, u32, f32)) -> u32| {
+            TensorData::U32(t.iter().map(f).collect())
+        };
+        match a.mode {
+            ResizeMode::Nearest => {
+                let r = self.derived(
+                    "ROWS",
+                    "Input row of each output row.",
+                    vec![rows.len()],
+                    u32s(&rows, |t| t.0),
+                );
+                let c = self.derived(
+                    "COLS",
+                    "Input column of each output column.",
+                    vec![cols.len()],
+                    u32s(&cols, |t| t.0),
+                );
+                body.push(Stmt::Call(
+                    "resize::resize_nearest".into(),
+                    vec![
+                        Arg::Local("p".into()),
+                        Arg::Static(r),
+                        Arg::Static(c),
+                        xa,
+                        Arg::Output,
+                    ],
+                ));
+            }
+            ResizeMode::Linear => {
+                for (local, table, role) in [("rows", &rows, "ROW"), ("cols", &cols, "COL")]
+                {
+                    let n = table.len();
+                    let i0 = self.derived(
+                        &format!("{role}_I0"),
+                        "First input index of each output coordinate.",
+                        vec![n],
+                        u32s(table, |t| t.0),
+                    );
+                    let i1 = self.derived(
+                        &format!("{role}_I1"),
+                        "Second input index of each output coordinate.",
+                        vec![n],
+                        u32s(table, |t| t.1),
+                    );
+                    let w1 = self.derived(
+                        &format!("{role}_W1"),
+                        "Weight of the second input index.",
+                        vec![n],
+                        TensorData::F32(table.iter().map(|t| t.2).collect()),
+                    );
+                    body.push(Stmt::Let(
+                        local.into(),
+                        Struct::new(
+                            "resize::Taps",
+                            vec![
+                                ("i0", Value::StaticRef(i0)),
+                                ("i1", Value::StaticRef(i1)),
+                                ("w1", Value::StaticRef(w1)),
+                            ],
+                        ),
+                    ));
+                }
+                body.push(Stmt::Call(
+                    "resize::resize_linear".into(),
+                    vec![
+                        Arg::Local("p".into()),
+                        Arg::Local("rows".into()),
+                        Arg::Local("cols".into()),
+                        xa,
+                        Arg::Output,
+                    ],
+                ));
+            }
+        }
+        let detail = format!("{} {}", a.mode.word(), ctm.word());
+        self.push(None, detail, inputs, self.node.outputs[0], false, body);
+        Ok(())
+    }
+}
+
+/// `3×3`, `2` for a 1-D list.
+fn dims(values: &[usize]) -> String {
+    values
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join("×")
+}
+
+fn fused(a: Activation) -> String {
+    match a {
+        Activation::None => String::new(),
+        Activation::Relu => ", fused Relu".into(),
+        Activation::Clip { min, max } => format!(", fused Clip({min}, {max})"),
+        Activation::LeakyRelu { alpha } => format!(", fused LeakyRelu({alpha})"),
+    }
+}
+
+/// The storage kind of a tensor, for emitters.
+pub fn storage(graph: &Graph, t: TensorId) -> Storage {
+    graph
+        .plan
+        .as_ref()
+        .expect("the memory plan has run")
+        .storage_of(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coalescing_merges_contiguous_axes() {
+        // A per-channel bias over NCHW: [1, 4, 3, 3] + [4, 1, 1].
+        let (shape, st) = coalesce(
+            &[1, 4, 3, 3],
+            &[vec![36, 9, 3, 1], vec![4, 1, 0, 0], vec![36, 9, 3, 1]],
+        );
+        assert_eq!(shape, vec![4, 9]);
+        assert_eq!(st, vec![vec![9, 1], vec![1, 0], vec![9, 1]]);
+        // Same shapes merge completely.
+        let (shape, _) = coalesce(&[2, 3, 4], &[vec![12, 4, 1], vec![12, 4, 1]]);
+        assert_eq!(shape, vec![24]);
+    }
+}

@@ -1,0 +1,107 @@
+//! Back ends: IR (after the pass pipeline) to source code.
+//!
+//! ```text
+//! Graph + MemoryPlan ──lower──▶ Program (steps: kernel calls with constant parameters,
+//!                                        static data)  ──rust::emit──▶ model.rs
+//! ```
+//!
+//! Lowering decides *what* runs (which kernel, which parameters, which data layout); an emitter
+//! only decides how it is spelled. Back ends never see a model file format.
+
+pub mod format;
+pub mod lower;
+pub mod rust;
+
+use crate::ir::{TensorData, TensorId};
+
+/// A model as a sequence of kernel calls.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    pub steps: Vec<Step>,
+    pub statics: Vec<StaticData>,
+}
+
+/// Constant data the generated code holds (weights, tables).
+#[derive(Clone, Debug)]
+pub struct StaticData {
+    pub name: String,
+    /// One sentence: where the data comes from.
+    pub doc: String,
+    pub shape: Vec<usize>,
+    pub data: TensorData,
+}
+
+/// One layer function: reads `inputs` (run-time tensors), writes `output`.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Index of the IR node it comes from.
+    pub node: usize,
+    /// Function name, such as `layer_003_conv`.
+    pub name: String,
+    /// Documentation lines.
+    pub doc: Vec<String>,
+    pub inputs: Vec<TensorId>,
+    pub output: TensorId,
+    /// The output overwrites `inputs[0]`, which is then passed only as the output.
+    pub in_place: bool,
+    pub body: Vec<Stmt>,
+}
+
+/// A statement of a layer function.
+#[derive(Clone, Debug)]
+pub enum Stmt {
+    /// `let name = <struct>;`
+    Let(String, Struct),
+    /// `kernel(args);` with the kernel's path inside the kernel library (`conv::conv2d`).
+    Call(String, Vec<Arg>),
+    /// Copy the argument into the output.
+    Copy(Arg),
+}
+
+/// A kernel parameter struct literal.
+#[derive(Clone, Debug)]
+pub struct Struct {
+    /// Path inside the kernel library (`conv::Conv2d`).
+    pub path: String,
+    pub fields: Vec<(&'static str, Value)>,
+}
+
+impl Struct {
+    pub fn new(path: &str, fields: Vec<(&'static str, Value)>) -> Struct {
+        Struct {
+            path: path.to_string(),
+            fields,
+        }
+    }
+}
+
+/// An argument of a kernel call.
+#[derive(Clone, Debug)]
+pub enum Arg {
+    /// Run-time input `k` of the step.
+    Input(usize),
+    /// The step's output (or, in place, its first input).
+    Output,
+    /// Static data by name.
+    Static(String),
+    /// A `let` binding of the layer function.
+    Local(String),
+    /// A constant value.
+    Value(Value),
+    /// An empty slice (an absent bias).
+    Empty,
+}
+
+/// A constant value in a parameter struct.
+#[derive(Clone, Debug)]
+pub enum Value {
+    Usize(usize),
+    Isize(isize),
+    F32(f32),
+    Bool(bool),
+    /// An enum variant by path inside the kernel library, with arguments.
+    Variant(String, Vec<Value>),
+    Array(Vec<Value>),
+    /// A reference to static data.
+    StaticRef(String),
+}

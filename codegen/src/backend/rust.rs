@@ -1,0 +1,690 @@
+//! The Rust back end: a lowered program as one self-contained, `#![no_std]`-compatible Rust file.
+//!
+//! ```text
+//! //! header: source model, I/O, totals
+//! pub const INPUT_SHAPE ... / OUTPUT_SHAPE ... / ARENA_BYTES      the API of DESIGN.md
+//! pub struct Model { arena_f32: [f32; N] }                        the planned arena
+//! impl Model { new(), run(input, output) }                        one call per step
+//! fn layer_003_conv(x, y) { kernels::conv::conv2d(P, x, &W, &B, y) }  constant parameters
+//! static LAYER_003_WEIGHT: [f32; N] = transmute(*b"...")          weights as byte strings
+//! mod kernels { pub mod conv { ... } }                            the library kernels used
+//! ```
+//!
+//! Weights are byte-string literals reinterpreted as arrays with `core::mem::transmute`: a
+//! `const fn` decoding loop is the safe alternative, but rustc evaluates it ten times slower
+//! than it compiles the literal, and refuses loops over a few million elements. The transmute is
+//! sound: every bit pattern is a valid `f32`/`u32`, the sizes are checked by the compiler, and a
+//! compile-time assertion rejects big-endian targets. It is the only `unsafe` in generated code.
+//!
+//! The text is laid out as rustfmt would lay it out (see [`super::format`]).
+
+use std::fmt::Write as _;
+
+use crate::backend::format::{self, call, pad, signature, struct_literal};
+use crate::backend::lower::{lower, storage};
+use crate::backend::{Arg, Program, StaticData, Step, Stmt, Value};
+use crate::error::Result;
+use crate::ir::attr::format_f32;
+use crate::ir::{DType, Graph, TensorData, TensorId};
+use crate::kernels;
+use crate::passes::memory_plan::Storage;
+use crate::report;
+
+/// Fails, listing every node, if the graph cannot be emitted.
+pub fn check_supported(graph: &Graph) -> Result<()> {
+    lower(graph).map(|_| ())
+}
+
+/// Emits the generated file for a graph that went through the pass pipeline.
+pub fn emit(graph: &Graph) -> Result<String> {
+    let program = lower(graph)?;
+    Ok(Emitter {
+        graph,
+        program: &program,
+    }
+    .file())
+}
+
+struct Emitter<'a> {
+    graph: &'a Graph,
+    program: &'a Program,
+}
+
+/// How the generated API names graph input or output `i` of `n`.
+struct IoNames {
+    /// `input` or `input_0`.
+    param: String,
+    /// `INPUT` or `INPUT_0` (prefix of the constants).
+    constant: String,
+    /// `InputElem` or `Input0Elem`.
+    elem_type: String,
+}
+
+fn io_names(kind: &str, i: usize, n: usize) -> IoNames {
+    let upper = kind.to_uppercase();
+    let title = format!("{}{}", kind[..1].to_uppercase(), &kind[1..]);
+    if n == 1 {
+        IoNames {
+            param: kind.to_string(),
+            constant: upper,
+            elem_type: format!("{title}Elem"),
+        }
+    } else {
+        IoNames {
+            param: format!("{kind}_{i}"),
+            constant: format!("{upper}_{i}"),
+            elem_type: format!("{title}{i}Elem"),
+        }
+    }
+}
+
+fn rust_f32(x: f32) -> String {
+    if x.is_nan() {
+        "f32::NAN".into()
+    } else if x == f32::INFINITY {
+        "f32::INFINITY".into()
+    } else if x == f32::NEG_INFINITY {
+        "f32::NEG_INFINITY".into()
+    } else {
+        format_f32(x)
+    }
+}
+
+fn value(v: &Value) -> String {
+    match v {
+        Value::Usize(n) => n.to_string(),
+        Value::Isize(n) => n.to_string(),
+        Value::F32(x) => rust_f32(*x),
+        Value::Bool(b) => b.to_string(),
+        Value::Variant(path, args) if args.is_empty() => format!("kernels::{path}"),
+        Value::Variant(path, args) => {
+            format!(
+                "kernels::{path}({})",
+                args.iter().map(value).collect::<Vec<_>>().join(", ")
+            )
+        }
+        Value::Array(items) => format::array(&items.iter().map(value).collect::<Vec<_>>()),
+        Value::StaticRef(name) => format!("&{name}"),
+    }
+}
+
+/// A byte-string literal of `bytes`: printable ASCII as is, everything else (including spaces,
+/// which a line continuation would swallow) escaped. Long data is split over lines with `\`
+/// continuations, each starting at column 8. Weights can be megabytes, so this builds the text
+/// from a table of escapes rather than formatting byte by byte.
+fn byte_string(bytes: &[u8]) -> String {
+    const LINE: usize = 88;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut body = Vec::with_capacity(bytes.len() * 4 + bytes.len() / 20 + 16);
+    let mut line_len = 0;
+    let mut lines = 1;
+    for &b in bytes {
+        if line_len >= LINE {
+            body.extend_from_slice(b"\\\n        ");
+            line_len = 0;
+            lines += 1;
+        }
+        if b.is_ascii_graphic() && b != b'"' && b != b'\\' {
+            body.push(b);
+            line_len += 1;
+        } else {
+            body.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 15) as usize],
+            ]);
+            line_len += 4;
+        }
+    }
+    let body = String::from_utf8(body).expect("ASCII");
+    if lines == 1 {
+        format!("*b\"{body}\"")
+    } else {
+        format!("*b\"\\\n        {body}\"")
+    }
+}
+
+impl Emitter<'_> {
+    fn file(&self) -> String {
+        let mut out = String::new();
+        self.header(&mut out);
+        self.api(&mut out);
+        self.model(&mut out);
+        for step in &self.program.steps {
+            self.layer_function(&mut out, step);
+        }
+        for data in &self.program.statics {
+            out.push('\n');
+            out.push_str(&static_data(data));
+        }
+        self.kernels(&mut out);
+        out
+    }
+
+    fn header(&self, out: &mut String) {
+        let g = self.graph;
+        let totals = report::totals(g, self.program);
+        let _ = writeln!(
+            out,
+            "//! Generated by edgegen {} from `{}` (sha256 {}). Do not edit.",
+            env!("CARGO_PKG_VERSION"),
+            g.source.file_name,
+            g.source.sha256
+        );
+        if !g.source.description.is_empty() {
+            let _ = writeln!(out, "//!\n//! Source: {}.", g.source.description);
+        }
+        out.push_str("//!\n");
+        for (kind, ids) in [("input", &g.inputs), ("output", &g.outputs)] {
+            for (i, &t) in ids.iter().enumerate() {
+                let tensor = g.tensor(t);
+                let names = io_names(kind, i, ids.len());
+                let _ = writeln!(
+                    out,
+                    "//! - {kind} `{}`: {} {:?} (`{}_SHAPE`)",
+                    tensor.name,
+                    tensor.dtype,
+                    tensor.shape(),
+                    names.constant
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "//! - {} layers, {} multiply-accumulates per run, {} bytes of weights, {} bytes of arena",
+            totals.layers,
+            report::group_digits(totals.macs),
+            report::group_digits(totals.weight_bytes as u64),
+            report::group_digits(totals.arena_bytes as u64)
+        );
+        out.push_str("//!\n//! ```text\n//! let mut model = Model::new();\n");
+        let ins = io_param_list(g.inputs.len(), "input", "&");
+        let outs = io_param_list(g.outputs.len(), "output", "&mut ");
+        let _ = writeln!(out, "//! model.run({ins}, {outs});\n//! ```");
+        out.push('\n');
+        // The constants of the API are for the caller, who may not use them all.
+        out.push_str("#![allow(dead_code, clippy::all, clippy::pedantic)]\n\n");
+        out.push_str("// The static data below is stored as little-endian bytes.\n");
+        out.push_str("const _: () = assert!(\n");
+        out.push_str("    cfg!(target_endian = \"little\"),\n");
+        out.push_str("    \"edgegen stores weights as little-endian bytes\"\n");
+        out.push_str(");\n");
+    }
+
+    fn api(&self, out: &mut String) {
+        let g = self.graph;
+        for (kind, ids) in [("input", &g.inputs), ("output", &g.outputs)] {
+            for (i, &t) in ids.iter().enumerate() {
+                let tensor = g.tensor(t);
+                let names = io_names(kind, i, ids.len());
+                let shape = tensor.shape();
+                let c = &names.constant;
+                let which = if ids.len() == 1 {
+                    format!("the {kind}")
+                } else {
+                    format!("{kind} {i}")
+                };
+                let _ = writeln!(out, "\n/// Name of {which} in the source model.");
+                let _ = writeln!(out, "pub const {c}_NAME: &str = {:?};", tensor.name);
+                let _ = writeln!(out, "/// Shape of {which}.");
+                let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+                let _ = writeln!(
+                    out,
+                    "pub const {c}_SHAPE: [usize; {}] = {};",
+                    shape.len(),
+                    format::array(&dims)
+                );
+                let _ = writeln!(out, "/// Number of elements of {which}.");
+                let _ = writeln!(out, "pub const {c}_LEN: usize = {};", tensor.len());
+                let _ = writeln!(out, "/// Element type of {which}.");
+                let _ = writeln!(
+                    out,
+                    "pub type {} = {};",
+                    names.elem_type,
+                    tensor.dtype.rust_type()
+                );
+            }
+        }
+        let totals = report::totals(g, self.program);
+        let _ = writeln!(
+            out,
+            "\n/// Bytes of activation memory a [`Model`] holds (its arena)."
+        );
+        let _ = writeln!(
+            out,
+            "pub const ARENA_BYTES: usize = {};",
+            totals.arena_bytes
+        );
+        let _ = writeln!(out, "/// Bytes of weights and other constant data.");
+        let _ = writeln!(
+            out,
+            "pub const WEIGHT_BYTES: usize = {};",
+            totals.weight_bytes
+        );
+    }
+
+    fn arenas(&self) -> Vec<(DType, usize)> {
+        self.graph
+            .plan
+            .as_ref()
+            .map(|p| p.arenas.clone())
+            .unwrap_or_default()
+    }
+
+    fn model(&self, out: &mut String) {
+        let arenas = self.arenas();
+        out.push_str("\n/// The model. It owns its activation arena ([`ARENA_BYTES`] bytes) and nothing else:\n");
+        out.push_str("/// [`Model::new`] is `const`, so a model can live in a `static`.\n");
+        if arenas.is_empty() {
+            out.push_str("pub struct Model {}\n");
+        } else {
+            out.push_str("pub struct Model {\n");
+            for (dtype, n) in &arenas {
+                let _ = writeln!(out, "    arena_{dtype}: [{}; {n}],", dtype.rust_type());
+            }
+            out.push_str("}\n");
+        }
+        out.push_str("\nimpl Model {\n");
+        out.push_str("    /// A model with a zeroed arena.\n");
+        out.push_str("    pub const fn new() -> Self {\n");
+        let fields: Vec<(String, String)> = arenas
+            .iter()
+            .map(|(d, n)| {
+                (
+                    format!("arena_{d}"),
+                    format!("[{}; {n}]", if d.is_float() { "0.0" } else { "0" }),
+                )
+            })
+            .collect();
+        out.push_str(&struct_literal(8, "", "Model", &fields, ""));
+        out.push_str("    }\n\n");
+        self.run(out);
+        out.push_str("}\n\n");
+        out.push_str("impl Default for Model {\n    fn default() -> Self {\n        Self::new()\n    }\n}\n");
+    }
+
+    fn run(&self, out: &mut String) {
+        let g = self.graph;
+        // Inputs are read through their storage: a view of an input reads the input.
+        let read: Vec<Storage> = self
+            .program
+            .steps
+            .iter()
+            .flat_map(|s| s.inputs.iter().map(|&t| storage(g, t)))
+            .collect();
+        let mut params = vec!["&mut self".to_string()];
+        for i in 0..g.inputs.len() {
+            let names = io_names("input", i, g.inputs.len());
+            let used = read.contains(&Storage::Input(i));
+            params.push(format!(
+                "{}{}: &[{}; {}_LEN]",
+                if used { "" } else { "_" },
+                names.param,
+                names.elem_type,
+                names.constant
+            ));
+        }
+        for j in 0..g.outputs.len() {
+            let names = io_names("output", j, g.outputs.len());
+            params.push(format!(
+                "{}: &mut [{}; {}_LEN]",
+                names.param, names.elem_type, names.constant
+            ));
+        }
+        out.push_str(
+            "    /// Runs the model once: reads the inputs, writes the outputs.\n",
+        );
+        out.push_str(&signature(4, "pub fn run", &params, " {"));
+        let used_arenas: Vec<DType> = self
+            .arenas()
+            .iter()
+            .map(|(d, _)| *d)
+            .filter(|d| self.program.steps.iter().any(|s| self.touches_arena(s, *d)))
+            .collect();
+        for d in &used_arenas {
+            let _ = writeln!(out, "        let arena_{d} = &mut self.arena_{d};");
+        }
+        let mut steps = self.program.steps.iter().peekable();
+        for (index, node) in g.nodes.iter().enumerate() {
+            let name = short_name(&node.name);
+            if node.op.is_view() {
+                let _ = writeln!(
+                    out,
+                    "        // {name} ({}): a view of its input, no code.",
+                    node.op.name()
+                );
+                continue;
+            }
+            let _ = writeln!(out, "        // {name} ({})", node.op.name());
+            while let Some(step) = steps.next_if(|s| s.node == index) {
+                out.push_str(&self.step_call(step));
+            }
+        }
+        out.push_str("    }\n");
+    }
+
+    fn touches_arena(&self, step: &Step, dtype: DType) -> bool {
+        step.inputs
+            .iter()
+            .chain([&step.output])
+            .any(|&t| matches!(storage(self.graph, t), Storage::Arena { dtype: d, .. } if d == dtype))
+    }
+
+    /// The expression for reading tensor `t` in `run`.
+    fn read_expr(&self, t: TensorId) -> String {
+        let g = self.graph;
+        match storage(g, t) {
+            Storage::Input(i) => io_names("input", i, g.inputs.len()).param,
+            Storage::Output(j) => {
+                format!("&{}[..]", io_names("output", j, g.outputs.len()).param)
+            }
+            Storage::Arena { dtype, offset } => {
+                format!("&arena_{dtype}[{offset}..{}]", offset + g.tensor(t).len())
+            }
+            Storage::Constant => unreachable!("constants are static data, not step inputs"),
+        }
+    }
+
+    /// The statements in `run` that call one step.
+    fn step_call(&self, step: &Step) -> String {
+        let g = self.graph;
+        let out_len = g.tensor(step.output).len();
+        let out_storage = storage(g, step.output);
+        let inputs: Vec<TensorId> = if step.in_place {
+            step.inputs[1..].to_vec()
+        } else {
+            step.inputs.clone()
+        };
+        let mut text = String::new();
+        let mut input_args: Vec<String> =
+            inputs.iter().map(|&t| self.read_expr(t)).collect();
+        let output_arg = match out_storage {
+            Storage::Output(j) => io_names("output", j, g.outputs.len()).param,
+            Storage::Arena { dtype, offset } => {
+                let shared: Vec<usize> = (0..inputs.len())
+                    .filter(|&k| matches!(storage(g, inputs[k]), Storage::Arena { dtype: d, .. } if d == dtype))
+                    .collect();
+                let out_range = format!("{offset}..{}", offset + out_len);
+                if shared.is_empty() {
+                    format!("&mut arena_{dtype}[{out_range}]")
+                } else {
+                    let locals: Vec<String> = if shared.len() == 1 {
+                        vec!["x".into()]
+                    } else {
+                        (0..shared.len()).map(|k| format!("x{k}")).collect()
+                    };
+                    let mut args = vec![format!("arena_{dtype}")];
+                    for (&k, local) in shared.iter().zip(&locals) {
+                        let Storage::Arena { offset: o, .. } = storage(g, inputs[k]) else {
+                            unreachable!("filtered")
+                        };
+                        args.push(format!("{o}..{}", o + g.tensor(inputs[k]).len()));
+                        input_args[k] = local.clone();
+                    }
+                    args.push(out_range);
+                    let head = format!("let ({}, y) = ", locals.join(", "));
+                    text.push_str(&call(
+                        8,
+                        &head,
+                        &format!("kernels::arena::split{}", shared.len()),
+                        &args,
+                        ";",
+                    ));
+                    "y".into()
+                }
+            }
+            other => unreachable!("a step writes {other:?}"),
+        };
+        let args: Vec<String> = if step.in_place {
+            std::iter::once(output_arg).chain(input_args).collect()
+        } else {
+            input_args
+                .into_iter()
+                .chain(std::iter::once(output_arg))
+                .collect()
+        };
+        text.push_str(&call(8, "", &step.name, &args, ";"));
+        text
+    }
+
+    fn layer_function(&self, out: &mut String, step: &Step) {
+        out.push('\n');
+        for (i, line) in step.doc.iter().enumerate() {
+            if i == 1 {
+                out.push_str("///\n");
+            }
+            let _ = writeln!(out, "/// {line}");
+        }
+        out.push_str("#[inline(never)]\n");
+        let elem = |t: TensorId| self.graph.tensor(t).dtype.rust_type();
+        let n = step.inputs.len();
+        let input_name = |k: usize| {
+            if step.in_place || n > 1 {
+                format!("x{k}")
+            } else {
+                "x".to_string()
+            }
+        };
+        let mut params = Vec::new();
+        if step.in_place {
+            params.push(format!("y: &mut [{}]", elem(step.output)));
+            for k in 1..n {
+                params.push(format!("{}: &[{}]", input_name(k), elem(step.inputs[k])));
+            }
+        } else {
+            for k in 0..n {
+                params.push(format!("{}: &[{}]", input_name(k), elem(step.inputs[k])));
+            }
+            params.push(format!("y: &mut [{}]", elem(step.output)));
+        }
+        out.push_str(&signature(0, &format!("fn {}", step.name), &params, " {"));
+        let arg = |a: &Arg| match a {
+            Arg::Input(k) => input_name(*k),
+            Arg::Output => "y".to_string(),
+            Arg::Static(name) => format!("&{name}"),
+            Arg::Local(name) => name.clone(),
+            Arg::Value(v) => value(v),
+            Arg::Empty => "&[]".to_string(),
+        };
+        for stmt in &step.body {
+            match stmt {
+                Stmt::Let(name, s) => {
+                    let fields: Vec<(String, String)> = s
+                        .fields
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), value(v)))
+                        .collect();
+                    out.push_str(&struct_literal(
+                        4,
+                        &format!("let {name} = "),
+                        &format!("kernels::{}", s.path),
+                        &fields,
+                        ";",
+                    ));
+                }
+                Stmt::Call(f, args) => {
+                    let args: Vec<String> = args.iter().map(arg).collect();
+                    out.push_str(&call(4, "", &format!("kernels::{f}"), &args, ";"));
+                }
+                Stmt::Copy(source) => {
+                    let _ = writeln!(out, "    y.copy_from_slice({});", arg(source));
+                }
+            }
+        }
+        out.push_str("}\n");
+    }
+
+    fn kernels(&self, out: &mut String) {
+        let mut used: Vec<&str> = Vec::new();
+        let mut note = |path: &str| {
+            let module = path.split("::").next().unwrap_or(path);
+            let module: &'static str = kernels::SOURCES
+                .iter()
+                .map(|k| k.name)
+                .find(|n| *n == module)
+                .unwrap_or("math");
+            if !used.contains(&module) {
+                used.push(module);
+            }
+        };
+        for step in &self.program.steps {
+            for stmt in &step.body {
+                match stmt {
+                    Stmt::Let(_, s) => {
+                        note(&s.path);
+                        for (_, v) in &s.fields {
+                            visit_variants(v, &mut note);
+                        }
+                    }
+                    Stmt::Call(f, args) => {
+                        note(f);
+                        for a in args {
+                            if let Arg::Value(v) = a {
+                                visit_variants(v, &mut note);
+                            }
+                        }
+                    }
+                    Stmt::Copy(_) => {}
+                }
+            }
+        }
+        if self
+            .program
+            .steps
+            .iter()
+            .any(|s| !s.inputs.is_empty() && self.touches_arena_split(s))
+        {
+            note("arena");
+        }
+        out.push_str("\n/// The kernels this model uses, from edgegen's kernel library.\n");
+        out.push_str("mod kernels {\n");
+        for (i, k) in kernels::closure(&used).iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "    pub mod {} {{", k.name);
+            for line in kernels::embedded_source(k.source).lines() {
+                if line.is_empty() {
+                    out.push('\n');
+                } else {
+                    out.push_str(&pad(8));
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+            out.push_str("    }\n");
+        }
+        out.push_str("}\n");
+    }
+
+    /// Whether `run` borrows the step's operands with an arena split helper.
+    fn touches_arena_split(&self, step: &Step) -> bool {
+        let g = self.graph;
+        let Storage::Arena { dtype, .. } = storage(g, step.output) else {
+            return false;
+        };
+        let inputs = if step.in_place {
+            &step.inputs[1..]
+        } else {
+            &step.inputs[..]
+        };
+        inputs.iter().any(
+            |&t| matches!(storage(g, t), Storage::Arena { dtype: d, .. } if d == dtype),
+        )
+    }
+}
+
+fn visit_variants(v: &Value, note: &mut impl FnMut(&str)) {
+    match v {
+        Value::Variant(path, args) => {
+            note(path);
+            for a in args {
+                visit_variants(a, note);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| visit_variants(i, note)),
+        _ => {}
+    }
+}
+
+fn io_param_list(n: usize, kind: &str, prefix: &str) -> String {
+    (0..n)
+        .map(|i| format!("{prefix}{}", io_names(kind, i, n).param))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A node name shortened for a one-line comment.
+fn short_name(name: &str) -> String {
+    const MAX: usize = 60;
+    let clean: String = name
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if clean.chars().count() <= MAX {
+        clean
+    } else {
+        let tail: String = clean
+            .chars()
+            .rev()
+            .take(MAX - 1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        format!("…{tail}")
+    }
+}
+
+/// One static array from little-endian bytes.
+fn static_data(data: &StaticData) -> String {
+    let dtype = data.data.dtype();
+    let n = data.data.len();
+    let ty = dtype.rust_type();
+    let mut out = format!("/// {dtype} {:?}: {}\n", data.shape, data.doc);
+    if n == 0 {
+        let _ = writeln!(out, "static {}: [{ty}; 0] = [];", data.name);
+        return out;
+    }
+    let bytes = match &data.data {
+        TensorData::F32(_) | TensorData::U32(_) | TensorData::I32(_) => {
+            data.data.to_le_bytes()
+        }
+        other => other.cast(DType::F32).to_le_bytes(),
+    };
+    let ty = if matches!(
+        data.data,
+        TensorData::F32(_) | TensorData::U32(_) | TensorData::I32(_)
+    ) {
+        ty
+    } else {
+        "f32"
+    };
+    let _ = writeln!(out, "static {}: [{ty}; {n}] = unsafe {{", data.name);
+    let _ = writeln!(
+        out,
+        "    // SAFETY: any 4 bytes are a valid {ty}, and transmute checks that the sizes match."
+    );
+    let callee = format!("core::mem::transmute::<[u8; {}], [{ty}; {n}]>", bytes.len());
+    out.push_str(&call(4, "", &callee, &[byte_string(&bytes)], ""));
+    out.push_str("};\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_strings_escape_what_a_continuation_would_eat() {
+        assert_eq!(
+            byte_string(b"ab \"\\\n\x00"),
+            "*b\"ab\\x20\\x22\\x5c\\x0a\\x00\""
+        );
+        let long = byte_string(&[b'a'; 200]);
+        assert!(long.starts_with("*b\"\\\n        aaaa"));
+        assert!(long.ends_with("aaa\""));
+        assert_eq!(long.matches("\\\n").count(), 3);
+    }
+}

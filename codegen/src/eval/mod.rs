@@ -1,0 +1,264 @@
+//! The reference evaluator: runs the IR directly, with naive loops that follow the ONNX
+//! definitions as literally as possible.
+//!
+//! It is the oracle of the project. Constant folding uses it; the kernels of the generated code
+//! are tested against it (proptest); and it is itself tested against onnxruntime on every fixture
+//! model. It is written to be obviously right, not fast: sums accumulate in `f64` and round once,
+//! every index is computed from its definition.
+//!
+//! Float ops compute on `f32` tensors; the structural ops (reshape, transpose, concat, slice,
+//! gather, ...) and `Add`/`Sub`/`Mul`/`Div` also work on integer tensors, which is what shape
+//! computations (`Shape` → `Gather` → `Concat` → `Reshape`) need when they are folded.
+
+pub mod layout;
+pub mod nn;
+
+use std::collections::HashMap;
+
+use crate::dispatch_data;
+use crate::error::{Error, Result};
+use crate::ir::{DType, Graph, Node, Op, TensorData, TensorId};
+
+/// A tensor value: a shape and its elements.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Value {
+    pub shape: Vec<usize>,
+    pub data: TensorData,
+}
+
+impl Value {
+    pub fn new(shape: Vec<usize>, data: TensorData) -> Value {
+        debug_assert_eq!(
+            shape.iter().product::<usize>(),
+            data.len(),
+            "shape {shape:?} and data length differ"
+        );
+        Value { shape, data }
+    }
+
+    pub fn f32(shape: Vec<usize>, data: Vec<f32>) -> Value {
+        Value::new(shape, TensorData::F32(data))
+    }
+
+    /// The elements as `f32`, or an error naming the op that needed them.
+    pub fn floats(&self, what: &str) -> Result<&[f32], String> {
+        self.data
+            .as_f32()
+            .ok_or_else(|| format!("{what} needs float32 data, not {}", self.data.dtype()))
+    }
+}
+
+/// Runs a graph (after shape inference) on `inputs`, one value per graph input in order, and
+/// returns the graph outputs in order.
+pub fn evaluate(graph: &Graph, inputs: &[Value]) -> Result<Vec<Value>> {
+    if inputs.len() != graph.inputs.len() {
+        return Err(Error::invalid_argument(format!(
+            "the model has {} inputs but {} values were given",
+            graph.inputs.len(),
+            inputs.len()
+        )));
+    }
+    let mut values: HashMap<TensorId, Value> = HashMap::new();
+    for (&id, value) in graph.inputs.iter().zip(inputs) {
+        let tensor = graph.tensor(id);
+        if tensor.shape.as_deref() != Some(value.shape.as_slice())
+            || tensor.dtype != value.data.dtype()
+        {
+            return Err(Error::invalid_argument(format!(
+                "input '{}' takes {} {:?}, not {} {:?}",
+                tensor.name,
+                tensor.dtype,
+                tensor.shape(),
+                value.data.dtype(),
+                value.shape
+            )));
+        }
+        values.insert(id, value.clone());
+    }
+    // Free each value after its last use, so that evaluating a large model stays small.
+    let mut last_use: HashMap<TensorId, usize> = HashMap::new();
+    for (i, node) in graph.nodes.iter().enumerate() {
+        for &t in &node.inputs {
+            last_use.insert(t, i);
+        }
+    }
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let args: Vec<Value> = node
+            .inputs
+            .iter()
+            .map(|&t| match graph.tensor(t).data.as_ref() {
+                Some(data) => {
+                    Ok(Value::new(graph.tensor(t).shape().to_vec(), data.clone()))
+                }
+                None => values.get(&t).cloned().ok_or_else(|| {
+                    Error::internal(format!("'{}' was not computed", graph.tensor(t).name))
+                }),
+            })
+            .collect::<Result<_>>()?;
+        let refs: Vec<&Value> = args.iter().collect();
+        let outputs = eval_node(graph, node, &refs).map_err(|e| {
+            Error::new(
+                crate::error::ErrorKind::Unsupported,
+                format!("{}: {e}", graph.describe_node(node)),
+            )
+        })?;
+        for (&id, value) in node.outputs.iter().zip(outputs) {
+            values.insert(id, value);
+        }
+        for &t in &node.inputs {
+            if last_use.get(&t) == Some(&i) && !graph.outputs.contains(&t) {
+                values.remove(&t);
+            }
+        }
+    }
+    graph
+        .outputs
+        .iter()
+        .map(|&t| match graph.tensor(t).data.as_ref() {
+            Some(data) => Ok(Value::new(graph.tensor(t).shape().to_vec(), data.clone())),
+            None => values
+                .get(&t)
+                .cloned()
+                .ok_or_else(|| Error::internal("an output was not computed")),
+        })
+        .collect()
+}
+
+/// Evaluates one node whose output shapes are known (shape inference has run on it).
+pub fn eval_node(
+    graph: &Graph,
+    node: &Node,
+    inputs: &[&Value],
+) -> Result<Vec<Value>, String> {
+    let out_shapes: Vec<Vec<usize>> = node
+        .outputs
+        .iter()
+        .map(|&t| {
+            graph
+                .tensor(t)
+                .shape
+                .clone()
+                .ok_or_else(|| "output shape unknown".to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    let out_shape = out_shapes[0].clone();
+    let x = inputs[0];
+    let single = |data: TensorData| Ok(vec![Value::new(out_shape.clone(), data)]);
+    match &node.op {
+        Op::Conv(a) => single(TensorData::F32(nn::conv(
+            a,
+            x,
+            inputs[1],
+            inputs.get(2).copied(),
+            &out_shape,
+        )?)),
+        Op::ConvTranspose(a) => single(TensorData::F32(nn::conv_transpose(
+            a,
+            x,
+            inputs[1],
+            inputs.get(2).copied(),
+            &out_shape,
+        )?)),
+        Op::Gemm(a) => single(TensorData::F32(nn::gemm(
+            a,
+            x,
+            inputs[1],
+            inputs.get(2).copied(),
+            &out_shape,
+        )?)),
+        Op::MatMul => single(nn::matmul(x, inputs[1], &out_shape)?),
+        Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => {
+            let data = nn::binary(&node.op, x, inputs[1], &out_shape)?;
+            let data = match data {
+                TensorData::F32(v) => {
+                    TensorData::F32(v.into_iter().map(|y| a.activation.apply(y)).collect())
+                }
+                other => other,
+            };
+            single(data)
+        }
+        Op::PRelu => single(nn::binary(&node.op, x, inputs[1], &out_shape)?),
+        Op::Relu
+        | Op::LeakyRelu(_)
+        | Op::Clip(_)
+        | Op::Sigmoid
+        | Op::HardSigmoid(_)
+        | Op::HardSwish
+        | Op::Tanh => single(TensorData::F32(nn::unary(&node.op, x)?)),
+        Op::Softmax(a) => {
+            single(TensorData::F32(nn::softmax(x, a.axis, a.coerce_2d, false)?))
+        }
+        Op::LogSoftmax(a) => {
+            single(TensorData::F32(nn::softmax(x, a.axis, a.coerce_2d, true)?))
+        }
+        Op::MaxPool(a) => single(TensorData::F32(nn::pool(a, x, &out_shape, true)?)),
+        Op::AveragePool(a) => single(TensorData::F32(nn::pool(a, x, &out_shape, false)?)),
+        Op::GlobalAveragePool => single(TensorData::F32(nn::global_pool(x, false)?)),
+        Op::GlobalMaxPool => single(TensorData::F32(nn::global_pool(x, true)?)),
+        Op::BatchNormalization(a) => single(TensorData::F32(nn::batch_norm(
+            x,
+            &inputs[1..5],
+            a.epsilon,
+        )?)),
+        Op::Reshape(_)
+        | Op::Flatten(_)
+        | Op::Squeeze(_)
+        | Op::Unsqueeze(_)
+        | Op::Identity
+        | Op::Dropout
+        | Op::Copy => single(x.data.clone()),
+        Op::Transpose(a) => {
+            let perm = a.perm.as_ref().ok_or("Transpose without a resolved perm")?;
+            single(layout::transpose(x, perm))
+        }
+        Op::Concat(a) => single(layout::concat(inputs, a.axis as usize, &out_shape)?),
+        Op::Split(a) => {
+            let sizes: Vec<usize> = out_shapes.iter().map(|s| s[a.axis as usize]).collect();
+            Ok(layout::split(x, a.axis as usize, &sizes)
+                .into_iter()
+                .zip(out_shapes)
+                .map(|(data, shape)| Value::new(shape, data))
+                .collect())
+        }
+        Op::Slice(a) => single(layout::slice(
+            x,
+            &a.starts,
+            a.steps.as_deref().unwrap_or(&[]),
+            &out_shape,
+        )),
+        Op::Pad(a) => single(layout::pad(x, a, &out_shape)?),
+        Op::Gather(a) => single(layout::gather(x, inputs[1], a.axis as usize, &out_shape)?),
+        Op::ReduceMean(a) => {
+            let axes: Vec<usize> = a
+                .axes
+                .as_deref()
+                .unwrap_or(&[])
+                .iter()
+                .map(|&v| v as usize)
+                .collect();
+            single(TensorData::F32(nn::reduce_mean(x, &axes)?))
+        }
+        Op::Resize(a) => single(TensorData::F32(nn::resize(a, x, &out_shape)?)),
+        Op::Shape(_) => Err("Shape is folded during shape inference".into()),
+        Op::Cast(a) => single(x.data.cast(a.to)),
+        Op::DequantizeLinear(a) => single(TensorData::F32(nn::dequantize(
+            x,
+            inputs[1],
+            inputs.get(2).copied(),
+            a.axis,
+        )?)),
+    }
+}
+
+/// Reads constant integer data (a shape, axes, pads) as `i64`s.
+pub fn as_i64s(data: &TensorData) -> Result<Vec<i64>, String> {
+    data.to_i64_vec()
+        .ok_or_else(|| format!("expected integer data, found {}", data.dtype()))
+}
+
+/// The dtype and a one-line summary of a value, for messages.
+pub fn describe(value: &Value) -> String {
+    let dtype: DType = value.data.dtype();
+    let n = dispatch_data!(&value.data, v => v.len());
+    format!("{dtype} {:?} ({n} elements)", value.shape)
+}

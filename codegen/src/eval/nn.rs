@@ -1,0 +1,589 @@
+//! Reference implementations of the arithmetic ops: convolution, pooling, matrix products,
+//! element-wise ops, normalisation, resizing.
+
+use super::Value;
+use crate::ir::op::{
+    ConvAttrs, ConvTransposeAttrs, GemmAttrs, PoolAttrs, ResizeAttrs, ResizeMode,
+};
+use crate::ir::shape::{
+    Spatial2d, broadcast_strides, resize_linear_taps, resize_nearest_index, resize_outside,
+    resize_source_coordinate,
+};
+use crate::ir::{Op, TensorData, strides_of};
+
+type R<T> = Result<T, String>;
+
+/// Convolution, NCHW (1-D as H = 1), groups and dilations, padding by zeros.
+pub fn conv(
+    a: &ConvAttrs,
+    x: &Value,
+    w: &Value,
+    b: Option<&Value>,
+    out_shape: &[usize],
+) -> R<Vec<f32>> {
+    let (xs, ws) = (x.floats("Conv")?, w.floats("Conv")?);
+    let bias = b.map(|b| b.floats("Conv")).transpose()?;
+    let g = Spatial2d::new(
+        &x.shape,
+        out_shape,
+        &a.kernel_shape,
+        &a.strides,
+        &a.dilations,
+        &a.pads,
+    );
+    let (c_in, c_out, groups) = (x.shape[1], out_shape[1], a.group);
+    let (cin_g, cout_g) = (c_in / groups, c_out / groups);
+    let mut y = vec![0f32; out_shape.iter().product()];
+    for n in 0..g.n {
+        for oc in 0..c_out {
+            let group = oc / cout_g;
+            for oy in 0..g.h_out {
+                for ox in 0..g.w_out {
+                    let mut acc = bias.map_or(0.0, |b| b[oc] as f64);
+                    for icg in 0..cin_g {
+                        let ic = group * cin_g + icg;
+                        for ky in 0..g.k_h {
+                            let Some(iy) = g.input_row(oy, ky) else {
+                                continue;
+                            };
+                            for kx in 0..g.k_w {
+                                let Some(ix) = g.input_col(ox, kx) else {
+                                    continue;
+                                };
+                                let xv = xs[((n * c_in + ic) * g.h_in + iy) * g.w_in + ix];
+                                let wv = ws[((oc * cin_g + icg) * g.k_h + ky) * g.k_w + kx];
+                                acc += xv as f64 * wv as f64;
+                            }
+                        }
+                    }
+                    y[((n * c_out + oc) * g.h_out + oy) * g.w_out + ox] =
+                        a.activation.apply(acc as f32);
+                }
+            }
+        }
+    }
+    Ok(y)
+}
+
+/// Transposed convolution: every input element scatters `x * w` into the output.
+pub fn conv_transpose(
+    a: &ConvTransposeAttrs,
+    x: &Value,
+    w: &Value,
+    b: Option<&Value>,
+    out_shape: &[usize],
+) -> R<Vec<f32>> {
+    let (xs, ws) = (x.floats("ConvTranspose")?, w.floats("ConvTranspose")?);
+    let bias = b.map(|b| b.floats("ConvTranspose")).transpose()?;
+    // The geometry maps output to input for Conv; here the roles swap, so build it on the
+    // output with the input as "kernel output" and walk input positions.
+    let g = Spatial2d::new(
+        out_shape,
+        &x.shape,
+        &a.kernel_shape,
+        &a.strides,
+        &a.dilations,
+        &a.pads,
+    );
+    let (c_in, c_out, groups) = (x.shape[1], out_shape[1], a.group);
+    let (cin_g, cout_g) = (c_in / groups, c_out / groups);
+    let (h_out, w_out) = (g.h_in, g.w_in);
+    let (h_in, w_in) = (g.h_out, g.w_out);
+    let mut acc = vec![0f64; out_shape.iter().product()];
+    for n in 0..g.n {
+        for ic in 0..c_in {
+            let group = ic / cin_g;
+            for iy in 0..h_in {
+                for ix in 0..w_in {
+                    let xv = xs[((n * c_in + ic) * h_in + iy) * w_in + ix] as f64;
+                    for ocg in 0..cout_g {
+                        let oc = group * cout_g + ocg;
+                        for ky in 0..g.k_h {
+                            let Some(oy) = g.input_row(iy, ky) else {
+                                continue;
+                            };
+                            for kx in 0..g.k_w {
+                                let Some(ox) = g.input_col(ix, kx) else {
+                                    continue;
+                                };
+                                let wv = ws[((ic * cout_g + ocg) * g.k_h + ky) * g.k_w + kx]
+                                    as f64;
+                                acc[((n * c_out + oc) * h_out + oy) * w_out + ox] +=
+                                    xv * wv;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let plane = h_out * w_out;
+    Ok(acc
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let oc = (i / plane) % c_out;
+            a.activation
+                .apply((v + bias.map_or(0.0, |b| b[oc] as f64)) as f32)
+        })
+        .collect())
+}
+
+/// `Y = alpha * A' * B' + beta * C`, with C broadcast to `[M, N]`.
+pub fn gemm(
+    a: &GemmAttrs,
+    x: &Value,
+    w: &Value,
+    c: Option<&Value>,
+    out_shape: &[usize],
+) -> R<Vec<f32>> {
+    let (xs, ws) = (x.floats("Gemm")?, w.floats("Gemm")?);
+    let (m, n) = (out_shape[0], out_shape[1]);
+    let k = if a.trans_a { x.shape[0] } else { x.shape[1] };
+    let c_strides = c.map(|c| broadcast_strides(&c.shape, out_shape));
+    let cs = c.map(|c| c.floats("Gemm")).transpose()?;
+    let mut y = vec![0f32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc = 0f64;
+            for p in 0..k {
+                let av = if a.trans_a {
+                    xs[p * m + i]
+                } else {
+                    xs[i * k + p]
+                };
+                let bv = if a.trans_b {
+                    ws[j * k + p]
+                } else {
+                    ws[p * n + j]
+                };
+                acc += av as f64 * bv as f64;
+            }
+            let mut v = a.alpha as f64 * acc;
+            if let (Some(cs), Some(st)) = (cs, &c_strides) {
+                v += a.beta as f64 * cs[i * st[0] + j * st[1]] as f64;
+            }
+            y[i * n + j] = a.activation.apply(v as f32);
+        }
+    }
+    Ok(y)
+}
+
+/// numpy `matmul`: 1-D operands are promoted and the batch dimensions broadcast.
+pub fn matmul(a: &Value, b: &Value, out_shape: &[usize]) -> R<TensorData> {
+    let (xs, ws) = (a.floats("MatMul")?, b.floats("MatMul")?);
+    let a_shape = if a.shape.len() == 1 {
+        vec![1, a.shape[0]]
+    } else {
+        a.shape.clone()
+    };
+    let b_shape = if b.shape.len() == 1 {
+        vec![b.shape[0], 1]
+    } else {
+        b.shape.clone()
+    };
+    let (m, k) = (a_shape[a_shape.len() - 2], a_shape[a_shape.len() - 1]);
+    let n = b_shape[b_shape.len() - 1];
+    let a_batch = &a_shape[..a_shape.len() - 2];
+    let b_batch = &b_shape[..b_shape.len() - 2];
+    let batch = crate::ir::shape::broadcast_shapes(a_batch, b_batch)?;
+    let a_st = broadcast_strides(a_batch, &batch);
+    let b_st = broadcast_strides(b_batch, &batch);
+    let n_batch: usize = batch.iter().product();
+    let batch_strides = strides_of(&batch);
+    let mut y = Vec::with_capacity(n_batch * m * n);
+    for bi in 0..n_batch {
+        let (mut a_off, mut b_off) = (0, 0);
+        for d in 0..batch.len() {
+            let idx = (bi / batch_strides[d]) % batch[d];
+            a_off += idx * a_st[d];
+            b_off += idx * b_st[d];
+        }
+        let (a_off, b_off) = (a_off * m * k, b_off * k * n);
+        for i in 0..m {
+            for j in 0..n {
+                let mut acc = 0f64;
+                for p in 0..k {
+                    acc += xs[a_off + i * k + p] as f64 * ws[b_off + p * n + j] as f64;
+                }
+                y.push(acc as f32);
+            }
+        }
+    }
+    debug_assert_eq!(y.len(), out_shape.iter().product::<usize>());
+    Ok(TensorData::F32(y))
+}
+
+/// Element-wise binary ops with broadcasting, on `f32` or (for shape arithmetic) integers.
+pub fn binary(op: &Op, a: &Value, b: &Value, out_shape: &[usize]) -> R<TensorData> {
+    let a_st = broadcast_strides(&a.shape, out_shape);
+    let b_st = broadcast_strides(&b.shape, out_shape);
+    let out_strides = strides_of(out_shape);
+    let n: usize = out_shape.iter().product();
+    let offsets = |i: usize| {
+        let (mut oa, mut ob) = (0, 0);
+        for d in 0..out_shape.len() {
+            let idx = (i / out_strides[d]) % out_shape[d];
+            oa += idx * a_st[d];
+            ob += idx * b_st[d];
+        }
+        (oa, ob)
+    };
+    match (&a.data, &b.data) {
+        (TensorData::F32(x), TensorData::F32(y)) => {
+            let f = |p: f32, q: f32| match op {
+                Op::Add(_) => p + q,
+                Op::Sub(_) => p - q,
+                Op::Mul(_) => p * q,
+                Op::Div(_) => p / q,
+                Op::PRelu => {
+                    if p < 0.0 {
+                        p * q
+                    } else {
+                        p
+                    }
+                }
+                _ => unreachable!("binary() is called for binary ops"),
+            };
+            Ok(TensorData::F32(
+                (0..n)
+                    .map(offsets)
+                    .map(|(oa, ob)| f(x[oa], y[ob]))
+                    .collect(),
+            ))
+        }
+        (x, y) if x.dtype() == y.dtype() && x.dtype().is_integer() => {
+            let (x, y) = (
+                x.to_i64_vec().expect("integer"),
+                y.to_i64_vec().expect("integer"),
+            );
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                let (oa, ob) = offsets(i);
+                let (p, q) = (x[oa], y[ob]);
+                out.push(match op {
+                    Op::Add(_) => p.wrapping_add(q),
+                    Op::Sub(_) => p.wrapping_sub(q),
+                    Op::Mul(_) => p.wrapping_mul(q),
+                    Op::Div(_) => {
+                        if q == 0 {
+                            return Err("integer division by zero".into());
+                        }
+                        p.wrapping_div(q)
+                    }
+                    Op::PRelu => {
+                        if p < 0 {
+                            p * q
+                        } else {
+                            p
+                        }
+                    }
+                    _ => unreachable!("binary() is called for binary ops"),
+                });
+            }
+            Ok(TensorData::I64(out).cast(a.data.dtype()))
+        }
+        (x, y) => Err(format!(
+            "{} of {} and {} is not supported",
+            op.name(),
+            x.dtype(),
+            y.dtype()
+        )),
+    }
+}
+
+/// Element-wise activations.
+pub fn unary(op: &Op, x: &Value) -> R<Vec<f32>> {
+    let xs = x.floats(op.name())?;
+    let f = |v: f32| -> f32 {
+        let d = v as f64;
+        match op {
+            Op::Relu => v.max(0.0),
+            Op::LeakyRelu(a) => {
+                if v < 0.0 {
+                    a.alpha * v
+                } else {
+                    v
+                }
+            }
+            Op::Clip(a) => v.max(a.min).min(a.max),
+            Op::Sigmoid => (1.0 / (1.0 + (-d).exp())) as f32,
+            Op::HardSigmoid(a) => {
+                (a.alpha as f64 * d + a.beta as f64).clamp(0.0, 1.0) as f32
+            }
+            Op::HardSwish => (d * (d / 6.0 + 0.5).clamp(0.0, 1.0)) as f32,
+            Op::Tanh => d.tanh() as f32,
+            _ => unreachable!("unary() is called for activations"),
+        }
+    };
+    Ok(xs.iter().map(|&v| f(v)).collect())
+}
+
+/// Softmax (or log-softmax) over `axis`, or over all axes from `axis` on when `coerce_2d`.
+pub fn softmax(x: &Value, axis: i64, coerce_2d: bool, log: bool) -> R<Vec<f32>> {
+    let xs = x.floats("Softmax")?;
+    let axis = axis as usize;
+    let outer: usize = x.shape[..axis].iter().product();
+    let (len, inner) = if coerce_2d {
+        (x.shape[axis..].iter().product::<usize>(), 1)
+    } else {
+        (x.shape[axis], x.shape[axis + 1..].iter().product::<usize>())
+    };
+    let mut y = vec![0f32; xs.len()];
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |k: usize| (o * len + k) * inner + i;
+            let max = (0..len)
+                .map(|k| xs[at(k)] as f64)
+                .fold(f64::NEG_INFINITY, f64::max);
+            let sum: f64 = (0..len).map(|k| (xs[at(k)] as f64 - max).exp()).sum();
+            for k in 0..len {
+                let shifted = xs[at(k)] as f64 - max;
+                y[at(k)] = if log {
+                    (shifted - sum.ln()) as f32
+                } else {
+                    (shifted.exp() / sum) as f32
+                };
+            }
+        }
+    }
+    Ok(y)
+}
+
+/// Max or average pooling, NCHW (1-D as H = 1).
+pub fn pool(a: &PoolAttrs, x: &Value, out_shape: &[usize], max: bool) -> R<Vec<f32>> {
+    let xs = x.floats("pooling")?;
+    let g = Spatial2d::new(
+        &x.shape,
+        out_shape,
+        &a.kernel_shape,
+        &a.strides,
+        &a.dilations,
+        &a.pads,
+    );
+    let channels = x.shape[0] * x.shape[1];
+    let mut y = Vec::with_capacity(out_shape.iter().product());
+    for c in 0..channels {
+        let plane = &xs[c * g.h_in * g.w_in..(c + 1) * g.h_in * g.w_in];
+        for oy in 0..g.h_out {
+            for ox in 0..g.w_out {
+                let mut best = f32::NEG_INFINITY;
+                let (mut sum, mut count) = (0f64, 0usize);
+                for ky in 0..g.k_h {
+                    for kx in 0..g.k_w {
+                        if let (Some(iy), Some(ix)) =
+                            (g.input_row(oy, ky), g.input_col(ox, kx))
+                        {
+                            let v = plane[iy * g.w_in + ix];
+                            best = best.max(v);
+                            sum += v as f64;
+                            count += 1;
+                        }
+                    }
+                }
+                y.push(if max {
+                    best
+                } else {
+                    let divisor = if a.count_include_pad {
+                        g.padded_window_size(oy, ox)
+                    } else {
+                        count
+                    };
+                    (sum / divisor.max(1) as f64) as f32
+                });
+            }
+        }
+    }
+    Ok(y)
+}
+
+/// Mean or max over all spatial positions of each channel.
+pub fn global_pool(x: &Value, max: bool) -> R<Vec<f32>> {
+    let xs = x.floats("global pooling")?;
+    let channels = x.shape[0] * x.shape[1];
+    let size: usize = x.shape[2..].iter().product();
+    Ok((0..channels)
+        .map(|c| {
+            let plane = &xs[c * size..(c + 1) * size];
+            if max {
+                plane.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+            } else {
+                (plane.iter().map(|&v| v as f64).sum::<f64>() / size as f64) as f32
+            }
+        })
+        .collect())
+}
+
+/// Inference batch normalisation over axis 1.
+pub fn batch_norm(x: &Value, params: &[&Value], epsilon: f32) -> R<Vec<f32>> {
+    let xs = x.floats("BatchNormalization")?;
+    let [scale, bias, mean, var] =
+        [0, 1, 2, 3].map(|i| params[i].floats("BatchNormalization").map(|v| v.to_vec()));
+    let (scale, bias, mean, var) = (scale?, bias?, mean?, var?);
+    let channels = x.shape.get(1).copied().unwrap_or(1);
+    let inner: usize = x.shape.iter().skip(2).product();
+    Ok(xs
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let c = (i / inner) % channels;
+            let normalized =
+                (v as f64 - mean[c] as f64) / (var[c] as f64 + epsilon as f64).sqrt();
+            (normalized * scale[c] as f64 + bias[c] as f64) as f32
+        })
+        .collect())
+}
+
+/// Mean over `axes` (sorted, distinct); the output keeps reduced axes as size 1 in memory order,
+/// which is the same element order whether or not `keepdims` drops them.
+pub fn reduce_mean(x: &Value, axes: &[usize]) -> R<Vec<f32>> {
+    let xs = x.floats("ReduceMean")?;
+    let reduced: Vec<usize> = x
+        .shape
+        .iter()
+        .enumerate()
+        .map(|(d, &n)| if axes.contains(&d) { 1 } else { n })
+        .collect();
+    let out_len: usize = reduced.iter().product();
+    let count: usize = axes.iter().map(|&d| x.shape[d]).product();
+    let in_strides = strides_of(&x.shape);
+    let out_strides = strides_of(&reduced);
+    let mut sums = vec![0f64; out_len];
+    for (i, &v) in xs.iter().enumerate() {
+        let mut o = 0;
+        for d in 0..x.shape.len() {
+            let idx = (i / in_strides[d]) % x.shape[d];
+            if !axes.contains(&d) {
+                o += idx * out_strides[d];
+            }
+        }
+        sums[o] += v as f64;
+    }
+    Ok(sums
+        .into_iter()
+        .map(|s| (s / count.max(1) as f64) as f32)
+        .collect())
+}
+
+/// Resize: each output element interpolates the input at the source coordinates of its
+/// resized axes (nearest: one tap per axis; linear: two taps per axis, blended multilinearly).
+pub fn resize(a: &ResizeAttrs, x: &Value, out_shape: &[usize]) -> R<Vec<f32>> {
+    let xs = x.floats("Resize")?;
+    let rank = x.shape.len();
+    let in_strides = strides_of(&x.shape);
+    let out_strides = strides_of(out_shape);
+    let roi = |d: usize| {
+        if a.roi.len() == 2 * rank {
+            (a.roi[d], a.roi[rank + d])
+        } else {
+            (0.0, 1.0)
+        }
+    };
+    // Per axis and output coordinate: the taps (input index, weight), or None when outside.
+    type Taps = Option<Vec<(usize, f32)>>;
+    let taps: Vec<Vec<Taps>> = (0..rank)
+        .map(|d| {
+            (0..out_shape[d])
+                .map(|xo| {
+                    if x.shape[d] == out_shape[d]
+                        && a.scales[d] == 1.0
+                        && a.coordinate_transformation_mode
+                            != crate::ir::op::CoordinateTransformation::TfCropAndResize
+                    {
+                        return Some(vec![(xo, 1.0)]);
+                    }
+                    let src = resize_source_coordinate(
+                        a.coordinate_transformation_mode,
+                        xo,
+                        a.scales[d],
+                        x.shape[d],
+                        out_shape[d],
+                        roi(d),
+                    );
+                    if resize_outside(a.coordinate_transformation_mode, src, x.shape[d]) {
+                        return None;
+                    }
+                    Some(match a.mode {
+                        ResizeMode::Nearest => vec![(
+                            resize_nearest_index(a.nearest_mode, src, x.shape[d]),
+                            1.0,
+                        )],
+                        ResizeMode::Linear => {
+                            let (x0, x1, w1) = resize_linear_taps(src, x.shape[d]);
+                            vec![(x0, 1.0 - w1), (x1, w1)]
+                        }
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let n: usize = out_shape.iter().product();
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        let axis_taps: Option<Vec<&Vec<(usize, f32)>>> = (0..rank)
+            .map(|d| taps[d][(i / out_strides[d]) % out_shape[d]].as_ref())
+            .collect();
+        let Some(axis_taps) = axis_taps else {
+            y.push(a.extrapolation_value);
+            continue;
+        };
+        // Sum over every combination of one tap per axis.
+        let mut sum = 0f64;
+        let combos: usize = axis_taps.iter().map(|t| t.len()).product();
+        for mut c in 0..combos {
+            let (mut offset, mut weight) = (0, 1f64);
+            for d in (0..rank).rev() {
+                let (idx, w) = axis_taps[d][c % axis_taps[d].len()];
+                c /= axis_taps[d].len();
+                offset += idx * in_strides[d];
+                weight *= w as f64;
+            }
+            sum += weight * xs[offset] as f64;
+        }
+        y.push(sum as f32);
+    }
+    Ok(y)
+}
+
+/// `(x - zero_point) * scale`, per tensor or along `axis`.
+pub fn dequantize(
+    x: &Value,
+    scale: &Value,
+    zero_point: Option<&Value>,
+    axis: i64,
+) -> R<Vec<f32>> {
+    let xs = x
+        .data
+        .to_i64_vec()
+        .ok_or("DequantizeLinear needs integer input")?;
+    let scales = scale.floats("DequantizeLinear scale")?;
+    let zps = match zero_point {
+        Some(z) => z
+            .data
+            .to_i64_vec()
+            .ok_or("zero point must be an integer tensor")?,
+        None => vec![0],
+    };
+    let per_axis = scales.len() > 1;
+    let (channels, inner) = if per_axis {
+        let axis = crate::ir::normalize_axis(axis, x.shape.len())?;
+        (x.shape[axis], x.shape[axis + 1..].iter().product::<usize>())
+    } else {
+        (1, 1)
+    };
+    if per_axis && scales.len() != channels {
+        return Err(format!(
+            "{} scales for an axis of size {channels}",
+            scales.len()
+        ));
+    }
+    Ok(xs
+        .iter()
+        .enumerate()
+        .map(|(i, &q)| {
+            let c = if per_axis { (i / inner) % channels } else { 0 };
+            let zp = if zps.len() > 1 { zps[c] } else { zps[0] };
+            (q - zp) as f32 * scales[c]
+        })
+        .collect())
+}

@@ -1,0 +1,71 @@
+//! Front ends: model files to IR.
+//!
+//! [`load_model`] reads a file, recognises its format from its content (not its extension) and
+//! hands it to the front end that owns that format. Front ends only produce IR; they never emit
+//! code, and the IR never holds protobuf or flatbuffer types.
+
+pub mod onnx;
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::ir::{Graph, SourceInfo};
+
+/// Choices the user makes about how a model is read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ImportOptions {
+    /// Shapes for graph inputs by name, overriding the model's (`--input-shape name=1,3,32,32`).
+    pub input_shapes: Vec<(String, Vec<usize>)>,
+}
+
+/// The model formats edgegen knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Onnx,
+    TfLite,
+}
+
+/// Recognises a model format from the first bytes of the file. TFLite flatbuffers carry the
+/// identifier `TFL3` at offset 4; anything else is read as ONNX protobuf (which has no magic
+/// number), whose decoder then says whether it really is one.
+pub fn detect_format(bytes: &[u8]) -> Format {
+    if bytes.len() >= 8 && &bytes[4..8] == b"TFL3" {
+        Format::TfLite
+    } else {
+        Format::Onnx
+    }
+}
+
+/// Reads a model file into the IR.
+pub fn load_model(path: &Path, options: &ImportOptions) -> Result<Graph> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read the model", &e))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    import_model(&bytes, &file_name, options).map_err(|e| e.context(path.display()))
+}
+
+/// Reads a model from memory; `file_name` is used in messages and in generated headers.
+pub fn import_model(
+    bytes: &[u8],
+    file_name: &str,
+    options: &ImportOptions,
+) -> Result<Graph> {
+    let source = SourceInfo {
+        file_name: file_name.to_string(),
+        sha256: Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        description: String::new(),
+    };
+    match detect_format(bytes) {
+        Format::Onnx => onnx::import(bytes, source, options),
+        Format::TfLite => Err(Error::unsupported(
+            "this is a TFLite model; this version of edgegen reads ONNX models only",
+        )),
+    }
+}

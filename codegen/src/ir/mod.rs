@@ -1,0 +1,353 @@
+//! The intermediate representation: the contract between front ends, passes and back ends.
+//!
+//! ```text
+//! Graph
+//!  ├─ tensors: Vec<Tensor>   name, dtype, shape (static after shape inference), data (constants)
+//!  ├─ nodes:   Vec<Node>     op + typed attributes, input/param/output tensor ids, in schedule order
+//!  ├─ inputs / outputs       graph inputs and outputs, in the order of the generated API
+//!  └─ plan                   the memory plan, once the planner has run
+//! ```
+//!
+//! A tensor is a value: either a constant (`data` is `Some`), a graph input, or the output of
+//! exactly one node. Nodes are kept in a valid execution order (every input is produced before it
+//! is used); passes that add nodes keep it so, and [`Graph::sort_topologically`] restores it for
+//! front ends that read files whose nodes are out of order.
+//!
+//! **Invariants after shape inference** (checked by [`validate`] after every pass): every live
+//! tensor has a static shape; no node has parameter inputs left; attributes are explicit.
+
+pub mod attr;
+mod data;
+pub mod op;
+pub mod shape;
+pub mod text;
+pub mod validate;
+
+pub use data::{DType, TensorData};
+pub use op::{Activation, Op};
+pub use validate::validate;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::passes::memory_plan::MemoryPlan;
+
+/// Index of a tensor in [`Graph::tensors`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TensorId(pub usize);
+
+impl fmt::Display for TensorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "t{}", self.0)
+    }
+}
+
+/// A value in the graph.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    /// The name from the source model (unique within the graph).
+    pub name: String,
+    pub dtype: DType,
+    /// `None` until shape inference has run.
+    pub shape: Option<Vec<usize>>,
+    /// The elements of a constant, row-major.
+    pub data: Option<TensorData>,
+}
+
+impl Tensor {
+    pub fn is_constant(&self) -> bool {
+        self.data.is_some()
+    }
+
+    /// The static shape. Only for code that runs after shape inference, where the validator has
+    /// checked that every live tensor has one.
+    pub fn shape(&self) -> &[usize] {
+        self.shape.as_deref().unwrap_or_else(|| {
+            panic!(
+                "tensor '{}' has no shape: shape inference has not run",
+                self.name
+            )
+        })
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.shape().iter().product()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn size_bytes(&self) -> usize {
+        self.len() * self.dtype.size_bytes()
+    }
+}
+
+/// One operation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// The name from the source model (may be empty in ONNX; the front end fills in one).
+    pub name: String,
+    pub op: Op,
+    /// Data inputs.
+    pub inputs: Vec<TensorId>,
+    /// Parameter inputs, resolved into attributes by shape inference (see [`op`]); `None` for an
+    /// optional parameter that was not given.
+    pub params: Vec<Option<TensorId>>,
+    pub outputs: Vec<TensorId>,
+}
+
+/// Where a model came from, for the header of generated files and for messages.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SourceInfo {
+    /// File name of the model (without directories).
+    pub file_name: String,
+    /// Hex SHA-256 of the model file.
+    pub sha256: String,
+    /// Format and producer, e.g. "ONNX opset 17, tf2onnx 1.16.1".
+    pub description: String,
+}
+
+/// A model.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Graph {
+    pub name: String,
+    pub tensors: Vec<Tensor>,
+    pub nodes: Vec<Node>,
+    pub inputs: Vec<TensorId>,
+    pub outputs: Vec<TensorId>,
+    pub source: SourceInfo,
+    pub plan: Option<MemoryPlan>,
+}
+
+impl Graph {
+    pub fn tensor(&self, id: TensorId) -> &Tensor {
+        &self.tensors[id.0]
+    }
+
+    pub fn tensor_mut(&mut self, id: TensorId) -> &mut Tensor {
+        &mut self.tensors[id.0]
+    }
+
+    /// Adds a tensor and returns its id. The caller keeps names unique (see [`Graph::unique_name`]).
+    pub fn add_tensor(&mut self, tensor: Tensor) -> TensorId {
+        self.tensors.push(tensor);
+        TensorId(self.tensors.len() - 1)
+    }
+
+    /// Adds a constant tensor.
+    pub fn add_constant(
+        &mut self,
+        name: &str,
+        shape: Vec<usize>,
+        data: TensorData,
+    ) -> TensorId {
+        let name = self.unique_name(name);
+        self.add_tensor(Tensor {
+            name,
+            dtype: data.dtype(),
+            shape: Some(shape),
+            data: Some(data),
+        })
+    }
+
+    /// `base` if no tensor has that name yet, else `base_1`, `base_2`, ...
+    pub fn unique_name(&self, base: &str) -> String {
+        let taken = |name: &str| self.tensors.iter().any(|t| t.name == name);
+        if !taken(base) {
+            return base.to_string();
+        }
+        (1..)
+            .map(|i| format!("{base}_{i}"))
+            .find(|n| !taken(n))
+            .expect("some suffix is free")
+    }
+
+    /// The node producing each tensor (by index into `nodes`).
+    pub fn producers(&self) -> HashMap<TensorId, usize> {
+        let mut map = HashMap::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            for &out in &node.outputs {
+                map.insert(out, i);
+            }
+        }
+        map
+    }
+
+    /// The nodes reading each tensor as a data or parameter input, in schedule order.
+    pub fn consumers(&self) -> HashMap<TensorId, Vec<usize>> {
+        let mut map: HashMap<TensorId, Vec<usize>> = HashMap::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            for t in node.inputs.iter().chain(node.params.iter().flatten()) {
+                let users = map.entry(*t).or_default();
+                if users.last() != Some(&i) {
+                    users.push(i);
+                }
+            }
+        }
+        map
+    }
+
+    /// Replaces every use of `old` (node inputs, parameters and graph outputs) by `new`.
+    pub fn replace_uses(&mut self, old: TensorId, new: TensorId) {
+        for node in &mut self.nodes {
+            for t in node
+                .inputs
+                .iter_mut()
+                .chain(node.params.iter_mut().flatten())
+            {
+                if *t == old {
+                    *t = new;
+                }
+            }
+        }
+        for t in &mut self.outputs {
+            if *t == old {
+                *t = new;
+            }
+        }
+    }
+
+    /// Orders the nodes so that every tensor is produced before it is used, keeping the original
+    /// order where the dependencies allow. Fails with the names of the nodes on a cycle, or of a
+    /// node reading a value that nothing produces.
+    pub fn sort_topologically(&mut self) -> Result<(), String> {
+        let producers = self.producers();
+        let n = self.nodes.len();
+        // Kahn's algorithm with a min-heap on the original index keeps the source order stable.
+        let mut indegree = vec![0usize; n];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, node) in self.nodes.iter().enumerate() {
+            let mut deps: Vec<usize> = node
+                .inputs
+                .iter()
+                .chain(node.params.iter().flatten())
+                .filter_map(|t| producers.get(t).copied())
+                .collect();
+            deps.sort_unstable();
+            deps.dedup();
+            for d in deps {
+                if d == i {
+                    return Err(format!("node '{}' reads its own output", node.name));
+                }
+                indegree[i] += 1;
+                dependents[d].push(i);
+            }
+        }
+        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n)
+            .filter(|&i| indegree[i] == 0)
+            .map(std::cmp::Reverse)
+            .collect();
+        let mut order = Vec::with_capacity(n);
+        while let Some(std::cmp::Reverse(i)) = ready.pop() {
+            order.push(i);
+            for &d in &dependents[i] {
+                indegree[d] -= 1;
+                if indegree[d] == 0 {
+                    ready.push(std::cmp::Reverse(d));
+                }
+            }
+        }
+        if order.len() < n {
+            let stuck: Vec<String> = (0..n)
+                .filter(|&i| indegree[i] > 0)
+                .map(|i| format!("'{}'", self.nodes[i].name))
+                .collect();
+            return Err(format!(
+                "the graph has a cycle through nodes {}",
+                stuck.join(", ")
+            ));
+        }
+        let mut nodes: Vec<Option<Node>> = std::mem::take(&mut self.nodes)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.nodes = order
+            .into_iter()
+            .map(|i| nodes[i].take().expect("each node is placed once"))
+            .collect();
+        Ok(())
+    }
+
+    /// Drops tensors that no node, graph input or graph output refers to, renumbering the rest.
+    /// The memory plan, which indexes tensors, is dropped too; the planner runs last.
+    pub fn compact(&mut self) {
+        let mut used = vec![false; self.tensors.len()];
+        for node in &self.nodes {
+            for t in node
+                .inputs
+                .iter()
+                .chain(node.params.iter().flatten())
+                .chain(&node.outputs)
+            {
+                used[t.0] = true;
+            }
+        }
+        for t in self.inputs.iter().chain(&self.outputs) {
+            used[t.0] = true;
+        }
+        let mut remap = vec![usize::MAX; self.tensors.len()];
+        let mut kept = Vec::new();
+        for (i, tensor) in std::mem::take(&mut self.tensors).into_iter().enumerate() {
+            if used[i] {
+                remap[i] = kept.len();
+                kept.push(tensor);
+            }
+        }
+        self.tensors = kept;
+        let map = |t: &mut TensorId| t.0 = remap[t.0];
+        for node in &mut self.nodes {
+            node.inputs.iter_mut().for_each(map);
+            node.params.iter_mut().flatten().for_each(map);
+            node.outputs.iter_mut().for_each(map);
+        }
+        self.inputs.iter_mut().for_each(map);
+        self.outputs.iter_mut().for_each(map);
+        self.plan = None;
+    }
+
+    /// A short description of a node for messages: `Conv 'conv1'`.
+    pub fn describe_node(&self, node: &Node) -> String {
+        format!("{} '{}'", node.op.name(), node.name)
+    }
+
+    /// The constant data of `id`, if it is a constant.
+    pub fn constant(&self, id: TensorId) -> Option<&TensorData> {
+        self.tensor(id).data.as_ref()
+    }
+}
+
+/// Number of elements of a shape.
+pub fn num_elements(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
+
+/// Row-major strides (in elements) of a shape.
+pub fn strides_of(shape: &[usize]) -> Vec<usize> {
+    let mut strides = vec![1; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * shape[i + 1];
+    }
+    strides
+}
+
+/// Turns a possibly negative ONNX axis into an index below `rank`.
+pub fn normalize_axis(axis: i64, rank: usize) -> Result<usize, String> {
+    let r = rank as i64;
+    if axis < -r || axis >= r.max(1) {
+        return Err(format!(
+            "axis {axis} is out of range for a tensor of rank {rank}"
+        ));
+    }
+    Ok(if axis < 0 {
+        (axis + r) as usize
+    } else {
+        axis as usize
+    })
+}
+
+/// Formats a shape as `[1, 3, 16, 16]`.
+pub fn format_shape(shape: &[usize]) -> String {
+    format!("{shape:?}")
+}

@@ -1,0 +1,646 @@
+//! The operators of the IR and their typed attributes.
+//!
+//! Operator names and attribute names follow ONNX (one concept, one name: the IR, the emitter, the
+//! report and the tests all say `Conv`, `kernel_shape`, `group`). Format quirks stay in the front
+//! ends: an op here has one meaning whatever opset or file format it came from (for example
+//! `Softmax` is always over a single axis; the front end rewrites the old "coerce to 2-D" form).
+//!
+//! Attributes that ONNX may give as run-time inputs (the shape of `Reshape`, the bounds of `Clip`,
+//! the starts of `Slice`, ...) arrive as *parameter inputs* of the node (`Node::params`). Shape
+//! inference reads their constant values into the typed attributes below and clears `params`;
+//! after it, every attribute is explicit (no empty "default" lists, no negative axes, no
+//! `auto_pad`), which is what the later passes and back ends rely on.
+
+use crate::ir::DType;
+use crate::ir::attr::{AttrMap, AttrType, AttrValue, Attrs, attr_struct, word_enum};
+
+word_enum! {
+    /// How convolution and pooling padding is chosen (ONNX `auto_pad`).
+    pub enum AutoPad {
+        NotSet = "notset",
+        SameUpper = "same_upper",
+        SameLower = "same_lower",
+        Valid = "valid",
+    }
+}
+
+word_enum! {
+    /// How `Pad` fills the border.
+    pub enum PadMode {
+        Constant = "constant",
+        Reflect = "reflect",
+        Edge = "edge",
+    }
+}
+
+word_enum! {
+    /// Interpolation of `Resize`.
+    pub enum ResizeMode {
+        Nearest = "nearest",
+        Linear = "linear",
+    }
+}
+
+word_enum! {
+    /// How `Resize` maps an output coordinate to an input coordinate.
+    pub enum CoordinateTransformation {
+        HalfPixel = "half_pixel",
+        HalfPixelSymmetric = "half_pixel_symmetric",
+        PytorchHalfPixel = "pytorch_half_pixel",
+        AlignCorners = "align_corners",
+        Asymmetric = "asymmetric",
+        TfHalfPixelForNn = "tf_half_pixel_for_nn",
+        /// Samples the region of interest `roi`; points outside the input take
+        /// `extrapolation_value`.
+        TfCropAndResize = "tf_crop_and_resize",
+    }
+}
+
+word_enum! {
+    /// How `Resize` in nearest mode rounds a fractional input coordinate.
+    pub enum NearestMode {
+        RoundPreferFloor = "round_prefer_floor",
+        RoundPreferCeil = "round_prefer_ceil",
+        Floor = "floor",
+        Ceil = "ceil",
+    }
+}
+
+/// An activation applied to the result of an op, inside the same kernel (set by activation fusion).
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum Activation {
+    #[default]
+    None,
+    Relu,
+    /// Clamp to `[min, max]`; ReLU6 is `Clip { min: 0, max: 6 }`.
+    Clip {
+        min: f32,
+        max: f32,
+    },
+    LeakyRelu {
+        alpha: f32,
+    },
+}
+
+impl Activation {
+    /// Applies the activation to one value (the reference semantics kernels must match).
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Activation::None => x,
+            Activation::Relu => x.max(0.0),
+            Activation::Clip { min, max } => x.max(min).min(max),
+            Activation::LeakyRelu { alpha } => {
+                if x < 0.0 {
+                    alpha * x
+                } else {
+                    x
+                }
+            }
+        }
+    }
+}
+
+impl AttrType for Activation {
+    fn to_attr(&self) -> AttrValue {
+        match *self {
+            Activation::None => AttrValue::Word("none".into()),
+            Activation::Relu => AttrValue::Word("relu".into()),
+            Activation::Clip { min, max } => AttrValue::Call(
+                "clip".into(),
+                vec![AttrValue::Float(min), AttrValue::Float(max)],
+            ),
+            Activation::LeakyRelu { alpha } => {
+                AttrValue::Call("leaky_relu".into(), vec![AttrValue::Float(alpha)])
+            }
+        }
+    }
+    fn from_attr(value: &AttrValue) -> Option<Self> {
+        match value {
+            AttrValue::Word(w) if w == "none" => Some(Activation::None),
+            AttrValue::Word(w) if w == "relu" => Some(Activation::Relu),
+            AttrValue::Call(name, args) if name == "clip" && args.len() == 2 => {
+                Some(Activation::Clip {
+                    min: f32::from_attr(&args[0])?,
+                    max: f32::from_attr(&args[1])?,
+                })
+            }
+            AttrValue::Call(name, args) if name == "leaky_relu" && args.len() == 1 => {
+                Some(Activation::LeakyRelu {
+                    alpha: f32::from_attr(&args[0])?,
+                })
+            }
+            _ => None,
+        }
+    }
+    const EXPECTED: &'static str = "none, relu, clip(min, max) or leaky_relu(alpha)";
+}
+
+impl AttrType for DType {
+    fn to_attr(&self) -> AttrValue {
+        AttrValue::Word(self.name().to_string())
+    }
+    fn from_attr(value: &AttrValue) -> Option<Self> {
+        match value {
+            AttrValue::Word(w) => DType::from_name(w),
+            _ => None,
+        }
+    }
+    const EXPECTED: &'static str = "an element type such as f32 or i64";
+}
+
+attr_struct! {
+    /// `Conv`: N-D convolution, NCHW data and `[C_out, C_in / group, k...]` weights.
+    pub struct ConvAttrs {
+        /// Spatial kernel size; empty until shape inference reads it from the weights.
+        pub kernel_shape: Vec<usize> = Vec::new(),
+        /// Empty means 1 on every spatial axis.
+        pub strides: Vec<usize> = Vec::new(),
+        /// Empty means 1 on every spatial axis.
+        pub dilations: Vec<usize> = Vec::new(),
+        /// `[begin_0, begin_1, ..., end_0, end_1, ...]`; empty means 0.
+        pub pads: Vec<usize> = Vec::new(),
+        pub group: usize = 1,
+        pub auto_pad: AutoPad = AutoPad::NotSet,
+        pub activation: Activation = Activation::None,
+    }
+}
+
+attr_struct! {
+    /// `ConvTranspose`: weights `[C_in, C_out / group, k...]`.
+    pub struct ConvTransposeAttrs {
+        pub kernel_shape: Vec<usize> = Vec::new(),
+        pub strides: Vec<usize> = Vec::new(),
+        pub dilations: Vec<usize> = Vec::new(),
+        pub pads: Vec<usize> = Vec::new(),
+        pub output_padding: Vec<usize> = Vec::new(),
+        /// The requested output spatial shape; shape inference turns it into `pads`.
+        pub output_shape: Option<Vec<usize>> = None,
+        pub group: usize = 1,
+        pub auto_pad: AutoPad = AutoPad::NotSet,
+        pub activation: Activation = Activation::None,
+    }
+}
+
+attr_struct! {
+    /// `MaxPool` and `AveragePool`.
+    pub struct PoolAttrs {
+        pub kernel_shape: Vec<usize> = Vec::new(),
+        pub strides: Vec<usize> = Vec::new(),
+        pub dilations: Vec<usize> = Vec::new(),
+        pub pads: Vec<usize> = Vec::new(),
+        pub auto_pad: AutoPad = AutoPad::NotSet,
+        pub ceil_mode: bool = false,
+        /// `AveragePool` only: whether padded positions count in the divisor.
+        pub count_include_pad: bool = false,
+    }
+}
+
+attr_struct! {
+    /// `Gemm`: `Y = alpha * A' * B' + beta * C`.
+    pub struct GemmAttrs {
+        pub alpha: f32 = 1.0,
+        pub beta: f32 = 1.0,
+        pub trans_a: bool = false,
+        pub trans_b: bool = false,
+        pub activation: Activation = Activation::None,
+    }
+}
+
+attr_struct! {
+    /// `Add`, `Sub`, `Mul`, `Div`: element-wise with multidirectional broadcasting.
+    pub struct BinaryAttrs {
+        pub activation: Activation = Activation::None,
+    }
+}
+
+attr_struct! {
+    pub struct LeakyReluAttrs {
+        pub alpha: f32 = 0.01,
+    }
+}
+
+attr_struct! {
+    /// `Clip`; missing bounds are infinite.
+    pub struct ClipAttrs {
+        pub min: f32 = f32::NEG_INFINITY,
+        pub max: f32 = f32::INFINITY,
+    }
+}
+
+attr_struct! {
+    pub struct HardSigmoidAttrs {
+        pub alpha: f32 = 0.2,
+        pub beta: f32 = 0.5,
+    }
+}
+
+attr_struct! {
+    /// `Softmax` and `LogSoftmax`: normalised over `axis`, or, with `coerce_2d`, over all axes
+    /// from `axis` on taken as one (the meaning these ops had before ONNX opset 13).
+    pub struct SoftmaxAttrs {
+        pub axis: i64 = -1,
+        pub coerce_2d: bool = false,
+    }
+}
+
+attr_struct! {
+    /// Inference-mode `BatchNormalization`; inputs `x, scale, bias, mean, var`.
+    pub struct BatchNormAttrs {
+        pub epsilon: f32 = 1e-5,
+    }
+}
+
+attr_struct! {
+    pub struct ReshapeAttrs {
+        /// ONNX `allowzero`: a 0 in the shape means a zero-sized axis instead of "copy the input's".
+        pub allowzero: bool = false,
+    }
+}
+
+attr_struct! {
+    pub struct FlattenAttrs {
+        pub axis: i64 = 1,
+    }
+}
+
+attr_struct! {
+    /// `Squeeze` and `Unsqueeze`; `None` for `Squeeze` means every axis of size 1.
+    pub struct AxesAttrs {
+        pub axes: Option<Vec<i64>> = None,
+    }
+}
+
+attr_struct! {
+    pub struct TransposeAttrs {
+        /// `None` means reverse the axes.
+        pub perm: Option<Vec<usize>> = None,
+    }
+}
+
+attr_struct! {
+    pub struct ConcatAttrs {
+        pub axis: i64 = 0,
+    }
+}
+
+attr_struct! {
+    pub struct SplitAttrs {
+        pub axis: i64 = 0,
+        /// Sizes of the parts; `None` means equal parts, one per output.
+        pub split: Option<Vec<usize>> = None,
+    }
+}
+
+attr_struct! {
+    /// `Slice`; after shape inference there is one entry per axis of the input, starts are
+    /// clamped into range and ends are clamped (an end of -1 with a negative step means "through
+    /// index 0").
+    pub struct SliceAttrs {
+        pub starts: Vec<i64> = Vec::new(),
+        pub ends: Vec<i64> = Vec::new(),
+        pub axes: Option<Vec<i64>> = None,
+        pub steps: Option<Vec<i64>> = None,
+    }
+}
+
+attr_struct! {
+    /// `Pad`; `pads` is `[begin_0, ..., begin_n, end_0, ..., end_n]` over all axes after shape
+    /// inference. Negative pads crop.
+    pub struct PadAttrs {
+        pub mode: PadMode = PadMode::Constant,
+        pub pads: Vec<i64> = Vec::new(),
+        pub value: f32 = 0.0,
+        pub axes: Option<Vec<i64>> = None,
+    }
+}
+
+attr_struct! {
+    /// `Gather`; the indices are the node's second input.
+    pub struct GatherAttrs {
+        pub axis: i64 = 0,
+    }
+}
+
+attr_struct! {
+    /// `ReduceMean`; `None` axes means all axes (unless `noop_with_empty_axes`).
+    pub struct ReduceAttrs {
+        pub axes: Option<Vec<i64>> = None,
+        pub keepdims: bool = true,
+        pub noop_with_empty_axes: bool = false,
+    }
+}
+
+attr_struct! {
+    /// `Resize`; after shape inference `scales` holds one scale per axis (output / input for
+    /// axes given by `sizes`), which is what the coordinate transformation uses.
+    pub struct ResizeAttrs {
+        pub mode: ResizeMode = ResizeMode::Nearest,
+        pub coordinate_transformation_mode: CoordinateTransformation = CoordinateTransformation::HalfPixel,
+        pub nearest_mode: NearestMode = NearestMode::RoundPreferFloor,
+        pub scales: Vec<f32> = Vec::new(),
+        pub sizes: Option<Vec<usize>> = None,
+        /// `tf_crop_and_resize` only: `[starts..., ends...]` in normalised coordinates.
+        pub roi: Vec<f32> = Vec::new(),
+        pub extrapolation_value: f32 = 0.0,
+    }
+}
+
+attr_struct! {
+    pub struct ShapeAttrs {
+        pub start: i64 = 0,
+        pub end: Option<i64> = None,
+    }
+}
+
+attr_struct! {
+    pub struct CastAttrs {
+        pub to: DType = DType::F32,
+    }
+}
+
+attr_struct! {
+    /// `DequantizeLinear`: `(x - zero_point) * scale`, per tensor or along `axis`.
+    pub struct DequantizeAttrs {
+        pub axis: i64 = 1,
+    }
+}
+
+/// Declares the `Op` enum with, for each variant, its name in the text IR and its attribute type.
+macro_rules! define_ops {
+    ($( $(#[$meta:meta])* $variant:ident $( ( $attrs:ty ) )? = $name:literal ),+ $(,)?) => {
+        /// An operator with its attributes. Inputs, parameter inputs and outputs live in the node.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Op {
+            $( $(#[$meta])* $variant $( ( $attrs ) )? ),+
+        }
+
+        impl Op {
+            /// The operator's name, as in ONNX.
+            pub fn name(&self) -> &'static str {
+                match self { $( define_ops!(@pat $variant $( $attrs )?) => $name ),+ }
+            }
+
+            /// The attributes as `(name, value)` pairs, for the text IR.
+            pub fn attrs(&self) -> Vec<(&'static str, AttrValue)> {
+                let mut out = Vec::new();
+                match self {
+                    $( define_ops!(@bind $variant a $( $attrs )?) => { define_ops!(@write a out $( $attrs )?); } )+
+                }
+                out
+            }
+
+            /// Builds an op from its name and attributes (the text IR parser).
+            pub fn parse(name: &str, mut attrs: AttrMap) -> Result<Op, String> {
+                let op = match name {
+                    $( $name => define_ops!(@read $variant attrs $( $attrs )?), )+
+                    _ => return Err(format!("unknown operator `{name}`")),
+                };
+                attrs.finish(name)?;
+                Ok(op)
+            }
+
+            /// Every operator name the IR knows.
+            pub const NAMES: &'static [&'static str] = &[$( $name ),+];
+        }
+    };
+    (@pat $variant:ident $attrs:ty) => { Op::$variant(_) };
+    (@pat $variant:ident) => { Op::$variant };
+    (@bind $variant:ident $a:ident $attrs:ty) => { Op::$variant($a) };
+    (@bind $variant:ident $a:ident) => { Op::$variant };
+    (@write $a:ident $out:ident $attrs:ty) => { Attrs::write_attrs($a, &mut $out) };
+    (@write $a:ident $out:ident) => { () };
+    (@read $variant:ident $map:ident $attrs:ty) => { Op::$variant(<$attrs as Attrs>::read_attrs(&mut $map)?) };
+    (@read $variant:ident $map:ident) => { Op::$variant };
+}
+
+define_ops! {
+    Conv(ConvAttrs) = "Conv",
+    ConvTranspose(ConvTransposeAttrs) = "ConvTranspose",
+    Gemm(GemmAttrs) = "Gemm",
+    MatMul = "MatMul",
+    Add(BinaryAttrs) = "Add",
+    Sub(BinaryAttrs) = "Sub",
+    Mul(BinaryAttrs) = "Mul",
+    Div(BinaryAttrs) = "Div",
+    Relu = "Relu",
+    LeakyRelu(LeakyReluAttrs) = "LeakyRelu",
+    PRelu = "PRelu",
+    Clip(ClipAttrs) = "Clip",
+    Sigmoid = "Sigmoid",
+    HardSigmoid(HardSigmoidAttrs) = "HardSigmoid",
+    HardSwish = "HardSwish",
+    Tanh = "Tanh",
+    Softmax(SoftmaxAttrs) = "Softmax",
+    LogSoftmax(SoftmaxAttrs) = "LogSoftmax",
+    MaxPool(PoolAttrs) = "MaxPool",
+    AveragePool(PoolAttrs) = "AveragePool",
+    GlobalAveragePool = "GlobalAveragePool",
+    GlobalMaxPool = "GlobalMaxPool",
+    BatchNormalization(BatchNormAttrs) = "BatchNormalization",
+    Reshape(ReshapeAttrs) = "Reshape",
+    Flatten(FlattenAttrs) = "Flatten",
+    Squeeze(AxesAttrs) = "Squeeze",
+    Unsqueeze(AxesAttrs) = "Unsqueeze",
+    Transpose(TransposeAttrs) = "Transpose",
+    Concat(ConcatAttrs) = "Concat",
+    Split(SplitAttrs) = "Split",
+    Slice(SliceAttrs) = "Slice",
+    Pad(PadAttrs) = "Pad",
+    Gather(GatherAttrs) = "Gather",
+    ReduceMean(ReduceAttrs) = "ReduceMean",
+    Resize(ResizeAttrs) = "Resize",
+    Identity = "Identity",
+    /// Inference-mode dropout: the identity.
+    Dropout = "Dropout",
+    /// The shape of the input as an `i64` vector; always folded to a constant.
+    Shape(ShapeAttrs) = "Shape",
+    Cast(CastAttrs) = "Cast",
+    DequantizeLinear(DequantizeAttrs) = "DequantizeLinear",
+    /// Copies its input; inserted by the memory planner where a value must live in two places
+    /// (a graph input that is also an output, a constant that is an output, ...).
+    Copy = "Copy",
+}
+
+/// What a node's inputs may be, for the validator and the text parser.
+#[derive(Clone, Copy, Debug)]
+pub struct Arity {
+    pub min_inputs: usize,
+    pub max_inputs: usize,
+    /// `None` means any number of outputs of at least one (Split).
+    pub outputs: Option<usize>,
+    /// Names of the parameter inputs (see the module doc), in ONNX input order.
+    pub params: &'static [&'static str],
+}
+
+impl Op {
+    pub fn arity(&self) -> Arity {
+        let a = |min_inputs, max_inputs, params| Arity {
+            min_inputs,
+            max_inputs,
+            outputs: Some(1),
+            params,
+        };
+        match self {
+            Op::Conv(_) | Op::ConvTranspose(_) | Op::Gemm(_) => a(2, 3, &[]),
+            Op::MatMul | Op::PRelu => a(2, 2, &[]),
+            Op::Add(_) | Op::Sub(_) | Op::Mul(_) | Op::Div(_) => a(2, 2, &[]),
+            Op::Relu
+            | Op::LeakyRelu(_)
+            | Op::Sigmoid
+            | Op::HardSigmoid(_)
+            | Op::HardSwish
+            | Op::Tanh
+            | Op::Softmax(_)
+            | Op::LogSoftmax(_)
+            | Op::MaxPool(_)
+            | Op::AveragePool(_)
+            | Op::GlobalAveragePool
+            | Op::GlobalMaxPool
+            | Op::Flatten(_)
+            | Op::Transpose(_)
+            | Op::Identity
+            | Op::Shape(_)
+            | Op::Cast(_)
+            | Op::Copy => a(1, 1, &[]),
+            Op::Clip(_) => a(1, 1, &["min", "max"]),
+            Op::BatchNormalization(_) => a(5, 5, &[]),
+            Op::Reshape(_) => a(1, 1, &["shape"]),
+            Op::Squeeze(_) | Op::Unsqueeze(_) => a(1, 1, &["axes"]),
+            Op::Concat(_) => a(1, usize::MAX, &[]),
+            Op::Split(_) => Arity {
+                min_inputs: 1,
+                max_inputs: 1,
+                outputs: None,
+                params: &["split"],
+            },
+            Op::Slice(_) => a(1, 1, &["starts", "ends", "axes", "steps"]),
+            Op::Pad(_) => a(1, 1, &["pads", "constant_value", "axes"]),
+            Op::Gather(_) => a(2, 2, &[]),
+            Op::ReduceMean(_) => a(1, 1, &["axes"]),
+            Op::Resize(_) => a(1, 1, &["roi", "scales", "sizes"]),
+            Op::Dropout => a(1, 1, &["ratio", "training_mode"]),
+            Op::DequantizeLinear(_) => a(2, 3, &[]),
+        }
+    }
+
+    /// The element types of the outputs, given those of the inputs. Every op in this version
+    /// returns the type of its first input except the few that say otherwise.
+    pub fn output_dtype(&self, inputs: &[DType]) -> DType {
+        match self {
+            Op::Shape(_) => DType::I64,
+            Op::Cast(c) => c.to,
+            Op::DequantizeLinear(_) => DType::F32,
+            _ => inputs.first().copied().unwrap_or(DType::F32),
+        }
+    }
+
+    /// The fused activation of ops that have one.
+    pub fn activation(&self) -> Option<Activation> {
+        match self {
+            Op::Conv(a) => Some(a.activation),
+            Op::ConvTranspose(a) => Some(a.activation),
+            Op::Gemm(a) => Some(a.activation),
+            Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => Some(a.activation),
+            _ => None,
+        }
+    }
+
+    /// Mutable access to the fused activation of ops that have one.
+    pub fn activation_mut(&mut self) -> Option<&mut Activation> {
+        match self {
+            Op::Conv(a) => Some(&mut a.activation),
+            Op::ConvTranspose(a) => Some(&mut a.activation),
+            Op::Gemm(a) => Some(&mut a.activation),
+            Op::Add(a) | Op::Sub(a) | Op::Mul(a) | Op::Div(a) => Some(&mut a.activation),
+            _ => None,
+        }
+    }
+
+    /// Ops whose output is their input with another shape: no code, the output shares the
+    /// input's storage.
+    pub fn is_view(&self) -> bool {
+        matches!(
+            self,
+            Op::Reshape(_)
+                | Op::Flatten(_)
+                | Op::Squeeze(_)
+                | Op::Unsqueeze(_)
+                | Op::Identity
+                | Op::Dropout
+        )
+    }
+
+    /// Element-wise ops that may write their output over their (first) input.
+    pub fn can_run_in_place(&self) -> bool {
+        matches!(
+            self,
+            Op::Relu
+                | Op::LeakyRelu(_)
+                | Op::Clip(_)
+                | Op::Sigmoid
+                | Op::HardSigmoid(_)
+                | Op::HardSwish
+                | Op::Tanh
+                | Op::Add(_)
+                | Op::Sub(_)
+                | Op::Mul(_)
+                | Op::Div(_)
+                | Op::PRelu
+                | Op::BatchNormalization(_)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn every_op_round_trips_through_its_attributes() {
+        let ops = [
+            Op::Conv(ConvAttrs {
+                kernel_shape: vec![3, 3],
+                pads: vec![1, 0, 1, 0],
+                activation: Activation::Clip { min: 0.0, max: 6.0 },
+                ..Default::default()
+            }),
+            Op::Gemm(GemmAttrs {
+                alpha: 0.5,
+                trans_b: true,
+                ..Default::default()
+            }),
+            Op::Add(BinaryAttrs {
+                activation: Activation::LeakyRelu { alpha: 0.1 },
+            }),
+            Op::Resize(ResizeAttrs {
+                mode: ResizeMode::Linear,
+                scales: vec![1.0, 1.0, 1.6, 1.5],
+                sizes: Some(vec![1, 2, 8, 9]),
+                ..Default::default()
+            }),
+            Op::Squeeze(AxesAttrs { axes: None }),
+            Op::Cast(CastAttrs { to: DType::I64 }),
+            Op::MatMul,
+        ];
+        for op in ops {
+            let map: BTreeMap<String, AttrValue> = op
+                .attrs()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+            assert_eq!(Op::parse(op.name(), AttrMap::new(map)).unwrap(), op);
+        }
+    }
+
+    #[test]
+    fn parse_rejects_unknown_names_and_attributes() {
+        assert!(Op::parse("Frobnicate", AttrMap::default()).is_err());
+        let map = BTreeMap::from([("colour".to_string(), AttrValue::Int(1))]);
+        let err = Op::parse("Relu", AttrMap::new(map)).unwrap_err();
+        assert!(err.contains("colour"), "{err}");
+        let map = BTreeMap::from([("group".to_string(), AttrValue::Word("two".into()))]);
+        let err = Op::parse("Conv", AttrMap::new(map)).unwrap_err();
+        assert!(err.contains("group"), "{err}");
+    }
+}

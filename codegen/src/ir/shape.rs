@@ -1,0 +1,257 @@
+//! Shape arithmetic shared by shape inference, the reference evaluator and the back ends:
+//! broadcasting, strides, and the coordinate mapping of `Resize`.
+
+use crate::ir::op::{CoordinateTransformation, NearestMode};
+
+/// The shape of the result of a multidirectional (numpy-style) broadcast.
+pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
+    let rank = a.len().max(b.len());
+    let mut out = vec![0; rank];
+    for i in 0..rank {
+        let da = if i + a.len() >= rank {
+            a[i + a.len() - rank]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= rank {
+            b[i + b.len() - rank]
+        } else {
+            1
+        };
+        out[i] = match (da, db) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => {
+                return Err(format!(
+                    "shapes {a:?} and {b:?} cannot be broadcast together"
+                ));
+            }
+        };
+    }
+    Ok(out)
+}
+
+/// Strides (in elements) with which an array of shape `shape` is read when broadcast to
+/// `out_shape`: 0 along broadcast axes. `shape` must broadcast to `out_shape`.
+pub fn broadcast_strides(shape: &[usize], out_shape: &[usize]) -> Vec<usize> {
+    let own = crate::ir::strides_of(shape);
+    let offset = out_shape.len() - shape.len();
+    (0..out_shape.len())
+        .map(|i| {
+            if i < offset || shape[i - offset] == 1 {
+                0
+            } else {
+                own[i - offset]
+            }
+        })
+        .collect()
+}
+
+/// Maps an output coordinate of `Resize` to an input coordinate along one axis, computing in
+/// `f32` with the operation order of onnxruntime, so that nearest-neighbour rounding at exact
+/// half-way points agrees with it. `roi` is the axis' `(start, end)` for `tf_crop_and_resize`.
+pub fn resize_source_coordinate(
+    mode: CoordinateTransformation,
+    x_out: usize,
+    scale: f32,
+    len_in: usize,
+    len_out: usize,
+    roi: (f32, f32),
+) -> f32 {
+    let x = x_out as f32;
+    match mode {
+        CoordinateTransformation::HalfPixel => (x + 0.5) / scale - 0.5,
+        CoordinateTransformation::HalfPixelSymmetric => {
+            let adjustment = len_out as f32 / (scale * len_in as f32);
+            let center = len_in as f32 / 2.0;
+            let offset = center * (1.0 - adjustment);
+            offset + (x + 0.5) / scale - 0.5
+        }
+        CoordinateTransformation::PytorchHalfPixel => {
+            if len_out > 1 {
+                (x + 0.5) / scale - 0.5
+            } else {
+                0.0
+            }
+        }
+        CoordinateTransformation::AlignCorners => {
+            if len_out == 1 {
+                0.0
+            } else {
+                x * (len_in as f32 - 1.0) / (len_out as f32 - 1.0)
+            }
+        }
+        CoordinateTransformation::Asymmetric => x / scale,
+        CoordinateTransformation::TfHalfPixelForNn => (x + 0.5) / scale,
+        CoordinateTransformation::TfCropAndResize => {
+            let (start, end) = roi;
+            if len_out > 1 {
+                start * (len_in as f32 - 1.0)
+                    + x * (end - start) * (len_in as f32 - 1.0) / (len_out as f32 - 1.0)
+            } else {
+                0.5 * (start + end) * (len_in as f32 - 1.0)
+            }
+        }
+    }
+}
+
+/// Whether a source coordinate lies outside the input, which only `tf_crop_and_resize` allows
+/// (the output is then `extrapolation_value`).
+pub fn resize_outside(mode: CoordinateTransformation, x: f32, len_in: usize) -> bool {
+    mode == CoordinateTransformation::TfCropAndResize
+        && (x < 0.0 || x > (len_in - 1) as f32)
+}
+
+/// The input index nearest-neighbour `Resize` reads for a source coordinate.
+pub fn resize_nearest_index(mode: NearestMode, x: f32, len_in: usize) -> usize {
+    let rounded = match mode {
+        NearestMode::RoundPreferFloor => {
+            if x == x.floor() + 0.5 {
+                x.floor()
+            } else {
+                x.round()
+            }
+        }
+        NearestMode::RoundPreferCeil => x.round(),
+        NearestMode::Floor => x.floor(),
+        NearestMode::Ceil => x.ceil(),
+    };
+    rounded.clamp(0.0, (len_in - 1) as f32) as usize
+}
+
+/// The two input indices and the weight of the second one that linear `Resize` blends for a
+/// source coordinate (clamped to the input, as onnxruntime does outside `tf_crop_and_resize`).
+pub fn resize_linear_taps(x: f32, len_in: usize) -> (usize, usize, f32) {
+    let x = x.clamp(0.0, (len_in - 1) as f32);
+    let x0 = x.floor() as usize;
+    let x1 = (x0 + 1).min(len_in - 1);
+    (x0, x1, x - x0 as f32)
+}
+
+/// The geometry of a 1-D or 2-D sliding-window op (convolution, pooling) in one canonical 2-D
+/// form: a 1-D op is a 2-D op with height 1. Built from attributes after shape inference, which
+/// made them explicit; empty lists still mean the defaults (stride 1, dilation 1, no padding).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spatial2d {
+    pub n: usize,
+    pub h_in: usize,
+    pub w_in: usize,
+    pub h_out: usize,
+    pub w_out: usize,
+    pub k_h: usize,
+    pub k_w: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub dilation_h: usize,
+    pub dilation_w: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub pad_bottom: usize,
+    pub pad_right: usize,
+}
+
+impl Spatial2d {
+    /// `in_shape` and `out_shape` are `[N, C, W]` or `[N, C, H, W]`.
+    pub fn new(
+        in_shape: &[usize],
+        out_shape: &[usize],
+        kernel: &[usize],
+        strides: &[usize],
+        dilations: &[usize],
+        pads: &[usize],
+    ) -> Spatial2d {
+        let spatial = in_shape.len() - 2;
+        let at = |list: &[usize], i: usize, default: usize| {
+            list.get(i).copied().unwrap_or(default)
+        };
+        // Index of each canonical axis (H, W) in the op's spatial axes; H is absent for 1-D.
+        let (h, w) = if spatial == 1 {
+            (None, 0)
+        } else {
+            (Some(0), 1)
+        };
+        let pick = |list: &[usize], axis: Option<usize>, default: usize| {
+            axis.map_or(default, |i| at(list, i, default))
+        };
+        Spatial2d {
+            n: in_shape[0],
+            h_in: h.map_or(1, |i| in_shape[2 + i]),
+            w_in: in_shape[2 + w],
+            h_out: h.map_or(1, |i| out_shape[2 + i]),
+            w_out: out_shape[2 + w],
+            k_h: pick(kernel, h, 1),
+            k_w: at(kernel, w, 1),
+            stride_h: pick(strides, h, 1),
+            stride_w: at(strides, w, 1),
+            dilation_h: pick(dilations, h, 1),
+            dilation_w: at(dilations, w, 1),
+            pad_top: pick(pads, h, 0),
+            pad_left: at(pads, w, 0),
+            pad_bottom: h.map_or(0, |i| at(pads, spatial + i, 0)),
+            pad_right: at(pads, spatial + w, 0),
+        }
+    }
+
+    /// The input row a kernel row reads for an output row, if it is inside the input.
+    pub fn input_row(&self, oy: usize, ky: usize) -> Option<usize> {
+        (oy * self.stride_h + ky * self.dilation_h)
+            .checked_sub(self.pad_top)
+            .filter(|&iy| iy < self.h_in)
+    }
+
+    /// The input column a kernel column reads for an output column, if it is inside the input.
+    pub fn input_col(&self, ox: usize, kx: usize) -> Option<usize> {
+        (ox * self.stride_w + kx * self.dilation_w)
+            .checked_sub(self.pad_left)
+            .filter(|&ix| ix < self.w_in)
+    }
+
+    /// The number of window taps inside the padded input (the divisor of average pooling with
+    /// `count_include_pad`): taps past the end padding, which `ceil_mode` can create, do not count.
+    pub fn padded_window_size(&self, oy: usize, ox: usize) -> usize {
+        let rows = (0..self.k_h)
+            .filter(|&ky| {
+                oy * self.stride_h + ky * self.dilation_h
+                    < self.h_in + self.pad_top + self.pad_bottom
+            })
+            .count();
+        let cols = (0..self.k_w)
+            .filter(|&kx| {
+                ox * self.stride_w + kx * self.dilation_w
+                    < self.w_in + self.pad_left + self.pad_right
+            })
+            .count();
+        rows * cols
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcasting() {
+        assert_eq!(broadcast_shapes(&[1, 4, 1], &[6]).unwrap(), vec![1, 4, 6]);
+        assert_eq!(broadcast_shapes(&[], &[2, 3]).unwrap(), vec![2, 3]);
+        assert!(broadcast_shapes(&[2, 3], &[4]).is_err());
+        assert_eq!(broadcast_strides(&[4, 1], &[2, 4, 6]), vec![0, 1, 0]);
+        assert_eq!(broadcast_strides(&[6], &[2, 4, 6]), vec![0, 0, 1]);
+    }
+
+    #[test]
+    fn nearest_rounding_modes() {
+        assert_eq!(
+            resize_nearest_index(NearestMode::RoundPreferFloor, 1.5, 4),
+            1
+        );
+        assert_eq!(
+            resize_nearest_index(NearestMode::RoundPreferCeil, 1.5, 4),
+            2
+        );
+        assert_eq!(resize_nearest_index(NearestMode::Floor, 1.9, 4), 1);
+        assert_eq!(resize_nearest_index(NearestMode::Ceil, 1.1, 4), 2);
+        assert_eq!(resize_nearest_index(NearestMode::Ceil, 3.5, 4), 3);
+        assert_eq!(resize_nearest_index(NearestMode::Floor, -0.25, 4), 0);
+    }
+}

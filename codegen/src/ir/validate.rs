@@ -1,0 +1,208 @@
+//! The IR validator, run after the front end and after every pass, so that a pass that breaks an
+//! invariant is caught at the pass and not as wrong code from a back end.
+//!
+//! Checks: ids in range; each tensor defined once (graph input, constant, or one node output);
+//! every use after its definition in schedule order; op arities; constants' data matching their
+//! dtype and shape. After shape inference also: every live tensor has a static shape and no node
+//! has unresolved parameter inputs.
+
+use std::collections::HashSet;
+
+use crate::ir::{Graph, TensorId};
+
+/// How far along the pipeline the graph is, which decides what must already hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// Straight from a front end: shapes may be unknown, parameters unresolved.
+    Imported,
+    /// After shape inference: static shapes everywhere, explicit attributes.
+    Inferred,
+}
+
+/// Checks the graph; the error lists every problem found (one per line).
+pub fn validate(graph: &Graph, stage: Stage) -> Result<(), String> {
+    let mut problems = Vec::new();
+    let n_tensors = graph.tensors.len();
+    let in_range = |t: TensorId| t.0 < n_tensors;
+
+    let mut defined: HashSet<TensorId> = HashSet::new();
+    for &t in &graph.inputs {
+        if !in_range(t) {
+            problems.push(format!("graph input {t} does not exist"));
+            continue;
+        }
+        if graph.tensor(t).is_constant() {
+            problems.push(format!(
+                "graph input '{}' is also a constant",
+                graph.tensor(t).name
+            ));
+        }
+        if !defined.insert(t) {
+            problems.push(format!(
+                "graph input '{}' is listed twice",
+                graph.tensor(t).name
+            ));
+        }
+    }
+    let is_available = |t: TensorId, defined: &HashSet<TensorId>| {
+        defined.contains(&t) || graph.tensor(t).is_constant()
+    };
+
+    let mut live: HashSet<TensorId> = defined.clone();
+    for node in &graph.nodes {
+        let what = graph.describe_node(node);
+        let arity = node.op.arity();
+        if node.inputs.len() < arity.min_inputs || node.inputs.len() > arity.max_inputs {
+            problems.push(format!(
+                "{what} has {} inputs; it takes {}..={}",
+                node.inputs.len(),
+                arity.min_inputs,
+                arity.max_inputs
+            ));
+        }
+        if node.params.len() > arity.params.len() {
+            problems.push(format!(
+                "{what} has {} parameter inputs; it takes at most {}",
+                node.params.len(),
+                arity.params.len()
+            ));
+        }
+        if stage >= Stage::Inferred && !node.params.is_empty() {
+            problems.push(format!(
+                "{what} still has parameter inputs after shape inference"
+            ));
+        }
+        match arity.outputs {
+            Some(n) if node.outputs.len() != n => problems.push(format!(
+                "{what} has {} outputs; it has {n}",
+                node.outputs.len()
+            )),
+            None if node.outputs.is_empty() => {
+                problems.push(format!("{what} has no outputs"))
+            }
+            _ => {}
+        }
+        for &t in node.inputs.iter().chain(node.params.iter().flatten()) {
+            if !in_range(t) {
+                problems.push(format!("{what} reads tensor {t}, which does not exist"));
+            } else if !is_available(t, &defined) {
+                problems.push(format!(
+                    "{what} reads '{}' before anything produces it",
+                    graph.tensor(t).name
+                ));
+            } else {
+                live.insert(t);
+            }
+        }
+        for &t in &node.outputs {
+            if !in_range(t) {
+                problems.push(format!("{what} writes tensor {t}, which does not exist"));
+                continue;
+            }
+            let tensor = graph.tensor(t);
+            if tensor.is_constant() {
+                problems.push(format!(
+                    "{what} writes '{}', which is a constant",
+                    tensor.name
+                ));
+            }
+            if !defined.insert(t) {
+                problems.push(format!(
+                    "'{}' is written by more than one node (or is a graph input)",
+                    tensor.name
+                ));
+            }
+            live.insert(t);
+        }
+    }
+    for &t in &graph.outputs {
+        if !in_range(t) {
+            problems.push(format!("graph output {t} does not exist"));
+        } else if !is_available(t, &defined) {
+            problems.push(format!(
+                "graph output '{}' is never produced",
+                graph.tensor(t).name
+            ));
+        } else {
+            live.insert(t);
+        }
+    }
+    if graph.outputs.is_empty() {
+        problems.push("the graph has no outputs".to_string());
+    }
+
+    let mut names = HashSet::new();
+    let mut live: Vec<TensorId> = live.into_iter().collect();
+    live.sort();
+    for t in live {
+        let tensor = graph.tensor(t);
+        if !names.insert(tensor.name.as_str()) {
+            problems.push(format!("two tensors are named '{}'", tensor.name));
+        }
+        if let Some(data) = &tensor.data {
+            if data.dtype() != tensor.dtype {
+                problems.push(format!(
+                    "constant '{}' is {} but holds {} data",
+                    tensor.name,
+                    tensor.dtype,
+                    data.dtype()
+                ));
+            }
+            match &tensor.shape {
+                Some(shape) if shape.iter().product::<usize>() != data.len() => problems
+                    .push(format!(
+                        "constant '{}' has shape {shape:?} but {} elements",
+                        tensor.name,
+                        data.len()
+                    )),
+                None => problems.push(format!("constant '{}' has no shape", tensor.name)),
+                _ => {}
+            }
+        }
+        if stage >= Stage::Inferred && tensor.shape.is_none() {
+            problems.push(format!(
+                "'{}' has no static shape after shape inference",
+                tensor.name
+            ));
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::text::parse;
+
+    #[test]
+    fn accepts_a_well_formed_graph() {
+        let g = parse(
+            "graph g {\n input %x: f32[1, 4]\n %y: f32[1, 4] = Relu(%x) @r\n output %y\n}",
+        )
+        .unwrap();
+        validate(&g, Stage::Inferred).unwrap();
+    }
+
+    #[test]
+    fn reports_every_problem() {
+        let mut g = parse(
+            "graph g {\n input %x: f32[1, 4]\n %y: f32[?] = Relu(%x) @r\n %z: f32[1, 4] = Add(%y) @a\n output %z\n}",
+        )
+        .unwrap();
+        let err = validate(&g, Stage::Inferred).unwrap_err();
+        assert!(err.contains("Add 'a' has 1 inputs"), "{err}");
+        assert!(err.contains("'y' has no static shape"), "{err}");
+        // A use before the definition: swap the two nodes.
+        g.nodes.swap(0, 1);
+        let err = validate(&g, Stage::Imported).unwrap_err();
+        assert!(
+            err.contains("reads 'y' before anything produces it"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,333 @@
+//! Direct 2-D convolution and transposed convolution, NCHW (1-D as height 1).
+//!
+//! The loop order is weight-stationary: for each output channel, each input channel and each
+//! kernel tap, one weight multiplies a whole run of input row into a run of output row. The
+//! innermost loop is then a multiply-add over contiguous output elements (when the stride is 1),
+//! which the compiler vectorises, and padding is handled by computing, once per tap, the range
+//! of output columns whose input column is inside the image instead of testing every element.
+
+use super::activation::Activation;
+
+/// The shape of one convolution. Weights are `[c_out, c_in / groups, k_h, k_w]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Conv2d {
+    /// Images in the batch; each is convolved independently.
+    pub batch: usize,
+    pub c_in: usize,
+    pub h_in: usize,
+    pub w_in: usize,
+    pub c_out: usize,
+    pub h_out: usize,
+    pub w_out: usize,
+    pub k_h: usize,
+    pub k_w: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub dilation_h: usize,
+    pub dilation_w: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub groups: usize,
+    pub activation: Activation,
+}
+
+/// The range of outputs `o` along one axis for which `o * stride + tap - pad` is a valid input
+/// index in `0..len_in` (`tap` is the kernel offset times the dilation).
+#[inline(always)]
+fn valid_range(
+    len_out: usize,
+    len_in: usize,
+    stride: usize,
+    tap: usize,
+    pad: usize,
+) -> (usize, usize) {
+    // First o with o * stride + tap >= pad.
+    let lo = if pad > tap {
+        (pad - tap).div_ceil(stride)
+    } else {
+        0
+    };
+    // First o with o * stride + tap >= pad + len_in.
+    let hi = if pad + len_in > tap {
+        (pad + len_in - tap).div_ceil(stride)
+    } else {
+        0
+    };
+    (lo.min(len_out), hi.min(len_out))
+}
+
+/// `y = activation(conv(x, w) + bias)`; `bias` is empty or has `c_out` values.
+#[inline(always)]
+pub fn conv2d(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+    let (image_in, image_out) = (p.c_in * p.h_in * p.w_in, p.c_out * p.h_out * p.w_out);
+    for n in 0..p.batch {
+        let x = &x[n * image_in..(n + 1) * image_in];
+        conv2d_image(p, x, w, bias, &mut y[n * image_out..(n + 1) * image_out]);
+    }
+}
+
+#[inline(always)]
+fn conv2d_image(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+    let (plane_in, plane_out) = (p.h_in * p.w_in, p.h_out * p.w_out);
+    let (cin_g, cout_g) = (p.c_in / p.groups, p.c_out / p.groups);
+    let w = &w[..p.c_out * cin_g * p.k_h * p.k_w];
+    for oc in 0..p.c_out {
+        let group = oc / cout_g;
+        let out = &mut y[oc * plane_out..(oc + 1) * plane_out];
+        out.fill(if bias.is_empty() { 0.0 } else { bias[oc] });
+        for icg in 0..cin_g {
+            let ic = group * cin_g + icg;
+            let input = &x[ic * plane_in..(ic + 1) * plane_in];
+            let taps = &w[(oc * cin_g + icg) * p.k_h * p.k_w..][..p.k_h * p.k_w];
+            for ky in 0..p.k_h {
+                let (oy_lo, oy_hi) =
+                    valid_range(p.h_out, p.h_in, p.stride_h, ky * p.dilation_h, p.pad_top);
+                for kx in 0..p.k_w {
+                    let weight = taps[ky * p.k_w + kx];
+                    let tap_x = kx * p.dilation_w;
+                    let (ox_lo, ox_hi) =
+                        valid_range(p.w_out, p.w_in, p.stride_w, tap_x, p.pad_left);
+                    if ox_lo >= ox_hi {
+                        continue;
+                    }
+                    for oy in oy_lo..oy_hi {
+                        let iy = oy * p.stride_h + ky * p.dilation_h - p.pad_top;
+                        let row_in = &input[iy * p.w_in..(iy + 1) * p.w_in];
+                        let row_out = &mut out[oy * p.w_out..(oy + 1) * p.w_out];
+                        let first_ix = ox_lo * p.stride_w + tap_x - p.pad_left;
+                        if p.stride_w == 1 {
+                            let n = ox_hi - ox_lo;
+                            for (o, &i) in row_out[ox_lo..ox_hi]
+                                .iter_mut()
+                                .zip(&row_in[first_ix..first_ix + n])
+                            {
+                                *o += weight * i;
+                            }
+                        } else {
+                            for (k, o) in row_out[ox_lo..ox_hi].iter_mut().enumerate() {
+                                *o += weight * row_in[first_ix + k * p.stride_w];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        p.activation.apply_all(out);
+    }
+}
+
+/// The shape of one transposed convolution. Weights are `[c_in, c_out / groups, k_h, k_w]`;
+/// `h_in`/`w_in` are the input's size, `h_out`/`w_out` the output's.
+#[derive(Clone, Copy, Debug)]
+pub struct ConvTranspose2d {
+    /// Images in the batch; each is convolved independently.
+    pub batch: usize,
+    pub c_in: usize,
+    pub h_in: usize,
+    pub w_in: usize,
+    pub c_out: usize,
+    pub h_out: usize,
+    pub w_out: usize,
+    pub k_h: usize,
+    pub k_w: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub dilation_h: usize,
+    pub dilation_w: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub groups: usize,
+    pub activation: Activation,
+}
+
+/// `y = activation(conv_transpose(x, w) + bias)`: every input element scatters `x * w` into
+/// the output at `input * stride + tap - pad`.
+#[inline(always)]
+pub fn conv_transpose2d(
+    p: ConvTranspose2d,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+) {
+    let (image_in, image_out) = (p.c_in * p.h_in * p.w_in, p.c_out * p.h_out * p.w_out);
+    for n in 0..p.batch {
+        let x = &x[n * image_in..(n + 1) * image_in];
+        conv_transpose2d_image(p, x, w, bias, &mut y[n * image_out..(n + 1) * image_out]);
+    }
+}
+
+#[inline(always)]
+fn conv_transpose2d_image(
+    p: ConvTranspose2d,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+) {
+    let (plane_in, plane_out) = (p.h_in * p.w_in, p.h_out * p.w_out);
+    let (cin_g, cout_g) = (p.c_in / p.groups, p.c_out / p.groups);
+    for oc in 0..p.c_out {
+        y[oc * plane_out..(oc + 1) * plane_out].fill(if bias.is_empty() {
+            0.0
+        } else {
+            bias[oc]
+        });
+    }
+    for ic in 0..p.c_in {
+        let group = ic / cin_g;
+        let input = &x[ic * plane_in..(ic + 1) * plane_in];
+        for ocg in 0..cout_g {
+            let oc = group * cout_g + ocg;
+            let out = &mut y[oc * plane_out..(oc + 1) * plane_out];
+            let taps = &w[(ic * cout_g + ocg) * p.k_h * p.k_w..][..p.k_h * p.k_w];
+            for ky in 0..p.k_h {
+                // Input rows whose output row iy * stride + ky * dilation - pad is inside the output.
+                let (iy_lo, iy_hi) =
+                    valid_range(p.h_in, p.h_out, p.stride_h, ky * p.dilation_h, p.pad_top);
+                for kx in 0..p.k_w {
+                    let weight = taps[ky * p.k_w + kx];
+                    let tap_x = kx * p.dilation_w;
+                    let (ix_lo, ix_hi) =
+                        valid_range(p.w_in, p.w_out, p.stride_w, tap_x, p.pad_left);
+                    for iy in iy_lo..iy_hi {
+                        let oy = iy * p.stride_h + ky * p.dilation_h - p.pad_top;
+                        let row_in = &input[iy * p.w_in..(iy + 1) * p.w_in];
+                        let row_out = &mut out[oy * p.w_out..(oy + 1) * p.w_out];
+                        for ix in ix_lo..ix_hi {
+                            row_out[ix * p.stride_w + tap_x - p.pad_left] +=
+                                weight * row_in[ix];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for oc in 0..p.c_out {
+        p.activation
+            .apply_all(&mut y[oc * plane_out..(oc + 1) * plane_out]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::Value;
+    use crate::ir::op::{ConvAttrs, ConvTransposeAttrs};
+    use crate::kernels::test_support::{assert_close, floats};
+    use proptest::prelude::*;
+
+    fn activation_strategy() -> impl Strategy<Value = (Activation, crate::ir::Activation)> {
+        prop_oneof![
+            Just((Activation::None, crate::ir::Activation::None)),
+            Just((Activation::Relu, crate::ir::Activation::Relu)),
+            Just((
+                Activation::Clip(-0.5, 0.75),
+                crate::ir::Activation::Clip {
+                    min: -0.5,
+                    max: 0.75
+                }
+            )),
+            Just((
+                Activation::LeakyRelu(0.1),
+                crate::ir::Activation::LeakyRelu { alpha: 0.1 }
+            )),
+        ]
+    }
+
+    /// Random convolution geometries, including padding larger than the kernel reach, strides
+    /// larger than the kernel, dilations and groups.
+    #[derive(Debug, Clone)]
+    struct Case {
+        groups: usize,
+        cin_g: usize,
+        cout_g: usize,
+        h: usize,
+        w: usize,
+        k: (usize, usize),
+        s: (usize, usize),
+        d: (usize, usize),
+        pads: [usize; 4],
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        (
+            1..4usize,
+            1..4usize,
+            1..4usize,
+            1..9usize,
+            1..9usize,
+            (1..4usize, 1..4usize),
+            (1..4usize, 1..4usize),
+            (1..3usize, 1..3usize),
+            [0..3usize, 0..3usize, 0..3usize, 0..3usize],
+        )
+            .prop_map(|(groups, cin_g, cout_g, h, w, k, s, d, pads)| Case {
+                groups,
+                cin_g,
+                cout_g,
+                h,
+                w,
+                k,
+                s,
+                d,
+                pads,
+            })
+            .prop_filter("the window fits the padded input", |c| {
+                c.h + c.pads[0] + c.pads[2] > (c.k.0 - 1) * c.d.0
+                    && c.w + c.pads[1] + c.pads[3] > (c.k.1 - 1) * c.d.1
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn conv2d_matches_the_reference(c in case(), act in activation_strategy(), seed in any::<u64>(), with_bias in any::<bool>()) {
+            let (c_in, c_out) = (c.groups * c.cin_g, c.groups * c.cout_g);
+            let h_out = (c.h + c.pads[0] + c.pads[2] - (c.k.0 - 1) * c.d.0 - 1) / c.s.0 + 1;
+            let w_out = (c.w + c.pads[1] + c.pads[3] - (c.k.1 - 1) * c.d.1 - 1) / c.s.1 + 1;
+            let x = floats(seed, c_in * c.h * c.w);
+            let w = floats(seed ^ 1, c_out * c.cin_g * c.k.0 * c.k.1);
+            let b = if with_bias { floats(seed ^ 2, c_out) } else { vec![] };
+            let attrs = ConvAttrs {
+                kernel_shape: vec![c.k.0, c.k.1], strides: vec![c.s.0, c.s.1], dilations: vec![c.d.0, c.d.1],
+                pads: c.pads.to_vec(), group: c.groups, activation: act.1, ..Default::default()
+            };
+            let out_shape = [1, c_out, h_out, w_out];
+            let bias_value = with_bias.then(|| Value::f32(vec![c_out], b.clone()));
+            let expected = crate::eval::nn::conv(
+                &attrs, &Value::f32(vec![1, c_in, c.h, c.w], x.clone()), &Value::f32(vec![c_out, c.cin_g, c.k.0, c.k.1], w.clone()),
+                bias_value.as_ref(), &out_shape).unwrap();
+            let mut y = vec![f32::NAN; expected.len()];
+            let p = Conv2d { batch: 1, c_in, h_in: c.h, w_in: c.w, c_out, h_out, w_out, k_h: c.k.0, k_w: c.k.1, stride_h: c.s.0, stride_w: c.s.1,
+                dilation_h: c.d.0, dilation_w: c.d.1, pad_top: c.pads[0], pad_left: c.pads[1], groups: c.groups, activation: act.0 };
+            conv2d(p, &x, &w, &b, &mut y);
+            assert_close(&y, &expected, 1e-5);
+        }
+
+        #[test]
+        fn conv_transpose2d_matches_the_reference(c in case(), act in activation_strategy(), seed in any::<u64>(), with_bias in any::<bool>()) {
+            let (c_in, c_out) = (c.groups * c.cin_g, c.groups * c.cout_g);
+            let full_h = c.s.0 * (c.h - 1) + (c.k.0 - 1) * c.d.0 + 1;
+            let full_w = c.s.1 * (c.w - 1) + (c.k.1 - 1) * c.d.1 + 1;
+            prop_assume!(full_h > c.pads[0] + c.pads[2] && full_w > c.pads[1] + c.pads[3]);
+            let (h_out, w_out) = (full_h - c.pads[0] - c.pads[2], full_w - c.pads[1] - c.pads[3]);
+            let x = floats(seed, c_in * c.h * c.w);
+            let w = floats(seed ^ 1, c_in * c.cout_g * c.k.0 * c.k.1);
+            let b = if with_bias { floats(seed ^ 2, c_out) } else { vec![] };
+            let attrs = ConvTransposeAttrs {
+                kernel_shape: vec![c.k.0, c.k.1], strides: vec![c.s.0, c.s.1], dilations: vec![c.d.0, c.d.1],
+                pads: c.pads.to_vec(), group: c.groups, activation: act.1, ..Default::default()
+            };
+            let out_shape = [1, c_out, h_out, w_out];
+            let bias_value = with_bias.then(|| Value::f32(vec![c_out], b.clone()));
+            let expected = crate::eval::nn::conv_transpose(
+                &attrs, &Value::f32(vec![1, c_in, c.h, c.w], x.clone()), &Value::f32(vec![c_in, c.cout_g, c.k.0, c.k.1], w.clone()),
+                bias_value.as_ref(), &out_shape).unwrap();
+            let mut y = vec![f32::NAN; expected.len()];
+            let p = ConvTranspose2d { batch: 1, c_in, h_in: c.h, w_in: c.w, c_out, h_out, w_out, k_h: c.k.0, k_w: c.k.1, stride_h: c.s.0, stride_w: c.s.1,
+                dilation_h: c.d.0, dilation_w: c.d.1, pad_top: c.pads[0], pad_left: c.pads[1], groups: c.groups, activation: act.0 };
+            conv_transpose2d(p, &x, &w, &b, &mut y);
+            assert_close(&y, &expected, 1e-5);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Matrix products: `Gemm` (a dense layer, with bias and fused activation) and batched `MatMul`
+//! with broadcast batch dimensions.
+//!
+//! Both walk `y` row by row and add `a[i][p] * b[p][..]` for each `p`: the innermost loop runs
+//! over a contiguous row of `b` and of `y`, which vectorises. The back end stores constant `B`
+//! of a `Gemm` as `[k, n]` whatever the model's `transB`, so the transposed path only runs when
+//! `B` is computed at run time.
+
+use super::activation::Activation;
+
+/// How `C` of a `Gemm` is laid out.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Bias {
+    None,
+    /// `n` values added to every row.
+    Row,
+    /// `m * n` values.
+    Full,
+}
+
+/// `y[m, n] = activation(alpha * A' * B' + beta * C)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Gemm {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub alpha: f32,
+    pub beta: f32,
+    /// `a` is stored `[k, m]`.
+    pub trans_a: bool,
+    /// `b` is stored `[n, k]`.
+    pub trans_b: bool,
+    pub bias: Bias,
+    pub activation: Activation,
+}
+
+#[inline(always)]
+pub fn gemm(p: Gemm, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32]) {
+    let (m, k, n) = (p.m, p.k, p.n);
+    let a = &a[..m * k];
+    let b = &b[..k * n];
+    for i in 0..m {
+        let row = &mut y[i * n..(i + 1) * n];
+        match p.bias {
+            Bias::None => row.fill(0.0),
+            Bias::Row => {
+                for (o, &v) in row.iter_mut().zip(&c[..n]) {
+                    *o = p.beta * v;
+                }
+            }
+            Bias::Full => {
+                for (o, &v) in row.iter_mut().zip(&c[i * n..(i + 1) * n]) {
+                    *o = p.beta * v;
+                }
+            }
+        }
+        if p.trans_b {
+            for (j, o) in row.iter_mut().enumerate() {
+                let mut acc = 0.0;
+                for q in 0..k {
+                    let av = if p.trans_a {
+                        a[q * m + i]
+                    } else {
+                        a[i * k + q]
+                    };
+                    acc += av * b[j * k + q];
+                }
+                *o += p.alpha * acc;
+            }
+        } else {
+            for q in 0..k {
+                let av = p.alpha
+                    * if p.trans_a {
+                        a[q * m + i]
+                    } else {
+                        a[i * k + q]
+                    };
+                for (o, &bv) in row.iter_mut().zip(&b[q * n..(q + 1) * n]) {
+                    *o += av * bv;
+                }
+            }
+        }
+        p.activation.apply_all(row);
+    }
+}
+
+/// Batched `y[.., m, n] = a[.., m, k] * b[.., k, n]`; the batch offsets of `a` and `b` are given
+/// per batch axis in elements (0 where the operand is broadcast).
+#[derive(Clone, Copy, Debug)]
+pub struct MatMul {
+    pub batch: [usize; 4],
+    pub a_strides: [usize; 4],
+    pub b_strides: [usize; 4],
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+}
+
+#[inline(always)]
+pub fn matmul(p: MatMul, a: &[f32], b: &[f32], y: &mut [f32]) {
+    let (m, k, n) = (p.m, p.k, p.n);
+    let mut out = 0;
+    for i0 in 0..p.batch[0] {
+        for i1 in 0..p.batch[1] {
+            for i2 in 0..p.batch[2] {
+                for i3 in 0..p.batch[3] {
+                    let ao = i0 * p.a_strides[0]
+                        + i1 * p.a_strides[1]
+                        + i2 * p.a_strides[2]
+                        + i3 * p.a_strides[3];
+                    let bo = i0 * p.b_strides[0]
+                        + i1 * p.b_strides[1]
+                        + i2 * p.b_strides[2]
+                        + i3 * p.b_strides[3];
+                    let (am, bm) = (&a[ao..ao + m * k], &b[bo..bo + k * n]);
+                    for i in 0..m {
+                        let row = &mut y[out + i * n..out + (i + 1) * n];
+                        row.fill(0.0);
+                        for q in 0..k {
+                            let av = am[i * k + q];
+                            for (o, &bv) in row.iter_mut().zip(&bm[q * n..(q + 1) * n]) {
+                                *o += av * bv;
+                            }
+                        }
+                    }
+                    out += m * n;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::Value;
+    use crate::ir::op::GemmAttrs;
+    use crate::ir::shape::{broadcast_shapes, broadcast_strides};
+    use crate::kernels::test_support::{assert_close, floats};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn gemm_matches_the_reference(
+            m in 1..5usize, k in 1..9usize, n in 1..7usize, trans_a in any::<bool>(), trans_b in any::<bool>(),
+            bias in 0..3usize, alpha in prop_oneof![Just(1.0f32), -2.0f32..2.0], beta in prop_oneof![Just(1.0f32), -2.0f32..2.0],
+            relu in any::<bool>(), seed in any::<u64>(),
+        ) {
+            let a = floats(seed, m * k);
+            let b = floats(seed ^ 1, k * n);
+            let (c_shape, kind) = match bias { 0 => (vec![], Bias::None), 1 => (vec![n], Bias::Row), _ => (vec![m, n], Bias::Full) };
+            let c = floats(seed ^ 2, c_shape.iter().product::<usize>().max(1));
+            let c = if bias == 0 { vec![] } else { c };
+            let activation = if relu { crate::ir::Activation::Relu } else { crate::ir::Activation::None };
+            let attrs = GemmAttrs { alpha, beta, trans_a, trans_b, activation };
+            let a_shape = if trans_a { vec![k, m] } else { vec![m, k] };
+            let b_shape = if trans_b { vec![n, k] } else { vec![k, n] };
+            let c_value = (bias > 0).then(|| Value::f32(c_shape.clone(), c.clone()));
+            let expected = crate::eval::nn::gemm(&attrs, &Value::f32(a_shape, a.clone()), &Value::f32(b_shape, b.clone()),
+                c_value.as_ref(), &[m, n]).unwrap();
+            let mut y = vec![f32::NAN; m * n];
+            let p = Gemm { m, k, n, alpha, beta, trans_a, trans_b, bias: kind,
+                activation: if relu { Activation::Relu } else { Activation::None } };
+            gemm(p, &a, &b, &c, &mut y);
+            assert_close(&y, &expected, 1e-5);
+        }
+
+        #[test]
+        fn batched_matmul_matches_the_reference(
+            a_batch in prop::collection::vec(1..3usize, 0..3), b_mask in prop::collection::vec(any::<bool>(), 3),
+            m in 1..4usize, k in 1..5usize, n in 1..4usize, seed in any::<u64>(),
+        ) {
+            let b_batch: Vec<usize> = a_batch.iter().zip(&b_mask).map(|(&d, &keep)| if keep { d } else { 1 }).collect();
+            let batch = broadcast_shapes(&a_batch, &b_batch).unwrap();
+            let a_shape: Vec<usize> = a_batch.iter().copied().chain([m, k]).collect();
+            let b_shape: Vec<usize> = b_batch.iter().copied().chain([k, n]).collect();
+            let out_shape: Vec<usize> = batch.iter().copied().chain([m, n]).collect();
+            let a = floats(seed, a_shape.iter().product());
+            let b = floats(seed ^ 3, b_shape.iter().product());
+            let crate::ir::TensorData::F32(expected) = crate::eval::nn::matmul(&Value::f32(a_shape, a.clone()), &Value::f32(b_shape, b.clone()), &out_shape).unwrap() else { unreachable!() };
+            let pad4 = |v: &[usize], fill: usize| { let mut o = [fill; 4]; o[4 - v.len()..].copy_from_slice(v); o };
+            let a_st: Vec<usize> = broadcast_strides(&a_batch, &batch).iter().map(|s| s * m * k).collect();
+            let b_st: Vec<usize> = broadcast_strides(&b_batch, &batch).iter().map(|s| s * k * n).collect();
+            let p = MatMul { batch: pad4(&batch, 1), a_strides: pad4(&a_st, 0), b_strides: pad4(&b_st, 0), m, k, n };
+            let mut y = vec![f32::NAN; expected.len()];
+            matmul(p, &a, &b, &mut y);
+            assert_close(&y, &expected, 1e-5);
+        }
+    }
+}

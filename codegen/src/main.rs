@@ -1,0 +1,421 @@
+//! The `edgegen` command: build, run and inspect models.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use edgegen::error::{Error, ErrorKind, Result};
+use edgegen::eval::Value;
+use edgegen::frontend::ImportOptions;
+use edgegen::ir::{DType, Graph, TensorData};
+use edgegen::passes::{PIPELINE, PassOptions};
+use edgegen::{CompileOptions, Compiled, backend, npy, report, run};
+
+#[derive(Parser)]
+#[command(
+    name = "edgegen",
+    version,
+    about = "Compile ONNX models into standalone, dependency-free Rust code",
+    long_about = "edgegen compiles a trained neural network (ONNX) ahead of time into one self-contained \
+                  Rust source file: #![no_std], no heap, no dependencies, weights as static data and \
+                  kernels specialised to every layer's shapes.",
+    after_help = "Examples:\n  \
+                  edgegen build model.onnx -o src/model.rs\n  \
+                  edgegen run model.onnx --input x.npy --output-dir out/\n  \
+                  edgegen inspect model.onnx"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate the Rust source of a model
+    #[command(after_help = "Examples:\n  \
+                            edgegen build model.onnx -o src/model.rs\n  \
+                            edgegen build model.onnx -o model.rs --input-shape input=1,3,32,32 --report report.json")]
+    Build {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Where to write the generated file (`-` for standard output)
+        #[arg(short, long, value_name = "OUT.rs")]
+        output: PathBuf,
+        /// Also write a per-layer report (MACs, weight bytes, memory plan) as JSON
+        #[arg(long, value_name = "FILE.json")]
+        report: Option<PathBuf>,
+    },
+    /// Generate the code, compile it with the local rustc and run it on input files
+    #[command(
+        after_help = "Inputs are .npy arrays or ONNX TensorProto .pb files, one per model input, in order \
+                            (or NAME=FILE). An array of shape [N, ...] for a model input of shape [1, ...] runs \
+                            N samples and stacks the outputs.\n\n\
+                            Examples:\n  \
+                            edgegen run model.onnx --input x.npy --output-dir out/\n  \
+                            edgegen run model.onnx --input image=img.npy --input mask=m.npy --output-dir out/"
+    )]
+    Run {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// An input array (.npy or .pb), in model input order, or NAME=FILE
+        #[arg(long = "input", value_name = "FILE", required = true)]
+        inputs: Vec<String>,
+        /// Directory for output_0.npy, output_1.npy, ...
+        #[arg(long, value_name = "DIR")]
+        output_dir: PathBuf,
+        /// Directory for compiled harnesses [default: $EDGEGEN_CACHE_DIR or ~/.cache/edgegen]
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+        /// rustc optimisation level for the generated code
+        #[arg(long, default_value = "3", value_name = "LEVEL")]
+        opt_level: String,
+        /// Print nothing but errors
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Print the model after the pass pipeline: layers, shapes, MACs, weights and memory plan
+    #[command(
+        after_help = "Examples:\n  edgegen inspect model.onnx\n  edgegen inspect model.onnx --format json"
+    )]
+    Inspect {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = InspectFormat::Table)]
+        format: InspectFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InspectFormat {
+    /// A table for the terminal
+    Table,
+    /// The report as JSON
+    Json,
+    /// The IR in its text form
+    Ir,
+}
+
+#[derive(Args)]
+struct ModelArgs {
+    /// The model file (.onnx)
+    #[arg(value_name = "MODEL")]
+    model: PathBuf,
+    /// Give an input a fixed shape (symbolic leading dimensions default to 1)
+    #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_input_shape)]
+    input_shapes: Vec<(String, Vec<usize>)>,
+    /// Skip an optional pass (see --list-passes)
+    #[arg(long = "disable-pass", value_name = "PASS")]
+    disabled: Vec<String>,
+    /// Print the IR after a pass (or `all`) to standard error
+    #[arg(long = "dump-after", value_name = "PASS")]
+    dump_after: Vec<String>,
+}
+
+fn parse_input_shape(text: &str) -> std::result::Result<(String, Vec<usize>), String> {
+    let (name, dims) = text
+        .rsplit_once('=')
+        .ok_or("expected NAME=DIMS, such as input=1,3,32,32")?;
+    let dims = dims
+        .split(',')
+        .map(|d| {
+            d.trim().parse::<usize>().map_err(|_| {
+                format!(
+                    "'{d}' is not a dimension (expected NAME=DIMS, such as input=1,3,32,32)"
+                )
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    if name.is_empty() {
+        return Err("the input name is empty".into());
+    }
+    Ok((name.to_string(), dims))
+}
+
+impl ModelArgs {
+    fn options(&self) -> CompileOptions {
+        CompileOptions {
+            import: ImportOptions {
+                input_shapes: self.input_shapes.clone(),
+            },
+            passes: PassOptions {
+                disabled: self.disabled.clone(),
+                dump_after: self.dump_after.clone(),
+            },
+        }
+    }
+
+    fn compile(&self) -> Result<Compiled> {
+        edgegen::compile(&self.model, &self.options(), &mut |pass, text| {
+            eprintln!("# IR after {pass}\n{text}");
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            if e.kind == ErrorKind::Internal {
+                eprintln!(
+                    "(passes: {})",
+                    PIPELINE
+                        .iter()
+                        .map(|p| p.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn execute(command: Command) -> Result<()> {
+    match command {
+        Command::Build {
+            model,
+            output,
+            report: report_path,
+        } => {
+            let compiled = model.compile()?;
+            let code = backend::rust::emit(&compiled.graph)?;
+            if output.as_os_str() == "-" {
+                print!("{code}");
+            } else {
+                write_atomically(&output, code.as_bytes())?;
+            }
+            if let Some(path) = report_path {
+                let program = backend::lower::lower(&compiled.graph)?;
+                let json =
+                    serde_json::to_string_pretty(&report::build(&compiled.graph, &program))
+                        .expect("reports serialize");
+                write_atomically(&path, json.as_bytes())?;
+            }
+            Ok(())
+        }
+        Command::Run {
+            model,
+            inputs,
+            output_dir,
+            cache_dir,
+            opt_level,
+            quiet,
+        } => {
+            let compiled = model.compile()?;
+            let graph = &compiled.graph;
+            let (values, samples, batched) = read_inputs(graph, &inputs)?;
+            let code = backend::rust::emit(graph)?;
+            let options = run::BuildOptions {
+                cache_dir: cache_dir.unwrap_or_else(run::default_cache_dir),
+                opt_level,
+                extra_flags: Vec::new(),
+            };
+            let started = Instant::now();
+            let mut compiling = false;
+            let binary = run::build_harness(&code, graph, &options, &mut || {
+                compiling = true;
+                if !quiet && std::io::stderr().is_terminal() {
+                    eprintln!(
+                        "Compiling the generated code for {} (cached for later runs)...",
+                        model.model.display()
+                    );
+                }
+            })?;
+            if compiling && !quiet {
+                eprintln!("Compiled in {:.1} s.", started.elapsed().as_secs_f64());
+            }
+            let outputs = run::run_harness(&binary, graph, &values, samples)?;
+            std::fs::create_dir_all(&output_dir)
+                .map_err(|e| Error::io(&output_dir, "create the output directory", &e))?;
+            for (j, (&t, data)) in graph.outputs.iter().zip(outputs).enumerate() {
+                let shape = graph.tensor(t).shape().to_vec();
+                let shape = if !batched {
+                    shape
+                } else if shape.first() == Some(&1) {
+                    std::iter::once(samples)
+                        .chain(shape[1..].iter().copied())
+                        .collect()
+                } else {
+                    std::iter::once(samples)
+                        .chain(shape.iter().copied())
+                        .collect()
+                };
+                let path = output_dir.join(format!("output_{j}.npy"));
+                let bytes = npy::write_npy(&shape, &TensorData::F32(data));
+                write_atomically(&path, &bytes)?;
+                if !quiet {
+                    eprintln!(
+                        "Wrote {} ({} {:?}).",
+                        path.display(),
+                        graph.tensor(t).name,
+                        shape
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Inspect { model, format } => {
+            let compiled = model.compile()?;
+            let program = backend::lower::lower(&compiled.graph)?;
+            let report = report::build(&compiled.graph, &program);
+            match format {
+                InspectFormat::Table => print!("{}", report::format_table(&report)),
+                InspectFormat::Json => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&report).expect("reports serialize")
+                    )
+                }
+                InspectFormat::Ir => print!(
+                    "{}",
+                    edgegen::ir::text::print(
+                        &compiled.graph,
+                        edgegen::ir::text::PrintOptions::default()
+                    )
+                ),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Reads one array per graph input (by position or `NAME=FILE`), checks shapes and types, and
+/// returns the values per input, the number of samples and whether the inputs carried a batch
+/// axis of their own.
+fn read_inputs(graph: &Graph, specs: &[String]) -> Result<(Vec<Vec<f32>>, usize, bool)> {
+    let names: Vec<&str> = graph
+        .inputs
+        .iter()
+        .map(|&t| graph.tensor(t).name.as_str())
+        .collect();
+    if specs.len() != names.len() {
+        return Err(Error::invalid_argument(format!(
+            "the model has {} input{} ({}) but {} --input {} given",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", "),
+            specs.len(),
+            if specs.len() == 1 { "was" } else { "were" }
+        )));
+    }
+    let mut files: Vec<Option<PathBuf>> = vec![None; names.len()];
+    for (k, spec) in specs.iter().enumerate() {
+        let (slot, path) = match spec.split_once('=') {
+            Some((name, path)) if names.contains(&name) => (
+                names.iter().position(|n| *n == name).expect("contains"),
+                path,
+            ),
+            _ => (k, spec.as_str()),
+        };
+        if files[slot].replace(PathBuf::from(path)).is_some() {
+            return Err(Error::invalid_argument(format!(
+                "input '{}' is given twice",
+                names[slot]
+            )));
+        }
+    }
+    let mut values = Vec::new();
+    let mut samples: Option<(usize, bool)> = None;
+    for (i, file) in files.into_iter().enumerate() {
+        let path = file.ok_or_else(|| {
+            Error::invalid_argument(format!("input '{}' is not given", names[i]))
+        })?;
+        let value = read_array(&path)?;
+        let expected = graph.tensor(graph.inputs[i]).shape().to_vec();
+        let (n, batched) = if value.shape == expected {
+            (1, false)
+        } else if expected.first() == Some(&1)
+            && value.shape.len() == expected.len()
+            && value.shape[1..] == expected[1..]
+        {
+            (value.shape[0], true)
+        } else {
+            return Err(Error::invalid_argument(format!(
+                "{}: input '{}' takes shape {expected:?} (or [N, {}] for N samples), the file holds {:?}",
+                path.display(),
+                names[i],
+                expected[1..]
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                value.shape
+            )));
+        };
+        match samples {
+            Some((m, _)) if m != n => {
+                return Err(Error::invalid_argument(format!(
+                    "the inputs hold different numbers of samples ({m} and {n})"
+                )));
+            }
+            _ => samples = Some((n, batched)),
+        }
+        let floats = match value.data {
+            TensorData::F32(v) => v,
+            TensorData::F64(v) => v.into_iter().map(|x| x as f32).collect(),
+            other => {
+                return Err(Error::invalid_argument(format!(
+                    "{}: the model takes float32 values, the file holds {}",
+                    path.display(),
+                    other.dtype()
+                )));
+            }
+        };
+        values.push(floats);
+    }
+    let (n, batched) = samples.unwrap_or((1, false));
+    Ok((values, n, batched))
+}
+
+/// Reads a `.npy` file or an ONNX `TensorProto` (`.pb`).
+fn read_array(path: &Path) -> Result<Value> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", &e))?;
+    if path.extension().is_some_and(|e| e == "pb") {
+        let proto = edgegen::frontend::onnx::proto::decode_tensor(&bytes).map_err(|e| {
+            Error::invalid_argument(format!(
+                "{}: not a valid ONNX TensorProto: {e}",
+                path.display()
+            ))
+        })?;
+        let (shape, data) = edgegen::frontend::onnx::tensor_from_proto(&proto)
+            .map_err(|e| Error::invalid_argument(format!("{}: {e}", path.display())))?;
+        return Ok(Value::new(shape, data));
+    }
+    let array = npy::read_npy(&bytes)
+        .map_err(|e| Error::invalid_argument(format!("{}: {e}", path.display())))?;
+    if array.data.dtype() == DType::Bool {
+        return Err(Error::invalid_argument(format!(
+            "{}: boolean arrays are not model inputs",
+            path.display()
+        )));
+    }
+    Ok(Value::new(array.shape, array.data))
+}
+
+/// Writes a file through a temporary file in the same directory and a rename, so that a failure
+/// never leaves a half-written file behind.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path.file_name().ok_or_else(|| {
+        Error::invalid_argument(format!("'{}' is not a file path", path.display()))
+    })?;
+    let temp = dir.join(format!(
+        ".{}.edgegen-{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::write(&temp, bytes).map_err(|e| Error::io(path, "write", &e))?;
+    std::fs::rename(&temp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        Error::io(path, "write", &e)
+    })
+}

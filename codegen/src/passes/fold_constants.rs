@@ -1,0 +1,107 @@
+//! Constant folding: a node whose data inputs are all constants is evaluated at compile time
+//! (with the reference evaluator) and its outputs become constants.
+//!
+//! `Shape` always folds, because shapes are static once inferred. Shape inference folds as it
+//! goes (so that shape computations resolve); this pass catches what later rewrites expose.
+
+use crate::error::{Error, Result};
+use crate::eval::{self, Value};
+use crate::ir::{Graph, Node, Op};
+use crate::passes::{PassOptions, PassReport};
+
+/// Whether `node` can be replaced by constants now.
+pub fn is_foldable(graph: &Graph, node: &Node) -> bool {
+    if !node.params.is_empty()
+        || node
+            .outputs
+            .iter()
+            .any(|&t| graph.tensor(t).shape.is_none())
+    {
+        return false;
+    }
+    match node.op {
+        Op::Shape(_) => true,
+        // Copies exist to separate storage; folding one would undo the planner's work.
+        Op::Copy => false,
+        _ => node.inputs.iter().all(|&t| graph.tensor(t).is_constant()),
+    }
+}
+
+/// Evaluates node `index` and turns its outputs into constants, removing the node.
+pub fn fold_node(graph: &mut Graph, index: usize) -> Result<()> {
+    let node = graph.nodes[index].clone();
+    let outputs = if let Op::Shape(a) = &node.op {
+        let shape = graph.tensor(node.inputs[0]).shape();
+        let (start, end) = (a.start as usize, a.end.map_or(shape.len(), |e| e as usize));
+        let dims: Vec<i64> = shape[start..end].iter().map(|&d| d as i64).collect();
+        vec![Value::new(
+            vec![dims.len()],
+            crate::ir::TensorData::I64(dims),
+        )]
+    } else {
+        let args: Vec<Value> = node
+            .inputs
+            .iter()
+            .map(|&t| {
+                let tensor = graph.tensor(t);
+                Value::new(
+                    tensor.shape().to_vec(),
+                    tensor.data.clone().expect("foldable nodes read constants"),
+                )
+            })
+            .collect();
+        let refs: Vec<&Value> = args.iter().collect();
+        eval::eval_node(graph, &node, &refs).map_err(|e| {
+            Error::invalid_model(format!(
+                "{}: cannot fold: {e}",
+                graph.describe_node(&node)
+            ))
+        })?
+    };
+    for (&out, value) in node.outputs.iter().zip(outputs) {
+        let tensor = graph.tensor_mut(out);
+        tensor.shape = Some(value.shape);
+        tensor.dtype = value.data.dtype();
+        tensor.data = Some(value.data);
+    }
+    graph.nodes.remove(index);
+    Ok(())
+}
+
+/// The pass: folds every foldable node.
+pub fn fold_constants(graph: &mut Graph, _options: &PassOptions) -> Result<PassReport> {
+    let mut report = PassReport::new("fold_constants");
+    let mut i = 0;
+    while i < graph.nodes.len() {
+        if is_foldable(graph, &graph.nodes[i]) {
+            fold_node(graph, i)?;
+            report.changes += 1;
+        } else {
+            i += 1;
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::text::parse;
+
+    #[test]
+    fn folds_chains_of_constant_nodes() {
+        let mut g = parse(
+            "graph g {\n input %x: f32[2]\n const %a: f32[2] = [1.0, 2.0]\n const %b: f32[2] = [3.0, 4.0]\n \
+             %c: f32[2] = Add(%a, %b) @add\n %d: f32[2] = Relu(%c) @relu\n %y: f32[2] = Mul(%x, %d) @mul\n output %y\n}",
+        )
+        .unwrap();
+        let report = fold_constants(&mut g, &PassOptions::default()).unwrap();
+        assert_eq!(report.changes, 2);
+        assert_eq!(g.nodes.len(), 1);
+        let folded = g.nodes[0].inputs[1];
+        assert_eq!(
+            g.tensor(folded).data,
+            Some(crate::ir::TensorData::F32(vec![4.0, 6.0]))
+        );
+    }
+}

@@ -1,0 +1,423 @@
+//! The static memory plan: where every tensor lives while the model runs.
+//!
+//! ```text
+//! graph inputs ──▶ Storage::Input(i)    the caller's slice, read-only
+//! graph outputs ─▶ Storage::Output(j)   the caller's slice, written by the producing node
+//! constants ─────▶ Storage::Constant    weights in flash
+//! everything else ▶ Storage::Arena      an offset in the arena of its element type
+//! ```
+//!
+//! Steps:
+//! 1. **Views share storage.** `Reshape`, `Flatten`, `Squeeze`, `Unsqueeze` (and any `Identity`
+//!    left) produce no code; their output is an alias of their input. Aliases form groups.
+//! 2. **Copies where one value must be in two places**: a graph output that is a graph input, a
+//!    constant, or shares a group with another output gets a `Copy` node.
+//! 3. **In place**: an element-wise op whose first input dies at that op (and is not a caller's
+//!    buffer) writes over it; the two groups merge.
+//! 4. **Offsets**: each arena group lives from the node that first writes it to the last node
+//!    that reads it. Groups are placed greedily by decreasing size at the lowest offset that does
+//!    not overlap, in address and in time, any group placed before (the greedy-by-size strategy
+//!    of TFLite Micro's planner). One arena per element type, so the generated code can keep a
+//!    typed array per arena with no unsafe reinterpretation; offsets are aligned to 16 bytes.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::ir::{DType, Graph, Node, Op, Tensor, TensorId};
+use crate::passes::{PassOptions, PassReport};
+
+/// Where a tensor lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Storage {
+    /// Graph input `i`: the caller's slice.
+    Input(usize),
+    /// Graph output `j`: the caller's slice.
+    Output(usize),
+    /// A constant: static data.
+    Constant,
+    /// `offset` elements into the arena of `dtype`.
+    Arena { dtype: DType, offset: usize },
+}
+
+/// The result of planning.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemoryPlan {
+    /// Indexed by tensor id; `None` for tensors no node touches.
+    pub storage: Vec<Option<Storage>>,
+    /// Elements in each arena, by element type (only types that need an arena).
+    pub arenas: Vec<(DType, usize)>,
+    /// Indexed by node: whether the node writes its output over its first input.
+    pub in_place: Vec<bool>,
+    /// Indexed by tensor id: the node indices that first write and last read the tensor's
+    /// storage (inputs start at 0, outputs end at the node count).
+    pub lifetimes: Vec<Option<(usize, usize)>>,
+    /// The most arena bytes live at any one node: no plan of this schedule can use less.
+    pub lower_bound_bytes: usize,
+}
+
+impl MemoryPlan {
+    /// Total arena bytes.
+    pub fn arena_bytes(&self) -> usize {
+        self.arenas.iter().map(|(d, n)| d.size_bytes() * n).sum()
+    }
+
+    /// The storage of a tensor; planned tensors always have one.
+    pub fn storage_of(&self, t: TensorId) -> Storage {
+        self.storage[t.0].unwrap_or_else(|| panic!("tensor {t} was not planned"))
+    }
+
+    /// A short description for the text IR and reports: `arena f32[0..1024]`.
+    pub fn describe(&self, t: TensorId) -> String {
+        match self.storage.get(t.0).copied().flatten() {
+            Some(Storage::Input(i)) => format!("input {i}"),
+            Some(Storage::Output(j)) => format!("output {j}"),
+            Some(Storage::Constant) => "constant".to_string(),
+            Some(Storage::Arena { dtype, offset }) => format!("arena {dtype}@{offset}"),
+            None => "unplanned".to_string(),
+        }
+    }
+}
+
+/// Elements of alignment for an arena of `dtype`: 16 bytes.
+fn alignment(dtype: DType) -> usize {
+    (16 / dtype.size_bytes()).max(1)
+}
+
+/// Union-find over tensors, for alias groups.
+struct Groups {
+    parent: Vec<usize>,
+}
+
+impl Groups {
+    fn new(n: usize) -> Self {
+        Groups {
+            parent: (0..n).collect(),
+        }
+    }
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
+        }
+        x
+    }
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            self.parent[rb] = ra;
+        }
+    }
+}
+
+fn view_groups(graph: &Graph) -> Groups {
+    let mut groups = Groups::new(graph.tensors.len());
+    for node in &graph.nodes {
+        if node.op.is_view() {
+            groups.union(node.inputs[0].0, node.outputs[0].0);
+        }
+    }
+    groups
+}
+
+/// Step 2: makes every graph output the only caller-visible value of its group.
+fn insert_copies(graph: &mut Graph) -> usize {
+    let mut inserted = 0;
+    for j in 0..graph.outputs.len() {
+        let mut groups = view_groups(graph);
+        let t = graph.outputs[j];
+        let root = groups.find(t.0);
+        let shares_with_input = graph.inputs.iter().any(|i| groups.find(i.0) == root);
+        let shares_with_output =
+            graph.outputs[..j].iter().any(|o| groups.find(o.0) == root);
+        let is_constant = graph.tensor(t).is_constant();
+        if !(shares_with_input || shares_with_output || is_constant) {
+            continue;
+        }
+        let source = graph.tensor(t).clone();
+        let name = graph.unique_name(&format!("{}.copy", source.name));
+        let copy = graph.add_tensor(Tensor {
+            name: name.clone(),
+            dtype: source.dtype,
+            shape: source.shape,
+            data: None,
+        });
+        graph.nodes.push(Node {
+            name,
+            op: Op::Copy,
+            inputs: vec![t],
+            params: vec![],
+            outputs: vec![copy],
+        });
+        graph.outputs[j] = copy;
+        inserted += 1;
+    }
+    inserted
+}
+
+/// The pass: inserts copies where needed and computes the plan.
+pub fn plan_memory(graph: &mut Graph, _options: &PassOptions) -> Result<PassReport> {
+    let mut report = PassReport::new("plan_memory");
+    report.changes = insert_copies(graph);
+    let plan = compute_plan(graph)?;
+    report.details.push(format!(
+        "arena {} bytes (lower bound {} bytes) in {} arena{}; {} nodes in place",
+        plan.arena_bytes(),
+        plan.lower_bound_bytes,
+        plan.arenas.len(),
+        if plan.arenas.len() == 1 { "" } else { "s" },
+        plan.in_place.iter().filter(|&&b| b).count()
+    ));
+    graph.plan = Some(plan);
+    Ok(report)
+}
+
+fn compute_plan(graph: &Graph) -> Result<MemoryPlan> {
+    let n_nodes = graph.nodes.len();
+    let mut groups = view_groups(graph);
+
+    // Who uses each tensor, and when.
+    let mut first_def: HashMap<usize, usize> = HashMap::new();
+    let mut last_use: HashMap<usize, usize> = HashMap::new();
+    for (i, node) in graph.nodes.iter().enumerate() {
+        for &t in &node.outputs {
+            first_def.entry(t.0).or_insert(i);
+        }
+        for &t in &node.inputs {
+            last_use.insert(t.0, i);
+        }
+    }
+    let group_last_use = |groups: &mut Groups, root: usize| -> usize {
+        (0..graph.tensors.len())
+            .filter(|&t| groups.find(t) == root)
+            .filter_map(|t| last_use.get(&t).copied())
+            .max()
+            .unwrap_or(0)
+    };
+    let caller_visible = |groups: &mut Groups, root: usize| {
+        graph
+            .inputs
+            .iter()
+            .chain(&graph.outputs)
+            .any(|t| groups.find(t.0) == root)
+            || (0..graph.tensors.len())
+                .any(|t| groups.find(t) == root && graph.tensors[t].is_constant())
+    };
+
+    // Step 3: in-place ops.
+    let mut in_place = vec![false; n_nodes];
+    for (i, node) in graph.nodes.iter().enumerate() {
+        if !node.op.can_run_in_place() {
+            continue;
+        }
+        let (input, output) = (node.inputs[0], node.outputs[0]);
+        let (ti, to) = (graph.tensor(input), graph.tensor(output));
+        if ti.is_constant() || ti.dtype != to.dtype || ti.shape() != to.shape() {
+            continue;
+        }
+        let in_root = groups.find(input.0);
+        let other_inputs_alias =
+            node.inputs[1..].iter().any(|t| groups.find(t.0) == in_root);
+        if other_inputs_alias
+            || caller_visible(&mut groups, in_root)
+            || group_last_use(&mut groups, in_root) != i
+        {
+            continue;
+        }
+        groups.union(input.0, output.0);
+        in_place[i] = true;
+    }
+
+    // Storage classes per group.
+    let mut storage: Vec<Option<Storage>> = vec![None; graph.tensors.len()];
+    let mut group_storage: HashMap<usize, Storage> = HashMap::new();
+    for (i, &t) in graph.inputs.iter().enumerate() {
+        group_storage.insert(groups.find(t.0), Storage::Input(i));
+    }
+    for (j, &t) in graph.outputs.iter().enumerate() {
+        let root = groups.find(t.0);
+        if let Some(existing) = group_storage.insert(root, Storage::Output(j)) {
+            return Err(Error::internal(format!(
+                "output {j} ('{}') shares storage with {existing:?} after copies were inserted",
+                graph.tensor(t).name
+            )));
+        }
+    }
+
+    // Lifetimes of arena groups: (first write, last read), by root.
+    let mut touched = vec![false; graph.tensors.len()];
+    for node in &graph.nodes {
+        for &t in node.inputs.iter().chain(&node.outputs) {
+            touched[t.0] = true;
+        }
+    }
+    for &t in graph.inputs.iter().chain(&graph.outputs) {
+        touched[t.0] = true;
+    }
+    let mut spans: HashMap<usize, (usize, usize, usize, DType)> = HashMap::new(); // root -> (start, end, len, dtype)
+    let mut lifetimes = vec![None; graph.tensors.len()];
+    for t in 0..graph.tensors.len() {
+        if !touched[t] {
+            continue;
+        }
+        let tensor = &graph.tensors[t];
+        if tensor.is_constant() {
+            storage[t] = Some(Storage::Constant);
+            continue;
+        }
+        let root = groups.find(t);
+        let start = first_def.get(&t).copied().unwrap_or(0);
+        let end = if graph.outputs.iter().any(|o| o.0 == t) {
+            n_nodes
+        } else {
+            last_use.get(&t).copied().unwrap_or(start)
+        };
+        lifetimes[t] = Some((start, end));
+        if group_storage.contains_key(&root) {
+            continue;
+        }
+        let entry = spans
+            .entry(root)
+            .or_insert((start, end, tensor.len(), tensor.dtype));
+        entry.0 = entry.0.min(start);
+        entry.1 = entry.1.max(end);
+        entry.2 = entry.2.max(tensor.len());
+    }
+
+    // Step 4: greedy by size, per element type.
+    let mut arenas: Vec<(DType, usize)> = Vec::new();
+    let mut offsets: HashMap<usize, usize> = HashMap::new();
+    let mut lower_bound_bytes = 0;
+    for dtype in DType::ALL {
+        let mut buffers: Vec<(usize, (usize, usize, usize, DType))> = spans
+            .iter()
+            .filter(|(_, s)| s.3 == dtype)
+            .map(|(&r, &s)| (r, s))
+            .collect();
+        if buffers.is_empty() {
+            continue;
+        }
+        // Largest first; ties by earlier start, then by root, for a deterministic plan.
+        buffers.sort_by(|a, b| {
+            b.1.2
+                .cmp(&a.1.2)
+                .then(a.1.0.cmp(&b.1.0))
+                .then(a.0.cmp(&b.0))
+        });
+        let align = alignment(dtype);
+        let mut placed: Vec<(usize, usize, usize, usize)> = Vec::new(); // (offset, len, start, end)
+        let mut size = 0;
+        for (root, (start, end, len, _)) in buffers {
+            let mut conflicts: Vec<(usize, usize)> = placed
+                .iter()
+                .filter(|p| p.2 <= end && start <= p.3)
+                .map(|p| (p.0, p.0 + p.1))
+                .collect();
+            conflicts.sort_unstable();
+            let mut offset = 0;
+            for (lo, hi) in conflicts {
+                if offset + len <= lo {
+                    break;
+                }
+                offset = offset.max(hi.next_multiple_of(align));
+            }
+            placed.push((offset, len, start, end));
+            offsets.insert(root, offset);
+            size = size.max(offset + len);
+        }
+        let peak = (0..=n_nodes)
+            .map(|i| {
+                placed
+                    .iter()
+                    .filter(|p| p.2 <= i && i <= p.3)
+                    .map(|p| p.1)
+                    .sum::<usize>()
+            })
+            .max()
+            .unwrap_or(0);
+        lower_bound_bytes += peak * dtype.size_bytes();
+        arenas.push((dtype, size));
+    }
+
+    for t in 0..graph.tensors.len() {
+        if !touched[t] || storage[t].is_some() {
+            continue;
+        }
+        let root = groups.find(t);
+        storage[t] = Some(match group_storage.get(&root) {
+            Some(&s) => s,
+            None => Storage::Arena {
+                dtype: graph.tensors[t].dtype,
+                offset: offsets[&root],
+            },
+        });
+    }
+    Ok(MemoryPlan {
+        storage,
+        arenas,
+        in_place,
+        lifetimes,
+        lower_bound_bytes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::text::parse;
+
+    fn plan(text: &str) -> (Graph, MemoryPlan) {
+        let mut g = parse(text).unwrap();
+        plan_memory(&mut g, &PassOptions::default()).unwrap();
+        let plan = g.plan.clone().unwrap();
+        (g, plan)
+    }
+
+    #[test]
+    fn a_chain_ping_pongs_and_runs_activations_in_place() {
+        let (g, plan) = plan(
+            "graph g {\n input %x: f32[1, 64]\n const %w: f32[64, 64] = <4096 values>\n}"
+                .replace("<4096 values>", &format!("[{}]", vec!["0.0"; 4096].join(", ")))
+                .replace(
+                    "\n}",
+                    "\n %a: f32[1, 64] = Gemm(%x, %w) @g1\n %b: f32[1, 64] = Relu(%a) @r1\n \
+                     %c: f32[1, 64] = Gemm(%b, %w) @g2\n %d: f32[1, 64] = Relu(%c) @r2\n \
+                     %y: f32[1, 64] = Gemm(%d, %w) @g3\n output %y\n}",
+                )
+                .as_str(),
+        );
+        assert_eq!(plan.in_place, vec![false, true, false, true, false]);
+        // a/b share storage, c/d share storage, and the two do not overlap in time... except
+        // that g2 reads b while writing c, so they need two buffers of 64 floats.
+        assert_eq!(plan.arenas, vec![(DType::F32, 128)]);
+        assert_eq!(plan.lower_bound_bytes, 128 * 4);
+        assert_eq!(plan.storage_of(g.outputs[0]), Storage::Output(0));
+        assert_eq!(plan.storage_of(g.inputs[0]), Storage::Input(0));
+    }
+
+    #[test]
+    fn an_input_that_is_also_an_output_is_copied() {
+        let (g, plan) = plan(
+            "graph g {\n input %x: f32[4]\n %v: f32[2, 2] = Reshape(%x) @r\n output %v, %x\n}",
+        );
+        assert_eq!(
+            g.nodes.len(),
+            3,
+            "two copies: the view of the input, and the input itself"
+        );
+        assert_eq!(plan.storage_of(g.outputs[0]), Storage::Output(0));
+        assert_eq!(plan.storage_of(g.outputs[1]), Storage::Output(1));
+        assert!(plan.arenas.is_empty());
+    }
+
+    #[test]
+    fn does_not_overwrite_a_value_read_later() {
+        let (g, plan) = plan(
+            "graph g {\n input %x: f32[4]\n %a: f32[4] = Tanh(%x) @t\n %b: f32[4] = Relu(%a) @r\n \
+             %y: f32[4] = Add(%a, %b) @add\n output %y\n}",
+        );
+        // Relu cannot overwrite a (Add reads it later); Add can, and a then lives in the output.
+        assert_eq!(plan.in_place, vec![false, false, true]);
+        assert_eq!(plan.storage_of(g.nodes[0].outputs[0]), Storage::Output(0));
+        assert_eq!(plan.arenas, vec![(DType::F32, 4)]);
+    }
+}

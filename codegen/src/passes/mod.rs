@@ -1,0 +1,174 @@
+//! The pass pipeline: what runs between a front end and a back end.
+//!
+//! ```text
+//! infer_shapes → remove_identity → fold_constants → fuse_matmul_add → fold_batch_norm
+//!   → fuse_activation → remove_dead_nodes → plan_memory
+//! ```
+//!
+//! A pass is a function `fn(&mut Graph, &PassOptions) -> Result<PassReport>`, testable on a
+//! small graph written in the text IR. The validator runs after every pass, so a pass that breaks
+//! an invariant is named at once. Users can turn optional passes off (`--disable-pass NAME`) and
+//! print the IR after any pass (`--dump-after NAME`), as in TVM's pass manager.
+
+pub mod dead_nodes;
+pub mod fold_batch_norm;
+pub mod fold_constants;
+pub mod fuse;
+pub mod memory_plan;
+pub mod remove_identity;
+pub mod shape_inference;
+
+use crate::error::{Error, Result};
+use crate::ir::Graph;
+use crate::ir::text::{PrintOptions, print};
+use crate::ir::validate::{Stage, validate};
+
+/// Options every pass receives, and the pipeline's own knobs.
+#[derive(Clone, Debug, Default)]
+pub struct PassOptions {
+    /// Optional passes to skip, by name.
+    pub disabled: Vec<String>,
+    /// Passes after which to print the IR (`all` for every pass).
+    pub dump_after: Vec<String>,
+}
+
+/// What a pass did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PassReport {
+    pub name: &'static str,
+    /// Number of rewrites (nodes folded, fused, removed...).
+    pub changes: usize,
+    /// Further facts worth showing the user.
+    pub details: Vec<String>,
+}
+
+impl PassReport {
+    pub fn new(name: &'static str) -> Self {
+        PassReport {
+            name,
+            ..PassReport::default()
+        }
+    }
+}
+
+type PassFn = fn(&mut Graph, &PassOptions) -> Result<PassReport>;
+
+/// One entry of the pipeline.
+pub struct Pass {
+    pub name: &'static str,
+    pub run: PassFn,
+    /// Required passes establish what back ends rely on and cannot be disabled.
+    pub required: bool,
+    pub description: &'static str,
+}
+
+/// The pipeline, in order.
+pub const PIPELINE: &[Pass] = &[
+    Pass {
+        name: "infer_shapes",
+        run: shape_inference::infer_shapes,
+        required: true,
+        description: "static shapes, explicit attributes, folding of shape computations",
+    },
+    Pass {
+        name: "remove_identity",
+        run: remove_identity::remove_identity,
+        required: false,
+        description: "drop Identity, Dropout and no-op reshapes and casts",
+    },
+    Pass {
+        name: "fold_constants",
+        run: fold_constants::fold_constants,
+        required: false,
+        description: "evaluate nodes whose inputs are all constants",
+    },
+    Pass {
+        name: "fuse_matmul_add",
+        run: fuse::fuse_matmul_add,
+        required: false,
+        description: "MatMul + constant bias Add into Gemm",
+    },
+    Pass {
+        name: "fold_batch_norm",
+        run: fold_batch_norm::fold_batch_norm,
+        required: false,
+        description: "BatchNormalization into the preceding Conv, ConvTranspose or Gemm",
+    },
+    Pass {
+        name: "fuse_activation",
+        run: fuse::fuse_activation,
+        required: false,
+        description: "Relu, Clip and LeakyRelu into the preceding op's kernel",
+    },
+    Pass {
+        name: "remove_dead_nodes",
+        run: dead_nodes::remove_dead_nodes,
+        required: true,
+        description: "drop nodes and tensors that reach no output",
+    },
+    Pass {
+        name: "plan_memory",
+        run: memory_plan::plan_memory,
+        required: true,
+        description: "arena offsets from tensor lifetimes, in-place ops, copies",
+    },
+];
+
+/// Checks pass names given by the user before anything runs.
+pub fn check_options(options: &PassOptions) -> Result<()> {
+    let known: Vec<&str> = PIPELINE.iter().map(|p| p.name).collect();
+    for name in &options.disabled {
+        match PIPELINE.iter().find(|p| p.name == name) {
+            None => {
+                return Err(Error::invalid_argument(format!(
+                    "--disable-pass {name}: no such pass; passes are {}",
+                    known.join(", ")
+                )));
+            }
+            Some(p) if p.required => {
+                return Err(Error::invalid_argument(format!(
+                    "--disable-pass {name}: this pass is required and cannot be disabled"
+                )));
+            }
+            _ => {}
+        }
+    }
+    for name in &options.dump_after {
+        if name != "all" && !known.contains(&name.as_str()) {
+            return Err(Error::invalid_argument(format!(
+                "--dump-after {name}: no such pass; passes are {}, or all",
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the pipeline, validating after each pass. `dump` receives the IR text after the passes
+/// named in `options.dump_after`.
+pub fn run_pipeline(
+    graph: &mut Graph,
+    options: &PassOptions,
+    dump: &mut dyn FnMut(&str, &str),
+) -> Result<Vec<PassReport>> {
+    check_options(options)?;
+    let mut reports = Vec::new();
+    for pass in PIPELINE {
+        if options.disabled.iter().any(|d| d == pass.name) {
+            continue;
+        }
+        let report = (pass.run)(graph, options)?;
+        validate(graph, Stage::Inferred).map_err(|e| {
+            Error::internal(format!("the IR is invalid after pass {}:\n{e}", pass.name))
+        })?;
+        if options
+            .dump_after
+            .iter()
+            .any(|d| d == pass.name || d == "all")
+        {
+            dump(pass.name, &print(graph, PrintOptions::default()));
+        }
+        reports.push(report);
+    }
+    Ok(reports)
+}

@@ -1,0 +1,1120 @@
+//! Shape inference: gives every tensor a static shape and makes every attribute explicit.
+//!
+//! Nodes are visited in schedule order. For each node:
+//! 1. parameter inputs (the shape of `Reshape`, the bounds of `Clip`, ...) are read from their
+//!    constant values into the op's attributes, and removed from the node;
+//! 2. defaults are made explicit (`auto_pad` becomes pads, negative axes become positive, an
+//!    absent `perm` becomes the reversed axes, `Slice` gets one entry per axis, ...);
+//! 3. the output shapes are computed and checked against any shape already recorded;
+//! 4. if every data input is a constant (or the op is `Shape`), the node is evaluated with the
+//!    reference evaluator and replaced by constants.
+//!
+//! Step 4 is what makes ONNX's run-time shape computations static: in a PyTorch export,
+//! `Shape → Gather → Unsqueeze → Concat → Reshape` folds to a constant shape before the
+//! `Reshape` is reached, so that step 1 finds a constant there.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::eval;
+use crate::ir::op::*;
+use crate::ir::shape::broadcast_shapes;
+use crate::ir::{DType, Graph, Node, Op, TensorData, TensorId, normalize_axis};
+use crate::passes::{PassOptions, PassReport, fold_constants};
+
+/// Runs shape inference over the whole graph.
+pub fn infer_shapes(graph: &mut Graph, _options: &PassOptions) -> Result<PassReport> {
+    let mut report = PassReport::new("infer_shapes");
+    let mut i = 0;
+    let mut problems = Vec::new();
+    while i < graph.nodes.len() {
+        let mut node = graph.nodes[i].clone();
+        let described = graph.describe_node(&node);
+        match infer_node(graph, &mut node) {
+            Ok(shapes) => {
+                for (&out, shape) in node.outputs.iter().zip(shapes) {
+                    let tensor = graph.tensor_mut(out);
+                    match &tensor.shape {
+                        Some(known) if *known != shape => {
+                            problems.push(format!(
+                                "{described}: output '{}' has shape {shape:?}, but the model says {known:?}",
+                                tensor.name
+                            ));
+                        }
+                        _ => tensor.shape = Some(shape),
+                    }
+                }
+                graph.nodes[i] = node;
+            }
+            Err(e) => {
+                // Later nodes depend on this one's shapes; stop at the first failure.
+                problems.push(format!("{described}: {e}"));
+                break;
+            }
+        }
+        if !problems.is_empty() {
+            break;
+        }
+        if fold_constants::is_foldable(graph, &graph.nodes[i]) {
+            fold_constants::fold_node(graph, i)?;
+            report.changes += 1;
+            continue;
+        }
+        i += 1;
+    }
+    if !problems.is_empty() {
+        return Err(Error::new(ErrorKind::Unsupported, problems.join("\n")));
+    }
+    Ok(report)
+}
+
+/// Shape of a node's data input `i` (known, because nodes are visited in order).
+fn input_shape(graph: &Graph, node: &Node, i: usize) -> Result<Vec<usize>, String> {
+    let t = graph.tensor(node.inputs[i]);
+    t.shape
+        .clone()
+        .ok_or_else(|| format!("the shape of input '{}' is unknown", t.name))
+}
+
+/// The constant value of parameter `slot`, if given. A parameter that is not constant cannot
+/// be made static.
+fn param(graph: &Graph, node: &Node, slot: usize) -> Result<Option<TensorData>, String> {
+    let Some(Some(id)) = node.params.get(slot) else {
+        return Ok(None);
+    };
+    let tensor = graph.tensor(*id);
+    match &tensor.data {
+        Some(data) => Ok(Some(data.clone())),
+        None => Err(format!(
+            "its {} ('{}') is computed at run time; edgegen needs it to be a constant (or computable \
+             from shapes) to generate static code",
+            node.op.arity().params[slot],
+            tensor.name
+        )),
+    }
+}
+
+fn param_i64s(graph: &Graph, node: &Node, slot: usize) -> Result<Option<Vec<i64>>, String> {
+    param(graph, node, slot)?
+        .map(|d| eval::as_i64s(&d))
+        .transpose()
+}
+
+fn param_f32(graph: &Graph, node: &Node, slot: usize) -> Result<Option<f32>, String> {
+    match param(graph, node, slot)? {
+        None => Ok(None),
+        Some(d) if d.len() == 1 => Ok(Some(d.to_f64_vec()[0] as f32)),
+        Some(d) => Err(format!(
+            "{} should be a scalar, found {} values",
+            node.op.arity().params[slot],
+            d.len()
+        )),
+    }
+}
+
+fn normalize_axes(axes: &[i64], rank: usize) -> Result<Vec<usize>, String> {
+    let mut out = axes
+        .iter()
+        .map(|&a| normalize_axis(a, rank))
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort_unstable();
+    let before = out.len();
+    out.dedup();
+    if out.len() != before {
+        return Err(format!("axes {axes:?} repeat an axis"));
+    }
+    Ok(out)
+}
+
+/// Requires the data inputs of a float op to be `f32`.
+fn require_f32(graph: &Graph, node: &Node, count: usize) -> Result<(), String> {
+    for &t in node.inputs.iter().take(count) {
+        let tensor = graph.tensor(t);
+        if tensor.dtype != DType::F32 {
+            return Err(format!(
+                "input '{}' is {}; this version computes {} on float32 only",
+                tensor.name,
+                tensor.dtype,
+                node.op.name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Infers the output shapes of one node, resolving its parameters and attributes in place.
+fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String> {
+    let x = input_shape(graph, node, 0)?;
+    let rank = x.len();
+    let shapes = match &mut node.op.clone() {
+        Op::Conv(a) => {
+            require_f32(graph, node, 3)?;
+            let w = input_shape(graph, node, 1)?;
+            check_spatial_rank(rank, "Conv")?;
+            if w.len() != rank {
+                return Err(format!(
+                    "the weights have shape {w:?}, which does not match the input {x:?}"
+                ));
+            }
+            let spatial = rank - 2;
+            fill_kernel(&mut a.kernel_shape, &w[2..])?;
+            fill_ones(&mut a.strides, spatial, "strides")?;
+            fill_ones(&mut a.dilations, spatial, "dilations")?;
+            if x[1] != w[1] * a.group || w[0] % a.group != 0 {
+                return Err(format!(
+                    "input channels {} and weights {w:?} do not fit group {}",
+                    x[1], a.group
+                ));
+            }
+            if node.inputs.len() > 2 {
+                let b = input_shape(graph, node, 2)?;
+                if b != [w[0]] {
+                    return Err(format!("the bias has shape {b:?}, expected [{}]", w[0]));
+                }
+            }
+            a.pads = resolve_pads(
+                a.auto_pad,
+                &a.pads,
+                &x[2..],
+                &a.kernel_shape,
+                &a.strides,
+                &a.dilations,
+            )?;
+            a.auto_pad = AutoPad::NotSet;
+            let mut out = vec![x[0], w[0]];
+            for d in 0..spatial {
+                out.push(window_output(
+                    x[2 + d],
+                    a.pads[d] + a.pads[spatial + d],
+                    a.kernel_shape[d],
+                    a.strides[d],
+                    a.dilations[d],
+                    false,
+                    a.pads[d],
+                )?);
+            }
+            node.op = Op::Conv(a.clone());
+            vec![out]
+        }
+        Op::ConvTranspose(a) => {
+            require_f32(graph, node, 3)?;
+            let w = input_shape(graph, node, 1)?;
+            check_spatial_rank(rank, "ConvTranspose")?;
+            if w.len() != rank || w[0] != x[1] {
+                return Err(format!(
+                    "the weights have shape {w:?}, which does not match the input {x:?}"
+                ));
+            }
+            let spatial = rank - 2;
+            fill_kernel(&mut a.kernel_shape, &w[2..])?;
+            fill_ones(&mut a.strides, spatial, "strides")?;
+            fill_ones(&mut a.dilations, spatial, "dilations")?;
+            if a.output_padding.is_empty() {
+                a.output_padding = vec![0; spatial];
+            }
+            if a.output_padding.len() != spatial {
+                return Err(format!(
+                    "output_padding {:?} does not have {spatial} entries",
+                    a.output_padding
+                ));
+            }
+            if x[1] % a.group != 0 {
+                return Err(format!(
+                    "{} input channels do not divide into {} groups",
+                    x[1], a.group
+                ));
+            }
+            let c_out = w[1] * a.group;
+            if node.inputs.len() > 2 && input_shape(graph, node, 2)? != [c_out] {
+                return Err(format!("the bias should have shape [{c_out}]"));
+            }
+            let full = |d: usize| {
+                a.strides[d] * (x[2 + d] - 1)
+                    + a.output_padding[d]
+                    + (a.kernel_shape[d] - 1) * a.dilations[d]
+                    + 1
+            };
+            if x[2..].contains(&0) {
+                return Err("the input has a zero-sized spatial axis".into());
+            }
+            let target: Option<Vec<usize>> = match (&a.output_shape, a.auto_pad) {
+                (Some(shape), _) => {
+                    let shape = if shape.len() == rank {
+                        shape[2..].to_vec()
+                    } else {
+                        shape.clone()
+                    };
+                    if shape.len() != spatial {
+                        return Err(format!(
+                            "output_shape {shape:?} does not have {spatial} entries"
+                        ));
+                    }
+                    Some(shape)
+                }
+                (None, AutoPad::SameUpper | AutoPad::SameLower) => {
+                    Some((0..spatial).map(|d| x[2 + d] * a.strides[d]).collect())
+                }
+                (None, AutoPad::Valid) => Some((0..spatial).map(full).collect()),
+                (None, AutoPad::NotSet) => None,
+            };
+            if let Some(target) = target {
+                let mut pads = vec![0; 2 * spatial];
+                for d in 0..spatial {
+                    let total = full(d).checked_sub(target[d]).ok_or_else(|| {
+                        format!(
+                            "the output size {} is larger than the input allows",
+                            target[d]
+                        )
+                    })?;
+                    // The ONNX definition: the larger half of an odd padding goes at the end for
+                    // SAME_UPPER, at the beginning otherwise (including an explicit output_shape).
+                    let (begin, end) = if a.auto_pad == AutoPad::SameUpper {
+                        (total / 2, total - total / 2)
+                    } else {
+                        (total - total / 2, total / 2)
+                    };
+                    pads[d] = begin;
+                    pads[spatial + d] = end;
+                }
+                a.pads = pads;
+            } else if a.pads.is_empty() {
+                a.pads = vec![0; 2 * spatial];
+            }
+            if a.pads.len() != 2 * spatial {
+                return Err(format!(
+                    "pads {:?} do not have {} entries",
+                    a.pads,
+                    2 * spatial
+                ));
+            }
+            a.output_shape = None;
+            a.auto_pad = AutoPad::NotSet;
+            let mut out = vec![x[0], c_out];
+            for d in 0..spatial {
+                out.push(
+                    full(d)
+                        .checked_sub(a.pads[d] + a.pads[spatial + d])
+                        .filter(|&v| v > 0)
+                        .ok_or("the pads are larger than the output")?,
+                );
+            }
+            node.op = Op::ConvTranspose(a.clone());
+            vec![out]
+        }
+        Op::Gemm(a) => {
+            require_f32(graph, node, 3)?;
+            let b = input_shape(graph, node, 1)?;
+            if rank != 2 || b.len() != 2 {
+                return Err(format!("Gemm needs 2-D inputs, found {x:?} and {b:?}"));
+            }
+            let (m, k) = if a.trans_a {
+                (x[1], x[0])
+            } else {
+                (x[0], x[1])
+            };
+            let (k2, n) = if a.trans_b {
+                (b[1], b[0])
+            } else {
+                (b[0], b[1])
+            };
+            if k != k2 {
+                return Err(format!("inner dimensions differ: {x:?} and {b:?}"));
+            }
+            if node.inputs.len() > 2 {
+                let c = input_shape(graph, node, 2)?;
+                if broadcast_shapes(&c, &[m, n]).ok().as_deref() != Some(&[m, n][..]) {
+                    return Err(format!(
+                        "C of shape {c:?} does not broadcast to [{m}, {n}]"
+                    ));
+                }
+            }
+            vec![vec![m, n]]
+        }
+        Op::MatMul => {
+            require_f32(graph, node, 2)?;
+            let b = input_shape(graph, node, 1)?;
+            vec![matmul_shape(&x, &b)?]
+        }
+        Op::Add(_) | Op::Sub(_) | Op::Mul(_) | Op::Div(_) => {
+            let (ta, tb) = (graph.tensor(node.inputs[0]), graph.tensor(node.inputs[1]));
+            if ta.dtype != tb.dtype {
+                return Err(format!(
+                    "its inputs are {} and {}; they must have the same type",
+                    ta.dtype, tb.dtype
+                ));
+            }
+            if ta.dtype == DType::Bool {
+                return Err("arithmetic on bool tensors is not supported".into());
+            }
+            vec![broadcast_shapes(&x, &input_shape(graph, node, 1)?)?]
+        }
+        Op::PRelu => {
+            require_f32(graph, node, 2)?;
+            let slope = input_shape(graph, node, 1)?;
+            if broadcast_shapes(&x, &slope)? != x {
+                return Err(format!(
+                    "the slope {slope:?} does not broadcast to the input {x:?}"
+                ));
+            }
+            vec![x]
+        }
+        Op::Clip(a) => {
+            require_f32(graph, node, 1)?;
+            if let Some(min) = param_f32(graph, node, 0)? {
+                a.min = min;
+            }
+            if let Some(max) = param_f32(graph, node, 1)? {
+                a.max = max;
+            }
+            node.op = Op::Clip(a.clone());
+            vec![x]
+        }
+        Op::Relu
+        | Op::LeakyRelu(_)
+        | Op::Sigmoid
+        | Op::HardSigmoid(_)
+        | Op::HardSwish
+        | Op::Tanh => {
+            require_f32(graph, node, 1)?;
+            vec![x]
+        }
+        Op::Softmax(a) | Op::LogSoftmax(a) => {
+            require_f32(graph, node, 1)?;
+            let axis = normalize_axis(a.axis, rank)?;
+            a.axis = axis as i64;
+            if a.coerce_2d && axis + 1 >= rank {
+                a.coerce_2d = false;
+            }
+            node.op = if matches!(node.op, Op::Softmax(_)) {
+                Op::Softmax(a.clone())
+            } else {
+                Op::LogSoftmax(a.clone())
+            };
+            vec![x]
+        }
+        Op::MaxPool(a) | Op::AveragePool(a) => {
+            require_f32(graph, node, 1)?;
+            check_spatial_rank(rank, node.op.name())?;
+            let spatial = rank - 2;
+            if a.kernel_shape.len() != spatial {
+                return Err(format!(
+                    "kernel_shape {:?} does not match a {spatial}-D input",
+                    a.kernel_shape
+                ));
+            }
+            fill_ones(&mut a.strides, spatial, "strides")?;
+            fill_ones(&mut a.dilations, spatial, "dilations")?;
+            let same = matches!(a.auto_pad, AutoPad::SameUpper | AutoPad::SameLower);
+            a.pads = resolve_pads(
+                a.auto_pad,
+                &a.pads,
+                &x[2..],
+                &a.kernel_shape,
+                &a.strides,
+                &a.dilations,
+            )?;
+            a.auto_pad = AutoPad::NotSet;
+            let mut out = vec![x[0], x[1]];
+            for d in 0..spatial {
+                let ceil = a.ceil_mode && !same;
+                out.push(window_output(
+                    x[2 + d],
+                    a.pads[d] + a.pads[spatial + d],
+                    a.kernel_shape[d],
+                    a.strides[d],
+                    a.dilations[d],
+                    ceil,
+                    a.pads[d],
+                )?);
+            }
+            node.op = if matches!(node.op, Op::MaxPool(_)) {
+                Op::MaxPool(a.clone())
+            } else {
+                Op::AveragePool(a.clone())
+            };
+            vec![out]
+        }
+        Op::GlobalAveragePool | Op::GlobalMaxPool => {
+            require_f32(graph, node, 1)?;
+            if rank < 3 {
+                return Err(format!("the input {x:?} has no spatial axes"));
+            }
+            let mut out = vec![x[0], x[1]];
+            out.extend(std::iter::repeat_n(1, rank - 2));
+            vec![out]
+        }
+        Op::BatchNormalization(_) => {
+            require_f32(graph, node, 5)?;
+            if rank < 2 {
+                return Err(format!("the input {x:?} has no channel axis"));
+            }
+            for i in 1..5 {
+                let p = input_shape(graph, node, i)?;
+                if p != [x[1]] {
+                    return Err(format!(
+                        "parameter {i} has shape {p:?}, expected [{}]",
+                        x[1]
+                    ));
+                }
+            }
+            vec![x]
+        }
+        Op::Reshape(a) => {
+            let target =
+                param_i64s(graph, node, 0)?.ok_or("the target shape is missing")?;
+            vec![reshape_shape(&x, &target, a.allowzero)?]
+        }
+        Op::Flatten(a) => {
+            let axis = if a.axis < 0 {
+                a.axis + rank as i64
+            } else {
+                a.axis
+            };
+            if axis < 0 || axis > rank as i64 {
+                return Err(format!("axis {} is out of range for rank {rank}", a.axis));
+            }
+            a.axis = axis;
+            node.op = Op::Flatten(a.clone());
+            let axis = axis as usize;
+            vec![vec![x[..axis].iter().product(), x[axis..].iter().product()]]
+        }
+        Op::Squeeze(a) => {
+            let axes = match param_i64s(graph, node, 0)?.or(a.axes.clone()) {
+                Some(axes) => normalize_axes(&axes, rank)?,
+                None => (0..rank).filter(|&d| x[d] == 1).collect(),
+            };
+            if let Some(&d) = axes.iter().find(|&&d| x[d] != 1) {
+                return Err(format!("axis {d} has size {}, not 1", x[d]));
+            }
+            a.axes = Some(axes.iter().map(|&d| d as i64).collect());
+            node.op = Op::Squeeze(a.clone());
+            vec![
+                x.iter()
+                    .enumerate()
+                    .filter(|(d, _)| !axes.contains(d))
+                    .map(|(_, &n)| n)
+                    .collect(),
+            ]
+        }
+        Op::Unsqueeze(a) => {
+            let axes = param_i64s(graph, node, 0)?
+                .or(a.axes.clone())
+                .ok_or("the axes are missing")?;
+            let out_rank = rank + axes.len();
+            let axes = normalize_axes(&axes, out_rank)?;
+            let mut rest = x.iter();
+            let out: Vec<usize> = (0..out_rank)
+                .map(|d| {
+                    if axes.contains(&d) {
+                        1
+                    } else {
+                        *rest.next().expect("rank adds up")
+                    }
+                })
+                .collect();
+            a.axes = Some(axes.iter().map(|&d| d as i64).collect());
+            node.op = Op::Unsqueeze(a.clone());
+            vec![out]
+        }
+        Op::Transpose(a) => {
+            let perm = a.perm.clone().unwrap_or_else(|| (0..rank).rev().collect());
+            let mut seen = vec![false; rank];
+            if perm.len() != rank
+                || perm
+                    .iter()
+                    .any(|&p| p >= rank || std::mem::replace(&mut seen[p], true))
+            {
+                return Err(format!("perm {perm:?} is not a permutation of {rank} axes"));
+            }
+            let out = perm.iter().map(|&p| x[p]).collect();
+            a.perm = Some(perm);
+            node.op = Op::Transpose(a.clone());
+            vec![out]
+        }
+        Op::Concat(a) => {
+            let axis = normalize_axis(a.axis, rank)?;
+            let mut out = x.clone();
+            out[axis] = 0;
+            for i in 0..node.inputs.len() {
+                let s = input_shape(graph, node, i)?;
+                let same_elsewhere =
+                    s.len() == rank && (0..rank).all(|d| d == axis || s[d] == x[d]);
+                if !same_elsewhere {
+                    return Err(format!(
+                        "input {i} has shape {s:?}, which does not concatenate with {x:?} on axis {axis}"
+                    ));
+                }
+                if graph.tensor(node.inputs[i]).dtype != graph.tensor(node.inputs[0]).dtype
+                {
+                    return Err("the inputs have different element types".into());
+                }
+                out[axis] += s[axis];
+            }
+            a.axis = axis as i64;
+            node.op = Op::Concat(a.clone());
+            vec![out]
+        }
+        Op::Split(a) => {
+            let axis = normalize_axis(a.axis, rank)?;
+            let n = node.outputs.len();
+            let sizes: Vec<usize> = match param_i64s(graph, node, 0)? {
+                Some(s) => s
+                    .iter()
+                    .map(|&v| {
+                        usize::try_from(v)
+                            .map_err(|_| format!("split size {v} is negative"))
+                    })
+                    .collect::<Result<_, _>>()?,
+                None => match &a.split {
+                    Some(s) => s.clone(),
+                    None => {
+                        // Equal parts, the last one smaller if the axis does not divide evenly.
+                        let chunk = x[axis].div_ceil(n);
+                        (0..n)
+                            .map(|i| chunk.min(x[axis].saturating_sub(i * chunk)))
+                            .collect()
+                    }
+                },
+            };
+            if sizes.len() != n || sizes.iter().sum::<usize>() != x[axis] {
+                return Err(format!(
+                    "split sizes {sizes:?} do not divide axis {axis} of {x:?} into {n} outputs"
+                ));
+            }
+            a.axis = axis as i64;
+            a.split = Some(sizes.clone());
+            node.op = Op::Split(a.clone());
+            sizes
+                .iter()
+                .map(|&s| {
+                    let mut o = x.clone();
+                    o[axis] = s;
+                    o
+                })
+                .collect()
+        }
+        Op::Slice(a) => {
+            let starts = param_i64s(graph, node, 0)?.unwrap_or_else(|| a.starts.clone());
+            let ends = param_i64s(graph, node, 1)?.unwrap_or_else(|| a.ends.clone());
+            let axes = param_i64s(graph, node, 2)?.or(a.axes.clone());
+            let steps = param_i64s(graph, node, 3)?.or(a.steps.clone());
+            let (attrs, out) =
+                normalize_slice(&x, &starts, &ends, axes.as_deref(), steps.as_deref())?;
+            node.op = Op::Slice(attrs);
+            vec![out]
+        }
+        Op::Pad(a) => {
+            let pads = param_i64s(graph, node, 0)?.unwrap_or_else(|| a.pads.clone());
+            if let Some(value) = param_f32(graph, node, 1)? {
+                a.value = value;
+            }
+            let axes = match param_i64s(graph, node, 2)?.or(a.axes.clone()) {
+                Some(axes) => axes
+                    .iter()
+                    .map(|&v| normalize_axis(v, rank))
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => (0..rank).collect(),
+            };
+            if pads.len() != 2 * axes.len() {
+                return Err(format!(
+                    "pads {pads:?} should have {} entries",
+                    2 * axes.len()
+                ));
+            }
+            let mut full = vec![0i64; 2 * rank];
+            for (i, &axis) in axes.iter().enumerate() {
+                full[axis] = pads[i];
+                full[rank + axis] = pads[axes.len() + i];
+            }
+            let mut out = Vec::with_capacity(rank);
+            for d in 0..rank {
+                let size = x[d] as i64 + full[d] + full[rank + d];
+                if size < 0 {
+                    return Err(format!("pads {pads:?} crop axis {d} below zero"));
+                }
+                if a.mode == PadMode::Reflect
+                    && (full[d] >= x[d] as i64 || full[rank + d] >= x[d] as i64)
+                    && (full[d] > 0 || full[rank + d] > 0)
+                {
+                    return Err(format!(
+                        "reflect padding of axis {d} (size {}) must be smaller than the axis",
+                        x[d]
+                    ));
+                }
+                out.push(size as usize);
+            }
+            a.pads = full;
+            a.axes = None;
+            node.op = Op::Pad(a.clone());
+            vec![out]
+        }
+        Op::Gather(a) => {
+            let axis = normalize_axis(a.axis, rank)?;
+            let indices = graph.tensor(node.inputs[1]);
+            if !indices.dtype.is_integer() {
+                return Err(format!("the indices are {}, not integers", indices.dtype));
+            }
+            let idx_shape = input_shape(graph, node, 1)?;
+            a.axis = axis as i64;
+            node.op = Op::Gather(a.clone());
+            let mut out = x[..axis].to_vec();
+            out.extend(&idx_shape);
+            out.extend(&x[axis + 1..]);
+            vec![out]
+        }
+        Op::ReduceMean(a) => {
+            require_f32(graph, node, 1)?;
+            let axes = match param_i64s(graph, node, 0)?.or(a.axes.clone()) {
+                Some(axes) if !axes.is_empty() => normalize_axes(&axes, rank)?,
+                _ if a.noop_with_empty_axes => Vec::new(),
+                _ => (0..rank).collect(),
+            };
+            let out = x
+                .iter()
+                .enumerate()
+                .filter_map(|(d, &n)| match (axes.contains(&d), a.keepdims) {
+                    (false, _) => Some(n),
+                    (true, true) => Some(1),
+                    (true, false) => None,
+                })
+                .collect();
+            a.axes = Some(axes.iter().map(|&d| d as i64).collect());
+            a.noop_with_empty_axes = false;
+            node.op = Op::ReduceMean(a.clone());
+            vec![out]
+        }
+        Op::Resize(a) => {
+            require_f32(graph, node, 1)?;
+            let scales = param(graph, node, 1)?.filter(|d| !d.is_empty());
+            let sizes = param_i64s(graph, node, 2)?.filter(|s| !s.is_empty());
+            let (out, resolved) = match (scales, sizes) {
+                (Some(_), Some(_)) => return Err("both scales and sizes are given".into()),
+                (None, None) => return Err("neither scales nor sizes is given".into()),
+                (Some(scales), None) => {
+                    let scales: Vec<f32> =
+                        scales.to_f64_vec().iter().map(|&s| s as f32).collect();
+                    if scales.len() != rank
+                        || scales.iter().any(|&s| !(s > 0.0 && s.is_finite()))
+                    {
+                        return Err(format!(
+                            "scales {scales:?} should be {rank} positive numbers"
+                        ));
+                    }
+                    let out: Vec<usize> = x
+                        .iter()
+                        .zip(&scales)
+                        .map(|(&n, &s)| (n as f32 * s).floor() as usize)
+                        .collect();
+                    (out, scales)
+                }
+                (None, Some(sizes)) => {
+                    if sizes.len() != rank || sizes.iter().any(|&s| s <= 0) {
+                        return Err(format!(
+                            "sizes {sizes:?} should be {rank} positive numbers"
+                        ));
+                    }
+                    let out: Vec<usize> = sizes.iter().map(|&s| s as usize).collect();
+                    let scales = x
+                        .iter()
+                        .zip(&out)
+                        .map(|(&i, &o)| o as f32 / i as f32)
+                        .collect();
+                    (out, scales)
+                }
+            };
+            if out.contains(&0) || x.contains(&0) {
+                return Err(format!("resizing {x:?} to {out:?} gives an empty axis"));
+            }
+            if a.coordinate_transformation_mode == CoordinateTransformation::TfCropAndResize
+            {
+                let roi: Vec<f32> = param(graph, node, 0)?
+                    .ok_or("tf_crop_and_resize needs a region of interest (roi)")?
+                    .to_f64_vec()
+                    .iter()
+                    .map(|&v| v as f32)
+                    .collect();
+                if roi.len() != 2 * rank {
+                    return Err(format!("roi {roi:?} should have {} values", 2 * rank));
+                }
+                a.roi = roi;
+            }
+            a.scales = resolved;
+            a.sizes = None;
+            node.op = Op::Resize(a.clone());
+            vec![out]
+        }
+        Op::Dropout => {
+            if let Some(training) = param(graph, node, 1)?
+                && training.to_f64_vec().first().is_some_and(|&t| t != 0.0)
+            {
+                return Err("Dropout in training mode is not supported".into());
+            }
+            vec![x]
+        }
+        Op::Identity | Op::Copy | Op::Cast(_) => vec![x],
+        Op::Shape(a) => {
+            let clamp = |v: i64| {
+                (if v < 0 { v + rank as i64 } else { v }).clamp(0, rank as i64) as usize
+            };
+            let start = clamp(a.start);
+            let end = a.end.map_or(rank, clamp);
+            a.start = start as i64;
+            a.end = Some(end.max(start) as i64);
+            node.op = Op::Shape(a.clone());
+            vec![vec![end.saturating_sub(start)]]
+        }
+        Op::DequantizeLinear(a) => {
+            let scale = input_shape(graph, node, 1)?;
+            let n_scales: usize = scale.iter().product();
+            if n_scales > 1 {
+                let axis = normalize_axis(a.axis, rank)?;
+                if scale.len() != 1 || scale[0] != x[axis] {
+                    return Err(format!(
+                        "scale of shape {scale:?} does not match axis {axis} of {x:?}"
+                    ));
+                }
+                a.axis = axis as i64;
+            }
+            node.op = Op::DequantizeLinear(a.clone());
+            vec![x]
+        }
+    };
+    node.params.clear();
+    Ok(shapes)
+}
+
+fn check_spatial_rank(rank: usize, op: &str) -> Result<(), String> {
+    match rank {
+        3 | 4 => Ok(()),
+        r if r > 4 => Err(format!(
+            "{}-D {op} is not supported (1-D and 2-D are)",
+            r - 2
+        )),
+        _ => Err(format!(
+            "{op} needs an input of rank 3 or 4, found rank {rank}"
+        )),
+    }
+}
+
+fn fill_kernel(kernel: &mut Vec<usize>, from_weights: &[usize]) -> Result<(), String> {
+    if kernel.is_empty() {
+        *kernel = from_weights.to_vec();
+    } else if kernel != from_weights {
+        return Err(format!(
+            "kernel_shape {kernel:?} does not match the weights' {from_weights:?}"
+        ));
+    }
+    Ok(())
+}
+
+fn fill_ones(list: &mut Vec<usize>, spatial: usize, name: &str) -> Result<(), String> {
+    if list.is_empty() {
+        *list = vec![1; spatial];
+    }
+    if list.len() != spatial || list.contains(&0) {
+        return Err(format!(
+            "{name} {list:?} should be {spatial} positive numbers"
+        ));
+    }
+    Ok(())
+}
+
+/// Explicit `[begins..., ends...]` pads for an `auto_pad` mode.
+fn resolve_pads(
+    auto_pad: AutoPad,
+    pads: &[usize],
+    input: &[usize],
+    kernel: &[usize],
+    strides: &[usize],
+    dilations: &[usize],
+) -> Result<Vec<usize>, String> {
+    let spatial = input.len();
+    match auto_pad {
+        AutoPad::NotSet => {
+            if pads.is_empty() {
+                Ok(vec![0; 2 * spatial])
+            } else if pads.len() == 2 * spatial {
+                Ok(pads.to_vec())
+            } else {
+                Err(format!("pads {pads:?} should have {} entries", 2 * spatial))
+            }
+        }
+        AutoPad::Valid => Ok(vec![0; 2 * spatial]),
+        AutoPad::SameUpper | AutoPad::SameLower => {
+            let mut out = vec![0; 2 * spatial];
+            for d in 0..spatial {
+                let target = input[d].div_ceil(strides[d]);
+                let extent = (kernel[d] - 1) * dilations[d] + 1;
+                let total =
+                    ((target.max(1) - 1) * strides[d] + extent).saturating_sub(input[d]);
+                let (begin, end) = if auto_pad == AutoPad::SameUpper {
+                    (total / 2, total - total / 2)
+                } else {
+                    (total - total / 2, total / 2)
+                };
+                out[d] = begin;
+                out[spatial + d] = end;
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Output length of a sliding window along one axis. With `ceil_mode`, a last window that would
+/// start in the end padding is dropped, as onnxruntime and PyTorch do.
+fn window_output(
+    input: usize,
+    total_pad: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    ceil_mode: bool,
+    pad_begin: usize,
+) -> Result<usize, String> {
+    let extent = (kernel.max(1) - 1) * dilation + 1;
+    let padded = input + total_pad;
+    if padded < extent {
+        return Err(format!(
+            "the window ({extent}) is larger than the padded input ({padded})"
+        ));
+    }
+    let span = padded - extent;
+    let mut out = if ceil_mode {
+        span.div_ceil(stride) + 1
+    } else {
+        span / stride + 1
+    };
+    if ceil_mode && (out - 1) * stride >= input + pad_begin {
+        out -= 1;
+    }
+    Ok(out)
+}
+
+/// numpy `matmul` output shape.
+pub fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
+    if a.is_empty() || b.is_empty() {
+        return Err("MatMul of a scalar".into());
+    }
+    let a2 = if a.len() == 1 {
+        vec![1, a[0]]
+    } else {
+        a.to_vec()
+    };
+    let b2 = if b.len() == 1 {
+        vec![b[0], 1]
+    } else {
+        b.to_vec()
+    };
+    let (m, k) = (a2[a2.len() - 2], a2[a2.len() - 1]);
+    let (k2, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
+    if k != k2 {
+        return Err(format!("inner dimensions differ: {a:?} and {b:?}"));
+    }
+    let mut out = broadcast_shapes(&a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
+    if a.len() > 1 {
+        out.push(m);
+    }
+    if b.len() > 1 {
+        out.push(n);
+    }
+    Ok(out)
+}
+
+/// The output of `Reshape` with ONNX's `0` (copy the input's dimension) and `-1` (infer).
+pub fn reshape_shape(
+    input: &[usize],
+    target: &[i64],
+    allowzero: bool,
+) -> Result<Vec<usize>, String> {
+    let total: usize = input.iter().product();
+    let mut out = Vec::with_capacity(target.len());
+    let mut infer = None;
+    for (i, &t) in target.iter().enumerate() {
+        match t {
+            -1 if infer.is_none() => {
+                infer = Some(i);
+                out.push(1);
+            }
+            -1 => return Err(format!("shape {target:?} has more than one -1")),
+            0 if !allowzero => out.push(*input.get(i).ok_or_else(|| {
+                format!(
+                    "shape {target:?} copies a dimension the input {input:?} does not have"
+                )
+            })?),
+            t if t >= 0 => out.push(t as usize),
+            t => return Err(format!("shape {target:?} has the negative size {t}")),
+        }
+    }
+    let known: usize = out.iter().product();
+    if let Some(i) = infer {
+        if known == 0 || !total.is_multiple_of(known) {
+            return Err(format!("cannot reshape {input:?} to {target:?}"));
+        }
+        out[i] = total / known;
+    } else if known != total {
+        return Err(format!(
+            "cannot reshape {input:?} ({total} elements) to {out:?}"
+        ));
+    }
+    Ok(out)
+}
+
+/// ONNX `Slice` normalised to one (start, end, step) per axis with clamped bounds.
+fn normalize_slice(
+    x: &[usize],
+    starts: &[i64],
+    ends: &[i64],
+    axes: Option<&[i64]>,
+    steps: Option<&[i64]>,
+) -> Result<(SliceAttrs, Vec<usize>), String> {
+    let rank = x.len();
+    let axes: Vec<usize> = match axes {
+        Some(axes) => axes
+            .iter()
+            .map(|&a| normalize_axis(a, rank))
+            .collect::<Result<_, _>>()?,
+        None => (0..starts.len()).collect(),
+    };
+    if starts.len() != axes.len()
+        || ends.len() != axes.len()
+        || steps.is_some_and(|s| s.len() != axes.len())
+    {
+        return Err(format!(
+            "starts {starts:?}, ends {ends:?} and axes {axes:?} differ in length"
+        ));
+    }
+    let mut full_starts: Vec<i64> = vec![0; rank];
+    let mut full_ends: Vec<i64> = x.iter().map(|&d| d as i64).collect();
+    let mut full_steps = vec![1i64; rank];
+    for (i, &axis) in axes.iter().enumerate() {
+        let dim = x[axis] as i64;
+        let step = steps.map_or(1, |s| s[i]);
+        if step == 0 {
+            return Err("a slice step is 0".into());
+        }
+        let wrap = |v: i64| if v < 0 { v.saturating_add(dim) } else { v };
+        let (start, end) = if step > 0 {
+            (wrap(starts[i]).clamp(0, dim), wrap(ends[i]).clamp(0, dim))
+        } else {
+            (
+                wrap(starts[i]).clamp(0, dim - 1),
+                wrap(ends[i]).clamp(-1, dim - 1),
+            )
+        };
+        full_starts[axis] = start;
+        full_ends[axis] = end;
+        full_steps[axis] = step;
+    }
+    let out: Vec<usize> = (0..rank)
+        .map(|d| {
+            let (s, e, st) = (full_starts[d], full_ends[d], full_steps[d]);
+            let len = if st > 0 {
+                (e - s + st - 1).div_euclid(st)
+            } else {
+                (s - e + (-st) - 1).div_euclid(-st)
+            };
+            len.max(0) as usize
+        })
+        .collect();
+    // An empty axis has no elements to read; keep its start in range for the kernels.
+    for d in 0..rank {
+        if out[d] == 0 {
+            full_starts[d] = 0;
+        }
+    }
+    let attrs = SliceAttrs {
+        starts: full_starts,
+        ends: full_ends,
+        axes: None,
+        steps: Some(full_steps),
+    };
+    Ok((attrs, out))
+}
+
+/// Reads a constant integer tensor used as a shape-like value (for other passes and tests).
+pub fn constant_i64s(graph: &Graph, id: TensorId) -> Option<Vec<i64>> {
+    graph.constant(id).and_then(TensorData::to_i64_vec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::text::parse;
+
+    fn infer(text: &str) -> Result<Graph, Error> {
+        let mut g = parse(text).unwrap();
+        infer_shapes(&mut g, &PassOptions::default())?;
+        Ok(g)
+    }
+
+    #[test]
+    fn conv_same_upper_and_pooling_ceil_mode() {
+        let g = infer(
+            "graph g {\n input %x: f32[1, 2, 7, 7]\n const %w: f32[3, 2, 3, 3] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n \
+             %y: f32[?] = Conv(%x, %w) {strides=[2, 2], auto_pad=same_upper} @c\n \
+             %z: f32[?] = MaxPool(%y) {kernel_shape=[3, 3], strides=[2, 2], ceil_mode=true} @p\n output %z\n}",
+        )
+        .unwrap();
+        assert_eq!(
+            g.tensors[g.nodes[0].outputs[0].0].shape,
+            Some(vec![1, 3, 4, 4])
+        );
+        let Op::Conv(a) = &g.nodes[0].op else {
+            panic!()
+        };
+        assert_eq!(a.pads, vec![1, 1, 1, 1]);
+        assert_eq!(
+            g.tensors[g.nodes[1].outputs[0].0].shape,
+            Some(vec![1, 3, 2, 2])
+        );
+    }
+
+    #[test]
+    fn shape_computations_fold_into_a_static_reshape() {
+        let g = infer(
+            "graph g {\n input %x: f32[1, 3, 4, 4]\n const %i: i64[] = [0]\n const %minus1: i64[1] = [-1]\n \
+             %s: i64[?] = Shape(%x) @shape\n %b: i64[?] = Gather(%s, %i) @gather\n \
+             %u: i64[?] = Unsqueeze(%b) {axes=[0]} @unsqueeze\n %t: i64[?] = Concat(%u, %minus1) {axis=0} @concat\n \
+             %y: f32[?] = Reshape(%x | %t) @reshape\n output %y\n}",
+        )
+        .unwrap();
+        assert_eq!(g.nodes.len(), 1, "everything but the Reshape folds");
+        assert!(g.nodes[0].params.is_empty());
+        assert_eq!(g.tensor(g.outputs[0]).shape, Some(vec![1, 48]));
+    }
+
+    #[test]
+    fn slice_normalisation_follows_onnx() {
+        let (a, out) =
+            normalize_slice(&[10], &[-1], &[i64::MIN], None, Some(&[-3])).unwrap();
+        assert_eq!(out, vec![4]);
+        assert_eq!((a.starts[0], a.ends[0]), (9, -1));
+        let (_, out) = normalize_slice(&[10, 5], &[2], &[1000], Some(&[-1]), None).unwrap();
+        assert_eq!(out, vec![10, 3]);
+        assert!(normalize_slice(&[10], &[0], &[5], None, Some(&[0])).is_err());
+    }
+
+    #[test]
+    fn reshape_rules() {
+        assert_eq!(
+            reshape_shape(&[2, 3, 4], &[0, -1], false).unwrap(),
+            vec![2, 12]
+        );
+        assert_eq!(reshape_shape(&[2, 0], &[0, 5], true).unwrap(), vec![0, 5]);
+        assert!(reshape_shape(&[2, 3], &[4, -1], false).is_err());
+        assert!(reshape_shape(&[2, 3], &[-1, -1], false).is_err());
+    }
+
+    #[test]
+    fn errors_name_the_node_and_stop_at_runtime_parameters() {
+        let err = infer(
+            "graph g {\n input %x: f32[1, 4]\n input %s: i64[2]\n %y: f32[?] = Reshape(%x | %s) @r\n output %y\n}",
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("Reshape 'r'") && err.message.contains("run time"),
+            "{err}"
+        );
+        let err =
+            infer("graph g {\n input %x: f32[1, 4]\n %y: f32[?] = Softmax(%x) {axis=3} @s\n output %y\n}").unwrap_err();
+        assert!(err.message.contains("axis 3"), "{err}");
+    }
+}

@@ -1,0 +1,130 @@
+//! Data-driven pass tests, in the manner of Cranelift's filetests: each file in `tests/passes/`
+//! names the passes to run, holds a graph in the text IR, and holds the expected IR after the
+//! passes in a trailing comment block. `EDGEGEN_BLESS=1 cargo test --test passes` rewrites the
+//! expectations (review the diff before committing).
+//!
+//! Besides the text, every test checks what a pass must never change: the graph computes the
+//! same outputs (reference evaluator, deterministic inputs) before and after.
+
+use std::path::Path;
+
+use edgegen::eval::{Value, evaluate};
+use edgegen::ir::text::{PrintOptions, parse, print};
+use edgegen::ir::{DType, Graph};
+use edgegen::passes::{PIPELINE, PassOptions};
+
+const EXPECT: &str = "# expect:\n";
+
+fn run_passes(graph: &mut Graph, names: &[&str]) {
+    for name in names {
+        let pass = PIPELINE
+            .iter()
+            .find(|p| p.name == *name)
+            .unwrap_or_else(|| panic!("no pass {name}"));
+        (pass.run)(graph, &PassOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        edgegen::ir::validate(graph, edgegen::ir::validate::Stage::Inferred)
+            .unwrap_or_else(|e| panic!("invalid IR after {name}:\n{e}"));
+    }
+}
+
+/// Deterministic inputs in [-2, 2).
+fn inputs(graph: &Graph) -> Vec<Value> {
+    let mut state = 12345u32;
+    graph
+        .inputs
+        .iter()
+        .map(|&t| {
+            let tensor = graph.tensor(t);
+            assert_eq!(tensor.dtype, DType::F32, "pass tests use float inputs");
+            let values = (0..tensor.len())
+                .map(|_| {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (state >> 8) as f32 / (1 << 24) as f32 * 4.0 - 2.0
+                })
+                .collect();
+            Value::f32(tensor.shape().to_vec(), values)
+        })
+        .collect()
+}
+
+fn check_file(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let name = path.file_name().unwrap().to_string_lossy();
+    let passes_line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# passes:"))
+        .unwrap_or_else(|| panic!("{name}: no '# passes:' line"));
+    let passes: Vec<&str> = passes_line.split_whitespace().collect();
+    let (source, expected) = match text.split_once(EXPECT) {
+        Some((source, expected)) => (source, Some(expected)),
+        None => (text.as_str(), None),
+    };
+    let original = parse(source).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut transformed = original.clone();
+    run_passes(&mut transformed, &passes);
+    let actual: String = print(&transformed, PrintOptions::default())
+        .lines()
+        .map(|l| format!("# {l}\n"))
+        .collect();
+
+    // The passes must not change what the graph computes.
+    let mut reference = original;
+    run_passes(&mut reference, &["infer_shapes"]);
+    let x = inputs(&reference);
+    let before = evaluate(&reference, &x).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let after = evaluate(&transformed, &x).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(b.shape, a.shape, "{name}: output shapes changed");
+        for (u, v) in b
+            .data
+            .as_f32()
+            .unwrap()
+            .iter()
+            .zip(a.data.as_f32().unwrap())
+        {
+            assert!(
+                (u - v).abs() <= 1e-5 * u.abs().max(1.0),
+                "{name}: {u} became {v}"
+            );
+        }
+    }
+
+    if std::env::var_os("EDGEGEN_BLESS").is_some() {
+        std::fs::write(
+            path,
+            format!(
+                "{}{EXPECT}{actual}",
+                source.trim_end_matches('\n').to_string() + "\n"
+            ),
+        )
+        .unwrap();
+        return;
+    }
+    match expected {
+        Some(expected) => assert_eq!(
+            actual, expected,
+            "{name}: the IR after the passes differs from the expectation (EDGEGEN_BLESS=1 to update)"
+        ),
+        None => {
+            panic!("{name} has no '# expect:' block; run with EDGEGEN_BLESS=1 to write it")
+        }
+    }
+}
+
+#[test]
+fn pass_files() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/passes");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for file in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "ir"))
+    {
+        check_file(file);
+    }
+}

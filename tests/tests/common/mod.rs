@@ -1,0 +1,155 @@
+//! Helpers shared by the end-to-end tests: fixture discovery, compiling and running generated
+//! code, and comparing outputs with onnxruntime's.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use edgegen::eval::Value;
+use edgegen::ir::{Graph, TensorData};
+use edgegen::{CompileOptions, Compiled};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the repository")
+        .to_path_buf()
+}
+
+pub fn fixtures() -> PathBuf {
+    root().join("fixtures")
+}
+
+/// One model of `fixtures/manifest.json` with its reference data.
+#[derive(Clone, Debug)]
+pub struct Fixture {
+    pub name: String,
+    pub model: PathBuf,
+    pub reference: PathBuf,
+    pub batch: bool,
+}
+
+impl Fixture {
+    pub fn inputs(&self) -> Vec<Value> {
+        numbered(&self.reference, "input")
+    }
+
+    pub fn outputs(&self) -> Vec<Value> {
+        numbered(&self.reference, "output")
+    }
+}
+
+/// `dir/{kind}_0.npy`, `dir/{kind}_1.npy`, ... as values.
+pub fn numbered(dir: &Path, kind: &str) -> Vec<Value> {
+    (0..)
+        .map(|i| dir.join(format!("{kind}_{i}.npy")))
+        .take_while(|p| p.exists())
+        .map(|p| read_npy(&p))
+        .collect()
+}
+
+pub fn read_npy(path: &Path) -> Value {
+    let array = edgegen::npy::read_npy_file(path).unwrap_or_else(|e| panic!("{e}"));
+    Value::new(array.shape, array.data)
+}
+
+/// The fixtures of the manifest, by name.
+pub fn fixture(name: &str) -> Fixture {
+    static MANIFEST: OnceLock<serde_json::Value> = OnceLock::new();
+    let manifest = MANIFEST.get_or_init(|| {
+        let text = std::fs::read_to_string(fixtures().join("manifest.json"))
+            .expect("fixtures/manifest.json");
+        serde_json::from_str(&text).expect("manifest is JSON")
+    });
+    let entry = manifest["models"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no fixture '{name}' in the manifest"));
+    Fixture {
+        name: name.to_string(),
+        model: fixtures().join(entry["model"].as_str().expect("model path")),
+        reference: fixtures().join("reference").join(name),
+        batch: entry["batch"].as_bool().unwrap_or(false),
+    }
+}
+
+pub fn compile(model: &Path, options: &CompileOptions) -> Compiled {
+    edgegen::compile(model, options, &mut |_, _| {}).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Where compiled test harnesses are cached between test runs.
+pub fn build_options() -> edgegen::run::BuildOptions {
+    edgegen::run::BuildOptions {
+        cache_dir: PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("edgegen-cache"),
+        opt_level: "2".into(),
+        extra_flags: Vec::new(),
+    }
+}
+
+/// Compiles the generated code and runs it on `inputs` (each `[samples, ...]` flattened).
+pub fn run_generated(
+    code: &str,
+    graph: &Graph,
+    inputs: &[Value],
+    samples: usize,
+) -> Vec<Vec<f32>> {
+    let binary = edgegen::run::build_harness(code, graph, &build_options(), &mut || {})
+        .unwrap_or_else(|e| panic!("{e}"));
+    let values: Vec<Vec<f32>> = inputs.iter().map(|v| floats(&v.data)).collect();
+    edgegen::run::run_harness(&binary, graph, &values, samples)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn floats(data: &TensorData) -> Vec<f32> {
+    data.as_f32().expect("float32 data").to_vec()
+}
+
+/// Relative error of `actual` against `expected`: the largest `|a - e| / max(|e|, floor)`, where
+/// `floor` is a thousandth of the largest `|e|`, so that values near zero (where a relative error
+/// means nothing) are judged against the output's scale.
+pub fn relative_error(actual: &[f32], expected: &[f32]) -> f64 {
+    assert_eq!(actual.len(), expected.len(), "output lengths differ");
+    let scale = expected.iter().fold(0f64, |m, &e| m.max((e as f64).abs()));
+    let floor = (scale * 1e-3).max(f64::MIN_POSITIVE);
+    actual
+        .iter()
+        .zip(expected)
+        .map(|(&a, &e)| {
+            if a == e {
+                0.0
+            } else {
+                ((a as f64) - (e as f64)).abs() / (e as f64).abs().max(floor)
+            }
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Asserts every output within `tolerance` relative error of the reference.
+#[track_caller]
+pub fn assert_outputs(what: &str, actual: &[Vec<f32>], expected: &[Value], tolerance: f64) {
+    assert_eq!(actual.len(), expected.len(), "{what}: number of outputs");
+    for (j, (a, e)) in actual.iter().zip(expected).enumerate() {
+        let e = floats(&e.data);
+        let err = relative_error(a, &e);
+        eprintln!("{what}: output {j}: relative error {err:.2e}");
+        assert!(
+            err <= tolerance,
+            "{what}: output {j} differs from onnxruntime by {err:e} (tolerance {tolerance:e})\n  actual:   {:?}\n  expected: {:?}",
+            &a[..a.len().min(8)],
+            &e[..e.len().min(8)]
+        );
+    }
+}
+
+/// Whether an external tool runs here (rustfmt is part of every rustup toolchain, but a bare
+/// rustc install may lack it).
+pub fn has_tool(name: &str) -> bool {
+    std::process::Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
