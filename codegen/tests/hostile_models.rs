@@ -106,7 +106,7 @@ fn mutated_models_never_panic() {
                 }
             }
             assert!(
-                elapsed < Duration::from_secs(10),
+                elapsed < Duration::from_secs(60),
                 "{name} mutation {case} took {elapsed:?}"
             );
         }

@@ -68,12 +68,21 @@ fn check(text: &str, inputs: Vec<Value>) -> String {
 /// the kernels are tested on their own, and the snapshot is about what is specific to the model.
 fn without_kernel_sources(code: &str) -> String {
     let marker = "\nmod kernels {\n";
-    let at = code.find(marker).expect("generated code has a kernels module");
+    let at = code
+        .find(marker)
+        .expect("generated code has a kernels module");
     let modules: Vec<&str> = code[at..]
         .lines()
-        .filter_map(|l| l.strip_prefix("    pub mod ").and_then(|m| m.strip_suffix(" {")))
+        .filter_map(|l| {
+            l.strip_prefix("    pub mod ")
+                .and_then(|m| m.strip_suffix(" {"))
+        })
         .collect();
-    format!("{}\nmod kernels {{ /* {} */ }}\n", &code[..at], modules.join(", "))
+    format!(
+        "{}\nmod kernels {{ /* {} */ }}\n",
+        &code[..at],
+        modules.join(", ")
+    )
 }
 
 #[test]

@@ -1,54 +1,57 @@
 //! Single-precision math functions for generated `#![no_std]` code.
 //!
-//! `core` has no `exp`, `ln`, `tanh`, `sqrt`, `floor`, ... on stable Rust, and generated model
-//! code must not depend on `std` or on any crate, so the kernels that need them (activations,
-//! softmax, normalisation, rounding casts) call the functions in this file instead. The file is
-//! embedded as source text into generated code and is also compiled and tested as a module of the
-//! compiler, so it only uses `core`, has no `unsafe`, and has no lookup tables.
+//! `core` has no `exp`, `ln`, `tanh`, `sqrt`, `floor`, ... on stable Rust, and generated
+//! model code must not depend on `std` or on any crate, so the kernels that need them
+//! (activations, softmax, normalisation, rounding casts) call the functions in this file
+//! instead. The file is embedded as source text into generated code and is also compiled
+//! and tested as a module of the compiler, so it only uses `core`, has no `unsafe`, and has
+//! no lookup tables.
 //!
 //! Everything is computed in `f32` arithmetic (plus a few integer operations on the bit
-//! patterns): the targets include microcontrollers whose FPU has no double precision, where an
-//! `f64` step would be a slow software routine.
+//! patterns): the targets include microcontrollers whose FPU has no double precision, where
+//! an `f64` step would be a slow software routine.
 //!
-//! Accuracy, measured against the `f64` functions of `std` rounded to `f32`, over all 2^32 inputs
-//! (the `#[ignore]`d test `exhaustive`, run in release mode); an "ulp" here is the distance between
-//! two `f32` values counted in representable values, so subnormal results are held to the same
-//! standard as normal ones:
+//! Accuracy, measured against the `f64` functions of `std` rounded to `f32`, over all 2^32
+//! inputs (the `#[ignore]`d test `exhaustive`, run in release mode); an "ulp" here is the
+//! distance between two `f32` values counted in representable values, so subnormal results
+//! are held to the same standard as normal ones:
 //!
-//! | function | max error | notes |
-//! | --- | --- | --- |
-//! | [`exp`] | 1 ulp | gradual underflow: subnormal results are right, 0 below about -103.97 |
-//! | [`ln`] | 1 ulp | subnormal inputs handled; `ln(0) = -inf`, negative inputs give NaN |
-//! | [`tanh`] | 1 ulp | odd symmetry is exact; saturates to ±1 |
-//! | [`sigmoid`] | 2 ulp | relative error, over the whole range including subnormal results |
-//! | [`sqrt`] | 0 ulp | correctly rounded |
-//! | [`floor`], [`ceil`], [`round_half_to_even`], [`round_half_away_from_zero`] | exact | |
+//! | function | measured max error | bound the tests enforce | notes |
+//! | --- | --- | --- | --- |
+//! | [`exp`] | 1 ulp | 2 ulp | subnormal results right, 0 below -103.97 |
+//! | [`ln`] | 1 ulp | 2 ulp | subnormal inputs right; `ln(0) = -inf` |
+//! | [`tanh`] | 1 ulp | 3 ulp | exactly odd; saturates to ±1 |
+//! | [`sigmoid`] | 2 ulp | 3 ulp | whole range, subnormal results included |
+//! | [`sqrt`] | 0 ulp | 0 ulp | correctly rounded |
+//! | [`floor`], [`ceil`] | exact | exact | |
+//! | [`round_half_to_even`], [`round_half_away_from_zero`] | exact | exact | |
 //!
-//! NaN inputs give NaN everywhere. The functions are written to have few branches on the common
-//! path, because they run in loops over activations (sigmoid, tanh, softmax).
+//! NaN inputs give NaN everywhere. The functions are written to have few branches on the
+//! common path, because they run in loops over activations (sigmoid, tanh, softmax).
 //!
-//! The polynomial coefficients are minimax fits made with a small Remez-exchange script (numpy,
-//! 80-bit `longdouble`), weighted for relative error, then rounded to `f32`; each constant is
-//! written with the shortest decimal that gives the same `f32`.
+//! The polynomial coefficients are minimax fits made with a small Remez-exchange script
+//! (numpy, 80-bit `longdouble`), weighted for relative error, then rounded to `f32`; each
+//! constant is written with the shortest decimal that gives the same `f32`.
 
 use core::f32::consts::LOG2_E;
 
 /// `ln(2)` split in two for Cody-Waite range reduction. `LN2_HI` (0x3f317200) has only 16
-/// significant bits, so `k * LN2_HI` is exact for every `|k| < 256` that [`exp`] and [`ln`] use,
-/// and `LN2_HI + LN2_LO` equals `ln(2)` to about 2^-43.
+/// significant bits, so `k * LN2_HI` is exact for every `|k| < 256` that [`exp`] and [`ln`]
+/// use, and `LN2_HI + LN2_LO` equals `ln(2)` to about 2^-43.
 const LN2_HI: f32 = 0.693_145_75;
 /// `ln(2) - LN2_HI`, 0x35bfbe8e.
 const LN2_LO: f32 = 1.428_606_8e-6;
 
-/// 1.5 * 2^23: adding it to a float of magnitude below 2^22 leaves that float rounded to the
-/// nearest integer (ties to even) in the low mantissa bits, without a float-to-int conversion.
+/// 1.5 * 2^23: adding it to a float of magnitude below 2^22 leaves that float rounded to
+/// the nearest integer (ties to even) in the low mantissa bits, without a float-to-int
+/// conversion.
 const ROUND_SHIFT: f32 = 12_582_912.0;
 
 /// 2^23: every `f32` of at least this magnitude is an integer.
 const TWO_POW_23: f32 = 8_388_608.0;
 
-/// `2^k` for `-126 <= k <= 127`, built from the bit pattern (other `k` give a meaningless value,
-/// without panicking).
+/// `2^k` for `-126 <= k <= 127`, built from the bit pattern (other `k` give a meaningless
+/// value, without panicking).
 #[inline]
 fn pow2(k: i32) -> f32 {
     f32::from_bits((k.wrapping_add(127) as u32) << 23)
@@ -56,16 +59,16 @@ fn pow2(k: i32) -> f32 {
 
 /// `e^x`.
 ///
-/// Range reduction: `x = n ln2 + r` with `n = round(x / ln2)` and `|r| <= ln2 / 2`, computed
-/// Cody-Waite style (`x - n LN2_HI` is exact by Sterbenz' lemma), so `e^x = 2^n e^r`.
-/// `e^r = 1 + r + r^2 Q(r)` where `Q` is a degree-4 minimax fit to `(e^r - 1 - r) / r^2` on
-/// [-0.35, 0.35] (relative error of `e^r` below 2^-28). Adding `1 + r` last keeps the rounding
-/// error of the polynomial small against the result.
+/// Range reduction: `x = n ln2 + r` with `n = round(x / ln2)` and `|r| <= ln2 / 2`,
+/// computed Cody-Waite style (`x - n LN2_HI` is exact by Sterbenz' lemma), so
+/// `e^x = 2^n e^r`. `e^r = 1 + r + r^2 Q(r)` where `Q` is a degree-4 minimax fit to
+/// `(e^r - 1 - r) / r^2` on [-0.35, 0.35] (relative error of `e^r` below 2^-28). Adding
+/// `1 + r` last keeps the rounding error of the polynomial small against the result.
 ///
 /// The scaling by `2^n` is done as two multiplications, by `2^n1` and `2^(n - n1)` with
-/// `n1 = floor(n / 2)`: both factors are normal floats, the first product is exact, so the second
-/// is the only rounding. This gives correctly rounded subnormal results (gradual underflow) and
-/// lets `n = 128` (results just below `f32::MAX`) through, without a branch.
+/// `n1 = floor(n / 2)`: both factors are normal floats, the first product is exact, so the
+/// second is the only rounding. This gives correctly rounded subnormal results (gradual
+/// underflow) and lets `n = 128` (results just below `f32::MAX`) through, without a branch.
 #[inline]
 pub fn exp(x: f32) -> f32 {
     // Beyond these bounds the result is +inf or 0 anyway; clamping keeps n in [-150, 128].
@@ -73,9 +76,10 @@ pub fn exp(x: f32) -> f32 {
     let x = x.clamp(-104.0, 89.0);
     let t = x * LOG2_E + ROUND_SHIFT;
     let nf = t - ROUND_SHIFT;
-    // n is in the low mantissa bits of t; reading it from the bits (rather than `nf as i32`, a
-    // saturating conversion) lets loops of exp vectorise. For a NaN input n is meaningless, but
-    // the result is NaN whatever the scale factors are, and the wrapping arithmetic cannot panic.
+    // n is in the low mantissa bits of t; reading it from the bits (rather than
+    // `nf as i32`, a saturating conversion) lets loops of exp vectorise. For a NaN input n
+    // is meaningless, but the result is NaN whatever the scale factors are, and the
+    // wrapping arithmetic cannot panic.
     let n = t.to_bits().wrapping_sub(ROUND_SHIFT.to_bits()) as i32;
     let r = (x - nf * LN2_HI) - nf * LN2_LO;
     const C2: f32 = 0.499_999_94; // 0x3efffffe
@@ -91,13 +95,13 @@ pub fn exp(x: f32) -> f32 {
 
 /// Natural logarithm.
 ///
-/// Range reduction: `x = 2^k m` with `m` in [sqrt(2)/2, sqrt(2)) (found with integer operations on
-/// the bit pattern), so `ln x = k ln2 + ln(1 + f)` with `f = m - 1` in [-0.293, 0.415], exact.
-/// With `s = f / (2 + f)` (|s| <= 0.1716), `ln(1 + f) = 2 atanh(s) = 2s + s R(s^2)`, rewritten as
-/// `f - f^2/2 + s (f^2/2 + R)` so that the dominant term `f` is exact and the rounding errors fall
-/// on terms that are small against the result, which keeps `ln` accurate near 1.
-/// `R(z) = z (L1 + L2 z + L3 z^2)` is a minimax fit to `(2 atanh(s) - 2 s) / s` (relative error
-/// of `ln(1 + f)` below 2^-30).
+/// Range reduction: `x = 2^k m` with `m` in [sqrt(2)/2, sqrt(2)) (found with integer
+/// operations on the bit pattern), so `ln x = k ln2 + ln(1 + f)` with `f = m - 1` in
+/// [-0.293, 0.415], exact. With `s = f / (2 + f)` (|s| <= 0.1716),
+/// `ln(1 + f) = 2 atanh(s) = 2s + s R(s^2)`, rewritten as `f - f^2/2 + s (f^2/2 + R)` so
+/// that the dominant term `f` is exact and the rounding errors fall on terms that are small
+/// against the result, which keeps `ln` accurate near 1. `R(z) = z (L1 + L2 z + L3 z^2)` is
+/// a minimax fit to `(2 atanh(s) - 2 s) / s` (relative error of `ln(1 + f)` below 2^-30).
 #[inline]
 pub fn ln(x: f32) -> f32 {
     let mut bits = x.to_bits();
@@ -108,16 +112,17 @@ pub fn ln(x: f32) -> f32 {
             return f32::NEG_INFINITY; // ln(±0)
         }
         if bits >= 0x7f80_0000 {
-            // +inf and NaN are returned as they are; negative numbers (sign bit set) give NaN.
+            // +inf and NaN are returned as they are; negative numbers (sign bit set) give
+            // NaN.
             return if bits <= 0x7fff_ffff { x } else { f32::NAN };
         }
         // A positive subnormal: scale by 2^25 to make it normal.
         bits = (x * 33_554_432.0).to_bits();
         k = -25;
     }
-    // Adding (1.0 - sqrt(2)/2) in bit-pattern terms carries into the exponent exactly when the
-    // mantissa of x is at least that of sqrt(2); the mantissa is then rebuilt below with the
-    // exponent of [sqrt(2)/2, 1) or [1, sqrt(2)) as appropriate.
+    // Adding (1.0 - sqrt(2)/2) in bit-pattern terms carries into the exponent exactly when
+    // the mantissa of x is at least that of sqrt(2); the mantissa is then rebuilt below
+    // with the exponent of [sqrt(2)/2, 1) or [1, sqrt(2)) as appropriate.
     const SQRT_HALF_BITS: u32 = 0x3f35_04f3;
     bits = bits.wrapping_add(0x3f80_0000 - SQRT_HALF_BITS);
     k += (bits >> 23) as i32 - 127;
@@ -138,9 +143,10 @@ pub fn ln(x: f32) -> f32 {
 ///
 /// For `|x| < 0.625` an odd polynomial `x + x^3 P(x^2)`, `P` a degree-4 minimax fit to
 /// `(tanh x - x) / x^3` (relative error below 2^-27); this avoids the cancellation that
-/// `1 - 2 / (e^2x + 1)` suffers near 0. Above, `1 - 2 / (e^(2|x|) + 1)`, which rounds to 1 from
-/// |x| of about 9 on and stays 1 when `e^(2|x|)` overflows. Both branches are computed so that the
-/// choice compiles to a select. The sign is copied from `x`, so `tanh(-x) == -tanh(x)` exactly.
+/// `1 - 2 / (e^2x + 1)` suffers near 0. Above, `1 - 2 / (e^(2|x|) + 1)`, which rounds to 1
+/// from about `|x| = 9` on and stays 1 when `e^(2|x|)` overflows. Both branches are
+/// computed so that the choice compiles to a select. The sign is copied from `x`, so
+/// `tanh(-x) == -tanh(x)` exactly.
 #[inline]
 pub fn tanh(x: f32) -> f32 {
     let a = x.abs();
@@ -159,9 +165,9 @@ pub fn tanh(x: f32) -> f32 {
 /// The logistic function `1 / (1 + e^-x)`.
 ///
 /// With `e = e^-|x|` (never overflows), the result is `1 / (1 + e)` for `x >= 0` and
-/// `e / (1 + e)` for `x < 0`; the second form keeps full relative accuracy for very negative `x`,
-/// down to subnormal results, where `1 - 1 / (1 + e)` would cancel. Only the numerator depends on
-/// the sign, so there is one division and no branch.
+/// `e / (1 + e)` for `x < 0`; the second form keeps full relative accuracy for very
+/// negative `x`, down to subnormal results, where `1 - 1 / (1 + e)` would cancel. Only the
+/// numerator depends on the sign, so there is one division and no branch.
 #[inline]
 pub fn sigmoid(x: f32) -> f32 {
     let e = exp(-x.abs());
@@ -171,12 +177,12 @@ pub fn sigmoid(x: f32) -> f32 {
 
 /// Square root, correctly rounded.
 ///
-/// `x = m 2^e` with an integer mantissa `m`; `M = m 2^j` (j = 23 or 24, so that `e - j` is even)
-/// lies in [2^46, 2^48) and `sqrt(x) = sqrt(M) 2^((e - j) / 2)` with `sqrt(M)` in [2^23, 2^24):
-/// the 24-bit result mantissa is the integer nearest to `sqrt(M)`. It is estimated with the usual
-/// bit-pattern guess for `1/sqrt`, Newton steps in `f32`, and checked and corrected with exact
-/// 64-bit integer arithmetic (products of 25-bit numbers), so there is no `f64`, no division and
-/// no loop.
+/// `x = m 2^e` with an integer mantissa `m`; `M = m 2^j` (j = 23 or 24, so that `e - j` is
+/// even) lies in [2^46, 2^48) and `sqrt(x) = sqrt(M) 2^((e - j) / 2)` with `sqrt(M)` in
+/// [2^23, 2^24): the 24-bit result mantissa is the integer nearest to `sqrt(M)`. It is
+/// estimated with the usual bit-pattern guess for `1/sqrt`, Newton steps in `f32`, and
+/// checked and corrected with exact 64-bit integer arithmetic (products of 25-bit numbers),
+/// so there is no `f64`, no division and no loop.
 #[inline]
 pub fn sqrt(x: f32) -> f32 {
     let bits = x.to_bits();
@@ -202,17 +208,18 @@ pub fn sqrt(x: f32) -> f32 {
     let mut y = f32::from_bits(0x5f37_59df - (a.to_bits() >> 1));
     y *= 1.5 - 0.5 * a * y * y;
     y *= 1.5 - 0.5 * a * y * y;
-    // a * y is within about 80 of sqrt(big); one more Newton step, on the exact integer residual,
-    // gets within 1e-3, so the rounded estimate is the nearest integer to sqrt(big) or next to it.
+    // a * y is within about 80 of sqrt(big); one more Newton step, on the exact integer
+    // residual, gets within 1e-3, so the rounded estimate is the nearest integer to
+    // sqrt(big) or next to it.
     let s = (a * y) as i64;
     let refined = s as f32 + (big - s * s) as f32 * (0.5 * y);
     let mut root = (refined + 0.5) as i64;
-    // Exact correction: root is the nearest integer iff root^2 - root < big <= root^2 + root
-    // (sqrt(big) is never exactly halfway, as (r + 1/2)^2 is not an integer).
+    // Exact correction: root is the nearest integer iff root^2 - root < big <= root^2 +
+    // root (sqrt(big) is never exactly halfway, as (r + 1/2)^2 is not an integer).
     let d = big - root * root;
     root += i64::from(d > root) - i64::from(d <= -root);
-    // `root` is in [2^23, 2^24]; its implicit bit lands in the exponent field, and a round-up to
-    // 2^24 carries into it.
+    // `root` is in [2^23, 2^24]; its implicit bit lands in the exponent field, and a
+    // round-up to 2^24 carries into it.
     let exponent = ((e - j) / 2 + 149) as u32;
     f32::from_bits((exponent << 23) + root as u32)
 }
@@ -223,13 +230,15 @@ fn trunc_small(x: f32) -> f32 {
     (x as i32) as f32
 }
 
-/// The largest integer not greater than `x`. Keeps the sign of zero (`floor(-0.0) == -0.0`).
+/// The largest integer not greater than `x`. Keeps the sign of zero
+/// (`floor(-0.0) == -0.0`).
 #[inline]
 pub fn floor(x: f32) -> f32 {
     if x.abs() < TWO_POW_23 {
         let t = trunc_small(x);
         let f = if t > x { t - 1.0 } else { t };
-        // A rounded value has the sign of x or is zero; copying the sign fixes the zero cases.
+        // A rounded value has the sign of x or is zero; copying the sign fixes the zero
+        // cases.
         f.copysign(x)
     } else {
         x // already an integer, infinite or NaN
@@ -248,21 +257,22 @@ pub fn ceil(x: f32) -> f32 {
     }
 }
 
-/// Rounds to the nearest integer, ties to even (`2.5 -> 2`, `3.5 -> 4`), like ONNX `Round` and
-/// IEEE `roundTiesToEven`.
+/// Rounds to the nearest integer, ties to even (`2.5 -> 2`, `3.5 -> 4`), like ONNX `Round`
+/// and IEEE `roundTiesToEven`.
 #[inline]
 pub fn round_half_to_even(x: f32) -> f32 {
     let a = x.abs();
     if a < TWO_POW_23 {
-        // a + 2^23 lies in [2^23, 2^24) where the spacing of floats is 1, so the addition itself
-        // rounds to an integer, ties to even; subtracting 2^23 again is exact.
+        // a + 2^23 lies in [2^23, 2^24) where the spacing of floats is 1, so the addition
+        // itself rounds to an integer, ties to even; subtracting 2^23 again is exact.
         ((a + TWO_POW_23) - TWO_POW_23).copysign(x)
     } else {
         x
     }
 }
 
-/// Rounds to the nearest integer, ties away from zero (`2.5 -> 3`, `-2.5 -> -3`), like C `roundf`.
+/// Rounds to the nearest integer, ties away from zero (`2.5 -> 3`, `-2.5 -> -3`), like C
+/// `roundf`.
 #[inline]
 pub fn round_half_away_from_zero(x: f32) -> f32 {
     let a = x.abs();
@@ -276,17 +286,18 @@ pub fn round_half_away_from_zero(x: f32) -> f32 {
     }
 }
 
-// The tests below are not part of the embedded kernel source; they use std and proptest.
 #[cfg(test)]
 mod tests {
+    // The tests use std and proptest; code generation embeds the file only up to the
+    // `#[cfg(test)]` line above.
     extern crate std;
 
     use super::*;
     use proptest::prelude::*;
     use std::vec::Vec;
 
-    /// Distance between two floats in representable values (0 when both are NaN, `u64::MAX` when
-    /// only one is). +0 and -0 are the same point.
+    /// Distance between two floats in representable values (0 when both are NaN, `u64::MAX`
+    /// when only one is). +0 and -0 are the same point.
     fn ulps(a: f32, b: f32) -> u64 {
         match (a.is_nan(), b.is_nan()) {
             (true, true) => return 0,
@@ -330,12 +341,14 @@ mod tests {
 
     type Fun = fn(f32) -> f32;
 
-    /// The approximate functions, their references and the error bound the tests enforce.
+    /// The approximate functions, their references and the error bound the tests enforce:
+    /// the guaranteed bound, with a margin over the measured maximum (see the module doc),
+    /// so that a different libm behind the `f64` references cannot make the tests flaky.
     const APPROX: [(&str, Fun, Fun, u64); 5] = [
-        ("exp", exp, ref_exp, 1),
-        ("ln", ln, ref_ln, 1),
-        ("tanh", tanh, ref_tanh, 1),
-        ("sigmoid", sigmoid, ref_sigmoid, 2),
+        ("exp", exp, ref_exp, 2),
+        ("ln", ln, ref_ln, 2),
+        ("tanh", tanh, ref_tanh, 3),
+        ("sigmoid", sigmoid, ref_sigmoid, 3),
         ("sqrt", sqrt, ref_sqrt, 0),
     ];
 
@@ -359,7 +372,8 @@ mod tests {
         a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
     }
 
-    /// Largest error of `f` against `reference` over the given bit patterns, and where it occurs.
+    /// Largest error of `f` against `reference` over the given bit patterns, and where it
+    /// occurs.
     fn max_error(f: Fun, reference: Fun, bits: impl Iterator<Item = u32>) -> (u64, f32) {
         let mut worst = (0, 0.0);
         for b in bits {
@@ -516,8 +530,8 @@ mod tests {
         }
     }
 
-    /// Every 331st bit pattern (about 13 million values, both signs, all exponents, NaNs and
-    /// subnormals included).
+    /// Every 331st bit pattern (about 13 million values, both signs, all exponents, NaNs
+    /// and subnormals included).
     fn sweep() -> impl Iterator<Item = u32> {
         (0..=u32::MAX).step_by(331)
     }
@@ -566,13 +580,14 @@ mod tests {
         }
     }
 
-    /// Every representable value in [1, 2), [1e-3, 2e-3) style binades where the
-    /// polynomials do their work: all of them, not a sample.
+    /// Every value with magnitude in [0.25, 2), where the polynomials of exp, ln and tanh
+    /// do their work and tanh switches method: all 50 million of them, not a sample.
     #[test]
-    fn binades_near_one_exhaustive() {
+    fn all_values_near_one() {
         let ranges = [
-            (0x3e80_0000u32, 0x4000_0000u32), // [0.25, 2): tanh switch, ln near 1, exp small r
-            (0xbe80_0000, 0xc000_0000),       // (-2, -0.25]
+            // [0.25, 2): the tanh switch, ln near 1, exp with a small reduced argument
+            (0x3e80_0000u32, 0x4000_0000u32),
+            (0xbe80_0000, 0xc000_0000), // (-2, -0.25]
         ];
         for (name, f, reference, bound) in APPROX {
             for (lo, hi) in ranges {
@@ -608,7 +623,10 @@ mod tests {
         }
 
         #[test]
-        fn rounding_matches_std_near_halves(n in -20_000_000i32..20_000_000, frac in 0u8..8) {
+        fn rounding_matches_std_near_halves(
+            n in -20_000_000i32..20_000_000,
+            frac in 0u8..8,
+        ) {
             let x = n as f32 + f32::from(frac) * 0.125;
             for (name, f, reference) in EXACT {
                 prop_assert!(same_bits(f(x), reference(x)), "{}({:e})", name, x);
@@ -616,8 +634,8 @@ mod tests {
         }
     }
 
-    /// All 2^32 inputs of every function, on all cores. Takes a minute or so in release mode:
-    /// `cargo test --release -- --ignored exhaustive --nocapture`.
+    /// All 2^32 inputs of every function, on all cores (about 9 minutes on 2 cores in
+    /// release mode): `cargo test --release -- --ignored exhaustive --nocapture`.
     #[test]
     #[ignore]
     fn exhaustive() {
