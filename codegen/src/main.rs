@@ -399,13 +399,34 @@ fn read_array(path: &Path) -> Result<Value> {
 }
 
 /// Writes a file through a temporary file in the same directory and a rename, so that a failure
-/// never leaves a half-written file behind.
+/// never leaves a half-written file behind. Special files (`/dev/null`, `/dev/stdout`, a FIFO)
+/// are written in place, since a rename would replace them, and a symbolic link is followed to
+/// the file it names.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
+    let write_error = |e: std::io::Error| Error::io(path, "write", &e);
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            path.canonicalize().map_err(write_error)?
+        }
+        _ => path.to_path_buf(),
+    };
+    match std::fs::metadata(&target) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(Error::invalid_argument(format!(
+                "'{}' is a directory",
+                path.display()
+            )));
+        }
+        Ok(meta) if !meta.is_file() => {
+            return std::fs::write(&target, bytes).map_err(write_error);
+        }
+        _ => {}
+    }
+    let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let file_name = path.file_name().ok_or_else(|| {
+    let file_name = target.file_name().ok_or_else(|| {
         Error::invalid_argument(format!("'{}' is not a file path", path.display()))
     })?;
     let temp = dir.join(format!(
@@ -413,9 +434,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         file_name.to_string_lossy(),
         std::process::id()
     ));
-    std::fs::write(&temp, bytes).map_err(|e| Error::io(path, "write", &e))?;
-    std::fs::rename(&temp, path).map_err(|e| {
+    std::fs::write(&temp, bytes).map_err(write_error)?;
+    std::fs::rename(&temp, &target).map_err(|e| {
         let _ = std::fs::remove_file(&temp);
-        Error::io(path, "write", &e)
+        write_error(e)
     })
 }
