@@ -116,3 +116,237 @@ fn mutated_models_never_panic() {
         outcomes[0], outcomes[1]
     );
 }
+
+mod crafted {
+    //! Models written to hit the limits of shape arithmetic: each must be refused with a clear
+    //! error (or compiled), never panic, allocate without bound or run for long.
+
+    use edgegen::frontend::onnx::proto::*;
+    use prost::Message;
+
+    fn tensor(name: &str, dims: &[i64], data_type: i32, raw: Vec<u8>) -> TensorProto {
+        TensorProto {
+            name: name.into(),
+            dims: dims.to_vec(),
+            data_type,
+            raw_data: raw,
+            ..Default::default()
+        }
+    }
+
+    fn i64s(name: &str, values: &[i64]) -> TensorProto {
+        tensor(
+            name,
+            &[values.len() as i64],
+            data_type::INT64,
+            values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        )
+    }
+
+    fn f32s(name: &str, values: &[f32]) -> TensorProto {
+        tensor(
+            name,
+            &[values.len() as i64],
+            data_type::FLOAT,
+            values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        )
+    }
+
+    fn input(name: &str, dims: &[i64]) -> ValueInfoProto {
+        use tensor_shape_proto::{Dimension, dimension::Value};
+        ValueInfoProto {
+            name: name.into(),
+            r#type: Some(TypeProto {
+                value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                    elem_type: data_type::FLOAT,
+                    shape: Some(TensorShapeProto {
+                        dim: dims
+                            .iter()
+                            .map(|&d| Dimension {
+                                value: Some(Value::DimValue(d)),
+                            })
+                            .collect(),
+                    }),
+                })),
+            }),
+        }
+    }
+
+    fn node(op: &str, inputs: &[&str], attribute: Vec<AttributeProto>) -> NodeProto {
+        NodeProto {
+            op_type: op.into(),
+            name: op.to_lowercase(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec!["y".into()],
+            attribute,
+            ..Default::default()
+        }
+    }
+
+    fn ints(name: &str, values: &[i64]) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: attribute_type::INTS,
+            ints: values.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    fn model(
+        inputs: Vec<ValueInfoProto>,
+        initializer: Vec<TensorProto>,
+        nodes: Vec<NodeProto>,
+    ) -> Vec<u8> {
+        ModelProto {
+            ir_version: 8,
+            opset_import: vec![OperatorSetIdProto {
+                domain: String::new(),
+                version: 13,
+            }],
+            graph: Some(GraphProto {
+                name: "crafted".into(),
+                node: nodes,
+                initializer,
+                input: inputs,
+                output: vec![ValueInfoProto {
+                    name: "y".into(),
+                    r#type: None,
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    #[track_caller]
+    fn refused(bytes: Vec<u8>, needle: &str) {
+        let started = std::time::Instant::now();
+        let err = super::compile_bytes(&bytes).expect_err("the model should be refused");
+        assert!(err.message.contains(needle), "'{needle}' not in: {err}");
+        assert!(started.elapsed().as_secs() < 10);
+    }
+
+    #[test]
+    fn huge_input_shapes() {
+        refused(
+            model(
+                vec![input("x", &[1 << 40, 1 << 40])],
+                vec![],
+                vec![node("Relu", &["x"], vec![])],
+            ),
+            "more than",
+        );
+    }
+
+    #[test]
+    fn huge_reshape_targets() {
+        let m = model(
+            vec![input("x", &[1, 4])],
+            vec![i64s("shape", &[1 << 40, 1 << 40, 0])],
+            vec![node("Reshape", &["x", "shape"], vec![])],
+        );
+        refused(m, "Reshape");
+    }
+
+    #[test]
+    fn extreme_pads_and_slice_steps() {
+        let m = model(
+            vec![input("x", &[1, 4])],
+            vec![i64s("pads", &[0, i64::MAX, 0, i64::MAX])],
+            vec![node("Pad", &["x", "pads"], vec![])],
+        );
+        refused(m, "out of range");
+        let m = model(
+            vec![input("x", &[1, 4])],
+            vec![
+                i64s("starts", &[3]),
+                i64s("ends", &[i64::MIN]),
+                i64s("axes", &[1]),
+                i64s("steps", &[i64::MIN]),
+            ],
+            vec![node(
+                "Slice",
+                &["x", "starts", "ends", "axes", "steps"],
+                vec![],
+            )],
+        );
+        refused(m, "step");
+        let m = model(
+            vec![input("x", &[1, 4])],
+            vec![
+                i64s("starts", &[0]),
+                i64s("ends", &[i64::MAX]),
+                i64s("axes", &[1]),
+                i64s("steps", &[i64::MAX]),
+            ],
+            vec![node(
+                "Slice",
+                &["x", "starts", "ends", "axes", "steps"],
+                vec![],
+            )],
+        );
+        assert!(
+            super::compile_bytes(&m).is_ok(),
+            "a step past the end takes one element"
+        );
+    }
+
+    #[test]
+    fn enormous_resize_and_kernels() {
+        let m = model(
+            vec![input("x", &[1, 1, 4, 4])],
+            vec![f32s("roi", &[]), f32s("scales", &[1.0, 1.0, 1e30, 1e30])],
+            vec![node("Resize", &["x", "roi", "scales"], vec![])],
+        );
+        refused(m, "more than");
+        let m = model(
+            vec![input("x", &[1, 1, 4, 4])],
+            vec![tensor("w", &[1, 1, 1, 1], data_type::FLOAT, vec![0; 4])],
+            vec![node(
+                "Conv",
+                &["x", "w"],
+                vec![ints("kernel_shape", &[1 << 40, 1])],
+            )],
+        );
+        refused(m, "out-of-range");
+    }
+
+    #[test]
+    fn a_tiny_file_cannot_fold_into_a_huge_constant() {
+        // Padding a one-element constant to 2^27 elements: too big to fold (it would allocate
+        // half a gigabyte), so it stays a Pad that the generated code runs.
+        let m = model(
+            vec![input("x", &[1])],
+            vec![f32s("c", &[1.0]), i64s("pads", &[0, (1 << 27) - 1])],
+            vec![
+                NodeProto {
+                    op_type: "Pad".into(),
+                    name: "pad".into(),
+                    input: vec!["c".into(), "pads".into()],
+                    output: vec!["big".into()],
+                    ..Default::default()
+                },
+                NodeProto {
+                    op_type: "ReduceMean".into(),
+                    name: "mean".into(),
+                    input: vec!["big".into()],
+                    output: vec!["m".into()],
+                    ..Default::default()
+                },
+                node("Add", &["x", "m"], vec![]),
+            ],
+        );
+        let started = std::time::Instant::now();
+        let code = super::compile_bytes(&m).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            code.contains("kernels::layout::pad("),
+            "the Pad is left to run time"
+        );
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+}

@@ -323,6 +323,19 @@ pub fn num_elements(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
+/// The most elements a tensor may have: 2^28, a gibibyte of `f32`. Generated code is for devices,
+/// and the bound keeps every size computation of the compiler far from overflow, whatever a
+/// (possibly hostile) model file claims.
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
+/// The number of elements of `shape`, if it is at most [`MAX_ELEMENTS`].
+pub fn checked_len(shape: &[usize]) -> Option<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= MAX_ELEMENTS)
+}
+
 /// Row-major strides (in elements) of a shape.
 pub fn strides_of(shape: &[usize]) -> Vec<usize> {
     let mut strides = vec![1; shape.len()];

@@ -9,6 +9,13 @@ use crate::eval::{self, Value};
 use crate::ir::{Graph, Node, Op};
 use crate::passes::{PassOptions, PassReport};
 
+/// The largest constant folding may create (elements), and the most multiply-accumulates it may
+/// spend on one node: beyond these, the node is left to run in the generated code. They keep a
+/// small file from making the compiler allocate gigabytes or compute for hours.
+pub const MAX_FOLDED_ELEMENTS: usize = 1 << 26;
+/// See [`MAX_FOLDED_ELEMENTS`].
+pub const MAX_FOLDED_MACS: u64 = 1 << 30;
+
 /// Whether `node` can be replaced by constants now.
 pub fn is_foldable(graph: &Graph, node: &Node) -> bool {
     if !node.params.is_empty()
@@ -16,6 +23,12 @@ pub fn is_foldable(graph: &Graph, node: &Node) -> bool {
             .outputs
             .iter()
             .any(|&t| graph.tensor(t).shape.is_none())
+    {
+        return false;
+    }
+    let elements: usize = node.outputs.iter().map(|&t| graph.tensor(t).len()).sum();
+    if elements > MAX_FOLDED_ELEMENTS
+        || crate::report::node_macs(graph, node) > MAX_FOLDED_MACS
     {
         return false;
     }

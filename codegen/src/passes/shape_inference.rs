@@ -28,7 +28,16 @@ pub fn infer_shapes(graph: &mut Graph, _options: &PassOptions) -> Result<PassRep
     while i < graph.nodes.len() {
         let mut node = graph.nodes[i].clone();
         let described = graph.describe_node(&node);
-        match infer_node(graph, &mut node) {
+        let inferred = infer_node(graph, &mut node).and_then(|shapes| {
+            match shapes.iter().find(|s| crate::ir::checked_len(s).is_none()) {
+                Some(s) => Err(format!(
+                    "its output of shape {s:?} would have more than {} elements",
+                    crate::ir::MAX_ELEMENTS
+                )),
+                None => Ok(shapes),
+            }
+        });
+        match inferred {
             Ok(shapes) => {
                 for (&out, shape) in node.outputs.iter().zip(shapes) {
                     let tensor = graph.tensor_mut(out);
@@ -574,7 +583,8 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
                     }
                 },
             };
-            if sizes.len() != n || sizes.iter().sum::<usize>() != x[axis] {
+            let total = sizes.iter().try_fold(0usize, |t, &s| t.checked_add(s));
+            if sizes.len() != n || total != Some(x[axis]) {
                 return Err(format!(
                     "split sizes {sizes:?} do not divide axis {axis} of {x:?} into {n} outputs"
                 ));
@@ -626,7 +636,10 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             }
             let mut out = Vec::with_capacity(rank);
             for d in 0..rank {
-                let size = x[d] as i64 + full[d] + full[rank + d];
+                let size = (x[d] as i64)
+                    .checked_add(full[d])
+                    .and_then(|s| s.checked_add(full[rank + d]))
+                    .ok_or_else(|| format!("pads {pads:?} are out of range"))?;
                 if size < 0 {
                     return Err(format!("pads {pads:?} crop axis {d} below zero"));
                 }
@@ -943,7 +956,10 @@ pub fn reshape_shape(
             t => return Err(format!("shape {target:?} has the negative size {t}")),
         }
     }
-    let known: usize = out.iter().product();
+    let known = out
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| format!("shape {target:?} is too large"))?;
     if let Some(i) = infer {
         if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("cannot reshape {input:?} to {target:?}"));
@@ -987,8 +1003,8 @@ fn normalize_slice(
     for (i, &axis) in axes.iter().enumerate() {
         let dim = x[axis] as i64;
         let step = steps.map_or(1, |s| s[i]);
-        if step == 0 {
-            return Err("a slice step is 0".into());
+        if step == 0 || step == i64::MIN {
+            return Err(format!("slice step {step} is not supported"));
         }
         let wrap = |v: i64| if v < 0 { v.saturating_add(dim) } else { v };
         let (start, end) = if step > 0 {
@@ -1005,13 +1021,18 @@ fn normalize_slice(
     }
     let out: Vec<usize> = (0..rank)
         .map(|d| {
-            let (s, e, st) = (full_starts[d], full_ends[d], full_steps[d]);
+            // In i128: bounds are within the axis, but a step can be near i64's limits.
+            let (s, e, st) = (
+                full_starts[d] as i128,
+                full_ends[d] as i128,
+                full_steps[d] as i128,
+            );
             let len = if st > 0 {
                 (e - s + st - 1).div_euclid(st)
             } else {
                 (s - e + (-st) - 1).div_euclid(-st)
             };
-            len.max(0) as usize
+            len.clamp(0, i128::from(u32::MAX)) as usize
         })
         .collect();
     // An empty axis has no elements to read; keep its start in range for the kernels.

@@ -368,6 +368,14 @@ impl Importer {
                 problems.push(format!("two graph inputs are named '{}'", input.name));
                 continue;
             }
+            if crate::ir::checked_len(&shape).is_none() {
+                problems.push(format!(
+                    "graph input '{}' of shape {shape:?} has more than {} elements",
+                    input.name,
+                    crate::ir::MAX_ELEMENTS
+                ));
+                continue;
+            }
             let id = self.graph.add_tensor(Tensor {
                 name: input.name.clone(),
                 dtype,
@@ -840,11 +848,17 @@ impl<'a> NodeAttrs<'a> {
         let Some(values) = self.ints(name) else {
             return Vec::new();
         };
-        match values.iter().map(|&v| usize::try_from(v)).collect() {
-            Ok(v) => v,
-            Err(_) => {
+        // Kernel sizes, strides, dilations and pads beyond 2^31 are not real; refusing them
+        // keeps every later size computation far from overflow.
+        match values
+            .iter()
+            .map(|&v| usize::try_from(v).ok().filter(|&v| v <= i32::MAX as usize))
+            .collect()
+        {
+            Some(v) => v,
+            None => {
                 self.problems.push(format!(
-                    "attribute '{name}' has a negative value: {values:?}"
+                    "attribute '{name}' has a negative or out-of-range value: {values:?}"
                 ));
                 Vec::new()
             }
@@ -855,7 +869,7 @@ impl<'a> NodeAttrs<'a> {
     fn positive(&mut self, name: &str, default: usize) -> usize {
         match self.int(name) {
             None => default,
-            Some(v) if v >= 1 => v as usize,
+            Some(v) if (1..=i64::from(i32::MAX)).contains(&v) => v as usize,
             Some(v) => {
                 self.problems
                     .push(format!("attribute '{name}' must be at least 1, not {v}"));
