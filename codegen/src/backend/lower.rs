@@ -393,16 +393,62 @@ impl Lowering<'_> {
     fn conv(&mut self, a: &ConvAttrs) -> R<()> {
         let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
         let g = Spatial2d::new(&x, &y, &a.kernel_shape, &a.strides, &a.dilations, &a.pads);
+        let geometry = ConvGeometry {
+            h_in: g.h_in,
+            w_in: g.w_in,
+            h_out: g.h_out,
+            w_out: g.w_out,
+            g,
+        };
+        let what = Conv {
+            kernel: "conv::conv2d",
+            kernel_shape: &a.kernel_shape,
+            strides: &a.strides,
+            dilations: &a.dilations,
+            pads: &a.pads,
+            group: a.group,
+            activation: a.activation,
+        };
+        self.convolution(what, geometry)
+    }
+
+    fn conv_transpose(&mut self, a: &ConvTransposeAttrs) -> R<()> {
+        let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
+        // The geometry of the convolution this one transposes: from the output to the input.
+        let g = Spatial2d::new(&y, &x, &a.kernel_shape, &a.strides, &a.dilations, &a.pads);
+        let geometry = ConvGeometry {
+            h_in: g.h_out,
+            w_in: g.w_out,
+            h_out: g.h_in,
+            w_out: g.w_in,
+            g,
+        };
+        let what = Conv {
+            kernel: "conv::conv_transpose2d",
+            kernel_shape: &a.kernel_shape,
+            strides: &a.strides,
+            dilations: &a.dilations,
+            pads: &a.pads,
+            group: a.group,
+            activation: a.activation,
+        };
+        self.convolution(what, geometry)
+    }
+
+    /// A convolution or transposed convolution: one `conv::Conv2d` and one kernel call.
+    fn convolution(&mut self, c: Conv, size: ConvGeometry) -> R<()> {
+        let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
+        let g = size.g;
         let p = Struct::new(
             "conv::Conv2d",
             vec![
                 ("batch", usize_(x[0])),
                 ("c_in", usize_(x[1])),
-                ("h_in", usize_(g.h_in)),
-                ("w_in", usize_(g.w_in)),
+                ("h_in", usize_(size.h_in)),
+                ("w_in", usize_(size.w_in)),
                 ("c_out", usize_(y[1])),
-                ("h_out", usize_(g.h_out)),
-                ("w_out", usize_(g.w_out)),
+                ("h_out", usize_(size.h_out)),
+                ("w_out", usize_(size.w_out)),
                 ("k_h", usize_(g.k_h)),
                 ("k_w", usize_(g.k_w)),
                 ("stride_h", usize_(g.stride_h)),
@@ -411,8 +457,8 @@ impl Lowering<'_> {
                 ("dilation_w", usize_(g.dilation_w)),
                 ("pad_top", usize_(g.pad_top)),
                 ("pad_left", usize_(g.pad_left)),
-                ("groups", usize_(a.group)),
-                ("activation", activation(a.activation)),
+                ("groups", usize_(c.group)),
+                ("activation", activation(c.activation)),
             ],
         );
         let mut inputs = Vec::new();
@@ -425,73 +471,18 @@ impl Lowering<'_> {
         };
         let detail = format!(
             "{} kernel, stride {}, dilation {}, pads {:?}, {} group{}{}",
-            dims(&a.kernel_shape),
-            dims(&a.strides),
-            dims(&a.dilations),
-            a.pads,
-            a.group,
-            if a.group == 1 { "" } else { "s" },
-            fused(a.activation)
+            dims(c.kernel_shape),
+            dims(c.strides),
+            dims(c.dilations),
+            c.pads,
+            c.group,
+            if c.group == 1 { "" } else { "s" },
+            fused(c.activation)
         );
         let body = vec![
             Stmt::Let("p".into(), p),
             Stmt::Call(
-                "conv::conv2d".into(),
-                vec![Arg::Local("p".into()), xa, w, b, Arg::Output],
-            ),
-        ];
-        self.push(None, detail, inputs, self.node.outputs[0], false, body);
-        Ok(())
-    }
-
-    fn conv_transpose(&mut self, a: &ConvTransposeAttrs) -> R<()> {
-        let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
-        // Built like a convolution from the output's point of view (see the kernel).
-        let g = Spatial2d::new(&y, &x, &a.kernel_shape, &a.strides, &a.dilations, &a.pads);
-        let p = Struct::new(
-            "conv::ConvTranspose2d",
-            vec![
-                ("batch", usize_(x[0])),
-                ("c_in", usize_(x[1])),
-                ("h_in", usize_(g.h_out)),
-                ("w_in", usize_(g.w_out)),
-                ("c_out", usize_(y[1])),
-                ("h_out", usize_(g.h_in)),
-                ("w_out", usize_(g.w_in)),
-                ("k_h", usize_(g.k_h)),
-                ("k_w", usize_(g.k_w)),
-                ("stride_h", usize_(g.stride_h)),
-                ("stride_w", usize_(g.stride_w)),
-                ("dilation_h", usize_(g.dilation_h)),
-                ("dilation_w", usize_(g.dilation_w)),
-                ("pad_top", usize_(g.pad_top)),
-                ("pad_left", usize_(g.pad_left)),
-                ("groups", usize_(a.group)),
-                ("activation", activation(a.activation)),
-            ],
-        );
-        let mut inputs = Vec::new();
-        let xa = self.operand(0, "X", &mut inputs)?;
-        let w = self.operand(1, "WEIGHT", &mut inputs)?;
-        let b = if self.node.inputs.len() > 2 {
-            self.operand(2, "BIAS", &mut inputs)?
-        } else {
-            Arg::Empty
-        };
-        let detail = format!(
-            "{} kernel, stride {}, dilation {}, pads {:?}, {} group{}{}",
-            dims(&a.kernel_shape),
-            dims(&a.strides),
-            dims(&a.dilations),
-            a.pads,
-            a.group,
-            if a.group == 1 { "" } else { "s" },
-            fused(a.activation)
-        );
-        let body = vec![
-            Stmt::Let("p".into(), p),
-            Stmt::Call(
-                "conv::conv_transpose2d".into(),
+                c.kernel.into(),
                 vec![Arg::Local("p".into()), xa, w, b, Arg::Output],
             ),
         ];
@@ -1199,13 +1190,7 @@ impl Lowering<'_> {
 
     fn reduce_mean(&mut self, a: &ReduceAttrs) -> R<()> {
         let x = self.input_shape(0).to_vec();
-        let axes: Vec<usize> = a
-            .axes
-            .as_deref()
-            .unwrap_or(&[])
-            .iter()
-            .map(|&v| v as usize)
-            .collect();
+        let axes = a.resolved_axes();
         let mut inputs = Vec::new();
         if axes.is_empty() {
             let xa = self.operand(0, "X", &mut inputs)?;
@@ -1397,6 +1382,27 @@ impl Lowering<'_> {
         self.push(None, detail, inputs, self.node.outputs[0], false, body);
         Ok(())
     }
+}
+
+/// The attributes a convolution's lowering needs, whichever of the two ops it is.
+struct Conv<'a> {
+    kernel: &'static str,
+    kernel_shape: &'a [usize],
+    strides: &'a [usize],
+    dilations: &'a [usize],
+    pads: &'a [usize],
+    group: usize,
+    activation: Activation,
+}
+
+/// The canonical 2-D geometry of a convolution, with the input and output sizes as the kernel
+/// sees them (swapped relative to `g` for a transposed convolution).
+struct ConvGeometry {
+    g: Spatial2d,
+    h_in: usize,
+    w_in: usize,
+    h_out: usize,
+    w_out: usize,
 }
 
 /// `3×3`, `2` for a 1-D list.

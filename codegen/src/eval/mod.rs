@@ -229,13 +229,7 @@ pub fn eval_node(
         Op::Pad(a) => single(layout::pad(x, a, &out_shape)?),
         Op::Gather(a) => single(layout::gather(x, inputs[1], a.axis as usize, &out_shape)?),
         Op::ReduceMean(a) => {
-            let axes: Vec<usize> = a
-                .axes
-                .as_deref()
-                .unwrap_or(&[])
-                .iter()
-                .map(|&v| v as usize)
-                .collect();
+            let axes = a.resolved_axes();
             single(TensorData::F32(nn::reduce_mean(x, &axes)?))
         }
         Op::Resize(a) => single(TensorData::F32(nn::resize(a, x, &out_shape)?)),

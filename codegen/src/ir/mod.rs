@@ -214,51 +214,24 @@ impl Graph {
     /// node reading a value that nothing produces.
     pub fn sort_topologically(&mut self) -> Result<(), String> {
         let producers = self.producers();
-        let n = self.nodes.len();
-        // Kahn's algorithm with a min-heap on the original index keeps the source order stable.
-        let mut indegree = vec![0usize; n];
-        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for (i, node) in self.nodes.iter().enumerate() {
-            let mut deps: Vec<usize> = node
-                .inputs
-                .iter()
-                .chain(node.params.iter().flatten())
-                .filter_map(|t| producers.get(t).copied())
-                .collect();
-            deps.sort_unstable();
-            deps.dedup();
-            for d in deps {
-                if d == i {
-                    return Err(format!("node '{}' reads its own output", node.name));
-                }
-                indegree[i] += 1;
-                dependents[d].push(i);
-            }
-        }
-        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n)
-            .filter(|&i| indegree[i] == 0)
-            .map(std::cmp::Reverse)
+        let deps: Vec<Vec<usize>> = self
+            .nodes
+            .iter()
+            .map(|node| {
+                node.inputs
+                    .iter()
+                    .chain(node.params.iter().flatten())
+                    .filter_map(|t| producers.get(t).copied())
+                    .collect()
+            })
             .collect();
-        let mut order = Vec::with_capacity(n);
-        while let Some(std::cmp::Reverse(i)) = ready.pop() {
-            order.push(i);
-            for &d in &dependents[i] {
-                indegree[d] -= 1;
-                if indegree[d] == 0 {
-                    ready.push(std::cmp::Reverse(d));
-                }
-            }
-        }
-        if order.len() < n {
-            let stuck: Vec<String> = (0..n)
-                .filter(|&i| indegree[i] > 0)
-                .map(|i| format!("'{}'", self.nodes[i].name))
+        let order = topological_order(&deps).map_err(|stuck| {
+            let names: Vec<String> = stuck
+                .iter()
+                .map(|&i| format!("'{}'", self.nodes[i].name))
                 .collect();
-            return Err(format!(
-                "the graph has a cycle through nodes {}",
-                stuck.join(", ")
-            ));
-        }
+            format!("the graph has a cycle through nodes {}", names.join(", "))
+        })?;
         let mut nodes: Vec<Option<Node>> = std::mem::take(&mut self.nodes)
             .into_iter()
             .map(Some)
@@ -318,6 +291,41 @@ impl Graph {
     }
 }
 
+/// An order of items `0..deps.len()` in which every item comes after the items it depends on
+/// (`deps[i]`), keeping the original order wherever the dependencies allow (Kahn's algorithm with
+/// the smallest ready index first). Fails with the items on or behind a cycle.
+pub fn topological_order(deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
+    use std::cmp::Reverse;
+    let n = deps.len();
+    let mut indegree = vec![0usize; n];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, d) in deps.iter().enumerate() {
+        let mut d = d.clone();
+        d.sort_unstable();
+        d.dedup();
+        for j in d {
+            indegree[i] += 1;
+            dependents[j].push(i);
+        }
+    }
+    let mut ready: std::collections::BinaryHeap<Reverse<usize>> =
+        (0..n).filter(|&i| indegree[i] == 0).map(Reverse).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(Reverse(i)) = ready.pop() {
+        order.push(i);
+        for &d in &dependents[i] {
+            indegree[d] -= 1;
+            if indegree[d] == 0 {
+                ready.push(Reverse(d));
+            }
+        }
+    }
+    if order.len() < n {
+        return Err((0..n).filter(|&i| indegree[i] > 0).collect());
+    }
+    Ok(order)
+}
+
 /// Number of elements of a shape.
 pub fn num_elements(shape: &[usize]) -> usize {
     shape.iter().product()
@@ -363,4 +371,27 @@ pub fn normalize_axis(axis: i64, rank: usize) -> Result<usize, String> {
 /// Formats a shape as `[1, 3, 16, 16]`.
 pub fn format_shape(shape: &[usize]) -> String {
     format!("{shape:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topological_order_is_stable_and_reports_cycles() {
+        // 0 depends on 2, the rest are free: 1 and 2 keep their order, 0 moves after 2.
+        assert_eq!(
+            topological_order(&[vec![2], vec![], vec![]]),
+            Ok(vec![1, 2, 0])
+        );
+        assert_eq!(
+            topological_order(&[vec![1], vec![0], vec![]]),
+            Err(vec![0, 1])
+        );
+        assert_eq!(
+            topological_order(&[vec![0]]),
+            Err(vec![0]),
+            "a self-loop is a cycle"
+        );
+    }
 }

@@ -330,6 +330,18 @@ attr_struct! {
     }
 }
 
+impl ReduceAttrs {
+    /// The reduced axes, after shape inference made them explicit and non-negative.
+    pub fn resolved_axes(&self) -> Vec<usize> {
+        self.axes
+            .as_deref()
+            .unwrap_or(&[])
+            .iter()
+            .map(|&v| v as usize)
+            .collect()
+    }
+}
+
 attr_struct! {
     /// `Resize`; after shape inference `scales` holds one scale per axis (output / input for
     /// axes given by `sizes`), which is what the coordinate transformation uses.

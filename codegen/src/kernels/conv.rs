@@ -8,7 +8,9 @@
 
 use super::activation::Activation;
 
-/// The shape of one convolution. Weights are `[c_out, c_in / groups, k_h, k_w]`.
+/// The shape of one convolution. Weights are `[c_out, c_in / groups, k_h, k_w]` for
+/// [`conv2d`] and `[c_in, c_out / groups, k_h, k_w]` for [`conv_transpose2d`]; `h_in`/`w_in` are
+/// the input's size and `h_out`/`w_out` the output's for both.
 #[derive(Clone, Copy, Debug)]
 pub struct Conv2d {
     /// Images in the batch; each is convolved independently.
@@ -171,40 +173,10 @@ fn conv2d_image(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
     }
 }
 
-/// The shape of one transposed convolution. Weights are `[c_in, c_out / groups, k_h, k_w]`;
-/// `h_in`/`w_in` are the input's size, `h_out`/`w_out` the output's.
-#[derive(Clone, Copy, Debug)]
-pub struct ConvTranspose2d {
-    /// Images in the batch; each is convolved independently.
-    pub batch: usize,
-    pub c_in: usize,
-    pub h_in: usize,
-    pub w_in: usize,
-    pub c_out: usize,
-    pub h_out: usize,
-    pub w_out: usize,
-    pub k_h: usize,
-    pub k_w: usize,
-    pub stride_h: usize,
-    pub stride_w: usize,
-    pub dilation_h: usize,
-    pub dilation_w: usize,
-    pub pad_top: usize,
-    pub pad_left: usize,
-    pub groups: usize,
-    pub activation: Activation,
-}
-
 /// `y = activation(conv_transpose(x, w) + bias)`: every input element scatters `x * w` into
 /// the output at `input * stride + tap - pad`.
 #[inline(always)]
-pub fn conv_transpose2d(
-    p: ConvTranspose2d,
-    x: &[f32],
-    w: &[f32],
-    bias: &[f32],
-    y: &mut [f32],
-) {
+pub fn conv_transpose2d(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
     let (image_in, image_out) = (p.c_in * p.h_in * p.w_in, p.c_out * p.h_out * p.w_out);
     for n in 0..p.batch {
         let x = &x[n * image_in..(n + 1) * image_in];
@@ -213,13 +185,7 @@ pub fn conv_transpose2d(
 }
 
 #[inline(always)]
-fn conv_transpose2d_image(
-    p: ConvTranspose2d,
-    x: &[f32],
-    w: &[f32],
-    bias: &[f32],
-    y: &mut [f32],
-) {
+fn conv_transpose2d_image(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
     let (plane_in, plane_out) = (p.h_in * p.w_in, p.h_out * p.w_out);
     let (cin_g, cout_g) = (p.c_in / p.groups, p.c_out / p.groups);
     for oc in 0..p.c_out {
@@ -399,7 +365,7 @@ mod tests {
                 &attrs, &Value::f32(vec![1, c_in, c.h, c.w], x.clone()), &Value::f32(vec![c_in, c.cout_g, c.k.0, c.k.1], w.clone()),
                 bias_value.as_ref(), &out_shape).unwrap();
             let mut y = vec![f32::NAN; expected.len()];
-            let p = ConvTranspose2d { batch: 1, c_in, h_in: c.h, w_in: c.w, c_out, h_out, w_out, k_h: c.k.0, k_w: c.k.1, stride_h: c.s.0, stride_w: c.s.1,
+            let p = Conv2d { batch: 1, c_in, h_in: c.h, w_in: c.w, c_out, h_out, w_out, k_h: c.k.0, k_w: c.k.1, stride_h: c.s.0, stride_w: c.s.1,
                 dilation_h: c.d.0, dilation_w: c.d.1, pad_top: c.pads[0], pad_left: c.pads[1], groups: c.groups, activation: act.0 };
             conv_transpose2d(p, &x, &w, &b, &mut y);
             assert_close(&y, &expected, 1e-5);

@@ -212,48 +212,28 @@ fn sort_nodes(graph: &proto::GraphProto) -> Result<Vec<&NodeProto>> {
             }
         }
     }
-    let n = graph.node.len();
-    let mut indegree = vec![0usize; n];
-    let mut dependents = vec![Vec::new(); n];
-    for (i, node) in graph.node.iter().enumerate() {
-        let mut deps: Vec<usize> = node
-            .input
-            .iter()
-            .filter_map(|name| producer.get(name.as_str()).copied())
-            .collect();
-        deps.sort_unstable();
-        deps.dedup();
-        for d in deps {
-            indegree[i] += 1;
-            dependents[d].push(i);
-        }
-    }
-    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n)
-        .filter(|&i| indegree[i] == 0)
-        .map(std::cmp::Reverse)
+    let deps: Vec<Vec<usize>> = graph
+        .node
+        .iter()
+        .map(|node| {
+            node.input
+                .iter()
+                .filter_map(|name| producer.get(name.as_str()).copied())
+                .collect()
+        })
         .collect();
-    let mut order = Vec::with_capacity(n);
-    while let Some(std::cmp::Reverse(i)) = ready.pop() {
-        order.push(&graph.node[i]);
-        for &d in &dependents[i] {
-            indegree[d] -= 1;
-            if indegree[d] == 0 {
-                ready.push(std::cmp::Reverse(d));
-            }
-        }
-    }
-    if order.len() < n {
-        let stuck: Vec<String> = (0..n)
-            .filter(|&i| indegree[i] > 0)
-            .map(|i| format!("{} '{}'", graph.node[i].op_type, graph.node[i].name))
+    let order = crate::ir::topological_order(&deps).map_err(|stuck| {
+        let names: Vec<String> = stuck
+            .iter()
             .take(10)
+            .map(|&i| format!("{} '{}'", graph.node[i].op_type, graph.node[i].name))
             .collect();
-        return Err(Error::invalid_model(format!(
+        Error::invalid_model(format!(
             "the graph has a cycle through {}",
-            stuck.join(", ")
-        )));
-    }
-    Ok(order)
+            names.join(", ")
+        ))
+    })?;
+    Ok(order.into_iter().map(|i| &graph.node[i]).collect())
 }
 
 struct Importer {
@@ -1406,6 +1386,34 @@ mod tests {
         };
         let g = import(&bytes, SourceInfo::default(), &options).unwrap();
         assert_eq!(g.tensor(g.inputs[0]).shape, Some(vec![3, 4]));
+    }
+
+    #[test]
+    fn nodes_out_of_order_are_sorted_and_cycles_refused() {
+        let bytes = model(
+            vec![
+                node("Sigmoid", "second", &["a"], &["y"]),
+                node("Relu", "first", &["x"], &["a"]),
+            ],
+            13,
+        );
+        let g = import(&bytes, SourceInfo::default(), &ImportOptions::default()).unwrap();
+        let names: Vec<&str> = g.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["first", "second"]);
+
+        let bytes = model(
+            vec![
+                node("Relu", "a", &["b"], &["a_out"]),
+                node("Relu", "b", &["a_out"], &["b"]),
+            ],
+            13,
+        );
+        let err =
+            import(&bytes, SourceInfo::default(), &ImportOptions::default()).unwrap_err();
+        assert!(
+            err.message.contains("cycle") && err.message.contains("Relu 'a'"),
+            "{err}"
+        );
     }
 
     #[test]
