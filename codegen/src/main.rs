@@ -107,12 +107,26 @@ struct ModelArgs {
     /// Give an input a fixed shape (symbolic leading dimensions default to 1)
     #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_input_shape)]
     input_shapes: Vec<(String, Vec<usize>)>,
-    /// Skip an optional pass (see --list-passes)
-    #[arg(long = "disable-pass", value_name = "PASS")]
+    /// Skip an optional pass of the pipeline
+    #[arg(long = "disable-pass", value_name = "PASS", value_parser = pass_names(false))]
     disabled: Vec<String>,
-    /// Print the IR after a pass (or `all`) to standard error
-    #[arg(long = "dump-after", value_name = "PASS")]
+    /// Print the IR after a pass (or after `all`) to standard error
+    #[arg(long = "dump-after", value_name = "PASS", value_parser = pass_names(true))]
     dump_after: Vec<String>,
+}
+
+/// The names `--disable-pass` (optional passes) or `--dump-after` (every pass, and `all`) take,
+/// so that clap lists them in the help and refuses others.
+fn pass_names(every_pass: bool) -> clap::builder::PossibleValuesParser {
+    let mut names: Vec<clap::builder::PossibleValue> = PIPELINE
+        .iter()
+        .filter(|p| every_pass || !p.required)
+        .map(|p| clap::builder::PossibleValue::new(p.name).help(p.description))
+        .collect();
+    if every_pass {
+        names.push(clap::builder::PossibleValue::new("all").help("after every pass"));
+    }
+    clap::builder::PossibleValuesParser::new(names)
 }
 
 fn parse_input_shape(text: &str) -> std::result::Result<(String, Vec<usize>), String> {

@@ -315,7 +315,16 @@ fn usage_errors_exit_with_2_and_input_shape_overrides_are_checked() {
         "--disable-pass",
         "plan_memory",
     ]);
-    assert!(stderr(&result).contains("required"), "{}", stderr(&result));
+    assert_eq!(
+        result.status.code(),
+        Some(2),
+        "plan_memory cannot be disabled"
+    );
+    assert!(
+        stderr(&result).contains("fold_batch_norm"),
+        "the valid passes are listed: {}",
+        stderr(&result)
+    );
 }
 
 #[test]
