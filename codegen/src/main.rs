@@ -61,7 +61,7 @@ enum Command {
         #[command(flatten)]
         model: ModelArgs,
         /// An input array (.npy or .pb), in model input order, or NAME=FILE
-        #[arg(long = "input", value_name = "FILE", required = true)]
+        #[arg(long = "input", value_name = "FILE")]
         inputs: Vec<String>,
         /// Directory for output_0.npy, output_1.npy, ...
         #[arg(long, value_name = "DIR")]
@@ -350,15 +350,18 @@ fn read_inputs(graph: &Graph, specs: &[String]) -> Result<(Vec<Vec<f32>>, usize,
         {
             (value.shape[0], true)
         } else {
+            // Batches of samples stack along a leading axis of size 1.
+            let batch_hint = match expected.split_first() {
+                Some((1, rest)) => {
+                    let rest: Vec<String> = rest.iter().map(|d| d.to_string()).collect();
+                    format!(" (or [N, {}] for N samples)", rest.join(", "))
+                }
+                _ => String::new(),
+            };
             return Err(Error::invalid_argument(format!(
-                "{}: input '{}' takes shape {expected:?} (or [N, {}] for N samples), the file holds {:?}",
+                "{}: input '{}' takes shape {expected:?}{batch_hint}, the file holds {:?}",
                 path.display(),
                 names[i],
-                expected[1..]
-                    .iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
                 value.shape
             )));
         };

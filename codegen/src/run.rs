@@ -87,14 +87,22 @@ pub fn harness_source(graph: &Graph) -> String {
          mod model;\n\n\
          use std::io::{Read, Write};\n\n\
          fn main() {\n\
+         \x20   // A model holds its arena, which can be larger than a main thread's stack.\n\
+         \x20   let stack = (64 << 20) + 2 * model::ARENA_BYTES;\n\
+         \x20   let worker = std::thread::Builder::new().stack_size(stack).spawn(run).expect(\"thread\");\n\
+         \x20   worker.join().expect(\"the model panicked\");\n\
+         }\n\n\
+         fn run() {\n\
          \x20   let samples: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).expect(\"usage: harness SAMPLES\");\n\
          \x20   let mut bytes = Vec::new();\n\
          \x20   std::io::stdin().read_to_end(&mut bytes).expect(\"read stdin\");\n\
          \x20   let data: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();\n\
          \x20   let mut model = Box::new(model::Model::new());\n\
-         \x20   let mut out = Vec::new();\n\
-         \x20   let mut at = 0;\n",
+         \x20   let mut out = Vec::new();\n",
     );
+    if n_in > 0 {
+        s.push_str("    let mut at = 0;\n");
+    }
     let in_lens: Vec<String> = (0..n_in)
         .map(|i| format!("model::{}_LEN", name("input", i, n_in)))
         .collect();
@@ -111,9 +119,9 @@ pub fn harness_source(graph: &Graph) -> String {
     for i in 0..n_in {
         let c = name("input", i, n_in);
         s.push_str(&format!(
-            "        let input_{i}: [f32; model::{c}_LEN] = data[at..at + model::{c}_LEN].try_into().expect(\"length\");\n        at += model::{c}_LEN;\n"
+            "        let input_{i}: &[f32; model::{c}_LEN] = data[at..at + model::{c}_LEN].try_into().expect(\"length\");\n        at += model::{c}_LEN;\n"
         ));
-        args.push(format!("&input_{i}"));
+        args.push(format!("input_{i}"));
     }
     for j in 0..n_out {
         let c = name("output", j, n_out);

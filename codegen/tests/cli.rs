@@ -410,3 +410,104 @@ fn a_directory_is_not_an_output_file() {
         stderr(&result)
     );
 }
+
+/// A tiny ONNX model written with the front end's own protobuf messages: `Relu` of a graph
+/// input of shape `input_dims`, or of a constant when `input_dims` is `None`.
+fn relu_model(input_dims: Option<&[i64]>) -> Vec<u8> {
+    use edgegen::frontend::onnx::proto::*;
+    use prost::Message;
+    let value_info = |name: &str, dims: &[i64]| ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: data_type::FLOAT,
+                shape: Some(TensorShapeProto {
+                    dim: dims
+                        .iter()
+                        .map(|&d| tensor_shape_proto::Dimension {
+                            value: Some(tensor_shape_proto::dimension::Value::DimValue(d)),
+                        })
+                        .collect(),
+                }),
+            })),
+        }),
+    };
+    let (input, initializer) = match input_dims {
+        Some(dims) => (vec![value_info("x", dims)], vec![]),
+        None => (
+            vec![],
+            vec![TensorProto {
+                name: "x".into(),
+                dims: vec![3],
+                data_type: data_type::FLOAT,
+                float_data: vec![-1.0, 0.5, 2.0],
+                ..Default::default()
+            }],
+        ),
+    };
+    ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        graph: Some(GraphProto {
+            name: "relu".into(),
+            node: vec![NodeProto {
+                op_type: "Relu".into(),
+                name: "relu".into(),
+                input: vec!["x".into()],
+                output: vec!["y".into()],
+                ..Default::default()
+            }],
+            input,
+            initializer,
+            output: vec![value_info("y", &[])],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn run_takes_no_input_for_a_model_without_inputs() {
+    let dir = scratch("no_inputs");
+    let model = dir.join("constant.onnx");
+    std::fs::write(&model, relu_model(None)).unwrap();
+    let out = dir.join("out");
+    let result = edgegen(&[
+        "run",
+        model.to_str().unwrap(),
+        "--output-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let (shape, values) = read_f32(&out.join("output_0.npy"));
+    assert_eq!((shape, values), (vec![3], vec![0.0, 0.5, 2.0]));
+}
+
+#[test]
+fn the_batch_hint_appears_only_for_a_leading_dimension_of_one() {
+    let dir = scratch("batch_hint");
+    let wrong = fixture("reference/digits_mlp/input_0.npy");
+    for (dims, hint) in [(&[2i64, 3][..], false), (&[1, 3][..], true)] {
+        let model = dir.join(format!("relu_{}.onnx", dims[0]));
+        std::fs::write(&model, relu_model(Some(dims))).unwrap();
+        let result = edgegen(&[
+            "run",
+            model.to_str().unwrap(),
+            "--input",
+            wrong.to_str().unwrap(),
+            "--output-dir",
+            dir.join("out").to_str().unwrap(),
+        ]);
+        assert_eq!(result.status.code(), Some(1));
+        let message = stderr(&result);
+        assert_eq!(
+            message.contains("for N samples"),
+            hint,
+            "{dims:?}: {message}"
+        );
+    }
+}

@@ -197,11 +197,20 @@ mod crafted {
         initializer: Vec<TensorProto>,
         nodes: Vec<NodeProto>,
     ) -> Vec<u8> {
+        model_at(13, inputs, initializer, nodes)
+    }
+
+    fn model_at(
+        opset: i64,
+        inputs: Vec<ValueInfoProto>,
+        initializer: Vec<TensorProto>,
+        nodes: Vec<NodeProto>,
+    ) -> Vec<u8> {
         ModelProto {
             ir_version: 8,
             opset_import: vec![OperatorSetIdProto {
                 domain: String::new(),
-                version: 13,
+                version: opset,
             }],
             graph: Some(GraphProto {
                 name: "crafted".into(),
@@ -348,5 +357,85 @@ mod crafted {
             "took {:?}",
             started.elapsed()
         );
+    }
+
+    #[test]
+    fn reversed_slices_of_empty_axes() {
+        let m = model(
+            vec![input("x", &[1, 4])],
+            vec![
+                i64s("s1", &[2]),
+                i64s("e1", &[2]),
+                i64s("axes", &[1]),
+                i64s("s2", &[-1]),
+                i64s("e2", &[-10]),
+                i64s("steps", &[-1]),
+            ],
+            vec![
+                NodeProto {
+                    op_type: "Slice".into(),
+                    name: "empty".into(),
+                    input: vec!["x".into(), "s1".into(), "e1".into(), "axes".into()],
+                    output: vec!["nothing".into()],
+                    ..Default::default()
+                },
+                node("Slice", &["nothing", "s2", "e2", "axes", "steps"], vec![]),
+            ],
+        );
+        let started = std::time::Instant::now();
+        let _ = super::compile_bytes(&m);
+        assert!(started.elapsed().as_secs() < 10);
+    }
+
+    #[test]
+    fn axes_of_scalars() {
+        let m = model(
+            vec![input("x", &[])],
+            vec![],
+            vec![node("Concat", &["x", "x"], vec![int_attr("axis", 0)])],
+        );
+        refused(m, "out of range for a tensor of rank 0");
+        let m = model(
+            vec![input("x", &[])],
+            vec![i64s("i", &[0])],
+            vec![node("Gather", &["x", "i"], vec![])],
+        );
+        refused(m, "rank 0");
+    }
+
+    #[test]
+    fn malformed_nodes() {
+        let m = model_at(
+            10,
+            vec![input("x", &[1, 2])],
+            vec![],
+            vec![node("Resize", &[], vec![])],
+        );
+        refused(m, "Resize");
+        let mut outputless = node("Relu", &["x"], vec![]);
+        outputless.output.clear();
+        let m = model(
+            vec![input("x", &[1, 2])],
+            vec![],
+            vec![outputless, node("Relu", &["x"], vec![])],
+        );
+        let err = super::compile_bytes(&m).expect_err("a node without outputs is refused");
+        assert_eq!(err.kind, edgegen::ErrorKind::InvalidModel, "{err}");
+        assert!(err.message.contains("has no outputs"), "{err}");
+        let m = model(
+            vec![input("x", &[1, 1, 4, 4])],
+            vec![],
+            vec![node("MaxPool", &["x"], vec![ints("kernel_shape", &[0, 2])])],
+        );
+        refused(m, "kernel_shape");
+    }
+
+    fn int_attr(name: &str, value: i64) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: attribute_type::INT,
+            i: value,
+            ..Default::default()
+        }
     }
 }

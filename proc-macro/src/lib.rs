@@ -29,6 +29,18 @@ pub fn include_model(input: TokenStream) -> TokenStream {
     }
 }
 
+/// A module name from a file stem: prefixed when it would start with a digit or be empty,
+/// suffixed when it is a Rust keyword (`final.onnx` gives `final_model`).
+fn module_name(stem: &str) -> String {
+    if stem.is_empty() || stem.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("model_{stem}")
+    } else if syn::parse_str::<syn::Ident>(stem).is_err() {
+        format!("{stem}_model")
+    } else {
+        stem.to_string()
+    }
+}
+
 fn expand(relative: &str) -> Result<proc_macro2::TokenStream, String> {
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
         .ok_or("CARGO_MANIFEST_DIR is not set: include_model! runs under Cargo")?;
@@ -47,11 +59,7 @@ fn expand(relative: &str) -> Result<proc_macro2::TokenStream, String> {
             }
         })
         .collect();
-    let module = if module.is_empty() || module.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("model_{module}")
-    } else {
-        module
-    };
+    let module = module_name(&module);
     let options = edgegen::CompileOptions::default();
     let compiled =
         edgegen::compile(&path, &options, &mut |_, _| {}).map_err(|e| e.to_string())?;
@@ -68,4 +76,19 @@ fn expand(relative: &str) -> Result<proc_macro2::TokenStream, String> {
             const _: &[u8] = include_bytes!(#absolute);
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::module_name;
+
+    #[test]
+    fn module_names_are_identifiers() {
+        assert_eq!(module_name("digits_mlp"), "digits_mlp");
+        assert_eq!(module_name("final"), "final_model");
+        assert_eq!(module_name("self"), "self_model");
+        assert_eq!(module_name("type"), "type_model");
+        assert_eq!(module_name("3d_unet"), "model_3d_unet");
+        assert_eq!(module_name(""), "model_");
+    }
 }

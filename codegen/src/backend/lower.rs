@@ -8,7 +8,7 @@
 //! is stored `[k, n]`), `BatchNormalization` becomes a scale and a shift per channel, broadcast
 //! and stride patterns are simplified, resize coordinates become tables.
 
-use crate::backend::{Arg, Program, StaticData, Step, Stmt, Struct, Value};
+use crate::backend::{Arg, Program, StaticData, Step, Stmt, Struct, Value, comment};
 use crate::error::{Error, Result};
 use crate::ir::op::*;
 use crate::ir::shape::{
@@ -200,7 +200,7 @@ impl Lowering<'_> {
         let tensor = self.graph.tensor(t);
         let data = tensor.data.clone().ok_or("expected a constant")?;
         let name = self.static_name(role);
-        let doc = format!("Constant `{}`.", tensor.name);
+        let doc = format!("Constant `{}`.", comment(&tensor.name));
         self.statics
             .add(name.clone(), doc, tensor.shape().to_vec(), data);
         self.statics.by_tensor.push((t, name.clone()));
@@ -273,7 +273,7 @@ impl Lowering<'_> {
         let mut doc = vec![format!(
             "Layer {}: `{}` ({}), {} → {}.",
             self.index,
-            self.node.name,
+            comment(&self.node.name),
             self.node.op.name(),
             if ins.is_empty() {
                 "constants".to_string()
@@ -505,7 +505,7 @@ impl Lowering<'_> {
                     (0..k * n).map(|i| values[(i % n) * k + i / n]).collect();
                 let what = format!(
                     "`{}` transposed to [{k}, {n}] for the kernel.",
-                    self.graph.tensor(b_id).name
+                    comment(&self.graph.tensor(b_id).name)
                 );
                 (
                     Arg::Static(self.derived(
@@ -536,7 +536,7 @@ impl Lowering<'_> {
                         .collect();
                     let what = format!(
                         "`{}` broadcast to [{rows}, {n}] and scaled by beta.",
-                        self.graph.tensor(c_id).name
+                        comment(&self.graph.tensor(c_id).name)
                     );
                     c_arg = Arg::Static(self.derived(
                         "BIAS",
@@ -1156,7 +1156,7 @@ impl Lowering<'_> {
             .collect::<R<_>>()?;
         let what = format!(
             "Indices of `{}`, made non-negative.",
-            self.graph.tensor(indices_id).name
+            comment(&self.graph.tensor(indices_id).name)
         );
         let n = normalized.len();
         let name = self.derived("INDICES", &what, vec![n], TensorData::U32(normalized));
@@ -1259,7 +1259,12 @@ impl Lowering<'_> {
                     }
                     match a.mode {
                         ResizeMode::Nearest => {
-                            let i = resize_nearest_index(a.nearest_mode, src, x[d]) as u32;
+                            let i = resize_nearest_index(
+                                a.nearest_mode,
+                                src,
+                                a.scales[d],
+                                x[d],
+                            ) as u32;
                             (i, i, 0.0)
                         }
                         ResizeMode::Linear => {

@@ -14,6 +14,32 @@ pub mod rust;
 
 use crate::ir::{TensorData, TensorId};
 
+/// Text from the model (a node or tensor name, a producer string) made safe to put in a comment
+/// or a Markdown code span: a line break would end the comment and let the rest of the text be
+/// compiled as code, and a backtick would end the code span. Control characters and Unicode line
+/// separators become spaces, backticks become quotes.
+pub fn comment(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '`' => '\'',
+            c if breaks_line(c) => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// A comment line with anything that could end it replaced by spaces (a second line of defence
+/// behind [`comment`], for lines built from several parts).
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if breaks_line(c) { ' ' } else { c })
+        .collect()
+}
+
+fn breaks_line(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+}
+
 /// A model as a sequence of kernel calls.
 #[derive(Clone, Debug, Default)]
 pub struct Program {

@@ -505,7 +505,12 @@ pub fn resize(a: &ResizeAttrs, x: &Value, out_shape: &[usize]) -> R<Vec<f32>> {
                     }
                     Some(match a.mode {
                         ResizeMode::Nearest => vec![(
-                            resize_nearest_index(a.nearest_mode, src, x.shape[d]),
+                            resize_nearest_index(
+                                a.nearest_mode,
+                                src,
+                                a.scales[d],
+                                x.shape[d],
+                            ),
                             1.0,
                         )],
                         ResizeMode::Linear => {

@@ -356,7 +356,7 @@ pub fn strides_of(shape: &[usize]) -> Vec<usize> {
 /// Turns a possibly negative ONNX axis into an index below `rank`.
 pub fn normalize_axis(axis: i64, rank: usize) -> Result<usize, String> {
     let r = rank as i64;
-    if axis < -r || axis >= r.max(1) {
+    if axis < -r || axis >= r {
         return Err(format!(
             "axis {axis} is out of range for a tensor of rank {rank}"
         ));

@@ -63,6 +63,8 @@ word_enum! {
         RoundPreferCeil = "round_prefer_ceil",
         Floor = "floor",
         Ceil = "ceil",
+        /// Resize-10 (Upsample): round down an axis that grows, up an axis that shrinks.
+        Legacy = "legacy",
     }
 }
 

@@ -48,9 +48,16 @@ pub fn broadcast_strides(shape: &[usize], out_shape: &[usize]) -> Vec<usize> {
         .collect()
 }
 
-/// Maps an output coordinate of `Resize` to an input coordinate along one axis, computing in
-/// `f32` with the operation order of onnxruntime, so that nearest-neighbour rounding at exact
-/// half-way points agrees with it. `roi` is the axis' `(start, end)` for `tf_crop_and_resize`.
+/// Maps an output coordinate of `Resize` to an input coordinate along one axis, with the
+/// arithmetic of onnxruntime's source (mostly `f32`; `f64` where it uses double literals), so that
+/// nearest-neighbour rounding near half-way points agrees with it. An axis whose length does not
+/// change maps each coordinate to itself, as onnxruntime does (even if the scale is not exactly
+/// 1), except in `tf_crop_and_resize`, where the region of interest still applies. `roi` is the
+/// axis' `(start, end)` for `tf_crop_and_resize`.
+///
+/// One known difference: `half_pixel_symmetric` coordinates that are *exactly* half-way in real
+/// arithmetic can round either way in onnxruntime, depending on how its build contracts
+/// multiply-adds; edgegen computes them as onnxruntime's source reads.
 pub fn resize_source_coordinate(
     mode: CoordinateTransformation,
     x_out: usize,
@@ -60,13 +67,17 @@ pub fn resize_source_coordinate(
     roi: (f32, f32),
 ) -> f32 {
     let x = x_out as f32;
+    if len_in == len_out && mode != CoordinateTransformation::TfCropAndResize {
+        return x;
+    }
     match mode {
         CoordinateTransformation::HalfPixel => (x + 0.5) / scale - 0.5,
         CoordinateTransformation::HalfPixelSymmetric => {
-            let adjustment = len_out as f32 / (scale * len_in as f32);
+            let output_width = scale * len_in as f32;
+            let adjustment = len_out as f32 / output_width;
             let center = len_in as f32 / 2.0;
             let offset = center * (1.0 - adjustment);
-            offset + (x + 0.5) / scale - 0.5
+            (offset as f64 + (x as f64 + 0.5) / scale as f64 - 0.5) as f32
         }
         CoordinateTransformation::PytorchHalfPixel => {
             if len_out > 1 {
@@ -90,7 +101,7 @@ pub fn resize_source_coordinate(
                 start * (len_in as f32 - 1.0)
                     + x * (end - start) * (len_in as f32 - 1.0) / (len_out as f32 - 1.0)
             } else {
-                0.5 * (start + end) * (len_in as f32 - 1.0)
+                (0.5 * (start as f64 + end as f64) * (len_in as f64 - 1.0)) as f32
             }
         }
     }
@@ -103,8 +114,9 @@ pub fn resize_outside(mode: CoordinateTransformation, x: f32, len_in: usize) -> 
         && (x < 0.0 || x > (len_in - 1) as f32)
 }
 
-/// The input index nearest-neighbour `Resize` reads for a source coordinate.
-pub fn resize_nearest_index(mode: NearestMode, x: f32, len_in: usize) -> usize {
+/// The input index nearest-neighbour `Resize` reads for a source coordinate (`scale` decides
+/// the rounding of the `Legacy` mode).
+pub fn resize_nearest_index(mode: NearestMode, x: f32, scale: f32, len_in: usize) -> usize {
     let rounded = match mode {
         NearestMode::RoundPreferFloor => {
             if x == x.floor() + 0.5 {
@@ -116,6 +128,8 @@ pub fn resize_nearest_index(mode: NearestMode, x: f32, len_in: usize) -> usize {
         NearestMode::RoundPreferCeil => x.round(),
         NearestMode::Floor => x.floor(),
         NearestMode::Ceil => x.ceil(),
+        NearestMode::Legacy if scale < 1.0 => x.ceil(),
+        NearestMode::Legacy => x.trunc(),
     };
     rounded.clamp(0.0, (len_in - 1) as f32) as usize
 }
@@ -242,16 +256,19 @@ mod tests {
     #[test]
     fn nearest_rounding_modes() {
         assert_eq!(
-            resize_nearest_index(NearestMode::RoundPreferFloor, 1.5, 4),
+            resize_nearest_index(NearestMode::RoundPreferFloor, 1.5, 2.0, 4),
             1
         );
         assert_eq!(
-            resize_nearest_index(NearestMode::RoundPreferCeil, 1.5, 4),
+            resize_nearest_index(NearestMode::RoundPreferCeil, 1.5, 2.0, 4),
             2
         );
-        assert_eq!(resize_nearest_index(NearestMode::Floor, 1.9, 4), 1);
-        assert_eq!(resize_nearest_index(NearestMode::Ceil, 1.1, 4), 2);
-        assert_eq!(resize_nearest_index(NearestMode::Ceil, 3.5, 4), 3);
-        assert_eq!(resize_nearest_index(NearestMode::Floor, -0.25, 4), 0);
+        assert_eq!(resize_nearest_index(NearestMode::Floor, 1.9, 2.0, 4), 1);
+        assert_eq!(resize_nearest_index(NearestMode::Ceil, 1.1, 2.0, 4), 2);
+        assert_eq!(resize_nearest_index(NearestMode::Ceil, 3.5, 2.0, 4), 3);
+        assert_eq!(resize_nearest_index(NearestMode::Floor, -0.25, 2.0, 4), 0);
+        // Resize-10: truncate when growing, round up when shrinking.
+        assert_eq!(resize_nearest_index(NearestMode::Legacy, 1.67, 2.0, 5), 1);
+        assert_eq!(resize_nearest_index(NearestMode::Legacy, 1.67, 0.6, 5), 2);
     }
 }

@@ -235,15 +235,15 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             if node.inputs.len() > 2 && input_shape(graph, node, 2)? != [c_out] {
                 return Err(format!("the bias should have shape [{c_out}]"));
             }
-            let full = |d: usize| {
+            if x[2..].contains(&0) {
+                return Err("the input has a zero-sized spatial axis".into());
+            }
+            let full_size = |a: &ConvTransposeAttrs, d: usize| {
                 a.strides[d] * (x[2 + d] - 1)
                     + a.output_padding[d]
                     + (a.kernel_shape[d] - 1) * a.dilations[d]
                     + 1
             };
-            if x[2..].contains(&0) {
-                return Err("the input has a zero-sized spatial axis".into());
-            }
             let target: Option<Vec<usize>> = match (&a.output_shape, a.auto_pad) {
                 (Some(shape), _) => {
                     let shape = if shape.len() == rank {
@@ -261,18 +261,25 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
                 (None, AutoPad::SameUpper | AutoPad::SameLower) => {
                     Some((0..spatial).map(|d| x[2 + d] * a.strides[d]).collect())
                 }
-                (None, AutoPad::Valid) => Some((0..spatial).map(full).collect()),
+                (None, AutoPad::Valid) => {
+                    Some((0..spatial).map(|d| full_size(a, d)).collect())
+                }
                 (None, AutoPad::NotSet) => None,
             };
             if let Some(target) = target {
                 let mut pads = vec![0; 2 * spatial];
                 for d in 0..spatial {
-                    let total = full(d).checked_sub(target[d]).ok_or_else(|| {
-                        format!(
-                            "the output size {} is larger than the input allows",
-                            target[d]
-                        )
-                    })?;
+                    let full = full_size(a, d);
+                    if target[d] > full {
+                        // Taps cannot reach that far (a kernel smaller than the stride): with an
+                        // explicit output_shape the extra positions are zero (bias only), as
+                        // onnxruntime makes them; SAME padding keeps the full output, as it does.
+                        if a.output_shape.is_some() {
+                            a.output_padding[d] += target[d] - full;
+                        }
+                        continue;
+                    }
+                    let total = full - target[d];
                     // The ONNX definition: the larger half of an odd padding goes at the end for
                     // SAME_UPPER, at the beginning otherwise (including an explicit output_shape).
                     let (begin, end) = if a.auto_pad == AutoPad::SameUpper {
@@ -299,7 +306,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             let mut out = vec![x[0], c_out];
             for d in 0..spatial {
                 out.push(
-                    full(d)
+                    full_size(a, d)
                         .checked_sub(a.pads[d] + a.pads[spatial + d])
                         .filter(|&v| v > 0)
                         .ok_or("the pads are larger than the output")?,
@@ -403,9 +410,9 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             require_f32(graph, node, 1)?;
             check_spatial_rank(rank, node.op.name())?;
             let spatial = rank - 2;
-            if a.kernel_shape.len() != spatial {
+            if a.kernel_shape.len() != spatial || a.kernel_shape.contains(&0) {
                 return Err(format!(
-                    "kernel_shape {:?} does not match a {spatial}-D input",
+                    "kernel_shape {:?} does not fit a {spatial}-D input",
                     a.kernel_shape
                 ));
             }
@@ -810,7 +817,11 @@ fn check_spatial_rank(rank: usize, op: &str) -> Result<(), String> {
 fn fill_kernel(kernel: &mut Vec<usize>, from_weights: &[usize]) -> Result<(), String> {
     if kernel.is_empty() {
         *kernel = from_weights.to_vec();
-    } else if kernel != from_weights {
+    }
+    if kernel.contains(&0) {
+        return Err(format!("kernel_shape {kernel:?} has a zero size"));
+    }
+    if kernel != from_weights {
         return Err(format!(
             "kernel_shape {kernel:?} does not match the weights' {from_weights:?}"
         ));
@@ -1005,6 +1016,13 @@ fn normalize_slice(
         let step = steps.map_or(1, |s| s[i]);
         if step == 0 || step == i64::MIN {
             return Err(format!("slice step {step} is not supported"));
+        }
+        if dim == 0 {
+            // Nothing to take, whatever the bounds say (and no valid index to clamp them to).
+            full_starts[axis] = 0;
+            full_ends[axis] = 0;
+            full_steps[axis] = step;
+            continue;
         }
         let wrap = |v: i64| if v < 0 { v.saturating_add(dim) } else { v };
         let (start, end) = if step > 0 {

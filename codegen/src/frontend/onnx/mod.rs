@@ -472,7 +472,11 @@ impl Importer {
         };
         // ONNX lists data inputs first, then the inputs that edgegen treats as parameters.
         let mut input_names: Vec<&str> = node.input.iter().map(String::as_str).collect();
-        if matches!(op, Op::Resize(_)) && self.opset < 11 {
+        if node.output.iter().all(String::is_empty) {
+            self.problems.push(format!("{describe} has no outputs"));
+            return;
+        }
+        if matches!(op, Op::Resize(_)) && self.opset < 11 && !input_names.is_empty() {
             // Resize-10 takes (X, scales); later versions (X, roi, scales, sizes).
             input_names.insert(1, "");
         }
@@ -616,17 +620,14 @@ fn fix_input_shape(
     let mut dims = Vec::new();
     for (i, dim) in shape.dim.iter().enumerate() {
         match &dim.value {
-            Some(Value::DimValue(v)) if *v >= 0 => dims.push(*v as usize),
-            Some(Value::DimValue(v)) if i > 0 => {
-                return Err(format!(
-                    "graph input '{name}' has dimension {i} of size {v}"
-                ));
-            }
+            // A size of 0 would make an empty input; exporters write 0 (or -1) for "unknown".
+            Some(Value::DimValue(v)) if *v > 0 => dims.push(*v as usize),
             _ if i == 0 => dims.push(1),
             other => {
                 let what = match other {
                     Some(Value::DimParam(p)) => format!("the symbolic size '{p}'"),
-                    _ => "an unknown size".to_string(),
+                    Some(Value::DimValue(v)) => format!("the size {v}"),
+                    None => "an unknown size".to_string(),
                 };
                 return Err(format!(
                     "graph input '{name}' has {what} at dimension {i}; edgegen needs static shapes: give it \
@@ -1182,11 +1183,11 @@ fn resize(a: &mut NodeAttrs, opset: i64) -> Result<Op, String> {
         Some(other) => return Err(format!("unknown Resize mode '{other}'")),
     };
     if opset < 11 {
-        // Resize-10 is Upsample: x_in = x_out / scale, and nearest rounds down.
+        // Resize-10 is Upsample: x_in = x_out / scale, and nearest rounds as `Legacy` says.
         return Ok(Op::Resize(ResizeAttrs {
             mode,
             coordinate_transformation_mode: CoordinateTransformation::Asymmetric,
-            nearest_mode: NearestMode::Floor,
+            nearest_mode: NearestMode::Legacy,
             ..ResizeAttrs::default()
         }));
     }
@@ -1386,6 +1387,32 @@ mod tests {
         };
         let g = import(&bytes, SourceInfo::default(), &options).unwrap();
         assert_eq!(g.tensor(g.inputs[0]).shape, Some(vec![3, 4]));
+    }
+
+    #[test]
+    fn a_declared_zero_size_is_unknown() {
+        // Exporters write 0 (or -1) for a size they do not know: leading, it is the batch.
+        let with_input = |dims: &[i64]| {
+            let mut m =
+                ModelProto::decode(&model(vec![node("Relu", "r", &["x"], &["y"])], 13)[..])
+                    .unwrap();
+            m.graph.as_mut().unwrap().input = vec![value_info("x", dims)];
+            m.encode_to_vec()
+        };
+        let g = import(
+            &with_input(&[0, 4]),
+            SourceInfo::default(),
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(g.tensor(g.inputs[0]).shape, Some(vec![1, 4]));
+        let err = import(
+            &with_input(&[1, 0]),
+            SourceInfo::default(),
+            &ImportOptions::default(),
+        )
+        .unwrap_err();
+        assert!(err.message.contains("--input-shape x="), "{err}");
     }
 
     #[test]
