@@ -1,6 +1,8 @@
 //! The `edgegen` command as a user runs it: `build`, `run` (with `.npy`, `.pb` and batched
 //! inputs) and `inspect`, and the errors for every broken-model fixture.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -411,63 +413,21 @@ fn a_directory_is_not_an_output_file() {
     );
 }
 
-/// A tiny ONNX model written with the front end's own protobuf messages: `Relu` of a graph
-/// input of shape `input_dims`, or of a constant when `input_dims` is `None`.
+/// `Relu` of a graph input of shape `input_dims`, or of a constant when `input_dims` is `None`.
 fn relu_model(input_dims: Option<&[i64]>) -> Vec<u8> {
-    use edgegen::frontend::onnx::proto::*;
-    use prost::Message;
-    let value_info = |name: &str, dims: &[i64]| ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: data_type::FLOAT,
-                shape: Some(TensorShapeProto {
-                    dim: dims
-                        .iter()
-                        .map(|&d| tensor_shape_proto::Dimension {
-                            value: Some(tensor_shape_proto::dimension::Value::DimValue(d)),
-                        })
-                        .collect(),
-                }),
-            })),
-        }),
-    };
-    let (input, initializer) = match input_dims {
-        Some(dims) => (vec![value_info("x", dims)], vec![]),
-        None => (
+    use common::*;
+    match input_dims {
+        Some(dims) => model(
+            vec![input("x", dims)],
             vec![],
-            vec![TensorProto {
-                name: "x".into(),
-                dims: vec![3],
-                data_type: data_type::FLOAT,
-                float_data: vec![-1.0, 0.5, 2.0],
-                ..Default::default()
-            }],
+            vec![node("Relu", &["x"], vec![])],
         ),
-    };
-    ModelProto {
-        ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 13,
-        }],
-        graph: Some(GraphProto {
-            name: "relu".into(),
-            node: vec![NodeProto {
-                op_type: "Relu".into(),
-                name: "relu".into(),
-                input: vec!["x".into()],
-                output: vec!["y".into()],
-                ..Default::default()
-            }],
-            input,
-            initializer,
-            output: vec![value_info("y", &[])],
-            ..Default::default()
-        }),
-        ..Default::default()
+        None => model(
+            vec![],
+            vec![f32s("x", &[-1.0, 0.5, 2.0])],
+            vec![node("Relu", &["x"], vec![])],
+        ),
     }
-    .encode_to_vec()
 }
 
 #[test]

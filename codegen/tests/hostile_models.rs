@@ -5,6 +5,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use edgegen::CompileOptions;
 use edgegen::frontend::{ImportOptions, import_model};
 
@@ -121,112 +123,7 @@ mod crafted {
     //! Models written to hit the limits of shape arithmetic: each must be refused with a clear
     //! error (or compiled), never panic, allocate without bound or run for long.
 
-    use edgegen::frontend::onnx::proto::*;
-    use prost::Message;
-
-    fn tensor(name: &str, dims: &[i64], data_type: i32, raw: Vec<u8>) -> TensorProto {
-        TensorProto {
-            name: name.into(),
-            dims: dims.to_vec(),
-            data_type,
-            raw_data: raw,
-            ..Default::default()
-        }
-    }
-
-    fn i64s(name: &str, values: &[i64]) -> TensorProto {
-        tensor(
-            name,
-            &[values.len() as i64],
-            data_type::INT64,
-            values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        )
-    }
-
-    fn f32s(name: &str, values: &[f32]) -> TensorProto {
-        tensor(
-            name,
-            &[values.len() as i64],
-            data_type::FLOAT,
-            values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        )
-    }
-
-    fn input(name: &str, dims: &[i64]) -> ValueInfoProto {
-        use tensor_shape_proto::{Dimension, dimension::Value};
-        ValueInfoProto {
-            name: name.into(),
-            r#type: Some(TypeProto {
-                value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                    elem_type: data_type::FLOAT,
-                    shape: Some(TensorShapeProto {
-                        dim: dims
-                            .iter()
-                            .map(|&d| Dimension {
-                                value: Some(Value::DimValue(d)),
-                            })
-                            .collect(),
-                    }),
-                })),
-            }),
-        }
-    }
-
-    fn node(op: &str, inputs: &[&str], attribute: Vec<AttributeProto>) -> NodeProto {
-        NodeProto {
-            op_type: op.into(),
-            name: op.to_lowercase(),
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: vec!["y".into()],
-            attribute,
-            ..Default::default()
-        }
-    }
-
-    fn ints(name: &str, values: &[i64]) -> AttributeProto {
-        AttributeProto {
-            name: name.into(),
-            r#type: attribute_type::INTS,
-            ints: values.to_vec(),
-            ..Default::default()
-        }
-    }
-
-    fn model(
-        inputs: Vec<ValueInfoProto>,
-        initializer: Vec<TensorProto>,
-        nodes: Vec<NodeProto>,
-    ) -> Vec<u8> {
-        model_at(13, inputs, initializer, nodes)
-    }
-
-    fn model_at(
-        opset: i64,
-        inputs: Vec<ValueInfoProto>,
-        initializer: Vec<TensorProto>,
-        nodes: Vec<NodeProto>,
-    ) -> Vec<u8> {
-        ModelProto {
-            ir_version: 8,
-            opset_import: vec![OperatorSetIdProto {
-                domain: String::new(),
-                version: opset,
-            }],
-            graph: Some(GraphProto {
-                name: "crafted".into(),
-                node: nodes,
-                initializer,
-                input: inputs,
-                output: vec![ValueInfoProto {
-                    name: "y".into(),
-                    r#type: None,
-                }],
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-        .encode_to_vec()
-    }
+    use super::common::*;
 
     #[track_caller]
     fn refused(bytes: Vec<u8>, needle: &str) {
@@ -428,14 +325,5 @@ mod crafted {
             vec![node("MaxPool", &["x"], vec![ints("kernel_shape", &[0, 2])])],
         );
         refused(m, "kernel_shape");
-    }
-
-    fn int_attr(name: &str, value: i64) -> AttributeProto {
-        AttributeProto {
-            name: name.into(),
-            r#type: attribute_type::INT,
-            i: value,
-            ..Default::default()
-        }
     }
 }
