@@ -391,64 +391,51 @@ impl Lowering<'_> {
     }
 
     fn conv(&mut self, a: &ConvAttrs) -> R<()> {
-        let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
-        let g = Spatial2d::new(&x, &y, &a.kernel_shape, &a.strides, &a.dilations, &a.pads);
-        let geometry = ConvGeometry {
-            h_in: g.h_in,
-            w_in: g.w_in,
-            h_out: g.h_out,
-            w_out: g.w_out,
-            g,
-        };
-        let what = Conv {
-            kernel: "conv::conv2d",
+        self.convolution(Conv {
+            transposed: false,
             kernel_shape: &a.kernel_shape,
             strides: &a.strides,
             dilations: &a.dilations,
             pads: &a.pads,
             group: a.group,
             activation: a.activation,
-        };
-        self.convolution(what, geometry)
+        })
     }
 
     fn conv_transpose(&mut self, a: &ConvTransposeAttrs) -> R<()> {
-        let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
-        // The geometry of the convolution this one transposes: from the output to the input.
-        let g = Spatial2d::new(&y, &x, &a.kernel_shape, &a.strides, &a.dilations, &a.pads);
-        let geometry = ConvGeometry {
-            h_in: g.h_out,
-            w_in: g.w_out,
-            h_out: g.h_in,
-            w_out: g.w_in,
-            g,
-        };
-        let what = Conv {
-            kernel: "conv::conv_transpose2d",
+        self.convolution(Conv {
+            transposed: true,
             kernel_shape: &a.kernel_shape,
             strides: &a.strides,
             dilations: &a.dilations,
             pads: &a.pads,
             group: a.group,
             activation: a.activation,
-        };
-        self.convolution(what, geometry)
+        })
     }
 
     /// A convolution or transposed convolution: one `conv::Conv2d` and one kernel call.
-    fn convolution(&mut self, c: Conv, size: ConvGeometry) -> R<()> {
+    fn convolution(&mut self, c: Conv) -> R<()> {
         let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
-        let g = size.g;
+        // A transposed convolution has the geometry of the convolution it transposes: from its
+        // output to its input. The kernel takes the sizes as input and output all the same.
+        let (from, to) = if c.transposed { (&y, &x) } else { (&x, &y) };
+        let g = Spatial2d::new(from, to, c.kernel_shape, c.strides, c.dilations, c.pads);
+        let (h_in, w_in, h_out, w_out) = if c.transposed {
+            (g.h_out, g.w_out, g.h_in, g.w_in)
+        } else {
+            (g.h_in, g.w_in, g.h_out, g.w_out)
+        };
         let p = Struct::new(
             "conv::Conv2d",
             vec![
                 ("batch", usize_(x[0])),
                 ("c_in", usize_(x[1])),
-                ("h_in", usize_(size.h_in)),
-                ("w_in", usize_(size.w_in)),
+                ("h_in", usize_(h_in)),
+                ("w_in", usize_(w_in)),
                 ("c_out", usize_(y[1])),
-                ("h_out", usize_(size.h_out)),
-                ("w_out", usize_(size.w_out)),
+                ("h_out", usize_(h_out)),
+                ("w_out", usize_(w_out)),
                 ("k_h", usize_(g.k_h)),
                 ("k_w", usize_(g.k_w)),
                 ("stride_h", usize_(g.stride_h)),
@@ -482,7 +469,12 @@ impl Lowering<'_> {
         let body = vec![
             Stmt::Let("p".into(), p),
             Stmt::Call(
-                c.kernel.into(),
+                if c.transposed {
+                    "conv::conv_transpose2d"
+                } else {
+                    "conv::conv2d"
+                }
+                .into(),
                 vec![Arg::Local("p".into()), xa, w, b, Arg::Output],
             ),
         ];
@@ -1391,23 +1383,14 @@ impl Lowering<'_> {
 
 /// The attributes a convolution's lowering needs, whichever of the two ops it is.
 struct Conv<'a> {
-    kernel: &'static str,
+    /// `ConvTranspose` rather than `Conv`.
+    transposed: bool,
     kernel_shape: &'a [usize],
     strides: &'a [usize],
     dilations: &'a [usize],
     pads: &'a [usize],
     group: usize,
     activation: Activation,
-}
-
-/// The canonical 2-D geometry of a convolution, with the input and output sizes as the kernel
-/// sees them (swapped relative to `g` for a transposed convolution).
-struct ConvGeometry {
-    g: Spatial2d,
-    h_in: usize,
-    w_in: usize,
-    h_out: usize,
-    w_out: usize,
 }
 
 /// `3×3`, `2` for a 1-D list.
