@@ -24,6 +24,7 @@ pub mod ir;
 pub mod kernels;
 pub mod npy;
 pub mod passes;
+pub mod quant;
 pub mod report;
 pub mod run;
 

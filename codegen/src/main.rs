@@ -261,7 +261,7 @@ fn execute(command: Command) -> Result<()> {
                         .collect()
                 };
                 let path = output_dir.join(format!("output_{j}.npy"));
-                let bytes = npy::write_npy(&shape, &TensorData::F32(data));
+                let bytes = npy::write_npy(&shape, &data);
                 write_atomically(&path, &bytes)?;
                 if !quiet {
                     eprintln!(
@@ -302,7 +302,7 @@ fn execute(command: Command) -> Result<()> {
 /// Reads one array per graph input (by position or `NAME=FILE`), checks shapes and types, and
 /// returns the values per input, the number of samples and whether the inputs carried a batch
 /// axis of their own.
-fn read_inputs(graph: &Graph, specs: &[String]) -> Result<(Vec<Vec<f32>>, usize, bool)> {
+fn read_inputs(graph: &Graph, specs: &[String]) -> Result<(Vec<TensorData>, usize, bool)> {
     let names: Vec<&str> = graph
         .inputs
         .iter()
@@ -373,18 +373,24 @@ fn read_inputs(graph: &Graph, specs: &[String]) -> Result<(Vec<Vec<f32>>, usize,
             }
             _ => samples = Some((n, batched)),
         }
-        let floats = match value.data {
-            TensorData::F32(v) => v,
-            TensorData::F64(v) => v.into_iter().map(|x| x as f32).collect(),
-            other => {
+        // Float files feed float inputs (float64 is narrowed); integer inputs take exactly
+        // their own element type, since converting quantized data would hide a mistake.
+        let dtype = graph.tensor(graph.inputs[i]).dtype;
+        let data = match (value.data, dtype) {
+            (TensorData::F64(v), DType::F32) => {
+                TensorData::F32(v.into_iter().map(|x| x as f32).collect())
+            }
+            (data, dtype) if data.dtype() == dtype => data,
+            (other, dtype) => {
                 return Err(Error::invalid_argument(format!(
-                    "{}: the model takes float32 values, the file holds {}",
+                    "{}: input '{}' takes {dtype} values, the file holds {}",
                     path.display(),
+                    names[i],
                     other.dtype()
                 )));
             }
         };
-        values.push(floats);
+        values.push(data);
     }
     let (n, batched) = samples.unwrap_or((1, false));
     Ok((values, n, batched))

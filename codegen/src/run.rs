@@ -2,11 +2,12 @@
 //!
 //! ```text
 //! model.rs + harness main.rs ──rustc -O──▶ binary (cached by content hash)
-//! inputs (f32, N samples) ──stdin──▶ binary ──stdout──▶ outputs
+//! inputs (N samples, little-endian) ──stdin──▶ binary ──stdout──▶ outputs
 //! ```
 //!
 //! The harness is a small `std` program that includes the generated file as a module under
-//! `#![deny(warnings)]`, reads little-endian `f32` inputs for N samples from stdin, calls
+//! `#![deny(warnings)]`, reads little-endian inputs (of each input's element type) for N
+//! samples from stdin, calls
 //! `Model::run` once per sample and writes the outputs to stdout. Binaries are cached in a
 //! directory keyed by the SHA-256 of the sources, the compiler version and the flags, so running
 //! the same model again does not recompile.
@@ -17,8 +18,9 @@ use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
 
+use crate::backend::rust::io_names;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ir::Graph;
+use crate::ir::{DType, Graph, TensorData};
 
 /// How generated code is compiled.
 #[derive(Clone, Debug)]
@@ -71,14 +73,12 @@ fn rustc_version() -> Result<String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// The harness program for a graph's inputs and outputs (all `f32`).
+/// The harness program for a graph's inputs and outputs (each in its own element type, as
+/// little-endian bytes).
 pub fn harness_source(graph: &Graph) -> String {
-    let name = |kind: &str, i: usize, n: usize| {
-        if n == 1 {
-            kind.to_uppercase()
-        } else {
-            format!("{}_{i}", kind.to_uppercase())
-        }
+    let name = |kind: &str, i: usize, n: usize| io_names(kind, i, n).constant;
+    let elem = |kind: &str, i: usize, n: usize| {
+        format!("model::{}", io_names(kind, i, n).elem_type)
     };
     let (n_in, n_out) = (graph.inputs.len(), graph.outputs.len());
     let mut s = String::from(
@@ -96,37 +96,44 @@ pub fn harness_source(graph: &Graph) -> String {
          \x20   let samples: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).expect(\"usage: harness SAMPLES\");\n\
          \x20   let mut bytes = Vec::new();\n\
          \x20   std::io::stdin().read_to_end(&mut bytes).expect(\"read stdin\");\n\
-         \x20   let data: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();\n\
          \x20   let mut model = Box::new(model::Model::new());\n\
-         \x20   let mut out = Vec::new();\n",
+         \x20   let mut stdout = std::io::stdout().lock();\n",
     );
+    let in_sizes: Vec<String> = (0..n_in)
+        .map(|i| {
+            format!(
+                "model::{}_LEN * std::mem::size_of::<{}>()",
+                name("input", i, n_in),
+                elem("input", i, n_in)
+            )
+        })
+        .collect();
+    s.push_str(&format!(
+        "    assert_eq!(bytes.len(), samples * ({}), \"input size\");\n",
+        if in_sizes.is_empty() {
+            "0".to_string()
+        } else {
+            in_sizes.join(" + ")
+        }
+    ));
     if n_in > 0 {
         s.push_str("    let mut at = 0;\n");
     }
-    let in_lens: Vec<String> = (0..n_in)
-        .map(|i| format!("model::{}_LEN", name("input", i, n_in)))
-        .collect();
-    s.push_str(&format!(
-        "    assert_eq!(data.len(), samples * ({}), \"input size\");\n",
-        if in_lens.is_empty() {
-            "0".to_string()
-        } else {
-            in_lens.join(" + ")
-        }
-    ));
     s.push_str("    for _ in 0..samples {\n");
     let mut args = Vec::new();
     for i in 0..n_in {
-        let c = name("input", i, n_in);
+        let (c, t) = (name("input", i, n_in), elem("input", i, n_in));
         s.push_str(&format!(
-            "        let input_{i}: &[f32; model::{c}_LEN] = data[at..at + model::{c}_LEN].try_into().expect(\"length\");\n        at += model::{c}_LEN;\n"
+            "        let size = std::mem::size_of::<{t}>();\n\
+             \x20       let input_{i}: Vec<{t}> = bytes[at..at + model::{c}_LEN * size].chunks_exact(size).map(|c| {t}::from_le_bytes(c.try_into().expect(\"size\"))).collect();\n\
+             \x20       at += model::{c}_LEN * size;\n"
         ));
-        args.push(format!("input_{i}"));
+        args.push(format!("input_{i}[..].try_into().expect(\"length\")"));
     }
     for j in 0..n_out {
-        let c = name("output", j, n_out);
+        let (c, t) = (name("output", j, n_out), elem("output", j, n_out));
         s.push_str(&format!(
-            "        let mut output_{j} = vec![0f32; model::{c}_LEN];\n"
+            "        let mut output_{j}: Vec<{t}> = vec![Default::default(); model::{c}_LEN];\n"
         ));
         args.push(format!(
             "(&mut output_{j}[..]).try_into().expect(\"length\")"
@@ -134,18 +141,11 @@ pub fn harness_source(graph: &Graph) -> String {
     }
     s.push_str(&format!("        model.run({});\n", args.join(", ")));
     for j in 0..n_out {
-        s.push_str(&format!("        out.push(output_{j});\n"));
+        s.push_str(&format!(
+            "        for v in &output_{j} {{\n            stdout.write_all(&v.to_le_bytes()).expect(\"write stdout\");\n        }}\n"
+        ));
     }
-    s.push_str(
-        "    }\n\
-         \x20   let mut stdout = std::io::stdout().lock();\n\
-         \x20   for values in out {\n\
-         \x20       for v in values {\n\
-         \x20           stdout.write_all(&v.to_le_bytes()).expect(\"write stdout\");\n\
-         \x20       }\n\
-         \x20   }\n\
-         }\n",
-    );
+    s.push_str("    }\n}\n");
     s
 }
 
@@ -224,13 +224,32 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
 }
 
 /// Runs a compiled harness on `samples` samples. `inputs[i]` holds `samples × len(input i)`
-/// values; the result holds, per output, `samples × len(output j)` values.
+/// values of input `i`'s element type; the result holds, per output, `samples × len(output j)`
+/// values of its element type.
 pub fn run_harness(
     binary: &Path,
     graph: &Graph,
-    inputs: &[Vec<f32>],
+    inputs: &[TensorData],
     samples: usize,
-) -> Result<Vec<Vec<f32>>> {
+) -> Result<Vec<TensorData>> {
+    let lens: Vec<usize> = graph
+        .inputs
+        .iter()
+        .map(|&t| graph.tensor(t).len())
+        .collect();
+    for ((&t, data), &len) in graph.inputs.iter().zip(inputs).zip(&lens) {
+        let tensor = graph.tensor(t);
+        if data.dtype() != tensor.dtype || data.len() != len * samples {
+            return Err(Error::internal(format!(
+                "input '{}' takes {} × {len} {} values, {} {} were given",
+                tensor.name,
+                samples,
+                tensor.dtype,
+                data.len(),
+                data.dtype()
+            )));
+        }
+    }
     let mut child = Command::new(binary)
         .arg(samples.to_string())
         .stdin(Stdio::piped())
@@ -244,17 +263,12 @@ pub fn run_harness(
             )
         })?;
     // Interleave per sample: the harness reads input 0, input 1, ... for each sample in turn.
-    let lens: Vec<usize> = graph
-        .inputs
-        .iter()
-        .map(|&t| graph.tensor(t).len())
-        .collect();
-    let mut bytes = Vec::with_capacity(inputs.iter().map(|v| v.len() * 4).sum());
+    let encoded: Vec<Vec<u8>> = inputs.iter().map(TensorData::to_le_bytes).collect();
+    let mut bytes = Vec::with_capacity(encoded.iter().map(Vec::len).sum());
     for s in 0..samples {
-        for (values, &len) in inputs.iter().zip(&lens) {
-            for v in &values[s * len..(s + 1) * len] {
-                bytes.extend_from_slice(&v.to_le_bytes());
-            }
+        for (i, (data, &len)) in encoded.iter().zip(&lens).enumerate() {
+            let size = graph.tensor(graph.inputs[i]).dtype.size_bytes() * len;
+            bytes.extend_from_slice(&data[s * size..(s + 1) * size]);
         }
     }
     let mut stdin = child.stdin.take().expect("piped");
@@ -272,34 +286,37 @@ pub fn run_harness(
             ),
         ));
     }
-    let values: Vec<f32> = output
-        .stdout
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    let out_lens: Vec<usize> = graph
+    let outs: Vec<(DType, usize)> = graph
         .outputs
         .iter()
-        .map(|&t| graph.tensor(t).len())
+        .map(|&t| (graph.tensor(t).dtype, graph.tensor(t).len()))
         .collect();
-    let per_sample: usize = out_lens.iter().sum();
-    if values.len() != per_sample * samples {
+    let per_sample: usize = outs.iter().map(|(d, l)| d.size_bytes() * l).sum();
+    if output.stdout.len() != per_sample * samples {
         return Err(Error::internal(format!(
-            "the harness wrote {} values, expected {}",
-            values.len(),
+            "the harness wrote {} bytes, expected {}",
+            output.stdout.len(),
             per_sample * samples
         )));
     }
-    let mut outputs: Vec<Vec<f32>> = out_lens
+    let mut bytes_per_output: Vec<Vec<u8>> = outs
         .iter()
-        .map(|&l| Vec::with_capacity(l * samples))
+        .map(|(d, l)| Vec::with_capacity(d.size_bytes() * l * samples))
         .collect();
     let mut at = 0;
     for _ in 0..samples {
-        for (j, &len) in out_lens.iter().enumerate() {
-            outputs[j].extend_from_slice(&values[at..at + len]);
-            at += len;
+        for (j, (dtype, len)) in outs.iter().enumerate() {
+            let size = dtype.size_bytes() * len;
+            bytes_per_output[j].extend_from_slice(&output.stdout[at..at + size]);
+            at += size;
         }
     }
-    Ok(outputs)
+    bytes_per_output
+        .iter()
+        .zip(&outs)
+        .map(|(b, (dtype, _))| {
+            TensorData::from_le_bytes(*dtype, b)
+                .ok_or_else(|| Error::internal("the harness wrote a partial value"))
+        })
+        .collect()
 }

@@ -1,5 +1,6 @@
-//! Hostile input: corrupted versions of real models go through the whole compiler (import,
-//! passes, code generation) and must give a result or a clean error, never a panic or a hang.
+//! Hostile input: corrupted versions of real models (ONNX protobuf and TFLite flatbuffers) go
+//! through the whole compiler (import, passes, code generation) and must give a result or a
+//! clean error, never a panic or a hang.
 //! The mutations are deterministic (a seeded generator), so a failure names a reproducible case.
 
 use std::path::Path;
@@ -70,13 +71,16 @@ fn compile_bytes(bytes: &[u8]) -> Result<String, edgegen::Error> {
 
 #[test]
 fn mutated_models_never_panic() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
     let models = [
-        "cnn_bn.onnx",
-        "shape_ops.onnx",
-        "resize.onnx",
-        "conv_transpose.onnx",
-        "legacy_opset7.onnx",
+        "models/cnn_bn.onnx",
+        "models/shape_ops.onnx",
+        "models/resize.onnx",
+        "models/conv_transpose.onnx",
+        "models/legacy_opset7.onnx",
+        "mlperf-tiny/kws_ref_model.tflite",
+        "mlperf-tiny/pretrainedResnet_quant.tflite",
+        "models/stateful_stream_int8.tflite",
     ];
     let per_model = 600;
     let mut outcomes = [0usize; 2];
@@ -98,8 +102,9 @@ fn mutated_models_never_panic() {
                     outcomes[1] += 1;
                 }
                 Err(_) => {
+                    let file = Path::new(name).file_name().unwrap().to_string_lossy();
                     let dump = Path::new(env!("CARGO_TARGET_TMPDIR"))
-                        .join(format!("panic-{name}-{case}.onnx"));
+                        .join(format!("panic-{case}-{file}"));
                     std::fs::write(&dump, &mutant).unwrap();
                     panic!(
                         "{name} mutation {case} panicked; the model is saved at {}",

@@ -123,6 +123,7 @@ fn layer_002_softmax(x: &[f32], y: &mut [f32]) {
         len: 10,
         inner: 1,
         log: false,
+        beta: 1.0,
     };
     kernels::softmax::softmax(p, x, y);
 }
@@ -1021,6 +1022,8 @@ mod kernels {
             pub inner: usize,
             /// Log-softmax: `x - max - ln(sum(exp(x - max)))`.
             pub log: bool,
+            /// Inverse temperature: the softmax of `beta · x` (1 for ONNX models).
+            pub beta: f32,
         }
 
         /// Subtracting the maximum first keeps `exp` from overflowing; the result is the same.
@@ -1035,7 +1038,7 @@ mod kernels {
                     }
                     let mut sum = 0.0;
                     for k in 0..p.len {
-                        let e = math::exp(x[at(k)] - max);
+                        let e = math::exp((x[at(k)] - max) * p.beta);
                         sum += e;
                         if !p.log {
                             y[at(k)] = e;
@@ -1044,7 +1047,7 @@ mod kernels {
                     if p.log {
                         let log_sum = math::ln(sum);
                         for k in 0..p.len {
-                            y[at(k)] = x[at(k)] - max - log_sum;
+                            y[at(k)] = (x[at(k)] - max) * p.beta - log_sum;
                         }
                     } else {
                         let scale = 1.0 / sum;

@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::*;
 use edgegen::CompileOptions;
 use edgegen::passes::{PIPELINE, PassOptions};
@@ -42,66 +40,6 @@ fn check_generated_code(name: &str) {
             TOLERANCE,
         );
     }
-}
-
-fn check_rustfmt(name: &str, code: &str) {
-    if !has_tool("rustfmt") {
-        eprintln!("rustfmt is not installed: skipping the formatting check of {name}");
-        return;
-    }
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("rustfmt")
-        .join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    // An empty configuration beside the file: rustfmt's defaults, as a user has them, and not
-    // the repository's own rustfmt.toml, which rustfmt would find in a parent directory.
-    std::fs::write(dir.join("rustfmt.toml"), "").unwrap();
-    let file = dir.join("model.rs");
-    std::fs::write(&file, code).unwrap();
-    let output = Command::new("rustfmt")
-        .args(["--edition", "2021", "--check"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let diff = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{name}: generated code is not rustfmt-clean:\n{}",
-        &diff[..diff.len().min(4000)]
-    );
-}
-
-/// The generated file as a module of a `#![no_std]` library that denies warnings.
-fn check_no_std(name: &str, code: &str) {
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("no_std")
-        .join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("model.rs"), code).unwrap();
-    std::fs::write(
-        dir.join("lib.rs"),
-        "#![no_std]\n#![deny(warnings)]\npub mod model;\n",
-    )
-    .unwrap();
-    let output = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
-        .args([
-            "--edition",
-            "2021",
-            "--crate-type",
-            "lib",
-            "--emit",
-            "metadata",
-            "-o",
-        ])
-        .arg(dir.join("libmodel.rmeta"))
-        .arg(dir.join("lib.rs"))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{name}: generated code does not compile as #![no_std] with #![deny(warnings)]:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// The reference evaluator on the graph after the full pipeline and after only the required

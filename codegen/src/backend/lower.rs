@@ -19,6 +19,8 @@ use crate::ir::{Activation, DType, Graph, Node, Op, TensorData, TensorId, stride
 use crate::passes::memory_plan::Storage;
 use crate::report;
 
+mod channels_last;
+
 /// Axes kernels accept for broadcast and strided iteration.
 const MAX_RANK: usize = 6;
 /// Batch axes of `MatMul`.
@@ -53,14 +55,16 @@ pub fn lower(graph: &Graph) -> Result<Program> {
     Ok(program)
 }
 
-/// Graph inputs and outputs must be `f32` in this version.
+/// Graph inputs and outputs must be `f32`, or quantized `i8` (TFLite int8 models).
 fn check_io(graph: &Graph, problems: &mut Vec<String>) {
     for (what, ids) in [("input", &graph.inputs), ("output", &graph.outputs)] {
         for &t in ids.iter() {
             let tensor = graph.tensor(t);
-            if tensor.dtype != DType::F32 {
+            let quantized = tensor.dtype == DType::I8 && tensor.quant.is_some();
+            if tensor.dtype != DType::F32 && !quantized {
                 problems.push(format!(
-                    "graph {what} '{}' is {}; generated code takes float32 inputs and outputs",
+                    "graph {what} '{}' is {}; generated code takes float32 or quantized int8 \
+                     inputs and outputs",
                     tensor.name, tensor.dtype
                 ));
             }
@@ -310,13 +314,44 @@ impl Lowering<'_> {
 
     fn node(&mut self) -> R<()> {
         let node = self.node;
+        let mut quantized = false;
         for &t in node.inputs.iter().chain(&node.outputs) {
-            if !self.graph.tensor(t).is_constant() {
+            let tensor = self.graph.tensor(t);
+            if tensor.is_constant() {
+                continue;
+            }
+            if tensor.dtype == DType::I8 && tensor.quant.is_some() {
+                quantized = true;
+            } else {
                 self.require_f32(t)?;
             }
         }
+        let int8_kernel = matches!(
+            node.op,
+            Op::Conv(_)
+                | Op::MaxPool(_)
+                | Op::AveragePool(_)
+                | Op::Gemm(_)
+                | Op::Add(_)
+                | Op::Sub(_)
+                | Op::Softmax(_)
+                | Op::Copy
+        ) || node.op.is_view();
+        if quantized && !int8_kernel {
+            return Err(format!("{} has no int8 kernel yet", node.op.name()));
+        }
         match &node.op {
             op if op.is_view() => Ok(()),
+            Op::Conv(a) if a.channels_last => self.conv_channels_last(a),
+            Op::MaxPool(a) if a.channels_last => self.pool_channels_last(a, true),
+            Op::AveragePool(a) if a.channels_last => self.pool_channels_last(a, false),
+            Op::Gemm(a) if quantized => self.fully_connected_i8(a),
+            Op::Add(a) if quantized => self.add_i8(a, false),
+            Op::Sub(a) if quantized => self.add_i8(a, true),
+            Op::Softmax(a) if quantized => self.softmax_i8(a),
+            Op::Conv(_) | Op::MaxPool(_) | Op::AveragePool(_) if quantized => {
+                Err("int8 convolution and pooling are supported channels-last only".into())
+            }
             Op::Conv(a) => self.conv(a),
             Op::ConvTranspose(a) => self.conv_transpose(a),
             Op::Gemm(a) => self.gemm(a),
@@ -765,6 +800,7 @@ impl Lowering<'_> {
                 ("len", usize_(len)),
                 ("inner", usize_(inner)),
                 ("log", Value::Bool(log)),
+                ("beta", Value::F32(a.beta)),
             ],
         );
         let mut inputs = Vec::new();

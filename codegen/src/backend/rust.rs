@@ -51,16 +51,16 @@ struct Emitter<'a> {
 }
 
 /// How the generated API names graph input or output `i` of `n`.
-struct IoNames {
+pub(crate) struct IoNames {
     /// `input` or `input_0`.
-    param: String,
+    pub(crate) param: String,
     /// `INPUT` or `INPUT_0` (prefix of the constants).
-    constant: String,
+    pub(crate) constant: String,
     /// `InputElem` or `Input0Elem`.
-    elem_type: String,
+    pub(crate) elem_type: String,
 }
 
-fn io_names(kind: &str, i: usize, n: usize) -> IoNames {
+pub(crate) fn io_names(kind: &str, i: usize, n: usize) -> IoNames {
     let upper = kind.to_uppercase();
     let title = format!("{}{}", kind[..1].to_uppercase(), &kind[1..]);
     if n == 1 {
@@ -644,24 +644,27 @@ fn static_data(data: &StaticData) -> String {
         let _ = writeln!(out, "static {}: [{ty}; 0] = [];", data.name);
         return out;
     }
-    let bytes = match &data.data {
-        TensorData::F32(_) | TensorData::U32(_) | TensorData::I32(_) => {
-            data.data.to_le_bytes()
-        }
-        other => other.cast(DType::F32).to_le_bytes(),
-    };
-    let ty = if matches!(
+    // Plain numeric data is stored as its own little-endian bytes; other element types (which
+    // no kernel reads as static data yet) are widened to f32.
+    let native = matches!(
         data.data,
-        TensorData::F32(_) | TensorData::U32(_) | TensorData::I32(_)
-    ) {
-        ty
+        TensorData::F32(_)
+            | TensorData::F64(_)
+            | TensorData::U32(_)
+            | TensorData::I32(_)
+            | TensorData::I8(_)
+    );
+    let (bytes, ty) = if native {
+        (data.data.to_le_bytes(), ty)
     } else {
-        "f32"
+        (data.data.cast(DType::F32).to_le_bytes(), "f32")
     };
+    let size = bytes.len() / n;
     let _ = writeln!(out, "static {}: [{ty}; {n}] = unsafe {{", data.name);
     let _ = writeln!(
         out,
-        "    // SAFETY: any 4 bytes are a valid {ty}, and transmute checks that the sizes match."
+        "    // SAFETY: any {size} byte{} a valid {ty}, and transmute checks that the sizes match.",
+        if size == 1 { " is" } else { "s are" }
     );
     let callee = format!("core::mem::transmute::<[u8; {}], [{ty}; {n}]>", bytes.len());
     out.push_str(&call(4, "", &callee, &[byte_string(&bytes)], ""));

@@ -10,6 +10,7 @@
 //! gather, ...) and `Add`/`Sub`/`Mul`/`Div` also work on integer tensors, which is what shape
 //! computations (`Shape` → `Gather` → `Concat` → `Reshape`) need when they are folded.
 
+pub mod int8;
 pub mod layout;
 pub mod nn;
 
@@ -17,6 +18,7 @@ use std::collections::HashMap;
 
 use crate::dispatch_data;
 use crate::error::{Error, Result};
+use crate::ir::op::ConvAttrs;
 use crate::ir::{DType, Graph, Node, Op, TensorData, TensorId};
 
 /// A tensor value: a shape and its elements.
@@ -144,6 +146,14 @@ pub fn eval_node(
     let out_shape = out_shapes[0].clone();
     let x = inputs[0];
     let single = |data: TensorData| Ok(vec![Value::new(out_shape.clone(), data)]);
+    let quantized = graph.tensor(node.inputs[0]).quant.is_some()
+        || graph.tensor(node.outputs[0]).quant.is_some();
+    if quantized && let Some(data) = eval_quantized(graph, node, inputs, &out_shape)? {
+        return single(data);
+    }
+    if let Some(data) = eval_channels_last(node, inputs, &out_shape)? {
+        return single(data);
+    }
     match &node.op {
         Op::Conv(a) => single(TensorData::F32(nn::conv(
             a,
@@ -242,6 +252,201 @@ pub fn eval_node(
             a.axis,
         )?)),
     }
+}
+
+/// A channels-last value (`[n, spatial..., c]`) transposed to channels-first.
+fn channels_first_value(v: &Value) -> Value {
+    let rank = v.shape.len();
+    let mut perm = vec![0, rank - 1];
+    perm.extend(1..rank - 1);
+    let shape = perm.iter().map(|&p| v.shape[p]).collect();
+    Value::new(shape, layout::transpose(v, &perm))
+}
+
+/// Channels-first data of shape `first_shape` transposed back to channels-last.
+fn channels_last_data(first_shape: &[usize], data: TensorData) -> TensorData {
+    let rank = first_shape.len();
+    let mut perm = vec![0];
+    perm.extend(2..rank);
+    perm.push(1);
+    layout::transpose(&Value::new(first_shape.to_vec(), data), &perm)
+}
+
+/// Channels-last float convolution and pooling, evaluated as the channels-first op between
+/// two transposes (the evaluator favours one obviously-right loop nest over speed).
+fn eval_channels_last(
+    node: &Node,
+    inputs: &[&Value],
+    out_shape: &[usize],
+) -> Result<Option<TensorData>, String> {
+    let first_shape = crate::passes::shape_inference::channels_first(out_shape);
+    let data = match &node.op {
+        Op::Conv(a) if a.channels_last => {
+            let (x, w) = (
+                channels_first_value(inputs[0]),
+                channels_first_value(inputs[1]),
+            );
+            let attrs = ConvAttrs {
+                channels_last: false,
+                ..a.clone()
+            };
+            let y = nn::conv(&attrs, &x, &w, inputs.get(2).copied(), &first_shape)?;
+            channels_last_data(&first_shape, TensorData::F32(y))
+        }
+        Op::MaxPool(a) | Op::AveragePool(a) if a.channels_last => {
+            let x = channels_first_value(inputs[0]);
+            let max = matches!(node.op, Op::MaxPool(_));
+            channels_last_data(
+                &first_shape,
+                TensorData::F32(nn::pool(a, &x, &first_shape, max)?),
+            )
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(data))
+}
+
+/// Ops on quantized tensors: the integer arithmetic of [`int8`] for the ops that have it, the
+/// plain integer data movement for ops that only move values (their input and output share
+/// one quantization), and an error for any other.
+fn eval_quantized(
+    graph: &Graph,
+    node: &Node,
+    inputs: &[&Value],
+    out_shape: &[usize],
+) -> Result<Option<TensorData>, String> {
+    let quant = |i: usize| {
+        graph.tensor(node.inputs[i]).quant.as_ref().ok_or_else(|| {
+            format!(
+                "'{}' has no quantization parameters",
+                graph.tensor(node.inputs[i]).name
+            )
+        })
+    };
+    let operand = |i: usize| -> Result<int8::Operand, String> {
+        Ok(int8::Operand {
+            value: inputs[i],
+            quant: quant(i)?,
+        })
+    };
+    let y = graph.tensor(node.outputs[0]);
+    let Some(yq) = y.quant.as_ref() else {
+        return Err(format!(
+            "the output '{}' has no quantization parameters",
+            y.name
+        ));
+    };
+    if graph.tensor(node.inputs[0]).dtype != DType::I8 || y.dtype != DType::I8 {
+        return Err("quantized ops compute on int8 tensors only".into());
+    }
+    let to_first = |v: &Value, channels_last: bool| {
+        if channels_last {
+            channels_first_value(v)
+        } else {
+            v.clone()
+        }
+    };
+    let first_shape = |channels_last: bool| {
+        if channels_last {
+            crate::passes::shape_inference::channels_first(out_shape)
+        } else {
+            out_shape.to_vec()
+        }
+    };
+    let to_last = |data: TensorData, channels_last: bool| {
+        if channels_last {
+            channels_last_data(&first_shape(true), data)
+        } else {
+            data
+        }
+    };
+    let data = match &node.op {
+        Op::Conv(a) => {
+            let x = to_first(inputs[0], a.channels_last);
+            let w = to_first(inputs[1], a.channels_last);
+            let y = int8::conv(
+                int8::Operand {
+                    value: &x,
+                    quant: quant(0)?,
+                },
+                int8::Operand {
+                    value: &w,
+                    quant: quant(1)?,
+                },
+                inputs.get(2).copied(),
+                yq,
+                &first_shape(a.channels_last),
+                (&a.kernel_shape, &a.strides, &a.dilations, &a.pads),
+                a.group,
+                a.activation,
+            )?;
+            to_last(y, a.channels_last)
+        }
+        Op::Gemm(a) => {
+            if !a.trans_b || a.trans_a || a.alpha != 1.0 || a.beta != 1.0 {
+                return Err(
+                    "a quantized Gemm must be a fully connected layer (B transposed, \
+                            alpha = beta = 1)"
+                        .into(),
+                );
+            }
+            int8::fully_connected(
+                operand(0)?,
+                operand(1)?,
+                inputs.get(2).copied(),
+                yq,
+                out_shape,
+                a.activation,
+            )?
+        }
+        Op::MaxPool(a) | Op::AveragePool(a) => {
+            let x = to_first(inputs[0], a.channels_last);
+            let y = int8::pool(
+                int8::Operand {
+                    value: &x,
+                    quant: quant(0)?,
+                },
+                &first_shape(a.channels_last),
+                (&a.kernel_shape, &a.strides, &a.dilations, &a.pads),
+                matches!(node.op, Op::MaxPool(_)),
+            )?;
+            to_last(y, a.channels_last)
+        }
+        Op::Add(a) | Op::Sub(a) => int8::add(
+            operand(0)?,
+            operand(1)?,
+            yq,
+            out_shape,
+            matches!(node.op, Op::Sub(_)),
+            a.activation,
+        )?,
+        Op::Softmax(a) => int8::softmax(operand(0)?, yq, a.axis, a.beta)?,
+        op if op.is_view()
+            || matches!(
+                op,
+                Op::Copy | Op::Transpose(_) | Op::Split(_) | Op::Slice(_)
+            ) =>
+        {
+            if node
+                .outputs
+                .iter()
+                .any(|&o| graph.tensor(o).quant != graph.tensor(node.inputs[0]).quant)
+            {
+                return Err(format!(
+                    "{} changes the quantization of its input, which needs requantization",
+                    op.name()
+                ));
+            }
+            return Ok(None);
+        }
+        op => {
+            return Err(format!(
+                "{} has no integer implementation for quantized tensors yet",
+                op.name()
+            ));
+        }
+    };
+    Ok(Some(data))
 }
 
 /// Reads constant integer data (a shape, axes, pads) as `i64`s.

@@ -5,6 +5,7 @@
 //! code, and the IR never holds protobuf or flatbuffer types.
 
 pub mod onnx;
+pub mod tflite;
 
 use std::path::Path;
 
@@ -64,8 +65,6 @@ pub fn import_model(
     };
     match detect_format(bytes) {
         Format::Onnx => onnx::import(bytes, source, options),
-        Format::TfLite => Err(Error::unsupported(
-            "this is a TFLite model; this version of edgegen reads ONNX models only",
-        )),
+        Format::TfLite => tflite::import(bytes, source, options),
     }
 }

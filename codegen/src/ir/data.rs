@@ -83,6 +83,21 @@ impl DType {
     pub fn is_integer(self) -> bool {
         !self.is_float() && self != DType::Bool
     }
+
+    /// The smallest and largest value of an integer type (0 and 1 for bool, and the `i64`
+    /// range for floats and 64-bit unsigned integers, which callers use only as a bound).
+    pub fn integer_range(self) -> (i64, i64) {
+        match self {
+            DType::I8 => (i8::MIN as i64, i8::MAX as i64),
+            DType::U8 => (0, u8::MAX as i64),
+            DType::I16 => (i16::MIN as i64, i16::MAX as i64),
+            DType::U16 => (0, u16::MAX as i64),
+            DType::I32 => (i32::MIN as i64, i32::MAX as i64),
+            DType::U32 => (0, u32::MAX as i64),
+            DType::Bool => (0, 1),
+            DType::I64 | DType::U64 | DType::F32 | DType::F64 => (i64::MIN, i64::MAX),
+        }
+    }
 }
 
 impl fmt::Display for DType {

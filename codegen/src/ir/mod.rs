@@ -52,6 +52,47 @@ pub struct Tensor {
     pub shape: Option<Vec<usize>>,
     /// The elements of a constant, row-major.
     pub data: Option<TensorData>,
+    /// For a quantized integer tensor, how its integers map to real numbers.
+    pub quant: Option<Quantization>,
+}
+
+/// Affine quantization: `real = scale × (q − zero_point)`, one `(scale, zero_point)` pair for
+/// the whole tensor or one per index of `axis` (per-channel weights).
+///
+/// An op whose data tensors carry quantization computes on the integers with the integer-only
+/// arithmetic of the TFLite int8 specification (see `crate::quant`), not in floating point:
+/// the result depends on the scales and zero points of its inputs *and* of its output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quantization {
+    /// One scale, or one per index of `axis`; every scale is finite and positive.
+    pub scale: Vec<f32>,
+    /// As many zero points as scales.
+    pub zero_point: Vec<i32>,
+    /// The axis of per-axis quantization (0 when there is a single scale).
+    pub axis: usize,
+}
+
+impl Quantization {
+    /// Per-tensor quantization.
+    pub fn per_tensor(scale: f32, zero_point: i32) -> Quantization {
+        Quantization {
+            scale: vec![scale],
+            zero_point: vec![zero_point],
+            axis: 0,
+        }
+    }
+
+    pub fn is_per_axis(&self) -> bool {
+        self.scale.len() > 1
+    }
+
+    /// The scale and zero point of the whole tensor, for ops that need per-tensor parameters.
+    pub fn single(&self) -> Option<(f32, i32)> {
+        match (self.scale.as_slice(), self.zero_point.as_slice()) {
+            ([s], [z]) => Some((*s, *z)),
+            _ => None,
+        }
+    }
 }
 
 impl Tensor {
@@ -149,6 +190,7 @@ impl Graph {
             dtype: data.dtype(),
             shape: Some(shape),
             data: Some(data),
+            quant: None,
         })
     }
 

@@ -151,7 +151,9 @@ impl AttrType for DType {
 }
 
 attr_struct! {
-    /// `Conv`: N-D convolution, NCHW data and `[C_out, C_in / group, k...]` weights.
+    /// `Conv`: N-D convolution, NCHW data and `[C_out, C_in / group, k...]` weights; with
+    /// `channels_last`, NHWC data and `[C_out, k..., C_in / group]` weights (TFLite's layout,
+    /// kept as it is so that a TFLite model runs without transposes).
     pub struct ConvAttrs {
         /// Spatial kernel size; empty until shape inference reads it from the weights.
         pub kernel_shape: Vec<usize> = Vec::new(),
@@ -164,6 +166,7 @@ attr_struct! {
         pub group: usize = 1,
         pub auto_pad: AutoPad = AutoPad::NotSet,
         pub activation: Activation = Activation::None,
+        pub channels_last: bool = false,
     }
 }
 
@@ -194,6 +197,8 @@ attr_struct! {
         pub ceil_mode: bool = false,
         /// `AveragePool` only: whether padded positions count in the divisor.
         pub count_include_pad: bool = false,
+        /// NHWC data instead of NCHW.
+        pub channels_last: bool = false,
     }
 }
 
@@ -242,6 +247,8 @@ attr_struct! {
     pub struct SoftmaxAttrs {
         pub axis: i64 = -1,
         pub coerce_2d: bool = false,
+        /// TFLite's inverse temperature: `softmax(beta * x)`.
+        pub beta: f32 = 1.0,
     }
 }
 

@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 
 use crate::dispatch_data;
 use crate::ir::attr::{AttrMap, AttrValue, format_f32};
-use crate::ir::{DType, Graph, Node, Op, Tensor, TensorData, TensorId};
+use crate::ir::{DType, Graph, Node, Op, Quantization, Tensor, TensorData, TensorId};
 
 /// What the printer shows.
 #[derive(Clone, Copy, Debug)]
@@ -145,15 +145,36 @@ fn typed(graph: &Graph, id: TensorId) -> String {
     format!("{}: {}", name_ref(&t.name), format_type(t))
 }
 
-/// `f32[1, 3, 8, 8]`, or `f32[?]` when the shape is unknown.
+/// `f32[1, 3, 8, 8]`, or `f32[?]` when the shape is unknown; a quantized tensor adds
+/// `quant(scale, zero_point)` or, per axis, `quant([scales], [zero_points], axis)`.
 pub fn format_type(t: &Tensor) -> String {
-    match &t.shape {
+    let mut out = match &t.shape {
         Some(shape) => {
             let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
             format!("{}[{}]", t.dtype, dims.join(", "))
         }
         None => format!("{}[?]", t.dtype),
+    };
+    if let Some(q) = &t.quant {
+        match q.single() {
+            Some((scale, zero_point)) => {
+                let _ = write!(out, " quant({}, {zero_point})", format_f32(scale));
+            }
+            None => {
+                let scales: Vec<String> = q.scale.iter().map(|&s| format_f32(s)).collect();
+                let zeros: Vec<String> =
+                    q.zero_point.iter().map(|z| z.to_string()).collect();
+                let _ = write!(
+                    out,
+                    " quant([{}], [{}], {})",
+                    scales.join(", "),
+                    zeros.join(", "),
+                    q.axis
+                );
+            }
+        }
     }
+    out
 }
 
 fn format_data(data: &TensorData, max_elements: usize) -> String {
@@ -546,14 +567,58 @@ impl Parser {
             }
             Some(dims)
         };
+        let quant = if self.peek() == Some(&Token::Word("quant".into())) {
+            Some(self.quantization()?)
+        } else {
+            None
+        };
         let id = self.graph.add_tensor(Tensor {
             name: name.clone(),
             dtype,
             shape,
             data: None,
+            quant,
         });
         self.names.insert(name, id);
         Ok(id)
+    }
+
+    /// `quant(scale, zero_point)` or `quant([scales], [zero_points], axis)`.
+    fn quantization(&mut self) -> Result<Quantization, ParseError> {
+        let expected = "quant(scale, zero_point) or quant([scales], [zero_points], axis)";
+        let AttrValue::Call(_, args) = self.attr_value()? else {
+            return self.error(format!("expected {expected}"));
+        };
+        let float = |v: &AttrValue| match v {
+            AttrValue::Float(x) => Some(*x),
+            AttrValue::Int(i) => Some(*i as f32),
+            _ => None,
+        };
+        let int = |v: &AttrValue| match v {
+            AttrValue::Int(i) => i32::try_from(*i).ok(),
+            _ => None,
+        };
+        let parsed = match args.as_slice() {
+            [s, z] => float(s)
+                .zip(int(z))
+                .map(|(s, z)| Quantization::per_tensor(s, z)),
+            [AttrValue::List(s), AttrValue::List(z), AttrValue::Int(axis)] => {
+                let scale: Option<Vec<f32>> = s.iter().map(float).collect();
+                let zero_point: Option<Vec<i32>> = z.iter().map(int).collect();
+                scale
+                    .zip(zero_point)
+                    .map(|(scale, zero_point)| Quantization {
+                        scale,
+                        zero_point,
+                        axis: (*axis).max(0) as usize,
+                    })
+            }
+            _ => None,
+        };
+        match parsed {
+            Some(q) => Ok(q),
+            None => self.error(format!("expected {expected}")),
+        }
     }
 
     fn value_ref(&mut self) -> Result<TensorId, ParseError> {
@@ -762,6 +827,23 @@ mod tests {
         let printed = print(&graph, PrintOptions::default());
         assert_eq!(printed, SAMPLE);
         assert_eq!(parse(&printed).unwrap(), graph);
+    }
+
+    #[test]
+    fn quantization_round_trips() {
+        let text = r#"graph "q" {
+  input %x: i8[1, 4, 4, 2] quant(0.5, -3)
+  const %w: i8[2, 1, 1, 2] quant([0.25, 0.125], [0, 0], 0) = [1, -2, 3, -127]
+  %y: i8[1, 4, 4, 2] quant(0.75, 7) = Conv(%x, %w) {kernel_shape=[1, 1], channels_last=true} @c
+  output %y
+}
+"#;
+        let graph = parse(text).unwrap();
+        let w = graph.tensor(graph.nodes[0].inputs[1]);
+        assert_eq!(w.quant.as_ref().unwrap().scale, vec![0.25, 0.125]);
+        assert_eq!(print(&graph, PrintOptions::default()), text);
+        let err = parse("graph g {\n  input %x: i8[1] quant(0.5)\n}").unwrap_err();
+        assert!(err.to_string().contains("quant("), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use crate::ir::{Graph, TensorId};
+use crate::ir::{Graph, Quantization, Tensor, TensorId};
 
 /// How far along the pipeline the graph is, which decides what must already hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -159,6 +159,9 @@ pub fn validate(graph: &Graph, stage: Stage) -> Result<(), String> {
                 _ => {}
             }
         }
+        if let Some(q) = &tensor.quant {
+            check_quantization(tensor, q, &mut problems);
+        }
         if stage >= Stage::Inferred && tensor.shape.is_none() {
             problems.push(format!(
                 "'{}' has no static shape after shape inference",
@@ -171,6 +174,46 @@ pub fn validate(graph: &Graph, stage: Stage) -> Result<(), String> {
         Ok(())
     } else {
         Err(problems.join("\n"))
+    }
+}
+
+/// Quantization parameters must describe an integer tensor: one zero point per scale, finite
+/// positive scales, zero points in the element type's range, and an axis that exists and has one
+/// entry per scale.
+fn check_quantization(tensor: &Tensor, q: &Quantization, problems: &mut Vec<String>) {
+    let name = &tensor.name;
+    if !tensor.dtype.is_integer() {
+        problems.push(format!("'{name}' is {} but has quantization", tensor.dtype));
+    }
+    if q.scale.is_empty() || q.scale.len() != q.zero_point.len() {
+        problems.push(format!(
+            "'{name}' has {} scales and {} zero points",
+            q.scale.len(),
+            q.zero_point.len()
+        ));
+    }
+    if let Some(bad) = q.scale.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+        problems.push(format!("'{name}' has the quantization scale {bad}"));
+    }
+    let (low, high) = tensor.dtype.integer_range();
+    if let Some(bad) = q
+        .zero_point
+        .iter()
+        .find(|&&z| (z as i64) < low || (z as i64) > high)
+    {
+        problems.push(format!(
+            "'{name}' has the zero point {bad}, outside the range of {}",
+            tensor.dtype
+        ));
+    }
+    if let (Some(shape), true) = (&tensor.shape, q.is_per_axis())
+        && shape.get(q.axis) != Some(&q.scale.len())
+    {
+        problems.push(format!(
+            "'{name}' {shape:?} has {} scales along axis {}",
+            q.scale.len(),
+            q.axis
+        ));
     }
 }
 

@@ -15,9 +15,12 @@ pub mod arena;
 pub mod conv;
 pub mod elementwise;
 pub mod gemm;
+pub mod int8;
 pub mod layout;
 pub mod math;
+pub mod nhwc;
 pub mod pool;
+pub mod quant;
 pub mod reduce;
 pub mod resize;
 pub mod softmax;
@@ -62,13 +65,28 @@ pub const SOURCES: &[KernelSource] = &[
         depends_on: &["activation"],
     },
     KernelSource {
+        name: "int8",
+        source: include_str!("int8.rs"),
+        depends_on: &["quant"],
+    },
+    KernelSource {
         name: "layout",
         source: include_str!("layout.rs"),
         depends_on: &[],
     },
     KernelSource {
+        name: "nhwc",
+        source: include_str!("nhwc.rs"),
+        depends_on: &["activation", "quant"],
+    },
+    KernelSource {
         name: "pool",
         source: include_str!("pool.rs"),
+        depends_on: &[],
+    },
+    KernelSource {
+        name: "quant",
+        source: include_str!("quant.rs"),
         depends_on: &[],
     },
     KernelSource {

@@ -9,6 +9,8 @@ pub struct Softmax {
     pub inner: usize,
     /// Log-softmax: `x - max - ln(sum(exp(x - max)))`.
     pub log: bool,
+    /// Inverse temperature: the softmax of `beta · x` (1 for ONNX models).
+    pub beta: f32,
 }
 
 /// Subtracting the maximum first keeps `exp` from overflowing; the result is the same.
@@ -23,7 +25,7 @@ pub fn softmax(p: Softmax, x: &[f32], y: &mut [f32]) {
             }
             let mut sum = 0.0;
             for k in 0..p.len {
-                let e = math::exp(x[at(k)] - max);
+                let e = math::exp((x[at(k)] - max) * p.beta);
                 sum += e;
                 if !p.log {
                     y[at(k)] = e;
@@ -32,7 +34,7 @@ pub fn softmax(p: Softmax, x: &[f32], y: &mut [f32]) {
             if p.log {
                 let log_sum = math::ln(sum);
                 for k in 0..p.len {
-                    y[at(k)] = x[at(k)] - max - log_sum;
+                    y[at(k)] = (x[at(k)] - max) * p.beta - log_sum;
                 }
             } else {
                 let scale = 1.0 / sum;
@@ -57,7 +59,7 @@ mod tests {
             let x: Vec<f32> = floats(seed, outer * len * inner).iter().map(|v| v * scale).collect();
             let expected = crate::eval::nn::softmax(&Value::f32(vec![outer, len, inner], x.clone()), 1, false, log).unwrap();
             let mut y = vec![f32::NAN; x.len()];
-            softmax(Softmax { outer, len, inner, log }, &x, &mut y);
+            softmax(Softmax { outer, len, inner, log, beta: 1.0 }, &x, &mut y);
             assert_close(&y, &expected, 2e-6);
         }
     }

@@ -140,6 +140,7 @@ fn insert_copies(graph: &mut Graph) -> usize {
             dtype: source.dtype,
             shape: source.shape,
             data: None,
+            quant: source.quant,
         });
         graph.nodes.push(Node {
             name,

@@ -149,15 +149,78 @@ fn require_f32(graph: &Graph, node: &Node, count: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Requires the data inputs of an op that has integer kernels to be `f32`, or `i8` with
+/// quantization parameters (weights of a quantized op are `i8`, its bias `i32`).
+fn require_f32_or_quantized(
+    graph: &Graph,
+    node: &Node,
+    count: usize,
+) -> Result<(), String> {
+    let first = graph.tensor(node.inputs[0]);
+    if first.dtype == DType::F32 {
+        return require_f32(graph, node, count);
+    }
+    for (i, &t) in node.inputs.iter().take(count).enumerate() {
+        let tensor = graph.tensor(t);
+        let ok = match i {
+            2 => tensor.dtype == DType::I32,
+            _ => tensor.dtype == DType::I8,
+        };
+        if !ok || tensor.quant.is_none() {
+            return Err(format!(
+                "input '{}' is {}{}; {} computes on float32, or on int8 with quantization \
+                 parameters (int32 bias)",
+                tensor.name,
+                tensor.dtype,
+                if tensor.quant.is_none() {
+                    " without quantization parameters"
+                } else {
+                    ""
+                },
+                node.op.name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `[n, spatial..., c]` as `[n, c, spatial...]` (the last axis moves to position 1).
+pub fn channels_first(shape: &[usize]) -> Vec<usize> {
+    let mut out = shape.to_vec();
+    if out.len() > 2 {
+        let c = out.remove(out.len() - 1);
+        out.insert(1, c);
+    }
+    out
+}
+
+/// `[n, c, spatial...]` as `[n, spatial..., c]`.
+pub fn channels_last(shape: &[usize]) -> Vec<usize> {
+    let mut out = shape.to_vec();
+    if out.len() > 2 {
+        let c = out.remove(1);
+        out.push(c);
+    }
+    out
+}
+
 /// Infers the output shapes of one node, resolving its parameters and attributes in place.
 fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String> {
     let x = input_shape(graph, node, 0)?;
     let rank = x.len();
     let shapes = match &mut node.op.clone() {
         Op::Conv(a) => {
-            require_f32(graph, node, 3)?;
+            require_f32_or_quantized(graph, node, 3)?;
             let w = input_shape(graph, node, 1)?;
             check_spatial_rank(rank, "Conv")?;
+            // A channels-last convolution is inferred as the channels-first one it is a
+            // relayout of: the channel axis of the data and the input-channel axis of the
+            // weights move to position 1.
+            let (x, w) = if a.channels_last {
+                (channels_first(&x), channels_first(&w))
+            } else {
+                (x, w)
+            };
             if w.len() != rank {
                 return Err(format!(
                     "the weights have shape {w:?}, which does not match the input {x:?}"
@@ -201,7 +264,11 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
                 )?);
             }
             node.op = Op::Conv(a.clone());
-            vec![out]
+            vec![if a.channels_last {
+                channels_last(&out)
+            } else {
+                out
+            }]
         }
         Op::ConvTranspose(a) => {
             require_f32(graph, node, 3)?;
@@ -316,7 +383,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![out]
         }
         Op::Gemm(a) => {
-            require_f32(graph, node, 3)?;
+            require_f32_or_quantized(graph, node, 3)?;
             let b = input_shape(graph, node, 1)?;
             if rank != 2 || b.len() != 2 {
                 return Err(format!("Gemm needs 2-D inputs, found {x:?} and {b:?}"));
@@ -393,7 +460,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![x]
         }
         Op::Softmax(a) | Op::LogSoftmax(a) => {
-            require_f32(graph, node, 1)?;
+            require_f32_or_quantized(graph, node, 1)?;
             let axis = normalize_axis(a.axis, rank)?;
             a.axis = axis as i64;
             if a.coerce_2d && axis + 1 >= rank {
@@ -407,8 +474,13 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![x]
         }
         Op::MaxPool(a) | Op::AveragePool(a) => {
-            require_f32(graph, node, 1)?;
+            require_f32_or_quantized(graph, node, 1)?;
             check_spatial_rank(rank, node.op.name())?;
+            let x = if a.channels_last {
+                channels_first(&x)
+            } else {
+                x
+            };
             let spatial = rank - 2;
             if a.kernel_shape.len() != spatial || a.kernel_shape.contains(&0) {
                 return Err(format!(
@@ -446,7 +518,11 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             } else {
                 Op::AveragePool(a.clone())
             };
-            vec![out]
+            vec![if a.channels_last {
+                channels_last(&out)
+            } else {
+                out
+            }]
         }
         Op::GlobalAveragePool | Op::GlobalMaxPool => {
             require_f32(graph, node, 1)?;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use edgegen::eval::Value;
@@ -90,16 +91,30 @@ pub fn build_options() -> edgegen::run::BuildOptions {
     }
 }
 
-/// Compiles the generated code and runs it on `inputs` (each `[samples, ...]` flattened).
+/// Compiles the generated code and runs it on `inputs` (each `[samples, ...]` flattened), with
+/// the outputs as `f32`.
 pub fn run_generated(
     code: &str,
     graph: &Graph,
     inputs: &[Value],
     samples: usize,
 ) -> Vec<Vec<f32>> {
+    run_generated_typed(code, graph, inputs, samples)
+        .iter()
+        .map(floats)
+        .collect()
+}
+
+/// Compiles the generated code and runs it on `inputs`, with the outputs in their own types.
+pub fn run_generated_typed(
+    code: &str,
+    graph: &Graph,
+    inputs: &[Value],
+    samples: usize,
+) -> Vec<TensorData> {
     let binary = edgegen::run::build_harness(code, graph, &build_options(), &mut || {})
         .unwrap_or_else(|e| panic!("{e}"));
-    let values: Vec<Vec<f32>> = inputs.iter().map(|v| floats(&v.data)).collect();
+    let values: Vec<TensorData> = inputs.iter().map(|v| v.data.clone()).collect();
     edgegen::run::run_harness(&binary, graph, &values, samples)
         .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -152,4 +167,65 @@ pub fn has_tool(name: &str) -> bool {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// The generated file passes `rustfmt --check` with rustfmt's default settings.
+pub fn check_rustfmt(name: &str, code: &str) {
+    if !has_tool("rustfmt") {
+        eprintln!("rustfmt is not installed: skipping the formatting check of {name}");
+        return;
+    }
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("rustfmt")
+        .join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    // An empty configuration beside the file: rustfmt's defaults, as a user has them, and not
+    // the repository's own rustfmt.toml, which rustfmt would find in a parent directory.
+    std::fs::write(dir.join("rustfmt.toml"), "").unwrap();
+    let file = dir.join("model.rs");
+    std::fs::write(&file, code).unwrap();
+    let output = Command::new("rustfmt")
+        .args(["--edition", "2021", "--check"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let diff = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{name}: generated code is not rustfmt-clean:\n{}",
+        &diff[..diff.len().min(4000)]
+    );
+}
+
+/// The generated file as a module of a `#![no_std]` library that denies warnings.
+pub fn check_no_std(name: &str, code: &str) {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("no_std")
+        .join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("model.rs"), code).unwrap();
+    std::fs::write(
+        dir.join("lib.rs"),
+        "#![no_std]\n#![deny(warnings)]\npub mod model;\n",
+    )
+    .unwrap();
+    let output = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .args([
+            "--edition",
+            "2021",
+            "--crate-type",
+            "lib",
+            "--emit",
+            "metadata",
+            "-o",
+        ])
+        .arg(dir.join("libmodel.rmeta"))
+        .arg(dir.join("lib.rs"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{name}: generated code does not compile as #![no_std] with #![deny(warnings)]:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -284,6 +284,7 @@ impl Importer {
                 dtype: data.dtype(),
                 shape: Some(shape),
                 data: Some(data),
+                quant: None,
             });
             self.names.insert(init.name.clone(), id);
         }
@@ -361,6 +362,7 @@ impl Importer {
                 dtype,
                 shape: Some(shape),
                 data: None,
+                quant: None,
             });
             self.names.insert(input.name.clone(), id);
             self.graph.inputs.push(id);
@@ -450,6 +452,7 @@ impl Importer {
                         dtype: data.dtype(),
                         shape: Some(shape),
                         data: Some(data),
+                        quant: None,
                     });
                     if self.names.insert(out.clone(), id).is_some() {
                         self.problems.push(format!(
@@ -581,6 +584,7 @@ impl Importer {
                 dtype,
                 shape: None,
                 data: None,
+                quant: None,
             });
             self.names.insert(out.clone(), id);
             outputs.push(id);
@@ -944,6 +948,7 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
             group: a.positive("group", 1),
             auto_pad: a.auto_pad(),
             activation,
+            channels_last: false,
         }),
         "ConvTranspose" => Op::ConvTranspose(ConvTransposeAttrs {
             kernel_shape: a.usizes("kernel_shape"),
@@ -1001,11 +1006,13 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
                 SoftmaxAttrs {
                     axis: a.int("axis").unwrap_or(1),
                     coerce_2d: true,
+                    beta: 1.0,
                 }
             } else {
                 SoftmaxAttrs {
                     axis: a.int("axis").unwrap_or(-1),
                     coerce_2d: false,
+                    beta: 1.0,
                 }
             };
             if op_type == "Softmax" {
@@ -1024,6 +1031,7 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
                 ceil_mode: a.bool("ceil_mode", false),
                 count_include_pad: op_type == "AveragePool"
                     && a.bool("count_include_pad", false),
+                channels_last: false,
             };
             if attrs.kernel_shape.is_empty() {
                 return Err("attribute 'kernel_shape' is required".into());

@@ -1,0 +1,388 @@
+//! Lowering of the ops TFLite models bring: channels-last convolution and pooling (float and
+//! int8), and the int8 fully connected layer, `Add`/`Sub` and `Softmax`.
+//!
+//! Every integer parameter of the int8 kernels (per-channel multipliers and shifts, offsets,
+//! clamp bounds, double-precision output scales) is computed here, at compile time, by
+//! [`crate::quant`] — the same functions the reference evaluator uses — and stored as constants
+//! in flash; nothing is derived at start-up.
+
+use super::{Lowering, R, activation, fused, usize_};
+use crate::backend::{Arg, Stmt, Struct, Value};
+use crate::ir::op::{BinaryAttrs, ConvAttrs, GemmAttrs, PoolAttrs, SoftmaxAttrs};
+use crate::ir::shape::Spatial2d;
+use crate::ir::{Activation, DType, Quantization, TensorData, TensorId};
+use crate::passes::shape_inference::channels_first;
+use crate::quant;
+
+fn isize_(n: i32) -> Value {
+    Value::Isize(n as isize)
+}
+
+impl Lowering<'_> {
+    fn quantization(&self, t: TensorId) -> R<&Quantization> {
+        let tensor = self.graph.tensor(t);
+        tensor
+            .quant
+            .as_ref()
+            .ok_or_else(|| format!("'{}' has no quantization parameters", tensor.name))
+    }
+
+    /// Whether the op computes on quantized int8 data.
+    pub(super) fn is_quantized(&self) -> bool {
+        self.graph.tensor(self.node.inputs[0]).dtype == DType::I8
+    }
+
+    /// The output's zero point and clamp range after a fused activation.
+    fn output_range(&self, act: Activation) -> R<(f32, i32, i32, i32)> {
+        let (scale, zero_point) =
+            quant::single(Some(self.quantization(self.node.outputs[0])?), "the output")?;
+        let (min, max) = quant::activation_range(act, scale, zero_point, DType::I8)?;
+        Ok((scale, zero_point, min, max))
+    }
+
+    /// The `nhwc::Window` of a channels-last convolution or pooling node.
+    fn window(
+        &self,
+        kernel: &[usize],
+        strides: &[usize],
+        dilations: &[usize],
+        pads: &[usize],
+        groups: usize,
+    ) -> R<Struct> {
+        let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
+        if x.len() != 4 {
+            return Err(
+                "only 2-D channels-last convolution and pooling are supported".into(),
+            );
+        }
+        let g = Spatial2d::new(
+            &channels_first(&x),
+            &channels_first(&y),
+            kernel,
+            strides,
+            dilations,
+            pads,
+        );
+        Ok(Struct::new(
+            "nhwc::Window",
+            vec![
+                ("batch", usize_(x[0])),
+                ("h_in", usize_(g.h_in)),
+                ("w_in", usize_(g.w_in)),
+                ("c_in", usize_(x[3])),
+                ("h_out", usize_(g.h_out)),
+                ("w_out", usize_(g.w_out)),
+                ("c_out", usize_(y[3])),
+                ("k_h", usize_(g.k_h)),
+                ("k_w", usize_(g.k_w)),
+                ("stride_h", usize_(g.stride_h)),
+                ("stride_w", usize_(g.stride_w)),
+                ("dilation_h", usize_(g.dilation_h)),
+                ("dilation_w", usize_(g.dilation_w)),
+                ("pad_top", usize_(g.pad_top)),
+                ("pad_left", usize_(g.pad_left)),
+                ("groups", usize_(groups)),
+            ],
+        ))
+    }
+
+    pub(super) fn conv_channels_last(&mut self, a: &ConvAttrs) -> R<()> {
+        let p = self.window(&a.kernel_shape, &a.strides, &a.dilations, &a.pads, a.group)?;
+        let mut inputs = Vec::new();
+        let x = self.operand(0, "X", &mut inputs)?;
+        let w = self.operand(1, "WEIGHT", &mut inputs)?;
+        let bias = if self.node.inputs.len() > 2 {
+            self.operand(2, "BIAS", &mut inputs)?
+        } else {
+            Arg::Empty
+        };
+        let c_out = *self.output_shape().last().unwrap_or(&0);
+        let kind = if a.group > 1 && a.group == self.input_shape(0)[3] {
+            "depthwise, "
+        } else {
+            ""
+        };
+        let mut detail = format!(
+            "{kind}{} kernel, stride {}, dilation {}, pads {:?}, channels last{}",
+            super::dims(&a.kernel_shape),
+            super::dims(&a.strides),
+            super::dims(&a.dilations),
+            a.pads,
+            fused(a.activation)
+        );
+        let mut body = vec![Stmt::Let("p".into(), p)];
+        if self.is_quantized() {
+            let (sx, zx) =
+                quant::single(Some(self.quantization(self.node.inputs[0])?), "the input")?;
+            let wq = self.quantization(self.node.inputs[1])?.clone();
+            if wq.zero_point.iter().any(|&z| z != 0) {
+                return Err(
+                    "int8 convolution weights must be symmetric (zero point 0)".into()
+                );
+            }
+            let (sy, zy, min, max) = self.output_range(a.activation)?;
+            let (multipliers, shifts) = quant::channel_multipliers(sx, &wq, sy, c_out);
+            let m = self.derived(
+                "MULTIPLIERS",
+                "Per-channel requantization multipliers (Q31).",
+                vec![c_out],
+                TensorData::I32(multipliers),
+            );
+            let s = self.derived(
+                "SHIFTS",
+                "Per-channel requantization shifts.",
+                vec![c_out],
+                TensorData::I32(shifts),
+            );
+            body.push(Stmt::Let(
+                "q".into(),
+                Struct::new(
+                    "nhwc::ConvQuant",
+                    vec![
+                        ("input_zero_point", isize_(zx)),
+                        ("multipliers", Value::StaticRef(m)),
+                        ("shifts", Value::StaticRef(s)),
+                        ("output_zero_point", isize_(zy)),
+                        ("output_min", isize_(min)),
+                        ("output_max", isize_(max)),
+                    ],
+                ),
+            ));
+            body.push(Stmt::Call(
+                "nhwc::conv_i8".into(),
+                vec![
+                    Arg::Local("p".into()),
+                    Arg::Local("q".into()),
+                    x,
+                    w,
+                    bias,
+                    Arg::Output,
+                ],
+            ));
+            detail.push_str(", int8");
+        } else {
+            body.push(Stmt::Call(
+                "nhwc::conv_f32".into(),
+                vec![
+                    Arg::Local("p".into()),
+                    Arg::Value(activation(a.activation)),
+                    x,
+                    w,
+                    bias,
+                    Arg::Output,
+                ],
+            ));
+        }
+        self.push(None, detail, inputs, self.node.outputs[0], false, body);
+        Ok(())
+    }
+
+    pub(super) fn pool_channels_last(&mut self, a: &PoolAttrs, max: bool) -> R<()> {
+        if a.count_include_pad && !max {
+            return Err(
+                "channels-last average pooling counts only positions inside the input"
+                    .into(),
+            );
+        }
+        let p = self.window(&a.kernel_shape, &a.strides, &a.dilations, &a.pads, 1)?;
+        let mut inputs = Vec::new();
+        let x = self.operand(0, "X", &mut inputs)?;
+        let detail = format!(
+            "{} window, stride {}, pads {:?}, channels last",
+            super::dims(&a.kernel_shape),
+            super::dims(&a.strides),
+            a.pads
+        );
+        let call = if self.is_quantized() {
+            let (_, _, min, max_out) = self.output_range(Activation::None)?;
+            Stmt::Call(
+                "nhwc::pool_i8".into(),
+                vec![
+                    Arg::Local("p".into()),
+                    Arg::Value(Value::Bool(max)),
+                    Arg::Value(isize_(min)),
+                    Arg::Value(isize_(max_out)),
+                    x,
+                    Arg::Output,
+                ],
+            )
+        } else {
+            Stmt::Call(
+                "nhwc::pool_f32".into(),
+                vec![
+                    Arg::Local("p".into()),
+                    Arg::Value(Value::Bool(max)),
+                    Arg::Value(activation(Activation::None)),
+                    x,
+                    Arg::Output,
+                ],
+            )
+        };
+        let body = vec![Stmt::Let("p".into(), p), call];
+        self.push(None, detail, inputs, self.node.outputs[0], false, body);
+        Ok(())
+    }
+
+    pub(super) fn fully_connected_i8(&mut self, a: &GemmAttrs) -> R<()> {
+        if !a.trans_b || a.trans_a || a.alpha != 1.0 || a.beta != 1.0 {
+            return Err(
+                "an int8 Gemm must be a fully connected layer (B transposed, \
+                        alpha = beta = 1)"
+                    .into(),
+            );
+        }
+        let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
+        let (m, k, n) = (x[0], x[1], y[1]);
+        let (sx, zx) =
+            quant::single(Some(self.quantization(self.node.inputs[0])?), "the input")?;
+        let wq = self.quantization(self.node.inputs[1])?.clone();
+        let (sy, zy, min, max) = self.output_range(a.activation)?;
+        let scales = quant::fully_connected_scales(sx, &wq, sy, n);
+        let weight_zero_point = if wq.is_per_axis() {
+            0
+        } else {
+            wq.zero_point[0]
+        };
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let w = self.operand(1, "WEIGHT", &mut inputs)?;
+        let bias = if self.node.inputs.len() > 2 {
+            self.operand(2, "BIAS", &mut inputs)?
+        } else {
+            Arg::Empty
+        };
+        let scales = self.derived(
+            "SCALES",
+            "Per-channel output scales s_in · s_w / s_out (TFLite requantizes fully connected \
+             layers in double precision).",
+            vec![n],
+            TensorData::F64(scales),
+        );
+        let p = Struct::new(
+            "int8::FullyConnectedI8",
+            vec![
+                ("m", usize_(m)),
+                ("k", usize_(k)),
+                ("n", usize_(n)),
+                ("input_zero_point", isize_(zx)),
+                ("weight_zero_point", isize_(weight_zero_point)),
+                ("output_zero_point", isize_(zy)),
+                ("output_min", isize_(min)),
+                ("output_max", isize_(max)),
+            ],
+        );
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "int8::fully_connected_i8".into(),
+                vec![
+                    Arg::Local("p".into()),
+                    xa,
+                    w,
+                    bias,
+                    Arg::Static(scales),
+                    Arg::Output,
+                ],
+            ),
+        ];
+        let detail = format!("[{m}, {k}] × [{k}, {n}], int8{}", fused(a.activation));
+        self.push(None, detail, inputs, self.node.outputs[0], false, body);
+        Ok(())
+    }
+
+    pub(super) fn add_i8(&mut self, a: &BinaryAttrs, subtract: bool) -> R<()> {
+        if self.input_shape(0) != self.input_shape(1) {
+            return Err("int8 Add/Sub with broadcasting is not supported yet".into());
+        }
+        let qa = quant::single(Some(self.quantization(self.node.inputs[0])?), "input A")?;
+        let qb = quant::single(Some(self.quantization(self.node.inputs[1])?), "input B")?;
+        let (sy, zy, min, max) = self.output_range(a.activation)?;
+        let q = quant::add_params(qa, qb, (sy, zy));
+        let p = Struct::new(
+            "int8::AddI8",
+            vec![
+                ("subtract", Value::Bool(subtract)),
+                ("left_shift", isize_(q.left_shift)),
+                ("a_offset", isize_(q.a_offset)),
+                ("a_multiplier", isize_(q.a_multiplier)),
+                ("a_shift", isize_(q.a_shift)),
+                ("b_offset", isize_(q.b_offset)),
+                ("b_multiplier", isize_(q.b_multiplier)),
+                ("b_shift", isize_(q.b_shift)),
+                ("output_multiplier", isize_(q.output_multiplier)),
+                ("output_shift", isize_(q.output_shift)),
+                ("output_zero_point", isize_(q.output_zero_point)),
+                ("output_min", isize_(min)),
+                ("output_max", isize_(max)),
+            ],
+        );
+        let in_place = self.in_place();
+        let mut inputs = Vec::new();
+        let (call, args) = if in_place {
+            inputs.push(self.node.inputs[0]);
+            let b = self.operand(1, "B", &mut inputs)?;
+            (
+                "int8::add_i8_in_place",
+                vec![Arg::Local("p".into()), Arg::Output, b],
+            )
+        } else {
+            let x = self.operand(0, "A", &mut inputs)?;
+            let b = self.operand(1, "B", &mut inputs)?;
+            (
+                "int8::add_i8",
+                vec![Arg::Local("p".into()), x, b, Arg::Output],
+            )
+        };
+        let body = vec![Stmt::Let("p".into(), p), Stmt::Call(call.into(), args)];
+        let detail = format!("int8{}", fused(a.activation));
+        self.push(None, detail, inputs, self.node.outputs[0], in_place, body);
+        Ok(())
+    }
+
+    pub(super) fn softmax_i8(&mut self, a: &SoftmaxAttrs) -> R<()> {
+        let x = self.input_shape(0).to_vec();
+        if a.coerce_2d || a.axis as usize + 1 != x.len() {
+            return Err("an int8 Softmax must be over the last axis".into());
+        }
+        let y = self.quantization(self.node.outputs[0])?;
+        if y.single() != Some((1.0 / 256.0, -128)) {
+            return Err(
+                "an int8 Softmax must have the output scale 1/256 and zero point -128"
+                    .into(),
+            );
+        }
+        let (sx, _) =
+            quant::single(Some(self.quantization(self.node.inputs[0])?), "the input")?;
+        let (multiplier, shift, diff_min) = quant::softmax_params(a.beta, sx);
+        let len = x[x.len() - 1];
+        let rows = x.iter().product::<usize>() / len.max(1);
+        let p = Struct::new(
+            "int8::SoftmaxI8",
+            vec![
+                ("rows", usize_(rows)),
+                ("len", usize_(len)),
+                ("input_multiplier", isize_(multiplier)),
+                ("input_left_shift", isize_(shift)),
+                ("diff_min", isize_(diff_min)),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "int8::softmax_i8".into(),
+                vec![Arg::Local("p".into()), xa, Arg::Output],
+            ),
+        ];
+        self.push(
+            None,
+            format!("over {len} values, {rows} times, int8"),
+            inputs,
+            self.node.outputs[0],
+            false,
+            body,
+        );
+        Ok(())
+    }
+}

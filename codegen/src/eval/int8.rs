@@ -1,0 +1,275 @@
+//! The reference evaluator's quantized ops: integer-only arithmetic on int8 tensors, following
+//! the TFLite int8 specification and its reference kernels.
+//!
+//! Accumulators are exact (`i64`, although TFLite's `i32` never overflows on real models);
+//! requantization uses the same fixed-point helpers as the generated code
+//! ([`crate::kernels::quant`], themselves proptested against wide-integer arithmetic), and the
+//! constant parameters come from [`crate::quant`], as for the back ends. What this module adds
+//! is the obviously-right loops: every output element computed from its definition, in NCHW
+//! (channels-last tensors are transposed in and out by the caller).
+
+use crate::eval::Value;
+use crate::ir::shape::{Spatial2d, broadcast_strides};
+use crate::ir::{Activation, DType, Quantization, TensorData};
+use crate::kernels::quant::{multiply_by_quantized_multiplier, requantize};
+use crate::quant::{self, AddParams};
+
+type R<T> = Result<T, String>;
+
+/// The quantization of one operand.
+#[derive(Clone, Copy, Debug)]
+pub struct Operand<'a> {
+    pub value: &'a Value,
+    pub quant: &'a Quantization,
+}
+
+fn ints(v: &Value, what: &str) -> R<Vec<i64>> {
+    v.data
+        .to_i64_vec()
+        .ok_or_else(|| format!("{what} needs integer data, not {}", v.data.dtype()))
+}
+
+fn to_i8(values: Vec<i32>) -> TensorData {
+    TensorData::I8(values.into_iter().map(|v| v as i8).collect())
+}
+
+/// The output's `[min, max]` after the fused activation.
+fn output_range(
+    activation: Activation,
+    y: &Quantization,
+    dtype: DType,
+) -> R<(i32, i32, f32, i32)> {
+    let (scale, zero_point) = quant::single(Some(y), "the output")?;
+    let (min, max) = quant::activation_range(activation, scale, zero_point, dtype)?;
+    Ok((min, max, scale, zero_point))
+}
+
+/// Quantized NCHW convolution: `acc = Σ (x − z_x)(w − z_w) + bias`, requantized per output
+/// channel. `w` is `[C_out, C_in / group, k_h, k_w]`.
+#[allow(clippy::too_many_arguments)]
+pub fn conv(
+    x: Operand,
+    w: Operand,
+    bias: Option<&Value>,
+    y: &Quantization,
+    out_shape: &[usize],
+    geometry: (&[usize], &[usize], &[usize], &[usize]),
+    group: usize,
+    activation: Activation,
+) -> R<TensorData> {
+    let (kernel, strides, dilations, pads) = geometry;
+    let (xv, wv) = (ints(x.value, "Conv")?, ints(w.value, "Conv")?);
+    let bias = bias.map(|b| ints(b, "Conv bias")).transpose()?;
+    let (sx, zx) = quant::single(Some(x.quant), "the input")?;
+    let g = Spatial2d::new(&x.value.shape, out_shape, kernel, strides, dilations, pads);
+    let (c_in, c_out) = (x.value.shape[1], out_shape[1]);
+    let (cin_g, cout_g) = (c_in / group, c_out / group);
+    let (multipliers, shifts) = quant::channel_multipliers(sx, w.quant, y.scale[0], c_out);
+    let (min, max, _, zy) = output_range(activation, y, DType::I8)?;
+    let w_zero = |oc: usize| w.quant.zero_point[if w.quant.is_per_axis() { oc } else { 0 }];
+    let mut out = Vec::with_capacity(out_shape.iter().product());
+    for n in 0..g.n {
+        for oc in 0..c_out {
+            let group_index = oc / cout_g;
+            for oy in 0..g.h_out {
+                for ox in 0..g.w_out {
+                    let mut acc: i64 = bias.as_ref().map_or(0, |b| b[oc]);
+                    for icg in 0..cin_g {
+                        let ic = group_index * cin_g + icg;
+                        for ky in 0..g.k_h {
+                            let Some(iy) = g.input_row(oy, ky) else {
+                                continue;
+                            };
+                            for kx in 0..g.k_w {
+                                let Some(ix) = g.input_col(ox, kx) else {
+                                    continue;
+                                };
+                                let xi = ((n * c_in + ic) * g.h_in + iy) * g.w_in + ix;
+                                let wi = ((oc * cin_g + icg) * g.k_h + ky) * g.k_w + kx;
+                                acc += (xv[xi] - zx as i64) * (wv[wi] - w_zero(oc) as i64);
+                            }
+                        }
+                    }
+                    out.push(requantize(
+                        clamp_i32(acc)?,
+                        multipliers[oc],
+                        shifts[oc],
+                        zy,
+                        min,
+                        max,
+                    ));
+                }
+            }
+        }
+    }
+    Ok(to_i8(out))
+}
+
+fn clamp_i32(acc: i64) -> R<i32> {
+    i32::try_from(acc).map_err(|_| format!("the accumulator {acc} overflows 32 bits"))
+}
+
+/// Quantized `Gemm` with `B` transposed (TFLite `FULLY_CONNECTED`): `a` is `[M, K]`, `b` is
+/// `[N, K]`, the bias `[N]`. TFLite's reference kernel requantizes this one op in double
+/// precision (`round(acc · s_a · s_b / s_y)`, ties away from zero; see
+/// [`quant::fully_connected_scales`]) and ignores per-channel weight zero points.
+pub fn fully_connected(
+    a: Operand,
+    b: Operand,
+    bias: Option<&Value>,
+    y: &Quantization,
+    out_shape: &[usize],
+    activation: Activation,
+) -> R<TensorData> {
+    let (av, bv) = (ints(a.value, "Gemm")?, ints(b.value, "Gemm")?);
+    let bias = bias.map(|v| ints(v, "Gemm bias")).transpose()?;
+    let (sa, za) = quant::single(Some(a.quant), "the input")?;
+    let (m, n) = (out_shape[0], out_shape[1]);
+    let k = a.value.shape[1];
+    let scales = quant::fully_connected_scales(sa, b.quant, y.scale[0], n);
+    let (min, max, _, zy) = output_range(activation, y, DType::I8)?;
+    let b_zero = if b.quant.is_per_axis() {
+        0
+    } else {
+        b.quant.zero_point[0] as i64
+    };
+    let mut out = Vec::with_capacity(m * n);
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc: i64 = bias.as_ref().map_or(0, |v| v[j]);
+            for kk in 0..k {
+                acc += (av[i * k + kk] - za as i64) * (bv[j * k + kk] - b_zero);
+            }
+            let scaled =
+                crate::kernels::quant::round_half_away(clamp_i32(acc)? as f64 * scales[j]);
+            out.push((scaled.saturating_add(zy)).clamp(min, max));
+        }
+    }
+    Ok(to_i8(out))
+}
+
+/// Quantized NCHW pooling on the raw integers, as TFLite does (it assumes, without checking,
+/// that input and output share one quantization): the max, or the sum over the window
+/// positions inside the input divided with rounding half away from zero.
+pub fn pool(
+    x: Operand,
+    out_shape: &[usize],
+    geometry: (&[usize], &[usize], &[usize], &[usize]),
+    max: bool,
+) -> R<TensorData> {
+    let (kernel, strides, dilations, pads) = geometry;
+    let xv = ints(x.value, "pooling")?;
+    let g = Spatial2d::new(&x.value.shape, out_shape, kernel, strides, dilations, pads);
+    let planes = x.value.shape[0] * x.value.shape[1];
+    let mut out = Vec::with_capacity(out_shape.iter().product());
+    for plane in 0..planes {
+        for oy in 0..g.h_out {
+            for ox in 0..g.w_out {
+                let mut values = Vec::new();
+                for ky in 0..g.k_h {
+                    let Some(iy) = g.input_row(oy, ky) else {
+                        continue;
+                    };
+                    for kx in 0..g.k_w {
+                        if let Some(ix) = g.input_col(ox, kx) {
+                            values.push(xv[(plane * g.h_in + iy) * g.w_in + ix]);
+                        }
+                    }
+                }
+                if values.is_empty() {
+                    return Err("a pooling window lies entirely in the padding".into());
+                }
+                let result = if max {
+                    *values.iter().max().expect("non-empty")
+                } else {
+                    let (sum, count) = (values.iter().sum::<i64>(), values.len() as i64);
+                    if sum > 0 {
+                        (sum + count / 2) / count
+                    } else {
+                        (sum - count / 2) / count
+                    }
+                };
+                out.push(result.clamp(-128, 127) as i32);
+            }
+        }
+    }
+    Ok(to_i8(out))
+}
+
+/// Quantized `Add` or `Sub` with broadcasting.
+pub fn add(
+    a: Operand,
+    b: Operand,
+    y: &Quantization,
+    out_shape: &[usize],
+    subtract: bool,
+    activation: Activation,
+) -> R<TensorData> {
+    let (av, bv) = (ints(a.value, "Add")?, ints(b.value, "Add")?);
+    let qa = quant::single(Some(a.quant), "the first input")?;
+    let qb = quant::single(Some(b.quant), "the second input")?;
+    let (min, max, sy, zy) = output_range(activation, y, DType::I8)?;
+    let p: AddParams = quant::add_params(qa, qb, (sy, zy));
+    let a_st = broadcast_strides(&a.value.shape, out_shape);
+    let b_st = broadcast_strides(&b.value.shape, out_shape);
+    let n: usize = out_shape.iter().product();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let (mut ia, mut ib, mut rest) = (0, 0, i);
+        for d in (0..out_shape.len()).rev() {
+            let idx = rest % out_shape[d];
+            rest /= out_shape[d];
+            ia += idx * a_st[d];
+            ib += idx * b_st[d];
+        }
+        let scale = |v: i64, offset: i32, m: i32, s: i32| {
+            multiply_by_quantized_multiplier((v as i32 + offset) << p.left_shift, m, s)
+        };
+        let sa = scale(av[ia], p.a_offset, p.a_multiplier, p.a_shift);
+        let sb = scale(bv[ib], p.b_offset, p.b_multiplier, p.b_shift);
+        let sum = if subtract { sa - sb } else { sa + sb };
+        out.push(requantize(
+            sum,
+            p.output_multiplier,
+            p.output_shift,
+            zy,
+            min,
+            max,
+        ));
+    }
+    Ok(to_i8(out))
+}
+
+/// Quantized softmax over the last axis (TFLite's reference integer softmax, shared with the
+/// generated code: its fixed-point steps are the specification).
+pub fn softmax(x: Operand, y: &Quantization, axis: i64, beta: f32) -> R<TensorData> {
+    let rank = x.value.shape.len();
+    if axis as usize != rank - 1 {
+        return Err("a quantized Softmax must be over the last axis".into());
+    }
+    if y.single() != Some((1.0 / 256.0, -128)) {
+        return Err(
+            "a quantized Softmax must have the output scale 1/256 and zero point -128"
+                .into(),
+        );
+    }
+    let (sx, _) = quant::single(Some(x.quant), "the input")?;
+    let TensorData::I8(xv) = &x.value.data else {
+        return Err("a quantized Softmax needs int8 data".into());
+    };
+    let len = x.value.shape[rank - 1];
+    let (input_multiplier, input_left_shift, diff_min) = quant::softmax_params(beta, sx);
+    let mut out = vec![0i8; xv.len()];
+    crate::kernels::int8::softmax_i8(
+        crate::kernels::int8::SoftmaxI8 {
+            rows: xv.len() / len.max(1),
+            len,
+            input_multiplier,
+            input_left_shift,
+            diff_min,
+        },
+        xv,
+        &mut out,
+    );
+    Ok(TensorData::I8(out))
+}

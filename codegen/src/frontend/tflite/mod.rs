@@ -1,0 +1,1181 @@
+//! The TFLite front end: a `.tflite` flatbuffer to IR.
+//!
+//! ```text
+//! bytes ─flatbuffer::Table─▶ Model ─ subgraph 0 ─▶ tensors (dtype, shape, quantization, buffers)
+//!                                                └▶ operators ─translate─▶ IR nodes
+//! ```
+//!
+//! TFLite quirks stay here:
+//! - An operator's code is the larger of `deprecated_builtin_code` (a byte, the only field
+//!   before code 127 existed) and `builtin_code`.
+//! - Layout stays NHWC, as in the file: convolutions and pools become channels-last IR ops and
+//!   no transposes are added. `CONV_2D` weights are already `[C_out, H, W, C_in]`; the
+//!   `[1, H, W, C·M]` weights of `DEPTHWISE_CONV_2D` are re-laid out once, at import, as a
+//!   grouped convolution's `[C·M, H, W, 1]` (constant data, so no run-time cost).
+//! - Fused activations (`NONE`, `RELU`, `RELU6`, `RELU_N1_TO_1`) become the IR op's
+//!   activation; on pools and concatenations, which have none in the IR, a separate node.
+//! - Quantization parameters live on tensors (`Tensor::quant`); an op on int8 tensors is an
+//!   integer op with TFLite's arithmetic.
+//! - `DEQUANTIZE` of a constant (float16 or int8 weights) is done here: its output becomes a
+//!   float32 constant.
+//! - `RESHAPE` and `SQUEEZE` take their target shape from the output tensor, which TFLite
+//!   stores statically.
+//!
+//! Every operator is looked at before anything fails, so all unsupported ones are reported at
+//! once. Field ids below are those of the TFLite schema (`schema.fbs`), written as constants
+//! here rather than generated from a copy of the schema.
+
+mod flatbuffer;
+mod ops;
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::frontend::ImportOptions;
+use crate::ir::op::{
+    AutoPad, BinaryAttrs, ConcatAttrs, ConvAttrs, GemmAttrs, LeakyReluAttrs, PadAttrs,
+    PoolAttrs, ReduceAttrs, ReshapeAttrs, SoftmaxAttrs, TransposeAttrs,
+};
+use crate::ir::{
+    Activation, DType, Graph, Node, Op, Quantization, SourceInfo, Tensor, TensorData,
+    TensorId, validate,
+};
+use flatbuffer::{FlatError, Table};
+use ops::code;
+
+/// Field ids of the tables we read.
+mod field {
+    pub const MODEL_VERSION: usize = 0;
+    pub const MODEL_OPERATOR_CODES: usize = 1;
+    pub const MODEL_SUBGRAPHS: usize = 2;
+    pub const MODEL_DESCRIPTION: usize = 3;
+    pub const MODEL_BUFFERS: usize = 4;
+
+    pub const OPCODE_DEPRECATED_BUILTIN: usize = 0;
+    pub const OPCODE_CUSTOM: usize = 1;
+    pub const OPCODE_BUILTIN: usize = 3;
+
+    pub const SUBGRAPH_TENSORS: usize = 0;
+    pub const SUBGRAPH_INPUTS: usize = 1;
+    pub const SUBGRAPH_OUTPUTS: usize = 2;
+    pub const SUBGRAPH_OPERATORS: usize = 3;
+    pub const SUBGRAPH_NAME: usize = 4;
+
+    pub const TENSOR_SHAPE: usize = 0;
+    pub const TENSOR_TYPE: usize = 1;
+    pub const TENSOR_BUFFER: usize = 2;
+    pub const TENSOR_NAME: usize = 3;
+    pub const TENSOR_QUANTIZATION: usize = 4;
+    pub const TENSOR_IS_VARIABLE: usize = 5;
+    pub const TENSOR_SPARSITY: usize = 6;
+
+    pub const QUANT_SCALE: usize = 2;
+    pub const QUANT_ZERO_POINT: usize = 3;
+    pub const QUANT_DIMENSION: usize = 6;
+
+    pub const BUFFER_DATA: usize = 0;
+    pub const BUFFER_OFFSET: usize = 1;
+    pub const BUFFER_SIZE: usize = 2;
+
+    pub const OPERATOR_OPCODE_INDEX: usize = 0;
+    pub const OPERATOR_INPUTS: usize = 1;
+    pub const OPERATOR_OUTPUTS: usize = 2;
+    pub const OPERATOR_OPTIONS: usize = 4;
+}
+
+/// `TensorType` codes.
+fn dtype_from_tflite(code: i8) -> std::result::Result<DType, &'static str> {
+    Ok(match code {
+        0 => DType::F32,
+        2 => DType::I32,
+        3 => DType::U8,
+        4 => DType::I64,
+        6 => DType::Bool,
+        7 => DType::I16,
+        9 => DType::I8,
+        10 => DType::F64,
+        12 => DType::U64,
+        15 => DType::U32,
+        16 => DType::U16,
+        1 => return Err("float16"),
+        5 => return Err("string"),
+        8 => return Err("complex64"),
+        11 => return Err("complex128"),
+        13 => return Err("resource"),
+        14 => return Err("variant"),
+        17 => return Err("int4"),
+        18 => return Err("bfloat16"),
+        _ => return Err("an unknown type"),
+    })
+}
+
+/// The TFLite tensor type code of float16.
+const FLOAT16: i8 = 1;
+
+fn flat(e: FlatError) -> Error {
+    Error::invalid_model(format!(
+        "not a valid TFLite model (the flatbuffer is malformed or truncated: {e})"
+    ))
+}
+
+/// Reads a TFLite model.
+pub fn import(bytes: &[u8], source: SourceInfo, options: &ImportOptions) -> Result<Graph> {
+    let model = Table::root(bytes).map_err(flat)?;
+    let version: u32 = model.scalar(field::MODEL_VERSION, 0).map_err(flat)?;
+    if version != 3 {
+        return Err(Error::unsupported(format!(
+            "the model uses TFLite schema version {version}; edgegen reads version 3"
+        )));
+    }
+    let subgraphs = model.tables(field::MODEL_SUBGRAPHS).map_err(flat)?;
+    let Some(main) = subgraphs.first() else {
+        return Err(Error::invalid_model("the TFLite model has no subgraph"));
+    };
+    let mut source = source;
+    let description = model
+        .string(field::MODEL_DESCRIPTION)
+        .map_err(flat)?
+        .unwrap_or_default();
+    source.description = if description.is_empty() {
+        "TFLite schema 3".to_string()
+    } else {
+        format!("TFLite schema 3, produced by {description}")
+    };
+    let name = main
+        .string(field::SUBGRAPH_NAME)
+        .map_err(flat)?
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "model".to_string());
+    let mut importer = Importer {
+        bytes,
+        buffers: model.tables(field::MODEL_BUFFERS).map_err(flat)?,
+        opcodes: read_opcodes(&model).map_err(flat)?,
+        graph: Graph {
+            name,
+            source,
+            ..Graph::default()
+        },
+        tensors: Vec::new(),
+        unsupported: Vec::new(),
+        problems: Vec::new(),
+    };
+    importer.tensors(main)?;
+    importer.inputs(main, options)?;
+    for op in main.tables(field::SUBGRAPH_OPERATORS).map_err(flat)? {
+        importer.operator(&op).map_err(flat)?;
+    }
+    if !importer.unsupported.is_empty() {
+        let n = importer.unsupported.len();
+        let mut message = format!(
+            "the model uses {n} operator{} edgegen does not support:\n  {}",
+            if n == 1 { "" } else { "s" },
+            importer.unsupported.join("\n  ")
+        );
+        if !importer.problems.is_empty() {
+            message.push_str("\nand has these problems:\n  ");
+            message.push_str(&importer.problems.join("\n  "));
+        }
+        return Err(Error::unsupported(message));
+    }
+    if !importer.problems.is_empty() {
+        return Err(Error::invalid_model(importer.problems.join("\n")));
+    }
+    importer.outputs(main)?;
+    let mut graph = importer.graph;
+    graph.sort_topologically().map_err(Error::invalid_model)?;
+    validate(&graph, validate::Stage::Imported).map_err(|e| {
+        Error::invalid_model(format!("the TFLite model is inconsistent:\n{e}"))
+    })?;
+    Ok(graph)
+}
+
+/// An operator code: the builtin code, or a custom operator's name.
+#[derive(Clone, Debug)]
+enum OpCode {
+    Builtin(i32),
+    Custom(String),
+}
+
+fn read_opcodes(model: &Table) -> std::result::Result<Vec<OpCode>, FlatError> {
+    model
+        .tables(field::MODEL_OPERATOR_CODES)?
+        .iter()
+        .map(|c| {
+            let deprecated: i8 = c.scalar(field::OPCODE_DEPRECATED_BUILTIN, 0)?;
+            let builtin: i32 = c.scalar(field::OPCODE_BUILTIN, 0)?;
+            let code = builtin.max(deprecated as i32);
+            Ok(if code == 32 {
+                OpCode::Custom(c.string(field::OPCODE_CUSTOM)?.unwrap_or_default())
+            } else {
+                OpCode::Builtin(code)
+            })
+        })
+        .collect()
+}
+
+/// What a TFLite tensor became in the IR.
+#[derive(Clone, Debug)]
+enum Slot {
+    Tensor(TensorId),
+    /// A tensor of a type the IR cannot hold (named in messages if an operator uses it).
+    Unsupported(String),
+}
+
+struct Importer<'a> {
+    bytes: &'a [u8],
+    buffers: Vec<Table<'a>>,
+    opcodes: Vec<OpCode>,
+    graph: Graph,
+    /// The IR tensor of each TFLite tensor index.
+    tensors: Vec<Slot>,
+    unsupported: Vec<String>,
+    problems: Vec<String>,
+}
+
+/// Options of one operator, read by field id with the schema's defaults.
+struct Options<'a>(Option<Table<'a>>);
+
+impl Options<'_> {
+    fn int(&self, id: usize, default: i32) -> std::result::Result<i32, FlatError> {
+        self.0.map_or(Ok(default), |t| t.scalar(id, default))
+    }
+    fn byte(&self, id: usize, default: i8) -> std::result::Result<i8, FlatError> {
+        self.0.map_or(Ok(default), |t| t.scalar(id, default))
+    }
+    fn float(&self, id: usize, default: f32) -> std::result::Result<f32, FlatError> {
+        self.0.map_or(Ok(default), |t| t.scalar(id, default))
+    }
+    fn flag(&self, id: usize) -> std::result::Result<bool, FlatError> {
+        self.0.map_or(Ok(false), |t| t.scalar(id, false))
+    }
+}
+
+impl<'a> Importer<'a> {
+    /// The bytes of buffer `index` (stored inline, or after the flatbuffer for models over
+    /// 2 GB, at an absolute `offset`).
+    fn buffer(&self, index: usize) -> std::result::Result<&'a [u8], String> {
+        let Some(buffer) = self.buffers.get(index) else {
+            return Err(format!(
+                "refers to buffer {index}, but the model has {}",
+                self.buffers.len()
+            ));
+        };
+        let e = |e: FlatError| e.to_string();
+        let offset: u64 = buffer.scalar(field::BUFFER_OFFSET, 0).map_err(e)?;
+        if offset > 1 {
+            let size: u64 = buffer.scalar(field::BUFFER_SIZE, 0).map_err(e)?;
+            return usize::try_from(offset)
+                .ok()
+                .zip(usize::try_from(size).ok())
+                .and_then(|(o, s)| self.bytes.get(o..o.checked_add(s)?))
+                .ok_or_else(|| {
+                    format!("buffer {index} lies outside the file (offset {offset}, {size} bytes)")
+                });
+        }
+        buffer.bytes(field::BUFFER_DATA).map_err(e)
+    }
+
+    fn tensors(&mut self, subgraph: &Table<'a>) -> Result<()> {
+        let tables = subgraph.tables(field::SUBGRAPH_TENSORS).map_err(flat)?;
+        for (index, t) in tables.iter().enumerate() {
+            let slot = self.tensor(index, t).map_err(flat)?;
+            self.tensors.push(slot);
+        }
+        if !self.problems.is_empty() {
+            return Err(Error::invalid_model(self.problems.join("\n")));
+        }
+        Ok(())
+    }
+
+    fn tensor(
+        &mut self,
+        index: usize,
+        t: &Table<'a>,
+    ) -> std::result::Result<Slot, FlatError> {
+        let name = t
+            .string(field::TENSOR_NAME)?
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("tensor_{index}"));
+        let type_code: i8 = t.scalar(field::TENSOR_TYPE, 0)?;
+        let dims: Vec<i32> = t.scalars(field::TENSOR_SHAPE)?;
+        let buffer: u32 = t.scalar(field::TENSOR_BUFFER, 0)?;
+        if t.table(field::TENSOR_SPARSITY)?.is_some() {
+            return Ok(Slot::Unsupported(format!(
+                "'{name}' is stored sparse (TFLite sparsity), which edgegen does not read"
+            )));
+        }
+        if t.scalar(field::TENSOR_IS_VARIABLE, false)? {
+            return Ok(Slot::Unsupported(format!(
+                "'{name}' is a variable tensor (stateful models are not supported yet)"
+            )));
+        }
+        // A dimension of -1 marks a dynamic batch in models that keep one; it is fixed to 1.
+        let mut shape = Vec::with_capacity(dims.len());
+        for (axis, &d) in dims.iter().enumerate() {
+            match d {
+                d if d >= 0 => shape.push(d as usize),
+                -1 if axis == 0 => shape.push(1),
+                _ => {
+                    self.problems.push(format!(
+                        "tensor '{name}' has the dimension {d} on axis {axis}"
+                    ));
+                    return Ok(Slot::Unsupported(name));
+                }
+            }
+        }
+        let Some(len) = crate::ir::checked_len(&shape) else {
+            self.problems.push(format!(
+                "tensor '{name}' of shape {shape:?} has more than {} elements",
+                crate::ir::MAX_ELEMENTS
+            ));
+            return Ok(Slot::Unsupported(name));
+        };
+        let data_bytes = if buffer > 0 {
+            match self.buffer(buffer as usize) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    self.problems.push(format!("tensor '{name}' {e}"));
+                    return Ok(Slot::Unsupported(name));
+                }
+            }
+        } else {
+            &[]
+        };
+        let (dtype, data) = match dtype_from_tflite(type_code) {
+            Ok(dtype) => {
+                let data = if data_bytes.is_empty() {
+                    None
+                } else if data_bytes.len() != len * dtype.size_bytes() {
+                    self.problems.push(format!(
+                        "tensor '{name}' {dtype} {shape:?} has {} bytes of data, expected {}",
+                        data_bytes.len(),
+                        len * dtype.size_bytes()
+                    ));
+                    return Ok(Slot::Unsupported(name));
+                } else {
+                    TensorData::from_le_bytes(dtype, data_bytes)
+                };
+                (dtype, data)
+            }
+            // Float16 weights are read as float32 (TFLite dequantizes them before use).
+            Err(_) if type_code == FLOAT16 && data_bytes.len() == 2 * len && len > 0 => {
+                let values = data_bytes
+                    .chunks_exact(2)
+                    .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+                    .collect();
+                (DType::F32, Some(TensorData::F32(values)))
+            }
+            Err(kind) => {
+                return Ok(Slot::Unsupported(format!(
+                    "'{name}' has element type {kind}, which edgegen does not support"
+                )));
+            }
+        };
+        let quant = match t.table(field::TENSOR_QUANTIZATION)? {
+            Some(q) if dtype.is_integer() => {
+                let scale: Vec<f32> = q.scalars(field::QUANT_SCALE)?;
+                let zero_point: Vec<i64> = q.scalars(field::QUANT_ZERO_POINT)?;
+                let axis: i32 = q.scalar(field::QUANT_DIMENSION, 0)?;
+                if scale.is_empty() {
+                    None
+                } else {
+                    // Some converters write a single zero point for per-axis scales.
+                    let zero_point = if zero_point.len() == 1 && scale.len() > 1 {
+                        vec![zero_point[0]; scale.len()]
+                    } else {
+                        zero_point
+                    };
+                    let zero_point: Option<Vec<i32>> =
+                        zero_point.iter().map(|&z| i32::try_from(z).ok()).collect();
+                    match zero_point {
+                        Some(zero_point) if axis >= 0 => Some(Quantization {
+                            axis: if scale.len() > 1 { axis as usize } else { 0 },
+                            scale,
+                            zero_point,
+                        }),
+                        _ => {
+                            self.problems.push(format!(
+                                "tensor '{name}' has invalid quantization parameters"
+                            ));
+                            return Ok(Slot::Unsupported(name));
+                        }
+                    }
+                }
+            }
+            _ => None,
+        };
+        let name = self.graph.unique_name(&name);
+        let id = self.graph.add_tensor(Tensor {
+            name,
+            dtype,
+            shape: Some(shape),
+            data,
+            quant,
+        });
+        Ok(Slot::Tensor(id))
+    }
+
+    fn inputs(&mut self, subgraph: &Table<'a>, options: &ImportOptions) -> Result<()> {
+        let indices: Vec<i32> = subgraph.scalars(field::SUBGRAPH_INPUTS).map_err(flat)?;
+        let mut overrides: HashMap<&str, &Vec<usize>> = options
+            .input_shapes
+            .iter()
+            .map(|(n, s)| (n.as_str(), s))
+            .collect();
+        for index in indices {
+            let id = self.slot(index).map_err(Error::unsupported)?;
+            let tensor = self.graph.tensor(id);
+            if tensor.is_constant() {
+                return Err(Error::invalid_model(format!(
+                    "graph input '{}' holds constant data",
+                    tensor.name
+                )));
+            }
+            if let Some(shape) = overrides.remove(tensor.name.as_str())
+                && Some(shape) != tensor.shape.as_ref()
+            {
+                return Err(Error::invalid_argument(format!(
+                    "--input-shape {}: TFLite models have static shapes; this input is {:?}",
+                    tensor.name,
+                    tensor.shape()
+                )));
+            }
+            self.graph.inputs.push(id);
+        }
+        if let Some(name) = overrides.keys().next() {
+            return Err(Error::invalid_argument(format!(
+                "--input-shape names '{name}', which is not an input of the model"
+            )));
+        }
+        Ok(())
+    }
+
+    fn outputs(&mut self, subgraph: &Table<'a>) -> Result<()> {
+        let indices: Vec<i32> = subgraph.scalars(field::SUBGRAPH_OUTPUTS).map_err(flat)?;
+        if indices.is_empty() {
+            return Err(Error::invalid_model("the graph has no outputs"));
+        }
+        for index in indices {
+            let id = self.slot(index).map_err(Error::unsupported)?;
+            self.graph.outputs.push(id);
+        }
+        Ok(())
+    }
+
+    /// The IR tensor of TFLite tensor `index`.
+    fn slot(&self, index: i32) -> std::result::Result<TensorId, String> {
+        match usize::try_from(index)
+            .ok()
+            .and_then(|i| self.tensors.get(i))
+        {
+            Some(Slot::Tensor(id)) => Ok(*id),
+            Some(Slot::Unsupported(why)) => Err(why.clone()),
+            None => Err(format!(
+                "tensor index {index} is out of range (the subgraph has {} tensors)",
+                self.tensors.len()
+            )),
+        }
+    }
+
+    fn operator(&mut self, op: &Table<'a>) -> std::result::Result<(), FlatError> {
+        let opcode_index: u32 = op.scalar(field::OPERATOR_OPCODE_INDEX, 0)?;
+        let inputs: Vec<i32> = op.scalars(field::OPERATOR_INPUTS)?;
+        let outputs: Vec<i32> = op.scalars(field::OPERATOR_OUTPUTS)?;
+        let options = Options(op.table(field::OPERATOR_OPTIONS)?);
+        let index = self.graph.nodes.len();
+        // Operators have no names in TFLite; the first output's name identifies one.
+        let name = outputs
+            .first()
+            .and_then(|&o| self.slot(o).ok())
+            .map(|t| self.graph.tensor(t).name.clone())
+            .unwrap_or_else(|| format!("operator_{index}"));
+        let code = match self.opcodes.get(opcode_index as usize) {
+            Some(OpCode::Builtin(code)) => *code,
+            Some(OpCode::Custom(custom)) => {
+                self.unsupported
+                    .push(format!("custom operator {custom} ('{name}')"));
+                return Ok(());
+            }
+            None => {
+                self.problems.push(format!(
+                    "operator '{name}' uses operator code {opcode_index}, but the model has {}",
+                    self.opcodes.len()
+                ));
+                return Ok(());
+            }
+        };
+        let op_name = ops::builtin_name(code).unwrap_or("an unknown operator");
+        let resolve = |list: &[i32]| -> std::result::Result<Vec<Option<TensorId>>, String> {
+            list.iter()
+                .map(|&i| {
+                    if i < 0 {
+                        Ok(None)
+                    } else {
+                        self.slot(i).map(Some)
+                    }
+                })
+                .collect()
+        };
+        let (ins, outs) = match (resolve(&inputs), resolve(&outputs)) {
+            (Ok(i), Ok(o)) => (i, o),
+            (Err(e), _) | (_, Err(e)) => {
+                self.problems.push(format!("{op_name} '{name}': {e}"));
+                return Ok(());
+            }
+        };
+        let Some(outs) = outs.into_iter().collect::<Option<Vec<TensorId>>>() else {
+            self.problems
+                .push(format!("{op_name} '{name}' has an absent output"));
+            return Ok(());
+        };
+        let mut t = Translation {
+            importer: self,
+            name: name.clone(),
+            ins,
+            outs,
+        };
+        match t.translate(code, &options) {
+            Ok(true) => {}
+            Ok(false) => self.unsupported.push(format!("{op_name} ('{name}')")),
+            Err(Problem::Flat(e)) => return Err(e),
+            Err(Problem::Model(e)) => {
+                self.problems.push(format!("{op_name} '{name}': {e}"))
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why an operator could not be translated.
+enum Problem {
+    Flat(FlatError),
+    Model(String),
+}
+
+impl From<FlatError> for Problem {
+    fn from(e: FlatError) -> Problem {
+        Problem::Flat(e)
+    }
+}
+
+impl From<String> for Problem {
+    fn from(e: String) -> Problem {
+        Problem::Model(e)
+    }
+}
+
+impl From<&str> for Problem {
+    fn from(e: &str) -> Problem {
+        Problem::Model(e.to_string())
+    }
+}
+
+/// One operator being translated.
+struct Translation<'i, 'a> {
+    importer: &'i mut Importer<'a>,
+    name: String,
+    ins: Vec<Option<TensorId>>,
+    outs: Vec<TensorId>,
+}
+
+/// `Padding` codes.
+const PADDING_SAME: i8 = 0;
+const PADDING_VALID: i8 = 1;
+
+impl Translation<'_, '_> {
+    fn graph(&mut self) -> &mut Graph {
+        &mut self.importer.graph
+    }
+
+    /// Required input `i`.
+    fn input(&self, i: usize) -> std::result::Result<TensorId, Problem> {
+        self.ins
+            .get(i)
+            .copied()
+            .flatten()
+            .ok_or_else(|| Problem::Model(format!("input {i} is missing")))
+    }
+
+    fn output(&self) -> std::result::Result<TensorId, Problem> {
+        match self.outs.as_slice() {
+            [o] => Ok(*o),
+            _ => Err(Problem::Model(format!(
+                "has {} outputs, expected 1",
+                self.outs.len()
+            ))),
+        }
+    }
+
+    fn shape(&self, t: TensorId) -> Vec<usize> {
+        self.importer.graph.tensor(t).shape().to_vec()
+    }
+
+    /// Integer data of a constant input (a shape, axes, pads).
+    fn constant_ints(&self, i: usize) -> std::result::Result<Vec<i64>, Problem> {
+        let t = self.input(i)?;
+        let tensor = self.importer.graph.tensor(t);
+        tensor
+            .data
+            .as_ref()
+            .and_then(|d| d.to_i64_vec())
+            .ok_or_else(|| {
+                Problem::Model(format!(
+                    "input '{}' must be a constant integer tensor",
+                    tensor.name
+                ))
+            })
+    }
+
+    fn node(&mut self, op: Op, inputs: Vec<TensorId>, outputs: Vec<TensorId>) {
+        let name = self.name.clone();
+        self.graph().nodes.push(Node {
+            name,
+            op,
+            inputs,
+            params: vec![],
+            outputs,
+        });
+    }
+
+    /// An intermediate tensor like `like` (same type and quantization), shape unknown.
+    fn temporary(&mut self, like: TensorId, suffix: &str) -> TensorId {
+        let base = self.importer.graph.tensor(like).clone();
+        let name = self
+            .importer
+            .graph
+            .unique_name(&format!("{}/{suffix}", self.name));
+        self.graph().add_tensor(Tensor {
+            name,
+            dtype: base.dtype,
+            shape: None,
+            data: None,
+            quant: base.quant,
+        })
+    }
+
+    /// `op` followed by the fused activation: in the op when it has one, else as a node.
+    fn with_activation(
+        &mut self,
+        mut op: Op,
+        inputs: Vec<TensorId>,
+        fused: i8,
+    ) -> std::result::Result<bool, Problem> {
+        let out = self.output()?;
+        let Some(activation) = fused_activation(fused)? else {
+            return Ok(false);
+        };
+        if let Some(slot) = op.activation_mut() {
+            *slot = activation;
+            self.node(op, inputs, vec![out]);
+            return Ok(true);
+        }
+        if activation == Activation::None {
+            self.node(op, inputs, vec![out]);
+            return Ok(true);
+        }
+        let mid = self.temporary(out, "pre_activation");
+        self.node(op, inputs, vec![mid]);
+        let act = match activation {
+            Activation::Relu => Op::Relu,
+            Activation::Clip { min, max } => {
+                Op::Clip(crate::ir::op::ClipAttrs { min, max })
+            }
+            _ => return Ok(false),
+        };
+        self.node(act, vec![mid], vec![out]);
+        Ok(true)
+    }
+
+    /// Translates the operator; `Ok(false)` when edgegen does not support it.
+    fn translate(
+        &mut self,
+        code: i32,
+        options: &Options,
+    ) -> std::result::Result<bool, Problem> {
+        match code {
+            code::CONV_2D => self.conv(options, false),
+            code::DEPTHWISE_CONV_2D => self.conv(options, true),
+            code::FULLY_CONNECTED => self.fully_connected(options),
+            code::AVERAGE_POOL_2D | code::MAX_POOL_2D => self.pool(code, options),
+            code::ADD | code::SUB | code::MUL | code::DIV => {
+                let attrs = BinaryAttrs::default();
+                let op = match code {
+                    code::ADD => Op::Add(attrs),
+                    code::SUB => Op::Sub(attrs),
+                    code::MUL => Op::Mul(attrs),
+                    _ => Op::Div(attrs),
+                };
+                let inputs = vec![self.input(0)?, self.input(1)?];
+                self.with_activation(op, inputs, options.byte(0, 0)?)
+            }
+            code::RESHAPE | code::SQUEEZE | code::EXPAND_DIMS => {
+                // The output tensor's static shape is the target.
+                let (x, out) = (self.input(0)?, self.output()?);
+                let shape: Vec<i64> = self.shape(out).iter().map(|&d| d as i64).collect();
+                let shape_name = format!("{}/shape", self.name);
+                let n = shape.len();
+                let shape_id =
+                    self.graph()
+                        .add_constant(&shape_name, vec![n], TensorData::I64(shape));
+                let name = self.name.clone();
+                self.graph().nodes.push(Node {
+                    name,
+                    op: Op::Reshape(ReshapeAttrs::default()),
+                    inputs: vec![x],
+                    params: vec![Some(shape_id)],
+                    outputs: vec![out],
+                });
+                Ok(true)
+            }
+            code::SOFTMAX => {
+                let beta = options.float(0, 1.0)?;
+                let (x, out) = (self.input(0)?, self.output()?);
+                self.node(
+                    Op::Softmax(SoftmaxAttrs {
+                        axis: -1,
+                        coerce_2d: false,
+                        beta,
+                    }),
+                    vec![x],
+                    vec![out],
+                );
+                Ok(true)
+            }
+            code::LOGISTIC
+            | code::TANH
+            | code::RELU
+            | code::RELU6
+            | code::RELU_N1_TO_1
+            | code::HARD_SWISH => {
+                let op = match code {
+                    code::LOGISTIC => Op::Sigmoid,
+                    code::TANH => Op::Tanh,
+                    code::RELU => Op::Relu,
+                    code::RELU6 => {
+                        Op::Clip(crate::ir::op::ClipAttrs { min: 0.0, max: 6.0 })
+                    }
+                    code::RELU_N1_TO_1 => Op::Clip(crate::ir::op::ClipAttrs {
+                        min: -1.0,
+                        max: 1.0,
+                    }),
+                    _ => Op::HardSwish,
+                };
+                let (x, out) = (self.input(0)?, self.output()?);
+                self.node(op, vec![x], vec![out]);
+                Ok(true)
+            }
+            code::LEAKY_RELU => {
+                let alpha = options.float(0, 0.2)?;
+                let (x, out) = (self.input(0)?, self.output()?);
+                self.node(Op::LeakyRelu(LeakyReluAttrs { alpha }), vec![x], vec![out]);
+                Ok(true)
+            }
+            code::PRELU => {
+                let (x, slope, out) = (self.input(0)?, self.input(1)?, self.output()?);
+                self.node(Op::PRelu, vec![x, slope], vec![out]);
+                Ok(true)
+            }
+            code::CONCATENATION => {
+                let axis = options.int(0, 0)? as i64;
+                let inputs: Vec<TensorId> = (0..self.ins.len())
+                    .map(|i| self.input(i))
+                    .collect::<std::result::Result<_, _>>()?;
+                self.with_activation(
+                    Op::Concat(ConcatAttrs { axis }),
+                    inputs,
+                    options.byte(1, 0)?,
+                )
+            }
+            code::PAD | code::PADV2 => {
+                let x = self.input(0)?;
+                let rank = self.shape(x).len();
+                let pairs = self.constant_ints(1)?;
+                if pairs.len() != 2 * rank {
+                    return Err(format!(
+                        "paddings have {} values for rank {rank}",
+                        pairs.len()
+                    )
+                    .into());
+                }
+                let mut pads: Vec<i64> = pairs.iter().step_by(2).copied().collect();
+                pads.extend(pairs.iter().skip(1).step_by(2));
+                let value = if code == code::PADV2 && self.ins.len() > 2 {
+                    let t = self.input(2)?;
+                    match self.importer.graph.tensor(t).data.as_ref() {
+                        Some(TensorData::F32(v)) if v.len() == 1 => v[0],
+                        _ => return Ok(false),
+                    }
+                } else {
+                    0.0
+                };
+                let out = self.output()?;
+                self.node(
+                    Op::Pad(PadAttrs {
+                        pads,
+                        value,
+                        ..Default::default()
+                    }),
+                    vec![x],
+                    vec![out],
+                );
+                Ok(true)
+            }
+            code::MEAN => {
+                let x = self.input(0)?;
+                let axes = self.constant_ints(1)?;
+                let keepdims = options.flag(0)?;
+                let out = self.output()?;
+                self.node(
+                    Op::ReduceMean(ReduceAttrs {
+                        axes: Some(axes),
+                        keepdims,
+                        noop_with_empty_axes: false,
+                    }),
+                    vec![x],
+                    vec![out],
+                );
+                Ok(true)
+            }
+            code::TRANSPOSE => {
+                let x = self.input(0)?;
+                let perm = self.constant_ints(1)?;
+                let rank = self.shape(x).len();
+                let mut seen = vec![false; rank];
+                let mut resolved = Vec::with_capacity(rank);
+                for &p in &perm {
+                    let p = usize::try_from(p).ok().filter(|&p| p < rank && !seen[p]);
+                    let Some(p) = p else {
+                        return Err(format!(
+                            "{perm:?} is not a permutation of {rank} axes"
+                        )
+                        .into());
+                    };
+                    seen[p] = true;
+                    resolved.push(p);
+                }
+                let out = self.output()?;
+                self.node(
+                    Op::Transpose(TransposeAttrs {
+                        perm: Some(resolved),
+                    }),
+                    vec![x],
+                    vec![out],
+                );
+                Ok(true)
+            }
+            code::DEQUANTIZE => self.dequantize_constant(),
+            _ => Ok(false),
+        }
+    }
+
+    /// `CONV_2D` and `DEPTHWISE_CONV_2D`.
+    fn conv(
+        &mut self,
+        options: &Options,
+        depthwise: bool,
+    ) -> std::result::Result<bool, Problem> {
+        // Conv2DOptions: padding 0, stride_w 1, stride_h 2, activation 3, dilation_w 4,
+        // dilation_h 5. DepthwiseConv2DOptions: padding 0, stride_w 1, stride_h 2,
+        // depth_multiplier 3, activation 4, dilation_w 5, dilation_h 6.
+        let padding = options.byte(0, PADDING_SAME)?;
+        let stride_w = options.int(1, 1)?;
+        let stride_h = options.int(2, 1)?;
+        let (fused, dilation_w, dilation_h) = if depthwise {
+            (options.byte(4, 0)?, options.int(5, 1)?, options.int(6, 1)?)
+        } else {
+            (options.byte(3, 0)?, options.int(4, 1)?, options.int(5, 1)?)
+        };
+        let positive = |v: i32, what: &str| {
+            usize::try_from(v)
+                .ok()
+                .filter(|&v| v > 0)
+                .ok_or_else(|| Problem::Model(format!("{what} is {v}")))
+        };
+        let strides = vec![
+            positive(stride_h, "stride_h")?,
+            positive(stride_w, "stride_w")?,
+        ];
+        let dilations = vec![
+            positive(dilation_h, "dilation_h")?,
+            positive(dilation_w, "dilation_w")?,
+        ];
+        let (x, mut w) = (self.input(0)?, self.input(1)?);
+        let (xs, ws) = (self.shape(x), self.shape(w));
+        if xs.len() != 4 || ws.len() != 4 {
+            return Err(format!("input {xs:?} and filter {ws:?} must be 4-D").into());
+        }
+        let c_in = xs[3];
+        let group = if depthwise {
+            if ws[0] != 1 || c_in == 0 || ws[3] % c_in != 0 {
+                return Err(format!(
+                    "the depthwise filter {ws:?} does not fit {c_in} input channels"
+                )
+                .into());
+            }
+            w = self.depthwise_filter(w)?;
+            c_in
+        } else {
+            if ws[3] == 0 || c_in % ws[3] != 0 {
+                return Err(format!(
+                    "the filter {ws:?} does not fit {c_in} input channels"
+                )
+                .into());
+            }
+            c_in / ws[3]
+        };
+        let auto_pad = match padding {
+            PADDING_SAME => AutoPad::SameUpper,
+            PADDING_VALID => AutoPad::Valid,
+            other => return Err(format!("unknown padding {other}").into()),
+        };
+        let op = Op::Conv(ConvAttrs {
+            strides,
+            dilations,
+            group,
+            auto_pad,
+            channels_last: true,
+            ..Default::default()
+        });
+        let mut inputs = vec![x, w];
+        if let Some(b) = self.ins.get(2).copied().flatten() {
+            inputs.push(b);
+        }
+        self.with_activation(op, inputs, fused)
+    }
+
+    /// `[1, H, W, C·M]` depthwise weights as grouped-convolution weights `[C·M, H, W, 1]`.
+    fn depthwise_filter(&mut self, w: TensorId) -> std::result::Result<TensorId, Problem> {
+        let tensor = self.importer.graph.tensor(w).clone();
+        let Some(data) = &tensor.data else {
+            return Err("the depthwise filter must be a constant".into());
+        };
+        let s = tensor.shape().to_vec();
+        let (taps, channels) = (s[1] * s[2], s[3]);
+        let order: Vec<usize> = (0..channels)
+            .flat_map(|c| (0..taps).map(move |k| k * channels + c))
+            .collect();
+        let relaid = crate::map_data!(data, v => order.iter().map(|&i| v[i]).collect());
+        let quant = tensor.quant.map(|q| Quantization {
+            axis: if q.is_per_axis() { 0 } else { q.axis },
+            ..q
+        });
+        if let Some(q) = &quant
+            && q.is_per_axis()
+            && q.scale.len() != channels
+        {
+            return Err("the depthwise filter is not quantized along its channels".into());
+        }
+        let name = self
+            .importer
+            .graph
+            .unique_name(&format!("{}/ohwi", tensor.name));
+        Ok(self.graph().add_tensor(Tensor {
+            name,
+            dtype: tensor.dtype,
+            shape: Some(vec![channels, s[1], s[2], 1]),
+            data: Some(relaid),
+            quant,
+        }))
+    }
+
+    fn fully_connected(&mut self, options: &Options) -> std::result::Result<bool, Problem> {
+        // FullyConnectedOptions: activation 0, weights_format 1, keep_num_dims 2.
+        let fused = options.byte(0, 0)?;
+        if options.byte(1, 0)? != 0 {
+            return Ok(false);
+        }
+        let (x, w, out) = (self.input(0)?, self.input(1)?, self.output()?);
+        let (xs, ws) = (self.shape(x), self.shape(w));
+        if ws.len() != 2 {
+            return Err(format!("the weights {ws:?} must be 2-D").into());
+        }
+        let k = ws[1];
+        let total: usize = xs.iter().product();
+        if k == 0 || !total.is_multiple_of(k) {
+            return Err(format!("the input {xs:?} does not fit weights {ws:?}").into());
+        }
+        let rows = total / k;
+        // The input is read as [rows, k] and the output made [rows, units]; reshapes are views.
+        let x2 = if xs == [rows, k] {
+            x
+        } else {
+            let flat = self.temporary(x, "flat_input");
+            self.reshape_to(x, flat, &[rows, k]);
+            flat
+        };
+        let mut inputs = vec![x2, w];
+        if let Some(b) = self.ins.get(2).copied().flatten() {
+            inputs.push(b);
+        }
+        let op = Op::Gemm(GemmAttrs {
+            trans_b: true,
+            ..Default::default()
+        });
+        if self.shape(out) == [rows, ws[0]] {
+            return self.with_activation(op, inputs, fused);
+        }
+        let y2 = self.temporary(out, "rows");
+        let Some(activation) = fused_activation(fused)? else {
+            return Ok(false);
+        };
+        let mut op = op;
+        if let Some(slot) = op.activation_mut() {
+            *slot = activation;
+        }
+        self.node(op, inputs, vec![y2]);
+        let target = self.shape(out);
+        self.reshape_to(y2, out, &target);
+        Ok(true)
+    }
+
+    fn reshape_to(&mut self, from: TensorId, to: TensorId, shape: &[usize]) {
+        let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+        let n = shape.len();
+        let name = format!(
+            "{}/{}_shape",
+            self.name,
+            self.importer.graph.tensor(to).name
+        );
+        let shape_id = self
+            .graph()
+            .add_constant(&name, vec![n], TensorData::I64(shape));
+        let node_name = self.name.clone();
+        self.graph().nodes.push(Node {
+            name: node_name,
+            op: Op::Reshape(ReshapeAttrs::default()),
+            inputs: vec![from],
+            params: vec![Some(shape_id)],
+            outputs: vec![to],
+        });
+    }
+
+    fn pool(&mut self, code: i32, options: &Options) -> std::result::Result<bool, Problem> {
+        // Pool2DOptions: padding 0, stride_w 1, stride_h 2, filter_width 3, filter_height 4,
+        // activation 5.
+        let positive = |v: i32, what: &str| {
+            usize::try_from(v)
+                .ok()
+                .filter(|&v| v > 0)
+                .ok_or_else(|| Problem::Model(format!("{what} is {v}")))
+        };
+        let padding = options.byte(0, PADDING_SAME)?;
+        let strides = vec![
+            positive(options.int(2, 0)?, "stride_h")?,
+            positive(options.int(1, 0)?, "stride_w")?,
+        ];
+        let kernel_shape = vec![
+            positive(options.int(4, 0)?, "filter_height")?,
+            positive(options.int(3, 0)?, "filter_width")?,
+        ];
+        let auto_pad = match padding {
+            PADDING_SAME => AutoPad::SameUpper,
+            PADDING_VALID => AutoPad::Valid,
+            other => return Err(format!("unknown padding {other}").into()),
+        };
+        let attrs = PoolAttrs {
+            kernel_shape,
+            strides,
+            auto_pad,
+            // TFLite averages over the positions inside the input only.
+            count_include_pad: false,
+            channels_last: true,
+            ..Default::default()
+        };
+        let op = if code == code::MAX_POOL_2D {
+            Op::MaxPool(attrs)
+        } else {
+            Op::AveragePool(attrs)
+        };
+        let x = self.input(0)?;
+        if self.shape(x).len() != 4 {
+            return Err("the input must be 4-D".into());
+        }
+        self.with_activation(op, vec![x], options.byte(5, 0)?)
+    }
+
+    /// `DEQUANTIZE` of constant weights (float16 or int8): the output becomes a float32
+    /// constant. TFLite uses this to store weights compactly in float models.
+    fn dequantize_constant(&mut self) -> std::result::Result<bool, Problem> {
+        let (x, out) = (self.input(0)?, self.output()?);
+        let source = self.importer.graph.tensor(x).clone();
+        let Some(data) = &source.data else {
+            // Dequantizing a run-time tensor needs the QUANTIZE/DEQUANTIZE kernels.
+            return Ok(false);
+        };
+        let values: Vec<f32> = match (&source.quant, data) {
+            (_, TensorData::F32(v)) => v.clone(),
+            (Some(q), data) => {
+                let raw = data.to_f64_vec();
+                let shape = source.shape();
+                let inner: usize = shape.iter().skip(q.axis + 1).product();
+                raw.iter()
+                    .enumerate()
+                    .map(|(i, &v)| {
+                        let c = if q.is_per_axis() {
+                            (i / inner) % q.scale.len()
+                        } else {
+                            0
+                        };
+                        ((v - q.zero_point[c] as f64) * q.scale[c] as f64) as f32
+                    })
+                    .collect()
+            }
+            (None, _) => {
+                return Err("dequantizes data without quantization parameters".into());
+            }
+        };
+        let tensor = self.graph().tensor_mut(out);
+        tensor.data = Some(TensorData::F32(values));
+        tensor.dtype = DType::F32;
+        tensor.quant = None;
+        Ok(true)
+    }
+}
+
+/// `ActivationFunctionType`: `None` for one the IR has no activation for.
+fn fused_activation(code: i8) -> std::result::Result<Option<Activation>, Problem> {
+    Ok(match code {
+        0 => Some(Activation::None),
+        1 => Some(Activation::Relu),
+        2 => Some(Activation::Clip {
+            min: -1.0,
+            max: 1.0,
+        }),
+        3 => Some(Activation::Clip { min: 0.0, max: 6.0 }),
+        4 | 5 => None,
+        other => return Err(format!("unknown fused activation {other}").into()),
+    })
+}
+
+/// IEEE 754 half precision to single precision.
+fn f16_to_f32(bits: u16) -> f32 {
+    let sign = ((bits >> 15) as u32) << 31;
+    let exponent = ((bits >> 10) & 0x1f) as u32;
+    let mantissa = (bits & 0x3ff) as u32;
+    let magnitude = match exponent {
+        0 => {
+            // Zero or subnormal: mantissa × 2^-24, exact in f32.
+            let value = mantissa as f32 * 2f32.powi(-24);
+            return if sign != 0 { -value } else { value };
+        }
+        0x1f => 0xff << 23 | mantissa << 13,
+        e => (e + 127 - 15) << 23 | mantissa << 13,
+    };
+    f32::from_bits(sign | magnitude)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_precision_values() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+        assert_eq!(f16_to_f32(0x8001), -(2f32.powi(-24)));
+        assert!(f16_to_f32(0x7c00).is_infinite());
+        assert!(f16_to_f32(0x7e00).is_nan());
+    }
+}

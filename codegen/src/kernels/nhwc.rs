@@ -1,0 +1,437 @@
+//! Channels-last (NHWC) convolution and pooling, float and int8: the layout of TFLite models,
+//! kept as it is so that no transposes run.
+//!
+//! Convolution weights are `[c_out, k_h, k_w, c_in / groups]` (a depthwise convolution is
+//! `groups = c_in` with `c_out / groups` outputs per input channel). For each output pixel and
+//! each kernel tap inside the image, the inner loops run over contiguous channels of both the
+//! input pixel and the weights. Taps outside the image are skipped (TFLite's padding never
+//! reads a value; for int8 that is the same as padding with the input zero point).
+//!
+//! The int8 kernels are TFLite's integer arithmetic: `acc = Σ (x − z_x) · w + bias` in `i32`,
+//! requantized per output channel with [`super::quant::requantize`].
+
+use super::activation::Activation;
+use super::quant::requantize;
+
+/// The geometry of one channels-last convolution or pooling window.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub batch: usize,
+    pub h_in: usize,
+    pub w_in: usize,
+    pub c_in: usize,
+    pub h_out: usize,
+    pub w_out: usize,
+    pub c_out: usize,
+    pub k_h: usize,
+    pub k_w: usize,
+    pub stride_h: usize,
+    pub stride_w: usize,
+    pub dilation_h: usize,
+    pub dilation_w: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub groups: usize,
+}
+
+impl Window {
+    /// The input row of output row `oy` and kernel row `ky`, if inside the image.
+    #[inline(always)]
+    fn row(&self, oy: usize, ky: usize) -> Option<usize> {
+        (oy * self.stride_h + ky * self.dilation_h)
+            .checked_sub(self.pad_top)
+            .filter(|&y| y < self.h_in)
+    }
+
+    #[inline(always)]
+    fn col(&self, ox: usize, kx: usize) -> Option<usize> {
+        (ox * self.stride_w + kx * self.dilation_w)
+            .checked_sub(self.pad_left)
+            .filter(|&x| x < self.w_in)
+    }
+}
+
+/// The quantization of an int8 convolution: input zero point, per-channel requantization, and
+/// the output zero point and clamp range.
+#[derive(Clone, Copy, Debug)]
+pub struct ConvQuant<'a> {
+    pub input_zero_point: i32,
+    pub multipliers: &'a [i32],
+    pub shifts: &'a [i32],
+    pub output_zero_point: i32,
+    pub output_min: i32,
+    pub output_max: i32,
+}
+
+/// Float channels-last convolution: `y = activation(conv(x, w) + bias)`.
+#[inline(always)]
+pub fn conv_f32(
+    p: Window,
+    act: Activation,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+) {
+    let (cin_g, cout_g) = (p.c_in / p.groups, p.c_out / p.groups);
+    let taps = p.k_h * p.k_w * cin_g;
+    for n in 0..p.batch {
+        for oy in 0..p.h_out {
+            for ox in 0..p.w_out {
+                let out =
+                    &mut y[((n * p.h_out + oy) * p.w_out + ox) * p.c_out..][..p.c_out];
+                for (oc, o) in out.iter_mut().enumerate() {
+                    let first = (oc / cout_g) * cin_g;
+                    let weights = &w[oc * taps..(oc + 1) * taps];
+                    let mut acc = if bias.is_empty() { 0.0 } else { bias[oc] };
+                    for ky in 0..p.k_h {
+                        let Some(iy) = p.row(oy, ky) else { continue };
+                        for kx in 0..p.k_w {
+                            let Some(ix) = p.col(ox, kx) else { continue };
+                            let pixel = &x
+                                [((n * p.h_in + iy) * p.w_in + ix) * p.c_in + first..]
+                                [..cin_g];
+                            let wk = &weights[(ky * p.k_w + kx) * cin_g..][..cin_g];
+                            let mut sum = 0f32;
+                            for (a, b) in pixel.iter().zip(wk) {
+                                sum += a * b;
+                            }
+                            acc += sum;
+                        }
+                    }
+                    *o = act.apply(acc);
+                }
+            }
+        }
+    }
+}
+
+/// Int8 channels-last convolution with per-channel requantization; `bias` is empty or `i32`
+/// per output channel.
+#[inline(always)]
+pub fn conv_i8(p: Window, q: ConvQuant, x: &[i8], w: &[i8], bias: &[i32], y: &mut [i8]) {
+    let (cin_g, cout_g) = (p.c_in / p.groups, p.c_out / p.groups);
+    let taps = p.k_h * p.k_w * cin_g;
+    let input_offset = -q.input_zero_point;
+    for n in 0..p.batch {
+        for oy in 0..p.h_out {
+            for ox in 0..p.w_out {
+                let out =
+                    &mut y[((n * p.h_out + oy) * p.w_out + ox) * p.c_out..][..p.c_out];
+                for (oc, o) in out.iter_mut().enumerate() {
+                    let first = (oc / cout_g) * cin_g;
+                    let weights = &w[oc * taps..(oc + 1) * taps];
+                    let mut acc: i32 = if bias.is_empty() { 0 } else { bias[oc] };
+                    for ky in 0..p.k_h {
+                        let Some(iy) = p.row(oy, ky) else { continue };
+                        for kx in 0..p.k_w {
+                            let Some(ix) = p.col(ox, kx) else { continue };
+                            let pixel = &x
+                                [((n * p.h_in + iy) * p.w_in + ix) * p.c_in + first..]
+                                [..cin_g];
+                            let wk = &weights[(ky * p.k_w + kx) * cin_g..][..cin_g];
+                            for (&a, &b) in pixel.iter().zip(wk) {
+                                acc += (a as i32 + input_offset) * b as i32;
+                            }
+                        }
+                    }
+                    *o = requantize(
+                        acc,
+                        q.multipliers[oc],
+                        q.shifts[oc],
+                        q.output_zero_point,
+                        q.output_min,
+                        q.output_max,
+                    ) as i8;
+                }
+            }
+        }
+    }
+}
+
+/// Float channels-last average (over the window positions inside the image) or max pooling.
+#[inline(always)]
+pub fn pool_f32(p: Window, max: bool, act: Activation, x: &[f32], y: &mut [f32]) {
+    for n in 0..p.batch {
+        for oy in 0..p.h_out {
+            for ox in 0..p.w_out {
+                let out = &mut y[((n * p.h_out + oy) * p.w_out + ox) * p.c_in..][..p.c_in];
+                out.fill(if max { f32::NEG_INFINITY } else { 0.0 });
+                let mut count = 0usize;
+                for ky in 0..p.k_h {
+                    let Some(iy) = p.row(oy, ky) else { continue };
+                    for kx in 0..p.k_w {
+                        let Some(ix) = p.col(ox, kx) else { continue };
+                        count += 1;
+                        let pixel =
+                            &x[((n * p.h_in + iy) * p.w_in + ix) * p.c_in..][..p.c_in];
+                        for (o, &v) in out.iter_mut().zip(pixel) {
+                            *o = if max { o.max(v) } else { *o + v };
+                        }
+                    }
+                }
+                let divisor = if max { 1.0 } else { count.max(1) as f32 };
+                for o in out.iter_mut() {
+                    *o = act.apply(*o / divisor);
+                }
+            }
+        }
+    }
+}
+
+/// Int8 channels-last pooling (input and output share one quantization): the max, or the sum
+/// over the window positions inside the image divided with rounding half away from zero;
+/// then clamped to `[min, max]`.
+#[inline(always)]
+pub fn pool_i8(p: Window, max: bool, min_out: i32, max_out: i32, x: &[i8], y: &mut [i8]) {
+    let mut acc = [0i32; 64];
+    for n in 0..p.batch {
+        for oy in 0..p.h_out {
+            for ox in 0..p.w_out {
+                // Channels in blocks of 64, accumulated in i32.
+                let mut c0 = 0;
+                while c0 < p.c_in {
+                    let width = (p.c_in - c0).min(acc.len());
+                    let acc = &mut acc[..width];
+                    acc.fill(if max { i32::MIN } else { 0 });
+                    let mut count = 0i32;
+                    for ky in 0..p.k_h {
+                        let Some(iy) = p.row(oy, ky) else { continue };
+                        for kx in 0..p.k_w {
+                            let Some(ix) = p.col(ox, kx) else { continue };
+                            count += 1;
+                            let pixel = &x
+                                [((n * p.h_in + iy) * p.w_in + ix) * p.c_in + c0..]
+                                [..width];
+                            for (a, &v) in acc.iter_mut().zip(pixel) {
+                                *a = if max {
+                                    (*a).max(v as i32)
+                                } else {
+                                    *a + v as i32
+                                };
+                            }
+                        }
+                    }
+                    let out = &mut y[((n * p.h_out + oy) * p.w_out + ox) * p.c_in + c0..]
+                        [..width];
+                    for (o, &a) in out.iter_mut().zip(acc.iter()) {
+                        let v = if max || count == 0 {
+                            a
+                        } else if a > 0 {
+                            (a + count / 2) / count
+                        } else {
+                            (a - count / 2) / count
+                        };
+                        *o = v.clamp(min_out, max_out) as i8;
+                    }
+                    c0 += width;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::Value;
+    use crate::ir::op::{ConvAttrs, PoolAttrs};
+    use crate::ir::{Graph, Node, Op, Quantization, Tensor, TensorData, TensorId};
+    use crate::kernels::test_support::{assert_close, floats};
+    use proptest::prelude::*;
+
+    /// Runs one node of the reference evaluator on channels-last inputs.
+    fn evaluate(
+        op: Op,
+        inputs: Vec<(Vec<usize>, TensorData, Option<Quantization>)>,
+        out: (Vec<usize>, Option<Quantization>),
+        dtype: crate::ir::DType,
+    ) -> TensorData {
+        let mut g = Graph::default();
+        let ids: Vec<TensorId> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, (shape, data, quant))| {
+                g.add_tensor(Tensor {
+                    name: format!("in{i}"),
+                    dtype: data.dtype(),
+                    shape: Some(shape.clone()),
+                    data: None,
+                    quant: quant.clone(),
+                })
+            })
+            .collect();
+        let y = g.add_tensor(Tensor {
+            name: "y".into(),
+            dtype,
+            shape: Some(out.0.clone()),
+            data: None,
+            quant: out.1,
+        });
+        let node = Node {
+            name: "n".into(),
+            op,
+            inputs: ids,
+            params: vec![],
+            outputs: vec![y],
+        };
+        let values: Vec<Value> = inputs
+            .into_iter()
+            .map(|(shape, data, _)| Value::new(shape, data))
+            .collect();
+        let refs: Vec<&Value> = values.iter().collect();
+        crate::eval::eval_node(&g, &node, &refs)
+            .unwrap()
+            .remove(0)
+            .data
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn window(
+        n: usize,
+        h: usize,
+        w: usize,
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        groups: usize,
+    ) -> (Window, usize, usize) {
+        let h_out = (h + 2 * pad - k) / stride + 1;
+        let w_out = (w + 2 * pad - k) / stride + 1;
+        (
+            Window {
+                batch: n,
+                h_in: h,
+                w_in: w,
+                c_in,
+                h_out,
+                w_out,
+                c_out,
+                k_h: k,
+                k_w: k,
+                stride_h: stride,
+                stride_w: stride,
+                dilation_h: 1,
+                dilation_w: 1,
+                pad_top: pad,
+                pad_left: pad,
+                groups,
+            },
+            h_out,
+            w_out,
+        )
+    }
+
+    fn bytes(seed: u64, n: usize) -> Vec<i8> {
+        floats(seed, n).iter().map(|v| (v * 127.0) as i8).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn conv_matches_the_evaluator(
+            h in 1..7usize, w in 1..7usize, groups in 1..3usize, cin_g in 1..4usize,
+            cout_g in 1..4usize, k in 1..4usize, stride in 1..3usize, pad in 0..2usize,
+            seed in any::<u64>(), quantized in any::<bool>(),
+        ) {
+            prop_assume!(h + 2 * pad >= k && w + 2 * pad >= k);
+            let (c_in, c_out) = (groups * cin_g, groups * cout_g);
+            let (p, h_out, w_out) = window(1, h, w, c_in, c_out, k, stride, pad, groups);
+            let attrs = ConvAttrs {
+                kernel_shape: vec![k, k],
+                strides: vec![stride, stride],
+                dilations: vec![1, 1],
+                pads: vec![pad, pad, pad, pad],
+                group: groups,
+                channels_last: true,
+                ..Default::default()
+            };
+            let x_shape = vec![1, h, w, c_in];
+            let w_shape = vec![c_out, k, k, cin_g];
+            let y_shape = vec![1, h_out, w_out, c_out];
+            if quantized {
+                let (x, wt) = (bytes(seed, h * w * c_in), bytes(seed ^ 1, c_out * k * k * cin_g));
+                let bias: Vec<i32> = bytes(seed ^ 2, c_out).iter().map(|&b| b as i32 * 50).collect();
+                let wq = Quantization {
+                    scale: (0..c_out).map(|c| 0.01 + 0.002 * c as f32).collect(),
+                    zero_point: vec![0; c_out],
+                    axis: 0,
+                };
+                let (xq, yq) = (Quantization::per_tensor(0.05, 3), Quantization::per_tensor(0.08, -7));
+                let expected = evaluate(
+                    Op::Conv(attrs),
+                    vec![
+                        (x_shape, TensorData::I8(x.clone()), Some(xq)),
+                        (w_shape, TensorData::I8(wt.clone()), Some(wq.clone())),
+                        (vec![c_out], TensorData::I32(bias.clone()), None),
+                    ],
+                    (y_shape.clone(), Some(yq)),
+                    crate::ir::DType::I8,
+                );
+                let (multipliers, shifts) = crate::quant::channel_multipliers(0.05, &wq, 0.08, c_out);
+                let q = ConvQuant {
+                    input_zero_point: 3,
+                    multipliers: &multipliers,
+                    shifts: &shifts,
+                    output_zero_point: -7,
+                    output_min: -128,
+                    output_max: 127,
+                };
+                let mut y = vec![0i8; y_shape.iter().product()];
+                conv_i8(p, q, &x, &wt, &bias, &mut y);
+                prop_assert_eq!(TensorData::I8(y), expected);
+            } else {
+                let (x, wt) = (floats(seed, h * w * c_in), floats(seed ^ 1, c_out * k * k * cin_g));
+                let bias = floats(seed ^ 2, c_out);
+                let expected = evaluate(
+                    Op::Conv(attrs),
+                    vec![
+                        (x_shape, TensorData::F32(x.clone()), None),
+                        (w_shape, TensorData::F32(wt.clone()), None),
+                        (vec![c_out], TensorData::F32(bias.clone()), None),
+                    ],
+                    (y_shape.clone(), None),
+                    crate::ir::DType::F32,
+                );
+                let mut y = vec![0f32; y_shape.iter().product()];
+                conv_f32(p, Activation::None, &x, &wt, &bias, &mut y);
+                assert_close(&y, expected.as_f32().unwrap(), 1e-5);
+            }
+        }
+
+        #[test]
+        fn pooling_matches_the_evaluator(
+            h in 1..7usize, w in 1..7usize, c in 1..70usize, k in 1..4usize,
+            stride in 1..3usize, pad in 0..2usize, max in any::<bool>(), seed in any::<u64>(),
+            quantized in any::<bool>(),
+        ) {
+            prop_assume!(h + 2 * pad >= k && w + 2 * pad >= k && pad < k);
+            let (p, h_out, w_out) = window(1, h, w, c, c, k, stride, pad, 1);
+            let attrs = PoolAttrs {
+                kernel_shape: vec![k, k],
+                strides: vec![stride, stride],
+                dilations: vec![1, 1],
+                pads: vec![pad, pad, pad, pad],
+                channels_last: true,
+                ..Default::default()
+            };
+            let op = if max { Op::MaxPool(attrs) } else { Op::AveragePool(attrs) };
+            let (x_shape, y_shape) = (vec![1, h, w, c], vec![1, h_out, w_out, c]);
+            if quantized {
+                let x = bytes(seed, h * w * c);
+                let q = Quantization::per_tensor(0.1, 5);
+                let expected = evaluate(op, vec![(x_shape, TensorData::I8(x.clone()), Some(q.clone()))], (y_shape.clone(), Some(q)), crate::ir::DType::I8);
+                let mut y = vec![0i8; y_shape.iter().product()];
+                pool_i8(p, max, -128, 127, &x, &mut y);
+                prop_assert_eq!(TensorData::I8(y), expected);
+            } else {
+                let x = floats(seed, h * w * c);
+                let expected = evaluate(op, vec![(x_shape, TensorData::F32(x.clone()), None)], (y_shape.clone(), None), crate::ir::DType::F32);
+                let mut y = vec![0f32; y_shape.iter().product()];
+                pool_f32(p, max, Activation::None, &x, &mut y);
+                assert_close(&y, expected.as_f32().unwrap(), 1e-6);
+            }
+        }
+    }
+}

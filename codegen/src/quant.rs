@@ -1,0 +1,227 @@
+//! Compile-time quantization arithmetic: the integer parameters of quantized ops, derived from
+//! the scales and zero points of their tensors exactly as TFLite derives them when it prepares
+//! a model (same float/double types, same rounding), so that the kernels' integer arithmetic
+//! gives the same bytes.
+//!
+//! Both the reference evaluator and the back ends call these functions: parameters are computed
+//! once, at compile time, and stored as constants in the generated code (never at start-up).
+//! The run-time half of the arithmetic is in [`crate::kernels::quant`].
+
+use crate::ir::{Activation, DType, Quantization};
+
+/// A real multiplier as a Q31 significand and a power-of-two exponent (TFLite's
+/// `QuantizeMultiplier`): `real ≈ multiplier · 2^(shift − 31)`, `multiplier` in `[2^30, 2^31)`.
+///
+/// The significand is `round(frexp(real).0 · 2^31)` with ties away from zero; a significand
+/// that rounds up to `2^31` is halved and the exponent raised. Multipliers below `2^-31` (which
+/// would shift every bit out) become zero.
+pub fn quantize_multiplier(real: f64) -> (i32, i32) {
+    if real == 0.0 || !real.is_finite() {
+        return (0, 0);
+    }
+    let (fraction, mut shift) = frexp(real);
+    let mut q = (fraction * (1u64 << 31) as f64).round() as i64;
+    if q == 1i64 << 31 {
+        q /= 2;
+        shift += 1;
+    }
+    if shift < -31 {
+        return (0, 0);
+    }
+    (q as i32, shift)
+}
+
+/// `(fraction, exponent)` with `x = fraction · 2^exponent` and `|fraction|` in `[0.5, 1)`.
+fn frexp(x: f64) -> (f64, i32) {
+    if x == 0.0 || !x.is_finite() {
+        return (x, 0);
+    }
+    let bits = x.to_bits();
+    let exponent = ((bits >> 52) & 0x7ff) as i32;
+    if exponent == 0 {
+        // Subnormal: scale into the normal range first.
+        let (f, e) = frexp(x * 2f64.powi(64));
+        return (f, e - 64);
+    }
+    let fraction = f64::from_bits((bits & !(0x7ffu64 << 52)) | (1022u64 << 52));
+    (fraction, exponent - 1022)
+}
+
+/// The per-tensor scale and zero point of a quantized tensor.
+pub fn single(q: Option<&Quantization>, what: &str) -> Result<(f32, i32), String> {
+    q.and_then(Quantization::single)
+        .ok_or_else(|| format!("{what} needs per-tensor quantization parameters"))
+}
+
+/// The range `[min, max]` of quantized outputs a fused activation leaves, as TFLite's
+/// `CalculateActivationRangeQuantized`: bounds are quantized with `zero_point + round(bound /
+/// scale)` in single precision (ties away from zero) and intersected with the type's range.
+pub fn activation_range(
+    activation: Activation,
+    scale: f32,
+    zero_point: i32,
+    dtype: DType,
+) -> Result<(i32, i32), String> {
+    let (type_min, type_max) = dtype.integer_range();
+    let (type_min, type_max) = (type_min as i32, type_max as i32);
+    let quantize = |x: f32| -> i64 { zero_point as i64 + (x / scale).round() as i64 };
+    let clamp = |v: i64| v.clamp(type_min as i64, type_max as i64) as i32;
+    match activation {
+        Activation::None => Ok((type_min, type_max)),
+        Activation::Relu => Ok((clamp(quantize(0.0)), type_max)),
+        Activation::Clip { min, max } => {
+            let low = if min == f32::NEG_INFINITY {
+                type_min
+            } else {
+                clamp(quantize(min))
+            };
+            let high = if max == f32::INFINITY {
+                type_max
+            } else {
+                clamp(quantize(max))
+            };
+            Ok((low, high))
+        }
+        Activation::LeakyRelu { .. } => {
+            Err("a fused LeakyRelu is not supported on quantized tensors".into())
+        }
+    }
+}
+
+/// Requantization of a convolution or fully connected layer: one `(multiplier, shift)` per
+/// output channel, from `s_in · s_w[c] / s_out` in double precision (TFLite's
+/// `PopulateConvolutionQuantizationParams`). Per-tensor weights give the same pair for every
+/// channel.
+pub fn channel_multipliers(
+    input_scale: f32,
+    weight: &Quantization,
+    output_scale: f32,
+    channels: usize,
+) -> (Vec<i32>, Vec<i32>) {
+    (0..channels)
+        .map(|c| {
+            let w = weight.scale[if weight.is_per_axis() { c } else { 0 }];
+            quantize_multiplier(input_scale as f64 * w as f64 / output_scale as f64)
+        })
+        .unzip()
+}
+
+/// The double-precision output scales of a quantized fully connected layer, one per output
+/// channel: `s_in · s_w[c] / s_out`. TFLite's reference `FULLY_CONNECTED` kernel (since LiteRT
+/// 2.x) requantizes with `round(acc · scale)` in double precision instead of the fixed-point
+/// multiplier, so the generated code does the same to give the same bytes.
+pub fn fully_connected_scales(
+    input_scale: f32,
+    weight: &Quantization,
+    output_scale: f32,
+    channels: usize,
+) -> Vec<f64> {
+    (0..channels)
+        .map(|c| {
+            let w = weight.scale[if weight.is_per_axis() { c } else { 0 }];
+            input_scale as f64 * w as f64 / output_scale as f64
+        })
+        .collect()
+}
+
+/// The parameters of a quantized element-wise `Add`/`Sub` (TFLite's int8 scheme): both inputs
+/// are shifted left by 20 bits, rescaled to twice the larger input scale, summed, and the sum
+/// rescaled to the output.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AddParams {
+    pub left_shift: i32,
+    pub a_offset: i32,
+    pub a_multiplier: i32,
+    pub a_shift: i32,
+    pub b_offset: i32,
+    pub b_multiplier: i32,
+    pub b_shift: i32,
+    pub output_multiplier: i32,
+    pub output_shift: i32,
+    pub output_zero_point: i32,
+}
+
+/// [`AddParams`] from the three tensors' per-tensor `(scale, zero_point)`.
+pub fn add_params(a: (f32, i32), b: (f32, i32), y: (f32, i32)) -> AddParams {
+    let left_shift = 20;
+    // 2 · max(s_a, s_b) is exact in single precision; the quotients are taken in double.
+    let twice_max = (2.0 * a.0.max(b.0)) as f64;
+    let (a_multiplier, a_shift) = quantize_multiplier(a.0 as f64 / twice_max);
+    let (b_multiplier, b_shift) = quantize_multiplier(b.0 as f64 / twice_max);
+    let (output_multiplier, output_shift) =
+        quantize_multiplier(twice_max / ((1i64 << left_shift) as f32 * y.0) as f64);
+    AddParams {
+        left_shift,
+        a_offset: -a.1,
+        a_multiplier,
+        a_shift,
+        b_offset: -b.1,
+        b_multiplier,
+        b_shift,
+        output_multiplier,
+        output_shift,
+        output_zero_point: y.1,
+    }
+}
+
+/// The parameters of the int8 softmax (TFLite's `PreprocessSoftmaxScaling` and
+/// `CalculateInputRadius` with 5 integer bits): `(input_multiplier, input_left_shift,
+/// diff_min)`.
+pub fn softmax_params(beta: f32, input_scale: f32) -> (i32, i32, i32) {
+    const INTEGER_BITS: i32 = 5;
+    let real = (beta as f64 * input_scale as f64 * (1u64 << (31 - INTEGER_BITS)) as f64)
+        .min(((1u64 << 31) - 1) as f64);
+    let (multiplier, shift) = quantize_multiplier(real);
+    let radius = ((1u64 << INTEGER_BITS) - 1) as f64 * (1u64 << (31 - INTEGER_BITS)) as f64
+        / (1u64 << shift.max(0)) as f64;
+    (multiplier, shift, -(radius.floor() as i32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn known_multipliers() {
+        assert_eq!(quantize_multiplier(0.5), (1 << 30, 0));
+        assert_eq!(quantize_multiplier(1.0), (1 << 30, 1));
+        assert_eq!(quantize_multiplier(0.0), (0, 0));
+        assert_eq!(quantize_multiplier(1e-12), (0, 0));
+        // A fraction that rounds up to 2^31 is renormalised.
+        assert_eq!(quantize_multiplier(1.0 - 1e-12), (1 << 30, 1));
+    }
+
+    #[test]
+    fn relu6_range_is_quantized_like_tflite() {
+        let (lo, hi) = activation_range(
+            Activation::Clip { min: 0.0, max: 6.0 },
+            0.0235,
+            -128,
+            DType::I8,
+        )
+        .unwrap();
+        assert_eq!((lo, hi), (-128, 127));
+        let (lo, hi) = activation_range(Activation::Relu, 0.1, 5, DType::I8).unwrap();
+        assert_eq!((lo, hi), (5, 127));
+    }
+
+    proptest! {
+        #[test]
+        fn multiplier_represents_the_real_value(real in 1e-9f64..1e3) {
+            let (m, shift) = quantize_multiplier(real);
+            prop_assert!((1 << 30..=i32::MAX).contains(&m), "{m}");
+            let back = m as f64 * 2f64.powi(shift - 31);
+            prop_assert!(((back - real) / real).abs() <= 2f64.powi(-30));
+        }
+
+        #[test]
+        fn frexp_splits_exactly(x in proptest::num::f64::POSITIVE | proptest::num::f64::SUBNORMAL) {
+            prop_assume!(x > 0.0);
+            let (f, e) = frexp(x);
+            prop_assert!((0.5..1.0).contains(&f));
+            // In two steps: 2^e alone underflows for subnormal x.
+            prop_assert_eq!(f * 2f64.powi(e / 2) * 2f64.powi(e - e / 2), x);
+        }
+    }
+}
