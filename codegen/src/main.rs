@@ -18,14 +18,15 @@ use edgegen::{CompileOptions, Compiled, backend, npy, report, run};
 #[command(
     name = "edgegen",
     version,
-    about = "Compile ONNX models into standalone, dependency-free Rust code",
-    long_about = "edgegen compiles a trained neural network (ONNX) ahead of time into one self-contained \
+    about = "Compile ONNX and TFLite models into standalone, dependency-free Rust code",
+    long_about = "edgegen compiles a trained neural network (ONNX or TFLite, float or int8) ahead of time into one self-contained \
                   Rust source file: #![no_std], no heap, no dependencies, weights as static data and \
                   kernels specialised to every layer's shapes.",
     after_help = "Examples:\n  \
                   edgegen build model.onnx -o src/model.rs\n  \
+                  edgegen build kws_int8.tflite -o src/kws.rs\n  \
                   edgegen run model.onnx --input x.npy --output-dir out/\n  \
-                  edgegen inspect model.onnx"
+                  edgegen inspect model.tflite"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -51,8 +52,9 @@ enum Command {
     /// Generate the code, compile it with the local rustc and run it on input files
     #[command(
         after_help = "Inputs are .npy arrays or ONNX TensorProto .pb files, one per model input, in order \
-                            (or NAME=FILE). An array of shape [N, ...] for a model input of shape [1, ...] runs \
-                            N samples and stacks the outputs.\n\n\
+                            (or NAME=FILE), in the input's element type (int8 for an int8 TFLite model; float64 \
+                            is accepted for float32). An array of shape [N, ...] for a model input of shape \
+                            [1, ...] runs N samples and stacks the outputs.\n\n\
                             Examples:\n  \
                             edgegen run model.onnx --input x.npy --output-dir out/\n  \
                             edgegen run model.onnx --input image=img.npy --input mask=m.npy --output-dir out/"
@@ -101,7 +103,7 @@ enum InspectFormat {
 
 #[derive(Args)]
 struct ModelArgs {
-    /// The model file (.onnx)
+    /// The model file (.onnx or .tflite; the format is recognised by content)
     #[arg(value_name = "MODEL")]
     model: PathBuf,
     /// Give an input a fixed shape (symbolic leading dimensions default to 1)

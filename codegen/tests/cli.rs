@@ -471,3 +471,62 @@ fn the_batch_hint_appears_only_for_a_leading_dimension_of_one() {
         );
     }
 }
+
+/// An int8 TFLite model takes int8 samples and writes int8 outputs equal to the interpreter's;
+/// float data for it is refused.
+#[test]
+fn run_takes_and_writes_int8_for_an_int8_tflite_model() {
+    let out = scratch("int8");
+    let model = fixture("mlperf-tiny/kws_ref_model.tflite");
+    let stacked =
+        edgegen::npy::read_npy_file(&fixture("reference/tflite/kws_ref_model/input_0.npy"))
+            .unwrap();
+    // The reference stacks samples on a new axis: [20, 1, 49, 10, 1] is 20 samples of [1, 49, 10, 1].
+    let samples = out.join("x.npy");
+    std::fs::write(
+        &samples,
+        edgegen::npy::write_npy(&[20, 49, 10, 1], &stacked.data),
+    )
+    .unwrap();
+    let result = edgegen(&[
+        "run",
+        model.to_str().unwrap(),
+        "--input",
+        samples.to_str().unwrap(),
+        "--output-dir",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let actual = edgegen::npy::read_npy_file(&out.join("output_0.npy")).unwrap();
+    let expected = edgegen::npy::read_npy_file(&fixture(
+        "reference/tflite/kws_ref_model/output_0.npy",
+    ))
+    .unwrap();
+    assert_eq!(actual.shape, vec![20, 12]);
+    assert_eq!(actual.data, expected.data);
+
+    let floats = out.join("f.npy");
+    std::fs::write(
+        &floats,
+        edgegen::npy::write_npy(
+            &[1, 49, 10, 1],
+            &edgegen::ir::TensorData::F32(vec![0.0; 490]),
+        ),
+    )
+    .unwrap();
+    let result = edgegen(&[
+        "run",
+        model.to_str().unwrap(),
+        "--input",
+        floats.to_str().unwrap(),
+        "--output-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(result.status.code(), Some(1));
+    assert!(
+        stderr(&result).contains("takes i8 values"),
+        "{}",
+        stderr(&result)
+    );
+}

@@ -168,3 +168,49 @@ tflite_tests!(
     pretrainedResnet,
     vww_96_float,
 );
+
+/// What is not supported yet is refused at import, every operator listed with its reason.
+#[test]
+fn unsupported_tflite_models_are_refused_with_every_operator_listed() {
+    let import = |path: &str| {
+        edgegen::frontend::load_model(&fixtures().join(path), &Default::default())
+            .err()
+            .unwrap_or_else(|| panic!("{path} imported"))
+    };
+    let hybrid = import("mlperf-tiny/kws_ref_model_float32.tflite");
+    assert_eq!(hybrid.kind, edgegen::ErrorKind::Unsupported);
+    assert_eq!(
+        hybrid.message.matches("\"hybrid\" layer").count(),
+        5,
+        "{hybrid}"
+    );
+    let stateful = import("models/stateful_stream.tflite");
+    for op in [
+        "CALL_ONCE",
+        "VAR_HANDLE",
+        "READ_VARIABLE",
+        "ASSIGN_VARIABLE",
+    ] {
+        assert!(stateful.message.contains(op), "{stateful}");
+    }
+}
+
+/// A truncated or corrupted flatbuffer is a clean error.
+#[test]
+fn truncated_tflite_files_are_refused() {
+    let bytes = std::fs::read(fixtures().join("mlperf-tiny/kws_ref_model.tflite")).unwrap();
+    for keep in [8, 100, 1000, bytes.len() / 2] {
+        let err = edgegen::frontend::import_model(
+            &bytes[..keep],
+            "kws.tflite",
+            &Default::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.kind,
+            edgegen::ErrorKind::InvalidModel,
+            "{keep} bytes: {err}"
+        );
+        assert!(err.message.contains("TFLite"), "{keep} bytes: {err}");
+    }
+}

@@ -156,6 +156,7 @@ pub fn import(bytes: &[u8], source: SourceInfo, options: &ImportOptions) -> Resu
             ..Graph::default()
         },
         tensors: Vec::new(),
+        names: Vec::new(),
         unsupported: Vec::new(),
         problems: Vec::new(),
     };
@@ -228,6 +229,8 @@ struct Importer<'a> {
     graph: Graph,
     /// The IR tensor of each TFLite tensor index.
     tensors: Vec<Slot>,
+    /// The name of each TFLite tensor, for messages.
+    names: Vec<String>,
     unsupported: Vec<String>,
     problems: Vec<String>,
 }
@@ -280,6 +283,9 @@ impl<'a> Importer<'a> {
         for (index, t) in tables.iter().enumerate() {
             let slot = self.tensor(index, t).map_err(flat)?;
             self.tensors.push(slot);
+            let name = t.string(field::TENSOR_NAME).map_err(flat)?;
+            self.names
+                .push(name.unwrap_or_else(|| format!("tensor_{index}")));
         }
         if !self.problems.is_empty() {
             return Err(Error::invalid_model(self.problems.join("\n")));
@@ -486,8 +492,10 @@ impl<'a> Importer<'a> {
         // Operators have no names in TFLite; the first output's name identifies one.
         let name = outputs
             .first()
-            .and_then(|&o| self.slot(o).ok())
-            .map(|t| self.graph.tensor(t).name.clone())
+            .and_then(|&o| usize::try_from(o).ok())
+            .and_then(|o| self.names.get(o))
+            .filter(|n| !n.is_empty())
+            .cloned()
             .unwrap_or_else(|| format!("operator_{index}"));
         let code = match self.opcodes.get(opcode_index as usize) {
             Some(OpCode::Builtin(code)) => *code,
@@ -505,6 +513,10 @@ impl<'a> Importer<'a> {
             }
         };
         let op_name = ops::builtin_name(code).unwrap_or("an unknown operator");
+        if !ops::SUPPORTED.contains(&code) {
+            self.unsupported.push(format!("{op_name} ('{name}')"));
+            return Ok(());
+        }
         let resolve = |list: &[i32]| -> std::result::Result<Vec<Option<TensorId>>, String> {
             list.iter()
                 .map(|&i| {
@@ -541,6 +553,9 @@ impl<'a> Importer<'a> {
             Err(Problem::Model(e)) => {
                 self.problems.push(format!("{op_name} '{name}': {e}"))
             }
+            Err(Problem::Unsupported(why)) => self
+                .unsupported
+                .push(format!("{op_name} ('{name}'): {why}")),
         }
         Ok(())
     }
@@ -550,6 +565,8 @@ impl<'a> Importer<'a> {
 enum Problem {
     Flat(FlatError),
     Model(String),
+    /// A supported operator used in a way edgegen does not support, and why.
+    Unsupported(String),
 }
 
 impl From<FlatError> for Problem {
@@ -900,6 +917,7 @@ impl Translation<'_, '_> {
             positive(dilation_w, "dilation_w")?,
         ];
         let (x, mut w) = (self.input(0)?, self.input(1)?);
+        self.refuse_hybrid(x, w)?;
         let (xs, ws) = (self.shape(x), self.shape(w));
         if xs.len() != 4 || ws.len() != 4 {
             return Err(format!("input {xs:?} and filter {ws:?} must be 4-D").into());
@@ -941,6 +959,20 @@ impl Translation<'_, '_> {
             inputs.push(b);
         }
         self.with_activation(op, inputs, fused)
+    }
+
+    /// Refuses a "hybrid" layer: float activations multiplied by int8 weights, which TFLite
+    /// quantizes on the fly (dynamic-range quantization).
+    fn refuse_hybrid(&self, x: TensorId, w: TensorId) -> std::result::Result<(), Problem> {
+        let g = &self.importer.graph;
+        if g.tensor(x).dtype == DType::F32 && g.tensor(w).dtype != DType::F32 {
+            return Err(Problem::Unsupported(format!(
+                "float32 activations with {} weights (a dynamic-range \"hybrid\" layer) are not \
+                 supported yet; convert the model with full float or full int8 weights",
+                g.tensor(w).dtype
+            )));
+        }
+        Ok(())
     }
 
     /// `[1, H, W, C·M]` depthwise weights as grouped-convolution weights `[C·M, H, W, 1]`.
@@ -985,6 +1017,7 @@ impl Translation<'_, '_> {
             return Ok(false);
         }
         let (x, w, out) = (self.input(0)?, self.input(1)?, self.output()?);
+        self.refuse_hybrid(x, w)?;
         let (xs, ws) = (self.shape(x), self.shape(w));
         if ws.len() != 2 {
             return Err(format!("the weights {ws:?} must be 2-D").into());

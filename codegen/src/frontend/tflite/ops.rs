@@ -34,6 +34,38 @@ pub mod code {
     pub const HARD_SWISH: i32 = 117;
 }
 
+/// The operator codes the translator reads (the others are reported as unsupported before
+/// their tensors are looked at).
+pub const SUPPORTED: &[i32] = &[
+    code::ADD,
+    code::AVERAGE_POOL_2D,
+    code::CONCATENATION,
+    code::CONV_2D,
+    code::DEPTHWISE_CONV_2D,
+    code::DEQUANTIZE,
+    code::FULLY_CONNECTED,
+    code::LOGISTIC,
+    code::MAX_POOL_2D,
+    code::MUL,
+    code::RELU,
+    code::RELU_N1_TO_1,
+    code::RELU6,
+    code::RESHAPE,
+    code::SOFTMAX,
+    code::TANH,
+    code::PAD,
+    code::TRANSPOSE,
+    code::MEAN,
+    code::SUB,
+    code::DIV,
+    code::SQUEEZE,
+    code::PRELU,
+    code::PADV2,
+    code::EXPAND_DIMS,
+    code::LEAKY_RELU,
+    code::HARD_SWISH,
+];
+
 /// The name of a builtin operator code, or `None` for a code this table does not know.
 pub fn builtin_name(code: i32) -> Option<&'static str> {
     usize::try_from(code)
