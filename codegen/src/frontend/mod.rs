@@ -14,6 +14,28 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::ir::{Graph, SourceInfo};
 
+/// The error of a front end that found unsupported operators (`unsupported`, one line each)
+/// and perhaps other problems, or of one that found only problems; `None` if there were none.
+fn import_problems(unsupported: &[String], problems: &[String]) -> Option<Error> {
+    if !unsupported.is_empty() {
+        let n = unsupported.len();
+        let mut message = format!(
+            "the model uses {n} operator{} edgegen does not support:\n  {}",
+            if n == 1 { "" } else { "s" },
+            unsupported.join("\n  ")
+        );
+        if !problems.is_empty() {
+            message.push_str("\nand has these problems:\n  ");
+            message.push_str(&problems.join("\n  "));
+        }
+        return Some(Error::unsupported(message));
+    }
+    if !problems.is_empty() {
+        return Some(Error::invalid_model(problems.join("\n")));
+    }
+    None
+}
+
 /// Choices the user makes about how a model is read.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImportOptions {

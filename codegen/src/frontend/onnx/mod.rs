@@ -120,21 +120,8 @@ pub fn import(bytes: &[u8], source: SourceInfo, options: &ImportOptions) -> Resu
     for node in nodes {
         importer.node(node);
     }
-    if !importer.unsupported.is_empty() {
-        let n = importer.unsupported.len();
-        let mut message = format!(
-            "the model uses {n} operator{} edgegen does not support:\n  {}",
-            if n == 1 { "" } else { "s" },
-            importer.unsupported.join("\n  ")
-        );
-        if !importer.problems.is_empty() {
-            message.push_str("\nand has these problems:\n  ");
-            message.push_str(&importer.problems.join("\n  "));
-        }
-        return Err(Error::unsupported(message));
-    }
-    if !importer.problems.is_empty() {
-        return Err(Error::invalid_model(importer.problems.join("\n")));
+    if let Some(e) = super::import_problems(&importer.unsupported, &importer.problems) {
+        return Err(e);
     }
     importer.outputs(graph_proto)?;
     let graph = importer.graph;
