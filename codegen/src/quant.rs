@@ -8,6 +8,7 @@
 //! The run-time half of the arithmetic is in [`crate::kernels::quant`].
 
 use crate::ir::{Activation, DType, Quantization};
+use crate::kernels::int8::AddI8;
 
 /// A real multiplier as a Q31 significand and a power-of-two exponent (TFLite's
 /// `QuantizeMultiplier`): `real ≈ multiplier · 2^(shift − 31)`, `multiplier` in `[2^30, 2^31)`.
@@ -124,25 +125,17 @@ pub fn fully_connected_scales(
         .collect()
 }
 
-/// The parameters of a quantized element-wise `Add`/`Sub` (TFLite's int8 scheme): both inputs
+/// The kernel parameters of a quantized element-wise `Add`/`Sub` (TFLite's int8 scheme) from
+/// the three tensors' per-tensor `(scale, zero_point)` and the output clamp range: both inputs
 /// are shifted left by 20 bits, rescaled to twice the larger input scale, summed, and the sum
 /// rescaled to the output.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AddParams {
-    pub left_shift: i32,
-    pub a_offset: i32,
-    pub a_multiplier: i32,
-    pub a_shift: i32,
-    pub b_offset: i32,
-    pub b_multiplier: i32,
-    pub b_shift: i32,
-    pub output_multiplier: i32,
-    pub output_shift: i32,
-    pub output_zero_point: i32,
-}
-
-/// [`AddParams`] from the three tensors' per-tensor `(scale, zero_point)`.
-pub fn add_params(a: (f32, i32), b: (f32, i32), y: (f32, i32)) -> AddParams {
+pub fn add_params(
+    a: (f32, i32),
+    b: (f32, i32),
+    y: (f32, i32),
+    subtract: bool,
+    (output_min, output_max): (i32, i32),
+) -> AddI8 {
     let left_shift = 20;
     // 2 · max(s_a, s_b) is exact in single precision; the quotients are taken in double.
     let twice_max = (2.0 * a.0.max(b.0)) as f64;
@@ -150,7 +143,8 @@ pub fn add_params(a: (f32, i32), b: (f32, i32), y: (f32, i32)) -> AddParams {
     let (b_multiplier, b_shift) = quantize_multiplier(b.0 as f64 / twice_max);
     let (output_multiplier, output_shift) =
         quantize_multiplier(twice_max / ((1i64 << left_shift) as f32 * y.0) as f64);
-    AddParams {
+    AddI8 {
+        subtract,
         left_shift,
         a_offset: -a.1,
         a_multiplier,
@@ -161,6 +155,8 @@ pub fn add_params(a: (f32, i32), b: (f32, i32), y: (f32, i32)) -> AddParams {
         output_multiplier,
         output_shift,
         output_zero_point: y.1,
+        output_min,
+        output_max,
     }
 }
 

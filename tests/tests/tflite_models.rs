@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use common::*;
 use edgegen::CompileOptions;
@@ -39,18 +38,7 @@ struct TfliteFixture {
 }
 
 fn tflite_fixture(name: &str) -> TfliteFixture {
-    static MANIFEST: OnceLock<serde_json::Value> = OnceLock::new();
-    let manifest = MANIFEST.get_or_init(|| {
-        let text = std::fs::read_to_string(fixtures().join("tflite_manifest.json"))
-            .expect("fixtures/tflite_manifest.json");
-        serde_json::from_str(&text).expect("manifest is JSON")
-    });
-    let entry = manifest["models"]
-        .as_array()
-        .expect("models")
-        .iter()
-        .find(|m| m["name"] == name)
-        .unwrap_or_else(|| panic!("no model '{name}' in the TFLite manifest"));
+    let entry = manifest_entry("tflite_manifest.json", name);
     let reference = fixtures().join("reference/tflite").join(name);
     TfliteFixture {
         model: fixtures().join(entry["model"].as_str().expect("model path")),

@@ -326,32 +326,30 @@ impl Lowering<'_> {
                 self.require_f32(t)?;
             }
         }
-        let int8_kernel = matches!(
-            node.op,
-            Op::Conv(_)
-                | Op::MaxPool(_)
-                | Op::AveragePool(_)
-                | Op::Gemm(_)
-                | Op::Add(_)
-                | Op::Sub(_)
-                | Op::Softmax(_)
-                | Op::Copy
-        ) || node.op.is_view();
-        if quantized && !int8_kernel {
-            return Err(format!("{} has no int8 kernel yet", node.op.name()));
+        if quantized {
+            // Quantized tensors: only the ops with int8 kernels (and views and copies, which
+            // move bytes whatever their type).
+            return match &node.op {
+                op if op.is_view() => Ok(()),
+                Op::Conv(a) if a.channels_last => self.conv_channels_last(a),
+                Op::MaxPool(a) if a.channels_last => self.pool_channels_last(a, true),
+                Op::AveragePool(a) if a.channels_last => self.pool_channels_last(a, false),
+                Op::Conv(_) | Op::MaxPool(_) | Op::AveragePool(_) => Err(
+                    "int8 convolution and pooling are supported channels-last only".into(),
+                ),
+                Op::Gemm(a) => self.fully_connected_i8(a),
+                Op::Add(a) => self.add_i8(a, false),
+                Op::Sub(a) => self.add_i8(a, true),
+                Op::Softmax(a) => self.softmax_i8(a),
+                Op::Copy => self.copy(),
+                op => Err(format!("{} has no int8 kernel yet", op.name())),
+            };
         }
         match &node.op {
             op if op.is_view() => Ok(()),
             Op::Conv(a) if a.channels_last => self.conv_channels_last(a),
             Op::MaxPool(a) if a.channels_last => self.pool_channels_last(a, true),
             Op::AveragePool(a) if a.channels_last => self.pool_channels_last(a, false),
-            Op::Gemm(a) if quantized => self.fully_connected_i8(a),
-            Op::Add(a) if quantized => self.add_i8(a, false),
-            Op::Sub(a) if quantized => self.add_i8(a, true),
-            Op::Softmax(a) if quantized => self.softmax_i8(a),
-            Op::Conv(_) | Op::MaxPool(_) | Op::AveragePool(_) if quantized => {
-                Err("int8 convolution and pooling are supported channels-last only".into())
-            }
             Op::Conv(a) => self.conv(a),
             Op::ConvTranspose(a) => self.conv_transpose(a),
             Op::Gemm(a) => self.gemm(a),
@@ -401,19 +399,7 @@ impl Lowering<'_> {
             Op::Gather(a) => self.gather(a.axis as usize),
             Op::ReduceMean(a) => self.reduce_mean(a),
             Op::Resize(a) => self.resize(a),
-            Op::Copy => {
-                let mut inputs = Vec::new();
-                let source = self.operand(0, "SOURCE", &mut inputs)?;
-                self.push(
-                    None,
-                    "A copy into the caller's output".into(),
-                    inputs,
-                    node.outputs[0],
-                    false,
-                    vec![Stmt::Copy(source)],
-                );
-                Ok(())
-            }
+            Op::Copy => self.copy(),
             Op::Cast(_) => {
                 Err("a Cast between element types at run time is not supported yet".into())
             }
@@ -423,6 +409,21 @@ impl Lowering<'_> {
             Op::Shape(_) => Err("Shape should have been folded".into()),
             other => Err(format!("no lowering for {}", other.name())),
         }
+    }
+
+    /// A copy into the caller's output (any element type).
+    fn copy(&mut self) -> R<()> {
+        let mut inputs = Vec::new();
+        let source = self.operand(0, "SOURCE", &mut inputs)?;
+        self.push(
+            None,
+            "A copy into the caller's output".into(),
+            inputs,
+            self.node.outputs[0],
+            false,
+            vec![Stmt::Copy(source)],
+        );
+        Ok(())
     }
 
     fn conv(&mut self, a: &ConvAttrs) -> R<()> {
@@ -728,29 +729,35 @@ impl Lowering<'_> {
                 ("activation", activation(act)),
             ],
         );
+        let detail = if act == Activation::None {
+            String::new()
+        } else {
+            fused(act).trim_start_matches(", ").to_string()
+        };
+        self.two_operand_step(p, "elementwise::binary", detail)
+    }
+
+    /// A step calling `kernel(p, a, b, y)` on the node's two inputs or, when the memory plan
+    /// runs the node in place, `{kernel}_in_place(p, y, b)` over the first input.
+    fn two_operand_step(&mut self, p: Struct, kernel: &str, detail: String) -> R<()> {
         let in_place = self.in_place();
         let mut inputs = Vec::new();
         let (call, args) = if in_place {
             inputs.push(self.node.inputs[0]);
             let b = self.operand(1, "B", &mut inputs)?;
             (
-                "elementwise::binary_in_place",
+                format!("{kernel}_in_place"),
                 vec![Arg::Local("p".into()), Arg::Output, b],
             )
         } else {
             let a = self.operand(0, "A", &mut inputs)?;
             let b = self.operand(1, "B", &mut inputs)?;
             (
-                "elementwise::binary",
+                kernel.to_string(),
                 vec![Arg::Local("p".into()), a, b, Arg::Output],
             )
         };
-        let body = vec![Stmt::Let("p".into(), p), Stmt::Call(call.into(), args)];
-        let detail = if act == Activation::None {
-            String::new()
-        } else {
-            fused(act).trim_start_matches(", ").to_string()
-        };
+        let body = vec![Stmt::Let("p".into(), p), Stmt::Call(call, args)];
         self.push(None, detail, inputs, self.node.outputs[0], in_place, body);
         Ok(())
     }

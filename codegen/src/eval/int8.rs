@@ -12,7 +12,7 @@ use crate::eval::Value;
 use crate::ir::shape::{Spatial2d, broadcast_strides};
 use crate::ir::{Activation, DType, Quantization, TensorData};
 use crate::kernels::quant::{multiply_by_quantized_multiplier, requantize};
-use crate::quant::{self, AddParams};
+use crate::quant;
 
 type R<T> = Result<T, String>;
 
@@ -209,7 +209,7 @@ pub fn add(
     let qa = quant::single(Some(a.quant), "the first input")?;
     let qb = quant::single(Some(b.quant), "the second input")?;
     let (min, max, sy, zy) = output_range(activation, y, DType::I8)?;
-    let p: AddParams = quant::add_params(qa, qb, (sy, zy));
+    let p = quant::add_params(qa, qb, (sy, zy), subtract, (min, max));
     let a_st = broadcast_strides(&a.value.shape, out_shape);
     let b_st = broadcast_strides(&b.value.shape, out_shape);
     let n: usize = out_shape.iter().product();
@@ -227,14 +227,14 @@ pub fn add(
         };
         let sa = scale(av[ia], p.a_offset, p.a_multiplier, p.a_shift);
         let sb = scale(bv[ib], p.b_offset, p.b_multiplier, p.b_shift);
-        let sum = if subtract { sa - sb } else { sa + sb };
+        let sum = if p.subtract { sa - sb } else { sa + sb };
         out.push(requantize(
             sum,
             p.output_multiplier,
             p.output_shift,
-            zy,
-            min,
-            max,
+            p.output_zero_point,
+            p.output_min,
+            p.output_max,
         ));
     }
     Ok(to_i8(out))

@@ -53,7 +53,7 @@ pub fn fully_connected_i8(
 /// The int8 `Add`/`Sub` of TFLite on two tensors of the same shape: each input is offset by its
 /// zero point, shifted left by `left_shift` bits and rescaled to a common scale, the two are
 /// summed (or subtracted) and the result requantized to the output.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AddI8 {
     pub subtract: bool,
     pub left_shift: i32,
@@ -230,13 +230,7 @@ mod tests {
                 Operand { value: &av, quant: &qa }, Operand { value: &bv, quant: &qb },
                 &qy, &[len], subtract, Activation::None,
             ).unwrap();
-            let q = crate::quant::add_params((sa, 3), (sb, -20), (sy, 1));
-            let p = AddI8 {
-                subtract, left_shift: q.left_shift, a_offset: q.a_offset, a_multiplier: q.a_multiplier,
-                a_shift: q.a_shift, b_offset: q.b_offset, b_multiplier: q.b_multiplier, b_shift: q.b_shift,
-                output_multiplier: q.output_multiplier, output_shift: q.output_shift,
-                output_zero_point: q.output_zero_point, output_min: -128, output_max: 127,
-            };
+            let p = crate::quant::add_params((sa, 3), (sb, -20), (sy, 1), subtract, (-128, 127));
             let mut y = vec![0i8; len];
             add_i8(p, &a, &b, &mut y);
             prop_assert_eq!(TensorData::I8(y.clone()), expected);

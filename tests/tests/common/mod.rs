@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use edgegen::eval::Value;
 use edgegen::ir::{Graph, TensorData};
@@ -56,20 +55,23 @@ pub fn read_npy(path: &Path) -> Value {
     Value::new(array.shape, array.data)
 }
 
-/// The fixtures of the manifest, by name.
-pub fn fixture(name: &str) -> Fixture {
-    static MANIFEST: OnceLock<serde_json::Value> = OnceLock::new();
-    let manifest = MANIFEST.get_or_init(|| {
-        let text = std::fs::read_to_string(fixtures().join("manifest.json"))
-            .expect("fixtures/manifest.json");
-        serde_json::from_str(&text).expect("manifest is JSON")
-    });
-    let entry = manifest["models"]
+/// The entry named `name` in the `models` list of a manifest under `fixtures/`.
+pub fn manifest_entry(manifest: &str, name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(fixtures().join(manifest))
+        .unwrap_or_else(|e| panic!("fixtures/{manifest}: {e}"));
+    let parsed: serde_json::Value = serde_json::from_str(&text).expect("manifest is JSON");
+    parsed["models"]
         .as_array()
         .expect("models")
         .iter()
         .find(|m| m["name"] == name)
-        .unwrap_or_else(|| panic!("no fixture '{name}' in the manifest"));
+        .unwrap_or_else(|| panic!("no model '{name}' in fixtures/{manifest}"))
+        .clone()
+}
+
+/// The fixtures of the manifest, by name.
+pub fn fixture(name: &str) -> Fixture {
+    let entry = manifest_entry("manifest.json", name);
     Fixture {
         name: name.to_string(),
         model: fixtures().join(entry["model"].as_str().expect("model path")),

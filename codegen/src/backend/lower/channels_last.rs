@@ -297,11 +297,11 @@ impl Lowering<'_> {
         let qa = quant::single(Some(self.quantization(self.node.inputs[0])?), "input A")?;
         let qb = quant::single(Some(self.quantization(self.node.inputs[1])?), "input B")?;
         let (sy, zy, min, max) = self.output_range(a.activation)?;
-        let q = quant::add_params(qa, qb, (sy, zy));
+        let q = quant::add_params(qa, qb, (sy, zy), subtract, (min, max));
         let p = Struct::new(
             "int8::AddI8",
             vec![
-                ("subtract", Value::Bool(subtract)),
+                ("subtract", Value::Bool(q.subtract)),
                 ("left_shift", isize_(q.left_shift)),
                 ("a_offset", isize_(q.a_offset)),
                 ("a_multiplier", isize_(q.a_multiplier)),
@@ -312,31 +312,11 @@ impl Lowering<'_> {
                 ("output_multiplier", isize_(q.output_multiplier)),
                 ("output_shift", isize_(q.output_shift)),
                 ("output_zero_point", isize_(q.output_zero_point)),
-                ("output_min", isize_(min)),
-                ("output_max", isize_(max)),
+                ("output_min", isize_(q.output_min)),
+                ("output_max", isize_(q.output_max)),
             ],
         );
-        let in_place = self.in_place();
-        let mut inputs = Vec::new();
-        let (call, args) = if in_place {
-            inputs.push(self.node.inputs[0]);
-            let b = self.operand(1, "B", &mut inputs)?;
-            (
-                "int8::add_i8_in_place",
-                vec![Arg::Local("p".into()), Arg::Output, b],
-            )
-        } else {
-            let x = self.operand(0, "A", &mut inputs)?;
-            let b = self.operand(1, "B", &mut inputs)?;
-            (
-                "int8::add_i8",
-                vec![Arg::Local("p".into()), x, b, Arg::Output],
-            )
-        };
-        let body = vec![Stmt::Let("p".into(), p), Stmt::Call(call.into(), args)];
-        let detail = format!("int8{}", fused(a.activation));
-        self.push(None, detail, inputs, self.node.outputs[0], in_place, body);
-        Ok(())
+        self.two_operand_step(p, "int8::add_i8", format!("int8{}", fused(a.activation)))
     }
 
     pub(super) fn softmax_i8(&mut self, a: &SoftmaxAttrs) -> R<()> {

@@ -268,11 +268,14 @@ impl<'a> Importer<'a> {
     fn tensors(&mut self, subgraph: &Table<'a>) -> Result<()> {
         let tables = subgraph.tables(field::SUBGRAPH_TENSORS).map_err(flat)?;
         for (index, t) in tables.iter().enumerate() {
-            let slot = self.tensor(index, t).map_err(flat)?;
+            let name = t
+                .string(field::TENSOR_NAME)
+                .map_err(flat)?
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| format!("tensor_{index}"));
+            let slot = self.tensor(name.clone(), t).map_err(flat)?;
             self.tensors.push(slot);
-            let name = t.string(field::TENSOR_NAME).map_err(flat)?;
-            self.names
-                .push(name.unwrap_or_else(|| format!("tensor_{index}")));
+            self.names.push(name);
         }
         if !self.problems.is_empty() {
             return Err(Error::invalid_model(self.problems.join("\n")));
@@ -280,15 +283,12 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
+    /// The IR tensor of one TFLite tensor (named `name`), or why it cannot be one.
     fn tensor(
         &mut self,
-        index: usize,
+        name: String,
         t: &Table<'a>,
     ) -> std::result::Result<Slot, FlatError> {
-        let name = t
-            .string(field::TENSOR_NAME)?
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| format!("tensor_{index}"));
         let type_code: i8 = t.scalar(field::TENSOR_TYPE, 0)?;
         let dims: Vec<i32> = t.scalars(field::TENSOR_SHAPE)?;
         let buffer: u32 = t.scalar(field::TENSOR_BUFFER, 0)?;
@@ -481,7 +481,6 @@ impl<'a> Importer<'a> {
             .first()
             .and_then(|&o| usize::try_from(o).ok())
             .and_then(|o| self.names.get(o))
-            .filter(|n| !n.is_empty())
             .cloned()
             .unwrap_or_else(|| format!("operator_{index}"));
         let code = match self.opcodes.get(opcode_index as usize) {
