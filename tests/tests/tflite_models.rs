@@ -6,129 +6,16 @@
 
 mod common;
 
-use std::path::PathBuf;
-
+use common::tflite::*;
 use common::*;
-use edgegen::CompileOptions;
-use edgegen::eval::Value;
-use edgegen::ir::TensorData;
-
-/// Float models: the largest absolute difference from the interpreter, relative to the largest
-/// magnitude of the expected output. (Element-wise relative error is not meaningful for the
-/// small values of a model whose interpreter accumulates in single precision in another order.)
-const FLOAT_TOLERANCE: f64 = 1e-5;
-
-fn normalized_error(actual: &[f32], expected: &[f32]) -> f64 {
-    assert_eq!(actual.len(), expected.len(), "output lengths differ");
-    let scale = expected.iter().fold(0f64, |m, &e| m.max((e as f64).abs()));
-    let worst = actual
-        .iter()
-        .zip(expected)
-        .fold(0f64, |m, (&a, &e)| m.max((a as f64 - e as f64).abs()));
-    worst / scale.max(f64::MIN_POSITIVE)
-}
-
-/// One model of `fixtures/tflite_manifest.json`: its file and its stacked samples.
-struct TfliteFixture {
-    model: PathBuf,
-    /// `[samples, ...input shape]`.
-    inputs: Value,
-    /// `[samples, ...output shape]`.
-    outputs: Value,
-}
-
-fn tflite_fixture(name: &str) -> TfliteFixture {
-    let entry = manifest_entry("tflite_manifest.json", name);
-    let reference = fixtures().join("reference/tflite").join(name);
-    TfliteFixture {
-        model: fixtures().join(entry["model"].as_str().expect("model path")),
-        inputs: read_npy(&reference.join("input_0.npy")),
-        outputs: read_npy(&reference.join("output_0.npy")),
-    }
-}
-
-/// Sample `i` of a stacked `[samples, ...]` array.
-fn sample(stacked: &Value, i: usize) -> Value {
-    let shape = stacked.shape[1..].to_vec();
-    let n: usize = shape.iter().product();
-    let data = edgegen::map_data!(&stacked.data, v => v[i * n..(i + 1) * n].to_vec());
-    Value::new(shape, data)
-}
-
-/// Compares one output with the interpreter's: bytes for integers, relative error for floats.
-fn assert_same(what: &str, actual: &TensorData, expected: &TensorData) {
-    match expected {
-        TensorData::F32(e) => {
-            let a = floats(actual);
-            let err = normalized_error(&a, e);
-            assert!(
-                err <= FLOAT_TOLERANCE,
-                "{what}: error {err:e} (tolerance {FLOAT_TOLERANCE:e})\n  actual:   {:?}\n  expected: {:?}",
-                &a[..a.len().min(8)],
-                &e[..e.len().min(8)]
-            );
-        }
-        _ => {
-            let (a, e) = (
-                actual.to_i64_vec().expect("integer output"),
-                expected.to_i64_vec().expect("integer output"),
-            );
-            let differ: Vec<usize> = (0..e.len()).filter(|&i| a[i] != e[i]).collect();
-            assert!(
-                differ.is_empty(),
-                "{what}: {} of {} values differ from the interpreter's, first at {}: {} instead of {}",
-                differ.len(),
-                e.len(),
-                differ[0],
-                a[differ[0]],
-                e[differ[0]]
-            );
-        }
-    }
-}
 
 fn check_evaluator(name: &str) {
-    let fixture = tflite_fixture(name);
-    // The passes only: the evaluator does not need the back end to support the model.
-    let mut graph = edgegen::frontend::load_model(&fixture.model, &Default::default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    edgegen::passes::run_pipeline(&mut graph, &Default::default(), &mut |_, _| {})
-        .unwrap_or_else(|e| panic!("{e}"));
-    let samples = fixture.inputs.shape[0];
-    for i in 0..samples {
-        let outputs = edgegen::eval::evaluate(&graph, &[sample(&fixture.inputs, i)])
-            .unwrap_or_else(|e| panic!("{e}"));
-        let expected = sample(&fixture.outputs, i);
-        assert_same(
-            &format!("{name} (evaluator), sample {i}"),
-            &outputs[0].data,
-            &expected.data,
-        );
-    }
+    common::tflite::check_evaluator(&mlperf_case(name));
 }
 
-/// The generated code on every sample at once (the harness runs them one after another on one
-/// `Model`), checked like the evaluator; also rustfmt-clean and `#![no_std]`.
+/// The generated code, also rustfmt-clean and `#![no_std]`.
 fn check_generated_code(name: &str) {
-    let fixture = tflite_fixture(name);
-    let compiled = compile(&fixture.model, &CompileOptions::default());
-    let code =
-        edgegen::backend::rust::emit(&compiled.graph).unwrap_or_else(|e| panic!("{e}"));
-    let samples = fixture.inputs.shape[0];
-    let outputs = run_generated_typed(
-        &code,
-        &compiled.graph,
-        std::slice::from_ref(&fixture.inputs),
-        samples,
-    );
-    let stacked = Value::new(fixture.outputs.shape.clone(), outputs[0].clone());
-    for i in 0..samples {
-        assert_same(
-            &format!("{name} (generated code), sample {i}"),
-            &sample(&stacked, i).data,
-            &sample(&fixture.outputs, i).data,
-        );
-    }
+    let code = common::tflite::check_generated_code(&mlperf_case(name));
     check_rustfmt(name, &code);
     check_no_std(name, &code);
 }

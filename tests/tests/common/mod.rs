@@ -10,6 +10,8 @@ use edgegen::eval::Value;
 use edgegen::ir::{Graph, TensorData};
 use edgegen::{CompileOptions, Compiled};
 
+pub mod tflite;
+
 /// The repository root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
