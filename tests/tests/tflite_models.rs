@@ -40,9 +40,17 @@ tflite_tests!(
     str_ww_ref_model,
     vww_96_int8,
     ad01_fp32,
+    kws_ref_model_float32,
     pretrainedResnet,
     vww_96_float,
 );
+
+/// Float convolutions with int8 weights of one scale ("hybrid", dynamic-range quantization)
+/// quantize their input per image exactly as TFLite does.
+#[test]
+fn hybrid_convolutions() {
+    check_op_cases("hybrid_conv_");
+}
 
 /// What is not supported yet is refused at import, every operator listed with its reason.
 #[test]
@@ -52,11 +60,12 @@ fn unsupported_tflite_models_are_refused_with_every_operator_listed() {
             .err()
             .unwrap_or_else(|| panic!("{path} imported"))
     };
-    let hybrid = import("mlperf-tiny/kws_ref_model_float32.tflite");
+    let hybrid = import("tflite_ops/hybrid_refused_per_channel.tflite");
     assert_eq!(hybrid.kind, edgegen::ErrorKind::Unsupported);
-    assert_eq!(
-        hybrid.message.matches("\"hybrid\" layer").count(),
-        5,
+    assert!(
+        hybrid.message.contains("CONV_2D")
+            && hybrid.message.contains("\"hybrid\" convolution")
+            && hybrid.message.contains("quantized per channel"),
         "{hybrid}"
     );
     let stateful = import("models/stateful_stream.tflite");

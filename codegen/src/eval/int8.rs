@@ -105,6 +105,87 @@ pub fn conv(
     Ok(to_i8(out))
 }
 
+/// A "hybrid" NCHW convolution: float input and output, int8 weights with one scale and zero
+/// point 0 (TFLite's dynamic-range quantization). Each image is quantized symmetrically to
+/// `[-127, 127]` with `scale = max|x| / 127` (ties away from zero), the integer products are
+/// summed exactly, and the sum is scaled back with the `f32` product `scale · weight_scale`
+/// before the float bias and activation.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_hybrid(
+    x: &Value,
+    w: Operand,
+    bias: Option<&Value>,
+    out_shape: &[usize],
+    geometry: (&[usize], &[usize], &[usize], &[usize]),
+    group: usize,
+    activation: Activation,
+) -> R<TensorData> {
+    let (kernel, strides, dilations, pads) = geometry;
+    let xv = x
+        .data
+        .as_f32()
+        .ok_or("a hybrid convolution takes float32 input")?;
+    let wv = ints(w.value, "Conv")?;
+    let bias = match bias {
+        Some(b) => Some(
+            b.data
+                .as_f32()
+                .ok_or("a hybrid convolution has a float32 bias")?,
+        ),
+        None => None,
+    };
+    let (weight_scale, weight_zero) = quant::single(Some(w.quant), "the weights")?;
+    if weight_zero != 0 {
+        return Err("hybrid convolution weights must have zero point 0".into());
+    }
+    let g = Spatial2d::new(&x.shape, out_shape, kernel, strides, dilations, pads);
+    let (c_in, c_out) = (x.shape[1], out_shape[1]);
+    let (cin_g, cout_g) = (c_in / group, c_out / group);
+    let image_len = c_in * g.h_in * g.w_in;
+    let mut out = Vec::with_capacity(out_shape.iter().product());
+    for n in 0..g.n {
+        let image = &xv[n * image_len..(n + 1) * image_len];
+        let range = image.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let (scale, inverse) = if range == 0.0 {
+            (1.0f32, 0.0f32)
+        } else {
+            (range / 127.0, 127.0 / range)
+        };
+        let q: Vec<i64> = image
+            .iter()
+            .map(|&v| ((v * inverse).round() as i64).clamp(-127, 127))
+            .collect();
+        let output_scale = scale * weight_scale;
+        for oc in 0..c_out {
+            let group_index = oc / cout_g;
+            for oy in 0..g.h_out {
+                for ox in 0..g.w_out {
+                    let mut acc: i64 = 0;
+                    for icg in 0..cin_g {
+                        let ic = group_index * cin_g + icg;
+                        for ky in 0..g.k_h {
+                            let Some(iy) = g.input_row(oy, ky) else {
+                                continue;
+                            };
+                            for kx in 0..g.k_w {
+                                let Some(ix) = g.input_col(ox, kx) else {
+                                    continue;
+                                };
+                                let xi = (ic * g.h_in + iy) * g.w_in + ix;
+                                let wi = ((oc * cin_g + icg) * g.k_h + ky) * g.k_w + kx;
+                                acc += q[xi] * wv[wi];
+                            }
+                        }
+                    }
+                    let b = bias.map_or(0.0, |b| b[oc]);
+                    out.push(activation.apply(clamp_i32(acc)? as f32 * output_scale + b));
+                }
+            }
+        }
+    }
+    Ok(TensorData::F32(out))
+}
+
 fn clamp_i32(acc: i64) -> R<i32> {
     i32::try_from(acc).map_err(|_| format!("the accumulator {acc} overflows 32 bits"))
 }

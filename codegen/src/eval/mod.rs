@@ -151,7 +151,7 @@ pub fn eval_node(
     if quantized && let Some(data) = eval_quantized(graph, node, inputs, &out_shape)? {
         return single(data);
     }
-    if let Some(data) = eval_channels_last(node, inputs, &out_shape)? {
+    if let Some(data) = eval_channels_last(graph, node, inputs, &out_shape)? {
         return single(data);
     }
     match &node.op {
@@ -275,12 +275,33 @@ fn channels_last_data(first_shape: &[usize], data: TensorData) -> TensorData {
 /// Channels-last float convolution and pooling, evaluated as the channels-first op between
 /// two transposes (the evaluator favours one obviously-right loop nest over speed).
 fn eval_channels_last(
+    graph: &Graph,
     node: &Node,
     inputs: &[&Value],
     out_shape: &[usize],
 ) -> Result<Option<TensorData>, String> {
     let first_shape = crate::passes::shape_inference::channels_first(out_shape);
     let data = match &node.op {
+        Op::Conv(a) if a.channels_last && inputs[1].data.dtype() == DType::I8 => {
+            let (x, w) = (
+                channels_first_value(inputs[0]),
+                channels_first_value(inputs[1]),
+            );
+            let w_quant = graph.tensor(node.inputs[1]).quant.as_ref();
+            let y = int8::conv_hybrid(
+                &x,
+                int8::Operand {
+                    value: &w,
+                    quant: w_quant.ok_or("int8 weights without quantization parameters")?,
+                },
+                inputs.get(2).copied(),
+                &first_shape,
+                (&a.kernel_shape, &a.strides, &a.dilations, &a.pads),
+                a.group,
+                a.activation,
+            )?;
+            channels_last_data(&first_shape, y)
+        }
         Op::Conv(a) if a.channels_last => {
             let (x, w) = (
                 channels_first_value(inputs[0]),

@@ -77,7 +77,7 @@ pub const SOURCES: &[KernelSource] = &[
     KernelSource {
         name: "nhwc",
         source: include_str!("nhwc.rs"),
-        depends_on: &["activation", "quant"],
+        depends_on: &["activation", "math", "quant"],
     },
     KernelSource {
         name: "pool",

@@ -11,6 +11,7 @@
 //! requantized per output channel with [`super::quant::requantize`].
 
 use super::activation::Activation;
+use super::math::round_half_away_from_zero;
 use super::quant::requantize;
 
 /// The geometry of one channels-last convolution or pooling window.
@@ -143,6 +144,69 @@ pub fn conv_i8(p: Window, q: ConvQuant, x: &[i8], w: &[i8], bias: &[i32], y: &mu
                         q.output_min,
                         q.output_max,
                     ) as i8;
+                }
+            }
+        }
+    }
+}
+
+/// A "hybrid" (dynamic-range quantized) channels-last convolution, as TFLite runs a float
+/// convolution whose weights are stored as int8 with one scale: each image of the batch is
+/// quantized on the fly, symmetrically, with `scale = max|x| / 127`, to integers in
+/// `[-127, 127]` (rounded half away from zero); the products are summed in `i32` and the sum
+/// scaled back to float with `scale · weight_scale` (one `f32` product, as TFLite computes it)
+/// before the float bias and activation.
+///
+/// The input is quantized as it is read rather than into a scratch buffer, so the layer needs
+/// no memory beyond its input and output.
+#[inline(always)]
+pub fn conv_hybrid(
+    p: Window,
+    act: Activation,
+    weight_scale: f32,
+    x: &[f32],
+    w: &[i8],
+    bias: &[f32],
+    y: &mut [f32],
+) {
+    let (cin_g, cout_g) = (p.c_in / p.groups, p.c_out / p.groups);
+    let taps = p.k_h * p.k_w * cin_g;
+    let image_len = p.h_in * p.w_in * p.c_in;
+    for n in 0..p.batch {
+        let image = &x[n * image_len..][..image_len];
+        let range = image.iter().fold(0f32, |m, v| m.max(v.abs()));
+        // An all-zero image quantizes to zeros whatever the factor; TFLite's scale is then 1.
+        let (scale, inverse) = if range == 0.0 {
+            (1.0, 0.0)
+        } else {
+            (range / 127.0, 127.0 / range)
+        };
+        let output_scale = scale * weight_scale;
+        let quantize = |v: f32| -> i32 {
+            (round_half_away_from_zero(v * inverse) as i32).clamp(-127, 127)
+        };
+        for oy in 0..p.h_out {
+            for ox in 0..p.w_out {
+                let out =
+                    &mut y[((n * p.h_out + oy) * p.w_out + ox) * p.c_out..][..p.c_out];
+                for (oc, o) in out.iter_mut().enumerate() {
+                    let first = (oc / cout_g) * cin_g;
+                    let weights = &w[oc * taps..(oc + 1) * taps];
+                    let mut acc: i32 = 0;
+                    for ky in 0..p.k_h {
+                        let Some(iy) = p.row(oy, ky) else { continue };
+                        for kx in 0..p.k_w {
+                            let Some(ix) = p.col(ox, kx) else { continue };
+                            let pixel =
+                                &image[(iy * p.w_in + ix) * p.c_in + first..][..cin_g];
+                            let wk = &weights[(ky * p.k_w + kx) * cin_g..][..cin_g];
+                            for (&a, &b) in pixel.iter().zip(wk) {
+                                acc += quantize(a) * b as i32;
+                            }
+                        }
+                    }
+                    let b = if bias.is_empty() { 0.0 } else { bias[oc] };
+                    *o = act.apply(acc as f32 * output_scale + b);
                 }
             }
         }
@@ -398,6 +462,46 @@ mod tests {
                 conv_f32(p, Activation::None, &x, &wt, &bias, &mut y);
                 assert_close(&y, expected.as_f32().unwrap(), 1e-5);
             }
+        }
+
+        #[test]
+        fn hybrid_conv_matches_the_evaluator(
+            h in 1..7usize, w in 1..7usize, c_in in 1..5usize, c_out in 1..4usize,
+            k in 1..4usize, stride in 1..3usize, pad in 0..2usize, seed in any::<u64>(),
+            zero_input in any::<bool>(),
+        ) {
+            prop_assume!(h + 2 * pad >= k && w + 2 * pad >= k);
+            let (p, h_out, w_out) = window(1, h, w, c_in, c_out, k, stride, pad, 1);
+            let attrs = ConvAttrs {
+                kernel_shape: vec![k, k],
+                strides: vec![stride, stride],
+                dilations: vec![1, 1],
+                pads: vec![pad, pad, pad, pad],
+                channels_last: true,
+                activation: crate::ir::Activation::Relu,
+                ..Default::default()
+            };
+            let x: Vec<f32> = if zero_input {
+                vec![0.0; h * w * c_in]
+            } else {
+                floats(seed, h * w * c_in).iter().map(|v| v * 3.0).collect()
+            };
+            let wt = bytes(seed ^ 1, c_out * k * k * c_in);
+            let bias = floats(seed ^ 2, c_out);
+            let y_shape = vec![1, h_out, w_out, c_out];
+            let expected = evaluate(
+                Op::Conv(attrs),
+                vec![
+                    (vec![1, h, w, c_in], TensorData::F32(x.clone()), None),
+                    (vec![c_out, k, k, c_in], TensorData::I8(wt.clone()), Some(Quantization::per_tensor(0.013, 0))),
+                    (vec![c_out], TensorData::F32(bias.clone()), None),
+                ],
+                (y_shape.clone(), None),
+                crate::ir::DType::F32,
+            );
+            let mut y = vec![0f32; y_shape.iter().product()];
+            conv_hybrid(p, Activation::Relu, 0.013, &x, &wt, &bias, &mut y);
+            prop_assert_eq!(TensorData::F32(y), expected);
         }
 
         #[test]

@@ -204,13 +204,46 @@ pub fn channels_last(shape: &[usize]) -> Vec<usize> {
     out
 }
 
+/// Whether a channels-last convolution is "hybrid" (TFLite's dynamic-range quantization): float
+/// input, output and bias, int8 weights with a single scale and zero point 0. An error if it
+/// looks like one but is not of that form.
+pub fn is_hybrid_conv(graph: &Graph, node: &Node) -> Result<bool, String> {
+    let (x, w) = (graph.tensor(node.inputs[0]), graph.tensor(node.inputs[1]));
+    if x.dtype != DType::F32 || w.dtype != DType::I8 {
+        return Ok(false);
+    }
+    let channels_last = matches!(&node.op, Op::Conv(a) if a.channels_last);
+    let single = w
+        .quant
+        .as_ref()
+        .is_some_and(|q| q.scale.len() == 1 && q.zero_point == [0]);
+    if !channels_last || !single {
+        return Err(format!(
+            "float32 input with int8 weights '{}' is supported for channels-last convolutions \
+             with one weight scale and zero point 0 only",
+            w.name
+        ));
+    }
+    if let Some(&b) = node.inputs.get(2)
+        && graph.tensor(b).dtype != DType::F32
+    {
+        return Err(format!(
+            "the bias '{}' of a float32 convolution with int8 weights must be float32",
+            graph.tensor(b).name
+        ));
+    }
+    Ok(true)
+}
+
 /// Infers the output shapes of one node, resolving its parameters and attributes in place.
 fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String> {
     let x = input_shape(graph, node, 0)?;
     let rank = x.len();
     let shapes = match &mut node.op.clone() {
         Op::Conv(a) => {
-            require_f32_or_quantized(graph, node, 3)?;
+            if !is_hybrid_conv(graph, node)? {
+                require_f32_or_quantized(graph, node, 3)?;
+            }
             let w = input_shape(graph, node, 1)?;
             check_spatial_rank(rank, "Conv")?;
             // A channels-last convolution is inferred as the channels-first one it is a

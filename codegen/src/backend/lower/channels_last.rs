@@ -11,7 +11,7 @@ use crate::backend::{Arg, Stmt, Struct, Value};
 use crate::ir::op::{BinaryAttrs, ConvAttrs, GemmAttrs, PoolAttrs, SoftmaxAttrs};
 use crate::ir::shape::Spatial2d;
 use crate::ir::{Activation, DType, Quantization, TensorData, TensorId};
-use crate::passes::shape_inference::channels_first;
+use crate::passes::shape_inference::{channels_first, is_hybrid_conv};
 use crate::quant;
 
 fn isize_(n: i32) -> Value {
@@ -160,6 +160,26 @@ impl Lowering<'_> {
                 ],
             ));
             detail.push_str(", int8");
+        } else if is_hybrid_conv(self.graph, self.node)? {
+            let (weight_scale, _) = quant::single(
+                Some(self.quantization(self.node.inputs[1])?),
+                "the weights",
+            )?;
+            body.push(Stmt::Call(
+                "nhwc::conv_hybrid".into(),
+                vec![
+                    Arg::Local("p".into()),
+                    Arg::Value(activation(a.activation)),
+                    Arg::Value(Value::F32(weight_scale)),
+                    x,
+                    w,
+                    bias,
+                    Arg::Output,
+                ],
+            ));
+            detail.push_str(
+                ", int8 weights (hybrid: the input is quantized to int8 per image as it is read)",
+            );
         } else {
             body.push(Stmt::Call(
                 "nhwc::conv_f32".into(),

@@ -903,7 +903,11 @@ impl Translation<'_, '_> {
             positive(dilation_w, "dilation_w")?,
         ];
         let (x, mut w) = (self.input(0)?, self.input(1)?);
-        self.refuse_hybrid(x, w)?;
+        if depthwise {
+            self.refuse_hybrid(x, w)?;
+        } else {
+            self.check_hybrid_conv(x, w)?;
+        }
         let (xs, ws) = (self.shape(x), self.shape(w));
         if xs.len() != 4 || ws.len() != 4 {
             return Err(format!("input {xs:?} and filter {ws:?} must be 4-D").into());
@@ -959,6 +963,38 @@ impl Translation<'_, '_> {
             )));
         }
         Ok(())
+    }
+
+    /// A `CONV_2D` with float input and int8 weights is run as TFLite runs it (see
+    /// `nhwc::conv_hybrid`) when the weights have one scale; TFLite's per-channel hybrid
+    /// convolution quantizes its input asymmetrically with other arithmetic, not supported yet.
+    fn check_hybrid_conv(
+        &self,
+        x: TensorId,
+        w: TensorId,
+    ) -> std::result::Result<(), Problem> {
+        let g = &self.importer.graph;
+        let (xt, wt) = (g.tensor(x), g.tensor(w));
+        if xt.dtype != DType::F32 || wt.dtype == DType::F32 {
+            return Ok(());
+        }
+        let per_tensor = wt
+            .quant
+            .as_ref()
+            .is_some_and(|q| q.scale.len() == 1 && q.zero_point == [0]);
+        if wt.dtype == DType::I8 && per_tensor {
+            return Ok(());
+        }
+        Err(Problem::Unsupported(format!(
+            "float32 activations with {} weights{} (a dynamic-range \"hybrid\" convolution) are \
+             supported with int8 weights of one scale and zero point 0 only",
+            wt.dtype,
+            if per_tensor {
+                ""
+            } else {
+                " quantized per channel"
+            }
+        )))
     }
 
     /// `[1, H, W, C·M]` depthwise weights as grouped-convolution weights `[C·M, H, W, 1]`.
