@@ -249,7 +249,7 @@ fn execute(command: Command) -> Result<()> {
             let outputs = run::run_harness(&binary, graph, &values, samples)?;
             std::fs::create_dir_all(&output_dir)
                 .map_err(|e| Error::io(&output_dir, "create the output directory", &e))?;
-            for (j, (&t, data)) in graph.outputs.iter().zip(outputs).enumerate() {
+            for (j, (&t, data)) in graph.model_outputs().iter().zip(outputs).enumerate() {
                 let shape = graph.tensor(t).shape().to_vec();
                 let shape = if !batched {
                     shape
@@ -306,7 +306,7 @@ fn execute(command: Command) -> Result<()> {
 /// axis of their own.
 fn read_inputs(graph: &Graph, specs: &[String]) -> Result<(Vec<TensorData>, usize, bool)> {
     let names: Vec<&str> = graph
-        .inputs
+        .model_inputs()
         .iter()
         .map(|&t| graph.tensor(t).name.as_str())
         .collect();
@@ -343,7 +343,7 @@ fn read_inputs(graph: &Graph, specs: &[String]) -> Result<(Vec<TensorData>, usiz
             Error::invalid_argument(format!("input '{}' is not given", names[i]))
         })?;
         let value = read_array(&path)?;
-        let expected = graph.tensor(graph.inputs[i]).shape().to_vec();
+        let expected = graph.tensor(graph.model_inputs()[i]).shape().to_vec();
         let (n, batched) = if value.shape == expected {
             (1, false)
         } else if expected.first() == Some(&1)
@@ -377,7 +377,7 @@ fn read_inputs(graph: &Graph, specs: &[String]) -> Result<(Vec<TensorData>, usiz
         }
         // Float files feed float inputs (float64 is narrowed); integer inputs take exactly
         // their own element type, since converting quantized data would hide a mistake.
-        let dtype = graph.tensor(graph.inputs[i]).dtype;
+        let dtype = graph.tensor(graph.model_inputs()[i]).dtype;
         let data = match (value.data, dtype) {
             (TensorData::F64(v), DType::F32) => {
                 TensorData::F32(v.into_iter().map(|x| x as f32).collect())

@@ -120,6 +120,9 @@ pub struct Report {
     pub sha256: String,
     pub inputs: Vec<String>,
     pub outputs: Vec<String>,
+    /// State variables kept between runs (stateful TFLite models).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub states: Vec<String>,
     pub layers: Vec<LayerRow>,
     pub totals: Totals,
 }
@@ -173,8 +176,26 @@ pub fn build(graph: &Graph, program: &Program) -> Report {
         model: graph.source.file_name.clone(),
         source: graph.source.description.clone(),
         sha256: graph.source.sha256.clone(),
-        inputs: graph.inputs.iter().map(|&t| typed(graph, t)).collect(),
-        outputs: graph.outputs.iter().map(|&t| typed(graph, t)).collect(),
+        inputs: graph
+            .model_inputs()
+            .iter()
+            .map(|&t| typed(graph, t))
+            .collect(),
+        outputs: graph
+            .model_outputs()
+            .iter()
+            .map(|&t| typed(graph, t))
+            .collect(),
+        states: (0..graph.states.len())
+            .map(|k| {
+                format!(
+                    "{} (read as {}, updated to {})",
+                    graph.states[k].name,
+                    typed(graph, graph.state_input(k)),
+                    graph.tensor(graph.state_output(k)).name
+                )
+            })
+            .collect(),
         layers,
         totals: totals(graph, program),
     }
@@ -217,6 +238,9 @@ pub fn format_table(report: &Report) -> String {
     }
     for o in &report.outputs {
         out.push_str(&format!("  output {o}\n"));
+    }
+    for s in &report.states {
+        out.push_str(&format!("  state  {s}\n"));
     }
     out.push('\n');
     for (r, row) in rows.iter().enumerate() {

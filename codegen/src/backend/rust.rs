@@ -176,7 +176,7 @@ impl Emitter<'_> {
             let _ = writeln!(out, "//!\n//! Source: {}.", comment(&g.source.description));
         }
         out.push_str("//!\n");
-        for (kind, ids) in [("input", &g.inputs), ("output", &g.outputs)] {
+        for (kind, ids) in [("input", g.model_inputs()), ("output", g.model_outputs())] {
             for (i, &t) in ids.iter().enumerate() {
                 let tensor = g.tensor(t);
                 let names = io_names(kind, i, ids.len());
@@ -190,6 +190,16 @@ impl Emitter<'_> {
                 );
             }
         }
+        for (k, state) in g.states.iter().enumerate() {
+            let tensor = g.tensor(g.state_input(k));
+            let _ = writeln!(
+                out,
+                "//! - state `{}`: {} {:?}, kept by the `Model` from one run to the next",
+                comment(&state.name),
+                tensor.dtype,
+                tensor.shape()
+            );
+        }
         let _ = writeln!(
             out,
             "//! - {} layers, {} multiply-accumulates per run, {} bytes of weights, {} bytes of arena",
@@ -199,8 +209,8 @@ impl Emitter<'_> {
             report::group_digits(totals.arena_bytes as u64)
         );
         out.push_str("//!\n//! ```text\n//! let mut model = Model::new();\n");
-        let ins = io_param_list(g.inputs.len(), "input", "&");
-        let outs = io_param_list(g.outputs.len(), "output", "&mut ");
+        let ins = io_param_list(g.model_inputs().len(), "input", "&");
+        let outs = io_param_list(g.model_outputs().len(), "output", "&mut ");
         let _ = writeln!(out, "//! model.run({ins}, {outs});\n//! ```");
         out.push('\n');
         // The constants of the API are for the caller, who may not use them all.
@@ -214,7 +224,7 @@ impl Emitter<'_> {
 
     fn api(&self, out: &mut String) {
         let g = self.graph;
-        for (kind, ids) in [("input", &g.inputs), ("output", &g.outputs)] {
+        for (kind, ids) in [("input", g.model_inputs()), ("output", g.model_outputs())] {
             for (i, &t) in ids.iter().enumerate() {
                 let tensor = g.tensor(t);
                 let names = io_names(kind, i, ids.len());
@@ -262,6 +272,67 @@ impl Emitter<'_> {
             "pub const WEIGHT_BYTES: usize = {};",
             totals.weight_bytes
         );
+        if !g.states.is_empty() {
+            let _ = writeln!(
+                out,
+                "/// Bytes of state a [`Model`] keeps between runs (besides its arena)."
+            );
+            let _ = writeln!(
+                out,
+                "pub const STATE_BYTES: usize = {};",
+                self.state_bytes()
+            );
+        }
+        for k in 0..g.states.len() {
+            out.push('\n');
+            out.push_str(&constant_data(&self.initial_state(k), "const"));
+        }
+    }
+
+    /// State `k`'s initial value as named constant data.
+    fn initial_state(&self, k: usize) -> StaticData {
+        let g = self.graph;
+        StaticData {
+            name: format!("STATE_{k}_INITIAL"),
+            doc: format!(
+                "The initial value of state `{}` (set by `new` and `reset`).",
+                comment(&g.states[k].name)
+            ),
+            shape: g.tensor(g.state_input(k)).shape().to_vec(),
+            data: g.states[k].initial.clone(),
+        }
+    }
+
+    /// Whether state `k` needs a second buffer for its next value: when a step reads its
+    /// current value at or after the first step that writes the next one (otherwise the next
+    /// value is written over the current one in place).
+    fn needs_next_buffer(&self, k: usize) -> bool {
+        let g = self.graph;
+        let (input, output) = (
+            Storage::Input(g.model_inputs().len() + k),
+            Storage::Output(g.model_outputs().len() + k),
+        );
+        let steps = &self.program.steps;
+        let first_write = steps.iter().position(|s| storage(g, s.output) == output);
+        let last_read = steps
+            .iter()
+            .rposition(|s| s.inputs.iter().any(|&t| storage(g, t) == input));
+        match (first_write, last_read) {
+            (Some(w), Some(r)) => r >= w,
+            _ => false,
+        }
+    }
+
+    /// Bytes of the state fields (with the buffers for next values).
+    fn state_bytes(&self) -> usize {
+        let g = self.graph;
+        (0..g.states.len())
+            .map(|k| {
+                let t = g.tensor(g.state_input(k));
+                let copies = if self.needs_next_buffer(k) { 2 } else { 1 };
+                copies * t.len() * t.dtype.size_bytes()
+            })
+            .sum()
     }
 
     fn arenas(&self) -> Vec<(DType, usize)> {
@@ -272,33 +343,93 @@ impl Emitter<'_> {
             .unwrap_or_default()
     }
 
+    /// The fields of state `k`: its value, and its next value if it needs its own buffer.
+    fn state_fields(&self, k: usize) -> Vec<String> {
+        let mut fields = vec![format!("state_{k}")];
+        if self.needs_next_buffer(k) {
+            fields.push(format!("next_state_{k}"));
+        }
+        fields
+    }
+
     fn model(&self, out: &mut String) {
+        let g = self.graph;
         let arenas = self.arenas();
-        out.push_str("\n/// The model. It owns its activation arena ([`ARENA_BYTES`] bytes) and nothing else:\n");
+        if g.states.is_empty() {
+            out.push_str("\n/// The model. It owns its activation arena ([`ARENA_BYTES`] bytes) and nothing else:\n");
+        } else {
+            out.push_str("\n/// The model. It owns its activation arena ([`ARENA_BYTES`] bytes) and its state\n");
+            out.push_str("/// ([`STATE_BYTES`] bytes), which each run reads and updates, so that consecutive runs\n");
+            out.push_str("/// see a stream; [`Model::reset`] starts the stream again.\n");
+        }
         out.push_str("/// [`Model::new`] is `const`, so a model can live in a `static`.\n");
-        if arenas.is_empty() {
+        let mut fields: Vec<(String, String, String)> = arenas
+            .iter()
+            .map(|(d, n)| {
+                let zero = if d.is_float() { "0.0" } else { "0" };
+                (
+                    format!("arena_{d}"),
+                    format!("[{}; {n}]", d.rust_type()),
+                    format!("[{zero}; {n}]"),
+                )
+            })
+            .collect();
+        for k in 0..g.states.len() {
+            let t = g.tensor(g.state_input(k));
+            for field in self.state_fields(k) {
+                fields.push((
+                    field,
+                    format!("[{}; {}]", t.dtype.rust_type(), t.len()),
+                    format!("STATE_{k}_INITIAL"),
+                ));
+            }
+        }
+        if fields.is_empty() {
             out.push_str("pub struct Model {}\n");
         } else {
             out.push_str("pub struct Model {\n");
-            for (dtype, n) in &arenas {
-                let _ = writeln!(out, "    arena_{dtype}: [{}; {n}],", dtype.rust_type());
+            for (name, ty, _) in &fields {
+                if let Some(state) = name.strip_prefix("state_") {
+                    let index: usize = state.parse().unwrap_or(0);
+                    let _ = writeln!(
+                        out,
+                        "    /// The value of state `{}`.",
+                        comment(&g.states[index].name)
+                    );
+                } else if name.starts_with("next_state_") {
+                    out.push_str(
+                        "    /// Its next value, copied in at the end of a run.\n",
+                    );
+                } else if !g.states.is_empty() {
+                    out.push_str("    /// Activations.\n");
+                }
+                let _ = writeln!(out, "    {name}: {ty},");
             }
             out.push_str("}\n");
         }
         out.push_str("\nimpl Model {\n");
-        out.push_str("    /// A model with a zeroed arena.\n");
+        if g.states.is_empty() {
+            out.push_str("    /// A model with a zeroed arena.\n");
+        } else {
+            out.push_str(
+                "    /// A model with a zeroed arena and its state at the initial value.\n",
+            );
+        }
         out.push_str("    pub const fn new() -> Self {\n");
-        let fields: Vec<(String, String)> = arenas
+        let literal: Vec<(String, String)> = fields
             .iter()
-            .map(|(d, n)| {
-                (
-                    format!("arena_{d}"),
-                    format!("[{}; {n}]", if d.is_float() { "0.0" } else { "0" }),
-                )
-            })
+            .map(|(name, _, value)| (name.clone(), value.clone()))
             .collect();
-        out.push_str(&struct_literal(8, "", "Model", &fields, ""));
+        out.push_str(&struct_literal(8, "", "Model", &literal, ""));
         out.push_str("    }\n\n");
+        if !g.states.is_empty() {
+            out.push_str("    /// Sets the state back to its initial value, as [`Model::new`] made it.\n");
+            out.push_str("    pub fn reset(&mut self) {\n");
+            for k in 0..g.states.len() {
+                let _ = writeln!(out, "        self.state_{k} = STATE_{k}_INITIAL;");
+            }
+            out.push_str("    }\n\n");
+        }
         self.run(out);
         out.push_str("}\n\n");
         out.push_str("impl Default for Model {\n    fn default() -> Self {\n        Self::new()\n    }\n}\n");
@@ -314,8 +445,9 @@ impl Emitter<'_> {
             .flat_map(|s| s.inputs.iter().map(|&t| storage(g, t)))
             .collect();
         let mut params = vec!["&mut self".to_string()];
-        for i in 0..g.inputs.len() {
-            let names = io_names("input", i, g.inputs.len());
+        let (n_inputs, n_outputs) = (g.model_inputs().len(), g.model_outputs().len());
+        for i in 0..n_inputs {
+            let names = io_names("input", i, n_inputs);
             let used = read.contains(&Storage::Input(i));
             params.push(format!(
                 "{}{}: &[{}; {}_LEN]",
@@ -325,16 +457,22 @@ impl Emitter<'_> {
                 names.constant
             ));
         }
-        for j in 0..g.outputs.len() {
-            let names = io_names("output", j, g.outputs.len());
+        for j in 0..n_outputs {
+            let names = io_names("output", j, n_outputs);
             params.push(format!(
                 "{}: &mut [{}; {}_LEN]",
                 names.param, names.elem_type, names.constant
             ));
         }
-        out.push_str(
-            "    /// Runs the model once: reads the inputs, writes the outputs.\n",
-        );
+        if g.states.is_empty() {
+            out.push_str(
+                "    /// Runs the model once: reads the inputs, writes the outputs.\n",
+            );
+        } else {
+            out.push_str(
+                "    /// Runs the model once: reads the inputs and the state, writes the outputs and\n    /// updates the state.\n",
+            );
+        }
         out.push_str(&signature(4, "pub fn run", &params, " {"));
         let used_arenas: Vec<DType> = self
             .arenas()
@@ -361,7 +499,32 @@ impl Emitter<'_> {
                 out.push_str(&self.step_call(step));
             }
         }
+        for k in 0..g.states.len() {
+            if self.needs_next_buffer(k) {
+                let _ = writeln!(
+                    out,
+                    "        // The next value of state `{}` becomes its value.",
+                    comment(&g.states[k].name)
+                );
+                let _ = writeln!(out, "        self.state_{k} = self.next_state_{k};");
+            }
+        }
         out.push_str("    }\n");
+    }
+
+    /// The field holding the value of graph input `i` or output `j` if it is a state.
+    fn state_input_field(&self, i: usize) -> Option<String> {
+        let k = i.checked_sub(self.graph.model_inputs().len())?;
+        Some(format!("self.state_{k}"))
+    }
+
+    fn state_output_field(&self, j: usize) -> Option<String> {
+        let k = j.checked_sub(self.graph.model_outputs().len())?;
+        Some(if self.needs_next_buffer(k) {
+            format!("self.next_state_{k}")
+        } else {
+            format!("self.state_{k}")
+        })
     }
 
     fn touches_arena(&self, step: &Step, dtype: DType) -> bool {
@@ -375,10 +538,17 @@ impl Emitter<'_> {
     fn read_expr(&self, t: TensorId) -> String {
         let g = self.graph;
         match storage(g, t) {
-            Storage::Input(i) => io_names("input", i, g.inputs.len()).param,
-            Storage::Output(j) => {
-                format!("&{}[..]", io_names("output", j, g.outputs.len()).param)
-            }
+            Storage::Input(i) => match self.state_input_field(i) {
+                Some(field) => format!("&{field}"),
+                None => io_names("input", i, g.model_inputs().len()).param,
+            },
+            Storage::Output(j) => match self.state_output_field(j) {
+                Some(field) => format!("&{field}[..]"),
+                None => format!(
+                    "&{}[..]",
+                    io_names("output", j, g.model_outputs().len()).param
+                ),
+            },
             Storage::Arena { dtype, offset } => {
                 format!("&arena_{dtype}[{offset}..{}]", offset + g.tensor(t).len())
             }
@@ -400,7 +570,10 @@ impl Emitter<'_> {
         let mut input_args: Vec<String> =
             inputs.iter().map(|&t| self.read_expr(t)).collect();
         let output_arg = match out_storage {
-            Storage::Output(j) => io_names("output", j, g.outputs.len()).param,
+            Storage::Output(j) => match self.state_output_field(j) {
+                Some(field) => format!("&mut {field}"),
+                None => io_names("output", j, g.model_outputs().len()).param,
+            },
             Storage::Arena { dtype, offset } => {
                 let shared: Vec<usize> = (0..inputs.len())
                     .filter(|&k| matches!(storage(g, inputs[k]), Storage::Arena { dtype: d, .. } if d == dtype))
@@ -636,12 +809,18 @@ fn short_name(name: &str) -> String {
 
 /// One static array from little-endian bytes.
 fn static_data(data: &StaticData) -> String {
+    constant_data(data, "static")
+}
+
+/// Named data as a `static` (weights, which stay in flash) or a `const` (values that are
+/// copied, such as a state's initial value).
+fn constant_data(data: &StaticData, keyword: &str) -> String {
     let dtype = data.data.dtype();
     let n = data.data.len();
     let ty = dtype.rust_type();
     let mut out = format!("/// {dtype} {:?}: {}\n", data.shape, one_line(&data.doc));
     if n == 0 {
-        let _ = writeln!(out, "static {}: [{ty}; 0] = [];", data.name);
+        let _ = writeln!(out, "{keyword} {}: [{ty}; 0] = [];", data.name);
         return out;
     }
     // Plain numeric data is stored as its own little-endian bytes; other element types (which
@@ -660,7 +839,7 @@ fn static_data(data: &StaticData) -> String {
         (data.data.cast(DType::F32).to_le_bytes(), "f32")
     };
     let size = bytes.len() / n;
-    let _ = writeln!(out, "static {}: [{ty}; {n}] = unsafe {{", data.name);
+    let _ = writeln!(out, "{keyword} {}: [{ty}; {n}] = unsafe {{", data.name);
     let _ = writeln!(
         out,
         "    // SAFETY: any {size} byte{} a valid {ty}, and transmute checks that the sizes match.",

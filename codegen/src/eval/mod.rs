@@ -50,16 +50,48 @@ impl Value {
     }
 }
 
-/// Runs a graph (after shape inference) on `inputs`, one value per graph input in order, and
-/// returns the graph outputs in order.
+/// Runs a graph (after shape inference) on `inputs`, one value per model input in order, and
+/// returns the model's outputs in order. A stateful model starts from its initial state (see
+/// [`evaluate_steps`] to carry the state from one run to the next).
 pub fn evaluate(graph: &Graph, inputs: &[Value]) -> Result<Vec<Value>> {
-    if inputs.len() != graph.inputs.len() {
-        return Err(Error::invalid_argument(format!(
-            "the model has {} inputs but {} values were given",
-            graph.inputs.len(),
-            inputs.len()
-        )));
+    Ok(evaluate_steps(graph, &[inputs.to_vec()])?.remove(0))
+}
+
+/// Runs a graph once per step, carrying its state variables from each run to the next (a
+/// stateless graph runs each step independently); returns the model's outputs of each step.
+pub fn evaluate_steps(graph: &Graph, steps: &[Vec<Value>]) -> Result<Vec<Vec<Value>>> {
+    let mut state: Vec<Value> = (0..graph.states.len())
+        .map(|k| {
+            let shape = graph.tensor(graph.state_input(k)).shape().to_vec();
+            Value::new(shape, graph.states[k].initial.clone())
+        })
+        .collect();
+    let n_outputs = graph.model_outputs().len();
+    let mut results = Vec::with_capacity(steps.len());
+    for inputs in steps {
+        if inputs.len() != graph.model_inputs().len() {
+            return Err(Error::invalid_argument(format!(
+                "the model has {} inputs but {} values were given",
+                graph.model_inputs().len(),
+                inputs.len()
+            )));
+        }
+        let all: Vec<Value> = inputs.iter().chain(&state).cloned().collect();
+        let mut outputs = run_graph(graph, &all)?;
+        // The next value of each state, read with the shape of the state's input.
+        state = outputs
+            .split_off(n_outputs)
+            .into_iter()
+            .zip(&state)
+            .map(|(next, old)| Value::new(old.shape.clone(), next.data))
+            .collect();
+        results.push(outputs);
     }
+    Ok(results)
+}
+
+/// One run of the graph on every graph input (state values included); every graph output.
+fn run_graph(graph: &Graph, inputs: &[Value]) -> Result<Vec<Value>> {
     let mut values: HashMap<TensorId, Value> = HashMap::new();
     for (&id, value) in graph.inputs.iter().zip(inputs) {
         let tensor = graph.tensor(id);

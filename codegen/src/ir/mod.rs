@@ -150,19 +150,59 @@ pub struct SourceInfo {
     pub description: String,
 }
 
+/// A variable that a stateful model keeps from one run to the next (TFLite's resource
+/// variables).
+///
+/// A state is seen by the graph as one more input and one more output: its value at the start
+/// of a run is the graph input `inputs[inputs.len() - states.len() + k]` and its value at the
+/// end the graph output `outputs[outputs.len() - states.len() + k]`, so every pass treats it
+/// like any other input and output. Those come after the model's own inputs and outputs
+/// ([`Graph::model_inputs`], [`Graph::model_outputs`]); the two tensors have the same element
+/// type and number of elements, and the output's bytes become the next run's input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateVariable {
+    /// The variable's name in the model (for messages and generated field names).
+    pub name: String,
+    /// The value before the first run and after a reset.
+    pub initial: TensorData,
+}
+
 /// A model.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Graph {
     pub name: String,
     pub tensors: Vec<Tensor>,
     pub nodes: Vec<Node>,
+    /// The model's inputs, then the state variables' values at the start of a run.
     pub inputs: Vec<TensorId>,
+    /// The model's outputs, then the state variables' values at the end of a run.
     pub outputs: Vec<TensorId>,
+    pub states: Vec<StateVariable>,
     pub source: SourceInfo,
     pub plan: Option<MemoryPlan>,
 }
 
 impl Graph {
+    /// The inputs a caller provides (the graph inputs without the state variables).
+    pub fn model_inputs(&self) -> &[TensorId] {
+        &self.inputs[..self.inputs.len().saturating_sub(self.states.len())]
+    }
+
+    /// The outputs a caller receives (the graph outputs without the state variables).
+    pub fn model_outputs(&self) -> &[TensorId] {
+        &self.outputs[..self.outputs.len().saturating_sub(self.states.len())]
+    }
+
+    /// The tensor holding state `k` at the start of a run.
+    pub fn state_input(&self, k: usize) -> TensorId {
+        self.inputs[self.inputs.len() - self.states.len() + k]
+    }
+
+    /// The tensor holding state `k` at the end of a run.
+    pub fn state_output(&self, k: usize) -> TensorId {
+        self.outputs[self.outputs.len() - self.states.len() + k]
+    }
+
     pub fn tensor(&self, id: TensorId) -> &Tensor {
         &self.tensors[id.0]
     }

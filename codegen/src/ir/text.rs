@@ -12,6 +12,15 @@
 //! }
 //! ```
 //!
+//! A stateful graph declares each state variable after the inputs, with its initial value, and
+//! says after the outputs which tensor becomes its next value:
+//!
+//! ```text
+//!   state "ema" %ema: f32[1, 4] = [0.0, 0.0, 0.0, 0.0]
+//!   ...
+//!   update %ema = %ema_next
+//! ```
+//!
 //! Names that are not plain identifiers are quoted (`%"conv/BiasAdd:0"`). Attributes equal to
 //! their default are not printed. Parameter inputs follow a `|`, with `_` for an absent one.
 //! `f32[?]` is a tensor whose shape is not inferred yet. `#` starts a comment. Constants with more
@@ -23,7 +32,9 @@ use std::fmt::Write as _;
 
 use crate::dispatch_data;
 use crate::ir::attr::{AttrMap, AttrValue, format_f32};
-use crate::ir::{DType, Graph, Node, Op, Quantization, Tensor, TensorData, TensorId};
+use crate::ir::{
+    DType, Graph, Node, Op, Quantization, StateVariable, Tensor, TensorData, TensorId,
+};
 
 /// What the printer shows.
 #[derive(Clone, Copy, Debug)]
@@ -47,8 +58,17 @@ impl Default for PrintOptions {
 pub fn print(graph: &Graph, options: PrintOptions) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "graph {} {{", quote(&graph.name));
-    for &id in &graph.inputs {
+    for &id in graph.model_inputs() {
         let _ = writeln!(out, "  input {}", typed(graph, id));
+    }
+    for (k, state) in graph.states.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  state {} {} = {}",
+            quote(&state.name),
+            typed(graph, graph.state_input(k)),
+            format_data(&state.initial, options.max_constant_elements)
+        );
     }
     // Constants used by nodes or outputs, in first-use order.
     let mut printed = vec![false; graph.tensors.len()];
@@ -88,11 +108,19 @@ pub fn print(graph: &Graph, options: PrintOptions) -> String {
         out.push('\n');
     }
     let outputs: Vec<String> = graph
-        .outputs
+        .model_outputs()
         .iter()
         .map(|&t| name_ref(&graph.tensor(t).name))
         .collect();
     let _ = writeln!(out, "  output {}", outputs.join(", "));
+    for k in 0..graph.states.len() {
+        let _ = writeln!(
+            out,
+            "  update {} = {}",
+            name_ref(&graph.tensor(graph.state_input(k)).name),
+            name_ref(&graph.tensor(graph.state_output(k)).name)
+        );
+    }
     out.push_str("}\n");
     out
 }
@@ -481,6 +509,8 @@ impl Parser {
             }
         };
         self.expect_punct('{')?;
+        // Each state's input tensor and, once its `update` line is read, its output.
+        let mut states: Vec<(TensorId, Option<TensorId>)> = Vec::new();
         loop {
             match self.peek() {
                 Some(Token::Punct('}')) => {
@@ -499,6 +529,37 @@ impl Parser {
                     let data = self.constant_data(id)?;
                     self.graph.tensor_mut(id).data = Some(data);
                 }
+                Some(Token::Word(w)) if w == "state" => {
+                    self.pos += 1;
+                    let name = match self.next()? {
+                        Token::Str(s) | Token::Word(s) => s,
+                        other => {
+                            return self.error(format!(
+                                "expected the state's name, found {other:?}"
+                            ));
+                        }
+                    };
+                    let id = self.declare()?;
+                    self.expect_punct('=')?;
+                    let initial = self.constant_data(id)?;
+                    states.push((id, None));
+                    self.graph.states.push(StateVariable { name, initial });
+                }
+                Some(Token::Word(w)) if w == "update" => {
+                    self.pos += 1;
+                    let input = self.value_ref()?;
+                    self.expect_punct('=')?;
+                    let output = self.value_ref()?;
+                    match states.iter_mut().find(|(id, _)| *id == input) {
+                        Some((_, next)) if next.is_none() => *next = Some(output),
+                        _ => {
+                            return self.error(format!(
+                                "`update` names {}, which is not a state declared once",
+                                self.graph.tensor(input).name
+                            ));
+                        }
+                    }
+                }
                 Some(Token::Word(w)) if w == "output" => {
                     self.pos += 1;
                     loop {
@@ -514,13 +575,24 @@ impl Parser {
                 Some(other) => {
                     let other = other.clone();
                     return self.error(format!(
-                        "expected input, const, output or a node, found {other:?}"
+                        "expected input, state, const, output, update or a node, found {other:?}"
                     ));
                 }
             }
         }
         if self.pos != self.tokens.len() {
             return self.error("text after the end of the graph");
+        }
+        // State values follow the model's own inputs and outputs.
+        for (input, output) in states {
+            let Some(output) = output else {
+                return self.error(format!(
+                    "the state %{} has no `update` line",
+                    self.graph.tensor(input).name
+                ));
+            };
+            self.graph.inputs.push(input);
+            self.graph.outputs.push(output);
         }
         Ok(())
     }
@@ -844,6 +916,30 @@ mod tests {
         assert_eq!(print(&graph, PrintOptions::default()), text);
         let err = parse("graph g {\n  input %x: i8[1] quant(0.5)\n}").unwrap_err();
         assert!(err.to_string().contains("quant("), "{err}");
+    }
+
+    #[test]
+    fn states_round_trip() {
+        let text = r#"graph "stream" {
+  input %x: f32[1, 2]
+  state "ema" %s: f32[1, 2] = [0.5, -1.0]
+  %t: f32[1, 2] = Add(%x, %s) @add
+  output %t
+  update %s = %t
+}
+"#;
+        let graph = parse(text).unwrap();
+        assert_eq!(graph.states.len(), 1);
+        assert_eq!(graph.model_inputs().len(), 1);
+        assert_eq!(graph.model_outputs().len(), 1);
+        assert_eq!(graph.tensor(graph.state_input(0)).name, "s");
+        assert_eq!(graph.tensor(graph.state_output(0)).name, "t");
+        assert_eq!(graph.states[0].initial, TensorData::F32(vec![0.5, -1.0]));
+        assert_eq!(print(&graph, PrintOptions::default()), text);
+        crate::ir::validate(&graph, crate::ir::validate::Stage::Imported).unwrap();
+        let missing = text.replace("  update %s = %t\n", "");
+        let err = parse(&missing).unwrap_err();
+        assert!(err.to_string().contains("no `update`"), "{err}");
     }
 
     #[test]

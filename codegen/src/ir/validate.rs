@@ -130,6 +130,42 @@ pub fn validate(graph: &Graph, stage: Stage) -> Result<(), String> {
     if graph.outputs.is_empty() {
         problems.push("the graph has no outputs".to_string());
     }
+    let n_states = graph.states.len();
+    if n_states > graph.inputs.len() || n_states >= graph.outputs.len() {
+        problems.push(format!(
+            "the graph has {n_states} state variables but {} inputs and {} outputs",
+            graph.inputs.len(),
+            graph.outputs.len()
+        ));
+    } else {
+        for (k, state) in graph.states.iter().enumerate() {
+            let (input, output) = (graph.state_input(k), graph.state_output(k));
+            if !in_range(input) || !in_range(output) {
+                continue;
+            }
+            let (input, output) = (graph.tensor(input), graph.tensor(output));
+            let len = |t: &Tensor| t.shape.as_deref().map(crate::ir::num_elements);
+            let initial_len = crate::dispatch_data!(&state.initial, v => v.len());
+            if input.dtype != output.dtype
+                || input.dtype != state.initial.dtype()
+                || len(input) != len(output)
+                || len(input).is_some_and(|n| n != initial_len)
+            {
+                problems.push(format!(
+                    "state '{}': its value '{}' ({} {:?}), its next value '{}' ({} {:?}) and its \
+                     {initial_len} initial {} values do not match",
+                    state.name,
+                    input.name,
+                    input.dtype,
+                    input.shape,
+                    output.name,
+                    output.dtype,
+                    output.shape,
+                    state.initial.dtype()
+                ));
+            }
+        }
+    }
 
     let mut names = HashSet::new();
     let mut live: Vec<TensorId> = live.into_iter().collect();

@@ -233,3 +233,32 @@ pub fn check_no_std(name: &str, code: &str) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Compiles the generated code as `mod model` of a program with `main_rs` as its main file,
+/// runs it, and returns its standard output's lines.
+pub fn run_program(name: &str, code: &str, main_rs: &str) -> Vec<String> {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("programs")
+        .join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("model.rs"), code).unwrap();
+    std::fs::write(dir.join("main.rs"), main_rs).unwrap();
+    let binary = dir.join("program");
+    let output = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .args(["--edition", "2021", "-O", "-o"])
+        .arg(&binary)
+        .arg(dir.join("main.rs"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{name}: the program does not compile:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = Command::new(&binary).output().unwrap();
+    assert!(output.status.success(), "{name}: the program failed");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}

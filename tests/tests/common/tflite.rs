@@ -125,17 +125,27 @@ pub fn assert_same(what: &str, actual: &TensorData, expected: &TensorData) {
     }
 }
 
-/// The reference evaluator on every sample.
+/// The reference evaluator on every sample (one step after the other for a stateful model,
+/// independently otherwise).
 pub fn check_evaluator(case: &TfliteCase) {
     // The passes only: the evaluator does not need the back end to support the model.
     let mut graph = edgegen::frontend::load_model(&case.model, &Default::default())
         .unwrap_or_else(|e| panic!("{}: {e}", case.name));
     edgegen::passes::run_pipeline(&mut graph, &Default::default(), &mut |_, _| {})
         .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-    for i in 0..case.samples() {
-        let inputs: Vec<Value> = case.inputs.iter().map(|v| sample(v, i)).collect();
-        let outputs = edgegen::eval::evaluate(&graph, &inputs)
-            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    let steps: Vec<Vec<Value>> = (0..case.samples())
+        .map(|i| case.inputs.iter().map(|v| sample(v, i)).collect())
+        .collect();
+    let results = if graph.states.is_empty() {
+        steps
+            .iter()
+            .map(|inputs| edgegen::eval::evaluate(&graph, inputs))
+            .collect::<Result<Vec<_>, _>>()
+    } else {
+        edgegen::eval::evaluate_steps(&graph, &steps)
+    }
+    .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    for (i, outputs) in results.iter().enumerate() {
         assert_eq!(outputs.len(), case.outputs.len(), "{}: outputs", case.name);
         for (k, (actual, expected)) in outputs.iter().zip(&case.outputs).enumerate() {
             assert_same(

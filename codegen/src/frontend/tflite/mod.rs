@@ -20,6 +20,11 @@
 //!   float32 constant.
 //! - `RESHAPE` and `SQUEEZE` take their target shape from the output tensor, which TFLite
 //!   stores statically.
+//! - A `CONV_2D` with float input and int8 weights of one scale (a "hybrid" layer of a
+//!   dynamic-range quantized model) stays a convolution with int8 weights; the evaluator and
+//!   the kernel quantize its input per image as TFLite's reference kernel does.
+//! - Resource variables (`VAR_HANDLE`, `READ_VARIABLE`, `ASSIGN_VARIABLE`, with initial values
+//!   from the subgraph `CALL_ONCE` runs) become the graph's states: see [`Variables`].
 //!
 //! Every operator is looked at before anything fails, so all unsupported ones are reported at
 //! once. Field ids below are those of the TFLite schema (`schema.fbs`), written as constants
@@ -37,8 +42,8 @@ use crate::ir::op::{
     PoolAttrs, ReduceAttrs, ReshapeAttrs, SoftmaxAttrs, TransposeAttrs,
 };
 use crate::ir::{
-    Activation, DType, Graph, Node, Op, Quantization, SourceInfo, Tensor, TensorData,
-    TensorId, validate,
+    Activation, DType, Graph, Node, Op, Quantization, SourceInfo, StateVariable, Tensor,
+    TensorData, TensorId, validate,
 };
 use flatbuffer::{FlatError, Table};
 use ops::code;
@@ -159,6 +164,8 @@ pub fn import(bytes: &[u8], source: SourceInfo, options: &ImportOptions) -> Resu
         names: Vec::new(),
         unsupported: Vec::new(),
         problems: Vec::new(),
+        subgraphs: subgraphs.clone(),
+        variables: Variables::default(),
     };
     importer.tensors(main)?;
     importer.inputs(main, options)?;
@@ -169,6 +176,7 @@ pub fn import(bytes: &[u8], source: SourceInfo, options: &ImportOptions) -> Resu
         return Err(e);
     }
     importer.outputs(main)?;
+    importer.states()?;
     let mut graph = importer.graph;
     graph.sort_topologically().map_err(Error::invalid_model)?;
     validate(&graph, validate::Stage::Imported).map_err(|e| {
@@ -220,6 +228,27 @@ struct Importer<'a> {
     names: Vec<String>,
     unsupported: Vec<String>,
     problems: Vec<String>,
+    subgraphs: Vec<Table<'a>>,
+    variables: Variables,
+}
+
+/// Resource variables: `VAR_HANDLE` names a variable, `READ_VARIABLE` and `ASSIGN_VARIABLE`
+/// read and write it, and `CALL_ONCE` runs an initialization subgraph that assigns the initial
+/// values. A variable that is read before it is written becomes a state of the graph
+/// ([`crate::ir::StateVariable`]): the first read is the state's input, the last value assigned
+/// its output. One that is only read is the constant of its initial value.
+#[derive(Default)]
+struct Variables {
+    /// The variable named by each resource tensor of the main subgraph (by tensor index).
+    handles: HashMap<i32, String>,
+    /// Initial values (constant IR tensors) assigned by the initialization subgraph.
+    initial: HashMap<String, TensorId>,
+    /// The tensor each variable was first read into, in the order of first reads.
+    first_read: Vec<(String, TensorId)>,
+    /// The value each variable holds now, in operator order.
+    current: HashMap<String, TensorId>,
+    /// Initialization subgraphs already run.
+    initialized: Vec<u32>,
 }
 
 /// Options of one operator, read by field id with the schema's defaults.
@@ -503,6 +532,18 @@ impl<'a> Importer<'a> {
             self.unsupported.push(format!("{op_name} ('{name}')"));
             return Ok(());
         }
+        if matches!(
+            code,
+            code::CALL_ONCE
+                | code::VAR_HANDLE
+                | code::READ_VARIABLE
+                | code::ASSIGN_VARIABLE
+        ) {
+            if let Err(e) = self.variable_op(code, &inputs, &outputs, &options) {
+                self.problems.push(format!("{op_name} '{name}': {e}"));
+            }
+            return Ok(());
+        }
         let resolve = |list: &[i32]| -> std::result::Result<Vec<Option<TensorId>>, String> {
             list.iter()
                 .map(|&i| {
@@ -545,6 +586,205 @@ impl<'a> Importer<'a> {
         }
         Ok(())
     }
+}
+
+/// `VarHandleOptions`: container 0, shared_name 1. `CallOnceOptions`: init_subgraph_index 0.
+const VAR_HANDLE_SHARED_NAME: usize = 1;
+const CALL_ONCE_INIT_SUBGRAPH: usize = 0;
+
+impl<'a> Importer<'a> {
+    /// `CALL_ONCE`, `VAR_HANDLE`, `READ_VARIABLE` or `ASSIGN_VARIABLE` of the main subgraph.
+    fn variable_op(
+        &mut self,
+        code: i32,
+        inputs: &[i32],
+        outputs: &[i32],
+        options: &Options<'a>,
+    ) -> std::result::Result<(), String> {
+        let e = |e: FlatError| e.to_string();
+        match code {
+            code::CALL_ONCE => {
+                let index = options.int(CALL_ONCE_INIT_SUBGRAPH, 0).map_err(e)?;
+                self.initialize(index)
+            }
+            code::VAR_HANDLE => {
+                let name = variable_name(options)?;
+                let &[handle] = outputs else {
+                    return Err("takes one output".into());
+                };
+                self.variables.handles.insert(handle, name);
+                Ok(())
+            }
+            code::READ_VARIABLE => {
+                let (&[handle], &[out]) = (inputs, outputs) else {
+                    return Err("takes one input and one output".into());
+                };
+                let name = self.handle(handle)?;
+                let out = self.slot(out)?;
+                let earlier = self.variables.current.get(&name).copied().or_else(|| {
+                    let first = self.variables.first_read.iter().find(|(n, _)| *n == name);
+                    first.map(|&(_, t)| t)
+                });
+                match earlier {
+                    // A later read sees the value read or assigned before.
+                    Some(value) => self.graph.nodes.push(Node {
+                        name: self.graph.tensor(out).name.clone(),
+                        op: Op::Copy,
+                        inputs: vec![value],
+                        params: Vec::new(),
+                        outputs: vec![out],
+                    }),
+                    None => self.variables.first_read.push((name, out)),
+                }
+                Ok(())
+            }
+            code::ASSIGN_VARIABLE => {
+                let &[handle, value] = inputs else {
+                    return Err("takes two inputs".into());
+                };
+                let name = self.handle(handle)?;
+                let value = self.slot(value)?;
+                self.variables.current.insert(name, value);
+                Ok(())
+            }
+            _ => unreachable!("only variable operators are passed here"),
+        }
+    }
+
+    fn handle(&self, tensor: i32) -> std::result::Result<String, String> {
+        self.variables.handles.get(&tensor).cloned().ok_or_else(|| {
+            format!("tensor {tensor} is not a variable handle made by VAR_HANDLE before")
+        })
+    }
+
+    /// Runs initialization subgraph `index` (of `CALL_ONCE`): its `ASSIGN_VARIABLE`s of
+    /// constants give the variables' initial values.
+    fn initialize(&mut self, index: i32) -> std::result::Result<(), String> {
+        let e = |e: FlatError| e.to_string();
+        let Some(subgraph) = usize::try_from(index)
+            .ok()
+            .filter(|&i| i > 0)
+            .and_then(|i| self.subgraphs.get(i))
+            .copied()
+        else {
+            return Err(format!(
+                "runs subgraph {index}, which is not an initialization subgraph of this model"
+            ));
+        };
+        if self.variables.initialized.contains(&(index as u32)) {
+            return Ok(());
+        }
+        self.variables.initialized.push(index as u32);
+        let tensors = subgraph.tables(field::SUBGRAPH_TENSORS).map_err(e)?;
+        let mut handles: HashMap<i32, String> = HashMap::new();
+        for op in subgraph.tables(field::SUBGRAPH_OPERATORS).map_err(e)? {
+            let opcode_index: u32 =
+                op.scalar(field::OPERATOR_OPCODE_INDEX, 0).map_err(e)?;
+            let inputs: Vec<i32> = op.scalars(field::OPERATOR_INPUTS).map_err(e)?;
+            let outputs: Vec<i32> = op.scalars(field::OPERATOR_OUTPUTS).map_err(e)?;
+            let options = Options(op.table(field::OPERATOR_OPTIONS).map_err(e)?);
+            let code = match self.opcodes.get(opcode_index as usize) {
+                Some(OpCode::Builtin(code)) => *code,
+                _ => -1,
+            };
+            match (code, inputs.as_slice(), outputs.as_slice()) {
+                (code::VAR_HANDLE, _, &[handle]) => {
+                    handles.insert(handle, variable_name(&options)?);
+                }
+                (code::ASSIGN_VARIABLE, &[handle, value], _) => {
+                    let name = handles.get(&handle).cloned().ok_or_else(|| {
+                        format!("subgraph {index} assigns tensor {handle}, not a variable")
+                    })?;
+                    let table = usize::try_from(value)
+                        .ok()
+                        .and_then(|v| tensors.get(v))
+                        .ok_or_else(|| format!("subgraph {index} has no tensor {value}"))?;
+                    let tensor_name = table
+                        .string(field::TENSOR_NAME)
+                        .map_err(e)?
+                        .unwrap_or_else(|| format!("{name}/initial"));
+                    match self.tensor(tensor_name, table).map_err(e)? {
+                        Slot::Tensor(id) if self.graph.tensor(id).is_constant() => {
+                            self.variables.initial.insert(name, id);
+                        }
+                        _ => {
+                            return Err(format!(
+                                "the initial value of variable '{name}' is not a constant                                  (initialization subgraphs that compute are not supported)"
+                            ));
+                        }
+                    }
+                }
+                _ => {
+                    let op_name = ops::builtin_name(code).unwrap_or("an unknown operator");
+                    return Err(format!(
+                        "the initialization subgraph {index} uses {op_name}; only VAR_HANDLE and                          ASSIGN_VARIABLE of constants are supported there"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns the variables into the graph's states (after the model's outputs are known).
+    fn states(&mut self) -> Result<()> {
+        let mut problems = Vec::new();
+        for (name, input) in std::mem::take(&mut self.variables.first_read) {
+            let tensor = self.graph.tensor(input).clone();
+            let initial = self
+                .variables
+                .initial
+                .get(&name)
+                .and_then(|&t| self.graph.tensor(t).data.clone());
+            let Some(initial) = initial else {
+                problems.push(format!(
+                    "variable '{name}' is read before it is assigned and has no initial value"
+                ));
+                continue;
+            };
+            if initial.dtype() != tensor.dtype
+                || Some(initial.len())
+                    != tensor.shape.as_deref().map(crate::ir::num_elements)
+            {
+                problems.push(format!(
+                    "variable '{name}' starts as {} {} values but is read as '{}' {} {:?}",
+                    initial.len(),
+                    initial.dtype(),
+                    tensor.name,
+                    tensor.dtype,
+                    tensor.shape()
+                ));
+                continue;
+            }
+            match self.variables.current.get(&name) {
+                Some(&output) if output != input => {
+                    self.graph.inputs.push(input);
+                    self.graph.outputs.push(output);
+                    self.graph.states.push(StateVariable { name, initial });
+                }
+                // Never assigned a new value: a constant.
+                _ => self.graph.tensor_mut(input).data = Some(initial),
+            }
+        }
+        // The states' inputs and outputs were pushed in the same order, after the model's own
+        // (`outputs` ran before), as `Graph::states` requires.
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::invalid_model(problems.join("\n")))
+        }
+    }
+}
+
+/// The `shared_name` of a `VAR_HANDLE`, which identifies its variable across subgraphs.
+fn variable_name(options: &Options) -> std::result::Result<String, String> {
+    let name = match options.0 {
+        Some(t) => t
+            .string(VAR_HANDLE_SHARED_NAME)
+            .map_err(|e| e.to_string())?,
+        None => None,
+    };
+    name.filter(|n| !n.is_empty())
+        .ok_or_else(|| "VAR_HANDLE without a shared_name".to_string())
 }
 
 /// Why an operator could not be translated.

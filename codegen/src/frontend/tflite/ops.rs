@@ -32,6 +32,10 @@ pub mod code {
     pub const EXPAND_DIMS: i32 = 70;
     pub const LEAKY_RELU: i32 = 98;
     pub const HARD_SWISH: i32 = 117;
+    pub const CALL_ONCE: i32 = 129;
+    pub const VAR_HANDLE: i32 = 142;
+    pub const READ_VARIABLE: i32 = 143;
+    pub const ASSIGN_VARIABLE: i32 = 144;
 }
 
 /// The operator codes the translator reads (the others are reported as unsupported before
@@ -64,6 +68,10 @@ pub const SUPPORTED: &[i32] = &[
     code::EXPAND_DIMS,
     code::LEAKY_RELU,
     code::HARD_SWISH,
+    code::CALL_ONCE,
+    code::VAR_HANDLE,
+    code::READ_VARIABLE,
+    code::ASSIGN_VARIABLE,
 ];
 
 /// The name of a builtin operator code, or `None` for a code this table does not know.
