@@ -654,6 +654,8 @@ mod tests {
             Op::Squeeze(AxesAttrs { axes: None }),
             Op::Cast(CastAttrs { to: DType::I64 }),
             Op::MatMul,
+            Op::Quantize,
+            Op::Dequantize,
         ];
         for op in ops {
             let map: BTreeMap<String, AttrValue> = op

@@ -524,7 +524,7 @@ impl QuantizeI8 {
         // TFLite converts with a C cast, which on x86 gives i32::MIN for NaN and for quotients
         // outside the i32 range (then adds the zero point with wrapping); the same here, so
         // that huge inputs give the interpreter's bytes.
-        let rounded = if t >= -2_147_483_648.0 && t < 2_147_483_648.0 {
+        let rounded = if (-2_147_483_648.0..2_147_483_648.0).contains(&t) {
             round_half_away(t as f64)
         } else {
             i32::MIN
@@ -680,6 +680,56 @@ mod tests {
         floats(seed, n).iter().map(|v| (v * 127.0) as i8).collect()
     }
 
+    /// The uncoalesced iteration space of `a` and `b` broadcast to `out` (rank at most 6).
+    fn broadcast(a: &[usize], b: &[usize], out: &[usize]) -> Broadcast {
+        let pad = |v: Vec<usize>, fill: usize| {
+            let mut full = vec![fill; MAX_RANK - v.len()];
+            full.extend(v);
+            <[usize; MAX_RANK]>::try_from(full).unwrap()
+        };
+        Broadcast {
+            shape: pad(out.to_vec(), 1),
+            a_strides: pad(crate::ir::shape::broadcast_strides(a, out), 0),
+            b_strides: pad(crate::ir::shape::broadcast_strides(b, out), 0),
+        }
+    }
+
+    /// Two shapes that broadcast: `out` with some axes of each operand set to 1.
+    fn broadcast_shapes(
+        dims: &[usize],
+        a_ones: u8,
+        b_ones: u8,
+    ) -> (Vec<usize>, Vec<usize>) {
+        let ones = |mask: u8| -> Vec<usize> {
+            dims.iter()
+                .enumerate()
+                .map(|(d, &n)| if mask >> d & 1 == 1 { 1 } else { n })
+                .collect()
+        };
+        (ones(a_ones), ones(b_ones))
+    }
+
+    #[test]
+    fn quantize_rounds_ties_away_and_wraps_huge_values_like_tflite_on_x86() {
+        let p = QuantizeI8 {
+            scale: 0.5,
+            zero_point: 0,
+        };
+        let q: Vec<i8> = [0.25, -0.25, 0.75, 63.0, 64.0, -70.0]
+            .iter()
+            .map(|&v| p.apply(v))
+            .collect();
+        assert_eq!(q, [1, -1, 2, 126, 127, -128]);
+        // Quotients outside the i32 range (and NaN) become i32::MIN before the zero point is
+        // added with wrapping: -128 with a non-negative zero point, 127 with a negative one.
+        assert_eq!(p.apply(1e12), -128);
+        let p = QuantizeI8 {
+            scale: 0.5,
+            zero_point: -61,
+        };
+        assert_eq!([p.apply(1e12), p.apply(-1e12), p.apply(f32::NAN)], [127; 3]);
+    }
+
     proptest! {
         #[test]
         fn fully_connected_matches_the_evaluator(
@@ -728,6 +778,144 @@ mod tests {
             let mut z = a.clone();
             add_i8_in_place(p, &mut z, &b);
             prop_assert_eq!(z, y);
+        }
+
+        #[test]
+        fn broadcast_binary_ops_match_the_evaluator(
+            dims in proptest::collection::vec(1..5usize, 1..5), a_ones in any::<u8>(),
+            b_ones in any::<u8>(), seed in any::<u64>(), sa in 0.01f32..1.0, sb in 0.01f32..1.0,
+            sy in 0.005f32..2.0, za in -128..128i32, zb in -128..128i32, zy in -128..128i32,
+        ) {
+            let (a_shape, b_shape) = broadcast_shapes(&dims, a_ones, b_ones);
+            let s = broadcast(&a_shape, &b_shape, &dims);
+            let a = bytes(seed, a_shape.iter().product());
+            let b = bytes(seed ^ 1, b_shape.iter().product());
+            let (qa, qb, qy) = (
+                Quantization::per_tensor(sa, za),
+                Quantization::per_tensor(sb, zb),
+                Quantization::per_tensor(sy, zy),
+            );
+            let av = Value::new(a_shape.clone(), TensorData::I8(a.clone()));
+            let bv = Value::new(b_shape.clone(), TensorData::I8(b.clone()));
+            let (oa, ob) = (Operand { value: &av, quant: &qa }, Operand { value: &bv, quant: &qb });
+            let n: usize = dims.iter().product();
+            let in_place_a = (a_shape == dims).then(|| a.clone());
+
+            let expected = reference::mul(oa, ob, &qy, &dims, Activation::None).unwrap();
+            let p = crate::quant::mul_params((sa, za), (sb, zb), (sy, zy), (-128, 127));
+            let mut y = vec![0i8; n];
+            mul_i8(p, s, &a, &b, &mut y);
+            prop_assert_eq!(TensorData::I8(y.clone()), expected);
+            if let Some(mut z) = in_place_a.clone() {
+                mul_i8_in_place(p, s, &mut z, &b);
+                prop_assert_eq!(&z, &y);
+            }
+
+            // 2 · max(s_a, s_b) / (2^20 · s_y) must stay below one for TFLite's Add.
+            if 2.0 * sa.max(sb) < sy * (1 << 20) as f32 {
+                let expected = reference::add(oa, ob, &qy, &dims, false, Activation::None).unwrap();
+                let p = crate::quant::add_params((sa, za), (sb, zb), (sy, zy), false, (-128, 127));
+                let mut y = vec![0i8; n];
+                add_i8_broadcast(p, s, &a, &b, &mut y);
+                prop_assert_eq!(TensorData::I8(y.clone()), expected);
+                if let Some(mut z) = in_place_a.clone() {
+                    add_i8_broadcast_in_place(p, s, &mut z, &b);
+                    prop_assert_eq!(&z, &y);
+                }
+            }
+
+            // PRelu broadcasts its slope to the input's shape.
+            let s = broadcast(&dims, &b_shape, &dims);
+            let x = bytes(seed ^ 2, n);
+            let xv = Value::new(dims.clone(), TensorData::I8(x.clone()));
+            let expected = reference::prelu(Operand { value: &xv, quant: &qa }, ob, &qy).unwrap();
+            let p = crate::quant::prelu_params((sa, za), (sb, zb), (sy, zy));
+            let mut y = vec![0i8; n];
+            prelu_i8(p, s, &x, &b, &mut y);
+            prop_assert_eq!(TensorData::I8(y.clone()), expected);
+            let mut z = x.clone();
+            prelu_i8_in_place(p, s, &mut z, &b);
+            prop_assert_eq!(z, y);
+        }
+
+        #[test]
+        fn mean_matches_the_evaluator(
+            dims in proptest::collection::vec(1..7usize, 1..5), first in 0..4usize,
+            count in 1..4usize, seed in any::<u64>(), sx in 0.005f32..0.5, sy in 0.005f32..0.5,
+            zx in -128..128i32, zy in -128..128i32,
+        ) {
+            let rank = dims.len();
+            let first = first.min(rank - 1);
+            let axes: Vec<usize> = (first..(first + count).min(rank)).collect();
+            let x = bytes(seed, dims.iter().product());
+            let (qx, qy) = (Quantization::per_tensor(sx, zx), Quantization::per_tensor(sy, zy));
+            let xv = Value::new(dims.clone(), TensorData::I8(x.clone()));
+            let expected = reference::mean(Operand { value: &xv, quant: &qx }, &qy, &axes).unwrap();
+            let outer: usize = dims[..axes[0]].iter().product();
+            let len: usize = axes.iter().map(|&d| dims[d]).product();
+            let inner: usize = dims[axes[axes.len() - 1] + 1..].iter().product();
+            let p = crate::quant::mean_params((sx, zx), (sy, zy), (outer, len, inner));
+            let mut y = vec![0i8; outer * inner];
+            mean_i8(p, &x, &mut y);
+            prop_assert_eq!(TensorData::I8(y), expected);
+        }
+
+        #[test]
+        fn element_wise_kernels_match_apply_and_run_in_place(
+            len in 1..300usize, seed in any::<u64>(), sx in 0.002f32..0.3, sy in 0.002f32..0.3,
+            zx in -128..128i32, zy in -128..128i32, alpha in -2.0f32..2.0,
+        ) {
+            let x = bytes(seed, len);
+            let check = |y: &[i8], z: &[i8], f: &dyn Fn(i8) -> i8| {
+                let expected: Vec<i8> = x.iter().map(|&v| f(v)).collect();
+                y == expected.as_slice() && z == expected.as_slice()
+            };
+            let (mut y, mut z) = (vec![0i8; len], x.clone());
+            let p = crate::quant::requantize_params((sx, zx), (sy, zy));
+            requantize_i8(p, &x, &mut y);
+            requantize_i8_in_place(p, &mut z);
+            prop_assert!(check(&y, &z, &|v| p.apply(v)));
+            let (mut y, mut z) = (vec![0i8; len], x.clone());
+            let p = crate::quant::leaky_relu_params((sx, zx), alpha, (sy, zy));
+            leaky_relu_i8(p, &x, &mut y);
+            leaky_relu_i8_in_place(p, &mut z);
+            prop_assert!(check(&y, &z, &|v| p.apply(v)));
+            if let Ok(p) = crate::quant::hard_swish_params((sx, zx), (sy, zy)) {
+                let (mut y, mut z) = (vec![0i8; len], x.clone());
+                hard_swish_i8(p, &x, &mut y);
+                hard_swish_i8_in_place(p, &mut z);
+                prop_assert!(check(&y, &z, &|v| p.apply(v)));
+            }
+            let table = crate::quant::tanh_table((sx, zx), (sy, zy));
+            let (mut y, mut z) = (vec![0i8; len], x.clone());
+            lookup_i8(&table, &x, &mut y);
+            lookup_i8_in_place(&table, &mut z);
+            prop_assert!(check(&y, &z, &|v| table[(v as i32 + 128) as usize]));
+        }
+
+        /// The int8 activations stay within one or two steps of the float functions they
+        /// approximate (a check of the fixed-point arithmetic independent of TFLite).
+        #[test]
+        fn int8_activations_approximate_the_float_functions(
+            sx in 0.005f32..0.1, sy in 0.01f32..0.1, zx in -100..100i32, zy in -100..100i32,
+            alpha in -1.5f32..1.5,
+        ) {
+            let quantized = |q: i32, z: i32, s: f32| (q - z) as f32 * s;
+            let (hard_swish, leaky) = (
+                crate::quant::hard_swish_params((sx, zx), (sy, zy)).unwrap(),
+                crate::quant::leaky_relu_params((sx, zx), alpha, (sy, zy)),
+            );
+            for v in -128..=127i8 {
+                let real = quantized(v as i32, zx, sx);
+                let within = |q: i8, exact: f32, steps: f32| {
+                    let clamped = exact.clamp(quantized(-128, zy, sy), quantized(127, zy, sy));
+                    (quantized(q as i32, zy, sy) - clamped).abs() <= steps * sy
+                };
+                let hs = real * (real + 3.0).clamp(0.0, 6.0) / 6.0;
+                prop_assert!(within(hard_swish.apply(v), hs, 2.0), "hard swish of {}", real);
+                let lr = if real >= 0.0 { real } else { alpha * real };
+                prop_assert!(within(leaky.apply(v), lr, 1.0), "leaky relu of {}", real);
+            }
         }
     }
 }
