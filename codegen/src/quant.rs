@@ -8,7 +8,9 @@
 //! The run-time half of the arithmetic is in [`crate::kernels::quant`].
 
 use crate::ir::{Activation, DType, Quantization};
-use crate::kernels::int8::AddI8;
+use crate::kernels::int8::{
+    AddI8, HardSwishI8, LeakyReluI8, MeanI8, MulI8, PReluI8, RequantizeI8,
+};
 
 /// A real multiplier as a Q31 significand and a power-of-two exponent (TFLite's
 /// `QuantizeMultiplier`): `real ≈ multiplier · 2^(shift − 31)`, `multiplier` in `[2^30, 2^31)`.
@@ -171,6 +173,187 @@ pub fn softmax_params(beta: f32, input_scale: f32) -> (i32, i32, i32) {
     let radius = ((1u64 << INTEGER_BITS) - 1) as f64 * (1u64 << (31 - INTEGER_BITS)) as f64
         / (1u64 << shift.max(0)) as f64;
     (multiplier, shift, -(radius.floor() as i32))
+}
+
+/// The kernel parameters of a quantized `Mul`: one multiplier for `s_a · s_b / s_y`, which
+/// TFLite computes in single precision (unlike the other ops' double-precision ratios).
+pub fn mul_params(
+    a: (f32, i32),
+    b: (f32, i32),
+    y: (f32, i32),
+    (output_min, output_max): (i32, i32),
+) -> MulI8 {
+    let (multiplier, shift) = quantize_multiplier((a.0 * b.0 / y.0) as f64);
+    MulI8 {
+        a_offset: -a.1,
+        b_offset: -b.1,
+        multiplier,
+        shift,
+        output_zero_point: y.1,
+        output_min,
+        output_max,
+    }
+}
+
+/// Requantization from `x` to `y` over the full int8 range (TFLite's int8-to-int8 `QUANTIZE`):
+/// the ratio of the scales in double precision.
+pub fn requantize_params(x: (f32, i32), y: (f32, i32)) -> RequantizeI8 {
+    let (multiplier, shift) = quantize_multiplier(x.0 as f64 / y.0 as f64);
+    RequantizeI8 {
+        input_zero_point: x.1,
+        multiplier,
+        shift,
+        output_zero_point: y.1,
+        output_min: -128,
+        output_max: 127,
+    }
+}
+
+/// A quantized `Relu` or `Clip` (TFLite's `RELU`, `RELU6`, `RELU_N1_TO_1`): requantization
+/// with the ratio of the scales in single precision, clamped to the bounds quantized as for a
+/// fused activation ([`activation_range`]).
+pub fn relu_params(
+    x: (f32, i32),
+    y: (f32, i32),
+    min: f32,
+    max: f32,
+) -> Result<RequantizeI8, String> {
+    let (multiplier, shift) = quantize_multiplier((x.0 / y.0) as f64);
+    let (output_min, output_max) =
+        activation_range(Activation::Clip { min, max }, y.0, y.1, DType::I8)?;
+    Ok(RequantizeI8 {
+        input_zero_point: x.1,
+        multiplier,
+        shift,
+        output_zero_point: y.1,
+        output_min,
+        output_max,
+    })
+}
+
+/// A quantized `LeakyRelu`: `s_in / s_out` and `s_in · alpha / s_out`, both in single
+/// precision (the latter may be negative).
+pub fn leaky_relu_params(x: (f32, i32), alpha: f32, y: (f32, i32)) -> LeakyReluI8 {
+    let (identity_multiplier, identity_shift) = quantize_multiplier((x.0 / y.0) as f64);
+    let (alpha_multiplier, alpha_shift) = quantize_multiplier((x.0 * alpha / y.0) as f64);
+    LeakyReluI8 {
+        input_zero_point: x.1,
+        identity_multiplier,
+        identity_shift,
+        alpha_multiplier,
+        alpha_shift,
+        output_zero_point: y.1,
+    }
+}
+
+/// A quantized `PRelu` with an int8 slope `alpha`: `s_in / s_out` and `s_in · s_alpha /
+/// s_out`, in single precision.
+pub fn prelu_params(x: (f32, i32), alpha: (f32, i32), y: (f32, i32)) -> PReluI8 {
+    let (identity_multiplier, identity_shift) = quantize_multiplier((x.0 / y.0) as f64);
+    let (alpha_multiplier, alpha_shift) = quantize_multiplier((x.0 * alpha.0 / y.0) as f64);
+    PReluI8 {
+        input_zero_point: x.1,
+        alpha_zero_point: alpha.1,
+        identity_multiplier,
+        identity_shift,
+        alpha_multiplier,
+        alpha_shift,
+        output_zero_point: y.1,
+    }
+}
+
+/// A Q31 multiplier rounded to Q15 (TFLite's `DownScaleInt32ToInt16Multiplier`).
+fn downscale_to_q15(multiplier: i32) -> i16 {
+    if multiplier >= i32::MAX - (1 << 15) {
+        return i16::MAX;
+    }
+    ((multiplier + (1 << 15)) >> 16) as i16
+}
+
+/// A quantized `HardSwish` (TFLite's `HardSwishPrepare`, all in single precision). Fails when
+/// the output scale is so much smaller than the input's that the output multiplier exceeds
+/// one, which TFLite refuses too.
+pub fn hard_swish_params(x: (f32, i32), y: (f32, i32)) -> Result<HardSwishI8, String> {
+    let high_resolution_scale = (1.0f32 / 128.0) * x.0;
+    let reluish_scale = 3.0f32 / 32768.0;
+    let (output_multiplier, output_shift) =
+        quantize_multiplier((high_resolution_scale / y.0) as f64);
+    if output_shift > 0 {
+        return Err(format!(
+            "a quantized HardSwish needs an output scale of at least 1/128 of the input's              ({} and {})",
+            y.0, x.0
+        ));
+    }
+    let (reluish_multiplier, reluish_shift) =
+        quantize_multiplier((high_resolution_scale / reluish_scale) as f64);
+    Ok(HardSwishI8 {
+        input_zero_point: x.1,
+        output_zero_point: y.1,
+        output_multiplier: downscale_to_q15(output_multiplier),
+        output_shift,
+        reluish_multiplier: downscale_to_q15(reluish_multiplier),
+        reluish_shift,
+    })
+}
+
+/// The 256 outputs of an int8 op that computes `f` on the dequantized input, indexed by
+/// `x + 128` (TFLite's `LUTPopulate` for int8 `LOGISTIC` and `TANH`): every step in single
+/// precision, the result rounded half away from zero, offset and saturated.
+pub fn lookup_table(x: (f32, i32), y: (f32, i32), f: impl Fn(f32) -> f32) -> Vec<i8> {
+    let inverse_scale = 1.0f32 / y.0;
+    (-128i32..=127)
+        .map(|v| {
+            let real = x.0 * (v - x.1) as f32;
+            let rounded = (f(real) * inverse_scale).round();
+            ((rounded + y.1 as f32) as i32).clamp(-128, 127) as i8
+        })
+        .collect()
+}
+
+/// The logistic function as TFLite's int8 table computes it: `1 / (1 + exp(−x))` in single
+/// precision, with the platform's `expf`.
+pub fn sigmoid_f32(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The table of a quantized `Sigmoid`; TFLite requires the output scale 1/256.
+pub fn sigmoid_table(x: (f32, i32), y: (f32, i32)) -> Result<Vec<i8>, String> {
+    if y.0 != 1.0 / 256.0 {
+        return Err(format!(
+            "a quantized Sigmoid must have the output scale 1/256, not {}",
+            y.0
+        ));
+    }
+    Ok(lookup_table(x, y, sigmoid_f32))
+}
+
+/// The table of a quantized `Tanh` (single-precision `tanhf`).
+pub fn tanh_table(x: (f32, i32), y: (f32, i32)) -> Vec<i8> {
+    lookup_table(x, y, f32::tanh)
+}
+
+/// A quantized mean over `len` values (TFLite's `QuantizedMeanOrSum`): the multiplier of
+/// `s_in / s_out` (double precision) divided by `len` in integers, after a left shift by up to
+/// `floor(log2(len))` bits that the shift takes back, so that the quotient keeps its precision.
+pub fn mean_params(
+    x: (f32, i32),
+    y: (f32, i32),
+    (outer, len, inner): (usize, usize, usize),
+) -> MeanI8 {
+    let (multiplier, shift) = quantize_multiplier(x.0 as f64 / y.0 as f64);
+    let log2 = (usize::BITS - 1 - len.max(1).leading_zeros()) as i32;
+    // TFLite would shift by a negative amount for a multiplier below 2^-31; none is left.
+    let extra = log2.min(32).min(31 + shift).max(0);
+    let divided = (((multiplier as i64) << extra) / len.max(1) as i64) as i32;
+    MeanI8 {
+        outer,
+        len,
+        inner,
+        input_zero_point: x.1,
+        multiplier: divided,
+        shift: shift - extra,
+        output_zero_point: y.1,
+    }
 }
 
 #[cfg(test)]

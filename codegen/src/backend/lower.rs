@@ -20,6 +20,7 @@ use crate::passes::memory_plan::Storage;
 use crate::report;
 
 mod channels_last;
+mod int8_elementwise;
 
 /// Axes kernels accept for broadcast and strided iteration.
 const MAX_RANK: usize = 6;
@@ -340,7 +341,14 @@ impl Lowering<'_> {
                 Op::Gemm(a) => self.fully_connected_i8(a),
                 Op::Add(a) => self.add_i8(a, false),
                 Op::Sub(a) => self.add_i8(a, true),
+                Op::Mul(a) => self.mul_i8(a),
+                Op::PRelu => self.prelu_i8(),
                 Op::Softmax(a) => self.softmax_i8(a),
+                op if int8_elementwise::is_unary_i8(op) => self.unary_i8(),
+                Op::Dequantize => self.dequantize_i8(),
+                Op::ReduceMean(a) => self.mean_i8(a),
+                Op::Concat(a) => self.concat_i8(a.axis as usize),
+                Op::Pad(a) => self.pad_i8(a),
                 Op::Copy => self.copy(),
                 op => Err(format!("{} has no int8 kernel yet", op.name())),
             };

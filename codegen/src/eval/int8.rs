@@ -10,7 +10,8 @@
 
 use crate::eval::Value;
 use crate::ir::shape::{Spatial2d, broadcast_strides};
-use crate::ir::{Activation, DType, Quantization, TensorData};
+use crate::ir::{Activation, DType, Op, Quantization, TensorData};
+use crate::kernels::int8::{DequantizeI8, QuantizeI8};
 use crate::kernels::quant::{multiply_by_quantized_multiplier, requantize};
 use crate::quant;
 
@@ -353,4 +354,167 @@ pub fn softmax(x: Operand, y: &Quantization, axis: i64, beta: f32) -> R<TensorDa
         &mut out,
     );
     Ok(TensorData::I8(out))
+}
+
+/// For each output element of a broadcast binary op, the offsets of its two operands.
+fn broadcast_pairs(a: &[usize], b: &[usize], out_shape: &[usize]) -> Vec<(usize, usize)> {
+    let (a_st, b_st) = (
+        broadcast_strides(a, out_shape),
+        broadcast_strides(b, out_shape),
+    );
+    let n: usize = out_shape.iter().product();
+    (0..n)
+        .map(|i| {
+            let (mut ia, mut ib, mut rest) = (0, 0, i);
+            for d in (0..out_shape.len()).rev() {
+                let idx = rest % out_shape[d];
+                rest /= out_shape[d];
+                ia += idx * a_st[d];
+                ib += idx * b_st[d];
+            }
+            (ia, ib)
+        })
+        .collect()
+}
+
+fn bytes<'a>(v: &'a Value, what: &str) -> R<&'a [i8]> {
+    match &v.data {
+        TensorData::I8(x) => Ok(x),
+        other => Err(format!("{what} needs int8 data, not {}", other.dtype())),
+    }
+}
+
+fn map_bytes(x: &Value, what: &str, f: impl Fn(i8) -> i8) -> R<TensorData> {
+    Ok(TensorData::I8(
+        bytes(x, what)?.iter().map(|&v| f(v)).collect(),
+    ))
+}
+
+/// Quantized `Mul` with broadcasting.
+pub fn mul(
+    a: Operand,
+    b: Operand,
+    y: &Quantization,
+    out_shape: &[usize],
+    activation: Activation,
+) -> R<TensorData> {
+    let (av, bv) = (bytes(a.value, "Mul")?, bytes(b.value, "Mul")?);
+    let qa = quant::single(Some(a.quant), "the first input")?;
+    let qb = quant::single(Some(b.quant), "the second input")?;
+    let (min, max, sy, zy) = output_range(activation, y, DType::I8)?;
+    let p = quant::mul_params(qa, qb, (sy, zy), (min, max));
+    let pairs = broadcast_pairs(&a.value.shape, &b.value.shape, out_shape);
+    Ok(TensorData::I8(
+        pairs.iter().map(|&(i, j)| p.apply(av[i], bv[j])).collect(),
+    ))
+}
+
+/// Quantized `PRelu`: the int8 slope broadcast to the input.
+pub fn prelu(x: Operand, alpha: Operand, y: &Quantization) -> R<TensorData> {
+    let (xv, av) = (bytes(x.value, "PRelu")?, bytes(alpha.value, "PRelu slope")?);
+    let qx = quant::single(Some(x.quant), "the input")?;
+    let qa = quant::single(Some(alpha.quant), "the slope")?;
+    let qy = quant::single(Some(y), "the output")?;
+    let p = quant::prelu_params(qx, qa, qy);
+    let pairs = broadcast_pairs(&x.value.shape, &alpha.value.shape, &x.value.shape);
+    Ok(TensorData::I8(
+        pairs.iter().map(|&(i, j)| p.apply(xv[i], av[j])).collect(),
+    ))
+}
+
+/// The element-wise int8 activations (`Relu`, `Clip`, `LeakyRelu`, `HardSwish`, `Sigmoid`,
+/// `Tanh`) and int8-to-int8 `Quantize`, each element by the kernels' definition of one element.
+pub fn unary(op: &Op, x: Operand, y: &Quantization) -> R<TensorData> {
+    let qx = quant::single(Some(x.quant), "the input")?;
+    let qy = quant::single(Some(y), "the output")?;
+    let name = op.name();
+    match op {
+        Op::Relu => {
+            let p = quant::relu_params(qx, qy, 0.0, f32::INFINITY)?;
+            map_bytes(x.value, name, |v| p.apply(v))
+        }
+        Op::Clip(a) => {
+            let p = quant::relu_params(qx, qy, a.min, a.max)?;
+            map_bytes(x.value, name, |v| p.apply(v))
+        }
+        Op::Quantize => {
+            let p = quant::requantize_params(qx, qy);
+            map_bytes(x.value, name, |v| p.apply(v))
+        }
+        Op::LeakyRelu(a) => {
+            let p = quant::leaky_relu_params(qx, a.alpha, qy);
+            map_bytes(x.value, name, |v| p.apply(v))
+        }
+        Op::HardSwish => {
+            let p = quant::hard_swish_params(qx, qy)?;
+            map_bytes(x.value, name, |v| p.apply(v))
+        }
+        Op::Sigmoid | Op::Tanh => {
+            let table = if matches!(op, Op::Sigmoid) {
+                quant::sigmoid_table(qx, qy)?
+            } else {
+                quant::tanh_table(qx, qy)
+            };
+            map_bytes(x.value, name, |v| table[(v as i32 + 128) as usize])
+        }
+        _ => Err(format!("{name} is not an element-wise int8 op")),
+    }
+}
+
+/// Float32 to int8 (`Quantize` of a float tensor).
+pub fn quantize(x: &Value, y: &Quantization) -> R<TensorData> {
+    let (scale, zero_point) = quant::single(Some(y), "the output")?;
+    let p = QuantizeI8 { scale, zero_point };
+    Ok(TensorData::I8(
+        x.floats("Quantize")?.iter().map(|&v| p.apply(v)).collect(),
+    ))
+}
+
+/// Int8 to float32 (`Dequantize`).
+pub fn dequantize(x: Operand) -> R<TensorData> {
+    let (scale, zero_point) = quant::single(Some(x.quant), "the input")?;
+    let p = DequantizeI8 { scale, zero_point };
+    Ok(TensorData::F32(
+        bytes(x.value, "Dequantize")?
+            .iter()
+            .map(|&v| p.apply(v))
+            .collect(),
+    ))
+}
+
+/// Quantized mean over `axes` (sorted, distinct): each output from the raw sum of its inputs.
+pub fn mean(x: Operand, y: &Quantization, axes: &[usize]) -> R<TensorData> {
+    let xv = bytes(x.value, "ReduceMean")?;
+    let shape = &x.value.shape;
+    let len: usize = axes.iter().map(|&d| shape[d]).product();
+    let p = quant::mean_params(
+        quant::single(Some(x.quant), "the input")?,
+        quant::single(Some(y), "the output")?,
+        (1, len, 1),
+    );
+    // Sum each input into the output it belongs to: its index with the reduced axes dropped.
+    let kept: Vec<usize> = (0..shape.len()).filter(|d| !axes.contains(d)).collect();
+    let out_len: usize = kept.iter().map(|&d| shape[d]).product();
+    let mut sums = vec![0i32; out_len];
+    let mut index = vec![0; shape.len()];
+    for (i, &v) in xv.iter().enumerate() {
+        let mut rest = i;
+        for d in (0..shape.len()).rev() {
+            index[d] = rest % shape[d];
+            rest /= shape[d];
+        }
+        let o = kept.iter().fold(0, |o, &d| o * shape[d] + index[d]);
+        sums[o] = sums[o].wrapping_add(v as i32);
+    }
+    Ok(TensorData::I8(
+        sums.into_iter().map(|s| p.apply(s)).collect(),
+    ))
+}
+
+/// The quantized pad value: the real `value` quantized with the output's parameters (TFLite
+/// pads with the output zero point, or with `PADV2`'s constant, stored by the importer as the
+/// real value it stands for).
+pub fn pad_value(value: f32, y: &Quantization) -> R<i8> {
+    let (scale, zero_point) = quant::single(Some(y), "the output")?;
+    Ok(QuantizeI8 { scale, zero_point }.apply(value))
 }

@@ -277,6 +277,9 @@ pub fn eval_node(
         Op::Resize(a) => single(TensorData::F32(nn::resize(a, x, &out_shape)?)),
         Op::Shape(_) => Err("Shape is folded during shape inference".into()),
         Op::Cast(a) => single(x.data.cast(a.to)),
+        Op::Quantize | Op::Dequantize => {
+            Err("Quantize and Dequantize need quantization parameters".into())
+        }
         Op::DequantizeLinear(a) => single(TensorData::F32(nn::dequantize(
             x,
             inputs[1],
@@ -383,6 +386,18 @@ fn eval_quantized(
         })
     };
     let y = graph.tensor(node.outputs[0]);
+    // The two ops between float and int8 tensors.
+    match &node.op {
+        Op::Quantize if graph.tensor(node.inputs[0]).dtype == DType::F32 => {
+            let yq = y
+                .quant
+                .as_ref()
+                .ok_or("Quantize needs an output quantization")?;
+            return Ok(Some(int8::quantize(inputs[0], yq)?));
+        }
+        Op::Dequantize => return Ok(Some(int8::dequantize(operand(0)?)?)),
+        _ => {}
+    }
     let Some(yq) = y.quant.as_ref() else {
         return Err(format!(
             "the output '{}' has no quantization parameters",
@@ -474,6 +489,44 @@ fn eval_quantized(
             a.activation,
         )?,
         Op::Softmax(a) => int8::softmax(operand(0)?, yq, a.axis, a.beta)?,
+        Op::Mul(a) => int8::mul(operand(0)?, operand(1)?, yq, out_shape, a.activation)?,
+        Op::PRelu => int8::prelu(operand(0)?, operand(1)?, yq)?,
+        op @ (Op::Relu
+        | Op::Clip(_)
+        | Op::LeakyRelu(_)
+        | Op::HardSwish
+        | Op::Sigmoid
+        | Op::Tanh
+        | Op::Quantize) => int8::unary(op, operand(0)?, yq)?,
+        Op::ReduceMean(a) => int8::mean(operand(0)?, yq, &a.resolved_axes())?,
+        Op::Concat(_) => {
+            // TFLite concatenates int8 bytes only when every input has the output's
+            // quantization (its CONCATENATION refuses anything else).
+            for &t in &node.inputs {
+                if graph.tensor(t).quant.as_ref() != Some(yq) {
+                    return Err(format!(
+                        "Concat input '{}' has another quantization than the output, which \
+                         needs requantization",
+                        graph.tensor(t).name
+                    ));
+                }
+            }
+            return Ok(None);
+        }
+        Op::Pad(a) => {
+            if quant(0)? != yq {
+                return Err(
+                    "Pad changes the quantization of its input, which needs requantization"
+                        .into(),
+                );
+            }
+            let value = int8::pad_value(a.value, yq)?;
+            let attrs = crate::ir::op::PadAttrs {
+                value: value as f32,
+                ..a.clone()
+            };
+            layout::pad(inputs[0], &attrs, out_shape)?
+        }
         op if op.is_view()
             || matches!(
                 op,

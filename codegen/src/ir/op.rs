@@ -477,6 +477,14 @@ define_ops! {
     Shape(ShapeAttrs) = "Shape",
     Cast(CastAttrs) = "Cast",
     DequantizeLinear(DequantizeAttrs) = "DequantizeLinear",
+    /// TFLite's `QUANTIZE`: float32 to int8 (`round(x / scale) + zero_point`, ties away from
+    /// zero, saturated), or int8 to int8 (requantization), with the per-tensor quantization of
+    /// the input and output tensors (`Tensor::quant`).
+    Quantize = "Quantize",
+    /// TFLite's `DEQUANTIZE` of a run-time tensor: int8 to float32, `scale · (q −
+    /// zero_point)` with the input tensor's quantization. (ONNX's `DequantizeLinear` takes
+    /// its scale and zero point as inputs instead.)
+    Dequantize = "Dequantize",
     /// Copies its input; inserted by the memory planner where a value must live in two places
     /// (a graph input that is also an output, a constant that is an output, ...).
     Copy = "Copy",
@@ -522,6 +530,8 @@ impl Op {
             | Op::Identity
             | Op::Shape(_)
             | Op::Cast(_)
+            | Op::Quantize
+            | Op::Dequantize
             | Op::Copy => a(1, 1, &[]),
             Op::Clip(_) => a(1, 1, &["min", "max"]),
             Op::BatchNormalization(_) => a(5, 5, &[]),
@@ -550,7 +560,8 @@ impl Op {
         match self {
             Op::Shape(_) => DType::I64,
             Op::Cast(c) => c.to,
-            Op::DequantizeLinear(_) => DType::F32,
+            Op::DequantizeLinear(_) | Op::Dequantize => DType::F32,
+            Op::Quantize => DType::I8,
             _ => inputs.first().copied().unwrap_or(DType::F32),
         }
     }
@@ -643,6 +654,8 @@ mod tests {
             Op::Squeeze(AxesAttrs { axes: None }),
             Op::Cast(CastAttrs { to: DType::I64 }),
             Op::MatMul,
+            Op::Quantize,
+            Op::Dequantize,
         ];
         for op in ops {
             let map: BTreeMap<String, AttrValue> = op

@@ -1,12 +1,23 @@
 //! Int8 kernels of the element-wise and dense ops of TFLite int8 models: the fully connected
-//! layer, `Add`/`Sub` and `Softmax`, each with the exact arithmetic of TFLite's reference
-//! kernels (see [`super::quant`]). Convolution and pooling are in [`super::nhwc`].
+//! layer, `Add`/`Sub`/`Mul` (with broadcasting), `Softmax`, the activations (`Relu`/`Clip`,
+//! `LeakyRelu`, `PRelu`, `HardSwish`, and `Sigmoid`/`Tanh` through a 256-entry table),
+//! `Quantize`/`Dequantize`, `ReduceMean`, and the byte moves of int8 `Concat` and `Pad`; each
+//! with the exact arithmetic of TFLite's reference kernels (see [`super::quant`]). Convolution
+//! and pooling are in [`super::nhwc`].
+//!
+//! Each element-wise op has a parameter struct whose `apply` is the arithmetic of one element;
+//! the reference evaluator calls the same `apply` (it is the specification, written once), and
+//! the kernels add the loops: broadcasting, in-place variants. Every parameter is computed at
+//! compile time by the compiler's `quant` module.
 
 use super::quant::{
     exp_on_negative_values, multiply_by_quantized_multiplier, reciprocal, requantize,
     round_half_away, rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
     saturating_rounding_multiply_by_pot,
 };
+
+/// Axes of the broadcast iteration space of the binary int8 kernels.
+pub const MAX_RANK: usize = 6;
 
 /// An int8 fully connected layer (TFLite `FULLY_CONNECTED`): `y[m, n]` from `a[m, k]` and
 /// weights `b[n, k]`, requantized in double precision as TFLite's reference kernel does.
@@ -176,6 +187,486 @@ pub fn softmax_i8(p: SoftmaxI8, x: &[i8], y: &mut [i8]) {
     }
 }
 
+/// The iteration space of a binary op with broadcasting: the output's shape (leading axes
+/// padded with 1) and each operand's stride along each axis, in elements (0 where it is
+/// broadcast). The back end merges adjacent axes first, so most ops have one or two.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Broadcast {
+    pub shape: [usize; MAX_RANK],
+    pub a_strides: [usize; MAX_RANK],
+    pub b_strides: [usize; MAX_RANK],
+}
+
+/// Calls `visit(out, a, b)` with the element offsets of every output element, in order.
+#[inline(always)]
+fn for_each_pair(s: &Broadcast, mut visit: impl FnMut(usize, usize, usize)) {
+    let [n0, n1, n2, n3, n4, n5] = s.shape;
+    let (sa, sb) = (s.a_strides, s.b_strides);
+    let mut out = 0;
+    for i0 in 0..n0 {
+        for i1 in 0..n1 {
+            for i2 in 0..n2 {
+                for i3 in 0..n3 {
+                    for i4 in 0..n4 {
+                        let a =
+                            i0 * sa[0] + i1 * sa[1] + i2 * sa[2] + i3 * sa[3] + i4 * sa[4];
+                        let b =
+                            i0 * sb[0] + i1 * sb[1] + i2 * sb[2] + i3 * sb[3] + i4 * sb[4];
+                        for i5 in 0..n5 {
+                            visit(out, a + i5 * sa[5], b + i5 * sb[5]);
+                            out += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`add_i8`] with broadcasting.
+#[inline(always)]
+pub fn add_i8_broadcast(p: AddI8, s: Broadcast, a: &[i8], b: &[i8], y: &mut [i8]) {
+    for_each_pair(&s, |o, i, j| y[o] = p.apply(a[i], b[j]));
+}
+
+/// [`add_i8_broadcast`] writing over its first input (which has the output's shape).
+#[inline(always)]
+pub fn add_i8_broadcast_in_place(p: AddI8, s: Broadcast, y: &mut [i8], b: &[i8]) {
+    for_each_pair(&s, |o, _, j| y[o] = p.apply(y[o], b[j]));
+}
+
+/// The int8 `Mul` of TFLite: `(a − z_a)(b − z_b)` requantized with one multiplier (which may
+/// exceed one: a positive shift).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MulI8 {
+    pub a_offset: i32,
+    pub b_offset: i32,
+    pub multiplier: i32,
+    pub shift: i32,
+    pub output_zero_point: i32,
+    pub output_min: i32,
+    pub output_max: i32,
+}
+
+impl MulI8 {
+    #[inline(always)]
+    pub fn apply(&self, a: i8, b: i8) -> i8 {
+        let product = (a as i32 + self.a_offset) * (b as i32 + self.b_offset);
+        requantize(
+            product,
+            self.multiplier,
+            self.shift,
+            self.output_zero_point,
+            self.output_min,
+            self.output_max,
+        ) as i8
+    }
+}
+
+/// `y = a · b` with broadcasting.
+#[inline(always)]
+pub fn mul_i8(p: MulI8, s: Broadcast, a: &[i8], b: &[i8], y: &mut [i8]) {
+    for_each_pair(&s, |o, i, j| y[o] = p.apply(a[i], b[j]));
+}
+
+/// [`mul_i8`] writing over its first input (which has the output's shape).
+#[inline(always)]
+pub fn mul_i8_in_place(p: MulI8, s: Broadcast, y: &mut [i8], b: &[i8]) {
+    for_each_pair(&s, |o, _, j| y[o] = p.apply(y[o], b[j]));
+}
+
+/// Requantization of each element to another scale and zero point, clamped to
+/// `[output_min, output_max]`: TFLite's int8 `QUANTIZE` (int8 to int8, full range) and `RELU`,
+/// `RELU6`, `RELU_N1_TO_1` (the clamp is the activation).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RequantizeI8 {
+    pub input_zero_point: i32,
+    pub multiplier: i32,
+    pub shift: i32,
+    pub output_zero_point: i32,
+    pub output_min: i32,
+    pub output_max: i32,
+}
+
+impl RequantizeI8 {
+    #[inline(always)]
+    pub fn apply(&self, x: i8) -> i8 {
+        requantize(
+            x as i32 - self.input_zero_point,
+            self.multiplier,
+            self.shift,
+            self.output_zero_point,
+            self.output_min,
+            self.output_max,
+        ) as i8
+    }
+}
+
+#[inline(always)]
+pub fn requantize_i8(p: RequantizeI8, x: &[i8], y: &mut [i8]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = p.apply(v);
+    }
+}
+
+#[inline(always)]
+pub fn requantize_i8_in_place(p: RequantizeI8, y: &mut [i8]) {
+    for o in y.iter_mut() {
+        *o = p.apply(*o);
+    }
+}
+
+/// The int8 leaky ReLU of TFLite: non-negative inputs (after the zero point) are rescaled by
+/// `s_in / s_out`, negative ones by `alpha · s_in / s_out`; a negative `alpha` has its
+/// multiplier negated and the product's sign flipped, since a Q31 multiplier is positive.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LeakyReluI8 {
+    pub input_zero_point: i32,
+    pub identity_multiplier: i32,
+    pub identity_shift: i32,
+    pub alpha_multiplier: i32,
+    pub alpha_shift: i32,
+    pub output_zero_point: i32,
+}
+
+impl LeakyReluI8 {
+    #[inline(always)]
+    pub fn apply(&self, x: i8) -> i8 {
+        let v = x as i32 - self.input_zero_point;
+        let scaled = if v >= 0 {
+            multiply_by_quantized_multiplier(
+                v,
+                self.identity_multiplier,
+                self.identity_shift,
+            )
+        } else if self.alpha_multiplier < 0 {
+            -multiply_by_quantized_multiplier(v, -self.alpha_multiplier, self.alpha_shift)
+        } else {
+            multiply_by_quantized_multiplier(v, self.alpha_multiplier, self.alpha_shift)
+        };
+        (scaled + self.output_zero_point).clamp(-128, 127) as i8
+    }
+}
+
+#[inline(always)]
+pub fn leaky_relu_i8(p: LeakyReluI8, x: &[i8], y: &mut [i8]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = p.apply(v);
+    }
+}
+
+#[inline(always)]
+pub fn leaky_relu_i8_in_place(p: LeakyReluI8, y: &mut [i8]) {
+    for o in y.iter_mut() {
+        *o = p.apply(*o);
+    }
+}
+
+/// The int8 PReLU of TFLite: non-negative inputs are rescaled by `s_in / s_out`, negative ones
+/// multiplied by their (int8, broadcast) slope and rescaled by `s_in · s_alpha / s_out`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PReluI8 {
+    pub input_zero_point: i32,
+    pub alpha_zero_point: i32,
+    pub identity_multiplier: i32,
+    pub identity_shift: i32,
+    pub alpha_multiplier: i32,
+    pub alpha_shift: i32,
+    pub output_zero_point: i32,
+}
+
+impl PReluI8 {
+    #[inline(always)]
+    pub fn apply(&self, x: i8, alpha: i8) -> i8 {
+        let v = x as i32 - self.input_zero_point;
+        let scaled = if v >= 0 {
+            multiply_by_quantized_multiplier(
+                v,
+                self.identity_multiplier,
+                self.identity_shift,
+            )
+        } else {
+            multiply_by_quantized_multiplier(
+                v * (alpha as i32 - self.alpha_zero_point),
+                self.alpha_multiplier,
+                self.alpha_shift,
+            )
+        };
+        (scaled + self.output_zero_point).clamp(-128, 127) as i8
+    }
+}
+
+/// `y = prelu(x, alpha)`, the slope broadcast to `x`'s shape.
+#[inline(always)]
+pub fn prelu_i8(p: PReluI8, s: Broadcast, x: &[i8], alpha: &[i8], y: &mut [i8]) {
+    for_each_pair(&s, |o, i, j| y[o] = p.apply(x[i], alpha[j]));
+}
+
+#[inline(always)]
+pub fn prelu_i8_in_place(p: PReluI8, s: Broadcast, y: &mut [i8], alpha: &[i8]) {
+    for_each_pair(&s, |o, _, j| y[o] = p.apply(y[o], alpha[j]));
+}
+
+/// `a · b / 2^15` rounded to nearest (ties towards +∞), saturated: the 16-bit
+/// `SaturatingRoundingDoublingHighMul` of gemmlowp.
+#[inline(always)]
+fn saturating_rounding_doubling_high_mul_i16(a: i16, b: i16) -> i16 {
+    if a == i16::MIN && b == i16::MIN {
+        return i16::MAX;
+    }
+    let product = a as i32 * b as i32;
+    let nudge = if product >= 0 { 1 << 14 } else { 1 - (1 << 14) };
+    ((product + nudge) / (1 << 15)) as i16
+}
+
+/// `a · b / 2^15` truncated towards zero, saturated (gemmlowp's `SaturatingDoublingHighMul`).
+#[inline(always)]
+fn saturating_doubling_high_mul_i16(a: i16, b: i16) -> i16 {
+    if a == i16::MIN && b == i16::MIN {
+        return i16::MAX;
+    }
+    ((a as i32 * b as i32) / (1 << 15)) as i16
+}
+
+/// `v · 2^exponent` saturated to 16 bits.
+#[inline(always)]
+fn saturating_left_shift_i16(v: i16, exponent: i32) -> i16 {
+    (v as i32 * (1 << exponent)).clamp(i16::MIN as i32, i16::MAX as i32) as i16
+}
+
+/// The int8 hard swish of TFLite, `x · relu6(x + 3) / 6`, in 16-bit fixed point: the input
+/// (times 128) is rescaled once to the output scale and once to a "reluish" value in
+/// `[-3, 3]` with scale 3/2^15, which is mapped to `[0, 1]` and multiplies the former.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HardSwishI8 {
+    pub input_zero_point: i32,
+    pub output_zero_point: i32,
+    /// `s_in / 128 / s_out` as a Q15 multiplier and a shift (at most 0).
+    pub output_multiplier: i16,
+    pub output_shift: i32,
+    /// `s_in / 128 / (3 / 2^15)` as a Q15 multiplier and a shift.
+    pub reluish_multiplier: i16,
+    pub reluish_shift: i32,
+}
+
+impl HardSwishI8 {
+    #[inline(always)]
+    pub fn apply(&self, x: i8) -> i8 {
+        let input = (x as i32 - self.input_zero_point) as i16;
+        let high_resolution = input.wrapping_mul(128);
+        let preshift_output = saturating_rounding_doubling_high_mul_i16(
+            high_resolution,
+            self.output_multiplier,
+        );
+        let mut reluish = high_resolution;
+        if self.reluish_shift > 0 {
+            reluish = saturating_left_shift_i16(reluish, self.reluish_shift - 1);
+        }
+        reluish =
+            saturating_rounding_doubling_high_mul_i16(reluish, self.reluish_multiplier);
+        if self.reluish_shift > 0 {
+            reluish = saturating_left_shift_i16(reluish, 1);
+        }
+        if self.reluish_shift < 0 {
+            reluish = rounding_divide_by_pot(reluish as i32, -self.reluish_shift) as i16;
+        }
+        // From [-1, 1] in Q15 to [0, 1].
+        let reluish = ((reluish as i32 + (1 << 15)) >> 1) as i16;
+        let preshift = saturating_doubling_high_mul_i16(reluish, preshift_output);
+        let output = (rounding_divide_by_pot(preshift as i32, -self.output_shift)
+            + self.output_zero_point) as i16;
+        (output as i32).clamp(-128, 127) as i8
+    }
+}
+
+#[inline(always)]
+pub fn hard_swish_i8(p: HardSwishI8, x: &[i8], y: &mut [i8]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = p.apply(v);
+    }
+}
+
+#[inline(always)]
+pub fn hard_swish_i8_in_place(p: HardSwishI8, y: &mut [i8]) {
+    for o in y.iter_mut() {
+        *o = p.apply(*o);
+    }
+}
+
+/// `y = table[x]`: any function of one int8 value (TFLite's int8 `LOGISTIC` and `TANH`),
+/// tabulated at compile time. The table is indexed by `x + 128`.
+#[inline(always)]
+pub fn lookup_i8(table: &[i8], x: &[i8], y: &mut [i8]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = table[(v as i32 + 128) as usize];
+    }
+}
+
+#[inline(always)]
+pub fn lookup_i8_in_place(table: &[i8], y: &mut [i8]) {
+    for o in y.iter_mut() {
+        *o = table[(*o as i32 + 128) as usize];
+    }
+}
+
+/// Float to int8 (TFLite's `QUANTIZE`): `round(x / scale) + zero_point`, rounded half away from
+/// zero and saturated to int8.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QuantizeI8 {
+    pub scale: f32,
+    pub zero_point: i32,
+}
+
+impl QuantizeI8 {
+    #[inline(always)]
+    pub fn apply(&self, x: f32) -> i8 {
+        let t = x / self.scale;
+        // TFLite converts with a C cast, which on x86 gives i32::MIN for NaN and for quotients
+        // outside the i32 range (then adds the zero point with wrapping); the same here, so
+        // that huge inputs give the interpreter's bytes.
+        let rounded = if (-2_147_483_648.0..2_147_483_648.0).contains(&t) {
+            round_half_away(t as f64)
+        } else {
+            i32::MIN
+        };
+        rounded.wrapping_add(self.zero_point).clamp(-128, 127) as i8
+    }
+}
+
+#[inline(always)]
+pub fn quantize_i8(p: QuantizeI8, x: &[f32], y: &mut [i8]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = p.apply(v);
+    }
+}
+
+/// Int8 to float (TFLite's `DEQUANTIZE`): `scale · (q − zero_point)`. The single-precision
+/// product of two exact values is TFLite's double product rounded to float.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DequantizeI8 {
+    pub scale: f32,
+    pub zero_point: i32,
+}
+
+impl DequantizeI8 {
+    #[inline(always)]
+    pub fn apply(&self, q: i8) -> f32 {
+        self.scale * (q as i32 - self.zero_point) as f32
+    }
+}
+
+#[inline(always)]
+pub fn dequantize_i8(p: DequantizeI8, x: &[i8], y: &mut [f32]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = p.apply(v);
+    }
+}
+
+/// The int8 mean of TFLite over `len` values of stride `inner`, for each of `outer · inner`
+/// outputs: the raw sum less `len` zero points, rescaled by `s_in / (s_out · len)` (the
+/// division by `len` folded into the multiplier at compile time).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MeanI8 {
+    pub outer: usize,
+    pub len: usize,
+    pub inner: usize,
+    pub input_zero_point: i32,
+    pub multiplier: i32,
+    pub shift: i32,
+    pub output_zero_point: i32,
+}
+
+impl MeanI8 {
+    /// The output of the raw sum of `len` inputs.
+    #[inline(always)]
+    pub fn apply(&self, sum: i32) -> i8 {
+        let acc = sum.wrapping_sub(self.input_zero_point.wrapping_mul(self.len as i32));
+        requantize(
+            acc,
+            self.multiplier,
+            self.shift,
+            self.output_zero_point,
+            -128,
+            127,
+        ) as i8
+    }
+}
+
+#[inline(always)]
+pub fn mean_i8(p: MeanI8, x: &[i8], y: &mut [i8]) {
+    for o in 0..p.outer {
+        for i in 0..p.inner {
+            let mut sum: i32 = 0;
+            for k in 0..p.len {
+                sum = sum.wrapping_add(x[(o * p.len + k) * p.inner + i] as i32);
+            }
+            y[o * p.inner + i] = p.apply(sum);
+        }
+    }
+}
+
+/// `count` blocks of `len` bytes copied from `x` (block `i` at `src_offset + i · src_stride`)
+/// to `y` (at `dst_offset + i · dst_stride`): one input of an int8 `Concat`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlocksI8 {
+    pub count: usize,
+    pub len: usize,
+    pub src_offset: usize,
+    pub src_stride: usize,
+    pub dst_offset: usize,
+    pub dst_stride: usize,
+}
+
+#[inline(always)]
+pub fn copy_blocks_i8(p: BlocksI8, x: &[i8], y: &mut [i8]) {
+    for i in 0..p.count {
+        let src = p.src_offset + i * p.src_stride;
+        let dst = p.dst_offset + i * p.dst_stride;
+        y[dst..dst + p.len].copy_from_slice(&x[src..src + p.len]);
+    }
+}
+
+/// Constant padding of an int8 tensor of up to [`MAX_RANK`] axes (leading axes padded with
+/// 1): the input bytes unchanged, `value` around them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PadI8 {
+    pub in_shape: [usize; MAX_RANK],
+    pub out_shape: [usize; MAX_RANK],
+    pub pads_begin: [usize; MAX_RANK],
+    pub value: i8,
+}
+
+#[inline(always)]
+pub fn pad_i8(p: PadI8, x: &[i8], y: &mut [i8]) {
+    for o in y.iter_mut() {
+        *o = p.value;
+    }
+    let [n0, n1, n2, n3, n4, n5] = p.in_shape;
+    let (b, s) = (p.pads_begin, p.out_shape);
+    let mut src = 0;
+    for i0 in 0..n0 {
+        for i1 in 0..n1 {
+            for i2 in 0..n2 {
+                for i3 in 0..n3 {
+                    for i4 in 0..n4 {
+                        let row = (((((i0 + b[0]) * s[1] + i1 + b[1]) * s[2] + i2 + b[2])
+                            * s[3]
+                            + i3
+                            + b[3])
+                            * s[4]
+                            + i4
+                            + b[4])
+                            * s[5]
+                            + b[5];
+                        y[row..row + n5].copy_from_slice(&x[src..src + n5]);
+                        src += n5;
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +678,56 @@ mod tests {
 
     fn bytes(seed: u64, n: usize) -> Vec<i8> {
         floats(seed, n).iter().map(|v| (v * 127.0) as i8).collect()
+    }
+
+    /// The uncoalesced iteration space of `a` and `b` broadcast to `out` (rank at most 6).
+    fn broadcast(a: &[usize], b: &[usize], out: &[usize]) -> Broadcast {
+        let pad = |v: Vec<usize>, fill: usize| {
+            let mut full = vec![fill; MAX_RANK - v.len()];
+            full.extend(v);
+            <[usize; MAX_RANK]>::try_from(full).unwrap()
+        };
+        Broadcast {
+            shape: pad(out.to_vec(), 1),
+            a_strides: pad(crate::ir::shape::broadcast_strides(a, out), 0),
+            b_strides: pad(crate::ir::shape::broadcast_strides(b, out), 0),
+        }
+    }
+
+    /// Two shapes that broadcast: `out` with some axes of each operand set to 1.
+    fn broadcast_shapes(
+        dims: &[usize],
+        a_ones: u8,
+        b_ones: u8,
+    ) -> (Vec<usize>, Vec<usize>) {
+        let ones = |mask: u8| -> Vec<usize> {
+            dims.iter()
+                .enumerate()
+                .map(|(d, &n)| if mask >> d & 1 == 1 { 1 } else { n })
+                .collect()
+        };
+        (ones(a_ones), ones(b_ones))
+    }
+
+    #[test]
+    fn quantize_rounds_ties_away_and_wraps_huge_values_like_tflite_on_x86() {
+        let p = QuantizeI8 {
+            scale: 0.5,
+            zero_point: 0,
+        };
+        let q: Vec<i8> = [0.25, -0.25, 0.75, 63.0, 64.0, -70.0]
+            .iter()
+            .map(|&v| p.apply(v))
+            .collect();
+        assert_eq!(q, [1, -1, 2, 126, 127, -128]);
+        // Quotients outside the i32 range (and NaN) become i32::MIN before the zero point is
+        // added with wrapping: -128 with a non-negative zero point, 127 with a negative one.
+        assert_eq!(p.apply(1e12), -128);
+        let p = QuantizeI8 {
+            scale: 0.5,
+            zero_point: -61,
+        };
+        assert_eq!([p.apply(1e12), p.apply(-1e12), p.apply(f32::NAN)], [127; 3]);
     }
 
     proptest! {
@@ -237,6 +778,144 @@ mod tests {
             let mut z = a.clone();
             add_i8_in_place(p, &mut z, &b);
             prop_assert_eq!(z, y);
+        }
+
+        #[test]
+        fn broadcast_binary_ops_match_the_evaluator(
+            dims in proptest::collection::vec(1..5usize, 1..5), a_ones in any::<u8>(),
+            b_ones in any::<u8>(), seed in any::<u64>(), sa in 0.01f32..1.0, sb in 0.01f32..1.0,
+            sy in 0.005f32..2.0, za in -128..128i32, zb in -128..128i32, zy in -128..128i32,
+        ) {
+            let (a_shape, b_shape) = broadcast_shapes(&dims, a_ones, b_ones);
+            let s = broadcast(&a_shape, &b_shape, &dims);
+            let a = bytes(seed, a_shape.iter().product());
+            let b = bytes(seed ^ 1, b_shape.iter().product());
+            let (qa, qb, qy) = (
+                Quantization::per_tensor(sa, za),
+                Quantization::per_tensor(sb, zb),
+                Quantization::per_tensor(sy, zy),
+            );
+            let av = Value::new(a_shape.clone(), TensorData::I8(a.clone()));
+            let bv = Value::new(b_shape.clone(), TensorData::I8(b.clone()));
+            let (oa, ob) = (Operand { value: &av, quant: &qa }, Operand { value: &bv, quant: &qb });
+            let n: usize = dims.iter().product();
+            let in_place_a = (a_shape == dims).then(|| a.clone());
+
+            let expected = reference::mul(oa, ob, &qy, &dims, Activation::None).unwrap();
+            let p = crate::quant::mul_params((sa, za), (sb, zb), (sy, zy), (-128, 127));
+            let mut y = vec![0i8; n];
+            mul_i8(p, s, &a, &b, &mut y);
+            prop_assert_eq!(TensorData::I8(y.clone()), expected);
+            if let Some(mut z) = in_place_a.clone() {
+                mul_i8_in_place(p, s, &mut z, &b);
+                prop_assert_eq!(&z, &y);
+            }
+
+            // 2 · max(s_a, s_b) / (2^20 · s_y) must stay below one for TFLite's Add.
+            if 2.0 * sa.max(sb) < sy * (1 << 20) as f32 {
+                let expected = reference::add(oa, ob, &qy, &dims, false, Activation::None).unwrap();
+                let p = crate::quant::add_params((sa, za), (sb, zb), (sy, zy), false, (-128, 127));
+                let mut y = vec![0i8; n];
+                add_i8_broadcast(p, s, &a, &b, &mut y);
+                prop_assert_eq!(TensorData::I8(y.clone()), expected);
+                if let Some(mut z) = in_place_a.clone() {
+                    add_i8_broadcast_in_place(p, s, &mut z, &b);
+                    prop_assert_eq!(&z, &y);
+                }
+            }
+
+            // PRelu broadcasts its slope to the input's shape.
+            let s = broadcast(&dims, &b_shape, &dims);
+            let x = bytes(seed ^ 2, n);
+            let xv = Value::new(dims.clone(), TensorData::I8(x.clone()));
+            let expected = reference::prelu(Operand { value: &xv, quant: &qa }, ob, &qy).unwrap();
+            let p = crate::quant::prelu_params((sa, za), (sb, zb), (sy, zy));
+            let mut y = vec![0i8; n];
+            prelu_i8(p, s, &x, &b, &mut y);
+            prop_assert_eq!(TensorData::I8(y.clone()), expected);
+            let mut z = x.clone();
+            prelu_i8_in_place(p, s, &mut z, &b);
+            prop_assert_eq!(z, y);
+        }
+
+        #[test]
+        fn mean_matches_the_evaluator(
+            dims in proptest::collection::vec(1..7usize, 1..5), first in 0..4usize,
+            count in 1..4usize, seed in any::<u64>(), sx in 0.005f32..0.5, sy in 0.005f32..0.5,
+            zx in -128..128i32, zy in -128..128i32,
+        ) {
+            let rank = dims.len();
+            let first = first.min(rank - 1);
+            let axes: Vec<usize> = (first..(first + count).min(rank)).collect();
+            let x = bytes(seed, dims.iter().product());
+            let (qx, qy) = (Quantization::per_tensor(sx, zx), Quantization::per_tensor(sy, zy));
+            let xv = Value::new(dims.clone(), TensorData::I8(x.clone()));
+            let expected = reference::mean(Operand { value: &xv, quant: &qx }, &qy, &axes).unwrap();
+            let outer: usize = dims[..axes[0]].iter().product();
+            let len: usize = axes.iter().map(|&d| dims[d]).product();
+            let inner: usize = dims[axes[axes.len() - 1] + 1..].iter().product();
+            let p = crate::quant::mean_params((sx, zx), (sy, zy), (outer, len, inner));
+            let mut y = vec![0i8; outer * inner];
+            mean_i8(p, &x, &mut y);
+            prop_assert_eq!(TensorData::I8(y), expected);
+        }
+
+        #[test]
+        fn element_wise_kernels_match_apply_and_run_in_place(
+            len in 1..300usize, seed in any::<u64>(), sx in 0.002f32..0.3, sy in 0.002f32..0.3,
+            zx in -128..128i32, zy in -128..128i32, alpha in -2.0f32..2.0,
+        ) {
+            let x = bytes(seed, len);
+            let check = |y: &[i8], z: &[i8], f: &dyn Fn(i8) -> i8| {
+                let expected: Vec<i8> = x.iter().map(|&v| f(v)).collect();
+                y == expected.as_slice() && z == expected.as_slice()
+            };
+            let (mut y, mut z) = (vec![0i8; len], x.clone());
+            let p = crate::quant::requantize_params((sx, zx), (sy, zy));
+            requantize_i8(p, &x, &mut y);
+            requantize_i8_in_place(p, &mut z);
+            prop_assert!(check(&y, &z, &|v| p.apply(v)));
+            let (mut y, mut z) = (vec![0i8; len], x.clone());
+            let p = crate::quant::leaky_relu_params((sx, zx), alpha, (sy, zy));
+            leaky_relu_i8(p, &x, &mut y);
+            leaky_relu_i8_in_place(p, &mut z);
+            prop_assert!(check(&y, &z, &|v| p.apply(v)));
+            if let Ok(p) = crate::quant::hard_swish_params((sx, zx), (sy, zy)) {
+                let (mut y, mut z) = (vec![0i8; len], x.clone());
+                hard_swish_i8(p, &x, &mut y);
+                hard_swish_i8_in_place(p, &mut z);
+                prop_assert!(check(&y, &z, &|v| p.apply(v)));
+            }
+            let table = crate::quant::tanh_table((sx, zx), (sy, zy));
+            let (mut y, mut z) = (vec![0i8; len], x.clone());
+            lookup_i8(&table, &x, &mut y);
+            lookup_i8_in_place(&table, &mut z);
+            prop_assert!(check(&y, &z, &|v| table[(v as i32 + 128) as usize]));
+        }
+
+        /// The int8 activations stay within one or two steps of the float functions they
+        /// approximate (a check of the fixed-point arithmetic independent of TFLite).
+        #[test]
+        fn int8_activations_approximate_the_float_functions(
+            sx in 0.005f32..0.1, sy in 0.01f32..0.1, zx in -100..100i32, zy in -100..100i32,
+            alpha in -1.5f32..1.5,
+        ) {
+            let quantized = |q: i32, z: i32, s: f32| (q - z) as f32 * s;
+            let (hard_swish, leaky) = (
+                crate::quant::hard_swish_params((sx, zx), (sy, zy)).unwrap(),
+                crate::quant::leaky_relu_params((sx, zx), alpha, (sy, zy)),
+            );
+            for v in -128..=127i8 {
+                let real = quantized(v as i32, zx, sx);
+                let within = |q: i8, exact: f32, steps: f32| {
+                    let clamped = exact.clamp(quantized(-128, zy, sy), quantized(127, zy, sy));
+                    (quantized(q as i32, zy, sy) - clamped).abs() <= steps * sy
+                };
+                let hs = real * (real + 3.0).clamp(0.0, 6.0) / 6.0;
+                prop_assert!(within(hard_swish.apply(v), hs, 2.0), "hard swish of {}", real);
+                let lr = if real >= 0.0 { real } else { alpha * real };
+                prop_assert!(within(leaky.apply(v), lr, 1.0), "leaky relu of {}", real);
+            }
         }
     }
 }

@@ -149,6 +149,20 @@ fn require_f32(graph: &Graph, node: &Node, count: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Requires an int8 tensor with per-tensor quantization (the int8 side of `Quantize` and
+/// `Dequantize`).
+fn require_per_tensor_i8(graph: &Graph, t: TensorId) -> Result<(), String> {
+    let tensor = graph.tensor(t);
+    if tensor.dtype != DType::I8 || tensor.quant.as_ref().and_then(|q| q.single()).is_none()
+    {
+        return Err(format!(
+            "'{}' must be int8 with per-tensor quantization parameters",
+            tensor.name
+        ));
+    }
+    Ok(())
+}
+
 /// Requires the data inputs of an op that has integer kernels to be `f32`, or `i8` with
 /// quantization parameters (weights of a quantized op are `i8`, its bias `i32`).
 fn require_f32_or_quantized(
@@ -463,7 +477,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![broadcast_shapes(&x, &input_shape(graph, node, 1)?)?]
         }
         Op::PRelu => {
-            require_f32(graph, node, 2)?;
+            require_f32_or_quantized(graph, node, 2)?;
             let slope = input_shape(graph, node, 1)?;
             if broadcast_shapes(&x, &slope)? != x {
                 return Err(format!(
@@ -473,7 +487,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![x]
         }
         Op::Clip(a) => {
-            require_f32(graph, node, 1)?;
+            require_f32_or_quantized(graph, node, 1)?;
             if let Some(min) = param_f32(graph, node, 0)? {
                 a.min = min;
             }
@@ -489,7 +503,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
         | Op::HardSigmoid(_)
         | Op::HardSwish
         | Op::Tanh => {
-            require_f32(graph, node, 1)?;
+            require_f32_or_quantized(graph, node, 1)?;
             vec![x]
         }
         Op::Softmax(a) | Op::LogSoftmax(a) => {
@@ -790,7 +804,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![out]
         }
         Op::ReduceMean(a) => {
-            require_f32(graph, node, 1)?;
+            require_f32_or_quantized(graph, node, 1)?;
             let axes = match param_i64s(graph, node, 0)?.or(a.axes.clone()) {
                 Some(axes) if !axes.is_empty() => normalize_axes(&axes, rank)?,
                 _ if a.noop_with_empty_axes => Vec::new(),
@@ -879,6 +893,15 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![x]
         }
         Op::Identity | Op::Copy | Op::Cast(_) => vec![x],
+        Op::Quantize => {
+            require_f32_or_quantized(graph, node, 1)?;
+            require_per_tensor_i8(graph, node.outputs[0])?;
+            vec![x]
+        }
+        Op::Dequantize => {
+            require_per_tensor_i8(graph, node.inputs[0])?;
+            vec![x]
+        }
         Op::Shape(a) => {
             let clamp = |v: i64| {
                 (if v < 0 { v + rank as i64 } else { v }).clamp(0, rank as i64) as usize

@@ -311,9 +311,6 @@ impl Lowering<'_> {
     }
 
     pub(super) fn add_i8(&mut self, a: &BinaryAttrs, subtract: bool) -> R<()> {
-        if self.input_shape(0) != self.input_shape(1) {
-            return Err("int8 Add/Sub with broadcasting is not supported yet".into());
-        }
         let qa = quant::single(Some(self.quantization(self.node.inputs[0])?), "input A")?;
         let qb = quant::single(Some(self.quantization(self.node.inputs[1])?), "input B")?;
         let (sy, zy, min, max) = self.output_range(a.activation)?;
@@ -336,6 +333,9 @@ impl Lowering<'_> {
                 ("output_max", isize_(q.output_max)),
             ],
         );
+        if self.input_shape(0) != self.input_shape(1) {
+            return self.add_i8_broadcast(p, a);
+        }
         self.two_operand_step(p, "int8::add_i8", format!("int8{}", fused(a.activation)))
     }
 

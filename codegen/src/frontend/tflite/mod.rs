@@ -17,7 +17,16 @@
 //! - Quantization parameters live on tensors (`Tensor::quant`); an op on int8 tensors is an
 //!   integer op with TFLite's arithmetic.
 //! - `DEQUANTIZE` of a constant (float16 or int8 weights) is done here: its output becomes a
-//!   float32 constant.
+//!   float32 constant. `DEQUANTIZE` of a run-time int8 tensor becomes the IR's `Dequantize`,
+//!   and `QUANTIZE` (float32 to int8, or int8 to int8) its `Quantize`; both read their
+//!   parameters from the tensors' quantization, so float graph inputs and outputs around int8
+//!   internals work.
+//! - Int8 operators keep TFLite's arithmetic in the IR's int8 ops: `MUL`, `ADD`, `SUB` (with
+//!   broadcasting), `LOGISTIC`, `TANH`, `RELU`, `RELU6`, `RELU_N1_TO_1`, `LEAKY_RELU`, `PRELU`,
+//!   `HARD_SWISH`, `MEAN`, `CONCATENATION` (TFLite requires one quantization for every input
+//!   and the output, and no fused activation) and `PAD`/`PADV2` (bytes copied unchanged; the
+//!   pad value is the output zero point, or `PADV2`'s int8 constant, which must have the
+//!   output's quantization and is stored in the IR as the real value it stands for).
 //! - `RESHAPE` and `SQUEEZE` take their target shape from the output tensor, which TFLite
 //!   stores statically.
 //! - A `CONV_2D` with float input and int8 weights of one scale (a "hybrid" layer of a
@@ -1042,16 +1051,31 @@ impl Translation<'_, '_> {
                 }
                 let mut pads: Vec<i64> = pairs.iter().step_by(2).copied().collect();
                 pads.extend(pairs.iter().skip(1).step_by(2));
+                let out = self.output()?;
                 let value = if code == code::PADV2 && self.ins.len() > 2 {
                     let t = self.input(2)?;
-                    match self.importer.graph.tensor(t).data.as_ref() {
-                        Some(TensorData::F32(v)) if v.len() == 1 => v[0],
+                    let constant = self.importer.graph.tensor(t);
+                    let output_quant = &self.importer.graph.tensor(out).quant;
+                    match (constant.data.as_ref(), &constant.quant) {
+                        (Some(TensorData::F32(v)), None) if v.len() == 1 => v[0],
+                        (Some(TensorData::I8(v)), Some(q)) if v.len() == 1 => {
+                            // TFLite pads with the raw byte and checks that it shares the
+                            // output's quantization; the IR holds the real value it means.
+                            if Some(q) != output_quant.as_ref() {
+                                return Err("the int8 pad value must have the output's \
+                                            quantization"
+                                    .into());
+                            }
+                            let (scale, zero_point) = q.single().ok_or(
+                                "the int8 pad value needs per-tensor quantization parameters",
+                            )?;
+                            scale * (v[0] as i32 - zero_point) as f32
+                        }
                         _ => return Ok(false),
                     }
                 } else {
                     0.0
                 };
-                let out = self.output()?;
                 self.node(
                     Op::Pad(PadAttrs {
                         pads,
@@ -1106,7 +1130,12 @@ impl Translation<'_, '_> {
                 );
                 Ok(true)
             }
-            code::DEQUANTIZE => self.dequantize_constant(),
+            code::DEQUANTIZE => self.dequantize(),
+            code::QUANTIZE => {
+                let (x, out) = (self.input(0)?, self.output()?);
+                self.node(Op::Quantize, vec![x], vec![out]);
+                Ok(true)
+            }
             _ => Ok(false),
         }
     }
@@ -1388,14 +1417,15 @@ impl Translation<'_, '_> {
         self.with_activation(op, vec![x], options.byte(5, 0)?)
     }
 
-    /// `DEQUANTIZE` of constant weights (float16 or int8): the output becomes a float32
-    /// constant. TFLite uses this to store weights compactly in float models.
-    fn dequantize_constant(&mut self) -> std::result::Result<bool, Problem> {
+    /// `DEQUANTIZE`: of constant weights (float16 or int8, which TFLite uses to store weights
+    /// compactly in float models), the output becomes a float32 constant; of a run-time int8
+    /// tensor, a `Dequantize` node.
+    fn dequantize(&mut self) -> std::result::Result<bool, Problem> {
         let (x, out) = (self.input(0)?, self.output()?);
         let source = self.importer.graph.tensor(x).clone();
         let Some(data) = &source.data else {
-            // Dequantizing a run-time tensor needs the QUANTIZE/DEQUANTIZE kernels.
-            return Ok(false);
+            self.node(Op::Dequantize, vec![x], vec![out]);
+            return Ok(true);
         };
         let values: Vec<f32> = match (&source.quant, data) {
             (_, TensorData::F32(v)) => v.clone(),

@@ -31,6 +31,7 @@ pub mod code {
     pub const PADV2: i32 = 60;
     pub const EXPAND_DIMS: i32 = 70;
     pub const LEAKY_RELU: i32 = 98;
+    pub const QUANTIZE: i32 = 114;
     pub const HARD_SWISH: i32 = 117;
     pub const CALL_ONCE: i32 = 129;
     pub const VAR_HANDLE: i32 = 142;
@@ -67,6 +68,7 @@ pub const SUPPORTED: &[i32] = &[
     code::PADV2,
     code::EXPAND_DIMS,
     code::LEAKY_RELU,
+    code::QUANTIZE,
     code::HARD_SWISH,
     code::CALL_ONCE,
     code::VAR_HANDLE,
