@@ -45,6 +45,7 @@ tflite_tests!(
     pretrainedResnet,
     vww_96_float,
     stateful_stream,
+    stateful_stream_int8,
 );
 
 /// Float convolutions with int8 weights of one scale ("hybrid", dynamic-range quantization)
