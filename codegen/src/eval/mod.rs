@@ -421,6 +421,15 @@ fn eval_quantized(
             a.activation,
         )?,
         Op::Softmax(a) => int8::softmax(operand(0)?, yq, a.axis, a.beta)?,
+        Op::Resize(a) => {
+            if quant(0)? != yq {
+                return Err(
+                    "Resize changes the quantization of its input, which needs requantization"
+                        .into(),
+                );
+            }
+            int8::resize(a, inputs[0], out_shape)?
+        }
         op if op.is_view()
             || matches!(
                 op,
