@@ -158,3 +158,166 @@ pub fn resize_bilinear_i8(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::Value;
+    use crate::ir::TensorData;
+    use crate::ir::op::{CoordinateTransformation, NearestMode, ResizeAttrs, ResizeMode};
+    use crate::ir::shape::{
+        resize_linear_taps, resize_linear_taps_q10, resize_nearest_index,
+        resize_source_coordinate,
+    };
+    use crate::kernels::test_support::{assert_close, floats};
+    use proptest::prelude::*;
+
+    const MODES: [CoordinateTransformation; 3] = [
+        CoordinateTransformation::TfliteAsymmetric,
+        CoordinateTransformation::TfliteHalfPixel,
+        CoordinateTransformation::TfliteAlignCorners,
+    ];
+
+    /// Resize attributes of NHWC `x` to `out` as the TFLite importer makes them.
+    fn attrs(
+        mode: ResizeMode,
+        ctm: CoordinateTransformation,
+        x: &[usize],
+        out: &[usize],
+    ) -> ResizeAttrs {
+        let ctm = match (mode, ctm) {
+            (ResizeMode::Nearest, CoordinateTransformation::TfliteHalfPixel) => {
+                CoordinateTransformation::TfliteHalfPixelForNn
+            }
+            _ => ctm,
+        };
+        ResizeAttrs {
+            mode,
+            coordinate_transformation_mode: ctm,
+            nearest_mode: if ctm == CoordinateTransformation::TfliteAlignCorners {
+                NearestMode::RoundPreferCeil
+            } else {
+                NearestMode::Floor
+            },
+            scales: x
+                .iter()
+                .zip(out)
+                .map(|(&i, &o)| o as f32 / i as f32)
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// The geometry of NHWC `[n, h, w, c]` resized to `out`.
+    fn geometry(x: &[usize], out: &[usize]) -> Resize2d {
+        Resize2d {
+            outer: x[0],
+            h_in: x[1],
+            w_in: x[2],
+            h_out: out[1],
+            w_out: out[2],
+            inner: x[3],
+        }
+    }
+
+    fn shapes() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
+        (
+            1..3usize,
+            1..7usize,
+            1..7usize,
+            1..4usize,
+            1..9usize,
+            1..9usize,
+        )
+            .prop_map(|(n, h, w, c, ho, wo)| (vec![n, h, w, c], vec![n, ho, wo, c]))
+    }
+
+    proptest! {
+        #[test]
+        fn nearest_channels_last_matches_the_evaluator((x, out) in shapes(), mode in 0..3usize, seed in any::<u64>()) {
+            let a = attrs(ResizeMode::Nearest, MODES[mode], &x, &out);
+            let table = |d: usize| -> Vec<u32> {
+                (0..out[d]).map(|o| {
+                    let src = resize_source_coordinate(a.coordinate_transformation_mode, o, a.scales[d], x[d], out[d], (0.0, 1.0));
+                    resize_nearest_index(a.nearest_mode, src, a.scales[d], x[d]) as u32
+                }).collect()
+            };
+            let values = floats(seed, x.iter().product());
+            let expected = crate::eval::nn::resize(&a, &Value::f32(x.clone(), values.clone()), &out).unwrap();
+            let mut y = vec![f32::NAN; expected.len()];
+            resize_nearest(geometry(&x, &out), &table(1), &table(2), 0.0, &values, &mut y);
+            prop_assert_eq!(&y, &expected);
+            // The same tables move int8 data, which the int8 evaluator resizes on its own.
+            let bytes: Vec<i8> = values.iter().map(|v| (v * 127.0) as i8).collect();
+            let expected = crate::eval::int8::resize(&a, &Value::new(x.clone(), TensorData::I8(bytes.clone())), &out).unwrap();
+            let mut y = vec![0i8; bytes.len() / x[1] / x[2] * out[1] * out[2]];
+            resize_nearest(geometry(&x, &out), &table(1), &table(2), 0, &bytes, &mut y);
+            prop_assert_eq!(TensorData::I8(y), expected);
+        }
+
+        #[test]
+        fn linear_channels_last_matches_the_evaluator((x, out) in shapes(), mode in 0..3usize, seed in any::<u64>()) {
+            let a = attrs(ResizeMode::Linear, MODES[mode], &x, &out);
+            let table = |d: usize| -> (Vec<u32>, Vec<u32>, Vec<f32>) {
+                let taps: Vec<(usize, usize, f32)> = (0..out[d]).map(|o| {
+                    let src = resize_source_coordinate(a.coordinate_transformation_mode, o, a.scales[d], x[d], out[d], (0.0, 1.0));
+                    resize_linear_taps(src, x[d])
+                }).collect();
+                (taps.iter().map(|t| t.0 as u32).collect(), taps.iter().map(|t| t.1 as u32).collect(), taps.iter().map(|t| t.2).collect())
+            };
+            let (rows, cols) = (table(1), table(2));
+            let values = floats(seed, x.iter().product());
+            let expected = crate::eval::nn::resize(&a, &Value::f32(x.clone(), values.clone()), &out).unwrap();
+            let mut y = vec![f32::NAN; expected.len()];
+            let rows = Taps { i0: &rows.0, i1: &rows.1, w1: &rows.2 };
+            let cols = Taps { i0: &cols.0, i1: &cols.1, w1: &cols.2 };
+            resize_linear(geometry(&x, &out), rows, cols, 0.0, &values, &mut y);
+            assert_close(&y, &expected, 1e-6);
+        }
+
+        #[test]
+        fn int8_bilinear_matches_the_evaluator((x, out) in shapes(), mode in 0..3usize, seed in any::<u64>()) {
+            let a = attrs(ResizeMode::Linear, MODES[mode], &x, &out);
+            let (align, half) = a.coordinate_transformation_mode.tflite_flags().unwrap();
+            let table = |d: usize| -> (Vec<u32>, Vec<u32>, Vec<i32>) {
+                let taps: Vec<(usize, usize, i32)> = (0..out[d]).map(|o| resize_linear_taps_q10(align, half, o, x[d], out[d])).collect();
+                (taps.iter().map(|t| t.0 as u32).collect(), taps.iter().map(|t| t.1 as u32).collect(), taps.iter().map(|t| t.2).collect())
+            };
+            let (rows, cols) = (table(1), table(2));
+            let bytes: Vec<i8> = floats(seed, x.iter().product()).iter().map(|v| (v * 128.0) as i8).collect();
+            let expected = crate::eval::int8::resize(&a, &Value::new(x.clone(), TensorData::I8(bytes.clone())), &out).unwrap();
+            let mut y = vec![0i8; expected.len()];
+            let rows = TapsQ10 { i0: &rows.0, i1: &rows.1, w1: &rows.2 };
+            let cols = TapsQ10 { i0: &cols.0, i1: &cols.1, w1: &cols.2 };
+            resize_bilinear_i8(geometry(&x, &out), rows, cols, &bytes, &mut y);
+            prop_assert_eq!(TensorData::I8(y), expected);
+        }
+    }
+
+    #[test]
+    fn int8_bilinear_rounds_half_away_from_zero() {
+        // One row 2 → 4 wide (asymmetric: taps at 0, 0.5, 1, 1.5 → clamped): the midpoints of
+        // (-3, 0) and (1, 2) are -1.5 and 1.5, which round to -2 and 2.
+        let p = Resize2d {
+            outer: 1,
+            h_in: 1,
+            w_in: 2,
+            h_out: 1,
+            w_out: 4,
+            inner: 2,
+        };
+        let rows = TapsQ10 {
+            i0: &[0],
+            i1: &[0],
+            w1: &[0],
+        };
+        let cols = TapsQ10 {
+            i0: &[0, 0, 1, 1],
+            i1: &[0, 1, 1, 1],
+            w1: &[0, 512, 0, 512],
+        };
+        let mut y = [0i8; 8];
+        resize_bilinear_i8(p, rows, cols, &[-3, 1, 0, 2], &mut y);
+        assert_eq!(y, [-3, 1, -2, 2, 0, 2, 0, 2]);
+    }
+}
