@@ -20,6 +20,21 @@
 //!   float32 constant.
 //! - `RESHAPE` and `SQUEEZE` take their target shape from the output tensor, which TFLite
 //!   stores statically.
+//! - Data movement maps onto existing IR ops, on float32 and int8 alike (int8 input and output
+//!   share one quantization, so bytes are moved unchanged): `STRIDED_SLICE` becomes a `Slice`
+//!   whose bounds are resolved here with TFLite's rules (masks, ellipsis, new axes, `offset`,
+//!   clamping), followed by a `Reshape` when axes are shrunk or added; `SPLIT` and `SPLIT_V`
+//!   become `Split`; `DEPTH_TO_SPACE` and `SPACE_TO_DEPTH` become `Reshape` → `Transpose` →
+//!   `Reshape` (views around one transpose).
+//! - `RESIZE_BILINEAR` and `RESIZE_NEAREST_NEIGHBOR` become `Resize` of the NHWC tensor with
+//!   the IR's `tflite_*` coordinate transformations: TFLite multiplies the output coordinate by
+//!   `in / out` (in `f32`) where ONNX divides by `out / in`, which can pick another nearest
+//!   pixel near whole numbers; nearest rounds down, or half away from zero with
+//!   `align_corners`. On int8, bilinear resizing has TFLite's own integer arithmetic.
+//! - Every operator input that edgegen needs at compile time (a slice's bounds, a split's axis
+//!   and sizes, a resize's size) must be a constant; options are checked against the input's
+//!   shape and the output shape the model declares, and anything that does not fit is an
+//!   import error naming the operator.
 //!
 //! Every operator is looked at before anything fails, so all unsupported ones are reported at
 //! once. Field ids below are those of the TFLite schema (`schema.fbs`), written as constants
