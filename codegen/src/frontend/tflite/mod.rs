@@ -1283,7 +1283,8 @@ impl Translation<'_, '_> {
                     begin[i], end[i]
                 )));
             }
-            let last = start + length * stride;
+            // Saturating: a stride can be any int64 (a saturated end is clamped like TFLite's).
+            let last = start.saturating_add(length.saturating_mul(stride));
             starts.push(start);
             // An end before index 0 must not read as "from the end" in `Slice`.
             ends.push(if last < 0 { i64::MIN } else { last });
@@ -1351,7 +1352,10 @@ impl Translation<'_, '_> {
         let sizes: Vec<usize> = if sizes_given {
             let given = self.constant_ints(1)?;
             let unknown = given.iter().filter(|&&s| s == -1).count();
-            let known: i64 = given.iter().filter(|&&s| s >= 0).sum();
+            let known = given
+                .iter()
+                .filter(|&&s| s >= 0)
+                .fold(0i64, |sum, &s| sum.saturating_add(s));
             if given.len() != parts
                 || unknown > 1
                 || given.iter().any(|&s| s < -1)
