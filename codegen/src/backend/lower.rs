@@ -12,8 +12,8 @@ use crate::backend::{Arg, Program, StaticData, Step, Stmt, Struct, Value, commen
 use crate::error::{Error, Result};
 use crate::ir::op::*;
 use crate::ir::shape::{
-    Spatial2d, broadcast_strides, resize_linear_taps, resize_nearest_index, resize_outside,
-    resize_source_coordinate,
+    Spatial2d, broadcast_strides, resize_linear_taps, resize_linear_taps_q10,
+    resize_nearest_index, resize_outside, resize_source_coordinate,
 };
 use crate::ir::{Activation, DType, Graph, Node, Op, TensorData, TensorId, strides_of};
 use crate::passes::memory_plan::Storage;
@@ -350,6 +350,14 @@ impl Lowering<'_> {
                 Op::Concat(a) => self.concat_i8(a.axis as usize),
                 Op::Pad(a) => self.pad_i8(a),
                 Op::Copy => self.copy(),
+                // Data movement: input and output share one quantization (the evaluator and
+                // these kernels copy bytes), so the float lowering's generic copies serve.
+                Op::Transpose(a) => {
+                    self.transpose(a.perm.as_deref().ok_or("unresolved perm")?)
+                }
+                Op::Split(a) => self.split(a.axis as usize),
+                Op::Slice(a) => self.slice(a),
+                Op::Resize(a) => self.resize(a),
                 op => Err(format!("{} has no int8 kernel yet", op.name())),
             };
         }
@@ -1325,19 +1333,29 @@ impl Lowering<'_> {
                     .enumerate()
                     .all(|(o, &(i0, i1, w1))| i0 as usize == o && (w1 == 0.0 || i1 == i0))
         };
-        let spatial_from = rank.saturating_sub(2);
-        if let Some(d) = (0..spatial_from).find(|&d| !identity(d)) {
-            return Err(format!(
-                "Resize of axis {d} is not supported (only the last two axes of {x:?} may change)"
-            ));
-        }
-        let (h_in, h_out, rows) = if rank >= 2 {
-            (x[rank - 2], y[rank - 2], table(rank - 2))
+        // The kernel resizes two adjacent axes `h, w` of `[outer, h, w, inner]`: the last two
+        // of NCHW data, the middle two of NHWC data; every other axis must stay as it is.
+        let changed: Vec<usize> = (0..rank).filter(|&d| !identity(d)).collect();
+        let w_axis = match changed.as_slice() {
+            [] => rank - 1,
+            [first, .., last] if last - first > 1 => {
+                return Err(format!(
+                    "Resize of axes {changed:?} of {x:?} is not supported (at most two \
+                     adjacent axes may change)"
+                ));
+            }
+            // A single axis before the last is resized as the `h` of a pair with the last.
+            [only] if only + 2 == rank => only + 1,
+            [.., last] => *last,
+        };
+        let (h_in, h_out, rows) = if w_axis >= 1 {
+            (x[w_axis - 1], y[w_axis - 1], table(w_axis - 1))
         } else {
             (1, 1, vec![(0, 0, 0.0)])
         };
-        let (w_in, w_out, cols) = (x[rank - 1], y[rank - 1], table(rank - 1));
-        let outer: usize = x[..spatial_from].iter().product();
+        let (w_in, w_out, cols) = (x[w_axis], y[w_axis], table(w_axis));
+        let outer: usize = x[..w_axis.saturating_sub(1)].iter().product();
+        let inner: usize = x[w_axis + 1..].iter().product();
         let p = Struct::new(
             "resize::Resize2d",
             vec![
@@ -1346,14 +1364,20 @@ impl Lowering<'_> {
                 ("w_in", usize_(w_in)),
                 ("h_out", usize_(h_out)),
                 ("w_out", usize_(w_out)),
-                ("extrapolation_value", Value::F32(a.extrapolation_value)),
+                ("inner", usize_(inner)),
             ],
         );
+        let quantized = self.is_quantized();
         let mut inputs = Vec::new();
         let xa = self.operand(0, "X", &mut inputs)?;
         let mut body = vec![Stmt::Let("p".into(), p)];
         let u32s = |t: &[(u32, u32, f32)], f: fn(&(u32, u32, f32)) -> u32| {
             TensorData::U32(t.iter().map(f).collect())
+        };
+        let fill = if quantized {
+            Value::Isize(0)
+        } else {
+            Value::F32(a.extrapolation_value)
         };
         match a.mode {
             ResizeMode::Nearest => {
@@ -1375,6 +1399,74 @@ impl Lowering<'_> {
                         Arg::Local("p".into()),
                         Arg::Static(r),
                         Arg::Static(c),
+                        Arg::Value(fill),
+                        xa,
+                        Arg::Output,
+                    ],
+                ));
+            }
+            ResizeMode::Linear if quantized => {
+                let Some((align_corners, half_pixel_centers)) = ctm.tflite_flags() else {
+                    return Err(format!(
+                        "int8 linear Resize needs a TFLite coordinate transformation, not {}",
+                        ctm.word()
+                    ));
+                };
+                if rank != 4 || w_axis != 2 {
+                    return Err(format!(
+                        "int8 linear Resize resizes the middle axes of NHWC data, not {x:?} \
+                         to {y:?}"
+                    ));
+                }
+                for (local, d, role) in [("rows", 1, "ROW"), ("cols", 2, "COL")] {
+                    let taps: Vec<(usize, usize, i32)> = (0..y[d])
+                        .map(|o| {
+                            resize_linear_taps_q10(
+                                align_corners,
+                                half_pixel_centers,
+                                o,
+                                x[d],
+                                y[d],
+                            )
+                        })
+                        .collect();
+                    let n = taps.len();
+                    let i0 = self.derived(
+                        &format!("{role}_I0"),
+                        "First input index of each output coordinate.",
+                        vec![n],
+                        TensorData::U32(taps.iter().map(|t| t.0 as u32).collect()),
+                    );
+                    let i1 = self.derived(
+                        &format!("{role}_I1"),
+                        "Second input index of each output coordinate.",
+                        vec![n],
+                        TensorData::U32(taps.iter().map(|t| t.1 as u32).collect()),
+                    );
+                    let w1 = self.derived(
+                        &format!("{role}_W1"),
+                        "Weight of the second input index, in units of 2^-10.",
+                        vec![n],
+                        TensorData::I32(taps.iter().map(|t| t.2).collect()),
+                    );
+                    body.push(Stmt::Let(
+                        local.into(),
+                        Struct::new(
+                            "resize::TapsQ10",
+                            vec![
+                                ("i0", Value::StaticRef(i0)),
+                                ("i1", Value::StaticRef(i1)),
+                                ("w1", Value::StaticRef(w1)),
+                            ],
+                        ),
+                    ));
+                }
+                body.push(Stmt::Call(
+                    "resize::resize_bilinear_i8".into(),
+                    vec![
+                        Arg::Local("p".into()),
+                        Arg::Local("rows".into()),
+                        Arg::Local("cols".into()),
                         xa,
                         Arg::Output,
                     ],
@@ -1420,6 +1512,7 @@ impl Lowering<'_> {
                         Arg::Local("p".into()),
                         Arg::Local("rows".into()),
                         Arg::Local("cols".into()),
+                        Arg::Value(fill),
                         xa,
                         Arg::Output,
                     ],

@@ -9,7 +9,13 @@
 //! (channels-last tensors are transposed in and out by the caller).
 
 use crate::eval::Value;
-use crate::ir::shape::{Spatial2d, broadcast_strides};
+use crate::eval::layout::unravel;
+use crate::ir::op::{CoordinateTransformation, ResizeAttrs, ResizeMode};
+use crate::ir::shape::{
+    Spatial2d, broadcast_strides, resize_linear_taps_q10, resize_nearest_index,
+    resize_source_coordinate,
+};
+use crate::ir::strides_of;
 use crate::ir::{Activation, DType, Op, Quantization, TensorData};
 use crate::kernels::int8::{DequantizeI8, QuantizeI8};
 use crate::kernels::quant::{multiply_by_quantized_multiplier, requantize};
@@ -517,4 +523,100 @@ pub fn mean(x: Operand, y: &Quantization, axes: &[usize]) -> R<TensorData> {
 pub fn pad_value(value: f32, y: &Quantization) -> R<i8> {
     let (scale, zero_point) = quant::single(Some(y), "the output")?;
     Ok(QuantizeI8 { scale, zero_point }.apply(value))
+}
+
+/// `Resize` of int8 data whose input and output share one quantization. Nearest resizing copies
+/// values (any axes may change). Linear resizing is TFLite's `RESIZE_BILINEAR`: NHWC data, the
+/// four neighbours of each output point weighted in units of 2^-20 and the sum rounded half
+/// away from zero, with the taps of [`resize_linear_taps_q10`].
+pub fn resize(a: &ResizeAttrs, x: &Value, out_shape: &[usize]) -> R<TensorData> {
+    let TensorData::I8(xs) = &x.data else {
+        return Err(format!(
+            "quantized Resize needs int8 data, not {}",
+            x.data.dtype()
+        ));
+    };
+    let rank = x.shape.len();
+    let in_strides = strides_of(&x.shape);
+    let n: usize = out_shape.iter().product();
+    let mut index = vec![0; rank];
+    match a.mode {
+        ResizeMode::Nearest => {
+            let source = |d: usize, o: usize| {
+                let src = resize_source_coordinate(
+                    a.coordinate_transformation_mode,
+                    o,
+                    a.scales[d],
+                    x.shape[d],
+                    out_shape[d],
+                    (0.0, 1.0),
+                );
+                resize_nearest_index(a.nearest_mode, src, a.scales[d], x.shape[d])
+            };
+            if a.coordinate_transformation_mode == CoordinateTransformation::TfCropAndResize
+            {
+                return Err("int8 Resize does not support tf_crop_and_resize".into());
+            }
+            let values = (0..n)
+                .map(|i| {
+                    unravel(i, out_shape, &mut index);
+                    let offset: usize =
+                        (0..rank).map(|d| source(d, index[d]) * in_strides[d]).sum();
+                    xs[offset]
+                })
+                .collect();
+            Ok(TensorData::I8(values))
+        }
+        ResizeMode::Linear => {
+            let Some((align_corners, half_pixel_centers)) =
+                a.coordinate_transformation_mode.tflite_flags()
+            else {
+                return Err(format!(
+                    "int8 linear Resize follows TFLite's integer arithmetic, which needs a TFLite \
+                     coordinate transformation, not {}",
+                    a.coordinate_transformation_mode.word()
+                ));
+            };
+            if rank != 4 || x.shape[0] != out_shape[0] || x.shape[3] != out_shape[3] {
+                return Err(format!(
+                    "int8 linear Resize resizes the middle axes of NHWC data, not {:?} to \
+                     {out_shape:?}",
+                    x.shape
+                ));
+            }
+            let taps = |d: usize, o: usize| {
+                resize_linear_taps_q10(
+                    align_corners,
+                    half_pixel_centers,
+                    o,
+                    x.shape[d],
+                    out_shape[d],
+                )
+            };
+            let values = (0..n)
+                .map(|i| {
+                    unravel(i, out_shape, &mut index);
+                    let (y0, y1, dy) = taps(1, index[1]);
+                    let (x0, x1, dx) = taps(2, index[2]);
+                    let at = |h: usize, w: usize| {
+                        let offset = index[0] * in_strides[0]
+                            + h * in_strides[1]
+                            + w * in_strides[2]
+                            + index[3];
+                        xs[offset] as i64
+                    };
+                    let (dy, dx) = (dy as i64, dx as i64);
+                    let one = 1i64 << 10;
+                    let sum = at(y0, x0) * (one - dy) * (one - dx)
+                        + at(y1, x0) * dy * (one - dx)
+                        + at(y0, x1) * (one - dy) * dx
+                        + at(y1, x1) * dy * dx;
+                    let half = 1i64 << 19;
+                    let rounded = if sum > 0 { sum + half } else { sum - half } / (1 << 20);
+                    rounded.clamp(-128, 127) as i8
+                })
+                .collect();
+            Ok(TensorData::I8(values))
+        }
+    }
 }

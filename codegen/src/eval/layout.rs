@@ -7,7 +7,7 @@ use crate::ir::{TensorData, strides_of};
 use crate::{dispatch_data, map_data};
 
 /// The multi-index of flat position `i` in a row-major array of `shape`.
-fn unravel(mut i: usize, shape: &[usize], index: &mut [usize]) {
+pub(crate) fn unravel(mut i: usize, shape: &[usize], index: &mut [usize]) {
     for d in (0..shape.len()).rev() {
         index[d] = i % shape[d].max(1);
         i /= shape[d].max(1);

@@ -527,6 +527,15 @@ fn eval_quantized(
             };
             layout::pad(inputs[0], &attrs, out_shape)?
         }
+        Op::Resize(a) => {
+            if quant(0)? != yq {
+                return Err(
+                    "Resize changes the quantization of its input, which needs requantization"
+                        .into(),
+                );
+            }
+            int8::resize(a, inputs[0], out_shape)?
+        }
         op if op.is_view()
             || matches!(
                 op,

@@ -53,6 +53,31 @@ word_enum! {
         /// Samples the region of interest `roi`; points outside the input take
         /// `extrapolation_value`.
         TfCropAndResize = "tf_crop_and_resize",
+        /// TFLite (no `align_corners`, no `half_pixel_centers`): `x · (in / out)`, the ratio
+        /// computed in `f32` and multiplied, as TFLite's kernels do (ONNX's `asymmetric`
+        /// divides by `out / in`, which rounds differently near whole numbers).
+        TfliteAsymmetric = "tflite_asymmetric",
+        /// TFLite `half_pixel_centers` for linear resizing: `(x + 0.5) · (in / out) - 0.5`.
+        TfliteHalfPixel = "tflite_half_pixel",
+        /// TFLite `half_pixel_centers` for nearest resizing: `(x + 0.5) · (in / out)`.
+        TfliteHalfPixelForNn = "tflite_half_pixel_for_nn",
+        /// TFLite `align_corners`: `x · ((in - 1) / (out - 1))` (`x · (in / out)` for one
+        /// output point).
+        TfliteAlignCorners = "tflite_align_corners",
+    }
+}
+
+impl CoordinateTransformation {
+    /// TFLite's `(align_corners, half_pixel_centers)` for the TFLite modes, which fix the
+    /// integer arithmetic of int8 bilinear resizing; `None` for the ONNX modes.
+    pub fn tflite_flags(self) -> Option<(bool, bool)> {
+        match self {
+            CoordinateTransformation::TfliteAsymmetric => Some((false, false)),
+            CoordinateTransformation::TfliteHalfPixel
+            | CoordinateTransformation::TfliteHalfPixelForNn => Some((false, true)),
+            CoordinateTransformation::TfliteAlignCorners => Some((true, false)),
+            _ => None,
+        }
     }
 }
 
@@ -353,7 +378,10 @@ impl ReduceAttrs {
 
 attr_struct! {
     /// `Resize`; after shape inference `scales` holds one scale per axis (output / input for
-    /// axes given by `sizes`), which is what the coordinate transformation uses.
+    /// axes given by `sizes`), which is what the coordinate transformation uses. Any axes may
+    /// change in the IR; kernels resize two adjacent axes (the last two of NCHW data, the
+    /// middle two of NHWC data). On int8 data, linear resizing uses TFLite's integer
+    /// arithmetic and needs a `tflite_*` coordinate transformation.
     pub struct ResizeAttrs {
         pub mode: ResizeMode = ResizeMode::Nearest,
         pub coordinate_transformation_mode: CoordinateTransformation = CoordinateTransformation::HalfPixel,

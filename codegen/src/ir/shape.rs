@@ -95,6 +95,21 @@ pub fn resize_source_coordinate(
         }
         CoordinateTransformation::Asymmetric => x / scale,
         CoordinateTransformation::TfHalfPixelForNn => (x + 0.5) / scale,
+        CoordinateTransformation::TfliteAsymmetric => x * (len_in as f32 / len_out as f32),
+        CoordinateTransformation::TfliteHalfPixel => {
+            (x + 0.5) * (len_in as f32 / len_out as f32) - 0.5
+        }
+        CoordinateTransformation::TfliteHalfPixelForNn => {
+            (x + 0.5) * (len_in as f32 / len_out as f32)
+        }
+        CoordinateTransformation::TfliteAlignCorners => {
+            let ratio = if len_out > 1 {
+                (len_in - 1) as f32 / (len_out - 1) as f32
+            } else {
+                len_in as f32 / len_out as f32
+            };
+            x * ratio
+        }
         CoordinateTransformation::TfCropAndResize => {
             let (start, end) = roi;
             if len_out > 1 {
@@ -141,6 +156,39 @@ pub fn resize_linear_taps(x: f32, len_in: usize) -> (usize, usize, f32) {
     let x0 = x.floor() as usize;
     let x1 = (x0 + 1).min(len_in - 1);
     (x0, x1, x - x0 as f32)
+}
+
+/// The taps of TFLite's int8 bilinear resizing along one axis for output coordinate `x_out`:
+/// the two input indices and the weight of the second in units of 2^-10, computed in integers
+/// as TFLite's reference kernel does (a Q10 ratio rounded to nearest, the half-pixel offset
+/// applied in Q10, indices by truncating division). The weight is negative for the first
+/// output points of half-pixel resizing, where both indices are 0.
+pub fn resize_linear_taps_q10(
+    align_corners: bool,
+    half_pixel_centers: bool,
+    x_out: usize,
+    len_in: usize,
+    len_out: usize,
+) -> (usize, usize, i32) {
+    const ONE: i64 = 1 << 10;
+    let (len_in, len_out) = (len_in as i64, len_out as i64);
+    // Both operands are positive, so `/` rounds down like C++'s truncating division.
+    let ratio = if align_corners && len_out > 1 {
+        (ONE * (len_in - 1) + (len_out - 1) / 2) / (len_out - 1)
+    } else {
+        (ONE * len_in + len_out / 2) / len_out
+    };
+    let scaled = if half_pixel_centers {
+        x_out as i64 * ratio + ratio / 2 - ONE / 2
+    } else {
+        x_out as i64 * ratio
+    };
+    // C++ division truncates toward zero, which Rust's `/` also does for negative values.
+    // TFLite does not bound the first index above; it stays in range for every size that
+    // does not read outside its input, and is clamped here so that none can.
+    let i0 = (scaled / ONE).clamp(0, len_in - 1);
+    let i1 = ((scaled + ONE - 1) / ONE).clamp(0, len_in - 1);
+    (i0 as usize, i1 as usize, (scaled - i0 * ONE) as i32)
 }
 
 /// The geometry of a 1-D or 2-D sliding-window op (convolution, pooling) in one canonical 2-D

@@ -1,5 +1,8 @@
 //! Kernels that move elements without arithmetic: strided copies (transpose, slice), block
 //! copies (concat, split), padding and gathering.
+//!
+//! The copies are generic over the element type, so that float32 and int8 tensors (whose
+//! input and output share one quantization) use the same code.
 
 /// Axes of a strided copy.
 pub const MAX_RANK: usize = 6;
@@ -14,7 +17,7 @@ pub struct Strided {
 }
 
 #[inline(always)]
-pub fn strided_copy(p: Strided, x: &[f32], y: &mut [f32]) {
+pub fn strided_copy<T: Copy>(p: Strided, x: &[T], y: &mut [T]) {
     let [n0, n1, n2, n3, n4, n5] = p.shape;
     let s = p.strides;
     let mut out = 0;
@@ -58,7 +61,7 @@ pub struct Blocks {
 }
 
 #[inline(always)]
-pub fn copy_blocks(p: Blocks, x: &[f32], y: &mut [f32]) {
+pub fn copy_blocks<T: Copy>(p: Blocks, x: &[T], y: &mut [T]) {
     for b in 0..p.count {
         let src = p.src_offset + b * p.src_stride;
         let dst = p.dst_offset + b * p.dst_stride;

@@ -825,7 +825,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![out]
         }
         Op::Resize(a) => {
-            require_f32(graph, node, 1)?;
+            require_f32_or_quantized(graph, node, 1)?;
             let scales = param(graph, node, 1)?.filter(|d| !d.is_empty());
             let sizes = param_i64s(graph, node, 2)?.filter(|s| !s.is_empty());
             let (out, resolved) = match (scales, sizes) {

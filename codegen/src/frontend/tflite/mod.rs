@@ -34,6 +34,21 @@
 //!   the kernel quantize its input per image as TFLite's reference kernel does.
 //! - Resource variables (`VAR_HANDLE`, `READ_VARIABLE`, `ASSIGN_VARIABLE`, with initial values
 //!   from the subgraph `CALL_ONCE` runs) become the graph's states: see [`Variables`].
+//! - Data movement maps onto existing IR ops, on float32 and int8 alike (int8 input and output
+//!   share one quantization, so bytes are moved unchanged): `STRIDED_SLICE` becomes a `Slice`
+//!   whose bounds are resolved here with TFLite's rules (masks, ellipsis, new axes, `offset`,
+//!   clamping), followed by a `Reshape` when axes are shrunk or added; `SPLIT` and `SPLIT_V`
+//!   become `Split`; `DEPTH_TO_SPACE` and `SPACE_TO_DEPTH` become `Reshape` → `Transpose` →
+//!   `Reshape` (views around one transpose).
+//! - `RESIZE_BILINEAR` and `RESIZE_NEAREST_NEIGHBOR` become `Resize` of the NHWC tensor with
+//!   the IR's `tflite_*` coordinate transformations: TFLite multiplies the output coordinate by
+//!   `in / out` (in `f32`) where ONNX divides by `out / in`, which can pick another nearest
+//!   pixel near whole numbers; nearest rounds down, or half away from zero with
+//!   `align_corners`. On int8, bilinear resizing has TFLite's own integer arithmetic.
+//! - Every operator input that edgegen needs at compile time (a slice's bounds, a split's axis
+//!   and sizes, a resize's size) must be a constant; options are checked against the input's
+//!   shape and the output shape the model declares, and anything that does not fit is an
+//!   import error naming the operator.
 //!
 //! Every operator is looked at before anything fails, so all unsupported ones are reported at
 //! once. Field ids below are those of the TFLite schema (`schema.fbs`), written as constants
@@ -47,8 +62,9 @@ use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::frontend::ImportOptions;
 use crate::ir::op::{
-    AutoPad, BinaryAttrs, ConcatAttrs, ConvAttrs, GemmAttrs, LeakyReluAttrs, PadAttrs,
-    PoolAttrs, ReduceAttrs, ReshapeAttrs, SoftmaxAttrs, TransposeAttrs,
+    AutoPad, BinaryAttrs, ConcatAttrs, ConvAttrs, CoordinateTransformation, GemmAttrs,
+    LeakyReluAttrs, NearestMode, PadAttrs, PoolAttrs, ReduceAttrs, ReshapeAttrs,
+    ResizeAttrs, ResizeMode, SliceAttrs, SoftmaxAttrs, SplitAttrs, TransposeAttrs,
 };
 use crate::ir::{
     Activation, DType, Graph, Node, Op, Quantization, SourceInfo, StateVariable, Tensor,
@@ -1136,6 +1152,14 @@ impl Translation<'_, '_> {
                 self.node(Op::Quantize, vec![x], vec![out]);
                 Ok(true)
             }
+            code::STRIDED_SLICE => self.strided_slice(options),
+            code::SPLIT => self.split(options, false),
+            code::SPLIT_V => self.split(options, true),
+            code::RESIZE_BILINEAR | code::RESIZE_NEAREST_NEIGHBOR => {
+                self.resize(options, code == code::RESIZE_BILINEAR)
+            }
+            code::DEPTH_TO_SPACE => self.depth_to_space(options, true),
+            code::SPACE_TO_DEPTH => self.depth_to_space(options, false),
             _ => Ok(false),
         }
     }
@@ -1415,6 +1439,420 @@ impl Translation<'_, '_> {
             return Err("the input must be 4-D".into());
         }
         self.with_activation(op, vec![x], options.byte(5, 0)?)
+    }
+
+    /// Requires the single output's static shape to be `shape`, which the importer computed.
+    fn check_output_shape(
+        &self,
+        shape: &[usize],
+    ) -> std::result::Result<TensorId, Problem> {
+        let out = self.output()?;
+        let declared = self.shape(out);
+        if declared != shape {
+            return Err(format!(
+                "the model declares the output {declared:?}, but the operator gives {shape:?}"
+            )
+            .into());
+        }
+        Ok(out)
+    }
+
+    /// `STRIDED_SLICE` as a `Slice` of the input axes (with every begin, end and stride
+    /// resolved here, masks included) and, when axes are shrunk or added, a `Reshape` (a view).
+    ///
+    /// TFLite's rules, as its reference kernel applies them: the spec (`begin`, `end`,
+    /// `strides`, one entry per bit of the masks) may be shorter than the input; an ellipsis
+    /// entry stands for as many full axes as the other entries leave, and missing trailing
+    /// entries are full axes too; a new-axis entry (without the ellipsis bit) inserts an axis
+    /// of length 1; a masked begin or end is the first or last element in the direction of the
+    /// stride; negative indices count from the end and are then clamped (`[0, n]` for a
+    /// positive stride, `[-1, n - 1]` for a negative one); with `offset`, `end` is relative to
+    /// the given `begin`; a shrunk axis takes the one element at its begin.
+    fn strided_slice(&mut self, options: &Options) -> std::result::Result<bool, Problem> {
+        // StridedSliceOptions: begin_mask 0, end_mask 1, ellipsis_mask 2, new_axis_mask 3,
+        // shrink_axis_mask 4, offset 5.
+        let begin_mask = options.int(0, 0)?;
+        let end_mask = options.int(1, 0)?;
+        let ellipsis_mask = options.int(2, 0)?;
+        let new_axis_mask = options.int(3, 0)?;
+        let shrink_axis_mask = options.int(4, 0)?;
+        let offset = options.flag(5)?;
+        let x = self.input(0)?;
+        let (begin, end, strides) = (
+            self.constant_ints(1)?,
+            self.constant_ints(2)?,
+            self.constant_ints(3)?,
+        );
+        if begin.len() != end.len() || begin.len() != strides.len() || begin.len() > 32 {
+            return Err(format!(
+                "begin {begin:?}, end {end:?} and strides {strides:?} must have one equal \
+                 length of at most 32"
+            )
+            .into());
+        }
+        if ellipsis_mask.count_ones() > 1 {
+            return Err(
+                format!("ellipsis_mask {ellipsis_mask:#b} sets more than one bit").into(),
+            );
+        }
+        let bit = |mask: i32, i: usize| (mask >> i) & 1 == 1;
+        let shape = self.shape(x);
+        let rank = shape.len();
+        let spec = begin.len();
+        let consumed = (0..spec)
+            .filter(|&i| !bit(ellipsis_mask, i) && !bit(new_axis_mask, i))
+            .count();
+        if consumed > rank {
+            return Err(format!(
+                "the slice spec names {consumed} axes of a rank-{rank} input"
+            )
+            .into());
+        }
+        /// One axis of the dense spec.
+        enum Axis {
+            Full,
+            New,
+            Spec(usize),
+        }
+        let mut axes = Vec::new();
+        for i in 0..spec {
+            if bit(ellipsis_mask, i) {
+                axes.extend((0..rank - consumed).map(|_| Axis::Full));
+            } else if bit(new_axis_mask, i) {
+                axes.push(Axis::New);
+            } else {
+                axes.push(Axis::Spec(i));
+            }
+        }
+        let listed = axes.iter().filter(|a| !matches!(a, Axis::New)).count();
+        axes.extend((listed..rank).map(|_| Axis::Full));
+        let (mut starts, mut ends, mut steps) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut sliced, mut out_shape) = (Vec::new(), Vec::new());
+        let mut d = 0;
+        for axis in axes {
+            let i = match axis {
+                Axis::New => {
+                    out_shape.push(1);
+                    continue;
+                }
+                Axis::Full => {
+                    starts.push(0);
+                    ends.push(shape[d] as i64);
+                    steps.push(1);
+                    sliced.push(shape[d]);
+                    out_shape.push(shape[d]);
+                    d += 1;
+                    continue;
+                }
+                Axis::Spec(i) => i,
+            };
+            let size = shape[d] as i64;
+            let stride = strides[i];
+            if stride == 0 || stride == i64::MIN {
+                return Err(format!("stride {stride} on axis {d}").into());
+            }
+            let clamp = |v: i64| {
+                let v = if v < 0 { v.saturating_add(size) } else { v };
+                if stride > 0 {
+                    v.clamp(0, size)
+                } else {
+                    v.clamp(-1, size - 1)
+                }
+            };
+            let start = match bit(begin_mask, i) {
+                true if stride > 0 => 0,
+                true => size - 1,
+                false => clamp(begin[i]),
+            };
+            let shrink = bit(shrink_axis_mask, i);
+            let stop = if shrink {
+                start + 1
+            } else if bit(end_mask, i) {
+                if stride > 0 { size } else { -1 }
+            } else if offset {
+                clamp(end[i].saturating_add(begin[i]))
+            } else {
+                clamp(end[i])
+            };
+            // Both bounds lie in [-1, size], so the distance is small and non-negative.
+            let distance = if stride > 0 {
+                stop - start
+            } else {
+                start - stop
+            };
+            let length = (distance.max(0) as u64).div_ceil(stride.unsigned_abs()) as i64;
+            if length == 0 || start < 0 || start >= size {
+                return Err(Problem::Unsupported(format!(
+                    "axis {d} of {shape:?} is sliced to nothing (begin {}, end {}, stride \
+                     {stride}); edgegen does not support empty tensors",
+                    begin[i], end[i]
+                )));
+            }
+            // Saturating: a stride can be any int64 (a saturated end is clamped like TFLite's).
+            let last = start.saturating_add(length.saturating_mul(stride));
+            starts.push(start);
+            // An end before index 0 must not read as "from the end" in `Slice`.
+            ends.push(if last < 0 { i64::MIN } else { last });
+            steps.push(if shrink { 1 } else { stride });
+            sliced.push(length as usize);
+            if !shrink {
+                out_shape.push(length as usize);
+            }
+            d += 1;
+        }
+        let out = self.check_output_shape(&out_shape)?;
+        let slice_out = if sliced == out_shape {
+            out
+        } else {
+            self.temporary(out, "slice")
+        };
+        self.node(
+            Op::Slice(SliceAttrs {
+                starts,
+                ends,
+                axes: None,
+                steps: Some(steps),
+            }),
+            vec![x],
+            vec![slice_out],
+        );
+        if slice_out != out {
+            self.reshape_to(slice_out, out, &out_shape);
+        }
+        Ok(true)
+    }
+
+    /// `SPLIT` (equal parts; the axis is input 0) and `SPLIT_V` (sizes in input 1, one of
+    /// them -1 for the rest; the axis is input 2).
+    fn split(
+        &mut self,
+        options: &Options,
+        sizes_given: bool,
+    ) -> std::result::Result<bool, Problem> {
+        // SplitOptions and SplitVOptions: num_splits 0.
+        let num_splits = options.int(0, 0)?;
+        let (x, axis_input) = if sizes_given {
+            (self.input(0)?, 2)
+        } else {
+            (self.input(1)?, 0)
+        };
+        let shape = self.shape(x);
+        let rank = shape.len() as i64;
+        let axis = match self.constant_ints(axis_input)?.as_slice() {
+            [a] if (-rank..rank).contains(a) => a.rem_euclid(rank) as usize,
+            other => {
+                return Err(
+                    format!("the axis {other:?} is not one axis of {shape:?}").into()
+                );
+            }
+        };
+        let parts = self.outs.len();
+        if usize::try_from(num_splits).ok() != Some(parts) {
+            return Err(format!(
+                "num_splits is {num_splits}, but there are {parts} outputs"
+            )
+            .into());
+        }
+        let length = shape[axis];
+        let sizes: Vec<usize> = if sizes_given {
+            let given = self.constant_ints(1)?;
+            let unknown = given.iter().filter(|&&s| s == -1).count();
+            let known = given
+                .iter()
+                .filter(|&&s| s >= 0)
+                .fold(0i64, |sum, &s| sum.saturating_add(s));
+            if given.len() != parts
+                || unknown > 1
+                || given.iter().any(|&s| s < -1)
+                || known > length as i64
+                || (unknown == 0 && known != length as i64)
+            {
+                return Err(format!(
+                    "size_splits {given:?} do not split axis {axis} of {shape:?} into {parts} \
+                     parts"
+                )
+                .into());
+            }
+            given
+                .iter()
+                .map(|&s| {
+                    if s < 0 {
+                        length - known as usize
+                    } else {
+                        s as usize
+                    }
+                })
+                .collect()
+        } else {
+            if !length.is_multiple_of(parts) {
+                return Err(format!(
+                    "axis {axis} of {shape:?} does not split into {parts} equal parts"
+                )
+                .into());
+            }
+            vec![length / parts; parts]
+        };
+        if sizes.contains(&0) {
+            return Err(Problem::Unsupported(format!(
+                "a part of size 0 ({sizes:?}); edgegen does not support empty tensors"
+            )));
+        }
+        for (&out, &size) in self.outs.iter().zip(&sizes) {
+            let mut expected = shape.clone();
+            expected[axis] = size;
+            let declared = self.shape(out);
+            if declared != expected {
+                return Err(format!(
+                    "the model declares an output {declared:?}, but the part is {expected:?}"
+                )
+                .into());
+            }
+        }
+        let outs = self.outs.clone();
+        self.node(
+            Op::Split(SplitAttrs {
+                axis: axis as i64,
+                split: Some(sizes),
+            }),
+            vec![x],
+            outs,
+        );
+        Ok(true)
+    }
+
+    /// `RESIZE_BILINEAR` and `RESIZE_NEAREST_NEIGHBOR` of NHWC data to the constant size
+    /// `[new_height, new_width]`, with TFLite's coordinate rules (the `tflite_*`
+    /// transformations of the IR: TFLite multiplies by `in / out` where ONNX divides by
+    /// `out / in`, and its nearest neighbour rounds down, or to nearest with `align_corners`).
+    fn resize(
+        &mut self,
+        options: &Options,
+        bilinear: bool,
+    ) -> std::result::Result<bool, Problem> {
+        // ResizeBilinearOptions: new_height 0 and new_width 1 (deprecated), align_corners 2,
+        // half_pixel_centers 3. ResizeNearestNeighborOptions: align_corners 0,
+        // half_pixel_centers 1.
+        let (align_corners, half_pixel_centers) = if bilinear {
+            (options.flag(2)?, options.flag(3)?)
+        } else {
+            (options.flag(0)?, options.flag(1)?)
+        };
+        let x = self.input(0)?;
+        let shape = self.shape(x);
+        if shape.len() != 4 {
+            return Err(format!("the input {shape:?} must be 4-D (NHWC)").into());
+        }
+        let size = match self.constant_ints(1)?.as_slice() {
+            &[h, w] if h > 0 && w > 0 => [h as usize, w as usize],
+            other => {
+                return Err(
+                    format!("the size {other:?} must be two positive numbers").into()
+                );
+            }
+        };
+        if align_corners && half_pixel_centers {
+            // TFLite's bilinear kernel refuses the pair; its nearest kernel accepts it, but
+            // TensorFlow never produces it.
+            let why = "align_corners together with half_pixel_centers";
+            return Err(if bilinear {
+                Problem::Model(format!("{why} is invalid"))
+            } else {
+                Problem::Unsupported(format!("{why} is not supported"))
+            });
+        }
+        let out_shape = [shape[0], size[0], size[1], shape[3]];
+        let out = self.check_output_shape(&out_shape)?;
+        let coordinate_transformation_mode =
+            match (align_corners, half_pixel_centers, bilinear) {
+                (true, _, _) => CoordinateTransformation::TfliteAlignCorners,
+                (false, true, true) => CoordinateTransformation::TfliteHalfPixel,
+                (false, true, false) => CoordinateTransformation::TfliteHalfPixelForNn,
+                (false, false, _) => CoordinateTransformation::TfliteAsymmetric,
+            };
+        let attrs = ResizeAttrs {
+            mode: if bilinear {
+                ResizeMode::Linear
+            } else {
+                ResizeMode::Nearest
+            },
+            coordinate_transformation_mode,
+            nearest_mode: if align_corners {
+                NearestMode::RoundPreferCeil
+            } else {
+                NearestMode::Floor
+            },
+            ..Default::default()
+        };
+        let sizes: Vec<i64> = out_shape.iter().map(|&d| d as i64).collect();
+        let sizes_name = format!("{}/sizes", self.name);
+        let sizes = self
+            .graph()
+            .add_constant(&sizes_name, vec![4], TensorData::I64(sizes));
+        let name = self.name.clone();
+        self.graph().nodes.push(Node {
+            name,
+            op: Op::Resize(attrs),
+            inputs: vec![x],
+            params: vec![None, None, Some(sizes)],
+            outputs: vec![out],
+        });
+        Ok(true)
+    }
+
+    /// `DEPTH_TO_SPACE` (`to_space`) and `SPACE_TO_DEPTH` on NHWC data, as views and one
+    /// transpose. With block size `b`, depth to space reads the channels of a pixel as a
+    /// `b × b` block of pixels of `C / b²` channels:
+    /// `[N, H, W, C] → [N, H, W, b, b, C'] → (swap W and the first b) [N, H, b, W, b, C'] →
+    /// [N, H·b, W·b, C']`; space to depth is the inverse.
+    fn depth_to_space(
+        &mut self,
+        options: &Options,
+        to_space: bool,
+    ) -> std::result::Result<bool, Problem> {
+        // DepthToSpaceOptions and SpaceToDepthOptions: block_size 0.
+        let block = options.int(0, 0)?;
+        let b = usize::try_from(block)
+            .ok()
+            .filter(|&b| b > 0)
+            .ok_or_else(|| Problem::Model(format!("block_size is {block}")))?;
+        let x = self.input(0)?;
+        let shape = self.shape(x);
+        let &[n, h, w, c] = shape.as_slice() else {
+            return Err(format!("the input {shape:?} must be 4-D (NHWC)").into());
+        };
+        let (blocks, out_shape) = if to_space {
+            if !c.is_multiple_of(b * b) {
+                return Err(
+                    format!("{c} channels do not divide into blocks of {b}×{b}").into()
+                );
+            }
+            let depth = c / (b * b);
+            (vec![n, h, w, b, b, depth], vec![n, h * b, w * b, depth])
+        } else {
+            if !h.is_multiple_of(b) || !w.is_multiple_of(b) {
+                return Err(format!(
+                    "the height {h} and width {w} are not multiples of block_size {b}"
+                )
+                .into());
+            }
+            (
+                vec![n, h / b, b, w / b, b, c],
+                vec![n, h / b, w / b, b * b * c],
+            )
+        };
+        let out = self.check_output_shape(&out_shape)?;
+        let split = self.temporary(x, "blocks");
+        self.reshape_to(x, split, &blocks);
+        let moved = self.temporary(x, "moved");
+        self.node(
+            Op::Transpose(TransposeAttrs {
+                perm: Some(vec![0, 1, 3, 2, 4, 5]),
+            }),
+            vec![split],
+            vec![moved],
+        );
+        self.reshape_to(moved, out, &out_shape);
+        Ok(true)
     }
 
     /// `DEQUANTIZE`: of constant weights (float16 or int8, which TFLite uses to store weights

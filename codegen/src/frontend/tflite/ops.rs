@@ -10,6 +10,7 @@ pub mod code {
     pub const CONCATENATION: i32 = 2;
     pub const CONV_2D: i32 = 3;
     pub const DEPTHWISE_CONV_2D: i32 = 4;
+    pub const DEPTH_TO_SPACE: i32 = 5;
     pub const DEQUANTIZE: i32 = 6;
     pub const FULLY_CONNECTED: i32 = 9;
     pub const LOGISTIC: i32 = 14;
@@ -19,7 +20,9 @@ pub mod code {
     pub const RELU_N1_TO_1: i32 = 20;
     pub const RELU6: i32 = 21;
     pub const RESHAPE: i32 = 22;
+    pub const RESIZE_BILINEAR: i32 = 23;
     pub const SOFTMAX: i32 = 25;
+    pub const SPACE_TO_DEPTH: i32 = 26;
     pub const TANH: i32 = 28;
     pub const PAD: i32 = 34;
     pub const TRANSPOSE: i32 = 39;
@@ -27,11 +30,15 @@ pub mod code {
     pub const SUB: i32 = 41;
     pub const DIV: i32 = 42;
     pub const SQUEEZE: i32 = 43;
+    pub const STRIDED_SLICE: i32 = 45;
+    pub const SPLIT: i32 = 49;
     pub const PRELU: i32 = 54;
     pub const PADV2: i32 = 60;
     pub const EXPAND_DIMS: i32 = 70;
+    pub const RESIZE_NEAREST_NEIGHBOR: i32 = 97;
     pub const LEAKY_RELU: i32 = 98;
     pub const QUANTIZE: i32 = 114;
+    pub const SPLIT_V: i32 = 102;
     pub const HARD_SWISH: i32 = 117;
     pub const CALL_ONCE: i32 = 129;
     pub const VAR_HANDLE: i32 = 142;
@@ -47,6 +54,7 @@ pub const SUPPORTED: &[i32] = &[
     code::CONCATENATION,
     code::CONV_2D,
     code::DEPTHWISE_CONV_2D,
+    code::DEPTH_TO_SPACE,
     code::DEQUANTIZE,
     code::FULLY_CONNECTED,
     code::LOGISTIC,
@@ -56,7 +64,9 @@ pub const SUPPORTED: &[i32] = &[
     code::RELU_N1_TO_1,
     code::RELU6,
     code::RESHAPE,
+    code::RESIZE_BILINEAR,
     code::SOFTMAX,
+    code::SPACE_TO_DEPTH,
     code::TANH,
     code::PAD,
     code::TRANSPOSE,
@@ -64,11 +74,15 @@ pub const SUPPORTED: &[i32] = &[
     code::SUB,
     code::DIV,
     code::SQUEEZE,
+    code::STRIDED_SLICE,
+    code::SPLIT,
     code::PRELU,
     code::PADV2,
     code::EXPAND_DIMS,
+    code::RESIZE_NEAREST_NEIGHBOR,
     code::LEAKY_RELU,
     code::QUANTIZE,
+    code::SPLIT_V,
     code::HARD_SWISH,
     code::CALL_ONCE,
     code::VAR_HANDLE,
