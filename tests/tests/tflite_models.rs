@@ -142,3 +142,10 @@ fn truncated_tflite_files_are_refused() {
         assert!(err.message.contains("TFLite"), "{keep} bytes: {err}");
     }
 }
+
+/// The float versions of the operators the float MLPerf Tiny models do not use, one operator
+/// per case (`fixtures/tflite_op_cases_float.py`), within 1e-5 of the interpreter.
+#[test]
+fn float_operators() {
+    check_op_cases("float_");
+}
