@@ -1060,7 +1060,7 @@ impl Lowering<'_> {
         )
     }
 
-    fn concat(&mut self, axis: usize) -> R<()> {
+    pub(super) fn concat(&mut self, axis: usize) -> R<()> {
         let out = self.output_shape().to_vec();
         let outer: usize = out[..axis].iter().product();
         let inner: usize = out[axis + 1..].iter().product();

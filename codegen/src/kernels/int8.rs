@@ -605,27 +605,6 @@ pub fn mean_i8(p: MeanI8, x: &[i8], y: &mut [i8]) {
     }
 }
 
-/// `count` blocks of `len` bytes copied from `x` (block `i` at `src_offset + i · src_stride`)
-/// to `y` (at `dst_offset + i · dst_stride`): one input of an int8 `Concat`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BlocksI8 {
-    pub count: usize,
-    pub len: usize,
-    pub src_offset: usize,
-    pub src_stride: usize,
-    pub dst_offset: usize,
-    pub dst_stride: usize,
-}
-
-#[inline(always)]
-pub fn copy_blocks_i8(p: BlocksI8, x: &[i8], y: &mut [i8]) {
-    for i in 0..p.count {
-        let src = p.src_offset + i * p.src_stride;
-        let dst = p.dst_offset + i * p.dst_stride;
-        y[dst..dst + p.len].copy_from_slice(&x[src..src + p.len]);
-    }
-}
-
 /// Constant padding of an int8 tensor of up to [`MAX_RANK`] axes (leading axes padded with
 /// 1): the input bytes unchanged, `value` around them.
 #[derive(Clone, Copy, Debug, PartialEq)]

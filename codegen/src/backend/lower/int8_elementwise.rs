@@ -376,43 +376,11 @@ impl Lowering<'_> {
         Ok(yq)
     }
 
+    /// Int8 `Concat` moves bytes (every input has the output's quantization), with the
+    /// element-generic kernel of float `Concat`.
     pub(super) fn concat_i8(&mut self, axis: usize) -> R<()> {
         self.same_quantization()?;
-        let out = self.output_shape().to_vec();
-        let outer: usize = out[..axis].iter().product();
-        let inner: usize = out[axis + 1..].iter().product();
-        let mut offset = 0;
-        for i in 0..self.node.inputs.len() {
-            let len = self.input_shape(i)[axis] * inner;
-            let p = Struct::new(
-                "int8::BlocksI8",
-                vec![
-                    ("count", usize_(outer)),
-                    ("len", usize_(len)),
-                    ("src_offset", usize_(0)),
-                    ("src_stride", usize_(len)),
-                    ("dst_offset", usize_(offset)),
-                    ("dst_stride", usize_(out[axis] * inner)),
-                ],
-            );
-            offset += len;
-            let mut inputs = Vec::new();
-            let x = self.operand(i, &format!("PART_{i}"), &mut inputs)?;
-            let body = vec![
-                Stmt::Let("p".into(), p),
-                Stmt::Call(
-                    "int8::copy_blocks_i8".into(),
-                    vec![Arg::Local("p".into()), x, Arg::Output],
-                ),
-            ];
-            let detail = format!(
-                "part {} of {} along axis {axis}, int8",
-                i + 1,
-                self.node.inputs.len()
-            );
-            self.push(Some(i), detail, inputs, self.node.outputs[0], false, body);
-        }
-        Ok(())
+        self.concat(axis)
     }
 
     pub(super) fn pad_i8(&mut self, a: &PadAttrs) -> R<()> {
