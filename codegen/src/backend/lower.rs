@@ -1288,6 +1288,40 @@ impl Lowering<'_> {
         Ok(())
     }
 
+    /// The static tables of one axis of linear resizing (the two input indices of each output
+    /// coordinate and the second one's weight) as a `path` struct of references to them.
+    fn tap_tables(
+        &mut self,
+        role: &str,
+        path: &str,
+        indices: Vec<(usize, usize)>,
+        weights: TensorData,
+        weight_doc: &str,
+    ) -> Struct {
+        let n = indices.len();
+        let i0 = self.derived(
+            &format!("{role}_I0"),
+            "First input index of each output coordinate.",
+            vec![n],
+            TensorData::U32(indices.iter().map(|t| t.0 as u32).collect()),
+        );
+        let i1 = self.derived(
+            &format!("{role}_I1"),
+            "Second input index of each output coordinate.",
+            vec![n],
+            TensorData::U32(indices.iter().map(|t| t.1 as u32).collect()),
+        );
+        let w1 = self.derived(&format!("{role}_W1"), weight_doc, vec![n], weights);
+        Struct::new(
+            path,
+            vec![
+                ("i0", Value::StaticRef(i0)),
+                ("i1", Value::StaticRef(i1)),
+                ("w1", Value::StaticRef(w1)),
+            ],
+        )
+    }
+
     fn resize(&mut self, a: &ResizeAttrs) -> R<()> {
         let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
         let rank = x.len();
@@ -1430,36 +1464,14 @@ impl Lowering<'_> {
                             )
                         })
                         .collect();
-                    let n = taps.len();
-                    let i0 = self.derived(
-                        &format!("{role}_I0"),
-                        "First input index of each output coordinate.",
-                        vec![n],
-                        TensorData::U32(taps.iter().map(|t| t.0 as u32).collect()),
-                    );
-                    let i1 = self.derived(
-                        &format!("{role}_I1"),
-                        "Second input index of each output coordinate.",
-                        vec![n],
-                        TensorData::U32(taps.iter().map(|t| t.1 as u32).collect()),
-                    );
-                    let w1 = self.derived(
-                        &format!("{role}_W1"),
-                        "Weight of the second input index, in units of 2^-10.",
-                        vec![n],
+                    let taps = self.tap_tables(
+                        role,
+                        "resize::TapsQ10",
+                        taps.iter().map(|t| (t.0, t.1)).collect(),
                         TensorData::I32(taps.iter().map(|t| t.2).collect()),
+                        "Weight of the second input index, in units of 2^-10.",
                     );
-                    body.push(Stmt::Let(
-                        local.into(),
-                        Struct::new(
-                            "resize::TapsQ10",
-                            vec![
-                                ("i0", Value::StaticRef(i0)),
-                                ("i1", Value::StaticRef(i1)),
-                                ("w1", Value::StaticRef(w1)),
-                            ],
-                        ),
-                    ));
+                    body.push(Stmt::Let(local.into(), taps));
                 }
                 body.push(Stmt::Call(
                     "resize::resize_bilinear_i8".into(),
@@ -1475,36 +1487,14 @@ impl Lowering<'_> {
             ResizeMode::Linear => {
                 for (local, table, role) in [("rows", &rows, "ROW"), ("cols", &cols, "COL")]
                 {
-                    let n = table.len();
-                    let i0 = self.derived(
-                        &format!("{role}_I0"),
-                        "First input index of each output coordinate.",
-                        vec![n],
-                        u32s(table, |t| t.0),
-                    );
-                    let i1 = self.derived(
-                        &format!("{role}_I1"),
-                        "Second input index of each output coordinate.",
-                        vec![n],
-                        u32s(table, |t| t.1),
-                    );
-                    let w1 = self.derived(
-                        &format!("{role}_W1"),
-                        "Weight of the second input index.",
-                        vec![n],
+                    let taps = self.tap_tables(
+                        role,
+                        "resize::Taps",
+                        table.iter().map(|t| (t.0 as usize, t.1 as usize)).collect(),
                         TensorData::F32(table.iter().map(|t| t.2).collect()),
+                        "Weight of the second input index.",
                     );
-                    body.push(Stmt::Let(
-                        local.into(),
-                        Struct::new(
-                            "resize::Taps",
-                            vec![
-                                ("i0", Value::StaticRef(i0)),
-                                ("i1", Value::StaticRef(i1)),
-                                ("w1", Value::StaticRef(w1)),
-                            ],
-                        ),
-                    ));
+                    body.push(Stmt::Let(local.into(), taps));
                 }
                 body.push(Stmt::Call(
                     "resize::resize_linear".into(),
