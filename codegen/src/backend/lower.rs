@@ -31,7 +31,6 @@ const MAX_BATCH_RANK: usize = 4;
 pub fn lower(graph: &Graph) -> Result<Program> {
     let mut program = Program::default();
     let mut problems = Vec::new();
-    check_io(graph, &mut problems);
     let mut statics = Statics::default();
     for (index, node) in graph.nodes.iter().enumerate() {
         let mut lowering = Lowering {
@@ -54,23 +53,6 @@ pub fn lower(graph: &Graph) -> Result<Program> {
     }
     program.statics = statics.data;
     Ok(program)
-}
-
-/// Graph inputs and outputs must be `f32`, or quantized `i8` (TFLite int8 models).
-fn check_io(graph: &Graph, problems: &mut Vec<String>) {
-    for (what, ids) in [("input", &graph.inputs), ("output", &graph.outputs)] {
-        for &t in ids.iter() {
-            let tensor = graph.tensor(t);
-            let quantized = tensor.dtype == DType::I8 && tensor.quant.is_some();
-            if tensor.dtype != DType::F32 && !quantized {
-                problems.push(format!(
-                    "graph {what} '{}' is {}; generated code takes float32 or quantized int8 \
-                     inputs and outputs",
-                    tensor.name, tensor.dtype
-                ));
-            }
-        }
-    }
 }
 
 /// Static data, deduplicated by source tensor.
@@ -140,6 +122,43 @@ fn activation(a: Activation) -> Value {
             vec![Value::F32(alpha)],
         ),
     }
+}
+
+/// The kernel's form of a one-input element-wise function.
+fn unary_kernel(f: UnaryFn) -> R<Value> {
+    let v = |name: &str, args: Vec<f32>| {
+        Value::Variant(
+            format!("elementwise::Unary::{name}"),
+            args.into_iter().map(Value::F32).collect(),
+        )
+    };
+    Ok(match f {
+        UnaryFn::Relu => v("Relu", vec![]),
+        UnaryFn::LeakyRelu(alpha) => v("LeakyRelu", vec![alpha]),
+        UnaryFn::Clip(min, max) => v("Clip", vec![min, max]),
+        UnaryFn::Sigmoid => v("Sigmoid", vec![]),
+        UnaryFn::HardSigmoid(alpha, beta) => v("HardSigmoid", vec![alpha, beta]),
+        UnaryFn::HardSwish => v("HardSwish", vec![]),
+        UnaryFn::Tanh => v("Tanh", vec![]),
+        UnaryFn::Abs => v("Abs", vec![]),
+        UnaryFn::Neg => v("Neg", vec![]),
+        UnaryFn::Sign => v("Sign", vec![]),
+        UnaryFn::Sqrt => v("Sqrt", vec![]),
+        UnaryFn::Exp => v("Exp", vec![]),
+        UnaryFn::Log => v("Log", vec![]),
+        UnaryFn::Floor => v("Floor", vec![]),
+        UnaryFn::Ceil => v("Ceil", vec![]),
+        UnaryFn::Round => v("Round", vec![]),
+        UnaryFn::Reciprocal => v("Reciprocal", vec![]),
+        UnaryFn::Softplus => v("Softplus", vec![]),
+        UnaryFn::Softsign => v("Softsign", vec![]),
+        UnaryFn::Mish => v("Mish", vec![]),
+        UnaryFn::Elu(alpha) => v("Elu", vec![alpha]),
+        UnaryFn::Celu(alpha) => v("Celu", vec![alpha]),
+        UnaryFn::Selu(alpha, gamma) => v("Selu", vec![alpha, gamma]),
+        UnaryFn::Not => v("Not", vec![]),
+        other => return Err(format!("{other:?} has no kernel yet")),
+    })
 }
 
 /// Merges adjacent axes of an iteration space when every operand walks them as one (its stride
@@ -323,8 +342,6 @@ impl Lowering<'_> {
             }
             if tensor.dtype == DType::I8 && tensor.quant.is_some() {
                 quantized = true;
-            } else {
-                self.require_f32(t)?;
             }
         }
         if quantized {
@@ -361,8 +378,43 @@ impl Lowering<'_> {
                 op => Err(format!("{} has no int8 kernel yet", op.name())),
             };
         }
+        // Element-wise ops and data movement take every element type (shape inference checked
+        // which types each op is defined on); the rest compute on float32.
+        let generic = node.op.unary_fn().is_some()
+            || node.op.binary_fn().is_some()
+            || node.op.compare_fn().is_some()
+            || node.op.is_view()
+            || matches!(
+                node.op,
+                Op::Where
+                    | Op::Cast(_)
+                    | Op::Copy
+                    | Op::Transpose(_)
+                    | Op::Concat(_)
+                    | Op::Split(_)
+                    | Op::Slice(_)
+            );
+        if !generic {
+            for &t in node.inputs.iter().chain(&node.outputs) {
+                if !self.graph.tensor(t).is_constant() {
+                    self.require_f32(t)?;
+                }
+            }
+        }
+        if let Some(f) = node.op.compare_fn() {
+            return self.compare(f);
+        }
+        if let Some(f) = node.op.binary_fn() {
+            let act = node.op.activation().unwrap_or(Activation::None);
+            return self.binary(&format!("elementwise::BinaryOp::{f:?}"), act);
+        }
+        if let Some(f) = node.op.unary_fn() {
+            return self.unary(unary_kernel(f)?);
+        }
         match &node.op {
             op if op.is_view() => Ok(()),
+            Op::Where => self.select(),
+            Op::Cast(_) => self.cast(),
             Op::Conv(a) if a.channels_last => self.conv_channels_last(a),
             Op::MaxPool(a) if a.channels_last => self.pool_channels_last(a, true),
             Op::AveragePool(a) if a.channels_last => self.pool_channels_last(a, false),
@@ -370,36 +422,6 @@ impl Lowering<'_> {
             Op::ConvTranspose(a) => self.conv_transpose(a),
             Op::Gemm(a) => self.gemm(a),
             Op::MatMul => self.matmul(),
-            Op::Add(a) => self.binary("elementwise::BinaryOp::Add", a.activation),
-            Op::Sub(a) => self.binary("elementwise::BinaryOp::Sub", a.activation),
-            Op::Mul(a) => self.binary("elementwise::BinaryOp::Mul", a.activation),
-            Op::Div(a) => self.binary("elementwise::BinaryOp::Div", a.activation),
-            Op::PRelu => self.binary("elementwise::BinaryOp::PRelu", Activation::None),
-            Op::Relu => {
-                self.unary(Value::Variant("elementwise::Unary::Relu".into(), vec![]))
-            }
-            Op::LeakyRelu(a) => self.unary(Value::Variant(
-                "elementwise::Unary::LeakyRelu".into(),
-                vec![Value::F32(a.alpha)],
-            )),
-            Op::Clip(a) => self.unary(Value::Variant(
-                "elementwise::Unary::Clip".into(),
-                vec![Value::F32(a.min), Value::F32(a.max)],
-            )),
-            Op::Sigmoid => {
-                self.unary(Value::Variant("elementwise::Unary::Sigmoid".into(), vec![]))
-            }
-            Op::HardSigmoid(a) => self.unary(Value::Variant(
-                "elementwise::Unary::HardSigmoid".into(),
-                vec![Value::F32(a.alpha), Value::F32(a.beta)],
-            )),
-            Op::HardSwish => self.unary(Value::Variant(
-                "elementwise::Unary::HardSwish".into(),
-                vec![],
-            )),
-            Op::Tanh => {
-                self.unary(Value::Variant("elementwise::Unary::Tanh".into(), vec![]))
-            }
             Op::Softmax(a) => self.softmax(a, false),
             Op::LogSoftmax(a) => self.softmax(a, true),
             Op::MaxPool(a) => self.pool(a, "pool::max_pool2d"),
@@ -416,9 +438,6 @@ impl Lowering<'_> {
             Op::ReduceMean(a) => self.reduce_mean(a),
             Op::Resize(a) => self.resize(a),
             Op::Copy => self.copy(),
-            Op::Cast(_) => {
-                Err("a Cast between element types at run time is not supported yet".into())
-            }
             Op::DequantizeLinear(_) => {
                 Err("DequantizeLinear of a run-time tensor is not supported yet".into())
             }
@@ -775,6 +794,117 @@ impl Lowering<'_> {
         };
         let body = vec![Stmt::Let("p".into(), p), Stmt::Call(call, args)];
         self.push(None, detail, inputs, self.node.outputs[0], in_place, body);
+        Ok(())
+    }
+
+    /// Strides of every operand over the output's iteration space, merged where all allow it
+    /// and padded to the kernels' rank.
+    fn broadcast_space(&self, operands: &[usize]) -> R<(Value, Vec<Value>)> {
+        let out = self.output_shape().to_vec();
+        let to_i = |v: Vec<usize>| v.into_iter().map(|s| s as isize).collect::<Vec<_>>();
+        let mut strides: Vec<Vec<isize>> = operands
+            .iter()
+            .map(|&i| to_i(broadcast_strides(self.input_shape(i), &out)))
+            .collect();
+        strides.push(to_i(strides_of(&out)));
+        let (shape, st) = coalesce(&out, &strides);
+        if shape.len() > MAX_RANK {
+            return Err(format!(
+                "broadcasting over {} axes is not supported (at most {MAX_RANK})",
+                shape.len()
+            ));
+        }
+        let padded = st[..operands.len()]
+            .iter()
+            .map(|v| {
+                let u: Vec<usize> = v.iter().map(|&s| s as usize).collect();
+                array(&pad_front(&u, MAX_RANK, 0))
+            })
+            .collect();
+        Ok((array(&pad_front(&shape, MAX_RANK, 1)), padded))
+    }
+
+    fn compare(&mut self, f: CompareFn) -> R<()> {
+        let (shape, strides) = self.broadcast_space(&[0, 1])?;
+        let [a_strides, b_strides]: [Value; 2] = strides.try_into().expect("two operands");
+        let p = Struct::new(
+            "elementwise::Compare",
+            vec![
+                (
+                    "op",
+                    Value::Variant(format!("elementwise::CompareOp::{f:?}"), vec![]),
+                ),
+                ("shape", shape),
+                ("a_strides", a_strides),
+                ("b_strides", b_strides),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let a = self.operand(0, "A", &mut inputs)?;
+        let b = self.operand(1, "B", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "elementwise::compare".into(),
+                vec![Arg::Local("p".into()), a, b, Arg::Output],
+            ),
+        ];
+        self.push(
+            None,
+            String::new(),
+            inputs,
+            self.node.outputs[0],
+            false,
+            body,
+        );
+        Ok(())
+    }
+
+    fn select(&mut self) -> R<()> {
+        let (shape, strides) = self.broadcast_space(&[0, 1, 2])?;
+        let [c_strides, a_strides, b_strides]: [Value; 3] =
+            strides.try_into().expect("three operands");
+        let p = Struct::new(
+            "elementwise::Select",
+            vec![
+                ("shape", shape),
+                ("condition_strides", c_strides),
+                ("a_strides", a_strides),
+                ("b_strides", b_strides),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let c = self.operand(0, "CONDITION", &mut inputs)?;
+        let a = self.operand(1, "A", &mut inputs)?;
+        let b = self.operand(2, "B", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "elementwise::select".into(),
+                vec![Arg::Local("p".into()), c, a, b, Arg::Output],
+            ),
+        ];
+        self.push(
+            None,
+            String::new(),
+            inputs,
+            self.node.outputs[0],
+            false,
+            body,
+        );
+        Ok(())
+    }
+
+    fn cast(&mut self) -> R<()> {
+        let mut inputs = Vec::new();
+        let x = self.operand(0, "X", &mut inputs)?;
+        let detail = format!(
+            "{} to {}",
+            self.graph.tensor(self.node.inputs[0]).dtype,
+            self.graph.tensor(self.node.outputs[0]).dtype
+        );
+        let body = vec![Stmt::Call("elementwise::cast".into(), vec![x, Arg::Output])];
+        self.push(None, detail, inputs, self.node.outputs[0], false, body);
         Ok(())
     }
 

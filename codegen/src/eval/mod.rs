@@ -10,6 +10,7 @@
 //! gather, ...) and `Add`/`Sub`/`Mul`/`Div` also work on integer tensors, which is what shape
 //! computations (`Shape` → `Gather` → `Concat` → `Reshape`) need when they are folded.
 
+pub mod elementwise;
 pub mod int8;
 pub mod layout;
 pub mod nn;
@@ -219,14 +220,22 @@ pub fn eval_node(
             };
             single(data)
         }
-        Op::PRelu => single(nn::binary(&node.op, x, inputs[1], &out_shape)?),
-        Op::Relu
-        | Op::LeakyRelu(_)
-        | Op::Clip(_)
-        | Op::Sigmoid
-        | Op::HardSigmoid(_)
-        | Op::HardSwish
-        | Op::Tanh => single(TensorData::F32(nn::unary(&node.op, x)?)),
+        Op::Where => single(elementwise::select(x, inputs[1], inputs[2], &out_shape)?),
+        op if op.unary_fn().is_some() => {
+            single(elementwise::unary(op.unary_fn().expect("unary"), x)?)
+        }
+        op if op.binary_fn().is_some() => single(elementwise::binary(
+            op.binary_fn().expect("binary"),
+            x,
+            inputs[1],
+            &out_shape,
+        )?),
+        op if op.compare_fn().is_some() => single(elementwise::compare(
+            op.compare_fn().expect("comparison"),
+            x,
+            inputs[1],
+            &out_shape,
+        )?),
         Op::Softmax(a) => {
             single(TensorData::F32(nn::softmax(x, a.axis, a.coerce_2d, false)?))
         }
@@ -286,6 +295,7 @@ pub fn eval_node(
             inputs.get(2).copied(),
             a.axis,
         )?)),
+        other => Err(format!("the evaluator has no rule for {}", other.name())),
     }
 }
 

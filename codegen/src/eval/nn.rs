@@ -214,109 +214,20 @@ pub fn matmul(a: &Value, b: &Value, out_shape: &[usize]) -> R<TensorData> {
     Ok(TensorData::F32(y))
 }
 
-/// Element-wise binary ops with broadcasting, on `f32` or (for shape arithmetic) integers.
+/// Element-wise binary ops with broadcasting (see [`super::elementwise::binary`]).
 pub fn binary(op: &Op, a: &Value, b: &Value, out_shape: &[usize]) -> R<TensorData> {
-    let a_st = broadcast_strides(&a.shape, out_shape);
-    let b_st = broadcast_strides(&b.shape, out_shape);
-    let out_strides = strides_of(out_shape);
-    let n: usize = out_shape.iter().product();
-    let offsets = |i: usize| {
-        let (mut oa, mut ob) = (0, 0);
-        for d in 0..out_shape.len() {
-            let idx = (i / out_strides[d]) % out_shape[d];
-            oa += idx * a_st[d];
-            ob += idx * b_st[d];
-        }
-        (oa, ob)
-    };
-    match (&a.data, &b.data) {
-        (TensorData::F32(x), TensorData::F32(y)) => {
-            let f = |p: f32, q: f32| match op {
-                Op::Add(_) => p + q,
-                Op::Sub(_) => p - q,
-                Op::Mul(_) => p * q,
-                Op::Div(_) => p / q,
-                Op::PRelu => {
-                    if p < 0.0 {
-                        p * q
-                    } else {
-                        p
-                    }
-                }
-                _ => unreachable!("binary() is called for binary ops"),
-            };
-            Ok(TensorData::F32(
-                (0..n)
-                    .map(offsets)
-                    .map(|(oa, ob)| f(x[oa], y[ob]))
-                    .collect(),
-            ))
-        }
-        (x, y) if x.dtype() == y.dtype() && x.dtype().is_integer() => {
-            let (x, y) = (
-                x.to_i64_vec().expect("integer"),
-                y.to_i64_vec().expect("integer"),
-            );
-            let mut out = Vec::with_capacity(n);
-            for i in 0..n {
-                let (oa, ob) = offsets(i);
-                let (p, q) = (x[oa], y[ob]);
-                out.push(match op {
-                    Op::Add(_) => p.wrapping_add(q),
-                    Op::Sub(_) => p.wrapping_sub(q),
-                    Op::Mul(_) => p.wrapping_mul(q),
-                    Op::Div(_) => {
-                        if q == 0 {
-                            return Err("integer division by zero".into());
-                        }
-                        p.wrapping_div(q)
-                    }
-                    Op::PRelu => {
-                        if p < 0 {
-                            p * q
-                        } else {
-                            p
-                        }
-                    }
-                    _ => unreachable!("binary() is called for binary ops"),
-                });
-            }
-            Ok(TensorData::I64(out).cast(a.data.dtype()))
-        }
-        (x, y) => Err(format!(
-            "{} of {} and {} is not supported",
-            op.name(),
-            x.dtype(),
-            y.dtype()
-        )),
-    }
+    let f = op.binary_fn().ok_or("binary() is called for binary ops")?;
+    super::elementwise::binary(f, a, b, out_shape)
 }
 
-/// Element-wise activations.
+/// Element-wise activations of `f32` tensors (see [`super::elementwise::unary`]).
 pub fn unary(op: &Op, x: &Value) -> R<Vec<f32>> {
-    let xs = x.floats(op.name())?;
-    let f = |v: f32| -> f32 {
-        let d = v as f64;
-        match op {
-            Op::Relu => v.max(0.0),
-            Op::LeakyRelu(a) => {
-                if v < 0.0 {
-                    a.alpha * v
-                } else {
-                    v
-                }
-            }
-            Op::Clip(a) => v.max(a.min).min(a.max),
-            Op::Sigmoid => (1.0 / (1.0 + (-d).exp())) as f32,
-            Op::HardSigmoid(a) => {
-                (a.alpha as f64 * d + a.beta as f64).clamp(0.0, 1.0) as f32
-            }
-            Op::HardSwish => (d * (d / 6.0 + 0.5).clamp(0.0, 1.0)) as f32,
-            Op::Tanh => d.tanh() as f32,
-            _ => unreachable!("unary() is called for activations"),
-        }
-    };
-    Ok(xs.iter().map(|&v| f(v)).collect())
+    x.floats(op.name())?;
+    let f = op.unary_fn().ok_or("unary() is called for activations")?;
+    match super::elementwise::unary(f, x)? {
+        TensorData::F32(v) => Ok(v),
+        _ => unreachable!("f32 in, f32 out"),
+    }
 }
 
 /// Softmax (or log-softmax) over `axis`, or over all axes from `axis` on when `coerce_2d`.

@@ -260,6 +260,36 @@ attr_struct! {
 }
 
 attr_struct! {
+    /// `Elu` and `Celu`.
+    pub struct EluAttrs {
+        pub alpha: f32 = 1.0,
+    }
+}
+
+attr_struct! {
+    /// `Selu`: `gamma * (x > 0 ? x : alpha * (e^x - 1))`.
+    pub struct SeluAttrs {
+        pub alpha: f32 = 1.673_263_2,
+        pub gamma: f32 = 1.050_701,
+    }
+}
+
+attr_struct! {
+    /// `Gelu`; `tanh` selects the tanh approximation.
+    pub struct GeluAttrs {
+        pub tanh: bool = false,
+    }
+}
+
+attr_struct! {
+    /// `Mod`: the remainder with the sign of the divisor, or with `fmod` that of the dividend
+    /// (C's `fmod`, which ONNX requires for floats).
+    pub struct ModAttrs {
+        pub fmod: bool = false,
+    }
+}
+
+attr_struct! {
     pub struct HardSigmoidAttrs {
         pub alpha: f32 = 0.2,
         pub beta: f32 = 0.5,
@@ -513,9 +543,145 @@ define_ops! {
     /// zero_point)` with the input tensor's quantization. (ONNX's `DequantizeLinear` takes
     /// its scale and zero point as inputs instead.)
     Dequantize = "Dequantize",
+    Abs = "Abs",
+    Neg = "Neg",
+    Sign = "Sign",
+    Sqrt = "Sqrt",
+    Exp = "Exp",
+    Log = "Log",
+    Sin = "Sin",
+    Cos = "Cos",
+    Tan = "Tan",
+    Asin = "Asin",
+    Acos = "Acos",
+    Atan = "Atan",
+    Sinh = "Sinh",
+    Cosh = "Cosh",
+    Asinh = "Asinh",
+    Acosh = "Acosh",
+    Atanh = "Atanh",
+    Erf = "Erf",
+    Floor = "Floor",
+    Ceil = "Ceil",
+    /// Rounds half to even.
+    Round = "Round",
+    Reciprocal = "Reciprocal",
+    Softplus = "Softplus",
+    Softsign = "Softsign",
+    Mish = "Mish",
+    Elu(EluAttrs) = "Elu",
+    Celu(EluAttrs) = "Celu",
+    Selu(SeluAttrs) = "Selu",
+    Gelu(GeluAttrs) = "Gelu",
+    /// Logical negation of a bool tensor.
+    Not = "Not",
+    Pow = "Pow",
+    /// Element-wise maximum of two inputs (the front end chains ONNX's variadic `Max`).
+    Max = "Max",
+    Min = "Min",
+    Mod(ModAttrs) = "Mod",
+    And = "And",
+    Or = "Or",
+    Xor = "Xor",
+    Equal = "Equal",
+    Less = "Less",
+    LessOrEqual = "LessOrEqual",
+    Greater = "Greater",
+    GreaterOrEqual = "GreaterOrEqual",
+    /// `condition ? x : y` with broadcasting; inputs `condition, x, y`.
+    Where = "Where",
     /// Copies its input; inserted by the memory planner where a value must live in two places
     /// (a graph input that is also an output, a constant that is an output, ...).
     Copy = "Copy",
+}
+
+/// The one-input element-wise functions, with their parameters: what the evaluator and the
+/// kernels compute for `Op::unary_fn`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UnaryFn {
+    Relu,
+    LeakyRelu(f32),
+    Clip(f32, f32),
+    Sigmoid,
+    HardSigmoid(f32, f32),
+    HardSwish,
+    Tanh,
+    Abs,
+    Neg,
+    Sign,
+    Sqrt,
+    Exp,
+    Log,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Erf,
+    Floor,
+    Ceil,
+    Round,
+    Reciprocal,
+    Softplus,
+    Softsign,
+    Mish,
+    Elu(f32),
+    Celu(f32),
+    Selu(f32, f32),
+    Gelu,
+    GeluTanh,
+    Not,
+}
+
+impl UnaryFn {
+    /// Whether the function is defined on integer tensors (the rest need floats, or bool for
+    /// `Not`).
+    pub fn takes_integers(self) -> bool {
+        matches!(
+            self,
+            UnaryFn::Relu | UnaryFn::Clip(..) | UnaryFn::Abs | UnaryFn::Neg | UnaryFn::Sign
+        )
+    }
+}
+
+/// The two-input element-wise functions whose result has the type of the inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryFn {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    PRelu,
+    Pow,
+    Max,
+    Min,
+    Mod,
+    Fmod,
+    And,
+    Or,
+    Xor,
+}
+
+impl BinaryFn {
+    pub fn is_logical(self) -> bool {
+        matches!(self, BinaryFn::And | BinaryFn::Or | BinaryFn::Xor)
+    }
+}
+
+/// The comparisons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareFn {
+    Equal,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
 }
 
 /// What a node's inputs may be, for the validator and the text parser.
@@ -579,6 +745,10 @@ impl Op {
             Op::Resize(_) => a(1, 1, &["roi", "scales", "sizes"]),
             Op::Dropout => a(1, 1, &["ratio", "training_mode"]),
             Op::DequantizeLinear(_) => a(2, 3, &[]),
+            Op::Where => a(3, 3, &[]),
+            // The element-wise ops without parameter inputs.
+            op if op.unary_fn().is_some() => a(1, 1, &[]),
+            _ => a(2, 2, &[]),
         }
     }
 
@@ -590,8 +760,87 @@ impl Op {
             Op::Cast(c) => c.to,
             Op::DequantizeLinear(_) | Op::Dequantize => DType::F32,
             Op::Quantize => DType::I8,
+            op if op.compare_fn().is_some() => DType::Bool,
+            Op::Where => inputs.get(1).copied().unwrap_or(DType::F32),
             _ => inputs.first().copied().unwrap_or(DType::F32),
         }
+    }
+
+    /// The function of a one-input element-wise op (activations included).
+    pub fn unary_fn(&self) -> Option<UnaryFn> {
+        Some(match self {
+            Op::Relu => UnaryFn::Relu,
+            Op::LeakyRelu(a) => UnaryFn::LeakyRelu(a.alpha),
+            Op::Clip(a) => UnaryFn::Clip(a.min, a.max),
+            Op::Sigmoid => UnaryFn::Sigmoid,
+            Op::HardSigmoid(a) => UnaryFn::HardSigmoid(a.alpha, a.beta),
+            Op::HardSwish => UnaryFn::HardSwish,
+            Op::Tanh => UnaryFn::Tanh,
+            Op::Abs => UnaryFn::Abs,
+            Op::Neg => UnaryFn::Neg,
+            Op::Sign => UnaryFn::Sign,
+            Op::Sqrt => UnaryFn::Sqrt,
+            Op::Exp => UnaryFn::Exp,
+            Op::Log => UnaryFn::Log,
+            Op::Sin => UnaryFn::Sin,
+            Op::Cos => UnaryFn::Cos,
+            Op::Tan => UnaryFn::Tan,
+            Op::Asin => UnaryFn::Asin,
+            Op::Acos => UnaryFn::Acos,
+            Op::Atan => UnaryFn::Atan,
+            Op::Sinh => UnaryFn::Sinh,
+            Op::Cosh => UnaryFn::Cosh,
+            Op::Asinh => UnaryFn::Asinh,
+            Op::Acosh => UnaryFn::Acosh,
+            Op::Atanh => UnaryFn::Atanh,
+            Op::Erf => UnaryFn::Erf,
+            Op::Floor => UnaryFn::Floor,
+            Op::Ceil => UnaryFn::Ceil,
+            Op::Round => UnaryFn::Round,
+            Op::Reciprocal => UnaryFn::Reciprocal,
+            Op::Softplus => UnaryFn::Softplus,
+            Op::Softsign => UnaryFn::Softsign,
+            Op::Mish => UnaryFn::Mish,
+            Op::Elu(a) => UnaryFn::Elu(a.alpha),
+            Op::Celu(a) => UnaryFn::Celu(a.alpha),
+            Op::Selu(a) => UnaryFn::Selu(a.alpha, a.gamma),
+            Op::Gelu(a) if a.tanh => UnaryFn::GeluTanh,
+            Op::Gelu(_) => UnaryFn::Gelu,
+            Op::Not => UnaryFn::Not,
+            _ => return None,
+        })
+    }
+
+    /// The function of a two-input element-wise op whose result has the inputs' type.
+    pub fn binary_fn(&self) -> Option<BinaryFn> {
+        Some(match self {
+            Op::Add(_) => BinaryFn::Add,
+            Op::Sub(_) => BinaryFn::Sub,
+            Op::Mul(_) => BinaryFn::Mul,
+            Op::Div(_) => BinaryFn::Div,
+            Op::PRelu => BinaryFn::PRelu,
+            Op::Pow => BinaryFn::Pow,
+            Op::Max => BinaryFn::Max,
+            Op::Min => BinaryFn::Min,
+            Op::Mod(a) if a.fmod => BinaryFn::Fmod,
+            Op::Mod(_) => BinaryFn::Mod,
+            Op::And => BinaryFn::And,
+            Op::Or => BinaryFn::Or,
+            Op::Xor => BinaryFn::Xor,
+            _ => return None,
+        })
+    }
+
+    /// The comparison of a comparison op (its result is bool).
+    pub fn compare_fn(&self) -> Option<CompareFn> {
+        Some(match self {
+            Op::Equal => CompareFn::Equal,
+            Op::Less => CompareFn::Less,
+            Op::LessOrEqual => CompareFn::LessOrEqual,
+            Op::Greater => CompareFn::Greater,
+            Op::GreaterOrEqual => CompareFn::GreaterOrEqual,
+            _ => return None,
+        })
     }
 
     /// The fused activation of ops that have one.
@@ -632,22 +881,24 @@ impl Op {
 
     /// Element-wise ops that may write their output over their (first) input.
     pub fn can_run_in_place(&self) -> bool {
-        matches!(
-            self,
-            Op::Relu
-                | Op::LeakyRelu(_)
-                | Op::Clip(_)
-                | Op::Sigmoid
-                | Op::HardSigmoid(_)
-                | Op::HardSwish
-                | Op::Tanh
-                | Op::Add(_)
-                | Op::Sub(_)
-                | Op::Mul(_)
-                | Op::Div(_)
-                | Op::PRelu
-                | Op::BatchNormalization(_)
-        )
+        self.unary_fn().is_some()
+            || self.binary_fn().is_some()
+            || matches!(
+                self,
+                Op::Relu
+                    | Op::LeakyRelu(_)
+                    | Op::Clip(_)
+                    | Op::Sigmoid
+                    | Op::HardSigmoid(_)
+                    | Op::HardSwish
+                    | Op::Tanh
+                    | Op::Add(_)
+                    | Op::Sub(_)
+                    | Op::Mul(_)
+                    | Op::Div(_)
+                    | Op::PRelu
+                    | Op::BatchNormalization(_)
+            )
     }
 }
 

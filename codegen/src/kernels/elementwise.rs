@@ -1,9 +1,15 @@
-//! Element-wise kernels: binary ops with broadcasting, activations, per-channel affine maps.
+//! Element-wise kernels on every element type: binary ops with broadcasting, comparisons,
+//! `Where`, one-input functions (activations included) and casts; per-channel affine maps.
 //!
 //! Broadcasting is described by an iteration space of up to [`MAX_RANK`] axes and the stride of
 //! each operand along each axis (0 where it is broadcast). The back end merges adjacent axes
 //! first, so most ops become one or two axes; the innermost loop is specialised for the stride
 //! patterns that vectorise (both contiguous, or one operand constant along it).
+//!
+//! The [`Number`] trait says what each op means on each element type, as ONNX defines it:
+//! IEEE arithmetic on floats; wrapping arithmetic on integers, with division truncating toward
+//! zero (a division by zero gives 0 rather than a panic: ONNX leaves it undefined); logical
+//! ops on bool. A kernel monomorphised for one type keeps only that type's arms.
 
 use super::activation::Activation;
 use super::math;
@@ -19,12 +25,120 @@ pub enum BinaryOp {
     Div,
     /// `a` if `a >= 0`, else `a * b` (`b` is the slope).
     PRelu,
+    Pow,
+    /// Maximum and minimum; a NaN operand gives NaN.
+    Max,
+    Min,
+    /// Remainder with the sign of the divisor (Python's `%`).
+    Mod,
+    /// Remainder with the sign of the dividend (C's `fmod`).
+    Fmod,
+    And,
+    Or,
+    Xor,
 }
 
-impl BinaryOp {
+/// One-input element-wise functions.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Unary {
+    Relu,
+    LeakyRelu(f32),
+    Clip(f32, f32),
+    Sigmoid,
+    /// `clamp(alpha * x + beta, 0, 1)`.
+    HardSigmoid(f32, f32),
+    /// `x * clamp(x / 6 + 1 / 2, 0, 1)`.
+    HardSwish,
+    Tanh,
+    Abs,
+    Neg,
+    /// -1, 0 or 1 (a float zero keeps its sign, NaN stays NaN).
+    Sign,
+    Sqrt,
+    Exp,
+    Log,
+    Floor,
+    Ceil,
+    /// Half to even.
+    Round,
+    Reciprocal,
+    /// `ln(1 + e^x)`.
+    Softplus,
+    /// `x / (1 + |x|)`.
+    Softsign,
+    /// `x * tanh(softplus(x))`.
+    Mish,
+    /// `x` if `x >= 0`, else `alpha * (e^x - 1)`.
+    Elu(f32),
+    /// `max(0, x) + min(0, alpha * (e^(x / alpha) - 1))`.
+    Celu(f32),
+    /// `gamma * (x if x > 0 else alpha * (e^x - 1))`.
+    Selu(f32, f32),
+    /// Logical negation (bool).
+    Not,
+}
+
+/// Comparisons; the result is bool, and every comparison with NaN is false.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CompareOp {
+    Equal,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+}
+
+/// An element type of generated code and the arithmetic defined on it.
+pub trait Number: Copy + PartialOrd {
+    /// Whether the type is `f32` or `f64` (casts go through `f64` from floats, `i64` from
+    /// integers).
+    const FLOAT: bool;
+    fn binary(op: BinaryOp, a: Self, b: Self) -> Self;
+    fn unary(op: Unary, x: Self) -> Self;
+    fn activate(self, activation: Activation) -> Self;
+    fn to_f64(self) -> f64;
+    fn to_i64(self) -> i64;
+    /// Rust's `as` conversion: floats to integers truncate toward zero and saturate.
+    fn from_f64(v: f64) -> Self;
+    /// Rust's `as` conversion: integers wrap to the target width.
+    fn from_i64(v: i64) -> Self;
+}
+
+/// `x` or NaN when either operand is NaN (`f32::max` would return the other operand).
+#[inline(always)]
+fn nan_or<T: PartialOrd + Copy>(a: T, b: T, x: T) -> T {
+    if a.partial_cmp(&a).is_none() {
+        a
+    } else if b.partial_cmp(&b).is_none() {
+        b
+    } else {
+        x
+    }
+}
+
+/// `a^b` as `e^(b ln|a|)`, negative bases taking integer exponents.
+#[inline(always)]
+fn pow_f32(a: f32, b: f32) -> f32 {
+    if b == 0.0 {
+        return 1.0;
+    }
+    let magnitude = math::exp(b * math::ln(f32::from_bits(a.to_bits() & 0x7fff_ffff)));
+    if a >= 0.0 {
+        magnitude
+    } else if math::floor(b) != b {
+        f32::NAN
+    } else if math::floor(b * 0.5) * 2.0 != b {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
+impl Number for f32 {
+    const FLOAT: bool = true;
     #[inline(always)]
-    pub fn apply(self, a: f32, b: f32) -> f32 {
-        match self {
+    fn binary(op: BinaryOp, a: f32, b: f32) -> f32 {
+        match op {
             BinaryOp::Add => a + b,
             BinaryOp::Sub => a - b,
             BinaryOp::Mul => a * b,
@@ -36,7 +150,350 @@ impl BinaryOp {
                     a
                 }
             }
+            BinaryOp::Pow => pow_f32(a, b),
+            BinaryOp::Max => nan_or(a, b, if a >= b { a } else { b }),
+            BinaryOp::Min => nan_or(a, b, if a <= b { a } else { b }),
+            BinaryOp::Fmod => a % b,
+            BinaryOp::Mod => {
+                let r = a % b;
+                if r != 0.0 && (r < 0.0) != (b < 0.0) {
+                    r + b
+                } else {
+                    r
+                }
+            }
+            BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => a,
         }
+    }
+    #[inline(always)]
+    fn unary(op: Unary, x: f32) -> f32 {
+        let softplus = |v: f32| {
+            if v > 20.0 {
+                v
+            } else {
+                math::ln(1.0 + math::exp(v))
+            }
+        };
+        match op {
+            Unary::Relu => x.max(0.0),
+            Unary::LeakyRelu(alpha) => {
+                if x < 0.0 {
+                    alpha * x
+                } else {
+                    x
+                }
+            }
+            Unary::Clip(min, max) => x.max(min).min(max),
+            Unary::Sigmoid => math::sigmoid(x),
+            Unary::HardSigmoid(alpha, beta) => (alpha * x + beta).clamp(0.0, 1.0),
+            Unary::HardSwish => x * (x * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0),
+            Unary::Tanh => math::tanh(x),
+            Unary::Abs => f32::from_bits(x.to_bits() & 0x7fff_ffff),
+            Unary::Neg => -x,
+            Unary::Sign => {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    x
+                }
+            }
+            Unary::Sqrt => math::sqrt(x),
+            Unary::Exp => math::exp(x),
+            Unary::Log => math::ln(x),
+            Unary::Floor => math::floor(x),
+            Unary::Ceil => math::ceil(x),
+            Unary::Round => math::round_half_to_even(x),
+            Unary::Reciprocal => 1.0 / x,
+            Unary::Softplus => softplus(x),
+            Unary::Softsign => x / (1.0 + f32::from_bits(x.to_bits() & 0x7fff_ffff)),
+            Unary::Mish => x * math::tanh(softplus(x)),
+            Unary::Elu(alpha) => {
+                if x < 0.0 {
+                    alpha * (math::exp(x) - 1.0)
+                } else {
+                    x
+                }
+            }
+            Unary::Celu(alpha) => {
+                x.max(0.0) + (alpha * (math::exp(x / alpha) - 1.0)).min(0.0)
+            }
+            Unary::Selu(alpha, gamma) => {
+                if x > 0.0 {
+                    gamma * x
+                } else {
+                    gamma * alpha * (math::exp(x) - 1.0)
+                }
+            }
+            Unary::Not => x,
+        }
+    }
+    #[inline(always)]
+    fn activate(self, activation: Activation) -> f32 {
+        activation.apply(self)
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn to_i64(self) -> i64 {
+        self as i64
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> f32 {
+        v as f32
+    }
+    #[inline(always)]
+    fn from_i64(v: i64) -> f32 {
+        v as f32
+    }
+}
+
+impl Number for f64 {
+    const FLOAT: bool = true;
+    #[inline(always)]
+    fn binary(op: BinaryOp, a: f64, b: f64) -> f64 {
+        match op {
+            BinaryOp::Add => a + b,
+            BinaryOp::Sub => a - b,
+            BinaryOp::Mul => a * b,
+            BinaryOp::Div => a / b,
+            BinaryOp::Max => nan_or(a, b, if a >= b { a } else { b }),
+            BinaryOp::Min => nan_or(a, b, if a <= b { a } else { b }),
+            BinaryOp::Fmod => a % b,
+            BinaryOp::Mod => {
+                let r = a % b;
+                if r != 0.0 && (r < 0.0) != (b < 0.0) {
+                    r + b
+                } else {
+                    r
+                }
+            }
+            // The rest in single precision, the precision of the math library.
+            op => f32::binary(op, a as f32, b as f32) as f64,
+        }
+    }
+    #[inline(always)]
+    fn unary(op: Unary, x: f64) -> f64 {
+        match op {
+            Unary::Relu => x.max(0.0),
+            Unary::Abs => f64::from_bits(x.to_bits() & 0x7fff_ffff_ffff_ffff),
+            Unary::Neg => -x,
+            Unary::Reciprocal => 1.0 / x,
+            Unary::Clip(min, max) => x.max(min as f64).min(max as f64),
+            // The rest in single precision, the precision of the math library.
+            op => f32::unary(op, x as f32) as f64,
+        }
+    }
+    #[inline(always)]
+    fn activate(self, activation: Activation) -> f64 {
+        match activation {
+            Activation::None => self,
+            other => other.apply(self as f32) as f64,
+        }
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn to_i64(self) -> i64 {
+        self as i64
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> f64 {
+        v
+    }
+    #[inline(always)]
+    fn from_i64(v: i64) -> f64 {
+        v as f64
+    }
+}
+
+/// The integer types: wrapping arithmetic, truncating division.
+macro_rules! integer_number {
+    ($($t:ty),*) => {$(
+        impl Number for $t {
+            const FLOAT: bool = false;
+            #[inline(always)]
+            fn binary(op: BinaryOp, a: $t, b: $t) -> $t {
+                match op {
+                    BinaryOp::Add => a.wrapping_add(b),
+                    BinaryOp::Sub => a.wrapping_sub(b),
+                    BinaryOp::Mul => a.wrapping_mul(b),
+                    BinaryOp::Div => a.checked_div(b).unwrap_or(0),
+                    BinaryOp::PRelu => {
+                        if a < (0 as $t) {
+                            a.wrapping_mul(b)
+                        } else {
+                            a
+                        }
+                    }
+                    BinaryOp::Pow => integer_pow(a as i64, b as i64) as $t,
+                    BinaryOp::Max => {
+                        if a >= b {
+                            a
+                        } else {
+                            b
+                        }
+                    }
+                    BinaryOp::Min => {
+                        if a <= b {
+                            a
+                        } else {
+                            b
+                        }
+                    }
+                    BinaryOp::Fmod => a.checked_rem(b).unwrap_or(0),
+                    BinaryOp::Mod => {
+                        let r = a.checked_rem(b).unwrap_or(0);
+                        if r != 0 && (r < (0 as $t)) != (b < (0 as $t)) {
+                            r.wrapping_add(b)
+                        } else {
+                            r
+                        }
+                    }
+                    BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => a,
+                }
+            }
+            #[inline(always)]
+            fn unary(op: Unary, x: $t) -> $t {
+                match op {
+                    Unary::Relu => {
+                        if x < (0 as $t) {
+                            0
+                        } else {
+                            x
+                        }
+                    }
+                    Unary::Clip(min, max) => {
+                        let v = x as f64;
+                        if v < min as f64 {
+                            min as $t
+                        } else if v > max as f64 {
+                            max as $t
+                        } else {
+                            x
+                        }
+                    }
+                    Unary::Abs => {
+                        if x < (0 as $t) {
+                            (0 as $t).wrapping_sub(x)
+                        } else {
+                            x
+                        }
+                    }
+                    Unary::Neg => (0 as $t).wrapping_sub(x),
+                    Unary::Sign => {
+                        if x > (0 as $t) {
+                            1
+                        } else if x < (0 as $t) {
+                            (0 as $t).wrapping_sub(1)
+                        } else {
+                            0
+                        }
+                    }
+                    _ => x,
+                }
+            }
+            #[inline(always)]
+            fn activate(self, activation: Activation) -> $t {
+                match activation {
+                    Activation::None => self,
+                    Activation::Relu => Self::unary(Unary::Relu, self),
+                    Activation::Clip(min, max) => Self::unary(Unary::Clip(min, max), self),
+                    Activation::LeakyRelu(_) => self,
+                }
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn to_i64(self) -> i64 {
+                self as i64
+            }
+            #[inline(always)]
+            fn from_f64(v: f64) -> $t {
+                v as $t
+            }
+            #[inline(always)]
+            fn from_i64(v: i64) -> $t {
+                v as $t
+            }
+        }
+    )*};
+}
+
+integer_number!(i8, u8, i16, u16, i32, u32, i64, u64);
+
+/// `a^b` on integers: repeated squaring with wrapping; a negative exponent gives the
+/// truncated reciprocal (1 or -1 for a base of 1 or -1, else 0).
+#[inline(always)]
+fn integer_pow(a: i64, b: i64) -> i64 {
+    if b < 0 {
+        return match a {
+            1 => 1,
+            -1 => {
+                if b % 2 == 0 {
+                    1
+                } else {
+                    -1
+                }
+            }
+            _ => 0,
+        };
+    }
+    let (mut base, mut e, mut acc) = (a, b, 1i64);
+    while e > 0 {
+        if e & 1 == 1 {
+            acc = acc.wrapping_mul(base);
+        }
+        base = base.wrapping_mul(base);
+        e >>= 1;
+    }
+    acc
+}
+
+impl Number for bool {
+    const FLOAT: bool = false;
+    #[inline(always)]
+    fn binary(op: BinaryOp, a: bool, b: bool) -> bool {
+        match op {
+            BinaryOp::And | BinaryOp::Min | BinaryOp::Mul => a & b,
+            BinaryOp::Or | BinaryOp::Max | BinaryOp::Add => a | b,
+            BinaryOp::Xor => a ^ b,
+            _ => a,
+        }
+    }
+    #[inline(always)]
+    fn unary(op: Unary, x: bool) -> bool {
+        match op {
+            Unary::Not => !x,
+            _ => x,
+        }
+    }
+    #[inline(always)]
+    fn activate(self, _: Activation) -> bool {
+        self
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as u8 as f64
+    }
+    #[inline(always)]
+    fn to_i64(self) -> i64 {
+        self as i64
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> bool {
+        v != 0.0
+    }
+    #[inline(always)]
+    fn from_i64(v: i64) -> bool {
+        v != 0
     }
 }
 
@@ -53,13 +510,16 @@ pub struct Binary {
 
 /// One run of the innermost axis: `out[i] = f(a[ao + i * sa], b[bo + i * sb])`.
 #[inline(always)]
-fn run(p: &Binary, out: &mut [f32], a: &[f32], ao: usize, b: &[f32], bo: usize) {
-    let (sa, sb, n) = (
-        p.a_strides[MAX_RANK - 1],
-        p.b_strides[MAX_RANK - 1],
-        out.len(),
-    );
-    let f = |x: f32, y: f32| p.activation.apply(p.op.apply(x, y));
+fn run<A: Copy, B: Copy, Y>(
+    (sa, sb): (usize, usize),
+    out: &mut [Y],
+    a: &[A],
+    ao: usize,
+    b: &[B],
+    bo: usize,
+    f: impl Fn(A, B) -> Y,
+) {
+    let n = out.len();
     match (sa, sb) {
         (1, 1) => {
             for ((o, &x), &y) in out.iter_mut().zip(&a[ao..ao + n]).zip(&b[bo..bo + n]) {
@@ -88,21 +548,24 @@ fn run(p: &Binary, out: &mut [f32], a: &[f32], ao: usize, b: &[f32], bo: usize) 
 
 /// Visits every innermost run of the iteration space with the operands' base offsets.
 #[inline(always)]
-fn for_each_run(p: &Binary, mut visit: impl FnMut(usize, usize, usize)) {
-    let [n0, n1, n2, n3, n4, _] = p.shape;
-    let (sa, sb) = (p.a_strides, p.b_strides);
+fn for_each_run<const K: usize>(
+    shape: [usize; MAX_RANK],
+    strides: [[usize; MAX_RANK]; K],
+    mut visit: impl FnMut(usize, [usize; K]),
+) {
+    let [n0, n1, n2, n3, n4, n5] = shape;
     let mut out = 0;
     for i0 in 0..n0 {
         for i1 in 0..n1 {
             for i2 in 0..n2 {
                 for i3 in 0..n3 {
                     for i4 in 0..n4 {
-                        let ao =
-                            i0 * sa[0] + i1 * sa[1] + i2 * sa[2] + i3 * sa[3] + i4 * sa[4];
-                        let bo =
-                            i0 * sb[0] + i1 * sb[1] + i2 * sb[2] + i3 * sb[3] + i4 * sb[4];
-                        visit(out, ao, bo);
-                        out += p.shape[MAX_RANK - 1];
+                        let mut offsets = [0; K];
+                        for (o, s) in offsets.iter_mut().zip(&strides) {
+                            *o = i0 * s[0] + i1 * s[1] + i2 * s[2] + i3 * s[3] + i4 * s[4];
+                        }
+                        visit(out, offsets);
+                        out += n5;
                     }
                 }
             }
@@ -112,20 +575,22 @@ fn for_each_run(p: &Binary, mut visit: impl FnMut(usize, usize, usize)) {
 
 /// `y = activation(op(a, b))` with broadcasting.
 #[inline(always)]
-pub fn binary(p: Binary, a: &[f32], b: &[f32], y: &mut [f32]) {
+pub fn binary<T: Number>(p: Binary, a: &[T], b: &[T], y: &mut [T]) {
     let n = p.shape[MAX_RANK - 1];
-    for_each_run(&p, |out, ao, bo| {
-        run(&p, &mut y[out..out + n], a, ao, b, bo)
+    let inner = (p.a_strides[MAX_RANK - 1], p.b_strides[MAX_RANK - 1]);
+    let f = |x: T, v: T| T::binary(p.op, x, v).activate(p.activation);
+    for_each_run(p.shape, [p.a_strides, p.b_strides], |out, [ao, bo]| {
+        run(inner, &mut y[out..out + n], a, ao, b, bo, f)
     });
 }
 
 /// `a = activation(op(a, b))`, where `a` has the output's shape (its strides are contiguous).
 #[inline(always)]
-pub fn binary_in_place(p: Binary, a: &mut [f32], b: &[f32]) {
+pub fn binary_in_place<T: Number>(p: Binary, a: &mut [T], b: &[T]) {
     let n = p.shape[MAX_RANK - 1];
     let sb = p.b_strides[MAX_RANK - 1];
-    let f = |x: f32, y: f32| p.activation.apply(p.op.apply(x, y));
-    for_each_run(&p, |out, _, bo| {
+    let f = |x: T, v: T| T::binary(p.op, x, v).activate(p.activation);
+    for_each_run(p.shape, [p.b_strides], |out, [bo]| {
         let row = &mut a[out..out + n];
         if sb == 0 {
             let y = b[bo];
@@ -140,52 +605,86 @@ pub fn binary_in_place(p: Binary, a: &mut [f32], b: &[f32]) {
     });
 }
 
-/// Activations and other one-input element-wise functions.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Unary {
-    Relu,
-    LeakyRelu(f32),
-    Clip(f32, f32),
-    Sigmoid,
-    /// `clamp(alpha * x + beta, 0, 1)`.
-    HardSigmoid(f32, f32),
-    /// `x * clamp(x / 6 + 1 / 2, 0, 1)`.
-    HardSwish,
-    Tanh,
+/// A broadcast comparison (strides as in [`Binary`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Compare {
+    pub op: CompareOp,
+    pub shape: [usize; MAX_RANK],
+    pub a_strides: [usize; MAX_RANK],
+    pub b_strides: [usize; MAX_RANK],
 }
 
-impl Unary {
-    #[inline(always)]
-    pub fn apply(self, x: f32) -> f32 {
-        match self {
-            Unary::Relu => x.max(0.0),
-            Unary::LeakyRelu(alpha) => {
-                if x < 0.0 {
-                    alpha * x
-                } else {
-                    x
-                }
-            }
-            Unary::Clip(min, max) => x.max(min).min(max),
-            Unary::Sigmoid => math::sigmoid(x),
-            Unary::HardSigmoid(alpha, beta) => (alpha * x + beta).clamp(0.0, 1.0),
-            Unary::HardSwish => x * (x * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0),
-            Unary::Tanh => math::tanh(x),
+/// `y = a op b` with broadcasting.
+#[inline(always)]
+pub fn compare<T: Number>(p: Compare, a: &[T], b: &[T], y: &mut [bool]) {
+    let n = p.shape[MAX_RANK - 1];
+    let inner = (p.a_strides[MAX_RANK - 1], p.b_strides[MAX_RANK - 1]);
+    let f = |x: T, v: T| match p.op {
+        CompareOp::Equal => x == v,
+        CompareOp::Less => x < v,
+        CompareOp::LessOrEqual => x <= v,
+        CompareOp::Greater => x > v,
+        CompareOp::GreaterOrEqual => x >= v,
+    };
+    for_each_run(p.shape, [p.a_strides, p.b_strides], |out, [ao, bo]| {
+        run(inner, &mut y[out..out + n], a, ao, b, bo, f)
+    });
+}
+
+/// `Where`: `y = condition ? a : b` with broadcasting of all three.
+#[derive(Clone, Copy, Debug)]
+pub struct Select {
+    pub shape: [usize; MAX_RANK],
+    pub condition_strides: [usize; MAX_RANK],
+    pub a_strides: [usize; MAX_RANK],
+    pub b_strides: [usize; MAX_RANK],
+}
+
+#[inline(always)]
+pub fn select<T: Copy>(p: Select, condition: &[bool], a: &[T], b: &[T], y: &mut [T]) {
+    let n = p.shape[MAX_RANK - 1];
+    let (sc, sa, sb) = (
+        p.condition_strides[MAX_RANK - 1],
+        p.a_strides[MAX_RANK - 1],
+        p.b_strides[MAX_RANK - 1],
+    );
+    let strides = [p.condition_strides, p.a_strides, p.b_strides];
+    for_each_run(p.shape, strides, |out, [co, ao, bo]| {
+        for (i, o) in y[out..out + n].iter_mut().enumerate() {
+            *o = if condition[co + i * sc] {
+                a[ao + i * sa]
+            } else {
+                b[bo + i * sb]
+            };
         }
-    }
+    });
 }
 
 #[inline(always)]
-pub fn unary(op: Unary, x: &[f32], y: &mut [f32]) {
+pub fn unary<T: Number>(op: Unary, x: &[T], y: &mut [T]) {
     for (o, &v) in y.iter_mut().zip(x) {
-        *o = op.apply(v);
+        *o = T::unary(op, v);
     }
 }
 
 #[inline(always)]
-pub fn unary_in_place(op: Unary, y: &mut [f32]) {
+pub fn unary_in_place<T: Number>(op: Unary, y: &mut [T]) {
     for v in y.iter_mut() {
-        *v = op.apply(*v);
+        *v = T::unary(op, *v);
+    }
+}
+
+/// Converts every element, as ONNX `Cast` does between numeric types: floats to integers
+/// truncate toward zero (saturating), integers to narrower integers wrap, anything to bool is
+/// "not zero".
+#[inline(always)]
+pub fn cast<A: Number, B: Number>(x: &[A], y: &mut [B]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = if A::FLOAT {
+            B::from_f64(v.to_f64())
+        } else {
+            B::from_i64(v.to_i64())
+        };
     }
 }
 

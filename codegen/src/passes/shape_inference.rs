@@ -149,6 +149,33 @@ fn require_f32(graph: &Graph, node: &Node, count: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Requires the input of a one-input element-wise op to have a type the op is defined on:
+/// float, int8 with quantization parameters (for the activations with int8 kernels), integers
+/// for the functions that take them, bool for `Not`.
+fn require_unary_dtype(graph: &Graph, node: &Node) -> Result<(), String> {
+    let f = node.op.unary_fn().expect("a unary op");
+    let tensor = graph.tensor(node.inputs[0]);
+    let ok = match tensor.dtype {
+        _ if f == UnaryFn::Not => tensor.dtype == DType::Bool,
+        DType::F32 | DType::F64 => true,
+        DType::I8 if tensor.quant.is_some() => {
+            return require_f32_or_quantized(graph, node, 1);
+        }
+        DType::Bool => false,
+        _ => f.takes_integers(),
+    };
+    if !ok {
+        return Err(format!(
+            "input '{}' is {}; {} is not defined on {} tensors",
+            tensor.name,
+            tensor.dtype,
+            node.op.name(),
+            tensor.dtype
+        ));
+    }
+    Ok(())
+}
+
 /// Requires an int8 tensor with per-tensor quantization (the int8 side of `Quantize` and
 /// `Dequantize`).
 fn require_per_tensor_i8(graph: &Graph, t: TensorId) -> Result<(), String> {
@@ -487,7 +514,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![x]
         }
         Op::Clip(a) => {
-            require_f32_or_quantized(graph, node, 1)?;
+            require_unary_dtype(graph, node)?;
             if let Some(min) = param_f32(graph, node, 0)? {
                 a.min = min;
             }
@@ -497,14 +524,50 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             node.op = Op::Clip(a.clone());
             vec![x]
         }
-        Op::Relu
-        | Op::LeakyRelu(_)
-        | Op::Sigmoid
-        | Op::HardSigmoid(_)
-        | Op::HardSwish
-        | Op::Tanh => {
-            require_f32_or_quantized(graph, node, 1)?;
+        op if op.unary_fn().is_some() => {
+            require_unary_dtype(graph, node)?;
             vec![x]
+        }
+        op if op.binary_fn().is_some() || op.compare_fn().is_some() => {
+            let (ta, tb) = (graph.tensor(node.inputs[0]), graph.tensor(node.inputs[1]));
+            let logical = op.binary_fn().is_some_and(|f| f.is_logical());
+            if logical && (ta.dtype != DType::Bool || tb.dtype != DType::Bool) {
+                return Err(format!(
+                    "its inputs are {} and {}; {} takes bool tensors",
+                    ta.dtype,
+                    tb.dtype,
+                    op.name()
+                ));
+            }
+            if ta.dtype != tb.dtype {
+                return Err(format!(
+                    "its inputs are {} and {}; they must have the same type",
+                    ta.dtype, tb.dtype
+                ));
+            }
+            if !logical && ta.dtype == DType::Bool && !matches!(op, Op::Equal) {
+                return Err(format!("{} of bool tensors is not supported", op.name()));
+            }
+            vec![broadcast_shapes(&x, &input_shape(graph, node, 1)?)?]
+        }
+        Op::Where => {
+            let (tc, ta, tb) = (
+                graph.tensor(node.inputs[0]),
+                graph.tensor(node.inputs[1]),
+                graph.tensor(node.inputs[2]),
+            );
+            if tc.dtype != DType::Bool || ta.dtype != tb.dtype {
+                return Err(format!(
+                    "its inputs are {}, {} and {}; Where takes a bool condition and two values \
+                     of one type",
+                    tc.dtype, ta.dtype, tb.dtype
+                ));
+            }
+            let xy = broadcast_shapes(
+                &input_shape(graph, node, 1)?,
+                &input_shape(graph, node, 2)?,
+            )?;
+            vec![broadcast_shapes(&x, &xy)?]
         }
         Op::Softmax(a) | Op::LogSoftmax(a) => {
             require_f32_or_quantized(graph, node, 1)?;
@@ -928,6 +991,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             node.op = Op::DequantizeLinear(a.clone());
             vec![x]
         }
+        other => return Err(format!("shape inference has no rule for {}", other.name())),
     };
     node.params.clear();
     Ok(shapes)

@@ -32,47 +32,92 @@ pub const MAX_OPSET: i64 = 28;
 
 /// The operator types of the default domain that the front end translates.
 pub const SUPPORTED_OPS: &[&str] = &[
+    "Abs",
+    "Acos",
+    "Acosh",
     "Add",
+    "And",
+    "Asin",
+    "Asinh",
+    "Atan",
+    "Atanh",
     "AveragePool",
     "BatchNormalization",
     "Cast",
+    "Ceil",
+    "Celu",
     "Clip",
     "Concat",
     "Constant",
     "Conv",
     "ConvTranspose",
+    "Cos",
+    "Cosh",
     "DequantizeLinear",
     "Div",
     "Dropout",
+    "Elu",
+    "Equal",
+    "Erf",
+    "Exp",
     "Flatten",
+    "Floor",
     "Gather",
+    "Gelu",
     "Gemm",
     "GlobalAveragePool",
     "GlobalMaxPool",
+    "Greater",
+    "GreaterOrEqual",
     "HardSigmoid",
     "HardSwish",
     "Identity",
     "LeakyRelu",
+    "Less",
+    "LessOrEqual",
+    "Log",
     "LogSoftmax",
     "MatMul",
+    "Max",
     "MaxPool",
+    "Mean",
+    "Min",
+    "Mish",
+    "Mod",
     "Mul",
+    "Neg",
+    "Not",
+    "Or",
     "PRelu",
     "Pad",
+    "Pow",
+    "Reciprocal",
     "ReduceMean",
     "Relu",
     "Reshape",
     "Resize",
+    "Round",
+    "Selu",
     "Shape",
     "Sigmoid",
+    "Sign",
+    "Sin",
+    "Sinh",
     "Slice",
     "Softmax",
+    "Softplus",
+    "Softsign",
     "Split",
+    "Sqrt",
     "Squeeze",
     "Sub",
+    "Sum",
+    "Tan",
     "Tanh",
     "Transpose",
     "Unsqueeze",
+    "Where",
+    "Xor",
 ];
 
 /// Reads an ONNX model into the IR.
@@ -421,6 +466,12 @@ impl Importer {
             return;
         }
         let describe = format!("{} '{name}'", node.op_type);
+        if matches!(node.op_type.as_str(), "Max" | "Min" | "Sum" | "Mean")
+            && (node.input.len() != 2 || matches!(node.op_type.as_str(), "Sum" | "Mean"))
+        {
+            self.variadic(node, &name);
+            return;
+        }
         let mut attrs = NodeAttrs::new(node);
         if node.op_type == "Constant" {
             match constant_node(&mut attrs) {
@@ -551,6 +602,30 @@ impl Importer {
             ));
             return;
         }
+        if matches!(op, Op::Pow) && inputs.len() == 2 {
+            // Pow may raise to an exponent of another type; the IR's Pow takes one type, so
+            // the exponent is converted to the base's (as runtimes do when they compute).
+            let (base, exponent) =
+                (self.graph.tensor(inputs[0]), self.graph.tensor(inputs[1]));
+            if base.dtype != exponent.dtype {
+                let (to, shape) = (base.dtype, exponent.shape.clone());
+                let cast = self.graph.add_tensor(Tensor {
+                    name: format!("{name}::exponent"),
+                    dtype: to,
+                    shape,
+                    data: None,
+                    quant: None,
+                });
+                self.graph.nodes.push(Node {
+                    name: format!("{name}::cast"),
+                    op: Op::Cast(CastAttrs { to }),
+                    inputs: vec![inputs[1]],
+                    params: Vec::new(),
+                    outputs: vec![cast],
+                });
+                inputs[1] = cast;
+            }
+        }
         let input_dtypes: Vec<DType> =
             inputs.iter().map(|&t| self.graph.tensor(t).dtype).collect();
         let dtype = op.output_dtype(&input_dtypes);
@@ -583,6 +658,74 @@ impl Importer {
             params,
             outputs,
         });
+    }
+}
+
+impl Importer {
+    /// ONNX's variadic `Max`, `Min`, `Sum` and `Mean` as a chain of two-input ops (`Mean`
+    /// divides the sum by the number of inputs at the end); one input is the identity.
+    fn variadic(&mut self, node: &NodeProto, name: &str) {
+        let Some(out) = node.output.first().cloned() else {
+            self.problems
+                .push(format!("{} '{name}' has no outputs", node.op_type));
+            return;
+        };
+        let binary = match node.op_type.as_str() {
+            "Sum" | "Mean" => "Add",
+            other => other,
+        };
+        let n = node.input.len();
+        let sum_out = if node.op_type == "Mean" && n > 1 {
+            format!("{out}::sum")
+        } else {
+            out.clone()
+        };
+        let part =
+            |op_type: &str, input: Vec<String>, output: String, k: usize| NodeProto {
+                name: format!("{name}::{k}"),
+                op_type: op_type.to_string(),
+                input,
+                output: vec![output],
+                ..Default::default()
+            };
+        if n <= 1 {
+            self.node(&NodeProto {
+                name: name.to_string(),
+                ..part("Identity", node.input.clone(), out, 0)
+            });
+            return;
+        }
+        let mut acc = node.input[0].clone();
+        for k in 1..n {
+            let target = if k == n - 1 {
+                sum_out.clone()
+            } else {
+                format!("{out}::{k}")
+            };
+            self.node(&part(
+                binary,
+                vec![acc, node.input[k].clone()],
+                target.clone(),
+                k,
+            ));
+            acc = target;
+        }
+        if node.op_type == "Mean" {
+            let Some(&sum) = self.names.get(&sum_out) else {
+                return; // the failure is already reported
+            };
+            let dtype = self.graph.tensor(sum).dtype;
+            let count = format!("{out}::count");
+            let id = self.graph.add_tensor(Tensor {
+                name: count.clone(),
+                dtype,
+                shape: Some(vec![]),
+                data: Some(TensorData::F64(vec![n as f64]).cast(dtype)),
+                quant: None,
+            });
+            self.names.insert(count.clone(), id);
+            self.node(&part("Div", vec![sum_out, count], out, n));
+        }
     }
 }
 
@@ -1134,6 +1277,67 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
         }),
         "Resize" => resize(a, opset)?,
         "Identity" => Op::Identity,
+        "Abs" => Op::Abs,
+        "Neg" => Op::Neg,
+        "Sign" => Op::Sign,
+        "Sqrt" => Op::Sqrt,
+        "Exp" => Op::Exp,
+        "Log" => Op::Log,
+        "Sin" => Op::Sin,
+        "Cos" => Op::Cos,
+        "Tan" => Op::Tan,
+        "Asin" => Op::Asin,
+        "Acos" => Op::Acos,
+        "Atan" => Op::Atan,
+        "Sinh" => Op::Sinh,
+        "Cosh" => Op::Cosh,
+        "Asinh" => Op::Asinh,
+        "Acosh" => Op::Acosh,
+        "Atanh" => Op::Atanh,
+        "Erf" => Op::Erf,
+        "Floor" => Op::Floor,
+        "Ceil" => Op::Ceil,
+        "Round" => Op::Round,
+        "Reciprocal" => Op::Reciprocal,
+        "Softplus" => Op::Softplus,
+        "Softsign" => Op::Softsign,
+        "Mish" => Op::Mish,
+        "Elu" => Op::Elu(EluAttrs {
+            alpha: a.float("alpha").unwrap_or(1.0),
+        }),
+        "Celu" => Op::Celu(EluAttrs {
+            alpha: a.float("alpha").unwrap_or(1.0),
+        }),
+        "Selu" => {
+            let d = SeluAttrs::default();
+            Op::Selu(SeluAttrs {
+                alpha: a.float("alpha").unwrap_or(d.alpha),
+                gamma: a.float("gamma").unwrap_or(d.gamma),
+            })
+        }
+        "Gelu" => Op::Gelu(GeluAttrs {
+            tanh: match a.string("approximate").as_deref() {
+                None | Some("none") => false,
+                Some("tanh") => true,
+                Some(other) => return Err(format!("unknown Gelu approximation '{other}'")),
+            },
+        }),
+        "Not" => Op::Not,
+        "Pow" => Op::Pow,
+        "Max" => Op::Max,
+        "Min" => Op::Min,
+        "Mod" => Op::Mod(ModAttrs {
+            fmod: a.bool("fmod", false),
+        }),
+        "And" => Op::And,
+        "Or" => Op::Or,
+        "Xor" => Op::Xor,
+        "Equal" => Op::Equal,
+        "Less" => Op::Less,
+        "LessOrEqual" => Op::LessOrEqual,
+        "Greater" => Op::Greater,
+        "GreaterOrEqual" => Op::GreaterOrEqual,
+        "Where" => Op::Where,
         "Dropout" => {
             a.ignore(&["seed", "ratio", "is_test"]);
             Op::Dropout
