@@ -1573,16 +1573,19 @@ mod tests {
         let bytes = model(vec![node("Relu", "r", &["x"], &["y"])], 13);
         let options = ImportOptions {
             input_shapes: vec![("x".into(), vec![2, 5])],
+            ..Default::default()
         };
         let err = import(&bytes, SourceInfo::default(), &options).unwrap_err();
         assert!(err.message.contains("dimension 1 is fixed to 4"), "{err}");
         let options = ImportOptions {
             input_shapes: vec![("z".into(), vec![2, 4])],
+            ..Default::default()
         };
         let err = import(&bytes, SourceInfo::default(), &options).unwrap_err();
         assert!(err.message.contains("'z'"), "{err}");
         let options = ImportOptions {
             input_shapes: vec![("x".into(), vec![3, 4])],
+            ..Default::default()
         };
         let g = import(&bytes, SourceInfo::default(), &options).unwrap();
         assert_eq!(g.tensor(g.inputs[0]).shape, Some(vec![3, 4]));
