@@ -49,6 +49,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Clip",
     "Concat",
     "Constant",
+    "ConstantOfShape",
     "Conv",
     "ConvTranspose",
     "Cos",
@@ -60,9 +61,11 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Equal",
     "Erf",
     "Exp",
+    "Expand",
     "Flatten",
     "Floor",
     "Gather",
+    "GatherElements",
     "Gelu",
     "Gemm",
     "GlobalAveragePool",
@@ -91,6 +94,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "PRelu",
     "Pad",
     "Pow",
+    "Range",
     "Reciprocal",
     "ReduceMean",
     "Relu",
@@ -103,6 +107,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Sign",
     "Sin",
     "Sinh",
+    "Size",
     "Slice",
     "Softmax",
     "Softplus",
@@ -114,6 +119,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Sum",
     "Tan",
     "Tanh",
+    "Tile",
     "Transpose",
     "Unsqueeze",
     "Where",
@@ -601,6 +607,11 @@ impl Importer {
                     .join(", ")
             ));
             return;
+        }
+        let mut op = op;
+        if let (Op::Range(a), Some(Some(start))) = (&mut op, params.first()) {
+            // Range's type is that of its inputs, which are all parameter inputs.
+            a.dtype = self.graph.tensor(*start).dtype;
         }
         if matches!(op, Op::Pow) && inputs.len() == 2 {
             // Pow may raise to an exponent of another type; the IR's Pow takes one type, so
@@ -1270,6 +1281,30 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
         "Gather" => Op::Gather(GatherAttrs {
             axis: a.int("axis").unwrap_or(0),
         }),
+        "GatherElements" => Op::GatherElements(GatherAttrs {
+            axis: a.int("axis").unwrap_or(0),
+        }),
+        "Size" => Op::Size,
+        "ConstantOfShape" => {
+            let (value, dtype) = match a.tensor("value") {
+                Some(t) => {
+                    let (_, data) = tensor_from_proto(t)?;
+                    if data.len() != 1 {
+                        return Err("the value must have one element".into());
+                    }
+                    (data.to_f64_vec()[0], data.dtype())
+                }
+                None => (0.0, DType::F32),
+            };
+            Op::ConstantOfShape(ConstantOfShapeAttrs {
+                value,
+                dtype,
+                ..Default::default()
+            })
+        }
+        "Range" => Op::Range(RangeAttrs::default()),
+        "Expand" => Op::Expand(ExpandAttrs::default()),
+        "Tile" => Op::Tile(TileAttrs::default()),
         "ReduceMean" => Op::ReduceMean(ReduceAttrs {
             axes: if opset < 18 { a.ints("axes") } else { None },
             keepdims: a.bool("keepdims", true),
