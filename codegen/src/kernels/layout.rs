@@ -217,13 +217,13 @@ pub fn gather_elements<I: Number, T: Copy>(
     let mut coordinate = [0usize; MAX_RANK];
     for (o, &index) in y.iter_mut().zip(indices) {
         let mut src = 0;
-        for d in 0..MAX_RANK {
+        for (d, (&c, &stride)) in coordinate.iter().zip(&p.x_strides).enumerate() {
             let c = if d == p.axis {
                 position(index, p.axis_len)
             } else {
-                coordinate[d]
+                c
             };
-            src += c * p.x_strides[d];
+            src += c * stride;
         }
         *o = x[src];
         // The next coordinate, innermost axis first.
@@ -250,8 +250,8 @@ pub fn tile<T: Copy>(p: Tile, x: &[T], y: &mut [T]) {
     let mut coordinate = [0usize; MAX_RANK];
     for o in y.iter_mut() {
         let mut src = 0;
-        for d in 0..MAX_RANK {
-            src += (coordinate[d] % p.x_shape[d]) * p.x_strides[d];
+        for ((&c, &size), &stride) in coordinate.iter().zip(&p.x_shape).zip(&p.x_strides) {
+            src += (c % size) * stride;
         }
         *o = x[src];
         for d in (0..MAX_RANK).rev() {
