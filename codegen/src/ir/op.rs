@@ -82,6 +82,18 @@ impl CoordinateTransformation {
 }
 
 word_enum! {
+    /// How `Resize` with `sizes` keeps the aspect ratio of the resized axes.
+    pub enum AspectPolicy {
+        /// Each axis gets its size.
+        Stretch = "stretch",
+        /// One scale, the smallest of the axes' (the output fits inside the sizes).
+        NotLarger = "not_larger",
+        /// One scale, the largest (the output covers the sizes).
+        NotSmaller = "not_smaller",
+    }
+}
+
+word_enum! {
     /// How `Resize` in nearest mode rounds a fractional input coordinate.
     pub enum NearestMode {
         RoundPreferFloor = "round_prefer_floor",
@@ -421,6 +433,10 @@ attr_struct! {
         /// `tf_crop_and_resize` only: `[starts..., ends...]` in normalised coordinates.
         pub roi: Vec<f32> = Vec::new(),
         pub extrapolation_value: f32 = 0.0,
+        /// The axes that `scales`, `sizes` and `roi` of the node's parameter inputs name;
+        /// shape inference expands them to every axis and clears this.
+        pub axes: Option<Vec<i64>> = None,
+        pub keep_aspect_ratio_policy: AspectPolicy = AspectPolicy::Stretch,
     }
 }
 

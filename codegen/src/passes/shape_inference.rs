@@ -894,27 +894,109 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
         }
         Op::Resize(a) => {
             require_f32_or_quantized(graph, node, 1)?;
-            let scales = param(graph, node, 1)?.filter(|d| !d.is_empty());
-            let sizes = param_i64s(graph, node, 2)?.filter(|s| !s.is_empty());
+            let mut scales = param(graph, node, 1)?.filter(|d| !d.is_empty());
+            let mut sizes = param_i64s(graph, node, 2)?.filter(|s| !s.is_empty());
+            let mut roi = param(graph, node, 0)?
+                .map(|d| d.to_f64_vec())
+                .unwrap_or_default();
+            // `axes` says which axes the parameters name; the others keep their size.
+            // In the order given: the i-th value of each parameter is for axes[i].
+            let axes: Vec<usize> = match a.axes.take() {
+                Some(axes) => {
+                    normalize_axes(&axes, rank)?;
+                    axes.iter()
+                        .map(|&v| normalize_axis(v, rank))
+                        .collect::<Result<_, _>>()?
+                }
+                None => (0..rank).collect(),
+            };
+            if axes.len() != rank {
+                let spread = |values: &[f64],
+                              rest: &dyn Fn(usize) -> f64|
+                 -> Result<Vec<f64>, String> {
+                    if values.len() != axes.len() {
+                        return Err(format!(
+                            "{values:?} should have one value per axis of {axes:?}"
+                        ));
+                    }
+                    Ok((0..rank)
+                        .map(|d| {
+                            axes.iter()
+                                .position(|&a| a == d)
+                                .map_or_else(|| rest(d), |i| values[i])
+                        })
+                        .collect())
+                };
+                if let Some(s) = &scales {
+                    scales = Some(TensorData::F64(spread(&s.to_f64_vec(), &|_| 1.0)?));
+                }
+                if let Some(s) = &sizes {
+                    let v: Vec<f64> = s.iter().map(|&v| v as f64).collect();
+                    sizes = Some(
+                        spread(&v, &|d| x[d] as f64)?
+                            .iter()
+                            .map(|&v| v as i64)
+                            .collect(),
+                    );
+                }
+                if roi.len() == 2 * axes.len() {
+                    let (starts, ends) = roi.split_at(axes.len());
+                    let (starts, ends) =
+                        (spread(starts, &|_| 0.0)?, spread(ends, &|_| 1.0)?);
+                    roi = starts.into_iter().chain(ends).collect();
+                }
+            }
+            if let (Some(s), true) =
+                (&sizes, a.keep_aspect_ratio_policy != AspectPolicy::Stretch)
+            {
+                // One scale for the resized axes, the smallest or largest of theirs; sizes
+                // round half up from it.
+                let ratios = axes.iter().map(|&d| s[d] as f64 / x[d] as f64);
+                let scale = if a.keep_aspect_ratio_policy == AspectPolicy::NotLarger {
+                    ratios.fold(f64::INFINITY, f64::min)
+                } else {
+                    ratios.fold(0.0, f64::max)
+                };
+                let out: Vec<usize> = (0..rank)
+                    .map(|d| {
+                        if axes.contains(&d) {
+                            (scale * x[d] as f64 + 0.5) as usize
+                        } else {
+                            x[d]
+                        }
+                    })
+                    .collect();
+                let resolved: Vec<f32> = (0..rank)
+                    .map(|d| if axes.contains(&d) { scale as f32 } else { 1.0 })
+                    .collect();
+                scales = Some(TensorData::F32(resolved));
+                sizes = None;
+                a.sizes = Some(out);
+            }
             let (out, resolved) = match (scales, sizes) {
                 (Some(_), Some(_)) => return Err("both scales and sizes are given".into()),
                 (None, None) => return Err("neither scales nor sizes is given".into()),
                 (Some(scales), None) => {
                     let scales: Vec<f32> =
                         scales.to_f64_vec().iter().map(|&s| s as f32).collect();
-                    if scales.len() != rank
-                        || scales.iter().any(|&s| !(s > 0.0 && s.is_finite()))
-                    {
-                        return Err(format!(
-                            "scales {scales:?} should be {rank} positive numbers"
-                        ));
+                    if let Some(out) = a.sizes.take() {
+                        // keep_aspect_ratio_policy fixed both above.
+                        (out, scales)
+                    } else {
+                        if scales.len() != rank
+                            || scales.iter().any(|&s| !(s > 0.0 && s.is_finite()))
+                        {
+                            return Err(format!(
+                                "scales {scales:?} should be {rank} positive numbers"
+                            ));
+                        }
+                        let out: Vec<usize> = x
+                            .iter()
+                            .zip(&scales)
+                            .map(|(&n, &s)| (n as f32 * s).floor() as usize)
+                            .collect();
+                        (out, scales)
                     }
-                    let out: Vec<usize> = x
-                        .iter()
-                        .zip(&scales)
-                        .map(|(&n, &s)| (n as f32 * s).floor() as usize)
-                        .collect();
-                    (out, scales)
                 }
                 (None, Some(sizes)) => {
                     if sizes.len() != rank || sizes.iter().any(|&s| s <= 0) {
@@ -936,12 +1018,12 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             }
             if a.coordinate_transformation_mode == CoordinateTransformation::TfCropAndResize
             {
-                let roi: Vec<f32> = param(graph, node, 0)?
-                    .ok_or("tf_crop_and_resize needs a region of interest (roi)")?
-                    .to_f64_vec()
-                    .iter()
-                    .map(|&v| v as f32)
-                    .collect();
+                if roi.is_empty() {
+                    return Err(
+                        "tf_crop_and_resize needs a region of interest (roi)".into()
+                    );
+                }
+                let roi: Vec<f32> = roi.iter().map(|&v| v as f32).collect();
                 if roi.len() != 2 * rank {
                     return Err(format!("roi {roi:?} should have {} values", 2 * rank));
                 }

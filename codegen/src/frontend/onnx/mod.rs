@@ -1452,21 +1452,19 @@ fn resize(a: &mut NodeAttrs, opset: i64) -> Result<Op, String> {
     if a.bool("antialias", false) {
         return Err("Resize with antialias is not supported".into());
     }
-    if a.ints("axes").is_some() {
-        return Err("Resize with the 'axes' attribute is not supported yet".into());
-    }
-    if a.string("keep_aspect_ratio_policy")
-        .is_some_and(|p| p != "stretch")
-    {
-        return Err(
-            "Resize keep_aspect_ratio_policy other than 'stretch' is not supported".into(),
-        );
-    }
+    let keep_aspect_ratio_policy = match a.string("keep_aspect_ratio_policy").as_deref() {
+        None | Some("stretch") => AspectPolicy::Stretch,
+        Some("not_larger") => AspectPolicy::NotLarger,
+        Some("not_smaller") => AspectPolicy::NotSmaller,
+        Some(other) => return Err(format!("unknown keep_aspect_ratio_policy '{other}'")),
+    };
     Ok(Op::Resize(ResizeAttrs {
         mode,
         coordinate_transformation_mode: ctm,
         nearest_mode,
         extrapolation_value,
+        axes: a.ints("axes"),
+        keep_aspect_ratio_policy,
         ..ResizeAttrs::default()
     }))
 }
