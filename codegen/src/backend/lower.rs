@@ -397,6 +397,8 @@ impl Lowering<'_> {
                     | Op::GatherElements(_)
                     | Op::Expand(_)
                     | Op::Tile(_)
+                    | Op::DepthToSpace(_)
+                    | Op::SpaceToDepth(_)
             );
         if !generic {
             for &t in node.inputs.iter().chain(&node.outputs) {
@@ -419,6 +421,17 @@ impl Lowering<'_> {
             op if op.is_view() => Ok(()),
             Op::Where => self.select(),
             Op::Expand(_) => self.expand(),
+            Op::DepthToSpace(a) | Op::SpaceToDepth(a) => {
+                let (view, perm) = a.as_transpose(
+                    self.input_shape(0),
+                    matches!(node.op, Op::DepthToSpace(_)),
+                );
+                let in_strides = strides_of(&view);
+                let out: Vec<usize> = perm.iter().map(|&p| view[p]).collect();
+                let src: Vec<isize> =
+                    perm.iter().map(|&p| in_strides[p] as isize).collect();
+                self.strided(&out, src, 0, format!("blocks of {}", a.blocksize))
+            }
             Op::Tile(a) => self.tile(&a.repeats),
             Op::GatherElements(a) => self.gather_elements(a.axis as usize),
             Op::Cast(_) => self.cast(),

@@ -241,6 +241,11 @@ pub fn eval_node(
             single(data)
         }
         Op::Expand(_) => single(layout::expand(x, &out_shape)),
+        Op::DepthToSpace(a) | Op::SpaceToDepth(a) => {
+            let (view, perm) =
+                a.as_transpose(&x.shape, matches!(node.op, Op::DepthToSpace(_)));
+            single(layout::transpose(&Value::new(view, x.data.clone()), &perm))
+        }
         Op::Tile(_) => single(layout::tile(x, &out_shape)),
         Op::GatherElements(a) => {
             single(layout::gather_elements(x, inputs[1], a.axis as usize)?)

@@ -489,6 +489,35 @@ attr_struct! {
 }
 
 attr_struct! {
+    /// `DepthToSpace` and `SpaceToDepth` on NCHW data; `crd` selects the column-row-depth
+    /// order of the channels (the default is depth-column-row).
+    pub struct BlockAttrs {
+        pub blocksize: usize = 1,
+        pub crd: bool = false,
+    }
+}
+
+impl BlockAttrs {
+    /// The op as a transpose of a 6-D view: `(view shape, permutation)` for input `x`.
+    pub fn as_transpose(
+        &self,
+        x: &[usize],
+        depth_to_space: bool,
+    ) -> (Vec<usize>, Vec<usize>) {
+        let (n, c, h, w, b) = (x[0], x[1], x[2], x[3], self.blocksize);
+        if !depth_to_space && self.crd {
+            (vec![n, c, h / b, b, w / b, b], vec![0, 1, 3, 5, 2, 4])
+        } else if !depth_to_space {
+            (vec![n, c, h / b, b, w / b, b], vec![0, 3, 5, 1, 2, 4])
+        } else if self.crd {
+            (vec![n, c / (b * b), b, b, h, w], vec![0, 1, 4, 2, 5, 3])
+        } else {
+            (vec![n, b, b, c / (b * b), h, w], vec![0, 3, 4, 1, 5, 2])
+        }
+    }
+}
+
+attr_struct! {
     /// `DequantizeLinear`: `(x - zero_point) * scale`, per tensor or along `axis`.
     pub struct DequantizeAttrs {
         pub axis: i64 = 1,
@@ -649,6 +678,8 @@ define_ops! {
     Tile(TileAttrs) = "Tile",
     /// `y[i][j][k] = x[index[i][j][k]][j][k]` along `axis` (indices the shape of the output).
     GatherElements(GatherAttrs) = "GatherElements",
+    DepthToSpace(BlockAttrs) = "DepthToSpace",
+    SpaceToDepth(BlockAttrs) = "SpaceToDepth",
     /// Copies its input; inserted by the memory planner where a value must live in two places
     /// (a graph input that is also an output, a constant that is an output, ...).
     Copy = "Copy",
@@ -811,6 +842,7 @@ impl Op {
             Op::Expand(_) => a(1, 1, &["shape"]),
             Op::Tile(_) => a(1, 1, &["repeats"]),
             Op::GatherElements(_) => a(2, 2, &[]),
+            Op::DepthToSpace(_) | Op::SpaceToDepth(_) => a(1, 1, &[]),
             // The element-wise ops without parameter inputs.
             op if op.unary_fn().is_some() => a(1, 1, &[]),
             _ => a(2, 2, &[]),

@@ -1079,6 +1079,26 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![x]
         }
         Op::Size => vec![vec![]],
+        Op::DepthToSpace(a) | Op::SpaceToDepth(a) => {
+            let b = a.blocksize;
+            if rank != 4 {
+                return Err(format!("the input {x:?} is not 4-D (NCHW)"));
+            }
+            if matches!(node.op, Op::DepthToSpace(_)) {
+                if x[1] % (b * b) != 0 {
+                    return Err(format!(
+                        "{} channels do not divide into blocks of {b}x{b}",
+                        x[1]
+                    ));
+                }
+                vec![vec![x[0], x[1] / (b * b), x[2] * b, x[3] * b]]
+            } else {
+                if x[2] % b != 0 || x[3] % b != 0 {
+                    return Err(format!("{x:?} does not divide into blocks of {b}x{b}"));
+                }
+                vec![vec![x[0], x[1] * b * b, x[2] / b, x[3] / b]]
+            }
+        }
         Op::ConstantOfShape(a) => {
             let shape = param_i64s(graph, node, 0)?.unwrap_or_default();
             a.shape = shape

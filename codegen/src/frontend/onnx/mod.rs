@@ -54,6 +54,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "ConvTranspose",
     "Cos",
     "Cosh",
+    "DepthToSpace",
     "DequantizeLinear",
     "Div",
     "Dropout",
@@ -112,6 +113,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Softmax",
     "Softplus",
     "Softsign",
+    "SpaceToDepth",
     "Split",
     "Sqrt",
     "Squeeze",
@@ -1285,6 +1287,24 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
             axis: a.int("axis").unwrap_or(0),
         }),
         "Size" => Op::Size,
+        "DepthToSpace" | "SpaceToDepth" => {
+            let attrs = BlockAttrs {
+                blocksize: a.positive("blocksize", 0),
+                crd: match a.string("mode").as_deref() {
+                    None | Some("DCR") => false,
+                    Some("CRD") => true,
+                    Some(other) => return Err(format!("unknown {op_type} mode '{other}'")),
+                },
+            };
+            if attrs.blocksize == 0 {
+                return Err("the blocksize attribute is missing".into());
+            }
+            if op_type == "DepthToSpace" {
+                Op::DepthToSpace(attrs)
+            } else {
+                Op::SpaceToDepth(attrs)
+            }
+        }
         "ConstantOfShape" => {
             let (value, dtype) = match a.tensor("value") {
                 Some(t) => {
