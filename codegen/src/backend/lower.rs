@@ -21,6 +21,7 @@ use crate::report;
 
 mod channels_last;
 mod int8_elementwise;
+mod onnx_quant;
 
 /// Axes kernels accept for broadcast and strided iteration.
 const MAX_RANK: usize = 6;
@@ -378,6 +379,9 @@ impl Lowering<'_> {
                 op => Err(format!("{} has no int8 kernel yet", op.name())),
             };
         }
+        if crate::eval::onnx_quant::handles(&node.op) {
+            return self.onnx_quant();
+        }
         // Element-wise ops and data movement take every element type (shape inference checked
         // which types each op is defined on); the rest compute on float32.
         let generic = node.op.unary_fn().is_some()
@@ -458,9 +462,6 @@ impl Lowering<'_> {
             Op::ReduceMean(a) => self.reduce_mean(a),
             Op::Resize(a) => self.resize(a),
             Op::Copy => self.copy(),
-            Op::DequantizeLinear(_) => {
-                Err("DequantizeLinear of a run-time tensor is not supported yet".into())
-            }
             Op::Shape(_) => Err("Shape should have been folded".into()),
             other => Err(format!("no lowering for {}", other.name())),
         }
@@ -678,6 +679,31 @@ impl Lowering<'_> {
     }
 
     fn matmul(&mut self) -> R<()> {
+        let (p, (m, k, n)) = self.matmul_params()?;
+        let mut inputs = Vec::new();
+        let a = self.operand(0, "A", &mut inputs)?;
+        let b = self.operand(1, "B", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "gemm::matmul".into(),
+                vec![Arg::Local("p".into()), a, b, Arg::Output],
+            ),
+        ];
+        self.push(
+            None,
+            format!("[{m}, {k}] × [{k}, {n}] per batch entry"),
+            inputs,
+            self.node.outputs[0],
+            false,
+            body,
+        );
+        Ok(())
+    }
+
+    /// The `gemm::MatMul` parameters of a matrix product of the first two inputs (numpy
+    /// broadcasting of the batch axes), and its `(m, k, n)`.
+    fn matmul_params(&self) -> R<(Struct, (usize, usize, usize))> {
         let (a_in, b_in) = (self.input_shape(0).to_vec(), self.input_shape(1).to_vec());
         let a_shape = if a_in.len() == 1 {
             vec![1, a_in[0]]
@@ -733,25 +759,7 @@ impl Lowering<'_> {
                 ("n", usize_(n)),
             ],
         );
-        let mut inputs = Vec::new();
-        let a = self.operand(0, "A", &mut inputs)?;
-        let b = self.operand(1, "B", &mut inputs)?;
-        let body = vec![
-            Stmt::Let("p".into(), p),
-            Stmt::Call(
-                "gemm::matmul".into(),
-                vec![Arg::Local("p".into()), a, b, Arg::Output],
-            ),
-        ];
-        self.push(
-            None,
-            format!("[{m}, {k}] × [{k}, {n}] per batch entry"),
-            inputs,
-            self.node.outputs[0],
-            false,
-            body,
-        );
-        Ok(())
+        Ok((p, (m, k, n)))
     }
 
     fn binary(&mut self, op: &str, act: Activation) -> R<()> {

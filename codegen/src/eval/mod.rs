@@ -14,6 +14,7 @@ pub mod elementwise;
 pub mod int8;
 pub mod layout;
 pub mod nn;
+pub mod onnx_quant;
 
 use std::collections::HashMap;
 
@@ -319,12 +320,7 @@ pub fn eval_node(
         Op::Quantize | Op::Dequantize => {
             Err("Quantize and Dequantize need quantization parameters".into())
         }
-        Op::DequantizeLinear(a) => single(TensorData::F32(nn::dequantize(
-            x,
-            inputs[1],
-            inputs.get(2).copied(),
-            a.axis,
-        )?)),
+        op if onnx_quant::handles(op) => onnx_quant::eval(graph, node, inputs, &out_shapes),
         other => Err(format!("the evaluator has no rule for {}", other.name())),
     }
 }

@@ -518,9 +518,62 @@ impl BlockAttrs {
 }
 
 attr_struct! {
-    /// `DequantizeLinear`: `(x - zero_point) * scale`, per tensor or along `axis`.
+    /// `DequantizeLinear`: `(x - zero_point) · scale` in float32, per tensor, along `axis`, or in
+    /// blocks of `block_size` along `axis`. The scale and zero point arrive as parameter inputs;
+    /// after shape inference they are here, row-major in the shape of the scale input (an
+    /// empty `zero_point` means 0).
     pub struct DequantizeAttrs {
         pub axis: i64 = 1,
+        pub block_size: usize = 0,
+        pub scale: Vec<f32> = Vec::new(),
+        pub zero_point: Vec<i64> = Vec::new(),
+    }
+}
+
+attr_struct! {
+    /// ONNX `QuantizeLinear`: `saturate(round_half_to_even(x / scale) + zero_point)` into
+    /// `output_dtype`, with the scale and zero point laid out as for `DequantizeLinear`.
+    pub struct QuantizeLinearAttrs {
+        pub axis: i64 = 1,
+        pub block_size: usize = 0,
+        pub output_dtype: DType = DType::U8,
+        pub scale: Vec<f32> = Vec::new(),
+        pub zero_point: Vec<i64> = Vec::new(),
+    }
+}
+
+attr_struct! {
+    /// `MatMulInteger` (`a_zero_point` per tensor or per row of `a`, `b_zero_point` per tensor
+    /// or per column of `b`; int32 result) and `QLinearMatMul` (the same product, requantized:
+    /// `saturate(round_half_to_even(acc · a_scale · b_scale / y_scale) + y_zero_point)`, with
+    /// `b_scale` per tensor or per column). Parameter inputs until shape inference.
+    pub struct QuantMatMulAttrs {
+        pub a_scale: f32 = 1.0,
+        pub a_zero_point: Vec<i64> = Vec::new(),
+        pub b_scale: Vec<f32> = Vec::new(),
+        pub b_zero_point: Vec<i64> = Vec::new(),
+        pub y_scale: f32 = 1.0,
+        pub y_zero_point: i64 = 0,
+    }
+}
+
+attr_struct! {
+    /// `ConvInteger` (int32 result) and `QLinearConv` (requantized as `QLinearMatMul` is, with
+    /// `w_scale` and `w_zero_point` per tensor or per output channel, and an optional int32
+    /// bias added to the accumulator). The geometry attributes are those of `Conv`.
+    pub struct QuantConvAttrs {
+        pub kernel_shape: Vec<usize> = Vec::new(),
+        pub strides: Vec<usize> = Vec::new(),
+        pub dilations: Vec<usize> = Vec::new(),
+        pub pads: Vec<usize> = Vec::new(),
+        pub group: usize = 1,
+        pub auto_pad: AutoPad = AutoPad::NotSet,
+        pub x_scale: f32 = 1.0,
+        pub x_zero_point: i64 = 0,
+        pub w_scale: Vec<f32> = Vec::new(),
+        pub w_zero_point: Vec<i64> = Vec::new(),
+        pub y_scale: f32 = 1.0,
+        pub y_zero_point: i64 = 0,
     }
 }
 
@@ -623,6 +676,15 @@ define_ops! {
     /// zero_point)` with the input tensor's quantization. (ONNX's `DequantizeLinear` takes
     /// its scale and zero point as inputs instead.)
     Dequantize = "Dequantize",
+    QuantizeLinear(QuantizeLinearAttrs) = "QuantizeLinear",
+    /// Float32 to uint8 with a scale and zero point computed from the input's range; three
+    /// outputs: `y` (uint8), `y_scale` (float32 scalar), `y_zero_point` (uint8 scalar).
+    DynamicQuantizeLinear = "DynamicQuantizeLinear",
+    MatMulInteger(QuantMatMulAttrs) = "MatMulInteger",
+    QLinearMatMul(QuantMatMulAttrs) = "QLinearMatMul",
+    ConvInteger(QuantConvAttrs) = "ConvInteger",
+    /// Data inputs `x, w, bias`; the scales and zero points are parameter inputs.
+    QLinearConv(QuantConvAttrs) = "QLinearConv",
     Abs = "Abs",
     Neg = "Neg",
     Sign = "Sign",
@@ -834,7 +896,40 @@ impl Op {
             Op::ReduceMean(_) => a(1, 1, &["axes"]),
             Op::Resize(_) => a(1, 1, &["roi", "scales", "sizes"]),
             Op::Dropout => a(1, 1, &["ratio", "training_mode"]),
-            Op::DequantizeLinear(_) => a(2, 3, &[]),
+            Op::DequantizeLinear(_) => a(1, 1, &["x_scale", "x_zero_point"]),
+            Op::QuantizeLinear(_) => a(1, 1, &["y_scale", "y_zero_point"]),
+            Op::DynamicQuantizeLinear => Arity {
+                min_inputs: 1,
+                max_inputs: 1,
+                outputs: Some(3),
+                params: &[],
+            },
+            Op::MatMulInteger(_) => a(2, 2, &["a_zero_point", "b_zero_point"]),
+            Op::QLinearMatMul(_) => a(
+                2,
+                2,
+                &[
+                    "a_scale",
+                    "a_zero_point",
+                    "b_scale",
+                    "b_zero_point",
+                    "y_scale",
+                    "y_zero_point",
+                ],
+            ),
+            Op::ConvInteger(_) => a(2, 2, &["x_zero_point", "w_zero_point"]),
+            Op::QLinearConv(_) => a(
+                2,
+                3,
+                &[
+                    "x_scale",
+                    "x_zero_point",
+                    "w_scale",
+                    "w_zero_point",
+                    "y_scale",
+                    "y_zero_point",
+                ],
+            ),
             Op::Where => a(3, 3, &[]),
             Op::Size => a(1, 1, &[]),
             Op::ConstantOfShape(_) => a(0, 0, &["shape"]),
@@ -859,9 +954,21 @@ impl Op {
             Op::Cast(c) => c.to,
             Op::DequantizeLinear(_) | Op::Dequantize => DType::F32,
             Op::Quantize => DType::I8,
+            Op::QuantizeLinear(a) => a.output_dtype,
+            Op::DynamicQuantizeLinear => DType::U8,
+            Op::MatMulInteger(_) | Op::ConvInteger(_) => DType::I32,
             op if op.compare_fn().is_some() => DType::Bool,
             Op::Where => inputs.get(1).copied().unwrap_or(DType::F32),
             _ => inputs.first().copied().unwrap_or(DType::F32),
+        }
+    }
+
+    /// The element type of output `k` when the outputs of an op differ in type
+    /// (`DynamicQuantizeLinear`); `None` when every output has [`Op::output_dtype`].
+    pub fn output_dtype_of(&self, k: usize) -> Option<DType> {
+        match (self, k) {
+            (Op::DynamicQuantizeLinear, 1) => Some(DType::F32),
+            _ => None,
         }
     }
 

@@ -20,6 +20,7 @@ pub mod layout;
 pub mod math;
 pub mod nhwc;
 pub mod pool;
+pub mod qlinear;
 pub mod quant;
 pub mod reduce;
 pub mod resize;
@@ -83,6 +84,11 @@ pub const SOURCES: &[KernelSource] = &[
         name: "pool",
         source: include_str!("pool.rs"),
         depends_on: &[],
+    },
+    KernelSource {
+        name: "qlinear",
+        source: include_str!("qlinear.rs"),
+        depends_on: &["elementwise", "gemm", "math"],
     },
     KernelSource {
         name: "quant",

@@ -20,6 +20,8 @@ use crate::ir::shape::broadcast_shapes;
 use crate::ir::{DType, Graph, Node, Op, TensorData, TensorId, normalize_axis};
 use crate::passes::{PassOptions, PassReport, fold_constants};
 
+mod onnx_quant;
+
 /// Runs shape inference over the whole graph.
 pub fn infer_shapes(graph: &mut Graph, _options: &PassOptions) -> Result<PassReport> {
     let mut report = PassReport::new("infer_shapes");
@@ -285,6 +287,10 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
         input_shape(graph, node, 0)?
     };
     let rank = x.len();
+    if let Some(shapes) = onnx_quant::infer(graph, node, &x)? {
+        node.params.clear();
+        return Ok(shapes);
+    }
     let shapes = match &mut node.op.clone() {
         Op::Conv(a) => {
             if !is_hybrid_conv(graph, node)? {
@@ -1062,21 +1068,6 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             a.end = Some(end.max(start) as i64);
             node.op = Op::Shape(a.clone());
             vec![vec![end.saturating_sub(start)]]
-        }
-        Op::DequantizeLinear(a) => {
-            let scale = input_shape(graph, node, 1)?;
-            let n_scales: usize = scale.iter().product();
-            if n_scales > 1 {
-                let axis = normalize_axis(a.axis, rank)?;
-                if scale.len() != 1 || scale[0] != x[axis] {
-                    return Err(format!(
-                        "scale of shape {scale:?} does not match axis {axis} of {x:?}"
-                    ));
-                }
-                a.axis = axis as i64;
-            }
-            node.op = Op::DequantizeLinear(a.clone());
-            vec![x]
         }
         Op::Size => vec![vec![]],
         Op::DepthToSpace(a) | Op::SpaceToDepth(a) => {

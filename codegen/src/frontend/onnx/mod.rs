@@ -14,6 +14,7 @@
 //! once, with their node names, and so are all attribute problems.
 
 pub mod proto;
+mod quant;
 
 use std::collections::{HashMap, HashSet};
 
@@ -51,6 +52,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Constant",
     "ConstantOfShape",
     "Conv",
+    "ConvInteger",
     "ConvTranspose",
     "Cos",
     "Cosh",
@@ -58,6 +60,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "DequantizeLinear",
     "Div",
     "Dropout",
+    "DynamicQuantizeLinear",
     "Elu",
     "Equal",
     "Erf",
@@ -82,6 +85,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Log",
     "LogSoftmax",
     "MatMul",
+    "MatMulInteger",
     "Max",
     "MaxPool",
     "Mean",
@@ -96,6 +100,9 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Pad",
     "Pow",
     "Range",
+    "QLinearConv",
+    "QLinearMatMul",
+    "QuantizeLinear",
     "Reciprocal",
     "ReduceMean",
     "Relu",
@@ -529,6 +536,7 @@ impl Importer {
             // Resize-10 takes (X, scales); later versions (X, roi, scales, sizes).
             input_names.insert(1, "");
         }
+        let input_names = quant::data_inputs_first(&op, &input_names);
         let arity = op.arity();
         let n_data = arity.max_inputs.min(input_names.len());
         if input_names.len() > n_data + arity.params.len() {
@@ -641,9 +649,17 @@ impl Importer {
         }
         let input_dtypes: Vec<DType> =
             inputs.iter().map(|&t| self.graph.tensor(t).dtype).collect();
-        let dtype = op.output_dtype(&input_dtypes);
+        let dtype = match quant::output_dtype(&mut op, &params, &self.graph) {
+            Ok(zero_point_type) => {
+                zero_point_type.unwrap_or(op.output_dtype(&input_dtypes))
+            }
+            Err(e) => {
+                self.problems.push(format!("{describe}: {e}"));
+                return;
+            }
+        };
         let mut outputs = Vec::new();
-        for out in node.output.iter().take(n_outputs) {
+        for (k, out) in node.output.iter().take(n_outputs).enumerate() {
             if out.is_empty() {
                 self.problems
                     .push(format!("{describe} has an unnamed output"));
@@ -656,7 +672,7 @@ impl Importer {
             }
             let id = self.graph.add_tensor(Tensor {
                 name: out.clone(),
-                dtype,
+                dtype: op.output_dtype_of(k).unwrap_or(dtype),
                 shape: None,
                 data: None,
                 quant: None,
@@ -1409,23 +1425,10 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
                 to: dtype_from_onnx(to as i32)?,
             })
         }
-        "DequantizeLinear" => {
-            if a.int("block_size").is_some_and(|b| b != 0) {
-                return Err("blocked dequantization (block_size) is not supported".into());
-            }
-            if let Some(dt) = a.int("output_dtype")
-                && dt != 0
-                && dt != i64::from(data_type::FLOAT)
-            {
-                return Err(
-                    "DequantizeLinear to a type other than float32 is not supported".into(),
-                );
-            }
-            Op::DequantizeLinear(DequantizeAttrs {
-                axis: a.int("axis").unwrap_or(1),
-            })
-        }
-        other => return Err(format!("no translation for {other}")),
+        other => match quant::translate(other, a) {
+            Some(op) => op?,
+            None => return Err(format!("no translation for {other}")),
+        },
     })
 }
 
