@@ -14,6 +14,8 @@ pub mod elementwise;
 pub mod int8;
 pub mod layout;
 pub mod nn;
+pub mod norm;
+pub mod sequence;
 
 use std::collections::HashMap;
 
@@ -295,6 +297,23 @@ pub fn eval_node(
             inputs.get(2).copied(),
             a.axis,
         )?)),
+        Op::LayerNormalization(a) => {
+            norm::layer_norm(a, x, inputs[1], inputs.get(2).copied(), &out_shapes)
+        }
+        Op::InstanceNormalization(a) => single(TensorData::F32(norm::instance_norm(
+            x, inputs[1], inputs[2], a.epsilon,
+        )?)),
+        Op::Lrn(a) => single(TensorData::F32(norm::lrn(a, x)?)),
+        Op::Rnn(a) | Op::Gru(a) | Op::Lstm(a) => {
+            sequence::recurrent(&node.op, a, inputs, &out_shapes)
+        }
+        Op::Einsum(a) => {
+            let output = a
+                .output
+                .as_ref()
+                .ok_or("Einsum without a resolved output")?;
+            single(sequence::einsum(&a.terms, output, inputs, &out_shape)?)
+        }
         other => Err(format!("the evaluator has no rule for {}", other.name())),
     }
 }

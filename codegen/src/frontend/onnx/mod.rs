@@ -14,6 +14,7 @@
 //! once, with their node names, and so are all attribute problems.
 
 pub mod proto;
+mod recurrent;
 
 use std::collections::{HashMap, HashSet};
 
@@ -56,12 +57,14 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "DequantizeLinear",
     "Div",
     "Dropout",
+    "Einsum",
     "Elu",
     "Equal",
     "Erf",
     "Exp",
     "Flatten",
     "Floor",
+    "GRU",
     "Gather",
     "Gelu",
     "Gemm",
@@ -72,6 +75,10 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "HardSigmoid",
     "HardSwish",
     "Identity",
+    "InstanceNormalization",
+    "LRN",
+    "LSTM",
+    "LayerNormalization",
     "LeakyRelu",
     "Less",
     "LessOrEqual",
@@ -91,6 +98,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "PRelu",
     "Pad",
     "Pow",
+    "RNN",
     "Reciprocal",
     "ReduceMean",
     "Relu",
@@ -504,13 +512,16 @@ impl Importer {
         }
         let op = translate(&node.op_type, &mut attrs, self.opset);
         attrs.finish();
-        let op = match (op, attrs.problem()) {
+        let mut op = match (op, attrs.problem()) {
             (Ok(op), None) => op,
             (Err(e), _) | (Ok(_), Some(e)) => {
                 self.problems.push(format!("{describe}: {e}"));
                 return;
             }
         };
+        // Optional inputs and outputs absent in the middle of the lists (recurrent ops).
+        let compacted = recurrent::compact(&mut op, node);
+        let node = compacted.as_ref().unwrap_or(node);
         // ONNX lists data inputs first, then the inputs that edgegen treats as parameters.
         let mut input_names: Vec<&str> = node.input.iter().map(String::as_str).collect();
         if node.output.iter().all(String::is_empty) {
@@ -1370,6 +1381,13 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
                 axis: a.int("axis").unwrap_or(1),
             })
         }
+        "LayerNormalization"
+        | "InstanceNormalization"
+        | "LRN"
+        | "RNN"
+        | "GRU"
+        | "LSTM"
+        | "Einsum" => recurrent::translate(op_type, a)?,
         other => return Err(format!("no translation for {other}")),
     })
 }
@@ -1510,7 +1528,7 @@ mod tests {
         custom.domain = "com.example".into();
         let bytes = model(
             vec![
-                node("LSTM", "lstm1", &["x"], &["a"]),
+                node("Scan", "scan1", &["x"], &["a"]),
                 custom,
                 node("TopK", "top", &["a"], &["y"]),
             ],
@@ -1521,7 +1539,7 @@ mod tests {
         assert_eq!(err.kind, crate::error::ErrorKind::Unsupported);
         assert!(err.message.contains("3 operators"), "{err}");
         for needle in [
-            "LSTM (node 'lstm1')",
+            "Scan (node 'scan1')",
             "com.example.MyOp (node 'mine'",
             "TopK (node 'top')",
         ] {
