@@ -1136,6 +1136,32 @@ mod tests {
             Op::MatMul,
             Op::Quantize,
             Op::Dequantize,
+            Op::Lstm(RecurrentAttrs {
+                hidden_size: 3,
+                direction: RecurrentDirection::Bidirectional,
+                activations: vec![
+                    RecurrentActivation::HardSigmoid(0.2, 0.5),
+                    RecurrentActivation::Tanh,
+                    RecurrentActivation::Elu(1.5),
+                ],
+                clip: Some(2.0),
+                inputs: vec![
+                    RecurrentInput::X,
+                    RecurrentInput::W,
+                    RecurrentInput::R,
+                    RecurrentInput::P,
+                ],
+                outputs: vec![RecurrentOutput::YH, RecurrentOutput::YC],
+                ..Default::default()
+            }),
+            Op::Einsum(EinsumAttrs {
+                terms: vec![vec![-1, 105, 105], vec![]],
+                output: Some(vec![256, 105]),
+            }),
+            Op::LayerNormalization(LayerNormAttrs {
+                axis: 1,
+                epsilon: 0.1,
+            }),
         ];
         for op in ops {
             let map: BTreeMap<String, AttrValue> = op
