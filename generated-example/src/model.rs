@@ -810,7 +810,7 @@ mod kernels {
         //! Safe access to several disjoint parts of one arena at once.
         //!
         //! The memory planner places a node's inputs and its output at ranges that do not overlap;
-        //! `split1`, `split2` and `split3` turn that fact into borrows the compiler accepts, with `split_at_mut` instead of
+        //! `split1` to `split8` turn that fact into borrows the compiler accepts, with `split_at_mut` instead of
         //! `unsafe` pointer arithmetic. The bounds checks run once per layer, not per element.
 
         use core::ops::Range;
@@ -874,6 +874,45 @@ mod kernels {
             );
             (a, b, c, out)
         }
+
+        /// Declares `splitN`: `N` inputs and the output, from one arena (the recurrent ops read up to
+        /// eight run-time tensors).
+        macro_rules! split_n {
+            ($(#[$doc:meta])* $name:ident, $($x:ident: $t:ident),+) => {
+                $(#[$doc])*
+                #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+                #[inline(always)]
+                pub fn $name<T>(
+                    arena: &mut [T],
+                    $($x: Range<usize>,)+
+                    y: Range<usize>,
+                ) -> ($(&[$t],)+ &mut [T]) {
+                    let (before, out, after, end) = around(arena, y);
+                    ($(input(before, after, end, $x),)+ out)
+                }
+            };
+        }
+
+        split_n!(
+            /// Four inputs and the output, from one arena.
+            split4, x0: T, x1: T, x2: T, x3: T
+        );
+        split_n!(
+            /// Five inputs and the output, from one arena.
+            split5, x0: T, x1: T, x2: T, x3: T, x4: T
+        );
+        split_n!(
+            /// Six inputs and the output, from one arena.
+            split6, x0: T, x1: T, x2: T, x3: T, x4: T, x5: T
+        );
+        split_n!(
+            /// Seven inputs and the output, from one arena.
+            split7, x0: T, x1: T, x2: T, x3: T, x4: T, x5: T, x6: T
+        );
+        split_n!(
+            /// Eight inputs and the output, from one arena.
+            split8, x0: T, x1: T, x2: T, x3: T, x4: T, x5: T, x6: T, x7: T
+        );
     }
 
     pub mod gemm {

@@ -21,7 +21,9 @@ use crate::report;
 
 mod channels_last;
 mod int8_elementwise;
+mod norm;
 mod onnx_quant;
+mod recurrent;
 
 /// Axes kernels accept for broadcast and strided iteration.
 const MAX_RANK: usize = 6;
@@ -404,6 +406,13 @@ impl Lowering<'_> {
                     | Op::DepthToSpace(_)
                     | Op::SpaceToDepth(_)
             );
+        // The shape rules of the recurrent ops and Einsum check their element types (an int32
+        // sequence_lens, Einsum on any number type).
+        let generic = generic
+            || matches!(
+                node.op,
+                Op::Rnn(_) | Op::Gru(_) | Op::Lstm(_) | Op::Einsum(_)
+            );
         if !generic {
             for &t in node.inputs.iter().chain(&node.outputs) {
                 if !self.graph.tensor(t).is_constant() {
@@ -462,6 +471,11 @@ impl Lowering<'_> {
             Op::ReduceMean(a) => self.reduce_mean(a),
             Op::Resize(a) => self.resize(a),
             Op::Copy => self.copy(),
+            Op::LayerNormalization(a) => self.layer_norm(a),
+            Op::InstanceNormalization(a) => self.instance_norm(a.epsilon),
+            Op::Lrn(a) => self.lrn(a),
+            Op::Rnn(a) | Op::Gru(a) | Op::Lstm(a) => self.recurrent(a),
+            Op::Einsum(a) => self.einsum(a),
             Op::Shape(_) => Err("Shape should have been folded".into()),
             other => Err(format!("no lowering for {}", other.name())),
         }

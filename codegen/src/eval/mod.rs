@@ -14,7 +14,9 @@ pub mod elementwise;
 pub mod int8;
 pub mod layout;
 pub mod nn;
+pub mod norm;
 pub mod onnx_quant;
+pub mod sequence;
 
 use std::collections::HashMap;
 
@@ -319,6 +321,23 @@ pub fn eval_node(
         Op::Cast(a) => single(x.data.cast(a.to)),
         Op::Quantize | Op::Dequantize => {
             Err("Quantize and Dequantize need quantization parameters".into())
+        }
+        Op::LayerNormalization(a) => {
+            norm::layer_norm(a, x, inputs[1], inputs.get(2).copied(), &out_shapes)
+        }
+        Op::InstanceNormalization(a) => single(TensorData::F32(norm::instance_norm(
+            x, inputs[1], inputs[2], a.epsilon,
+        )?)),
+        Op::Lrn(a) => single(TensorData::F32(norm::lrn(a, x)?)),
+        Op::Rnn(a) | Op::Gru(a) | Op::Lstm(a) => {
+            sequence::recurrent(&node.op, a, inputs, &out_shapes)
+        }
+        Op::Einsum(a) => {
+            let output = a
+                .output
+                .as_ref()
+                .ok_or("Einsum without a resolved output")?;
+            single(sequence::einsum(&a.terms, output, inputs, &out_shape)?)
         }
         op if onnx_quant::handles(op) => onnx_quant::eval(graph, node, inputs, &out_shapes),
         other => Err(format!("the evaluator has no rule for {}", other.name())),

@@ -18,6 +18,7 @@
 
 pub mod attr;
 mod data;
+pub mod einsum;
 pub mod op;
 pub mod shape;
 pub mod text;

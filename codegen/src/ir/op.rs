@@ -577,6 +577,188 @@ attr_struct! {
     }
 }
 
+attr_struct! {
+    /// `LayerNormalization`: each slice over the axes from `axis` on is normalised to mean 0 and
+    /// variance 1, then scaled and shifted; inputs `X, Scale[, B]`, outputs `Y` and optionally
+    /// `Mean` and `InvStdDev` (the statistics, shaped like `X` with the normalised axes of size 1).
+    pub struct LayerNormAttrs {
+        pub axis: i64 = -1,
+        pub epsilon: f32 = 1e-5,
+    }
+}
+
+attr_struct! {
+    /// `LRN`: each value divided by `(bias + alpha / size · Σ x²)^beta`, the sum over `size`
+    /// neighbouring channels.
+    pub struct LrnAttrs {
+        pub size: usize = 1,
+        pub alpha: f32 = 1e-4,
+        pub beta: f32 = 0.75,
+        pub bias: f32 = 1.0,
+    }
+}
+
+word_enum! {
+    /// The direction in which `RNN`, `GRU` and `LSTM` walk the sequence.
+    pub enum RecurrentDirection {
+        Forward = "forward",
+        Reverse = "reverse",
+        Bidirectional = "bidirectional",
+    }
+}
+
+word_enum! {
+    /// The inputs of `RNN`, `GRU` and `LSTM` in ONNX order; a node lists the ones it has.
+    pub enum RecurrentInput {
+        X = "x",
+        W = "w",
+        R = "r",
+        B = "b",
+        SequenceLens = "sequence_lens",
+        InitialH = "initial_h",
+        InitialC = "initial_c",
+        P = "p",
+    }
+}
+
+word_enum! {
+    /// The outputs of `RNN`, `GRU` and `LSTM`: the hidden state of every step, the last hidden
+    /// state, the last cell state (`LSTM` only).
+    pub enum RecurrentOutput {
+        Y = "y",
+        YH = "y_h",
+        YC = "y_c",
+    }
+}
+
+/// An activation function of a recurrent cell (ONNX's list for `RNN`, `GRU`, `LSTM`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RecurrentActivation {
+    Relu,
+    Tanh,
+    Sigmoid,
+    /// `alpha · x + beta`.
+    Affine(f32, f32),
+    LeakyRelu(f32),
+    /// `x` above `alpha`, else 0.
+    ThresholdedRelu(f32),
+    /// `alpha · tanh(beta · x)`.
+    ScaledTanh(f32, f32),
+    HardSigmoid(f32, f32),
+    Elu(f32),
+    Softsign,
+    Softplus,
+}
+
+impl RecurrentActivation {
+    /// The name in the text IR and the parameters.
+    fn parts(self) -> (&'static str, Vec<f32>) {
+        use RecurrentActivation as A;
+        match self {
+            A::Relu => ("relu", vec![]),
+            A::Tanh => ("tanh", vec![]),
+            A::Sigmoid => ("sigmoid", vec![]),
+            A::Affine(a, b) => ("affine", vec![a, b]),
+            A::LeakyRelu(a) => ("leaky_relu", vec![a]),
+            A::ThresholdedRelu(a) => ("thresholded_relu", vec![a]),
+            A::ScaledTanh(a, b) => ("scaled_tanh", vec![a, b]),
+            A::HardSigmoid(a, b) => ("hard_sigmoid", vec![a, b]),
+            A::Elu(a) => ("elu", vec![a]),
+            A::Softsign => ("softsign", vec![]),
+            A::Softplus => ("softplus", vec![]),
+        }
+    }
+
+    fn from_parts(name: &str, p: &[f32]) -> Option<Self> {
+        use RecurrentActivation as A;
+        Some(match (name, p) {
+            ("relu", []) => A::Relu,
+            ("tanh", []) => A::Tanh,
+            ("sigmoid", []) => A::Sigmoid,
+            ("affine", [a, b]) => A::Affine(*a, *b),
+            ("leaky_relu", [a]) => A::LeakyRelu(*a),
+            ("thresholded_relu", [a]) => A::ThresholdedRelu(*a),
+            ("scaled_tanh", [a, b]) => A::ScaledTanh(*a, *b),
+            ("hard_sigmoid", [a, b]) => A::HardSigmoid(*a, *b),
+            ("elu", [a]) => A::Elu(*a),
+            ("softsign", []) => A::Softsign,
+            ("softplus", []) => A::Softplus,
+            _ => return None,
+        })
+    }
+}
+
+impl AttrType for RecurrentActivation {
+    fn to_attr(&self) -> AttrValue {
+        match self.parts() {
+            (name, p) if p.is_empty() => AttrValue::Word(name.into()),
+            (name, p) => {
+                AttrValue::Call(name.into(), p.into_iter().map(AttrValue::Float).collect())
+            }
+        }
+    }
+    fn from_attr(value: &AttrValue) -> Option<Self> {
+        match value {
+            AttrValue::Word(w) => Self::from_parts(w, &[]),
+            AttrValue::Call(name, args) => {
+                let p: Vec<f32> = args.iter().map(f32::from_attr).collect::<Option<_>>()?;
+                Self::from_parts(name, &p)
+            }
+            _ => None,
+        }
+    }
+    const EXPECTED: &'static str =
+        "an activation such as tanh, sigmoid or hard_sigmoid(alpha, beta)";
+}
+
+attr_struct! {
+    /// `RNN`, `GRU` and `LSTM`. The node's inputs are those of `inputs` (X, W and R first, the
+    /// optional ones in ONNX order) and its outputs those of `outputs`, so that an absent
+    /// optional input or output needs no placeholder.
+    pub struct RecurrentAttrs {
+        pub hidden_size: usize = 0,
+        pub direction: RecurrentDirection = RecurrentDirection::Forward,
+        /// The activations of the first direction, then of the second: `f` (`RNN`), `f, g`
+        /// (`GRU`) or `f, g, h` (`LSTM`) per direction.
+        pub activations: Vec<RecurrentActivation> = Vec::new(),
+        /// Bounds the inputs of the activations to `[-clip, clip]`.
+        pub clip: Option<f32> = None,
+        /// `GRU`: apply the reset gate after the recurrent linear transformation.
+        pub linear_before_reset: bool = false,
+        /// `LSTM`: couple the input and forget gates (`f = 1 - i`).
+        pub input_forget: bool = false,
+        /// ONNX `layout = 1`: `X`, `Y` and the states have the batch axis first.
+        pub batch_first: bool = false,
+        pub inputs: Vec<RecurrentInput> = vec![RecurrentInput::X, RecurrentInput::W, RecurrentInput::R],
+        pub outputs: Vec<RecurrentOutput> = vec![RecurrentOutput::Y],
+    }
+}
+
+impl RecurrentAttrs {
+    /// The position among the node's inputs of an input, if the node has it.
+    pub fn input_index(&self, input: RecurrentInput) -> Option<usize> {
+        self.inputs.iter().position(|&i| i == input)
+    }
+
+    pub fn num_directions(&self) -> usize {
+        match self.direction {
+            RecurrentDirection::Bidirectional => 2,
+            _ => 1,
+        }
+    }
+}
+
+attr_struct! {
+    /// `Einsum`: `terms` holds one list of axis labels per input (a letter's code point, `-1`
+    /// for an ellipsis) and `output` those of the result (`None`: the implicit form, every label
+    /// that appears once, in alphabetical order). Shape inference replaces each ellipsis by
+    /// labels of their own (256 and up) and makes `output` explicit.
+    pub struct EinsumAttrs {
+        pub terms: Vec<Vec<i64>> = Vec::new(),
+        pub output: Option<Vec<i64>> = None,
+    }
+}
+
 /// Declares the `Op` enum with, for each variant, its name in the text IR and its attribute type.
 macro_rules! define_ops {
     ($( $(#[$meta:meta])* $variant:ident $( ( $attrs:ty ) )? = $name:literal ),+ $(,)?) => {
@@ -742,6 +924,14 @@ define_ops! {
     GatherElements(GatherAttrs) = "GatherElements",
     DepthToSpace(BlockAttrs) = "DepthToSpace",
     SpaceToDepth(BlockAttrs) = "SpaceToDepth",
+    LayerNormalization(LayerNormAttrs) = "LayerNormalization",
+    /// Inputs `x, scale, bias`; each channel of each batch entry is normalised.
+    InstanceNormalization(BatchNormAttrs) = "InstanceNormalization",
+    Lrn(LrnAttrs) = "LRN",
+    Rnn(RecurrentAttrs) = "RNN",
+    Gru(RecurrentAttrs) = "GRU",
+    Lstm(RecurrentAttrs) = "LSTM",
+    Einsum(EinsumAttrs) = "Einsum",
     /// Copies its input; inserted by the memory planner where a value must live in two places
     /// (a graph input that is also an output, a constant that is an output, ...).
     Copy = "Copy",
@@ -938,6 +1128,17 @@ impl Op {
             Op::Tile(_) => a(1, 1, &["repeats"]),
             Op::GatherElements(_) => a(2, 2, &[]),
             Op::DepthToSpace(_) | Op::SpaceToDepth(_) => a(1, 1, &[]),
+            Op::LayerNormalization(_) => Arity {
+                outputs: None,
+                ..a(2, 3, &[])
+            },
+            Op::InstanceNormalization(_) => a(3, 3, &[]),
+            Op::Lrn(_) => a(1, 1, &[]),
+            Op::Rnn(_) | Op::Gru(_) | Op::Lstm(_) => Arity {
+                outputs: None,
+                ..a(3, 8, &[])
+            },
+            Op::Einsum(_) => a(1, usize::MAX, &[]),
             // The element-wise ops without parameter inputs.
             op if op.unary_fn().is_some() => a(1, 1, &[]),
             _ => a(2, 2, &[]),
@@ -1141,6 +1342,32 @@ mod tests {
             Op::MatMul,
             Op::Quantize,
             Op::Dequantize,
+            Op::Lstm(RecurrentAttrs {
+                hidden_size: 3,
+                direction: RecurrentDirection::Bidirectional,
+                activations: vec![
+                    RecurrentActivation::HardSigmoid(0.2, 0.5),
+                    RecurrentActivation::Tanh,
+                    RecurrentActivation::Elu(1.5),
+                ],
+                clip: Some(2.0),
+                inputs: vec![
+                    RecurrentInput::X,
+                    RecurrentInput::W,
+                    RecurrentInput::R,
+                    RecurrentInput::P,
+                ],
+                outputs: vec![RecurrentOutput::YH, RecurrentOutput::YC],
+                ..Default::default()
+            }),
+            Op::Einsum(EinsumAttrs {
+                terms: vec![vec![-1, 105, 105], vec![]],
+                output: Some(vec![256, 105]),
+            }),
+            Op::LayerNormalization(LayerNormAttrs {
+                axis: 1,
+                epsilon: 0.1,
+            }),
         ];
         for op in ops {
             let map: BTreeMap<String, AttrValue> = op

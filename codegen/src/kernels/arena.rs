@@ -1,7 +1,7 @@
 //! Safe access to several disjoint parts of one arena at once.
 //!
 //! The memory planner places a node's inputs and its output at ranges that do not overlap;
-//! `split1`, `split2` and `split3` turn that fact into borrows the compiler accepts, with `split_at_mut` instead of
+//! `split1` to `split8` turn that fact into borrows the compiler accepts, with `split_at_mut` instead of
 //! `unsafe` pointer arithmetic. The bounds checks run once per layer, not per element.
 
 use core::ops::Range;
@@ -66,6 +66,45 @@ pub fn split3<T>(
     (a, b, c, out)
 }
 
+/// Declares `splitN`: `N` inputs and the output, from one arena (the recurrent ops read up to
+/// eight run-time tensors).
+macro_rules! split_n {
+    ($(#[$doc:meta])* $name:ident, $($x:ident: $t:ident),+) => {
+        $(#[$doc])*
+        #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+        #[inline(always)]
+        pub fn $name<T>(
+            arena: &mut [T],
+            $($x: Range<usize>,)+
+            y: Range<usize>,
+        ) -> ($(&[$t],)+ &mut [T]) {
+            let (before, out, after, end) = around(arena, y);
+            ($(input(before, after, end, $x),)+ out)
+        }
+    };
+}
+
+split_n!(
+    /// Four inputs and the output, from one arena.
+    split4, x0: T, x1: T, x2: T, x3: T
+);
+split_n!(
+    /// Five inputs and the output, from one arena.
+    split5, x0: T, x1: T, x2: T, x3: T, x4: T
+);
+split_n!(
+    /// Six inputs and the output, from one arena.
+    split6, x0: T, x1: T, x2: T, x3: T, x4: T, x5: T
+);
+split_n!(
+    /// Seven inputs and the output, from one arena.
+    split7, x0: T, x1: T, x2: T, x3: T, x4: T, x5: T, x6: T
+);
+split_n!(
+    /// Eight inputs and the output, from one arena.
+    split8, x0: T, x1: T, x2: T, x3: T, x4: T, x5: T, x6: T, x7: T
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +116,41 @@ mod tests {
         assert_eq!((a, b), (&[0, 1][..], &[7, 8, 9][..]));
         out.copy_from_slice(&[30, 40, 50]);
         assert_eq!(arena[3..6], [30, 40, 50]);
+    }
+
+    #[test]
+    fn splits_eight_inputs_around_the_output() {
+        let mut arena: Vec<u32> = (0..20).collect();
+        let (a, b, c, d, e, f, g, h, out) = split8(
+            &mut arena,
+            0..1,
+            1..2,
+            2..3,
+            3..4,
+            14..15,
+            15..16,
+            16..18,
+            18..20,
+            5..8,
+        );
+        assert_eq!(
+            [a, b, c, d, e, f, g, h],
+            [
+                &[0][..],
+                &[1],
+                &[2],
+                &[3],
+                &[14],
+                &[15],
+                &[16, 17],
+                &[18, 19]
+            ]
+        );
+        out.copy_from_slice(&[50, 60, 70]);
+        assert_eq!(arena[5..8], [50, 60, 70]);
+        let (a, b, c, d, out) = split4(&mut arena, 0..1, 1..2, 9..10, 10..12, 2..4);
+        assert_eq!([a, b, c, d], [&[0][..], &[1], &[9], &[10, 11]]);
+        out.fill(0);
     }
 
     #[test]

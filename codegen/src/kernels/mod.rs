@@ -13,15 +13,18 @@
 pub mod activation;
 pub mod arena;
 pub mod conv;
+pub mod einsum;
 pub mod elementwise;
 pub mod gemm;
 pub mod int8;
 pub mod layout;
 pub mod math;
 pub mod nhwc;
+pub mod norm;
 pub mod pool;
 pub mod qlinear;
 pub mod quant;
+pub mod recurrent;
 pub mod reduce;
 pub mod resize;
 pub mod softmax;
@@ -56,6 +59,11 @@ pub const SOURCES: &[KernelSource] = &[
         depends_on: &["activation"],
     },
     KernelSource {
+        name: "einsum",
+        source: include_str!("einsum.rs"),
+        depends_on: &["elementwise"],
+    },
+    KernelSource {
         name: "elementwise",
         source: include_str!("elementwise.rs"),
         depends_on: &["activation", "math"],
@@ -81,6 +89,11 @@ pub const SOURCES: &[KernelSource] = &[
         depends_on: &["activation", "math", "quant"],
     },
     KernelSource {
+        name: "norm",
+        source: include_str!("norm.rs"),
+        depends_on: &["math"],
+    },
+    KernelSource {
         name: "pool",
         source: include_str!("pool.rs"),
         depends_on: &[],
@@ -94,6 +107,11 @@ pub const SOURCES: &[KernelSource] = &[
         name: "quant",
         source: include_str!("quant.rs"),
         depends_on: &[],
+    },
+    KernelSource {
+        name: "recurrent",
+        source: include_str!("recurrent.rs"),
+        depends_on: &["math"],
     },
     KernelSource {
         name: "reduce",

@@ -20,7 +20,9 @@ use crate::ir::shape::broadcast_shapes;
 use crate::ir::{DType, Graph, Node, Op, TensorData, TensorId, normalize_axis};
 use crate::passes::{PassOptions, PassReport, fold_constants};
 
+mod norm_recurrent;
 mod onnx_quant;
+pub use norm_recurrent::gates_and_activations;
 
 /// Runs shape inference over the whole graph.
 pub fn infer_shapes(graph: &mut Graph, _options: &PassOptions) -> Result<PassReport> {
@@ -1185,6 +1187,19 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             a.axis = axis as i64;
             node.op = Op::GatherElements(a.clone());
             vec![idx_shape]
+        }
+        Op::LayerNormalization(a) => {
+            let shapes = norm_recurrent::layer_norm(graph, node, a)?;
+            node.op = Op::LayerNormalization(a.clone());
+            shapes
+        }
+        Op::InstanceNormalization(_) => norm_recurrent::instance_norm(graph, node)?,
+        Op::Lrn(a) => norm_recurrent::lrn(graph, node, a)?,
+        Op::Rnn(a) | Op::Gru(a) | Op::Lstm(a) => norm_recurrent::recurrent(graph, node, a)?,
+        Op::Einsum(a) => {
+            let shapes = norm_recurrent::einsum(graph, node, a)?;
+            node.op = Op::Einsum(a.clone());
+            shapes
         }
         other => return Err(format!("shape inference has no rule for {}", other.name())),
     };

@@ -15,6 +15,7 @@
 
 pub mod proto;
 mod quant;
+mod recurrent;
 
 use std::collections::{HashMap, HashSet};
 
@@ -61,6 +62,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Div",
     "Dropout",
     "DynamicQuantizeLinear",
+    "Einsum",
     "Elu",
     "Equal",
     "Erf",
@@ -68,6 +70,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Expand",
     "Flatten",
     "Floor",
+    "GRU",
     "Gather",
     "GatherElements",
     "Gelu",
@@ -79,6 +82,10 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "HardSigmoid",
     "HardSwish",
     "Identity",
+    "InstanceNormalization",
+    "LRN",
+    "LSTM",
+    "LayerNormalization",
     "LeakyRelu",
     "Less",
     "LessOrEqual",
@@ -103,6 +110,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "QLinearConv",
     "QLinearMatMul",
     "QuantizeLinear",
+    "RNN",
     "Reciprocal",
     "ReduceMean",
     "Relu",
@@ -519,13 +527,16 @@ impl Importer {
         }
         let op = translate(&node.op_type, &mut attrs, self.opset);
         attrs.finish();
-        let op = match (op, attrs.problem()) {
+        let mut op = match (op, attrs.problem()) {
             (Ok(op), None) => op,
             (Err(e), _) | (Ok(_), Some(e)) => {
                 self.problems.push(format!("{describe}: {e}"));
                 return;
             }
         };
+        // Optional inputs and outputs absent in the middle of the lists (recurrent ops).
+        let compacted = recurrent::compact(&mut op, node);
+        let node = compacted.as_ref().unwrap_or(node);
         // ONNX lists data inputs first, then the inputs that edgegen treats as parameters.
         let mut input_names: Vec<&str> = node.input.iter().map(String::as_str).collect();
         if node.output.iter().all(String::is_empty) {
@@ -618,7 +629,6 @@ impl Importer {
             ));
             return;
         }
-        let mut op = op;
         if let (Op::Range(a), Some(Some(start))) = (&mut op, params.first()) {
             // Range's type is that of its inputs, which are all parameter inputs.
             a.dtype = self.graph.tensor(*start).dtype;
@@ -1425,6 +1435,13 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
                 to: dtype_from_onnx(to as i32)?,
             })
         }
+        "LayerNormalization"
+        | "InstanceNormalization"
+        | "LRN"
+        | "RNN"
+        | "GRU"
+        | "LSTM"
+        | "Einsum" => recurrent::translate(op_type, a)?,
         other => match quant::translate(other, a) {
             Some(op) => op?,
             None => return Err(format!("no translation for {other}")),
@@ -1566,7 +1583,7 @@ mod tests {
         custom.domain = "com.example".into();
         let bytes = model(
             vec![
-                node("LSTM", "lstm1", &["x"], &["a"]),
+                node("Scan", "scan1", &["x"], &["a"]),
                 custom,
                 node("TopK", "top", &["a"], &["y"]),
             ],
@@ -1577,7 +1594,7 @@ mod tests {
         assert_eq!(err.kind, crate::error::ErrorKind::Unsupported);
         assert!(err.message.contains("3 operators"), "{err}");
         for needle in [
-            "LSTM (node 'lstm1')",
+            "Scan (node 'scan1')",
             "com.example.MyOp (node 'mine'",
             "TopK (node 'top')",
         ] {
