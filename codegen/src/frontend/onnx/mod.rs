@@ -37,6 +37,8 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Acosh",
     "Add",
     "And",
+    "ArgMax",
+    "ArgMin",
     "Asin",
     "Asinh",
     "Atan",
@@ -53,6 +55,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "ConvTranspose",
     "Cos",
     "Cosh",
+    "CumSum",
     "DequantizeLinear",
     "Div",
     "Dropout",
@@ -71,6 +74,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "GreaterOrEqual",
     "HardSigmoid",
     "HardSwish",
+    "Hardmax",
     "Identity",
     "LeakyRelu",
     "Less",
@@ -92,7 +96,16 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Pad",
     "Pow",
     "Reciprocal",
+    "ReduceL1",
+    "ReduceL2",
+    "ReduceLogSum",
+    "ReduceLogSumExp",
+    "ReduceMax",
     "ReduceMean",
+    "ReduceMin",
+    "ReduceProd",
+    "ReduceSum",
+    "ReduceSumSquare",
     "Relu",
     "Reshape",
     "Resize",
@@ -114,6 +127,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Sum",
     "Tan",
     "Tanh",
+    "TopK",
     "Transpose",
     "Unsqueeze",
     "Where",
@@ -628,9 +642,9 @@ impl Importer {
         }
         let input_dtypes: Vec<DType> =
             inputs.iter().map(|&t| self.graph.tensor(t).dtype).collect();
-        let dtype = op.output_dtype(&input_dtypes);
         let mut outputs = Vec::new();
-        for out in node.output.iter().take(n_outputs) {
+        for (k, out) in node.output.iter().take(n_outputs).enumerate() {
+            let dtype = op.output_dtype_at(k, &input_dtypes);
             if out.is_empty() {
                 self.problems
                     .push(format!("{describe} has an unnamed output"));
@@ -1270,10 +1284,50 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
         "Gather" => Op::Gather(GatherAttrs {
             axis: a.int("axis").unwrap_or(0),
         }),
-        "ReduceMean" => Op::ReduceMean(ReduceAttrs {
-            axes: if opset < 18 { a.ints("axes") } else { None },
-            keepdims: a.bool("keepdims", true),
-            noop_with_empty_axes: opset >= 18 && a.bool("noop_with_empty_axes", false),
+        "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" | "ReduceProd"
+        | "ReduceL1" | "ReduceL2" | "ReduceLogSum" | "ReduceLogSumExp"
+        | "ReduceSumSquare" => reduce(op_type, a, opset),
+        "ArgMax" | "ArgMin" => {
+            let attrs = ArgAttrs {
+                axis: a.int("axis").unwrap_or(0),
+                keepdims: a.bool("keepdims", true),
+                select_last_index: a.bool("select_last_index", false),
+            };
+            if op_type == "ArgMax" {
+                Op::ArgMax(attrs)
+            } else {
+                Op::ArgMin(attrs)
+            }
+        }
+        "CumSum" => Op::CumSum(CumSumAttrs {
+            axis: 0,
+            exclusive: a.bool("exclusive", false),
+            reverse: a.bool("reverse", false),
+        }),
+        // Hardmax had Softmax's "coerce to 2-D" semantics before opset 13, too.
+        "Hardmax" => Op::Hardmax(if opset < 13 {
+            SoftmaxAttrs {
+                axis: a.int("axis").unwrap_or(1),
+                coerce_2d: true,
+                beta: 1.0,
+            }
+        } else {
+            SoftmaxAttrs {
+                axis: a.int("axis").unwrap_or(-1),
+                coerce_2d: false,
+                beta: 1.0,
+            }
+        }),
+        "TopK" => Op::TopK(TopKAttrs {
+            // Before opset 10, k was an attribute; since then it is an input.
+            k: if opset < 10 {
+                Some(a.int("k").ok_or("attribute 'k' is required")?)
+            } else {
+                None
+            },
+            axis: a.int("axis").unwrap_or(-1),
+            largest: opset < 11 || a.bool("largest", true),
+            sorted: opset < 11 || a.bool("sorted", true),
         }),
         "Resize" => resize(a, opset)?,
         "Identity" => Op::Identity,
@@ -1372,6 +1426,34 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
         }
         other => return Err(format!("no translation for {other}")),
     })
+}
+
+/// The reductions: `axes` is an attribute before opset 13 (`ReduceSum`) or 18 (the others) and
+/// an input since, when `noop_with_empty_axes` appeared.
+fn reduce(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Op {
+    let axes_became_input = if op_type == "ReduceSum" { 13 } else { 18 };
+    let attrs = ReduceAttrs {
+        axes: if opset < axes_became_input {
+            a.ints("axes")
+        } else {
+            None
+        },
+        keepdims: a.bool("keepdims", true),
+        noop_with_empty_axes: opset >= axes_became_input
+            && a.bool("noop_with_empty_axes", false),
+    };
+    match op_type {
+        "ReduceSum" => Op::ReduceSum(attrs),
+        "ReduceMax" => Op::ReduceMax(attrs),
+        "ReduceMin" => Op::ReduceMin(attrs),
+        "ReduceProd" => Op::ReduceProd(attrs),
+        "ReduceL1" => Op::ReduceL1(attrs),
+        "ReduceL2" => Op::ReduceL2(attrs),
+        "ReduceLogSum" => Op::ReduceLogSum(attrs),
+        "ReduceLogSumExp" => Op::ReduceLogSumExp(attrs),
+        "ReduceSumSquare" => Op::ReduceSumSquare(attrs),
+        _ => Op::ReduceMean(attrs),
+    }
 }
 
 fn resize(a: &mut NodeAttrs, opset: i64) -> Result<Op, String> {
@@ -1512,7 +1594,7 @@ mod tests {
             vec![
                 node("LSTM", "lstm1", &["x"], &["a"]),
                 custom,
-                node("TopK", "top", &["a"], &["y"]),
+                node("StringNormalizer", "strings", &["a"], &["y"]),
             ],
             13,
         );
@@ -1523,7 +1605,7 @@ mod tests {
         for needle in [
             "LSTM (node 'lstm1')",
             "com.example.MyOp (node 'mine'",
-            "TopK (node 'top')",
+            "StringNormalizer (node 'strings')",
         ] {
             assert!(err.message.contains(needle), "{needle} not in {err}");
         }
