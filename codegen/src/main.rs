@@ -109,6 +109,10 @@ struct ModelArgs {
     /// Give an input a fixed shape (symbolic leading dimensions default to 1)
     #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_input_shape)]
     input_shapes: Vec<(String, Vec<usize>)>,
+    /// Freeze a graph input to the value in FILE (.npy or .pb) at compile time, for inputs that
+    /// carry axes, shapes, sizes or other settings the generated code needs as constants
+    #[arg(long = "constant", value_name = "NAME=FILE", value_parser = parse_constant)]
+    constants: Vec<(String, PathBuf)>,
     /// Skip an optional pass of the pipeline
     #[arg(long = "disable-pass", value_name = "PASS", value_parser = pass_names(false))]
     disabled: Vec<String>,
@@ -129,6 +133,15 @@ fn pass_names(every_pass: bool) -> clap::builder::PossibleValuesParser {
         names.push(clap::builder::PossibleValue::new("all").help("after every pass"));
     }
     clap::builder::PossibleValuesParser::new(names)
+}
+
+fn parse_constant(text: &str) -> std::result::Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, file)) if !name.is_empty() && !file.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(file)))
+        }
+        _ => Err("expected NAME=FILE, such as axes=axes.npy".into()),
+    }
 }
 
 fn parse_input_shape(text: &str) -> std::result::Result<(String, Vec<usize>), String> {
@@ -152,20 +165,26 @@ fn parse_input_shape(text: &str) -> std::result::Result<(String, Vec<usize>), St
 }
 
 impl ModelArgs {
-    fn options(&self) -> CompileOptions {
-        CompileOptions {
+    fn options(&self) -> Result<CompileOptions> {
+        let mut constants = Vec::new();
+        for (name, path) in &self.constants {
+            let value = read_array(path)?;
+            constants.push((name.clone(), value.shape, value.data));
+        }
+        Ok(CompileOptions {
             import: ImportOptions {
                 input_shapes: self.input_shapes.clone(),
+                constants,
             },
             passes: PassOptions {
                 disabled: self.disabled.clone(),
                 dump_after: self.dump_after.clone(),
             },
-        }
+        })
     }
 
     fn compile(&self) -> Result<Compiled> {
-        edgegen::compile(&self.model, &self.options(), &mut |pass, text| {
+        edgegen::compile(&self.model, &self.options()?, &mut |pass, text| {
             eprintln!("# IR after {pass}\n{text}");
         })
     }
@@ -414,12 +433,6 @@ fn read_array(path: &Path) -> Result<Value> {
     }
     let array = npy::read_npy(&bytes)
         .map_err(|e| Error::invalid_argument(format!("{}: {e}", path.display())))?;
-    if array.data.dtype() == DType::Bool {
-        return Err(Error::invalid_argument(format!(
-            "{}: boolean arrays are not model inputs",
-            path.display()
-        )));
-    }
     Ok(Value::new(array.shape, array.data))
 }
 

@@ -121,11 +121,25 @@ pub fn harness_source(graph: &Graph) -> String {
     }
     s.push_str("    for _ in 0..samples {\n");
     let mut args = Vec::new();
+    let is_bool = |kind: &str, i: usize| {
+        let ids = if kind == "input" {
+            graph.model_inputs()
+        } else {
+            graph.model_outputs()
+        };
+        graph.tensor(ids[i]).dtype == DType::Bool
+    };
     for i in 0..n_in {
         let (c, t) = (name("input", i, n_in), elem("input", i, n_in));
+        // bool has no from_le_bytes; it travels as one byte, 0 or 1.
+        let decode = if is_bool("input", i) {
+            "c[0] != 0".to_string()
+        } else {
+            format!("{t}::from_le_bytes(c.try_into().expect(\"size\"))")
+        };
         s.push_str(&format!(
             "        let size = std::mem::size_of::<{t}>();\n\
-             \x20       let input_{i}: Vec<{t}> = bytes[at..at + model::{c}_LEN * size].chunks_exact(size).map(|c| {t}::from_le_bytes(c.try_into().expect(\"size\"))).collect();\n\
+             \x20       let input_{i}: Vec<{t}> = bytes[at..at + model::{c}_LEN * size].chunks_exact(size).map(|c| {decode}).collect();\n\
              \x20       at += model::{c}_LEN * size;\n"
         ));
         args.push(format!("input_{i}[..].try_into().expect(\"length\")"));
@@ -141,8 +155,13 @@ pub fn harness_source(graph: &Graph) -> String {
     }
     s.push_str(&format!("        model.run({});\n", args.join(", ")));
     for j in 0..n_out {
+        let encode = if is_bool("output", j) {
+            "[*v as u8]"
+        } else {
+            "v.to_le_bytes()"
+        };
         s.push_str(&format!(
-            "        for v in &output_{j} {{\n            stdout.write_all(&v.to_le_bytes()).expect(\"write stdout\");\n        }}\n"
+            "        for v in &output_{j} {{\n            stdout.write_all(&{encode}).expect(\"write stdout\");\n        }}\n"
         ));
     }
     s.push_str("    }\n}\n");

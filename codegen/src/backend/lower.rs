@@ -400,6 +400,10 @@ impl Lowering<'_> {
                     | Op::Concat(_)
                     | Op::Split(_)
                     | Op::Slice(_)
+                    | Op::Gather(_)
+                    | Op::GatherElements(_)
+                    | Op::Expand(_)
+                    | Op::Tile(_)
             );
         if !generic {
             for &t in node.inputs.iter().chain(&node.outputs) {
@@ -421,6 +425,9 @@ impl Lowering<'_> {
         match &node.op {
             op if op.is_view() => Ok(()),
             Op::Where => self.select(),
+            Op::Expand(_) => self.expand(),
+            Op::Tile(a) => self.tile(&a.repeats),
+            Op::GatherElements(a) => self.gather_elements(a.axis as usize),
             Op::Cast(_) => self.cast(),
             Op::Conv(a) if a.channels_last => self.conv_channels_last(a),
             Op::MaxPool(a) if a.channels_last => self.pool_channels_last(a, true),
@@ -1179,6 +1186,93 @@ impl Lowering<'_> {
         self.strided(&out, src, 0, format!("perm {perm:?}"))
     }
 
+    /// `Expand`: a strided copy that reads broadcast axes with stride 0.
+    fn expand(&mut self) -> R<()> {
+        let out = self.output_shape().to_vec();
+        let src: Vec<isize> = broadcast_strides(self.input_shape(0), &out)
+            .iter()
+            .map(|&s| s as isize)
+            .collect();
+        self.strided(&out, src, 0, String::new())
+    }
+
+    /// `Tile`: each output coordinate reads the input at that coordinate modulo the input's
+    /// size (a strided copy over `[repeats, size]` pairs would need twice the axes).
+    fn tile(&mut self, _repeats: &[usize]) -> R<()> {
+        let (x, out) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
+        if out.len() > MAX_RANK {
+            return Err(format!(
+                "Tile of rank {} is not supported (at most {MAX_RANK})",
+                out.len()
+            ));
+        }
+        let p = Struct::new(
+            "layout::Tile",
+            vec![
+                ("shape", array(&pad_front(&out, MAX_RANK, 1))),
+                ("x_shape", array(&pad_front(&x, MAX_RANK, 1))),
+                ("x_strides", array(&pad_front(&strides_of(&x), MAX_RANK, 0))),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "layout::tile".into(),
+                vec![Arg::Local("p".into()), xa, Arg::Output],
+            ),
+        ];
+        self.push(
+            None,
+            format!("{x:?} to {out:?}"),
+            inputs,
+            self.node.outputs[0],
+            false,
+            body,
+        );
+        Ok(())
+    }
+
+    fn gather_elements(&mut self, axis: usize) -> R<()> {
+        let (x, out) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
+        if out.len() > MAX_RANK {
+            return Err(format!(
+                "GatherElements of rank {} is not supported (at most {MAX_RANK})",
+                out.len()
+            ));
+        }
+        let pad = MAX_RANK - out.len();
+        let p = Struct::new(
+            "layout::GatherElements",
+            vec![
+                ("shape", array(&pad_front(&out, MAX_RANK, 1))),
+                ("x_strides", array(&pad_front(&strides_of(&x), MAX_RANK, 0))),
+                ("axis", usize_(axis + pad)),
+                ("axis_len", usize_(x[axis])),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let indices = self.operand(1, "INDICES", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "layout::gather_elements".into(),
+                vec![Arg::Local("p".into()), indices, xa, Arg::Output],
+            ),
+        ];
+        self.push(
+            None,
+            format!("along axis {axis}"),
+            inputs,
+            self.node.outputs[0],
+            false,
+            body,
+        );
+        Ok(())
+    }
+
     fn slice(&mut self, a: &SliceAttrs) -> R<()> {
         let x = self.input_shape(0).to_vec();
         let out = self.output_shape().to_vec();
@@ -1326,6 +1420,40 @@ impl Lowering<'_> {
         Ok(())
     }
 
+    /// Gather with indices computed at run time: the kernel makes negative indices count from
+    /// the end and clamps the rest into range (ONNX leaves out-of-range indices undefined;
+    /// clamping keeps the generated code from reading outside the input).
+    fn gather_run_time(&mut self, axis: usize) -> R<()> {
+        let x = self.input_shape(0).to_vec();
+        let p = Struct::new(
+            "layout::Gather",
+            vec![
+                ("outer", usize_(x[..axis].iter().product())),
+                ("axis_len", usize_(x[axis])),
+                ("inner", usize_(x[axis + 1..].iter().product())),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let indices = self.operand(1, "INDICES", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "layout::gather_indexed".into(),
+                vec![Arg::Local("p".into()), indices, xa, Arg::Output],
+            ),
+        ];
+        self.push(
+            None,
+            format!("run-time indices along axis {axis}"),
+            inputs,
+            self.node.outputs[0],
+            false,
+            body,
+        );
+        Ok(())
+    }
+
     fn gather(&mut self, axis: usize) -> R<()> {
         let x = self.input_shape(0).to_vec();
         let indices_id = self.node.inputs[1];
@@ -1336,7 +1464,7 @@ impl Lowering<'_> {
             .as_ref()
             .and_then(TensorData::to_i64_vec)
         else {
-            return Err("Gather with run-time indices is not supported yet".into());
+            return self.gather_run_time(axis);
         };
         let len = x[axis] as i64;
         let normalized: Vec<u32> = indices

@@ -366,7 +366,11 @@ impl Emitter<'_> {
         let mut fields: Vec<(String, String, String)> = arenas
             .iter()
             .map(|(d, n)| {
-                let zero = if d.is_float() { "0.0" } else { "0" };
+                let zero = match d {
+                    DType::Bool => "false",
+                    d if d.is_float() => "0.0",
+                    _ => "0",
+                };
                 (
                     format!("arena_{d}"),
                     format!("[{}; {n}]", d.rust_type()),
@@ -823,21 +827,19 @@ fn constant_data(data: &StaticData, keyword: &str) -> String {
         let _ = writeln!(out, "{keyword} {}: [{ty}; 0] = [];", data.name);
         return out;
     }
-    // Plain numeric data is stored as its own little-endian bytes; other element types (which
-    // no kernel reads as static data yet) are widened to f32.
-    let native = matches!(
-        data.data,
-        TensorData::F32(_)
-            | TensorData::F64(_)
-            | TensorData::U32(_)
-            | TensorData::I32(_)
-            | TensorData::I8(_)
-    );
-    let (bytes, ty) = if native {
-        (data.data.to_le_bytes(), ty)
-    } else {
-        (data.data.cast(DType::F32).to_le_bytes(), "f32")
-    };
+    // Numeric data is stored as its own little-endian bytes; bool (for which only the bytes 0
+    // and 1 are valid) as a list of literals.
+    if let TensorData::Bool(values) = &data.data {
+        let items: Vec<String> = values.iter().map(|b| b.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "{keyword} {}: [bool; {n}] = [{}];",
+            data.name,
+            items.join(", ")
+        );
+        return out;
+    }
+    let bytes = data.data.to_le_bytes();
     let size = bytes.len() / n;
     let _ = writeln!(out, "{keyword} {}: [{ty}; {n}] = unsafe {{", data.name);
     let _ = writeln!(

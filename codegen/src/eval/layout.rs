@@ -194,3 +194,75 @@ pub fn gather(
     });
     Ok(data)
 }
+
+/// `Expand`: the input broadcast to `out_shape`.
+pub fn expand(x: &Value, out_shape: &[usize]) -> TensorData {
+    let strides = crate::ir::shape::broadcast_strides(&x.shape, out_shape);
+    let positions = strided_positions(out_shape, &strides);
+    map_data!(&x.data, v => positions.iter().map(|&p| v[p]).collect())
+}
+
+/// `Tile`: `repeats[d]` copies of the input along each axis `d`.
+pub fn tile(x: &Value, out_shape: &[usize]) -> TensorData {
+    let in_strides = crate::ir::strides_of(&x.shape);
+    let out_strides = crate::ir::strides_of(out_shape);
+    let n: usize = out_shape.iter().product();
+    let positions: Vec<usize> = (0..n)
+        .map(|i| {
+            (0..out_shape.len())
+                .map(|d| (i / out_strides[d]) % out_shape[d] % x.shape[d] * in_strides[d])
+                .sum()
+        })
+        .collect();
+    map_data!(&x.data, v => positions.iter().map(|&p| v[p]).collect())
+}
+
+/// `GatherElements`: `y[i] = x[i with its axis coordinate replaced by indices[i]]` (negative
+/// indices count from the end).
+pub fn gather_elements(
+    x: &Value,
+    indices: &Value,
+    axis: usize,
+) -> Result<TensorData, String> {
+    let idx = indices
+        .data
+        .to_i64_vec()
+        .ok_or("GatherElements indices must be integers")?;
+    let x_strides = crate::ir::strides_of(&x.shape);
+    let out_shape = &indices.shape;
+    let out_strides = crate::ir::strides_of(out_shape);
+    let len = x.shape[axis] as i64;
+    let mut positions = Vec::with_capacity(idx.len());
+    for (i, &k) in idx.iter().enumerate() {
+        let j = if k < 0 { k + len } else { k };
+        if j < 0 || j >= len {
+            return Err(format!(
+                "GatherElements index {k} is out of range for an axis of size {len}"
+            ));
+        }
+        let mut p = 0;
+        for d in 0..out_shape.len() {
+            let coordinate = if d == axis {
+                j as usize
+            } else {
+                (i / out_strides[d]) % out_shape[d]
+            };
+            p += coordinate * x_strides[d];
+        }
+        positions.push(p);
+    }
+    Ok(map_data!(&x.data, v => positions.iter().map(|&p| v[p]).collect()))
+}
+
+/// For each element of a row-major `shape`, the offset `sum(i[d] * strides[d])`.
+fn strided_positions(shape: &[usize], strides: &[usize]) -> Vec<usize> {
+    let out_strides = crate::ir::strides_of(shape);
+    let n: usize = shape.iter().product();
+    (0..n)
+        .map(|i| {
+            (0..shape.len())
+                .map(|d| (i / out_strides[d]) % shape[d] * strides[d])
+                .sum()
+        })
+        .collect()
+}

@@ -178,8 +178,28 @@ pub fn eval_node(
         })
         .collect::<Result<_, _>>()?;
     let out_shape = out_shapes[0].clone();
-    let x = inputs[0];
     let single = |data: TensorData| Ok(vec![Value::new(out_shape.clone(), data)]);
+    let n_out: usize = out_shape.iter().product();
+    match &node.op {
+        Op::ConstantOfShape(a) => {
+            return single(TensorData::F64(vec![a.value; n_out]).cast(a.dtype));
+        }
+        Op::Range(a) => {
+            let data = if a.dtype.is_float() {
+                TensorData::F64((0..n_out).map(|i| a.start + i as f64 * a.delta).collect())
+            } else {
+                let (start, delta) = (a.start as i64, a.delta as i64);
+                TensorData::I64(
+                    (0..n_out as i64)
+                        .map(|i| start.wrapping_add(i.wrapping_mul(delta)))
+                        .collect(),
+                )
+            };
+            return single(data.cast(a.dtype));
+        }
+        _ => {}
+    }
+    let x = inputs[0];
     let quantized = graph.tensor(node.inputs[0]).quant.is_some()
         || graph.tensor(node.outputs[0]).quant.is_some();
     if quantized && let Some(data) = eval_quantized(graph, node, inputs, &out_shape)? {
@@ -220,6 +240,11 @@ pub fn eval_node(
                 other => other,
             };
             single(data)
+        }
+        Op::Expand(_) => single(layout::expand(x, &out_shape)),
+        Op::Tile(_) => single(layout::tile(x, &out_shape)),
+        Op::GatherElements(a) => {
+            single(layout::gather_elements(x, inputs[1], a.axis as usize)?)
         }
         Op::Where => single(elementwise::select(x, inputs[1], inputs[2], &out_shape)?),
         op if op.unary_fn().is_some() => {

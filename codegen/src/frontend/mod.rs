@@ -12,7 +12,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::ir::{Graph, SourceInfo};
+use crate::ir::{Graph, SourceInfo, TensorData};
 
 /// The error of a front end that found unsupported operators (`unsupported`, one line each)
 /// and perhaps other problems, or of one that found only problems; `None` if there were none.
@@ -41,6 +41,10 @@ fn import_problems(unsupported: &[String], problems: &[String]) -> Option<Error>
 pub struct ImportOptions {
     /// Shapes for graph inputs by name, overriding the model's (`--input-shape name=1,3,32,32`).
     pub input_shapes: Vec<(String, Vec<usize>)>,
+    /// Graph inputs frozen to a value at compile time (`--constant name=FILE`): each becomes a
+    /// constant of that shape and is no longer an input of the generated code. This is how a
+    /// model whose axes, shapes or sizes arrive as inputs gets static code.
+    pub constants: Vec<(String, Vec<usize>, TensorData)>,
 }
 
 /// The model formats edgegen knows.
@@ -85,8 +89,63 @@ pub fn import_model(
             .collect(),
         description: String::new(),
     };
-    match detect_format(bytes) {
-        Format::Onnx => onnx::import(bytes, source, options),
-        Format::TfLite => tflite::import(bytes, source, options),
+    let mut graph = match detect_format(bytes) {
+        Format::Onnx => onnx::import(bytes, source, options)?,
+        Format::TfLite => tflite::import(bytes, source, options)?,
+    };
+    freeze_inputs(&mut graph, &options.constants)?;
+    Ok(graph)
+}
+
+/// Turns the graph inputs named in `constants` into constants with the given values.
+fn freeze_inputs(
+    graph: &mut Graph,
+    constants: &[(String, Vec<usize>, TensorData)],
+) -> Result<()> {
+    let mut problems = Vec::new();
+    for (name, shape, data) in constants {
+        let position = graph
+            .model_inputs()
+            .iter()
+            .position(|&t| graph.tensor(t).name == *name);
+        let Some(position) = position else {
+            let names: Vec<String> = graph
+                .model_inputs()
+                .iter()
+                .map(|&t| format!("'{}'", graph.tensor(t).name))
+                .collect();
+            problems.push(format!(
+                "--constant {name}: the model has no input '{name}' (its inputs are {})",
+                names.join(", ")
+            ));
+            continue;
+        };
+        let id = graph.inputs[position];
+        let tensor = graph.tensor_mut(id);
+        if tensor.dtype != data.dtype() {
+            problems.push(format!(
+                "--constant {name}: the input is {}, the value {}",
+                tensor.dtype,
+                data.dtype()
+            ));
+            continue;
+        }
+        if let Some(declared) = &tensor.shape
+            && declared.len() != shape.len()
+        {
+            problems.push(format!(
+                "--constant {name}: the input has rank {}, the value has shape {shape:?}",
+                declared.len()
+            ));
+            continue;
+        }
+        tensor.shape = Some(shape.clone());
+        tensor.data = Some(data.clone());
+        graph.inputs.remove(position);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid_argument(problems.join("\n")))
     }
 }

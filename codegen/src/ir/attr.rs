@@ -128,6 +128,20 @@ impl AttrType for f32 {
     const EXPECTED: &'static str = "a number";
 }
 
+impl AttrType for f64 {
+    fn to_attr(&self) -> AttrValue {
+        AttrValue::Float(*self as f32)
+    }
+    fn from_attr(value: &AttrValue) -> Option<Self> {
+        match value {
+            AttrValue::Float(x) => Some(*x as f64),
+            AttrValue::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+    const EXPECTED: &'static str = "a number";
+}
+
 impl<T: AttrType> AttrType for Vec<T> {
     fn to_attr(&self) -> AttrValue {
         AttrValue::List(self.iter().map(AttrType::to_attr).collect())

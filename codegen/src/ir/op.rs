@@ -471,6 +471,41 @@ attr_struct! {
 }
 
 attr_struct! {
+    /// `ConstantOfShape`: a tensor of `shape` filled with `value` of type `dtype` (the
+    /// shape is the node's parameter input until shape inference reads it).
+    pub struct ConstantOfShapeAttrs {
+        pub shape: Vec<usize> = Vec::new(),
+        pub value: f64 = 0.0,
+        pub dtype: DType = DType::F32,
+    }
+}
+
+attr_struct! {
+    /// `Range`: `start, start + delta, ...` below `limit` (above it for a negative delta),
+    /// of type `dtype`; `len` is set by shape inference from the parameter inputs.
+    pub struct RangeAttrs {
+        pub start: f64 = 0.0,
+        pub delta: f64 = 1.0,
+        pub len: usize = 0,
+        pub dtype: DType = DType::F32,
+    }
+}
+
+attr_struct! {
+    /// `Expand` (to the broadcast of the input's shape and `shape`) and `Tile` (`repeats`
+    /// copies along each axis); both are parameter inputs until shape inference reads them.
+    pub struct ExpandAttrs {
+        pub shape: Vec<usize> = Vec::new(),
+    }
+}
+
+attr_struct! {
+    pub struct TileAttrs {
+        pub repeats: Vec<usize> = Vec::new(),
+    }
+}
+
+attr_struct! {
     /// `DequantizeLinear`: `(x - zero_point) * scale`, per tensor or along `axis`.
     pub struct DequantizeAttrs {
         pub axis: i64 = 1,
@@ -640,6 +675,14 @@ define_ops! {
     GreaterOrEqual = "GreaterOrEqual",
     /// `condition ? x : y` with broadcasting; inputs `condition, x, y`.
     Where = "Where",
+    /// The number of elements of the input as an `i64` scalar; always folded to a constant.
+    Size = "Size",
+    ConstantOfShape(ConstantOfShapeAttrs) = "ConstantOfShape",
+    Range(RangeAttrs) = "Range",
+    Expand(ExpandAttrs) = "Expand",
+    Tile(TileAttrs) = "Tile",
+    /// `y[i][j][k] = x[index[i][j][k]][j][k]` along `axis` (indices the shape of the output).
+    GatherElements(GatherAttrs) = "GatherElements",
     /// Copies its input; inserted by the memory planner where a value must live in two places
     /// (a graph input that is also an output, a constant that is an output, ...).
     Copy = "Copy",
@@ -841,6 +884,12 @@ impl Op {
             Op::Dropout => a(1, 1, &["ratio", "training_mode"]),
             Op::DequantizeLinear(_) => a(2, 3, &[]),
             Op::Where => a(3, 3, &[]),
+            Op::Size => a(1, 1, &[]),
+            Op::ConstantOfShape(_) => a(0, 0, &["shape"]),
+            Op::Range(_) => a(0, 0, &["start", "limit", "delta"]),
+            Op::Expand(_) => a(1, 1, &["shape"]),
+            Op::Tile(_) => a(1, 1, &["repeats"]),
+            Op::GatherElements(_) => a(2, 2, &[]),
             // The element-wise ops without parameter inputs.
             op if op.unary_fn().is_some() => a(1, 1, &[]),
             _ => a(2, 2, &[]),
@@ -851,7 +900,9 @@ impl Op {
     /// returns the type of its first input except the few that say otherwise.
     pub fn output_dtype(&self, inputs: &[DType]) -> DType {
         match self {
-            Op::Shape(_) => DType::I64,
+            Op::Shape(_) | Op::Size => DType::I64,
+            Op::ConstantOfShape(a) => a.dtype,
+            Op::Range(a) => a.dtype,
             Op::Cast(c) => c.to,
             Op::DequantizeLinear(_) | Op::Dequantize => DType::F32,
             Op::Quantize => DType::I8,

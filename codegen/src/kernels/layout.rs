@@ -4,6 +4,8 @@
 //! The copies are generic over the element type, so that float32 and int8 tensors (whose
 //! input and output share one quantization) use the same code.
 
+use super::elementwise::Number;
+
 /// Axes of a strided copy.
 pub const MAX_RANK: usize = 6;
 
@@ -160,13 +162,104 @@ pub struct Gather {
 }
 
 #[inline(always)]
-pub fn gather(p: Gather, indices: &[u32], x: &[f32], y: &mut [f32]) {
+pub fn gather<T: Copy>(p: Gather, indices: &[u32], x: &[T], y: &mut [T]) {
     let mut out = 0;
     for o in 0..p.outer {
         for &j in indices {
             let src = (o * p.axis_len + j as usize) * p.inner;
             y[out..out + p.inner].copy_from_slice(&x[src..src + p.inner]);
             out += p.inner;
+        }
+    }
+}
+
+/// An index read at run time as a position along an axis of `len` elements: negative
+/// indices count from the end, and out-of-range ones are clamped (ONNX leaves them undefined;
+/// clamping keeps every read inside the input).
+#[inline(always)]
+fn position<I: Number>(index: I, len: usize) -> usize {
+    let i = index.to_i64();
+    let j = if i < 0 { i.wrapping_add(len as i64) } else { i };
+    j.clamp(0, len as i64 - 1) as usize
+}
+
+/// [`gather`] with indices of any integer type computed at run time.
+#[inline(always)]
+pub fn gather_indexed<I: Number, T: Copy>(p: Gather, indices: &[I], x: &[T], y: &mut [T]) {
+    let mut out = 0;
+    for o in 0..p.outer {
+        for &j in indices {
+            let src = (o * p.axis_len + position(j, p.axis_len)) * p.inner;
+            y[out..out + p.inner].copy_from_slice(&x[src..src + p.inner]);
+            out += p.inner;
+        }
+    }
+}
+
+/// `GatherElements`: `y` (contiguous, shape `shape`, the indices' shape) takes the element of
+/// `x` at the same coordinates except along `axis`, where the index says. Axes are padded at
+/// the front to [`MAX_RANK`].
+#[derive(Clone, Copy, Debug)]
+pub struct GatherElements {
+    pub shape: [usize; MAX_RANK],
+    pub x_strides: [usize; MAX_RANK],
+    pub axis: usize,
+    pub axis_len: usize,
+}
+
+#[inline(always)]
+pub fn gather_elements<I: Number, T: Copy>(
+    p: GatherElements,
+    indices: &[I],
+    x: &[T],
+    y: &mut [T],
+) {
+    let mut coordinate = [0usize; MAX_RANK];
+    for (o, &index) in y.iter_mut().zip(indices) {
+        let mut src = 0;
+        for (d, (&c, &stride)) in coordinate.iter().zip(&p.x_strides).enumerate() {
+            let c = if d == p.axis {
+                position(index, p.axis_len)
+            } else {
+                c
+            };
+            src += c * stride;
+        }
+        *o = x[src];
+        // The next coordinate, innermost axis first.
+        for d in (0..MAX_RANK).rev() {
+            coordinate[d] += 1;
+            if coordinate[d] < p.shape[d] {
+                break;
+            }
+            coordinate[d] = 0;
+        }
+    }
+}
+
+/// `Tile`: `y` (contiguous, shape `shape`) takes `x` at each coordinate modulo `x_shape`.
+#[derive(Clone, Copy, Debug)]
+pub struct Tile {
+    pub shape: [usize; MAX_RANK],
+    pub x_shape: [usize; MAX_RANK],
+    pub x_strides: [usize; MAX_RANK],
+}
+
+#[inline(always)]
+pub fn tile<T: Copy>(p: Tile, x: &[T], y: &mut [T]) {
+    let mut coordinate = [0usize; MAX_RANK];
+    for o in y.iter_mut() {
+        let mut src = 0;
+        for ((&c, &size), &stride) in coordinate.iter().zip(&p.x_shape).zip(&p.x_strides) {
+            src += (c % size) * stride;
+        }
+        *o = x[src];
+        for d in (0..MAX_RANK).rev() {
+            coordinate[d] += 1;
+            if coordinate[d] < p.shape[d] {
+                break;
+            }
+            coordinate[d] = 0;
         }
     }
 }

@@ -73,7 +73,7 @@ pub const SOURCES: &[KernelSource] = &[
     KernelSource {
         name: "layout",
         source: include_str!("layout.rs"),
-        depends_on: &[],
+        depends_on: &["elementwise"],
     },
     KernelSource {
         name: "nhwc",

@@ -33,7 +33,7 @@ pub fn is_foldable(graph: &Graph, node: &Node) -> bool {
         return false;
     }
     match node.op {
-        Op::Shape(_) => true,
+        Op::Shape(_) | Op::Size => true,
         // Copies exist to separate storage; folding one would undo the planner's work.
         Op::Copy => false,
         _ => node.inputs.iter().all(|&t| graph.tensor(t).is_constant()),
@@ -51,6 +51,9 @@ pub fn fold_node(graph: &mut Graph, index: usize) -> Result<()> {
             vec![dims.len()],
             crate::ir::TensorData::I64(dims),
         )]
+    } else if let Op::Size = &node.op {
+        let n = graph.tensor(node.inputs[0]).len() as i64;
+        vec![Value::new(vec![], crate::ir::TensorData::I64(vec![n]))]
     } else {
         let args: Vec<Value> = node
             .inputs

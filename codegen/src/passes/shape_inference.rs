@@ -298,7 +298,12 @@ pub fn is_hybrid_conv(graph: &Graph, node: &Node) -> Result<bool, String> {
 
 /// Infers the output shapes of one node, resolving its parameters and attributes in place.
 fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String> {
-    let x = input_shape(graph, node, 0)?;
+    // ConstantOfShape and Range have parameter inputs only.
+    let x = if node.inputs.is_empty() {
+        Vec::new()
+    } else {
+        input_shape(graph, node, 0)?
+    };
     let rank = x.len();
     let shapes = match &mut node.op.clone() {
         Op::Conv(a) => {
@@ -1105,6 +1110,103 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             }
             node.op = Op::DequantizeLinear(a.clone());
             vec![x]
+        }
+        Op::Size => vec![vec![]],
+        Op::ConstantOfShape(a) => {
+            let shape = param_i64s(graph, node, 0)?.unwrap_or_default();
+            a.shape = shape
+                .iter()
+                .map(|&d| {
+                    usize::try_from(d)
+                        .map_err(|_| format!("the shape {shape:?} has a negative size"))
+                })
+                .collect::<Result<_, _>>()?;
+            node.op = Op::ConstantOfShape(a.clone());
+            vec![a.shape.clone()]
+        }
+        Op::Range(a) => {
+            let scalar = |slot: usize| -> Result<TensorData, String> {
+                let data = param(graph, node, slot)?.ok_or_else(|| {
+                    format!("its {} is missing", node.op.arity().params[slot])
+                })?;
+                if data.len() != 1 {
+                    return Err(format!(
+                        "its {} must be a scalar",
+                        node.op.arity().params[slot]
+                    ));
+                }
+                Ok(data)
+            };
+            let (start, limit, delta) = (scalar(0)?, scalar(1)?, scalar(2)?);
+            let len = if a.dtype.is_float() {
+                let (s, l, d) = (
+                    start.to_f64_vec()[0],
+                    limit.to_f64_vec()[0],
+                    delta.to_f64_vec()[0],
+                );
+                if d == 0.0 || !d.is_finite() || !s.is_finite() || !l.is_finite() {
+                    return Err(format!("Range({s}, {l}, {d}) has no finite length"));
+                }
+                ((l - s) / d).ceil().max(0.0) as usize
+            } else {
+                let ints = |d: &TensorData| d.to_i64_vec().map(|v| v[0]).ok_or("integers");
+                let (s, l, d) = (ints(&start)?, ints(&limit)?, ints(&delta)?);
+                if d == 0 {
+                    return Err("Range with a delta of 0 has no length".into());
+                }
+                let span = l as i128 - s as i128;
+                let d = d as i128;
+                (span / d + i128::from(span % d != 0 && (span < 0) == (d < 0))).max(0)
+                    as usize
+            };
+            a.start = start.to_f64_vec()[0];
+            a.delta = delta.to_f64_vec()[0];
+            a.len = len;
+            node.op = Op::Range(a.clone());
+            vec![vec![len]]
+        }
+        Op::Expand(a) => {
+            let shape = param_i64s(graph, node, 0)?.ok_or("its shape is missing")?;
+            let shape: Vec<usize> = shape
+                .iter()
+                .map(|&d| {
+                    usize::try_from(d)
+                        .map_err(|_| format!("the shape {shape:?} has a negative size"))
+                })
+                .collect::<Result<_, _>>()?;
+            a.shape = shape.clone();
+            node.op = Op::Expand(a.clone());
+            vec![broadcast_shapes(&x, &shape)?]
+        }
+        Op::Tile(a) => {
+            let repeats = param_i64s(graph, node, 0)?.ok_or("its repeats are missing")?;
+            if repeats.len() != rank || repeats.iter().any(|&r| r < 0) {
+                return Err(format!(
+                    "repeats {repeats:?} must be {rank} non-negative counts"
+                ));
+            }
+            a.repeats = repeats.iter().map(|&r| r as usize).collect();
+            node.op = Op::Tile(a.clone());
+            vec![x.iter().zip(&a.repeats).map(|(d, r)| d * r).collect()]
+        }
+        Op::GatherElements(a) => {
+            let axis = normalize_axis(a.axis, rank)?;
+            let indices = graph.tensor(node.inputs[1]);
+            if !matches!(indices.dtype, DType::I32 | DType::I64) {
+                return Err(format!(
+                    "the indices are {}, not int32 or int64",
+                    indices.dtype
+                ));
+            }
+            let idx_shape = input_shape(graph, node, 1)?;
+            if idx_shape.len() != rank {
+                return Err(format!(
+                    "the indices have shape {idx_shape:?}, not of rank {rank} like the data"
+                ));
+            }
+            a.axis = axis as i64;
+            node.op = Op::GatherElements(a.clone());
+            vec![idx_shape]
         }
         other => return Err(format!("shape inference has no rule for {}", other.name())),
     };

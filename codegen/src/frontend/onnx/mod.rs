@@ -51,6 +51,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Clip",
     "Concat",
     "Constant",
+    "ConstantOfShape",
     "Conv",
     "ConvTranspose",
     "Cos",
@@ -63,9 +64,11 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Equal",
     "Erf",
     "Exp",
+    "Expand",
     "Flatten",
     "Floor",
     "Gather",
+    "GatherElements",
     "Gelu",
     "Gemm",
     "GlobalAveragePool",
@@ -95,6 +98,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "PRelu",
     "Pad",
     "Pow",
+    "Range",
     "Reciprocal",
     "ReduceL1",
     "ReduceL2",
@@ -116,6 +120,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Sign",
     "Sin",
     "Sinh",
+    "Size",
     "Slice",
     "Softmax",
     "Softplus",
@@ -127,6 +132,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Sum",
     "Tan",
     "Tanh",
+    "Tile",
     "TopK",
     "Transpose",
     "Unsqueeze",
@@ -615,6 +621,11 @@ impl Importer {
                     .join(", ")
             ));
             return;
+        }
+        let mut op = op;
+        if let (Op::Range(a), Some(Some(start))) = (&mut op, params.first()) {
+            // Range's type is that of its inputs, which are all parameter inputs.
+            a.dtype = self.graph.tensor(*start).dtype;
         }
         if matches!(op, Op::Pow) && inputs.len() == 2 {
             // Pow may raise to an exponent of another type; the IR's Pow takes one type, so
@@ -1329,6 +1340,30 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
             largest: opset < 11 || a.bool("largest", true),
             sorted: opset < 11 || a.bool("sorted", true),
         }),
+        "GatherElements" => Op::GatherElements(GatherAttrs {
+            axis: a.int("axis").unwrap_or(0),
+        }),
+        "Size" => Op::Size,
+        "ConstantOfShape" => {
+            let (value, dtype) = match a.tensor("value") {
+                Some(t) => {
+                    let (_, data) = tensor_from_proto(t)?;
+                    if data.len() != 1 {
+                        return Err("the value must have one element".into());
+                    }
+                    (data.to_f64_vec()[0], data.dtype())
+                }
+                None => (0.0, DType::F32),
+            };
+            Op::ConstantOfShape(ConstantOfShapeAttrs {
+                value,
+                dtype,
+                ..Default::default()
+            })
+        }
+        "Range" => Op::Range(RangeAttrs::default()),
+        "Expand" => Op::Expand(ExpandAttrs::default()),
+        "Tile" => Op::Tile(TileAttrs::default()),
         "Resize" => resize(a, opset)?,
         "Identity" => Op::Identity,
         "Abs" => Op::Abs,
@@ -1655,16 +1690,19 @@ mod tests {
         let bytes = model(vec![node("Relu", "r", &["x"], &["y"])], 13);
         let options = ImportOptions {
             input_shapes: vec![("x".into(), vec![2, 5])],
+            ..Default::default()
         };
         let err = import(&bytes, SourceInfo::default(), &options).unwrap_err();
         assert!(err.message.contains("dimension 1 is fixed to 4"), "{err}");
         let options = ImportOptions {
             input_shapes: vec![("z".into(), vec![2, 4])],
+            ..Default::default()
         };
         let err = import(&bytes, SourceInfo::default(), &options).unwrap_err();
         assert!(err.message.contains("'z'"), "{err}");
         let options = ImportOptions {
             input_shapes: vec![("x".into(), vec![3, 4])],
+            ..Default::default()
         };
         let g = import(&bytes, SourceInfo::default(), &options).unwrap();
         assert_eq!(g.tensor(g.inputs[0]).shape, Some(vec![3, 4]));
