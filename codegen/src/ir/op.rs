@@ -1139,6 +1139,22 @@ mod tests {
             }),
             Op::Squeeze(AxesAttrs { axes: None }),
             Op::Cast(CastAttrs { to: DType::I64 }),
+            Op::ReduceLogSumExp(ReduceAttrs {
+                axes: Some(vec![0, 2]),
+                keepdims: false,
+                noop_with_empty_axes: false,
+            }),
+            Op::TopK(TopKAttrs {
+                k: Some(3),
+                axis: 1,
+                largest: false,
+                sorted: true,
+            }),
+            Op::ArgMin(ArgAttrs {
+                axis: 2,
+                keepdims: false,
+                select_last_index: true,
+            }),
             Op::MatMul,
             Op::Quantize,
             Op::Dequantize,
