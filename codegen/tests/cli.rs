@@ -220,9 +220,8 @@ fn broken_models_give_clear_errors() {
         (
             "errors/unsupported_ops.onnx",
             &[
-                // The model's LSTM is supported since the recurrent ops were added.
-                "3 operators",
-                "TopK (node 'topk')",
+                // Its LSTM (node 'lstm') and TopK (node 'topk') are supported now.
+                "2 operators",
                 "NonMaxSuppression (node 'nms')",
                 "com.example.MyOp (node 'my_op'",
             ],

@@ -28,8 +28,14 @@ fn table() -> String {
 fn the_readme_lists_the_supported_onnx_operators() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
     let readme = std::fs::read_to_string(&path).expect("read README.md");
-    let start = readme.find(START).expect("the README has the operators start marker") + START.len();
-    let end = readme[start..].find(END).expect("the README has the operators end marker") + start;
+    let start = readme
+        .find(START)
+        .expect("the README has the operators start marker")
+        + START.len();
+    let end = readme[start..]
+        .find(END)
+        .expect("the README has the operators end marker")
+        + start;
     let expected = table();
     if readme[start..end] != expected {
         if std::env::var_os("EDGEGEN_BLESS").is_some() {

@@ -24,6 +24,7 @@ mod int8_elementwise;
 mod norm;
 mod onnx_quant;
 mod recurrent;
+mod reduce;
 
 /// Axes kernels accept for broadcast and strided iteration.
 const MAX_RANK: usize = 6;
@@ -390,9 +391,15 @@ impl Lowering<'_> {
             || node.op.binary_fn().is_some()
             || node.op.compare_fn().is_some()
             || node.op.is_view()
+            || node.op.reduce_fn().is_some()
             || matches!(
                 node.op,
-                Op::Where
+                Op::ArgMax(_)
+                    | Op::ArgMin(_)
+                    | Op::Hardmax(_)
+                    | Op::CumSum(_)
+                    | Op::TopK(_)
+                    | Op::Where
                     | Op::Cast(_)
                     | Op::Copy
                     | Op::Transpose(_)
@@ -468,7 +475,14 @@ impl Lowering<'_> {
             Op::Slice(a) => self.slice(a),
             Op::Pad(a) => self.pad(a),
             Op::Gather(a) => self.gather(a.axis as usize),
-            Op::ReduceMean(a) => self.reduce_mean(a),
+            op if op.reduce_fn().is_some() => {
+                self.reduce(op.reduce_fn().expect("a reduction"))
+            }
+            Op::ArgMax(a) => self.arg_extreme(a, true),
+            Op::ArgMin(a) => self.arg_extreme(a, false),
+            Op::Hardmax(a) => self.hardmax(a),
+            Op::CumSum(a) => self.cumsum(a),
+            Op::TopK(a) => self.top_k(a),
             Op::Resize(a) => self.resize(a),
             Op::Copy => self.copy(),
             Op::LayerNormalization(a) => self.layer_norm(a),
@@ -1524,55 +1538,6 @@ impl Lowering<'_> {
         self.push(
             None,
             format!("{n} indices along axis {axis}"),
-            inputs,
-            self.node.outputs[0],
-            false,
-            body,
-        );
-        Ok(())
-    }
-
-    fn reduce_mean(&mut self, a: &ReduceAttrs) -> R<()> {
-        let x = self.input_shape(0).to_vec();
-        let axes = a.resolved_axes();
-        let mut inputs = Vec::new();
-        if axes.is_empty() {
-            let xa = self.operand(0, "X", &mut inputs)?;
-            self.push(
-                None,
-                "no axes: a copy".into(),
-                inputs,
-                self.node.outputs[0],
-                false,
-                vec![Stmt::Copy(xa)],
-            );
-            return Ok(());
-        }
-        let (first, last) = (axes[0], *axes.last().expect("not empty"));
-        if (first..=last).any(|d| !axes.contains(&d) && x[d] != 1) {
-            return Err(format!(
-                "ReduceMean over the non-adjacent axes {axes:?} of {x:?} is not supported yet"
-            ));
-        }
-        let p = Struct::new(
-            "reduce::Reduce",
-            vec![
-                ("outer", usize_(x[..first].iter().product())),
-                ("len", usize_(x[first..=last].iter().product())),
-                ("inner", usize_(x[last + 1..].iter().product())),
-            ],
-        );
-        let xa = self.operand(0, "X", &mut inputs)?;
-        let body = vec![
-            Stmt::Let("p".into(), p),
-            Stmt::Call(
-                "reduce::mean".into(),
-                vec![Arg::Local("p".into()), xa, Arg::Output],
-            ),
-        ];
-        self.push(
-            None,
-            format!("mean over axes {axes:?}"),
             inputs,
             self.node.outputs[0],
             false,

@@ -16,6 +16,7 @@ pub mod layout;
 pub mod nn;
 pub mod norm;
 pub mod onnx_quant;
+pub mod reduce;
 pub mod sequence;
 
 use std::collections::HashMap;
@@ -312,9 +313,31 @@ pub fn eval_node(
         )),
         Op::Pad(a) => single(layout::pad(x, a, &out_shape)?),
         Op::Gather(a) => single(layout::gather(x, inputs[1], a.axis as usize, &out_shape)?),
-        Op::ReduceMean(a) => {
-            let axes = a.resolved_axes();
-            single(TensorData::F32(nn::reduce_mean(x, &axes)?))
+        op if op.reduce_fn().is_some() => {
+            let axes = op.reduce_attrs().expect("a reduction").resolved_axes();
+            single(reduce::reduce(
+                op.reduce_fn().expect("a reduction"),
+                x,
+                &axes,
+            )?)
+        }
+        Op::ArgMax(a) | Op::ArgMin(a) => single(reduce::arg_extreme(
+            x,
+            a.axis as usize,
+            matches!(node.op, Op::ArgMax(_)),
+            a.select_last_index,
+        )?),
+        Op::Hardmax(a) => single(reduce::hardmax(x, a.axis as usize, a.coerce_2d)?),
+        Op::CumSum(a) => {
+            single(reduce::cumsum(x, a.axis as usize, a.exclusive, a.reverse)?)
+        }
+        Op::TopK(a) => {
+            let k = a.k.ok_or("TopK without a resolved k")? as usize;
+            let (values, indices) = reduce::top_k(x, a.axis as usize, k, a.largest)?;
+            Ok(vec![
+                Value::new(out_shapes[0].clone(), values),
+                Value::new(out_shapes[1].clone(), indices),
+            ])
         }
         Op::Resize(a) => single(TensorData::F32(nn::resize(a, x, &out_shape)?)),
         Op::Shape(_) => Err("Shape is folded during shape inference".into()),

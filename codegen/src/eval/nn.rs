@@ -345,37 +345,6 @@ pub fn batch_norm(x: &Value, params: &[&Value], epsilon: f32) -> R<Vec<f32>> {
         .collect())
 }
 
-/// Mean over `axes` (sorted, distinct); the output keeps reduced axes as size 1 in memory order,
-/// which is the same element order whether or not `keepdims` drops them.
-pub fn reduce_mean(x: &Value, axes: &[usize]) -> R<Vec<f32>> {
-    let xs = x.floats("ReduceMean")?;
-    let reduced: Vec<usize> = x
-        .shape
-        .iter()
-        .enumerate()
-        .map(|(d, &n)| if axes.contains(&d) { 1 } else { n })
-        .collect();
-    let out_len: usize = reduced.iter().product();
-    let count: usize = axes.iter().map(|&d| x.shape[d]).product();
-    let in_strides = strides_of(&x.shape);
-    let out_strides = strides_of(&reduced);
-    let mut sums = vec![0f64; out_len];
-    for (i, &v) in xs.iter().enumerate() {
-        let mut o = 0;
-        for d in 0..x.shape.len() {
-            let idx = (i / in_strides[d]) % x.shape[d];
-            if !axes.contains(&d) {
-                o += idx * out_strides[d];
-            }
-        }
-        sums[o] += v as f64;
-    }
-    Ok(sums
-        .into_iter()
-        .map(|s| (s / count.max(1) as f64) as f32)
-        .collect())
-}
-
 /// Resize: each output element interpolates the input at the source coordinates of its
 /// resized axes (nearest: one tap per axis; linear: two taps per axis, blended multilinearly).
 pub fn resize(a: &ResizeAttrs, x: &Value, out_shape: &[usize]) -> R<Vec<f32>> {

@@ -398,7 +398,8 @@ attr_struct! {
 }
 
 attr_struct! {
-    /// `ReduceMean`; `None` axes means all axes (unless `noop_with_empty_axes`).
+    /// The reductions (`ReduceSum`, `ReduceMean`, `ReduceMax`, ... see [`ReduceFn`]); `None`
+    /// axes means all axes (unless `noop_with_empty_axes`).
     pub struct ReduceAttrs {
         pub axes: Option<Vec<i64>> = None,
         pub keepdims: bool = true,
@@ -415,6 +416,38 @@ impl ReduceAttrs {
             .iter()
             .map(|&v| v as usize)
             .collect()
+    }
+}
+
+attr_struct! {
+    /// `ArgMax` and `ArgMin`: the index (`i64`) of the largest or smallest value along `axis`;
+    /// of equal values the first, or the last with `select_last_index`.
+    pub struct ArgAttrs {
+        pub axis: i64 = 0,
+        pub keepdims: bool = true,
+        pub select_last_index: bool = false,
+    }
+}
+
+attr_struct! {
+    /// `CumSum` along `axis` (a parameter input in ONNX); `exclusive` leaves out the element
+    /// itself, `reverse` sums from the end.
+    pub struct CumSumAttrs {
+        pub axis: i64 = 0,
+        pub exclusive: bool = false,
+        pub reverse: bool = false,
+    }
+}
+
+attr_struct! {
+    /// `TopK`: the `k` largest (or smallest) values along `axis` and their indices (`i64`), in
+    /// order, equal values by ascending index. `k` is a parameter input since opset 10; shape
+    /// inference makes it explicit.
+    pub struct TopKAttrs {
+        pub k: Option<i64> = None,
+        pub axis: i64 = -1,
+        pub largest: bool = true,
+        pub sorted: bool = true,
     }
 }
 
@@ -842,6 +875,23 @@ define_ops! {
     Pad(PadAttrs) = "Pad",
     Gather(GatherAttrs) = "Gather",
     ReduceMean(ReduceAttrs) = "ReduceMean",
+    ReduceSum(ReduceAttrs) = "ReduceSum",
+    ReduceMax(ReduceAttrs) = "ReduceMax",
+    ReduceMin(ReduceAttrs) = "ReduceMin",
+    ReduceProd(ReduceAttrs) = "ReduceProd",
+    ReduceL1(ReduceAttrs) = "ReduceL1",
+    ReduceL2(ReduceAttrs) = "ReduceL2",
+    ReduceLogSum(ReduceAttrs) = "ReduceLogSum",
+    ReduceLogSumExp(ReduceAttrs) = "ReduceLogSumExp",
+    ReduceSumSquare(ReduceAttrs) = "ReduceSumSquare",
+    ArgMax(ArgAttrs) = "ArgMax",
+    ArgMin(ArgAttrs) = "ArgMin",
+    CumSum(CumSumAttrs) = "CumSum",
+    /// 1 at the first largest value along `axis` (or over the axes from `axis` on, with
+    /// `coerce_2d`), 0 elsewhere; `beta` is unused.
+    Hardmax(SoftmaxAttrs) = "Hardmax",
+    /// Two outputs: the values and their indices (`i64`).
+    TopK(TopKAttrs) = "TopK",
     Resize(ResizeAttrs) = "Resize",
     Identity = "Identity",
     /// Inference-mode dropout: the identity.
@@ -1026,6 +1076,43 @@ pub enum CompareFn {
     GreaterOrEqual,
 }
 
+/// The reductions, as ONNX defines them over the reduced elements `x`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReduceFn {
+    /// `sum(x)`.
+    Sum,
+    /// `sum(x) / n`.
+    Mean,
+    Max,
+    Min,
+    /// `prod(x)`.
+    Prod,
+    /// `sum(|x|)`.
+    L1,
+    /// `sqrt(sum(x²))`.
+    L2,
+    /// `ln(sum(x))`.
+    LogSum,
+    /// `ln(sum(e^x))`.
+    LogSumExp,
+    /// `sum(x²)`.
+    SumSquare,
+}
+
+impl ReduceFn {
+    /// Whether the reduction is defined on integer tensors here (the rest have fractional
+    /// results; ONNX allows them on integers but they are refused rather than truncated).
+    pub fn takes_integers(self) -> bool {
+        !matches!(self, ReduceFn::L2 | ReduceFn::LogSum | ReduceFn::LogSumExp)
+    }
+
+    /// Whether the reduction is defined on bool tensors (ONNX opset 20: `ReduceMax` is "any",
+    /// `ReduceMin` is "all").
+    pub fn takes_bool(self) -> bool {
+        matches!(self, ReduceFn::Max | ReduceFn::Min)
+    }
+}
+
 /// What a node's inputs may be, for the validator and the text parser.
 #[derive(Clone, Copy, Debug)]
 pub struct Arity {
@@ -1083,7 +1170,15 @@ impl Op {
             Op::Slice(_) => a(1, 1, &["starts", "ends", "axes", "steps"]),
             Op::Pad(_) => a(1, 1, &["pads", "constant_value", "axes"]),
             Op::Gather(_) => a(2, 2, &[]),
-            Op::ReduceMean(_) => a(1, 1, &["axes"]),
+            op if op.reduce_fn().is_some() => a(1, 1, &["axes"]),
+            Op::ArgMax(_) | Op::ArgMin(_) | Op::Hardmax(_) => a(1, 1, &[]),
+            Op::CumSum(_) => a(1, 1, &["axis"]),
+            Op::TopK(_) => Arity {
+                min_inputs: 1,
+                max_inputs: 1,
+                outputs: Some(2),
+                params: &["k"],
+            },
             Op::Resize(_) => a(1, 1, &["roi", "scales", "sizes"]),
             Op::Dropout => a(1, 1, &["ratio", "training_mode"]),
             Op::DequantizeLinear(_) => a(1, 1, &["x_scale", "x_zero_point"]),
@@ -1158,9 +1253,70 @@ impl Op {
             Op::QuantizeLinear(a) => a.output_dtype,
             Op::DynamicQuantizeLinear => DType::U8,
             Op::MatMulInteger(_) | Op::ConvInteger(_) => DType::I32,
+            Op::ArgMax(_) | Op::ArgMin(_) => DType::I64,
             op if op.compare_fn().is_some() => DType::Bool,
             Op::Where => inputs.get(1).copied().unwrap_or(DType::F32),
             _ => inputs.first().copied().unwrap_or(DType::F32),
+        }
+    }
+
+    /// The element type of output `k`: that of [`Op::output_dtype`], except for the second
+    /// output of `TopK` (its indices).
+    pub fn output_dtype_at(&self, k: usize, inputs: &[DType]) -> DType {
+        match self {
+            Op::TopK(_) if k == 1 => DType::I64,
+            _ => self.output_dtype(inputs),
+        }
+    }
+
+    /// The reduction of a `Reduce*` op.
+    pub fn reduce_fn(&self) -> Option<ReduceFn> {
+        Some(match self {
+            Op::ReduceSum(_) => ReduceFn::Sum,
+            Op::ReduceMean(_) => ReduceFn::Mean,
+            Op::ReduceMax(_) => ReduceFn::Max,
+            Op::ReduceMin(_) => ReduceFn::Min,
+            Op::ReduceProd(_) => ReduceFn::Prod,
+            Op::ReduceL1(_) => ReduceFn::L1,
+            Op::ReduceL2(_) => ReduceFn::L2,
+            Op::ReduceLogSum(_) => ReduceFn::LogSum,
+            Op::ReduceLogSumExp(_) => ReduceFn::LogSumExp,
+            Op::ReduceSumSquare(_) => ReduceFn::SumSquare,
+            _ => return None,
+        })
+    }
+
+    /// The attributes of a `Reduce*` op.
+    pub fn reduce_attrs(&self) -> Option<&ReduceAttrs> {
+        match self {
+            Op::ReduceSum(a)
+            | Op::ReduceMean(a)
+            | Op::ReduceMax(a)
+            | Op::ReduceMin(a)
+            | Op::ReduceProd(a)
+            | Op::ReduceL1(a)
+            | Op::ReduceL2(a)
+            | Op::ReduceLogSum(a)
+            | Op::ReduceLogSumExp(a)
+            | Op::ReduceSumSquare(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The attributes of a `Reduce*` op, to change.
+    pub fn reduce_attrs_mut(&mut self) -> Option<&mut ReduceAttrs> {
+        match self {
+            Op::ReduceSum(a)
+            | Op::ReduceMean(a)
+            | Op::ReduceMax(a)
+            | Op::ReduceMin(a)
+            | Op::ReduceProd(a)
+            | Op::ReduceL1(a)
+            | Op::ReduceL2(a)
+            | Op::ReduceLogSum(a)
+            | Op::ReduceLogSumExp(a)
+            | Op::ReduceSumSquare(a) => Some(a),
+            _ => None,
         }
     }
 
@@ -1339,6 +1495,22 @@ mod tests {
             }),
             Op::Squeeze(AxesAttrs { axes: None }),
             Op::Cast(CastAttrs { to: DType::I64 }),
+            Op::ReduceLogSumExp(ReduceAttrs {
+                axes: Some(vec![0, 2]),
+                keepdims: false,
+                noop_with_empty_axes: false,
+            }),
+            Op::TopK(TopKAttrs {
+                k: Some(3),
+                axis: 1,
+                largest: false,
+                sorted: true,
+            }),
+            Op::ArgMin(ArgAttrs {
+                axis: 2,
+                keepdims: false,
+                select_last_index: true,
+            }),
             Op::MatMul,
             Op::Quantize,
             Op::Dequantize,

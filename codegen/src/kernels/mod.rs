@@ -27,6 +27,7 @@ pub mod quant;
 pub mod recurrent;
 pub mod reduce;
 pub mod resize;
+pub mod select;
 pub mod softmax;
 
 /// A kernel module as source text, with the kernel modules it uses.
@@ -116,12 +117,17 @@ pub const SOURCES: &[KernelSource] = &[
     KernelSource {
         name: "reduce",
         source: include_str!("reduce.rs"),
-        depends_on: &[],
+        depends_on: &["elementwise"],
     },
     KernelSource {
         name: "resize",
         source: include_str!("resize.rs"),
         depends_on: &[],
+    },
+    KernelSource {
+        name: "select",
+        source: include_str!("select.rs"),
+        depends_on: &["elementwise"],
     },
     KernelSource {
         name: "softmax",

@@ -180,6 +180,26 @@ fn require_unary_dtype(graph: &Graph, node: &Node) -> Result<(), String> {
     Ok(())
 }
 
+/// Requires the input of an op that compares values (`ArgMax`, `TopK`) to be a number that is
+/// not quantized (indices into quantized data would be right, but nothing needs them yet).
+fn require_ordered(graph: &Graph, node: &Node) -> Result<(), String> {
+    let tensor = graph.tensor(node.inputs[0]);
+    if tensor.dtype == DType::Bool || tensor.quant.is_some() {
+        return Err(format!(
+            "input '{}' is {}{}; {} takes numbers",
+            tensor.name,
+            tensor.dtype,
+            if tensor.quant.is_some() {
+                " with quantization"
+            } else {
+                ""
+            },
+            node.op.name()
+        ));
+    }
+    Ok(())
+}
+
 /// Requires an int8 tensor with per-tensor quantization (the int8 side of `Quantize` and
 /// `Dequantize`).
 fn require_per_tensor_i8(graph: &Graph, t: TensorId) -> Result<(), String> {
@@ -879,8 +899,32 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             out.extend(&x[axis + 1..]);
             vec![out]
         }
-        Op::ReduceMean(a) => {
-            require_f32_or_quantized(graph, node, 1)?;
+        op if op.reduce_fn().is_some() => {
+            let f = op.reduce_fn().expect("a reduction");
+            let tensor = graph.tensor(node.inputs[0]);
+            let ok = match tensor.dtype {
+                DType::F32 | DType::F64 => true,
+                // The int8 ReduceMean of quantized tensors (TFLite's MEAN).
+                DType::I8 if tensor.quant.is_some() => f == ReduceFn::Mean,
+                DType::Bool => f.takes_bool(),
+                // Generated code and the evaluator compute integers through i64.
+                DType::U64 => false,
+                _ => f.takes_integers(),
+            };
+            if !ok {
+                return Err(format!(
+                    "input '{}' is {}{}; {} is not supported on it",
+                    tensor.name,
+                    tensor.dtype,
+                    if tensor.quant.is_some() {
+                        " with quantization"
+                    } else {
+                        ""
+                    },
+                    op.name()
+                ));
+            }
+            let a = op.reduce_attrs_mut().expect("a reduction");
             let axes = match param_i64s(graph, node, 0)?.or(a.axes.clone()) {
                 Some(axes) if !axes.is_empty() => normalize_axes(&axes, rank)?,
                 _ if a.noop_with_empty_axes => Vec::new(),
@@ -897,8 +941,79 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
                 .collect();
             a.axes = Some(axes.iter().map(|&d| d as i64).collect());
             a.noop_with_empty_axes = false;
-            node.op = Op::ReduceMean(a.clone());
+            node.op = op.clone();
             vec![out]
+        }
+        Op::ArgMax(a) | Op::ArgMin(a) => {
+            require_ordered(graph, node)?;
+            let axis = normalize_axis(a.axis, rank)?;
+            a.axis = axis as i64;
+            node.op = if matches!(node.op, Op::ArgMax(_)) {
+                Op::ArgMax(a.clone())
+            } else {
+                Op::ArgMin(a.clone())
+            };
+            let mut out = x.clone();
+            if a.keepdims {
+                out[axis] = 1;
+            } else {
+                out.remove(axis);
+            }
+            vec![out]
+        }
+        Op::Hardmax(a) => {
+            let tensor = graph.tensor(node.inputs[0]);
+            if !tensor.dtype.is_float() {
+                return Err(format!(
+                    "input '{}' is {}; Hardmax takes float tensors",
+                    tensor.name, tensor.dtype
+                ));
+            }
+            let axis = normalize_axis(a.axis, rank)?;
+            a.axis = axis as i64;
+            if a.coerce_2d && axis + 1 >= rank {
+                a.coerce_2d = false;
+            }
+            node.op = Op::Hardmax(a.clone());
+            vec![x]
+        }
+        Op::CumSum(a) => {
+            let tensor = graph.tensor(node.inputs[0]);
+            if !(tensor.dtype.is_float() || tensor.dtype.is_integer())
+                || tensor.dtype == DType::U64
+                || tensor.quant.is_some()
+            {
+                return Err(format!(
+                    "input '{}' is {}; CumSum is not supported on it",
+                    tensor.name, tensor.dtype
+                ));
+            }
+            let axis = match param_i64s(graph, node, 0)? {
+                Some(v) if v.len() == 1 => v[0],
+                Some(v) => return Err(format!("the axis should be one value, not {v:?}")),
+                None => a.axis,
+            };
+            a.axis = normalize_axis(axis, rank)? as i64;
+            node.op = Op::CumSum(a.clone());
+            vec![x]
+        }
+        Op::TopK(a) => {
+            require_ordered(graph, node)?;
+            let axis = normalize_axis(a.axis, rank)?;
+            let k = match param_i64s(graph, node, 0)? {
+                Some(v) if v.len() == 1 => v[0],
+                Some(v) => return Err(format!("k should be one value, not {v:?}")),
+                None => a.k.ok_or("k is missing")?,
+            };
+            if k < 0 || k as u64 > x[axis] as u64 {
+                return Err(format!("k = {k} is out of range for axis {axis} of {x:?}"));
+            }
+            a.axis = axis as i64;
+            a.k = Some(k);
+            node.op = Op::TopK(a.clone());
+            let mut out = x.clone();
+            out[axis] = k as usize;
+            vec![out.clone(), out]
         }
         Op::Resize(a) => {
             require_f32_or_quantized(graph, node, 1)?;

@@ -39,6 +39,8 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Acosh",
     "Add",
     "And",
+    "ArgMax",
+    "ArgMin",
     "Asin",
     "Asinh",
     "Atan",
@@ -58,6 +60,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Cos",
     "Cosh",
     "DepthToSpace",
+    "CumSum",
     "DequantizeLinear",
     "Div",
     "Dropout",
@@ -81,6 +84,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "GreaterOrEqual",
     "HardSigmoid",
     "HardSwish",
+    "Hardmax",
     "Identity",
     "InstanceNormalization",
     "LRN",
@@ -112,7 +116,16 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "QuantizeLinear",
     "RNN",
     "Reciprocal",
+    "ReduceL1",
+    "ReduceL2",
+    "ReduceLogSum",
+    "ReduceLogSumExp",
+    "ReduceMax",
     "ReduceMean",
+    "ReduceMin",
+    "ReduceProd",
+    "ReduceSum",
+    "ReduceSumSquare",
     "Relu",
     "Reshape",
     "Resize",
@@ -137,6 +150,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Tan",
     "Tanh",
     "Tile",
+    "TopK",
     "Transpose",
     "Unsqueeze",
     "Where",
@@ -682,7 +696,11 @@ impl Importer {
             }
             let id = self.graph.add_tensor(Tensor {
                 name: out.clone(),
-                dtype: op.output_dtype_of(k).unwrap_or(dtype),
+                dtype: op.output_dtype_of(k).unwrap_or(if k == 0 {
+                    dtype
+                } else {
+                    op.output_dtype_at(k, &input_dtypes)
+                }),
                 shape: None,
                 data: None,
                 quant: None,
@@ -1309,6 +1327,51 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
         "Gather" => Op::Gather(GatherAttrs {
             axis: a.int("axis").unwrap_or(0),
         }),
+        "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" | "ReduceProd"
+        | "ReduceL1" | "ReduceL2" | "ReduceLogSum" | "ReduceLogSumExp"
+        | "ReduceSumSquare" => reduce(op_type, a, opset),
+        "ArgMax" | "ArgMin" => {
+            let attrs = ArgAttrs {
+                axis: a.int("axis").unwrap_or(0),
+                keepdims: a.bool("keepdims", true),
+                select_last_index: a.bool("select_last_index", false),
+            };
+            if op_type == "ArgMax" {
+                Op::ArgMax(attrs)
+            } else {
+                Op::ArgMin(attrs)
+            }
+        }
+        "CumSum" => Op::CumSum(CumSumAttrs {
+            axis: 0,
+            exclusive: a.bool("exclusive", false),
+            reverse: a.bool("reverse", false),
+        }),
+        // Hardmax had Softmax's "coerce to 2-D" semantics before opset 13, too.
+        "Hardmax" => Op::Hardmax(if opset < 13 {
+            SoftmaxAttrs {
+                axis: a.int("axis").unwrap_or(1),
+                coerce_2d: true,
+                beta: 1.0,
+            }
+        } else {
+            SoftmaxAttrs {
+                axis: a.int("axis").unwrap_or(-1),
+                coerce_2d: false,
+                beta: 1.0,
+            }
+        }),
+        "TopK" => Op::TopK(TopKAttrs {
+            // Before opset 10, k was an attribute; since then it is an input.
+            k: if opset < 10 {
+                Some(a.int("k").ok_or("attribute 'k' is required")?)
+            } else {
+                None
+            },
+            axis: a.int("axis").unwrap_or(-1),
+            largest: opset < 11 || a.bool("largest", true),
+            sorted: opset < 11 || a.bool("sorted", true),
+        }),
         "GatherElements" => Op::GatherElements(GatherAttrs {
             axis: a.int("axis").unwrap_or(0),
         }),
@@ -1351,11 +1414,6 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
         "Range" => Op::Range(RangeAttrs::default()),
         "Expand" => Op::Expand(ExpandAttrs::default()),
         "Tile" => Op::Tile(TileAttrs::default()),
-        "ReduceMean" => Op::ReduceMean(ReduceAttrs {
-            axes: if opset < 18 { a.ints("axes") } else { None },
-            keepdims: a.bool("keepdims", true),
-            noop_with_empty_axes: opset >= 18 && a.bool("noop_with_empty_axes", false),
-        }),
         "Resize" => resize(a, opset)?,
         "Identity" => Op::Identity,
         "Abs" => Op::Abs,
@@ -1447,6 +1505,34 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
             None => return Err(format!("no translation for {other}")),
         },
     })
+}
+
+/// The reductions: `axes` is an attribute before opset 13 (`ReduceSum`) or 18 (the others) and
+/// an input since, when `noop_with_empty_axes` appeared.
+fn reduce(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Op {
+    let axes_became_input = if op_type == "ReduceSum" { 13 } else { 18 };
+    let attrs = ReduceAttrs {
+        axes: if opset < axes_became_input {
+            a.ints("axes")
+        } else {
+            None
+        },
+        keepdims: a.bool("keepdims", true),
+        noop_with_empty_axes: opset >= axes_became_input
+            && a.bool("noop_with_empty_axes", false),
+    };
+    match op_type {
+        "ReduceSum" => Op::ReduceSum(attrs),
+        "ReduceMax" => Op::ReduceMax(attrs),
+        "ReduceMin" => Op::ReduceMin(attrs),
+        "ReduceProd" => Op::ReduceProd(attrs),
+        "ReduceL1" => Op::ReduceL1(attrs),
+        "ReduceL2" => Op::ReduceL2(attrs),
+        "ReduceLogSum" => Op::ReduceLogSum(attrs),
+        "ReduceLogSumExp" => Op::ReduceLogSumExp(attrs),
+        "ReduceSumSquare" => Op::ReduceSumSquare(attrs),
+        _ => Op::ReduceMean(attrs),
+    }
 }
 
 fn resize(a: &mut NodeAttrs, opset: i64) -> Result<Op, String> {
@@ -1585,7 +1671,7 @@ mod tests {
             vec![
                 node("Scan", "scan1", &["x"], &["a"]),
                 custom,
-                node("TopK", "top", &["a"], &["y"]),
+                node("StringNormalizer", "strings", &["a"], &["y"]),
             ],
             13,
         );
@@ -1596,7 +1682,7 @@ mod tests {
         for needle in [
             "Scan (node 'scan1')",
             "com.example.MyOp (node 'mine'",
-            "TopK (node 'top')",
+            "StringNormalizer (node 'strings')",
         ] {
             assert!(err.message.contains(needle), "{needle} not in {err}");
         }
