@@ -708,25 +708,12 @@ impl Lowering<'_> {
 
     fn matmul(&mut self) -> R<()> {
         let (p, (m, k, n)) = self.matmul_params()?;
-        let mut inputs = Vec::new();
-        let a = self.operand(0, "A", &mut inputs)?;
-        let b = self.operand(1, "B", &mut inputs)?;
-        let body = vec![
-            Stmt::Let("p".into(), p),
-            Stmt::Call(
-                "gemm::matmul".into(),
-                vec![Arg::Local("p".into()), a, b, Arg::Output],
-            ),
-        ];
-        self.push(
-            None,
+        self.kernel_step(
+            "gemm::matmul",
+            p,
+            &[(0, "A"), (1, "B")],
             format!("[{m}, {k}] × [{k}, {n}] per batch entry"),
-            inputs,
-            self.node.outputs[0],
-            false,
-            body,
-        );
-        Ok(())
+        )
     }
 
     /// The `gemm::MatMul` parameters of a matrix product of the first two inputs (numpy
@@ -828,6 +815,27 @@ impl Lowering<'_> {
         self.two_operand_step(p, "elementwise::binary", detail)
     }
 
+    /// The usual step: `let p = <params>; kernel(p, operands..., y)`, where `operands` are the
+    /// node's inputs `(index, role)` in the kernel's argument order (constants become static
+    /// data named by their role).
+    pub(super) fn kernel_step(
+        &mut self,
+        kernel: &str,
+        p: Struct,
+        operands: &[(usize, &str)],
+        detail: String,
+    ) -> R<()> {
+        let mut inputs = Vec::new();
+        let mut args = vec![Arg::Local("p".into())];
+        for &(i, role) in operands {
+            args.push(self.operand(i, role, &mut inputs)?);
+        }
+        args.push(Arg::Output);
+        let body = vec![Stmt::Let("p".into(), p), Stmt::Call(kernel.into(), args)];
+        self.push(None, detail, inputs, self.node.outputs[0], false, body);
+        Ok(())
+    }
+
     /// A step calling `kernel(p, a, b, y)` on the node's two inputs or, when the memory plan
     /// runs the node in place, `{kernel}_in_place(p, y, b)` over the first input.
     fn two_operand_step(&mut self, p: Struct, kernel: &str, detail: String) -> R<()> {
@@ -895,25 +903,12 @@ impl Lowering<'_> {
                 ("b_strides", b_strides),
             ],
         );
-        let mut inputs = Vec::new();
-        let a = self.operand(0, "A", &mut inputs)?;
-        let b = self.operand(1, "B", &mut inputs)?;
-        let body = vec![
-            Stmt::Let("p".into(), p),
-            Stmt::Call(
-                "elementwise::compare".into(),
-                vec![Arg::Local("p".into()), a, b, Arg::Output],
-            ),
-        ];
-        self.push(
-            None,
+        self.kernel_step(
+            "elementwise::compare",
+            p,
+            &[(0, "A"), (1, "B")],
             String::new(),
-            inputs,
-            self.node.outputs[0],
-            false,
-            body,
-        );
-        Ok(())
+        )
     }
 
     fn select(&mut self) -> R<()> {
@@ -929,26 +924,12 @@ impl Lowering<'_> {
                 ("b_strides", b_strides),
             ],
         );
-        let mut inputs = Vec::new();
-        let c = self.operand(0, "CONDITION", &mut inputs)?;
-        let a = self.operand(1, "A", &mut inputs)?;
-        let b = self.operand(2, "B", &mut inputs)?;
-        let body = vec![
-            Stmt::Let("p".into(), p),
-            Stmt::Call(
-                "elementwise::select".into(),
-                vec![Arg::Local("p".into()), c, a, b, Arg::Output],
-            ),
-        ];
-        self.push(
-            None,
+        self.kernel_step(
+            "elementwise::select",
+            p,
+            &[(0, "CONDITION"), (1, "A"), (2, "B")],
             String::new(),
-            inputs,
-            self.node.outputs[0],
-            false,
-            body,
-        );
-        Ok(())
+        )
     }
 
     fn cast(&mut self) -> R<()> {
@@ -1249,24 +1230,7 @@ impl Lowering<'_> {
                 ("x_strides", array(&pad_front(&strides_of(&x), MAX_RANK, 0))),
             ],
         );
-        let mut inputs = Vec::new();
-        let xa = self.operand(0, "X", &mut inputs)?;
-        let body = vec![
-            Stmt::Let("p".into(), p),
-            Stmt::Call(
-                "layout::tile".into(),
-                vec![Arg::Local("p".into()), xa, Arg::Output],
-            ),
-        ];
-        self.push(
-            None,
-            format!("{x:?} to {out:?}"),
-            inputs,
-            self.node.outputs[0],
-            false,
-            body,
-        );
-        Ok(())
+        self.kernel_step("layout::tile", p, &[(0, "X")], format!("{x:?} to {out:?}"))
     }
 
     fn gather_elements(&mut self, axis: usize) -> R<()> {
@@ -1287,25 +1251,12 @@ impl Lowering<'_> {
                 ("axis_len", usize_(x[axis])),
             ],
         );
-        let mut inputs = Vec::new();
-        let xa = self.operand(0, "X", &mut inputs)?;
-        let indices = self.operand(1, "INDICES", &mut inputs)?;
-        let body = vec![
-            Stmt::Let("p".into(), p),
-            Stmt::Call(
-                "layout::gather_elements".into(),
-                vec![Arg::Local("p".into()), indices, xa, Arg::Output],
-            ),
-        ];
-        self.push(
-            None,
+        self.kernel_step(
+            "layout::gather_elements",
+            p,
+            &[(1, "INDICES"), (0, "X")],
             format!("along axis {axis}"),
-            inputs,
-            self.node.outputs[0],
-            false,
-            body,
-        );
-        Ok(())
+        )
     }
 
     fn slice(&mut self, a: &SliceAttrs) -> R<()> {
@@ -1468,25 +1419,12 @@ impl Lowering<'_> {
                 ("inner", usize_(x[axis + 1..].iter().product())),
             ],
         );
-        let mut inputs = Vec::new();
-        let xa = self.operand(0, "X", &mut inputs)?;
-        let indices = self.operand(1, "INDICES", &mut inputs)?;
-        let body = vec![
-            Stmt::Let("p".into(), p),
-            Stmt::Call(
-                "layout::gather_indexed".into(),
-                vec![Arg::Local("p".into()), indices, xa, Arg::Output],
-            ),
-        ];
-        self.push(
-            None,
+        self.kernel_step(
+            "layout::gather_indexed",
+            p,
+            &[(1, "INDICES"), (0, "X")],
             format!("run-time indices along axis {axis}"),
-            inputs,
-            self.node.outputs[0],
-            false,
-            body,
-        );
-        Ok(())
+        )
     }
 
     fn gather(&mut self, axis: usize) -> R<()> {

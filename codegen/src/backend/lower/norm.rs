@@ -82,26 +82,12 @@ impl Lowering<'_> {
                 ("epsilon", Value::F32(epsilon)),
             ],
         );
-        let mut inputs = Vec::new();
-        let xa = self.operand(0, "X", &mut inputs)?;
-        let scale = self.operand(1, "SCALE", &mut inputs)?;
-        let bias = self.operand(2, "BIAS", &mut inputs)?;
-        let body = vec![
-            Stmt::Let("p".into(), p),
-            Stmt::Call(
-                "norm::instance_norm".into(),
-                vec![Arg::Local("p".into()), xa, scale, bias, Arg::Output],
-            ),
-        ];
-        self.push(
-            None,
+        self.kernel_step(
+            "norm::instance_norm",
+            p,
+            &[(0, "X"), (1, "SCALE"), (2, "BIAS")],
             String::new(),
-            inputs,
-            self.node.outputs[0],
-            false,
-            body,
-        );
-        Ok(())
+        )
     }
 
     pub(super) fn lrn(&mut self, a: &LrnAttrs) -> R<()> {
