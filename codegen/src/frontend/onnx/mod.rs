@@ -33,18 +33,15 @@ pub const MIN_OPSET: i64 = 7;
 pub const MAX_OPSET: i64 = 28;
 
 /// The operator types of the default domain that the front end translates.
+// Sin, Cos, Tan, Asin, Acos, Atan, the hyperbolic functions, Erf and Gelu have IR ops, shape
+// rules and evaluator rules but no kernels yet (they wait for the single-precision functions
+// of the kernels' math library), so they are listed as unsupported until then.
 pub const SUPPORTED_OPS: &[&str] = &[
     "Abs",
-    "Acos",
-    "Acosh",
     "Add",
     "And",
     "ArgMax",
     "ArgMin",
-    "Asin",
-    "Asinh",
-    "Atan",
-    "Atanh",
     "AveragePool",
     "BatchNormalization",
     "Cast",
@@ -57,8 +54,6 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Conv",
     "ConvInteger",
     "ConvTranspose",
-    "Cos",
-    "Cosh",
     "DepthToSpace",
     "CumSum",
     "DequantizeLinear",
@@ -68,7 +63,6 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Einsum",
     "Elu",
     "Equal",
-    "Erf",
     "Exp",
     "Expand",
     "Flatten",
@@ -76,7 +70,6 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "GRU",
     "Gather",
     "GatherElements",
-    "Gelu",
     "Gemm",
     "GlobalAveragePool",
     "GlobalMaxPool",
@@ -134,8 +127,6 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Shape",
     "Sigmoid",
     "Sign",
-    "Sin",
-    "Sinh",
     "Size",
     "Slice",
     "Softmax",
@@ -147,7 +138,6 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Squeeze",
     "Sub",
     "Sum",
-    "Tan",
     "Tanh",
     "Tile",
     "TopK",
