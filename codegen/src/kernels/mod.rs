@@ -18,6 +18,7 @@ pub mod gemm;
 pub mod int8;
 pub mod layout;
 pub mod math;
+pub mod math64;
 pub mod nhwc;
 pub mod pool;
 pub mod quant;
@@ -37,6 +38,11 @@ pub const SOURCES: &[KernelSource] = &[
     KernelSource {
         name: "math",
         source: include_str!("math.rs"),
+        depends_on: &[],
+    },
+    KernelSource {
+        name: "math64",
+        source: include_str!("math64.rs"),
         depends_on: &[],
     },
     KernelSource {
