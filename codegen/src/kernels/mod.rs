@@ -19,6 +19,7 @@ pub mod gemm;
 pub mod int8;
 pub mod layout;
 pub mod math;
+pub mod math64;
 pub mod nhwc;
 pub mod norm;
 pub mod pool;
@@ -42,6 +43,11 @@ pub const SOURCES: &[KernelSource] = &[
     KernelSource {
         name: "math",
         source: include_str!("math.rs"),
+        depends_on: &[],
+    },
+    KernelSource {
+        name: "math64",
+        source: include_str!("math64.rs"),
         depends_on: &[],
     },
     KernelSource {
