@@ -485,10 +485,13 @@ mod kernels {
         //!
         //! Everything is computed in `f32` arithmetic (plus a few integer operations on the bit
         //! patterns): the targets include microcontrollers whose FPU has no double precision, where
-        //! an `f64` step would be a slow software routine.
+        //! an `f64` step would be a slow software routine. Two exceptions: the argument reduction of
+        //! `sin`, `cos` and `tan` for `|x| >= pi/4` is exact 128-bit integer arithmetic, and `pow`
+        //! works in `f64` (see their docs for why).
         //!
-        //! Accuracy, measured against the `f64` functions of `std` rounded to `f32`, over all 2^32
-        //! inputs (the `#[ignore]`d test `exhaustive`, run in release mode); an "ulp" here is the
+        //! Accuracy, measured against the `f64` functions of `std` rounded to `f32` (for `erf`, a
+        //! test-only `f64` series), over all 2^32 inputs (the `#[ignore]`d tests `exhaustive` and
+        //! `exhaustive_onnx_functions`, run in release mode); an "ulp" here is the
         //! distance between two `f32` values counted in representable values, so subnormal results
         //! are held to the same standard as normal ones:
         //!
@@ -501,13 +504,26 @@ mod kernels {
         //! | [`sqrt`] | 0 ulp | 0 ulp | correctly rounded |
         //! | [`floor`], [`ceil`] | exact | exact | |
         //! | [`round_half_to_even`], [`round_half_away_from_zero`] | exact | exact | |
+        //! | [`sin`], [`cos`] | 1 ulp | 2 ulp | every finite `x`: exact reduction mod `pi/2` |
+        //! | [`tan`] | 3 ulp | 4 ulp | every finite `x` |
+        //! | [`asin`], [`acos`] | 1 ulp | 2 ulp | NaN outside [-1, 1] |
+        //! | [`atan`] | 2 ulp | 3 ulp | `atan(±inf) = ±pi/2` |
+        //! | [`erf`] | 2 ulp | 2 ulp | relative, also where `erf` is tiny (the 2 ulp are at 3.5e-38); ±1 from 3.93 |
+        //! | [`pow`] | ≤ 1 ulp (1.2 million grid points, proptest) | 1 ulp | C99 special cases; computed in `f64` |
         //!
-        //! NaN inputs give NaN everywhere. The functions are written to have few branches on the
+        //! `pow` has two arguments, so it is checked on a grid and with proptest instead of
+        //! exhaustively. The `f64` counterparts of these functions are in `math64`, under the same
+        //! names.
+        //!
+        //! NaN inputs give NaN everywhere (except `pow(NaN, 0) = pow(1, NaN) = 1`, as in C99). The functions are written to have few branches on the
         //! common path, because they run in loops over activations (sigmoid, tanh, softmax).
         //!
         //! The polynomial coefficients are minimax fits made with a small Remez-exchange script
-        //! (numpy, 80-bit `longdouble`), weighted for relative error, then rounded to `f32`; each
-        //! constant is written with the shortest decimal that gives the same `f32`.
+        //! (numpy, 80-bit `longdouble`; for `sin`, `cos`, `atan`, `asin` and `erf` a discrete
+        //! Remez exchange in `f64` against numpy's `longdouble` functions and Python's `math.erf`),
+        //! weighted for relative error (absolute for the `erfc` part of `erf`), then rounded to
+        //! `f32`; each constant is written with the shortest decimal that gives the same `f32`. The
+        //! bits of `2/pi` and `pi/2` come from Machin's formula in exact integer arithmetic.
 
         use core::f32::consts::LOG2_E;
 
@@ -759,6 +775,477 @@ mod kernels {
                 r.copysign(x)
             } else {
                 x
+            }
+        }
+
+        /// `pi/2` split in two: `PIO2_HI` is the `f32` nearest to `pi/2` (0x3fc90fdb) and
+        /// `PIO2_LO` (0xb33bbd2e) the `f32` nearest to `pi/2 - PIO2_HI`.
+        const PIO2_HI: f32 = core::f32::consts::FRAC_PI_2;
+        const PIO2_LO: f32 = -4.371_139e-8;
+        /// `pi/4` split the same way (0x3f490fdb, 0xb2bbbd2e).
+        const PIO4_HI: f32 = core::f32::consts::FRAC_PI_4;
+        const PIO4_LO: f32 = -2.185_569_4e-8;
+        /// `pi` split the same way (0x40490fdb, 0xb3bbbd2e).
+        const PI_HI: f32 = core::f32::consts::PI;
+        const PI_LO: f32 = -8.742_278e-8;
+
+        /// `|x| = n pi/2 + r` for a finite `|x| >= pi/4`: returns `n mod 4` and `r` (in
+        /// [-pi/4, pi/4]) as an unevaluated sum `r_hi + r_lo`, `r_hi` correctly rounded.
+        ///
+        /// The reduction is exact integer arithmetic, so it is right for every `f32` (the largest
+        /// one included): `|x| = m 2^e` with a 24-bit integer `m`, and `|x| 2/pi mod 4` only depends
+        /// on the bits of `2/pi` from weight `2^(1-e)` down (higher ones add multiples of 4). 104 of
+        /// them, taken from a 256-bit
+        /// constant, make the product `m * window` fit in a `u128` and leave an error below `2^-78`
+        /// in `|x| 2/pi`, far below the `2^-29` by which an `f32` can come closest to a multiple of
+        /// `pi/2`. The fraction is then multiplied by `pi/2` in 64-bit fixed point.
+        #[inline]
+        fn rem_pio2(a: f32) -> (u32, f32, f32) {
+            // floor(2/pi 2^256), in two halves (computed from Machin's formula for pi).
+            const TWO_OVER_PI_HI: u128 = 0xa2f9_836e_4e44_1529_fc27_57d1_f534_ddc0;
+            const TWO_OVER_PI_LO: u128 = 0xdb62_9599_3c43_9041_fe51_63ab_debb_c561;
+            // round(pi/2 2^62).
+            const PIO2_Q62: u128 = 0x6487_ed51_10b4_611a;
+            const WINDOW_MASK: u128 = (1 << 104) - 1;
+            const FRACTION_MASK: u128 = (1 << 102) - 1;
+            let bits = a.to_bits();
+            let m = u128::from((bits & 0x007f_ffff) | 0x0080_0000);
+            // a = m 2^e with e in [-24, 104] for pi/4 <= a <= f32::MAX; the window is
+            // floor(2/pi 2^(e + 102)) mod 2^104, i.e. the 256-bit constant shifted right by
+            // 154 - e, which is in [50, 178]. Wrapping shifts cannot panic.
+            let shift = 304u32.wrapping_sub(bits >> 23);
+            let shifted = if shift >= 128 {
+                TWO_OVER_PI_HI.wrapping_shr(shift.wrapping_sub(128))
+            } else {
+                TWO_OVER_PI_LO.wrapping_shr(shift)
+                    | TWO_OVER_PI_HI.wrapping_shl(128u32.wrapping_sub(shift))
+            };
+            let window = shifted & WINDOW_MASK;
+            // a 2/pi mod 4, in units of 2^-102; rounding to the nearest integer n, the bits from
+            // 2^102 up are n mod 4 (the wrapping add drops multiples of 2^26 only).
+            let y = m.wrapping_mul(window).wrapping_add(1 << 101);
+            let quadrant = ((y >> 102) & 3) as u32;
+            let fraction = (y & FRACTION_MASK).wrapping_sub(1 << 101) as i128; // in [-2^101, 2^101)
+            let magnitude = fraction.unsigned_abs();
+            if magnitude == 0 {
+                return (quadrant, 0.0, 0.0);
+            }
+            // magnitude <= 2^101, so at least 26 leading zeros; normalise to 64 bits and multiply
+            // by pi/2: r = magnitude 2^-102 pi/2 = product 2^(-100 - zeros).
+            let zeros = magnitude.leading_zeros();
+            let top = magnitude.wrapping_shl(zeros) >> 64;
+            let product = top * PIO2_Q62; // in [2^125, 2^127)
+            let hi = product as f32;
+            let lo = (product as i128).wrapping_sub(hi as i128) as f32;
+            // 2^-126 times product is in [0.5, 2), exact; 2^(26 - zeros) is in [2^-101, 1].
+            let scale = pow2(26i32.wrapping_sub(zeros as i32));
+            let r_hi = hi * pow2(-126) * scale;
+            let r_lo = lo * pow2(-126) * scale;
+            if fraction < 0 {
+                (quadrant, -r_hi, -r_lo)
+            } else {
+                (quadrant, r_hi, r_lo)
+            }
+        }
+
+        /// `sin(r + r_lo)` for `|r| <= pi/4`, `|r_lo|` below half an ulp of `r`: `r + r^3 S(r^2)`
+        /// with `S` a degree-2 minimax fit to `(sin r - r) / r^3` (relative error below 2^-27).
+        #[inline]
+        fn sin_kernel(r: f32, r_lo: f32) -> f32 {
+            const S0: f32 = -0.166_666_55; // 0xbe2aaaa3
+            const S1: f32 = 0.008_332_16; // 0x3c08839d
+            const S2: f32 = -0.000_195_152_82; // 0xb94ca1f0
+            let z = r * r;
+            r + (r * z * (S0 + z * (S1 + z * S2)) + r_lo * (1.0 - 0.5 * z))
+        }
+
+        /// `cos(r + r_lo)` for `|r| <= pi/4`: `1 - r^2/2 + r^4 C(r^2)` with `C` a degree-2 minimax
+        /// fit to `(cos r - 1 + r^2/2) / r^4` (relative error below 2^-33). `1 - r^2/2` is
+        /// rounded first and its rounding error added back with the small terms.
+        #[inline]
+        fn cos_kernel(r: f32, r_lo: f32) -> f32 {
+            const C0: f32 = 0.041_666_646; // 0x3d2aaaa5
+            const C1: f32 = -0.001_388_731_6; // 0xbab6061a
+            const C2: f32 = 2.443_315_7e-5; // 0x37ccf5ce
+            let z = r * r;
+            let hz = 0.5 * z;
+            let w = 1.0 - hz;
+            w + (((1.0 - w) - hz) + (z * z * (C0 + z * (C1 + z * C2)) - r * r_lo))
+        }
+
+        /// Sine.
+        ///
+        /// `|x| < pi/4` goes straight to the polynomial (so `sin(-0) = -0` and tiny or subnormal
+        /// `x` give `x`); larger `|x|` are reduced to `n pi/2 + r` by exact integer arithmetic (see
+        /// `rem_pio2`), which is right for every finite `f32`, so there is no accuracy cliff at
+        /// large arguments. Infinities and NaN give NaN. Measured error: see the module doc.
+        #[inline]
+        pub fn sin(x: f32) -> f32 {
+            let a = x.abs();
+            if a < PIO4_HI {
+                // Below 2^-12, sin x rounds to x; returning it keeps the sign of -0.
+                return if a < 2.441_406_3e-4 {
+                    x
+                } else {
+                    sin_kernel(x, 0.0)
+                };
+            }
+            if !a.is_finite() {
+                return f32::NAN;
+            }
+            let (quadrant, r, r_lo) = rem_pio2(a);
+            let v = match quadrant {
+                0 => sin_kernel(r, r_lo),
+                1 => cos_kernel(r, r_lo),
+                2 => -sin_kernel(r, r_lo),
+                _ => -cos_kernel(r, r_lo),
+            };
+            if x < 0.0 {
+                return -v;
+            }
+            v
+        }
+
+        /// Cosine, with the argument reduction of [`sin`]. Infinities and NaN give NaN.
+        #[inline]
+        pub fn cos(x: f32) -> f32 {
+            let a = x.abs();
+            if a < PIO4_HI {
+                return cos_kernel(a, 0.0);
+            }
+            if !a.is_finite() {
+                return f32::NAN;
+            }
+            let (quadrant, r, r_lo) = rem_pio2(a);
+            match quadrant {
+                0 => cos_kernel(r, r_lo),
+                1 => -sin_kernel(r, r_lo),
+                2 => -cos_kernel(r, r_lo),
+                _ => sin_kernel(r, r_lo),
+            }
+        }
+
+        /// Tangent: the quotient of the sine and cosine kernels on the reduced argument of [`sin`]
+        /// (`-cos r / sin r` in odd quadrants, so that the poles are approached through an
+        /// accurate small `sin r`). Exactly odd; infinities and NaN give NaN. An `f32` never comes
+        /// close enough to a pole for the result to overflow.
+        #[inline]
+        pub fn tan(x: f32) -> f32 {
+            let a = x.abs();
+            let t = if a < PIO4_HI {
+                sin_kernel(a, 0.0) / cos_kernel(a, 0.0)
+            } else if !a.is_finite() {
+                return f32::NAN;
+            } else {
+                let (quadrant, r, r_lo) = rem_pio2(a);
+                if quadrant & 1 == 0 {
+                    sin_kernel(r, r_lo) / cos_kernel(r, r_lo)
+                } else {
+                    -cos_kernel(r, r_lo) / sin_kernel(r, r_lo)
+                }
+            };
+            if x < 0.0 {
+                -t
+            } else if x == 0.0 {
+                x // keeps -0
+            } else {
+                t
+            }
+        }
+
+        /// `atan(t)` for `|t| <= tan(pi/8)`: `t + t^3 A(t^2)`, `A` a degree-4 minimax fit to
+        /// `(atan t - t) / t^3` (relative error below 2^-30).
+        #[inline]
+        fn atan_kernel(t: f32) -> f32 {
+            const A0: f32 = -0.333_333_16; // 0xbeaaaaa5
+            const A1: f32 = 0.199_984_71; // 0x3e4cc8cb
+            const A2: f32 = -0.142_435_22; // 0xbe11da8a
+            const A3: f32 = 0.105_937_27; // 0x3dd8f5a4
+            const A4: f32 = -0.060_779_91; // 0xbd78f45b
+            let z = t * t;
+            t + t * z * (A0 + z * (A1 + z * (A2 + z * (A3 + z * A4))))
+        }
+
+        /// Arc tangent, in [-pi/2, pi/2].
+        ///
+        /// Range reduction on `a = |x|` with the addition theorem: up to `tan(pi/8)` directly,
+        /// up to `tan(3pi/8)` as `pi/4 + atan((a - 1) / (a + 1))`, beyond as
+        /// `pi/2 + atan(-1/a)` (which also gives `pi/2` for `a = inf`); the offsets are added in
+        /// two parts so that their rounding error does not add to that of the result. Exactly odd.
+        #[inline]
+        pub fn atan(x: f32) -> f32 {
+            const TAN_PI_8: f32 = 0.414_213_57; // 0x3ed413cd
+            const TAN_3PI_8: f32 = 2.414_213_7; // 0x401a827a
+            let a = x.abs();
+            let v = if a <= TAN_PI_8 {
+                atan_kernel(a)
+            } else if a <= TAN_3PI_8 {
+                PIO4_HI + (PIO4_LO + atan_kernel((a - 1.0) / (a + 1.0)))
+            } else {
+                // Also taken by NaN, which stays NaN.
+                PIO2_HI + (PIO2_LO + atan_kernel(-1.0 / a))
+            };
+            v.copysign(x)
+        }
+
+        /// `asin(s) - s` for `0 <= s <= 1/2`, given `z = s^2`: `s^3 B(s^2)`, `B` a degree-5
+        /// minimax fit to `(asin s - s) / s^3` (relative error of `asin` below 2^-31).
+        #[inline]
+        fn asin_tail(s: f32, z: f32) -> f32 {
+            const B0: f32 = 0.166_666_6; // 0x3e2aaaa6
+            const B1: f32 = 0.075_005_04; // 0x3d999c3e
+            const B2: f32 = 0.044_516_955; // 0x3d365769
+            const B3: f32 = 0.031_807_724; // 0x3d0248d1
+            const B4: f32 = 0.014_438_586; // 0x3c6c8fd2
+            const B5: f32 = 0.037_516_48; // 0x3d19aae1
+            s * z * (B0 + z * (B1 + z * (B2 + z * (B3 + z * (B4 + z * B5)))))
+        }
+
+        /// `sqrt(z)` as an unevaluated sum `hi + lo`, `hi` with 12 significant bits so that
+        /// `hi * hi` is exact, and `lo = (z - hi^2) / (sqrt(z) + hi)`: `hi + lo` is `sqrt(z)` to
+        /// about 2^-35 relative. `z = 0` gives `(0, 0)`.
+        #[inline]
+        fn sqrt_split(z: f32) -> (f32, f32) {
+            let s = sqrt(z);
+            let hi = f32::from_bits(s.to_bits() & 0xffff_f000);
+            let lo = if s > 0.0 {
+                (z - hi * hi) / (s + hi)
+            } else {
+                0.0
+            };
+            (hi, lo)
+        }
+
+        /// Arc sine, in [-pi/2, pi/2]; NaN outside [-1, 1].
+        ///
+        /// `|x| <= 1/2`: `x + x^3 B(x^2)`. Above, `asin(a) = pi/2 - 2 asin(s)` with
+        /// `s = sqrt((1 - a) / 2)` (exact up to the square root, as `1 - a` is exact for
+        /// `a >= 1/2`), and `s` split in a 12-bit head and a tail so that `pi/2 - 2 s` is computed
+        /// without a rounding error that would be large against the result. Exactly odd.
+        #[inline]
+        pub fn asin(x: f32) -> f32 {
+            let a = x.abs();
+            if a <= 0.5 {
+                return x + asin_tail(x, x * x);
+            }
+            // |x| > 1 makes z negative and the square root NaN; a NaN x stays NaN.
+            let z = (1.0 - a) * 0.5;
+            let s = sqrt(z);
+            let (hi, lo) = sqrt_split(z);
+            let v = (PIO2_HI - 2.0 * hi) + (PIO2_LO - 2.0 * (lo + asin_tail(s, z)));
+            v.copysign(x)
+        }
+
+        /// Arc cosine, in [0, pi]; NaN outside [-1, 1].
+        ///
+        /// `|x| <= 1/2`: `pi/2 - asin(x)`, with `pi/2` in two parts. `x > 1/2`: `2 asin(s)` and
+        /// `x < -1/2`: `pi - 2 asin(s)`, with `s = sqrt((1 - |x|) / 2)` as in [`asin`], which keeps
+        /// full relative accuracy near `acos(1) = 0`.
+        #[inline]
+        pub fn acos(x: f32) -> f32 {
+            let a = x.abs();
+            if a <= 0.5 {
+                return PIO2_HI - (x + (asin_tail(x, x * x) - PIO2_LO));
+            }
+            let z = (1.0 - a) * 0.5;
+            let s = sqrt(z);
+            if x > 0.0 {
+                let (hi, lo) = sqrt_split(z);
+                2.0 * (hi + (lo + asin_tail(s, z)))
+            } else {
+                // Also taken by NaN, which stays NaN.
+                PI_HI - (2.0 * (s + asin_tail(s, z)) - PI_LO)
+            }
+        }
+
+        /// The error function, exactly odd.
+        ///
+        /// `|x| < 1`: `x E(x^2)`, summed as `x + x (E(x^2) - 1)`, `E` a degree-6 minimax fit to `erf(x) / x` (relative error below
+        /// 2^-29). `1 <= |x| < 3.93`: `1 - e^(-x^2) H(1/|x|)`, `H` a degree-9 minimax fit to
+        /// `erfc(x) e^(x^2)` in the variable `1/x`, weighted for the absolute error of `erf` (below
+        /// 2^-36). From 3.93 on, `erfc(x) < 2^-25` and `erf` rounds to ±1.
+        #[inline]
+        pub fn erf(x: f32) -> f32 {
+            // The fit lands one ulp below 2/sqrt(pi) (0x3f906ebb), the Taylor coefficient.
+            #[allow(clippy::approx_constant)]
+            const E0: f32 = 1.128_379_1; // 0x3f906eba
+            const E1: f32 = -0.376_126_26; // 0xbec0939f
+            const E2: f32 = 0.112_835_854; // 0x3de7167c
+            const E3: f32 = -0.026_853_813; // 0xbcdbfc87
+            const E4: f32 = 0.005_188_328; // 0x3baa02d9
+            const E5: f32 = -0.000_801_019_37; // 0xba51fb80
+            const E6: f32 = 7.853_861_5e-5; // 0x38a4b519
+            const H0: f32 = 0.000_555_150_5; // 0x3a118785
+            const H1: f32 = 0.555_195_9; // 0x3f0e2152
+            const H2: f32 = 0.064_111_39; // 0x3d834cd5
+            const H3: f32 = -0.541_886_57; // 0xbf0ab914
+            const H4: f32 = 0.630_899_7; // 0x3f2182a5
+            const H5: f32 = -0.396_028_85; // 0xbecac44b
+            const H6: f32 = 0.122_839_53; // 0x3dfb934b
+            const H7: f32 = 0.003_617_832_2; // 0x3b6d1927
+            const H8: f32 = -0.015_121_548; // 0xbc77c05e
+            const H9: f32 = 0.003_400_951_2; // 0x3b5ee27e
+            let a = x.abs();
+            if a < 1.0 {
+                let z = x * x;
+                let mut p = E6;
+                p = E5 + z * p;
+                p = E4 + z * p;
+                p = E3 + z * p;
+                p = E2 + z * p;
+                p = E1 + z * p;
+                // x + x (E0 - 1 + ...) rather than x E(z): the last rounding is then that of an
+                // addition of a small correction to the exact x.
+                p = (E0 - 1.0) + z * p;
+                x + x * p
+            } else if a < 3.93 {
+                let u = 1.0 / a;
+                let mut h = H9;
+                h = H8 + u * h;
+                h = H7 + u * h;
+                h = H6 + u * h;
+                h = H5 + u * h;
+                h = H4 + u * h;
+                h = H3 + u * h;
+                h = H2 + u * h;
+                h = H1 + u * h;
+                h = H0 + u * h;
+                (1.0 - exp(-(a * a)) * h).copysign(x)
+            } else if a.is_nan() {
+                x
+            } else {
+                1.0f32.copysign(x)
+            }
+        }
+
+        /// `log2(a)` in `f64` for a positive finite `a` (subnormals included), with a relative
+        /// error of a few 2^-53: `a = 2^k m` with `m` in [sqrt(2)/2, sqrt(2)), and
+        /// `ln m = 2 atanh(s)`, `s = (m - 1) / (m + 1)`, `|s| <= 0.1716`, summed as the Taylor
+        /// series `2 (s + s^3/3 + ... + s^23/23)` (truncation error below 2^-60).
+        #[inline]
+        fn log2_wide(a: f32) -> f64 {
+            let mut bits = a.to_bits();
+            let mut k: i32 = 0;
+            if bits < 0x0080_0000 {
+                bits = (a * 33_554_432.0).to_bits(); // 2^25: subnormal to normal
+                k = -25;
+            }
+            const SQRT_HALF_BITS: u32 = 0x3f35_04f3;
+            bits = bits.wrapping_add(0x3f80_0000 - SQRT_HALF_BITS);
+            k += (bits >> 23) as i32 - 127;
+            let m = f64::from(f32::from_bits((bits & 0x007f_ffff) + SQRT_HALF_BITS));
+            let s = (m - 1.0) / (m + 1.0);
+            let z = s * s;
+            // Horner's rule from the s^22/23 term down; the divisions are constant-folded.
+            let mut series = 1.0 / 23.0;
+            series = 1.0 / 21.0 + z * series;
+            series = 1.0 / 19.0 + z * series;
+            series = 1.0 / 17.0 + z * series;
+            series = 1.0 / 15.0 + z * series;
+            series = 1.0 / 13.0 + z * series;
+            series = 1.0 / 11.0 + z * series;
+            series = 1.0 / 9.0 + z * series;
+            series = 1.0 / 7.0 + z * series;
+            series = 1.0 / 5.0 + z * series;
+            series = 1.0 / 3.0 + z * series;
+            series = 1.0 + z * series;
+            f64::from(k) + 2.0 * s * series * core::f64::consts::LOG2_E
+        }
+
+        /// `2^t` in `f64` for `-152 <= t <= 130`, with a relative error of a few 2^-53:
+        /// `t = n + r`, `|r| <= 1/2`, and `2^r = e^(r ln 2)` summed as the Taylor series to degree
+        /// 13 (truncation error below 2^-56); `2^n` is built from its bit pattern.
+        #[inline]
+        fn exp2_wide(t: f64) -> f64 {
+            // 1.5 * 2^52: adding it rounds |t| < 2^51 to an integer, ties to even.
+            const SHIFT: f64 = 6_755_399_441_055_744.0;
+            let n = (t + SHIFT) - SHIFT;
+            let w = (t - n) * core::f64::consts::LN_2;
+            // Horner's rule from the w^13/13! term down; the divisions are constant-folded.
+            let mut sum = 1.0 / 6_227_020_800.0;
+            sum = 1.0 / 479_001_600.0 + w * sum;
+            sum = 1.0 / 39_916_800.0 + w * sum;
+            sum = 1.0 / 3_628_800.0 + w * sum;
+            sum = 1.0 / 362_880.0 + w * sum;
+            sum = 1.0 / 40_320.0 + w * sum;
+            sum = 1.0 / 5_040.0 + w * sum;
+            sum = 1.0 / 720.0 + w * sum;
+            sum = 1.0 / 120.0 + w * sum;
+            sum = 1.0 / 24.0 + w * sum;
+            sum = 1.0 / 6.0 + w * sum;
+            sum = 1.0 / 2.0 + w * sum;
+            sum = 1.0 + w * sum;
+            sum = 1.0 + w * sum;
+            // n is in [-152, 130]: 2^n is a normal f64.
+            sum * f64::from_bits(((n as i64).wrapping_add(1023) as u64) << 52)
+        }
+
+        /// Whether `y` is an integer, and whether it is an odd one.
+        #[inline]
+        fn integer_parity(y: f32) -> (bool, bool) {
+            if y.abs() >= TWO_POW_23 {
+                // An integer; only values below 2^24 can be odd. Infinities count as even
+                // integers for the special cases of `pow`; NaN is handled before.
+                (true, y.abs() < 16_777_216.0 && y.to_bits() & 1 == 1)
+            } else {
+                let t = trunc_small(y);
+                (t == y, t == y && (y as i32) & 1 == 1)
+            }
+        }
+
+        /// `x` raised to the power `y`, with the special cases of C99 `powf` (Annex F.9.4.4):
+        /// `pow(x, ±0) = 1` and `pow(1, y) = 1` even for NaN, `pow(-1, ±inf) = 1`, `pow(±0, y)`
+        /// is `±inf` / `+inf` for negative odd-integer / other negative `y` and `±0` / `+0` for
+        /// positive ones, a negative finite `x` with a non-integer finite `y` gives NaN, and a
+        /// negative `x` with an integer `y` gives `(-1)^y |x|^y`.
+        ///
+        /// Method: `|x|^y = 2^(y log2 |x|)`, evaluated in `f64` (`log2_wide`, `exp2_wide`), then
+        /// rounded once to `f32`. This is the one function here that uses `f64` arithmetic: an
+        /// `f32` result within 1 ulp needs `y log2 |x|` to about 2^-32 absolute over a range of
+        /// ±150, which `f32` arithmetic could only give with double-`f32` arithmetic throughout.
+        /// On targets without a double-precision FPU it is a software routine. The error of the
+        /// `f64` result is below 2^-44 relative, so the `f32` result is the correctly rounded one
+        /// except in rare near-halfway cases, where it is 1 ulp off; overflow gives `inf` and
+        /// underflow gradual subnormals and then 0, like the correctly rounded result.
+        #[inline]
+        pub fn pow(x: f32, y: f32) -> f32 {
+            if y == 0.0 || x == 1.0 {
+                return 1.0;
+            }
+            if x.is_nan() || y.is_nan() {
+                return f32::NAN;
+            }
+            let (is_integer, is_odd) = integer_parity(y);
+            let a = x.abs();
+            if y.is_infinite() {
+                return if a == 1.0 {
+                    1.0
+                } else if (a < 1.0) == (y < 0.0) {
+                    f32::INFINITY
+                } else {
+                    0.0
+                };
+            }
+            if x < 0.0 && x.is_finite() && !is_integer {
+                return f32::NAN;
+            }
+            // From here on the sign of the result is that of x for odd y, else +.
+            // 0^y is inf for negative y and 0 for positive y; inf^y the other way round.
+            let limit = if (y < 0.0) == (a == 0.0) {
+                f32::INFINITY
+            } else {
+                0.0
+            };
+            let magnitude = if a == 0.0 || a.is_infinite() {
+                limit
+            } else {
+                let t = (f64::from(y) * log2_wide(a)).clamp(-152.0, 130.0);
+                exp2_wide(t) as f32
+            };
+            if is_odd {
+                magnitude.copysign(x)
+            } else {
+                magnitude
             }
         }
     }

@@ -129,14 +129,14 @@ fn activation(a: Activation) -> Value {
 }
 
 /// The kernel's form of a one-input element-wise function.
-fn unary_kernel(f: UnaryFn) -> R<Value> {
+fn unary_kernel(f: UnaryFn) -> Value {
     let v = |name: &str, args: Vec<f32>| {
         Value::Variant(
             format!("elementwise::Unary::{name}"),
             args.into_iter().map(Value::F32).collect(),
         )
     };
-    Ok(match f {
+    match f {
         UnaryFn::Relu => v("Relu", vec![]),
         UnaryFn::LeakyRelu(alpha) => v("LeakyRelu", vec![alpha]),
         UnaryFn::Clip(min, max) => v("Clip", vec![min, max]),
@@ -160,9 +160,22 @@ fn unary_kernel(f: UnaryFn) -> R<Value> {
         UnaryFn::Elu(alpha) => v("Elu", vec![alpha]),
         UnaryFn::Celu(alpha) => v("Celu", vec![alpha]),
         UnaryFn::Selu(alpha, gamma) => v("Selu", vec![alpha, gamma]),
+        UnaryFn::Sin => v("Sin", vec![]),
+        UnaryFn::Cos => v("Cos", vec![]),
+        UnaryFn::Tan => v("Tan", vec![]),
+        UnaryFn::Asin => v("Asin", vec![]),
+        UnaryFn::Acos => v("Acos", vec![]),
+        UnaryFn::Atan => v("Atan", vec![]),
+        UnaryFn::Sinh => v("Sinh", vec![]),
+        UnaryFn::Cosh => v("Cosh", vec![]),
+        UnaryFn::Asinh => v("Asinh", vec![]),
+        UnaryFn::Acosh => v("Acosh", vec![]),
+        UnaryFn::Atanh => v("Atanh", vec![]),
+        UnaryFn::Erf => v("Erf", vec![]),
+        UnaryFn::Gelu => v("Gelu", vec![]),
+        UnaryFn::GeluTanh => v("GeluTanh", vec![]),
         UnaryFn::Not => v("Not", vec![]),
-        other => return Err(format!("{other:?} has no kernel yet")),
-    })
+    }
 }
 
 /// Merges adjacent axes of an iteration space when every operand walks them as one (its stride
@@ -435,7 +448,7 @@ impl Lowering<'_> {
             return self.binary(&format!("elementwise::BinaryOp::{f:?}"), act);
         }
         if let Some(f) = node.op.unary_fn() {
-            return self.unary(unary_kernel(f)?);
+            return self.unary(unary_kernel(f));
         }
         match &node.op {
             op if op.is_view() => Ok(()),

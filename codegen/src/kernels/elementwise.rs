@@ -13,6 +13,7 @@
 
 use super::activation::Activation;
 use super::math;
+use super::math64;
 
 /// Axes of the broadcast iteration space.
 pub const MAX_RANK: usize = 6;
@@ -74,6 +75,22 @@ pub enum Unary {
     Celu(f32),
     /// `gamma * (x if x > 0 else alpha * (e^x - 1))`.
     Selu(f32, f32),
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Asinh,
+    Acosh,
+    Atanh,
+    Erf,
+    /// `x/2 * (1 + erf(x / sqrt(2)))`.
+    Gelu,
+    /// `x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`.
+    GeluTanh,
     /// Logical negation (bool).
     Not,
 }
@@ -116,21 +133,61 @@ fn nan_or<T: PartialOrd + Copy>(a: T, b: T, x: T) -> T {
     }
 }
 
-/// `a^b` as `e^(b ln|a|)`, negative bases taking integer exponents.
-#[inline(always)]
-fn pow_f32(a: f32, b: f32) -> f32 {
-    if b == 0.0 {
-        return 1.0;
+/// The hyperbolic functions and their inverses in single precision, computed in double
+/// precision with `math64` and rounded once: a few operations on `f64` keep every cancellation
+/// (`e^x - e^-x` near 0, `ln(1 + t)` for small `t`) far below `f32`'s precision. Below 2^-12 in
+/// magnitude `sinh`, `asinh` and `atanh` are `x` to within half an ulp of `f32`.
+mod hyperbolic {
+    use super::math64;
+
+    const TINY: f64 = 1.0 / 4096.0;
+
+    #[inline]
+    fn with_sign(x: f32, magnitude: f64) -> f32 {
+        let m = magnitude as f32;
+        if x < 0.0 {
+            return -m;
+        }
+        m
     }
-    let magnitude = math::exp(b * math::ln(f32::from_bits(a.to_bits() & 0x7fff_ffff)));
-    if a >= 0.0 {
-        magnitude
-    } else if math::floor(b) != b {
-        f32::NAN
-    } else if math::floor(b * 0.5) * 2.0 != b {
-        -magnitude
-    } else {
-        magnitude
+
+    pub fn sinh(x: f32) -> f32 {
+        let a = (x as f64).abs();
+        if a < TINY {
+            return x;
+        }
+        // From 2^-12 up, the cancellation in e^a - e^-a costs at most 2^12 f64 ulps, 2^-40
+        // relative, far below f32's precision.
+        let e = math64::exp(a);
+        with_sign(x, 0.5 * (e - 1.0 / e))
+    }
+
+    pub fn cosh(x: f32) -> f32 {
+        let e = math64::exp((x as f64).abs());
+        (0.5 * (e + 1.0 / e)) as f32
+    }
+
+    pub fn asinh(x: f32) -> f32 {
+        let a = (x as f64).abs();
+        if a < TINY {
+            return x;
+        }
+        with_sign(x, math64::ln(a + math64::sqrt(a * a + 1.0)))
+    }
+
+    pub fn acosh(x: f32) -> f32 {
+        let a = x as f64;
+        // NaN below 1 (the square root of a negative number), like the definition.
+        math64::ln(a + math64::sqrt(a * a - 1.0)) as f32
+    }
+
+    pub fn atanh(x: f32) -> f32 {
+        let a = (x as f64).abs();
+        if a < TINY {
+            return x;
+        }
+        // +inf at 1, NaN above (the logarithm of a negative number).
+        with_sign(x, 0.5 * math64::ln((1.0 + a) / (1.0 - a)))
     }
 }
 
@@ -150,7 +207,7 @@ impl Number for f32 {
                     a
                 }
             }
-            BinaryOp::Pow => pow_f32(a, b),
+            BinaryOp::Pow => math::pow(a, b),
             BinaryOp::Max => nan_or(a, b, if a >= b { a } else { b }),
             BinaryOp::Min => nan_or(a, b, if a <= b { a } else { b }),
             BinaryOp::Fmod => a % b,
@@ -226,6 +283,26 @@ impl Number for f32 {
                     gamma * alpha * (math::exp(x) - 1.0)
                 }
             }
+            Unary::Sin => math::sin(x),
+            Unary::Cos => math::cos(x),
+            Unary::Tan => math::tan(x),
+            Unary::Asin => math::asin(x),
+            Unary::Acos => math::acos(x),
+            Unary::Atan => math::atan(x),
+            Unary::Sinh => hyperbolic::sinh(x),
+            Unary::Cosh => hyperbolic::cosh(x),
+            Unary::Asinh => hyperbolic::asinh(x),
+            Unary::Acosh => hyperbolic::acosh(x),
+            Unary::Atanh => hyperbolic::atanh(x),
+            Unary::Erf => math::erf(x),
+            Unary::Gelu => {
+                0.5 * x * (1.0 + math::erf(x * core::f32::consts::FRAC_1_SQRT_2))
+            }
+            Unary::GeluTanh => {
+                // sqrt(2 / pi)
+                const K: f32 = 0.797_884_6;
+                0.5 * x * (1.0 + math::tanh(K * (x + 0.044_715 * x * x * x)))
+            }
             Unary::Not => x,
         }
     }
@@ -283,7 +360,25 @@ impl Number for f64 {
             Unary::Neg => -x,
             Unary::Reciprocal => 1.0 / x,
             Unary::Clip(min, max) => x.max(min as f64).min(max as f64),
-            // The rest in single precision, the precision of the math library.
+            Unary::Sqrt => math64::sqrt(x),
+            Unary::Exp => math64::exp(x),
+            Unary::Log => math64::ln(x),
+            Unary::Tanh => math64::tanh(x),
+            Unary::Sigmoid => math64::sigmoid(x),
+            Unary::Floor => math64::floor(x),
+            Unary::Ceil => math64::ceil(x),
+            Unary::Round => math64::round_half_to_even(x),
+            Unary::Sign => {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    x
+                }
+            }
+            // The rest in single precision: `math64` has no trigonometric, hyperbolic or
+            // error function yet.
             op => f32::unary(op, x as f32) as f64,
         }
     }
@@ -767,6 +862,140 @@ mod tests {
             .map(|(&d, keep)| if keep { d } else { 1 })
             .collect();
         b[drop.min(b.len())..].to_vec()
+    }
+
+    /// Relative error in units of `f32` epsilon, against a reference computed in `f64`.
+    fn rel_err(got: f32, want: f64) -> f64 {
+        if want.is_nan() {
+            return if got.is_nan() { 0.0 } else { f64::INFINITY };
+        }
+        if want.is_infinite() || (want.abs() > f32::MAX as f64) {
+            return if got as f64 == want || got.is_infinite() {
+                0.0
+            } else {
+                f64::INFINITY
+            };
+        }
+        ((got as f64 - want) / want.abs().max(f32::MIN_POSITIVE as f64)).abs()
+            / f32::EPSILON as f64
+    }
+
+    /// Inputs from every exponent, both signs, and special values.
+    fn spread() -> Vec<f32> {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+        ];
+        let mut bits: u32 = 0x2f00_0000;
+        while bits < 0x4300_0000 {
+            xs.push(f32::from_bits(bits));
+            xs.push(-f32::from_bits(bits));
+            bits += 0x0001_3579;
+        }
+        xs
+    }
+
+    #[test]
+    fn hyperbolic_functions_are_within_one_ulp() {
+        type Case = (Unary, fn(f64) -> f64);
+        let cases: [Case; 5] = [
+            (Unary::Sinh, f64::sinh),
+            (Unary::Cosh, f64::cosh),
+            (Unary::Asinh, f64::asinh),
+            (Unary::Acosh, f64::acosh),
+            (Unary::Atanh, f64::atanh),
+        ];
+        for (op, reference) in cases {
+            for x in spread() {
+                let got = f32::unary(op, x);
+                let want = reference(x as f64);
+                // Rounding the f64 result once costs half an ulp; the f64 evaluation a few
+                // f64 ulps, invisible at f32 precision.
+                assert!(
+                    rel_err(got, want) <= 1.0,
+                    "{op:?}({x:e}) = {got:e}, want {want:e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn trigonometric_and_error_functions_are_wired_to_math() {
+        for x in spread() {
+            assert_eq!(f32::unary(Unary::Sin, x).to_bits(), math::sin(x).to_bits());
+            assert_eq!(f32::unary(Unary::Cos, x).to_bits(), math::cos(x).to_bits());
+            assert_eq!(f32::unary(Unary::Tan, x).to_bits(), math::tan(x).to_bits());
+            assert_eq!(
+                f32::unary(Unary::Asin, x).to_bits(),
+                math::asin(x).to_bits()
+            );
+            assert_eq!(
+                f32::unary(Unary::Acos, x).to_bits(),
+                math::acos(x).to_bits()
+            );
+            assert_eq!(
+                f32::unary(Unary::Atan, x).to_bits(),
+                math::atan(x).to_bits()
+            );
+            assert_eq!(f32::unary(Unary::Erf, x).to_bits(), math::erf(x).to_bits());
+        }
+    }
+
+    #[test]
+    fn gelu_matches_its_definition() {
+        // Reference values from the definitions in f64; erf(x / sqrt 2) = 2 Phi(x) - 1, with the
+        // standard normal CDF Phi computed by numeric integration (Simpson, 20 000 steps).
+        let phi = |x: f64| {
+            let n = 20_000;
+            let (a, b) = (-12.0f64, x);
+            let h = (b - a) / n as f64;
+            let f = |t: f64| (-t * t / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt();
+            let mut sum = f(a) + f(b);
+            for i in 1..n {
+                sum += f(a + i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 };
+            }
+            sum * h / 3.0
+        };
+        for x in [
+            -6.0f32, -3.0, -1.5, -0.5, -1e-3, 0.0, 1e-3, 0.25, 1.0, 2.5, 4.0, 10.0,
+        ] {
+            let exact = x as f64 * phi(x as f64);
+            let tanh_form = 0.5
+                * x as f64
+                * (1.0
+                    + ((2.0 / std::f64::consts::PI).sqrt()
+                        * (x as f64 + 0.044715 * (x as f64).powi(3)))
+                    .tanh());
+            for (op, want) in [(Unary::Gelu, exact), (Unary::GeluTanh, tanh_form)] {
+                let got = f32::unary(op, x) as f64;
+                assert!(
+                    (got - want).abs() <= 1e-6 + 1e-5 * want.abs(),
+                    "{op:?}({x}) = {got}, want {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn double_precision_functions_use_math64() {
+        for x in [-700.5f64, -3.25, -1e-9, 0.0, 1e-9, 0.3, 2.0, 37.5, 700.25] {
+            assert_eq!(f64::unary(Unary::Exp, x), math64::exp(x));
+            assert_eq!(f64::unary(Unary::Tanh, x), math64::tanh(x));
+            assert_eq!(f64::unary(Unary::Sigmoid, x), math64::sigmoid(x));
+            assert_eq!(f64::unary(Unary::Floor, x), math64::floor(x));
+            let a = x.abs();
+            assert_eq!(f64::unary(Unary::Log, a), math64::ln(a));
+            assert_eq!(f64::unary(Unary::Sqrt, a), math64::sqrt(a));
+        }
+        // A double keeps digits a float would lose.
+        let x = 1.0 + 1e-12;
+        assert!((f64::unary(Unary::Log, x) - (x - 1.0)).abs() < 1e-23);
     }
 
     proptest! {

@@ -424,7 +424,10 @@ pub fn sin(x: f32) -> f32 {
         2 => -sin_kernel(r, r_lo),
         _ => -cos_kernel(r, r_lo),
     };
-    if x < 0.0 { -v } else { v }
+    if x < 0.0 {
+        return -v;
+    }
+    v
 }
 
 /// Cosine, with the argument reduction of [`sin`]. Infinities and NaN give NaN.
@@ -751,10 +754,14 @@ pub fn pow(x: f32, y: f32) -> f32 {
         return f32::NAN;
     }
     // From here on the sign of the result is that of x for odd y, else +.
-    let magnitude = if a == 0.0 {
-        if y < 0.0 { f32::INFINITY } else { 0.0 }
-    } else if a.is_infinite() {
-        if y < 0.0 { 0.0 } else { f32::INFINITY }
+    // 0^y is inf for negative y and 0 for positive y; inf^y the other way round.
+    let limit = if (y < 0.0) == (a == 0.0) {
+        f32::INFINITY
+    } else {
+        0.0
+    };
+    let magnitude = if a == 0.0 || a.is_infinite() {
+        limit
     } else {
         let t = (f64::from(y) * log2_wide(a)).clamp(-152.0, 130.0);
         exp2_wide(t) as f32

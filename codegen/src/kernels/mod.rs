@@ -73,7 +73,7 @@ pub const SOURCES: &[KernelSource] = &[
     KernelSource {
         name: "elementwise",
         source: include_str!("elementwise.rs"),
-        depends_on: &["activation", "math"],
+        depends_on: &["activation", "math", "math64"],
     },
     KernelSource {
         name: "gemm",
