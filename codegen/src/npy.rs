@@ -119,6 +119,7 @@ fn numpy_name(dtype: DType) -> &'static str {
     match dtype {
         DType::F32 => "float32",
         DType::F64 => "float64",
+        DType::F16 => "float16",
         DType::I8 => "int8",
         DType::U8 => "uint8",
         DType::I16 => "int16",
@@ -136,8 +137,6 @@ fn describe_unsupported(descr: &str) -> &'static str {
     let code = descr.trim_start_matches(['<', '>', '=', '|']);
     if descr.starts_with('[') {
         " (a structured dtype)"
-    } else if code == "f2" {
-        " (float16)"
     } else if code == "f16" || code == "f12" {
         " (long double)"
     } else if code.starts_with('c') {
@@ -161,6 +160,7 @@ fn descr_of(dtype: DType) -> &'static str {
     match dtype {
         DType::F32 => "<f4",
         DType::F64 => "<f8",
+        DType::F16 => "<f2",
         DType::I8 => "|i1",
         DType::U8 => "|u1",
         DType::I16 => "<i2",
@@ -190,6 +190,7 @@ fn parse_descr(descr: &str) -> Result<(DType, bool), NpyError> {
     let dtype = match code {
         "f4" => DType::F32,
         "f8" => DType::F64,
+        "f2" => DType::F16,
         "i1" => DType::I8,
         "u1" => DType::U8,
         "i2" => DType::I16,
@@ -667,6 +668,7 @@ fn decode_big_endian(dtype: DType, bytes: &[u8]) -> TensorData {
     match dtype {
         DType::F32 => decode!(F32, f32),
         DType::F64 => decode!(F64, f64),
+        DType::F16 => decode!(F16, u16),
         DType::I16 => decode!(I16, i16),
         DType::U16 => decode!(U16, u16),
         DType::I32 => decode!(I32, i32),
@@ -880,6 +882,8 @@ mod tests {
         match dtype {
             DType::F32 => TensorData::F32(vec![1.5, -0.0, f32::MAX]),
             DType::F64 => TensorData::F64(vec![1e300, -2.5, f64::MIN_POSITIVE]),
+            // 1.0, -2.0 and the largest float16, 65504.
+            DType::F16 => TensorData::F16(vec![0x3c00, 0xc000, 0x7bff]),
             DType::I8 => TensorData::I8(vec![i8::MIN, -1, i8::MAX]),
             DType::U8 => TensorData::U8(vec![0, 1, u8::MAX]),
             DType::I16 => TensorData::I16(vec![i16::MIN, -1, i16::MAX]),
@@ -1231,7 +1235,7 @@ mod tests {
             file(1, &header, &[0; 8])
         };
         let descrs = [
-            ("'<f2'", "dtype '<f2' (float16), which is not supported"),
+            ("'<f1'", "dtype '<f1', which is not supported"),
             ("'<c8'", "dtype '<c8' (complex)"),
             ("'|O'", "dtype '|O' (Python objects)"),
             ("'<U2'", "dtype '<U2' (strings)"),

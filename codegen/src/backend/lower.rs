@@ -953,7 +953,16 @@ impl Lowering<'_> {
             self.graph.tensor(self.node.inputs[0]).dtype,
             self.graph.tensor(self.node.outputs[0]).dtype
         );
-        let body = vec![Stmt::Call("elementwise::cast".into(), vec![x, Arg::Output])];
+        // float16 travels as its bit pattern (u16), so it needs the converting kernels.
+        let kernel = match (
+            self.graph.tensor(self.node.inputs[0]).dtype,
+            self.graph.tensor(self.node.outputs[0]).dtype,
+        ) {
+            (DType::F16, _) => "elementwise::cast_from_f16",
+            (_, DType::F16) => "elementwise::cast_to_f16",
+            _ => "elementwise::cast",
+        };
+        let body = vec![Stmt::Call(kernel.into(), vec![x, Arg::Output])];
         self.push(None, detail, inputs, self.node.outputs[0], false, body);
         Ok(())
     }

@@ -368,7 +368,7 @@ impl Emitter<'_> {
             .map(|(d, n)| {
                 let zero = match d {
                     DType::Bool => "false",
-                    d if d.is_float() => "0.0",
+                    DType::F32 | DType::F64 => "0.0",
                     _ => "0",
                 };
                 (

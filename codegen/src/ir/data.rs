@@ -5,6 +5,7 @@
 //! per element type so that code which works on `f32` never pays for a conversion, and code that is
 //! generic over the element type uses [`dispatch_data!`](crate::dispatch_data) to get a typed slice.
 
+use crate::kernels::elementwise::{f16_from_f64, f16_to_f64};
 use std::fmt;
 
 /// An element type.
@@ -12,6 +13,10 @@ use std::fmt;
 pub enum DType {
     F32,
     F64,
+    /// IEEE half precision. Stored as its bit pattern (`u16`) in `TensorData` and in generated
+    /// code; only casts and ops that move elements see it: the `widen_float16` pass computes
+    /// everything else in `f32`.
+    F16,
     I8,
     U8,
     I16,
@@ -25,9 +30,10 @@ pub enum DType {
 
 impl DType {
     /// Every element type, in the order used by the text IR and the arena layout.
-    pub const ALL: [DType; 11] = [
+    pub const ALL: [DType; 12] = [
         DType::F32,
         DType::F64,
+        DType::F16,
         DType::I8,
         DType::U8,
         DType::I16,
@@ -43,7 +49,7 @@ impl DType {
     pub fn size_bytes(self) -> usize {
         match self {
             DType::I8 | DType::U8 | DType::Bool => 1,
-            DType::I16 | DType::U16 => 2,
+            DType::I16 | DType::U16 | DType::F16 => 2,
             DType::F32 | DType::I32 | DType::U32 => 4,
             DType::F64 | DType::I64 | DType::U64 => 8,
         }
@@ -54,6 +60,7 @@ impl DType {
         match self {
             DType::F32 => "f32",
             DType::F64 => "f64",
+            DType::F16 => "f16",
             DType::I8 => "i8",
             DType::U8 => "u8",
             DType::I16 => "i16",
@@ -71,13 +78,17 @@ impl DType {
         DType::ALL.into_iter().find(|d| d.name() == name)
     }
 
-    /// The Rust type that holds one element in generated code.
+    /// The Rust type that holds one element in generated code (`u16`, the bit pattern, for
+    /// float16, which stable Rust has no type for).
     pub fn rust_type(self) -> &'static str {
-        self.name()
+        match self {
+            DType::F16 => "u16",
+            other => other.name(),
+        }
     }
 
     pub fn is_float(self) -> bool {
-        matches!(self, DType::F32 | DType::F64)
+        matches!(self, DType::F32 | DType::F64 | DType::F16)
     }
 
     pub fn is_integer(self) -> bool {
@@ -95,7 +106,9 @@ impl DType {
             DType::I32 => (i32::MIN as i64, i32::MAX as i64),
             DType::U32 => (0, u32::MAX as i64),
             DType::Bool => (0, 1),
-            DType::I64 | DType::U64 | DType::F32 | DType::F64 => (i64::MIN, i64::MAX),
+            DType::I64 | DType::U64 | DType::F32 | DType::F64 | DType::F16 => {
+                (i64::MIN, i64::MAX)
+            }
         }
     }
 }
@@ -111,6 +124,8 @@ impl fmt::Display for DType {
 pub enum TensorData {
     F32(Vec<f32>),
     F64(Vec<f64>),
+    /// float16 bit patterns.
+    F16(Vec<u16>),
     I8(Vec<i8>),
     U8(Vec<u8>),
     I16(Vec<i16>),
@@ -132,6 +147,7 @@ macro_rules! dispatch_data {
         match $data {
             $crate::ir::TensorData::F32($v) => $body,
             $crate::ir::TensorData::F64($v) => $body,
+            $crate::ir::TensorData::F16($v) => $body,
             $crate::ir::TensorData::I8($v) => $body,
             $crate::ir::TensorData::U8($v) => $body,
             $crate::ir::TensorData::I16($v) => $body,
@@ -153,6 +169,7 @@ macro_rules! map_data {
         match $data {
             $crate::ir::TensorData::F32($v) => $crate::ir::TensorData::F32($body),
             $crate::ir::TensorData::F64($v) => $crate::ir::TensorData::F64($body),
+            $crate::ir::TensorData::F16($v) => $crate::ir::TensorData::F16($body),
             $crate::ir::TensorData::I8($v) => $crate::ir::TensorData::I8($body),
             $crate::ir::TensorData::U8($v) => $crate::ir::TensorData::U8($body),
             $crate::ir::TensorData::I16($v) => $crate::ir::TensorData::I16($body),
@@ -171,6 +188,7 @@ impl TensorData {
         match self {
             TensorData::F32(_) => DType::F32,
             TensorData::F64(_) => DType::F64,
+            TensorData::F16(_) => DType::F16,
             TensorData::I8(_) => DType::I8,
             TensorData::U8(_) => DType::U8,
             TensorData::I16(_) => DType::I16,
@@ -196,6 +214,7 @@ impl TensorData {
         match dtype {
             DType::F32 => TensorData::F32(vec![0.0; n]),
             DType::F64 => TensorData::F64(vec![0.0; n]),
+            DType::F16 => TensorData::F16(vec![0; n]),
             DType::I8 => TensorData::I8(vec![0; n]),
             DType::U8 => TensorData::U8(vec![0; n]),
             DType::I16 => TensorData::I16(vec![0; n]),
@@ -232,6 +251,7 @@ impl TensorData {
         Some(match dtype {
             DType::F32 => decode!(F32, f32),
             DType::F64 => decode!(F64, f64),
+            DType::F16 => decode!(F16, u16),
             DType::I8 => decode!(I8, i8),
             DType::U8 => TensorData::U8(bytes.to_vec()),
             DType::I16 => decode!(I16, i16),
@@ -252,6 +272,7 @@ impl TensorData {
             TensorData::I8(v) => v.iter().map(|&x| x as u8).collect(),
             TensorData::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             TensorData::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            TensorData::F16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             TensorData::I16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             TensorData::U16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             TensorData::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
@@ -268,6 +289,7 @@ impl TensorData {
             TensorData::Bool(v) => v.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect(),
             TensorData::F32(v) => v.iter().map(|&x| x as f64).collect(),
             TensorData::F64(v) => v.clone(),
+            TensorData::F16(v) => v.iter().map(|&x| f16_to_f64(x)).collect(),
             TensorData::I8(v) => v.iter().map(|&x| x as f64).collect(),
             TensorData::U8(v) => v.iter().map(|&x| x as f64).collect(),
             TensorData::I16(v) => v.iter().map(|&x| x as f64).collect(),
@@ -283,7 +305,7 @@ impl TensorData {
     /// above `i64::MAX` saturate). `None` for floating-point data.
     pub fn to_i64_vec(&self) -> Option<Vec<i64>> {
         Some(match self {
-            TensorData::F32(_) | TensorData::F64(_) => return None,
+            TensorData::F32(_) | TensorData::F64(_) | TensorData::F16(_) => return None,
             TensorData::Bool(v) => v.iter().map(|&b| b as i64).collect(),
             TensorData::I8(v) => v.iter().map(|&x| x as i64).collect(),
             TensorData::U8(v) => v.iter().map(|&x| x as i64).collect(),
@@ -311,6 +333,9 @@ impl TensorData {
             return match dtype {
                 DType::F32 => TensorData::F32(ints.iter().map(|&x| x as f32).collect()),
                 DType::F64 => TensorData::F64(ints.iter().map(|&x| x as f64).collect()),
+                DType::F16 => {
+                    TensorData::F16(ints.iter().map(|&x| f16_from_f64(x as f64)).collect())
+                }
                 DType::I8 => TensorData::I8(ints.iter().map(|&x| x as i8).collect()),
                 DType::U8 => TensorData::U8(ints.iter().map(|&x| x as u8).collect()),
                 DType::I16 => TensorData::I16(ints.iter().map(|&x| x as i16).collect()),
@@ -326,6 +351,9 @@ impl TensorData {
         match dtype {
             DType::F32 => TensorData::F32(floats.iter().map(|&x| x as f32).collect()),
             DType::F64 => TensorData::F64(floats),
+            DType::F16 => {
+                TensorData::F16(floats.iter().map(|&x| f16_from_f64(x)).collect())
+            }
             DType::I8 => TensorData::I8(floats.iter().map(|&x| x as i8).collect()),
             DType::U8 => TensorData::U8(floats.iter().map(|&x| x as u8).collect()),
             DType::I16 => TensorData::I16(floats.iter().map(|&x| x as i16).collect()),
@@ -390,6 +418,32 @@ mod tests {
         assert_eq!(
             x.cast(DType::Bool),
             TensorData::Bool(vec![true, false, true, true])
+        );
+        // float16: rounding to nearest even, overflow to infinity, subnormals.
+        let h = TensorData::F64(vec![
+            1.0,
+            65504.0,
+            65520.0,
+            1.0 + 1.0 / 2048.0,
+            // 2^-24, the smallest float16.
+            1.0 / 16_777_216.0,
+            -0.0,
+        ])
+        .cast(DType::F16);
+        assert_eq!(
+            h,
+            TensorData::F16(vec![0x3c00, 0x7bff, 0x7c00, 0x3c00, 0x0001, 0x8000])
+        );
+        assert_eq!(
+            h.cast(DType::F32),
+            TensorData::F32(vec![
+                1.0,
+                65504.0,
+                f32::INFINITY,
+                1.0,
+                1.0 / 16_777_216.0,
+                -0.0
+            ])
         );
         let i = TensorData::I64(vec![-1, 257]);
         assert_eq!(i.cast(DType::U8), TensorData::U8(vec![255, 1]));

@@ -783,6 +783,79 @@ pub fn cast<A: Number, B: Number>(x: &[A], y: &mut [B]) {
     }
 }
 
+/// The value of a float16 bit pattern (exact: every float16 is an `f64`).
+#[inline]
+pub fn f16_to_f64(h: u16) -> f64 {
+    let exponent = ((h >> 10) & 0x1f) as i64;
+    let mantissa = (h & 0x3ff) as f64;
+    let magnitude = match exponent {
+        // Subnormal: mantissa * 2^-24.
+        0 => mantissa * (1.0 / 16_777_216.0),
+        31 if mantissa == 0.0 => f64::INFINITY,
+        31 => f64::NAN,
+        // (1024 + mantissa) * 2^(exponent - 25), the power of two built from its bits.
+        _ => (1024.0 + mantissa) * f64::from_bits(((exponent - 25 + 1023) as u64) << 52),
+    };
+    if h & 0x8000 != 0 {
+        return -magnitude;
+    }
+    magnitude
+}
+
+/// The float16 nearest to `v` (ties to even), as its bit pattern: infinity beyond the largest
+/// float16 (65504) and its rounding margin, subnormals below 2^-14, NaN kept.
+#[inline]
+pub fn f16_from_f64(v: f64) -> u16 {
+    let sign = ((v.to_bits() >> 48) & 0x8000) as u16;
+    let a = f64::from_bits(v.to_bits() & 0x7fff_ffff_ffff_ffff);
+    if a.is_nan() {
+        return sign | 0x7e00;
+    }
+    if a >= 65520.0 {
+        return sign | 0x7c00;
+    }
+    // q counts units of the float16 spacing at a's magnitude; scaling by a power of two is
+    // exact, so q is exact too and only the final rounding to an integer loses anything.
+    let (base, q) = if a < 1.0 / 16384.0 {
+        // Subnormal (or zero): units of 2^-24 from 0.
+        (0u16, a * 16_777_216.0)
+    } else {
+        // 2^e <= a < 2^(e + 1) with -14 <= e <= 15: units of 2^(e - 10) above 2^e.
+        let e = ((a.to_bits() >> 52) as i64) - 1023;
+        let unit = f64::from_bits(((e - 10 + 1023) as u64) << 52);
+        (((e + 15) as u16) << 10, a / unit - 1024.0)
+    };
+    let whole = q as u16;
+    let rest = q - whole as f64;
+    let rounded = if rest > 0.5 || (rest == 0.5 && whole & 1 == 1) {
+        whole + 1
+    } else {
+        whole
+    };
+    // A carry out of the mantissa moves to the next exponent, which is the right result.
+    sign | (base + rounded)
+}
+
+/// `Cast` from float16 (bit patterns) to any type.
+#[inline(always)]
+pub fn cast_from_f16<B: Number>(x: &[u16], y: &mut [B]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = B::from_f64(f16_to_f64(v));
+    }
+}
+
+/// `Cast` from any type to float16 (bit patterns), rounding to nearest even.
+#[inline(always)]
+pub fn cast_to_f16<A: Number>(x: &[A], y: &mut [u16]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = if A::FLOAT {
+            f16_from_f64(v.to_f64())
+        } else {
+            f16_from_f64(v.to_i64() as f64)
+        };
+    }
+}
+
 /// `y = x * scale[c] + shift[c]` for channel `c` of an `[outer, channels, inner]` tensor
 /// (inference batch normalisation, with `scale` and `shift` computed at compile time).
 #[derive(Clone, Copy, Debug)]
@@ -899,6 +972,39 @@ mod tests {
             bits += 0x0001_3579;
         }
         xs
+    }
+
+    #[test]
+    fn float16_conversions_round_trip_and_round_to_nearest_even() {
+        for h in 0..=u16::MAX {
+            let v = f16_to_f64(h);
+            if v.is_nan() {
+                assert!(f16_from_f64(v) & 0x7c00 == 0x7c00 && f16_from_f64(v) & 0x3ff != 0);
+                continue;
+            }
+            assert_eq!(f16_from_f64(v), h, "{h:#06x} = {v:e}");
+            // Halfway to the next float16 up rounds to the even one of the two.
+            let next = f16_to_f64(h.wrapping_add(1));
+            if h & 0x7fff < 0x7bff && next.is_finite() {
+                let mid = (v + next) / 2.0;
+                let even = if h & 1 == 0 { h } else { h + 1 };
+                assert_eq!(f16_from_f64(mid), even, "halfway above {h:#06x}");
+                // Just above halfway rounds up, just below rounds down.
+                let above = f64::from_bits(mid.abs().to_bits() + 1).copysign(mid);
+                let below = f64::from_bits(mid.abs().to_bits() - 1).copysign(mid);
+                let (up, down) = if v.abs() < next.abs() {
+                    (h + 1, h)
+                } else {
+                    (h, h + 1)
+                };
+                assert_eq!(f16_from_f64(above), up, "above the middle above {h:#06x}");
+                assert_eq!(f16_from_f64(below), down, "below the middle above {h:#06x}");
+            }
+        }
+        assert_eq!(f16_from_f64(65519.99), 0x7bff);
+        assert_eq!(f16_from_f64(65520.0), 0x7c00);
+        assert_eq!(f16_from_f64(-1e300), 0xfc00);
+        assert_eq!(f16_from_f64(1e-30), 0);
     }
 
     #[test]

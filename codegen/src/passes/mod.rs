@@ -1,7 +1,7 @@
 //! The pass pipeline: what runs between a front end and a back end.
 //!
 //! ```text
-//! infer_shapes → remove_identity → fold_constants → fuse_matmul_add → fold_batch_norm
+//! widen_float16 → infer_shapes → remove_identity → fold_constants → fuse_matmul_add → fold_batch_norm
 //!   → fuse_activation → remove_dead_nodes → plan_memory
 //! ```
 //!
@@ -17,6 +17,7 @@ pub mod fuse;
 pub mod memory_plan;
 pub mod remove_identity;
 pub mod shape_inference;
+pub mod widen_float16;
 
 use crate::error::{Error, Result};
 use crate::ir::Graph;
@@ -64,6 +65,12 @@ pub struct Pass {
 
 /// The pipeline, in order.
 pub const PIPELINE: &[Pass] = &[
+    Pass {
+        name: "widen_float16",
+        run: widen_float16::widen_float16,
+        required: true,
+        description: "compute float16 in float32 between casts",
+    },
     Pass {
         name: "infer_shapes",
         run: shape_inference::infer_shapes,
@@ -153,12 +160,16 @@ pub fn run_pipeline(
 ) -> Result<Vec<PassReport>> {
     check_options(options)?;
     let mut reports = Vec::new();
+    let mut stage = Stage::Imported;
     for pass in PIPELINE {
         if options.disabled.iter().any(|d| d == pass.name) {
             continue;
         }
         let report = (pass.run)(graph, options)?;
-        validate(graph, Stage::Inferred).map_err(|e| {
+        if pass.name == "infer_shapes" {
+            stage = Stage::Inferred;
+        }
+        validate(graph, stage).map_err(|e| {
             Error::internal(format!("the IR is invalid after pass {}:\n{e}", pass.name))
         })?;
         if options

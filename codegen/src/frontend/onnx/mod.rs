@@ -874,7 +874,7 @@ pub fn dtype_from_onnx(code: i32) -> Result<DType, String> {
         data_type::UINT32 => DType::U32,
         data_type::UINT64 => DType::U64,
         data_type::STRING => return Err("string tensors are not supported".into()),
-        data_type::FLOAT16 => return Err("float16 tensors are not supported yet".into()),
+        data_type::FLOAT16 => DType::F16,
         data_type::BFLOAT16 => return Err("bfloat16 tensors are not supported".into()),
         data_type::COMPLEX64 | data_type::COMPLEX128 => {
             return Err("complex tensors are not supported".into());
@@ -940,6 +940,8 @@ pub fn tensor_from_proto(t: &TensorProto) -> Result<(Vec<usize>, TensorData), St
         DType::I32 => TensorData::I32(t.int32_data.clone()),
         DType::I16 => TensorData::I16(t.int32_data.iter().map(|&x| x as i16).collect()),
         DType::U16 => TensorData::U16(t.int32_data.iter().map(|&x| x as u16).collect()),
+        // float16 bit patterns travel in the low 16 bits of int32_data.
+        DType::F16 => TensorData::F16(t.int32_data.iter().map(|&x| x as u16).collect()),
         DType::I8 => TensorData::I8(t.int32_data.iter().map(|&x| x as i8).collect()),
         DType::U8 => TensorData::U8(t.int32_data.iter().map(|&x| x as u8).collect()),
         DType::Bool => TensorData::Bool(t.int32_data.iter().map(|&x| x != 0).collect()),
