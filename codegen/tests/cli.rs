@@ -529,3 +529,92 @@ fn run_takes_and_writes_int8_for_an_int8_tflite_model() {
         stderr(&result)
     );
 }
+
+/// A model with inputs and outputs without elements (a 0 in the shape, which ONNX allows)
+/// compiles and runs: a reduction over an empty set gives the reduction's identity, an empty
+/// part of a concatenation adds nothing, a split may make an empty part, and an empty output
+/// is written as an empty array.
+#[test]
+fn run_takes_and_writes_tensors_without_elements() {
+    use common::*;
+    use prost::Message;
+    let dir = scratch("empty_tensors");
+    let output = |name: &str| ValueInfoProto {
+        name: name.into(),
+        r#type: None,
+    };
+    let named = |mut n: NodeProto, out: &str| {
+        n.name = out.into();
+        n.output = vec![out.into()];
+        n
+    };
+    let bytes = ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        graph: Some(GraphProto {
+            name: "empty".into(),
+            node: vec![
+                named(
+                    node(
+                        "ReduceMax",
+                        &["x"],
+                        vec![ints("axes", &[1]), int_attr("keepdims", 1)],
+                    ),
+                    "m",
+                ),
+                named(node("Concat", &["a", "e"], vec![int_attr("axis", 0)]), "c"),
+                named(node("Relu", &["x"], vec![]), "r"),
+                NodeProto {
+                    output: vec!["s0".into(), "s1".into()],
+                    ..named(node("Split", &["a", "sizes"], vec![]), "split")
+                },
+            ],
+            initializer: vec![i64s("sizes", &[2, 0])],
+            input: vec![
+                input("x", &[2, 0, 3]),
+                input("a", &[2, 3]),
+                input("e", &[0, 3]),
+            ],
+            output: ["m", "c", "r", "s0", "s1"].map(output).to_vec(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let model = dir.join("empty.onnx");
+    std::fs::write(&model, bytes).unwrap();
+    let a = [1.0f32, -2.0, 3.0, -4.0, 5.0, -6.0];
+    let mut args = vec!["run".to_string(), model.display().to_string()];
+    for (name, shape, values) in [
+        ("x", vec![2, 0, 3], vec![]),
+        ("a", vec![2, 3], a.to_vec()),
+        ("e", vec![0, 3], vec![]),
+    ] {
+        let path = dir.join(format!("{name}.npy"));
+        let data = edgegen::ir::TensorData::F32(values);
+        std::fs::write(&path, edgegen::npy::write_npy(&shape, &data)).unwrap();
+        args.extend(["--input".to_string(), format!("{name}={}", path.display())]);
+    }
+    let out = dir.join("out");
+    args.extend(["--output-dir".to_string(), out.display().to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = edgegen(&args);
+    assert!(result.status.success(), "{}", stderr(&result));
+    assert_eq!(
+        read_f32(&out.join("output_0.npy")),
+        (vec![2, 1, 3], vec![f32::NEG_INFINITY; 6])
+    );
+    assert_eq!(
+        read_f32(&out.join("output_1.npy")),
+        (vec![2, 3], a.to_vec())
+    );
+    assert_eq!(read_f32(&out.join("output_2.npy")), (vec![2, 0, 3], vec![]));
+    assert_eq!(
+        read_f32(&out.join("output_3.npy")),
+        (vec![2, 3], a.to_vec())
+    );
+    assert_eq!(read_f32(&out.join("output_4.npy")), (vec![0, 3], vec![]));
+}

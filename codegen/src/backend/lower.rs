@@ -37,6 +37,11 @@ pub fn lower(graph: &Graph) -> Result<Program> {
     let mut problems = Vec::new();
     let mut statics = Statics::default();
     for (index, node) in graph.nodes.iter().enumerate() {
+        // A node whose outputs hold no elements (a 0 in each shape) has nothing to write: it
+        // gets no step, so no kernel ever sees an empty output.
+        if node.outputs.iter().all(|&t| graph.tensor(t).is_empty()) {
+            continue;
+        }
         let mut lowering = Lowering {
             graph,
             node,
@@ -1313,6 +1318,9 @@ impl Lowering<'_> {
         let mut offset = 0;
         for i in 0..self.node.inputs.len() {
             let len = self.input_shape(i)[axis] * inner;
+            if len == 0 || outer == 0 {
+                continue; // An empty part adds nothing.
+            }
             let p = Struct::new(
                 "layout::Blocks",
                 vec![
@@ -1351,6 +1359,9 @@ impl Lowering<'_> {
         let mut offset = 0;
         for (i, &out) in self.node.outputs.iter().enumerate() {
             let len = self.shape(out)[axis] * inner;
+            if len == 0 || outer == 0 {
+                continue; // An empty part has nothing to copy.
+            }
             let p = Struct::new(
                 "layout::Blocks",
                 vec![

@@ -461,11 +461,22 @@ impl Emitter<'_> {
                 names.constant
             ));
         }
+        // An output without elements has no step writing it (see `lower`).
+        let written: Vec<Storage> = self
+            .program
+            .steps
+            .iter()
+            .map(|s| storage(g, s.output))
+            .collect();
         for j in 0..n_outputs {
             let names = io_names("output", j, n_outputs);
+            let used = written.contains(&Storage::Output(j));
             params.push(format!(
-                "{}: &mut [{}; {}_LEN]",
-                names.param, names.elem_type, names.constant
+                "{}{}: &mut [{}; {}_LEN]",
+                if used { "" } else { "_" },
+                names.param,
+                names.elem_type,
+                names.constant
             ));
         }
         if g.states.is_empty() {

@@ -45,22 +45,24 @@ fn groups(shape: &[usize], axes: &[usize]) -> Vec<Vec<usize>> {
     out
 }
 
-/// One float reduction of `v` (at least one value).
+/// One float reduction of `v`. Over no values it is the identity of the reduction, as the
+/// ONNX operator definitions state: 0 for the sums (so -inf for the logarithms of sums), 1 for
+/// the product, -inf for `Max` and +inf for `Min`; the mean is 0 / 0, NaN, as in numpy.
 fn reduce_f64(f: ReduceFn, v: &[f64]) -> f64 {
     let sum = |g: fn(f64) -> f64| v.iter().map(|&x| g(x)).sum::<f64>();
     // NaN propagates through Max and Min, as in numpy's reductions.
-    let extreme = |pick: fn(f64, f64) -> f64| {
+    let extreme = |pick: fn(f64, f64) -> f64, start: f64| {
         if v.iter().any(|x| x.is_nan()) {
             f64::NAN
         } else {
-            v.iter().copied().reduce(pick).expect("not empty")
+            v.iter().copied().fold(start, pick)
         }
     };
     match f {
         ReduceFn::Sum => sum(|x| x),
         ReduceFn::Mean => sum(|x| x) / v.len() as f64,
-        ReduceFn::Max => extreme(f64::max),
-        ReduceFn::Min => extreme(f64::min),
+        ReduceFn::Max => extreme(f64::max, f64::NEG_INFINITY),
+        ReduceFn::Min => extreme(f64::min, f64::INFINITY),
         ReduceFn::Prod => v.iter().product(),
         ReduceFn::L1 => sum(f64::abs),
         ReduceFn::L2 => sum(|x| x * x).sqrt(),
@@ -68,7 +70,7 @@ fn reduce_f64(f: ReduceFn, v: &[f64]) -> f64 {
         ReduceFn::SumSquare => sum(|x| x * x),
         ReduceFn::LogSumExp => {
             // ln(sum(e^x)) = m + ln(sum(e^(x - m))) for the largest m, which cannot overflow.
-            let m = extreme(f64::max);
+            let m = extreme(f64::max, f64::NEG_INFINITY);
             if m.is_finite() {
                 m + v.iter().map(|&x| (x - m).exp()).sum::<f64>().ln()
             } else {
@@ -78,14 +80,17 @@ fn reduce_f64(f: ReduceFn, v: &[f64]) -> f64 {
     }
 }
 
-/// One integer reduction of `v` (at least one value), wrapping; the mean truncates toward zero.
-fn reduce_i64(f: ReduceFn, v: &[i64]) -> R<i64> {
+/// One integer reduction of `v` of type `dtype`, wrapping; the mean truncates toward zero.
+/// Over no values `Max` gives the type's minimum and `Min` its maximum, as ONNX states (the
+/// mean, undefined there, is 0, as the kernel's division by a count of 0 gives).
+fn reduce_i64(f: ReduceFn, v: &[i64], dtype: DType) -> R<i64> {
+    let (lowest, highest) = dtype.integer_range();
     let sum = |g: fn(i64) -> i64| v.iter().fold(0i64, |acc, &x| acc.wrapping_add(g(x)));
     Ok(match f {
         ReduceFn::Sum => sum(|x| x),
         ReduceFn::Mean => sum(|x| x) / v.len() as i64,
-        ReduceFn::Max => *v.iter().max().expect("not empty"),
-        ReduceFn::Min => *v.iter().min().expect("not empty"),
+        ReduceFn::Max => v.iter().copied().fold(lowest, i64::max),
+        ReduceFn::Min => v.iter().copied().fold(highest, i64::min),
         ReduceFn::Prod => v.iter().fold(1i64, |acc, &x| acc.wrapping_mul(x)),
         ReduceFn::L1 => sum(i64::wrapping_abs),
         ReduceFn::SumSquare => sum(|x| x.wrapping_mul(x)),
@@ -144,9 +149,10 @@ pub fn reduce(f: ReduceFn, x: &Value, axes: &[usize]) -> R<TensorData> {
                 .map(|g| {
                     let values: Vec<i64> = g.iter().map(|&i| v[i]).collect();
                     if f == ReduceFn::Mean {
-                        Ok(wrap(reduce_i64(ReduceFn::Sum, &values)?) / values.len() as i64)
+                        let sum = wrap(reduce_i64(ReduceFn::Sum, &values, dtype)?);
+                        Ok(sum.checked_div(values.len() as i64).unwrap_or(0))
                     } else {
-                        reduce_i64(f, &values)
+                        reduce_i64(f, &values, dtype)
                     }
                 })
                 .collect::<R<Vec<_>>>()?;
@@ -369,6 +375,70 @@ mod tests {
             panic!("f64")
         };
         assert!((y[0] - (1000.0 + 2f64.ln())).abs() < 1e-9);
+    }
+
+    #[test]
+    fn reductions_over_an_empty_set_give_the_identity() {
+        // [2, 0, 3] reduced over axis 1: six output elements, each over no values.
+        let x = f32s(&[2, 0, 3], &[]);
+        let all = |v: f32| TensorData::F32(vec![v; 6]);
+        let float_cases = [
+            (ReduceFn::Sum, 0.0),
+            (ReduceFn::Max, f32::NEG_INFINITY),
+            (ReduceFn::Min, f32::INFINITY),
+            (ReduceFn::Prod, 1.0),
+            (ReduceFn::L1, 0.0),
+            (ReduceFn::L2, 0.0),
+            (ReduceFn::LogSum, f32::NEG_INFINITY),
+            (ReduceFn::LogSumExp, f32::NEG_INFINITY),
+            (ReduceFn::SumSquare, 0.0),
+        ];
+        for (f, value) in float_cases {
+            assert_eq!(reduce(f, &x, &[1]).unwrap(), all(value), "{f:?}");
+        }
+        let TensorData::F32(mean) = reduce(ReduceFn::Mean, &x, &[1]).unwrap() else {
+            panic!("f32")
+        };
+        assert!(mean.iter().all(|m| m.is_nan()), "{mean:?}");
+        // Integers: the type's own extremes, not those of i64.
+        let x = Value::new(vec![2, 0], TensorData::U8(vec![]));
+        assert_eq!(
+            reduce(ReduceFn::Max, &x, &[1]).unwrap(),
+            TensorData::U8(vec![0, 0])
+        );
+        assert_eq!(
+            reduce(ReduceFn::Min, &x, &[1]).unwrap(),
+            TensorData::U8(vec![255, 255])
+        );
+        let x = Value::new(vec![0, 2], TensorData::I32(vec![]));
+        assert_eq!(
+            reduce(ReduceFn::Max, &x, &[0]).unwrap(),
+            TensorData::I32(vec![i32::MIN; 2])
+        );
+        assert_eq!(
+            reduce(ReduceFn::Mean, &x, &[0]).unwrap(),
+            TensorData::I32(vec![0; 2])
+        );
+        assert_eq!(
+            reduce(ReduceFn::Prod, &x, &[0]).unwrap(),
+            TensorData::I32(vec![1; 2])
+        );
+        // bool: "any" of nothing is false, "all" of nothing is true.
+        let b = Value::new(vec![0, 2], TensorData::Bool(vec![]));
+        assert_eq!(
+            reduce(ReduceFn::Max, &b, &[0]).unwrap(),
+            TensorData::Bool(vec![false; 2])
+        );
+        assert_eq!(
+            reduce(ReduceFn::Min, &b, &[0]).unwrap(),
+            TensorData::Bool(vec![true; 2])
+        );
+        // A 0 on a kept axis leaves no output elements.
+        let x = f32s(&[2, 0, 3], &[]);
+        assert_eq!(
+            reduce(ReduceFn::Max, &x, &[2]).unwrap(),
+            TensorData::F32(vec![])
+        );
     }
 
     #[test]

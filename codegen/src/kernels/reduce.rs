@@ -263,8 +263,11 @@ mod tests {
         (ReduceOp::SumSquare, ReduceFn::SumSquare),
     ];
 
+    /// Shapes of rank 1 to 5 with sizes up to 4, now and then 0 (an empty tensor, and an
+    /// empty set to reduce when the 0 is on a reduced axis), and axes to reduce.
     fn shape_and_axes() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
-        prop::collection::vec(1..5usize, 1..6).prop_flat_map(|shape| {
+        let size = prop_oneof![9 => 1..5usize, 1 => Just(0usize)];
+        prop::collection::vec(size, 1..6).prop_flat_map(|shape| {
             let rank = shape.len();
             (Just(shape), prop::collection::vec(any::<bool>(), rank)).prop_map(
                 |(shape, mask)| {
@@ -273,6 +276,38 @@ mod tests {
                 },
             )
         })
+    }
+
+    #[test]
+    fn reductions_over_an_empty_set_give_the_identity() {
+        // [2, 0, 4] reduced over axis 1: eight output elements, each over no values.
+        let p = |op| params(op, &[2, 0, 4], &[1]);
+        let expected = [
+            (ReduceOp::Sum, 0.0),
+            (ReduceOp::Max, f32::NEG_INFINITY),
+            (ReduceOp::Min, f32::INFINITY),
+            (ReduceOp::Prod, 1.0),
+            (ReduceOp::L1, 0.0),
+            (ReduceOp::L2, 0.0),
+            (ReduceOp::LogSum, f32::NEG_INFINITY),
+            (ReduceOp::LogSumExp, f32::NEG_INFINITY),
+            (ReduceOp::SumSquare, 0.0),
+        ];
+        for (op, value) in expected {
+            let mut y = [f32::NAN; 8];
+            reduce(p(op), &[], &mut y);
+            assert_eq!(y, [value; 8], "{op:?}");
+        }
+        let mut y = [0i16; 8];
+        reduce(p(ReduceOp::Max), &[], &mut y);
+        assert_eq!(y, [i16::MIN; 8]);
+        reduce(p(ReduceOp::Min), &[], &mut y);
+        assert_eq!(y, [i16::MAX; 8]);
+        let mut y = [true; 8];
+        reduce(p(ReduceOp::Max), &[], &mut y);
+        assert_eq!(y, [false; 8]);
+        // A 0 on a kept axis: no output elements, nothing to do.
+        reduce(params(ReduceOp::Sum, &[2, 0, 4], &[2]), &[], &mut [0f32; 0]);
     }
 
     proptest! {
@@ -296,7 +331,8 @@ mod tests {
             let mut y = vec![f64::NAN; expected.len()];
             reduce(params(op, &shape, &axes), &x64, &mut y);
             for (a, e) in y.iter().zip(&expected) {
-                prop_assert!((a - e).abs() <= 1e-5 * e.abs().max(1.0), "{a} vs {e}");
+                let same = a == e || (a.is_nan() && e.is_nan());
+                prop_assert!(same || (a - e).abs() <= 1e-5 * e.abs().max(1.0), "{a} vs {e}");
             }
         }
 

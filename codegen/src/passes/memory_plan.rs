@@ -19,6 +19,7 @@
 //!    not overlap, in address and in time, any group placed before (the greedy-by-size strategy
 //!    of TFLite Micro's planner). One arena per element type, so the generated code can keep a
 //!    typed array per arena with no unsafe reinterpretation; offsets are aligned to 16 bytes.
+//!    A tensor without elements (a 0 in its shape) takes no space: it sits at offset 0.
 
 use std::collections::HashMap;
 
@@ -308,6 +309,11 @@ fn compute_plan(graph: &Graph) -> Result<MemoryPlan> {
         let mut placed: Vec<(usize, usize, usize, usize)> = Vec::new(); // (offset, len, start, end)
         let mut size = 0;
         for (root, (start, end, len, _)) in buffers {
+            // A tensor without elements takes no space and overlaps nothing.
+            if len == 0 {
+                offsets.insert(root, 0);
+                continue;
+            }
             let mut conflicts: Vec<(usize, usize)> = placed
                 .iter()
                 .filter(|p| p.2 <= end && start <= p.3)
@@ -420,5 +426,29 @@ mod tests {
         assert_eq!(plan.in_place, vec![false, false, true]);
         assert_eq!(plan.storage_of(g.nodes[0].outputs[0]), Storage::Output(0));
         assert_eq!(plan.arenas, vec![(DType::F32, 4)]);
+    }
+
+    #[test]
+    fn a_tensor_without_elements_takes_no_space() {
+        let chain = " %a: f32[4] = Tanh(%x) @t\n %b: f32[4] = Sigmoid(%a) @s\n \
+                     %c: f32[4] = Tanh(%b) @t2\n %y: f32[4] = Add(%b, %c) @add\n";
+        let (_, without) = plan(&format!(
+            "graph g {{\n input %x: f32[4]\n{chain} output %y\n}}"
+        ));
+        // e lives through the whole chain and must not push its buffers to higher offsets.
+        let (g, with) = plan(&format!(
+            "graph g {{\n input %x: f32[4]\n input %z: f32[0, 4]\n \
+             %e: f32[0, 4] = Relu(%z) @r\n{chain} %f: f32[0, 8] = Concat(%e, %e) {{axis=1}} @cat\n \
+             output %y, %f\n}}"
+        ));
+        assert!(!without.arenas.is_empty());
+        assert_eq!(with.arenas, without.arenas);
+        assert_eq!(
+            with.storage_of(g.nodes[0].outputs[0]),
+            Storage::Arena {
+                dtype: DType::F32,
+                offset: 0
+            }
+        );
     }
 }

@@ -1659,6 +1659,19 @@ mod tests {
             vec![2, 12]
         );
         assert_eq!(reshape_shape(&[2, 0], &[0, 5], true).unwrap(), vec![0, 5]);
+        // Empty inputs: a 0 moves with allowzero; -1 next to other sizes infers 0.
+        assert_eq!(
+            reshape_shape(&[0, 3, 4], &[3, 4, 0], true).unwrap(),
+            vec![3, 4, 0]
+        );
+        assert_eq!(
+            reshape_shape(&[0, 3, 4], &[-1, 12], false).unwrap(),
+            vec![0, 12]
+        );
+        // Without allowzero the 0 copies the input's 4: 48 elements where there are none...
+        assert!(reshape_shape(&[0, 3, 4], &[3, 4, 0], false).is_err());
+        // ...and -1 beside a real 0 could be anything.
+        assert!(reshape_shape(&[0, 3, 4], &[-1, 0], true).is_err());
         assert!(reshape_shape(&[2, 3], &[4, -1], false).is_err());
         assert!(reshape_shape(&[2, 3], &[-1, -1], false).is_err());
     }

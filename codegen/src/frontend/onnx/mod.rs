@@ -798,6 +798,11 @@ fn list_names(names: &[&str]) -> String {
 
 /// The static shape of a graph input: symbolic or unknown leading dimension fixed to 1 (the
 /// batch), any other unknown dimension an error asking for `--input-shape`.
+///
+/// A declared size of 0 is a real size (ONNX requires `dim_value >= 0`; a tensor with a 0 in
+/// its shape holds no elements), not an unknown one: only `dim_param`, a missing `dim_value`
+/// or a negative one (which some exporters write) are unknown. A model whose exporter wrote 0
+/// for "unknown" can be given its real shape with `--input-shape`, which may replace a 0.
 fn fix_input_shape(
     name: &str,
     shape: Option<&proto::TensorShapeProto>,
@@ -811,8 +816,7 @@ fn fix_input_shape(
     let mut dims = Vec::new();
     for (i, dim) in shape.dim.iter().enumerate() {
         match &dim.value {
-            // A size of 0 would make an empty input; exporters write 0 (or -1) for "unknown".
-            Some(Value::DimValue(v)) if *v > 0 => dims.push(*v as usize),
+            Some(Value::DimValue(v)) if *v >= 0 => dims.push(*v as usize),
             _ if i == 0 => dims.push(1),
             other => {
                 let what = match other {
@@ -1753,8 +1757,7 @@ mod tests {
     }
 
     #[test]
-    fn a_declared_zero_size_is_unknown() {
-        // Exporters write 0 (or -1) for a size they do not know: leading, it is the batch.
+    fn a_declared_zero_size_is_empty_and_a_symbolic_one_unknown() {
         let with_input = |dims: &[i64]| {
             let mut m =
                 ModelProto::decode(&model(vec![node("Relu", "r", &["x"], &["y"])], 13)[..])
@@ -1762,20 +1765,24 @@ mod tests {
             m.graph.as_mut().unwrap().input = vec![value_info("x", dims)];
             m.encode_to_vec()
         };
-        let g = import(
-            &with_input(&[0, 4]),
-            SourceInfo::default(),
-            &ImportOptions::default(),
-        )
-        .unwrap();
-        assert_eq!(g.tensor(g.inputs[0]).shape, Some(vec![1, 4]));
-        let err = import(
-            &with_input(&[1, 0]),
-            SourceInfo::default(),
-            &ImportOptions::default(),
-        )
-        .unwrap_err();
+        let shape_of = |dims: &[i64], options: &ImportOptions| {
+            import(&with_input(dims), SourceInfo::default(), options)
+                .map(|g| g.tensor(g.inputs[0]).shape.clone().unwrap())
+        };
+        let default = ImportOptions::default();
+        // ONNX sizes are >= 0: a 0 makes a tensor without elements, wherever it is.
+        assert_eq!(shape_of(&[0, 4], &default).unwrap(), [0, 4]);
+        assert_eq!(shape_of(&[2, 0, 4], &default).unwrap(), [2, 0, 4]);
+        // A symbolic leading size is the batch; anywhere else it needs --input-shape.
+        assert_eq!(shape_of(&[-1, 4], &default).unwrap(), [1, 4]);
+        let err = shape_of(&[1, -1], &default).unwrap_err();
         assert!(err.message.contains("--input-shape x="), "{err}");
+        // An exporter that wrote 0 for "unknown" is overruled by --input-shape.
+        let options = ImportOptions {
+            input_shapes: vec![("x".into(), vec![3, 4])],
+            ..Default::default()
+        };
+        assert_eq!(shape_of(&[0, 4], &options).unwrap(), [3, 4]);
     }
 
     #[test]
