@@ -87,7 +87,19 @@ pub fn resize_source_coordinate(
             }
         }
         CoordinateTransformation::AlignCorners => {
-            if len_out == 1 {
+            // ONNX's `length_resized` is `scale · len_in`, which is fractional when `scales`
+            // shrink an axis to a length that is not a whole number (0.6 · 4 = 2.4 gives 2
+            // points, the second at 1 · 3 / 1.4). Given `sizes`, `scale` is `len_out / len_in`
+            // and the product is `len_out` up to the rounding of the `f32` quotient (well
+            // inside the 1e-5 below); those keep onnxruntime's arithmetic on `len_out`.
+            let length_resized = scale as f64 * len_in as f64;
+            if (length_resized - len_out as f64).abs() > 1e-5 * len_out as f64 {
+                if length_resized == 1.0 {
+                    0.0
+                } else {
+                    (x as f64 * (len_in as f64 - 1.0) / (length_resized - 1.0)) as f32
+                }
+            } else if len_out == 1 {
                 0.0
             } else {
                 x * (len_in as f32 - 1.0) / (len_out as f32 - 1.0)
@@ -318,5 +330,22 @@ mod tests {
         // Resize-10: truncate when growing, round up when shrinking.
         assert_eq!(resize_nearest_index(NearestMode::Legacy, 1.67, 2.0, 5), 1);
         assert_eq!(resize_nearest_index(NearestMode::Legacy, 1.67, 0.6, 5), 2);
+    }
+
+    #[test]
+    fn align_corners_uses_the_fractional_length_of_scales() {
+        // ONNX's downsample_scales_linear_align_corners: 4 × 0.6 = 2.4 output points, of
+        // which 2 exist; the second maps to 1 · 3 / 1.4.
+        let ac = CoordinateTransformation::AlignCorners;
+        let x = resize_source_coordinate(ac, 1, 0.6, 4, 2, (0.0, 1.0));
+        assert!((x - 3.0 / 1.4).abs() < 1e-6, "{x}");
+        // Given sizes, the scale is out / in and the length the output's.
+        assert_eq!(resize_source_coordinate(ac, 1, 0.5, 4, 2, (0.0, 1.0)), 3.0);
+        assert_eq!(
+            resize_source_coordinate(ac, 2, 3.0 / 7.0, 7, 3, (0.0, 1.0)),
+            6.0
+        );
+        // 2 × 0.6 = 1.2 points, of which 1: its coordinate is 0.
+        assert_eq!(resize_source_coordinate(ac, 0, 0.6, 2, 1, (0.0, 1.0)), 0.0);
     }
 }
