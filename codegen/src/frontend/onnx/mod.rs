@@ -1529,7 +1529,7 @@ fn resize(a: &mut NodeAttrs, opset: i64) -> Result<Op, String> {
     let mode = match a.string("mode").as_deref() {
         None | Some("nearest") => ResizeMode::Nearest,
         Some("linear") | Some("bilinear") => ResizeMode::Linear,
-        Some("cubic") => return Err("Resize mode 'cubic' is not supported yet".into()),
+        Some("cubic") if opset >= 11 => ResizeMode::Cubic,
         Some(other) => return Err(format!("unknown Resize mode '{other}'")),
     };
     if opset < 11 {
@@ -1562,12 +1562,11 @@ fn resize(a: &mut NodeAttrs, opset: i64) -> Result<Op, String> {
         Some("ceil") => NearestMode::Ceil,
         Some(other) => return Err(format!("unknown Resize nearest_mode '{other}'")),
     };
-    // Only meaningful for cubic mode, which is refused above.
-    a.ignore(&["cubic_coeff_a", "exclude_outside"]);
     let extrapolation_value = a.float("extrapolation_value").unwrap_or(0.0);
-    if a.bool("antialias", false) {
-        return Err("Resize with antialias is not supported".into());
-    }
+    let cubic_coeff_a = a.float("cubic_coeff_a").unwrap_or(-0.75);
+    let exclude_outside = a.bool("exclude_outside", false);
+    // Antialiasing only changes linear and cubic filters; nearest ignores it.
+    let antialias = a.bool("antialias", false) && mode != ResizeMode::Nearest;
     let keep_aspect_ratio_policy = match a.string("keep_aspect_ratio_policy").as_deref() {
         None | Some("stretch") => AspectPolicy::Stretch,
         Some("not_larger") => AspectPolicy::NotLarger,
@@ -1581,6 +1580,9 @@ fn resize(a: &mut NodeAttrs, opset: i64) -> Result<Op, String> {
         extrapolation_value,
         axes: a.ints("axes"),
         keep_aspect_ratio_policy,
+        cubic_coeff_a,
+        exclude_outside,
+        antialias,
         ..ResizeAttrs::default()
     }))
 }
@@ -1626,6 +1628,18 @@ mod tests {
     }
 
     fn model(nodes: Vec<NodeProto>, opset: i64) -> Vec<u8> {
+        model_with_output(nodes, opset, &[-1, 4])
+    }
+
+    /// A model with output shape `output` and a constant `s` holding `scales`.
+    fn model_with_output(nodes: Vec<NodeProto>, opset: i64, output: &[i64]) -> Vec<u8> {
+        let scales = TensorProto {
+            name: "s".into(),
+            dims: vec![2],
+            data_type: data_type::FLOAT,
+            float_data: vec![1.0, 2.0],
+            ..Default::default()
+        };
         ModelProto {
             ir_version: 8,
             opset_import: vec![OperatorSetIdProto {
@@ -1636,12 +1650,48 @@ mod tests {
                 name: "g".into(),
                 node: nodes,
                 input: vec![value_info("x", &[-1, 4])],
-                output: vec![value_info("y", &[-1, 4])],
+                output: vec![value_info("y", output)],
+                initializer: vec![scales],
                 ..Default::default()
             }),
             ..Default::default()
         }
         .encode_to_vec()
+    }
+
+    #[test]
+    fn imports_cubic_resize_attributes() {
+        let mut r = node("Resize", "r", &["x", "", "s"], &["y"]);
+        r.attribute.push(AttributeProto {
+            name: "mode".into(),
+            r#type: attribute_type::STRING,
+            s: b"cubic".to_vec(),
+            ..Default::default()
+        });
+        r.attribute.push(AttributeProto {
+            name: "cubic_coeff_a".into(),
+            r#type: attribute_type::FLOAT,
+            f: -0.5,
+            ..Default::default()
+        });
+        for name in ["exclude_outside", "antialias"] {
+            r.attribute.push(AttributeProto {
+                name: name.into(),
+                r#type: attribute_type::INT,
+                i: 1,
+                ..Default::default()
+            });
+        }
+        let bytes = model_with_output(vec![r], 18, &[-1, 8]);
+        let g = import(&bytes, SourceInfo::default(), &ImportOptions::default()).unwrap();
+        let Op::Resize(a) = &g.nodes[0].op else {
+            panic!("{:?}", g.nodes[0].op)
+        };
+        assert_eq!(a.mode, ResizeMode::Cubic);
+        assert_eq!(
+            (a.cubic_coeff_a, a.exclude_outside, a.antialias),
+            (-0.5, true, true)
+        );
     }
 
     #[test]
