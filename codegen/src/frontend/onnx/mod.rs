@@ -143,6 +143,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "TopK",
     "Transpose",
     "Unsqueeze",
+    "Upsample",
     "Where",
     "Xor",
 ];
@@ -547,8 +548,10 @@ impl Importer {
             self.problems.push(format!("{describe} has no outputs"));
             return;
         }
-        if matches!(op, Op::Resize(_)) && self.opset < 11 && !input_names.is_empty() {
-            // Resize-10 takes (X, scales); later versions (X, roi, scales, sizes).
+        let upsample_or_old_resize = node.op_type == "Upsample" || self.opset < 11;
+        if matches!(op, Op::Resize(_)) && upsample_or_old_resize && !input_names.is_empty()
+        {
+            // Resize-10 and Upsample-9 take (X, scales); later Resizes (X, roi, scales, sizes).
             input_names.insert(1, "");
         }
         let input_names = quant::data_inputs_first(&op, &input_names);
@@ -1405,6 +1408,7 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
         "Expand" => Op::Expand(ExpandAttrs::default()),
         "Tile" => Op::Tile(TileAttrs::default()),
         "Resize" => resize(a, opset)?,
+        "Upsample" => upsample(a, opset)?,
         "Identity" => Op::Identity,
         "Abs" => Op::Abs,
         "Neg" => Op::Neg,
@@ -1523,6 +1527,29 @@ fn reduce(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Op {
         "ReduceSumSquare" => Op::ReduceSumSquare(attrs),
         _ => Op::ReduceMean(attrs),
     }
+}
+
+/// `Upsample` (deprecated in opset 10) is Resize-10: asymmetric coordinates, and nearest
+/// rounding as `Legacy` says (down, since Upsample only enlarges). Its scales are an attribute
+/// before opset 9 and an input since.
+fn upsample(a: &mut NodeAttrs, opset: i64) -> Result<Op, String> {
+    let mode = match a.string("mode").as_deref() {
+        None | Some("nearest") => ResizeMode::Nearest,
+        Some("linear") | Some("bilinear") => ResizeMode::Linear,
+        Some(other) => return Err(format!("unknown Upsample mode '{other}'")),
+    };
+    let scales = if opset < 9 {
+        a.floats("scales").ok_or("attribute 'scales' is required")?
+    } else {
+        Vec::new()
+    };
+    Ok(Op::Resize(ResizeAttrs {
+        mode,
+        coordinate_transformation_mode: CoordinateTransformation::Asymmetric,
+        nearest_mode: NearestMode::Legacy,
+        scales,
+        ..ResizeAttrs::default()
+    }))
 }
 
 fn resize(a: &mut NodeAttrs, opset: i64) -> Result<Op, String> {
@@ -1657,6 +1684,51 @@ mod tests {
             ..Default::default()
         }
         .encode_to_vec()
+    }
+
+    fn floats_attr(name: &str, floats: &[f32]) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: attribute_type::FLOATS,
+            floats: floats.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn imports_upsample_as_legacy_resize() {
+        // Opset 7: the scales are an attribute, which shape inference reads.
+        let mut up = node("Upsample", "up", &["x"], &["y"]);
+        up.attribute.push(floats_attr("scales", &[1.0, 2.0]));
+        let bytes = model_with_output(vec![up], 7, &[-1, 8]);
+        let mut g =
+            import(&bytes, SourceInfo::default(), &ImportOptions::default()).unwrap();
+        let Op::Resize(a) = &g.nodes[0].op else {
+            panic!("{:?}", g.nodes[0].op)
+        };
+        assert_eq!(
+            (a.coordinate_transformation_mode, a.nearest_mode),
+            (CoordinateTransformation::Asymmetric, NearestMode::Legacy)
+        );
+        crate::passes::shape_inference::infer_shapes(&mut g, &Default::default()).unwrap();
+        assert_eq!(g.tensor(g.outputs[0]).shape, Some(vec![1, 8]));
+        // Opset 9: the scales are the second input, Resize's third.
+        let mut up = node("Upsample", "up", &["x", "s"], &["y"]);
+        up.attribute.push(AttributeProto {
+            name: "mode".into(),
+            r#type: attribute_type::STRING,
+            s: b"linear".to_vec(),
+            ..Default::default()
+        });
+        let bytes = model_with_output(vec![up], 9, &[-1, 8]);
+        let g = import(&bytes, SourceInfo::default(), &ImportOptions::default()).unwrap();
+        assert!(matches!(&g.nodes[0].op, Op::Resize(a) if a.mode == ResizeMode::Linear));
+        let names: Vec<Option<&str>> = g.nodes[0]
+            .params
+            .iter()
+            .map(|p| p.map(|t| g.tensor(t).name.as_str()))
+            .collect();
+        assert_eq!(names[..2], [None, Some("s")]);
     }
 
     #[test]
