@@ -12,8 +12,8 @@ use crate::backend::{Arg, Program, StaticData, Step, Stmt, Struct, Value, commen
 use crate::error::{Error, Result};
 use crate::ir::op::*;
 use crate::ir::shape::{
-    Spatial2d, broadcast_strides, resize_linear_taps, resize_linear_taps_q10,
-    resize_nearest_index, resize_outside, resize_source_coordinate,
+    Spatial2d, broadcast_strides, resize_filter_tables, resize_linear_taps,
+    resize_linear_taps_q10, resize_nearest_index, resize_outside, resize_source_coordinate,
 };
 use crate::ir::{Activation, DType, Graph, Node, Op, TensorData, TensorId, strides_of};
 use crate::passes::memory_plan::Storage;
@@ -1552,6 +1552,9 @@ impl Lowering<'_> {
     }
 
     fn resize(&mut self, a: &ResizeAttrs) -> R<()> {
+        if a.mode == ResizeMode::Cubic || a.antialias {
+            return self.resize_filter(a);
+        }
         let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
         let rank = x.len();
         let roi = |d: usize| {
@@ -1581,7 +1584,8 @@ impl Lowering<'_> {
                             ) as u32;
                             (i, i, 0.0)
                         }
-                        ResizeMode::Linear => {
+                        // Cubic took the filter path above.
+                        ResizeMode::Linear | ResizeMode::Cubic => {
                             let (i0, i1, w1) = resize_linear_taps(src, x[d]);
                             (i0 as u32, i1 as u32, w1)
                         }
@@ -1601,6 +1605,10 @@ impl Lowering<'_> {
         let changed: Vec<usize> = (0..rank).filter(|&d| !identity(d)).collect();
         let w_axis = match changed.as_slice() {
             [] => rank - 1,
+            // Float data takes the general filter kernel, which resizes any axes.
+            [first, .., last] if last - first > 1 && !self.is_quantized() => {
+                return self.resize_filter(a);
+            }
             [first, .., last] if last - first > 1 => {
                 return Err(format!(
                     "Resize of axes {changed:?} of {x:?} is not supported (at most two \
@@ -1668,7 +1676,7 @@ impl Lowering<'_> {
                     ],
                 ));
             }
-            ResizeMode::Linear if quantized => {
+            ResizeMode::Linear | ResizeMode::Cubic if quantized => {
                 let Some((align_corners, half_pixel_centers)) = ctm.tflite_flags() else {
                     return Err(format!(
                         "int8 linear Resize needs a TFLite coordinate transformation, not {}",
@@ -1713,7 +1721,7 @@ impl Lowering<'_> {
                     ],
                 ));
             }
-            ResizeMode::Linear => {
+            ResizeMode::Linear | ResizeMode::Cubic => {
                 for (local, table, role) in [("rows", &rows, "ROW"), ("cols", &cols, "COL")]
                 {
                     let taps = self.tap_tables(
@@ -1739,6 +1747,82 @@ impl Lowering<'_> {
             }
         }
         let detail = format!("{} {}", a.mode.word(), ctm.word());
+        self.push(None, detail, inputs, self.node.outputs[0], false, body);
+        Ok(())
+    }
+
+    /// `Resize` of float data by the general filter kernel: cubic and antialiased resizing,
+    /// and nearest or linear resizing of axes the two-axis kernels do not cover, with the
+    /// tables of [`resize_filter_tables`].
+    fn resize_filter(&mut self, a: &ResizeAttrs) -> R<()> {
+        if self.is_quantized() {
+            return Err(format!(
+                "int8 {}{} Resize is not supported",
+                if a.antialias { "antialiased " } else { "" },
+                a.mode.word()
+            ));
+        }
+        let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
+        let rank = x.len();
+        let roi = |d: usize| {
+            if a.roi.len() == 2 * rank {
+                (a.roi[d], a.roi[rank + d])
+            } else {
+                (0.0, 1.0)
+            }
+        };
+        let t = resize_filter_tables(a, &x, &y, &roi);
+        let (first, last) = (t.first_axis, t.last_axis);
+        let axes = first..last + 1;
+        let (index, weight, n_taps, start) = (t.index, t.weight, t.taps, t.start);
+        let outer: usize = x[..first].iter().product();
+        let inner: usize = x[last + 1..].iter().product();
+        let n = index.len();
+        let index = self.derived(
+            "INDEX",
+            "Input index of each tap of each output coordinate, axis after axis.",
+            vec![n],
+            TensorData::U32(index),
+        );
+        let weight = self.derived(
+            "WEIGHT",
+            "Weight of each tap of each output coordinate, axis after axis.",
+            vec![n],
+            TensorData::F32(weight),
+        );
+        let p = Struct::new(
+            "resize::ResizeNd",
+            vec![
+                ("outer", usize_(outer)),
+                ("shape_in", array(&x[axes.clone()])),
+                ("shape_out", array(&y[axes])),
+                ("inner", usize_(inner)),
+                ("taps", array(&n_taps)),
+                ("start", array(&start)),
+                ("index", Value::StaticRef(index)),
+                ("weight", Value::StaticRef(weight)),
+            ],
+        );
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                "resize::resize_filter".into(),
+                vec![
+                    Arg::Local("p".into()),
+                    Arg::Value(Value::F32(a.extrapolation_value)),
+                    xa,
+                    Arg::Output,
+                ],
+            ),
+        ];
+        let detail = format!(
+            "{}{} {}",
+            if a.antialias { "antialiased " } else { "" },
+            a.mode.word(),
+            a.coordinate_transformation_mode.word()
+        );
         self.push(None, detail, inputs, self.node.outputs[0], false, body);
         Ok(())
     }

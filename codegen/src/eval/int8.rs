@@ -567,6 +567,10 @@ pub fn resize(a: &ResizeAttrs, x: &Value, out_shape: &[usize]) -> R<TensorData> 
                 .collect();
             Ok(TensorData::I8(values))
         }
+        ResizeMode::Cubic => Err("int8 cubic Resize is not supported".into()),
+        ResizeMode::Linear if a.antialias => {
+            Err("int8 antialiased linear Resize is not supported".into())
+        }
         ResizeMode::Linear => {
             let Some((align_corners, half_pixel_centers)) =
                 a.coordinate_transformation_mode.tflite_flags()

@@ -2,13 +2,8 @@
 //! element-wise ops, normalisation, resizing.
 
 use super::Value;
-use crate::ir::op::{
-    ConvAttrs, ConvTransposeAttrs, GemmAttrs, PoolAttrs, ResizeAttrs, ResizeMode,
-};
-use crate::ir::shape::{
-    Spatial2d, broadcast_strides, resize_linear_taps, resize_nearest_index, resize_outside,
-    resize_source_coordinate,
-};
+use crate::ir::op::{ConvAttrs, ConvTransposeAttrs, GemmAttrs, PoolAttrs, ResizeAttrs};
+use crate::ir::shape::{Spatial2d, broadcast_strides, resize_axis_taps};
 use crate::ir::{Op, TensorData, strides_of};
 
 type R<T> = Result<T, String>;
@@ -346,7 +341,9 @@ pub fn batch_norm(x: &Value, params: &[&Value], epsilon: f32) -> R<Vec<f32>> {
 }
 
 /// Resize: each output element interpolates the input at the source coordinates of its
-/// resized axes (nearest: one tap per axis; linear: two taps per axis, blended multilinearly).
+/// resized axes (nearest: one tap per axis; linear: two taps per axis, blended multilinearly;
+/// cubic and antialiased linear: the filter taps of
+/// [`crate::ir::shape::resize_filter_taps`]).
 pub fn resize(a: &ResizeAttrs, x: &Value, out_shape: &[usize]) -> R<Vec<f32>> {
     let xs = x.floats("Resize")?;
     let rank = x.shape.len();
@@ -362,45 +359,7 @@ pub fn resize(a: &ResizeAttrs, x: &Value, out_shape: &[usize]) -> R<Vec<f32>> {
     // Per axis and output coordinate: the taps (input index, weight), or None when outside.
     type Taps = Option<Vec<(usize, f32)>>;
     let taps: Vec<Vec<Taps>> = (0..rank)
-        .map(|d| {
-            (0..out_shape[d])
-                .map(|xo| {
-                    if x.shape[d] == out_shape[d]
-                        && a.scales[d] == 1.0
-                        && a.coordinate_transformation_mode
-                            != crate::ir::op::CoordinateTransformation::TfCropAndResize
-                    {
-                        return Some(vec![(xo, 1.0)]);
-                    }
-                    let src = resize_source_coordinate(
-                        a.coordinate_transformation_mode,
-                        xo,
-                        a.scales[d],
-                        x.shape[d],
-                        out_shape[d],
-                        roi(d),
-                    );
-                    if resize_outside(a.coordinate_transformation_mode, src, x.shape[d]) {
-                        return None;
-                    }
-                    Some(match a.mode {
-                        ResizeMode::Nearest => vec![(
-                            resize_nearest_index(
-                                a.nearest_mode,
-                                src,
-                                a.scales[d],
-                                x.shape[d],
-                            ),
-                            1.0,
-                        )],
-                        ResizeMode::Linear => {
-                            let (x0, x1, w1) = resize_linear_taps(src, x.shape[d]);
-                            vec![(x0, 1.0 - w1), (x1, w1)]
-                        }
-                    })
-                })
-                .collect()
-        })
+        .map(|d| resize_axis_taps(a, a.scales[d], x.shape[d], out_shape[d], roi(d)))
         .collect();
     let n: usize = out_shape.iter().product();
     let mut y = Vec::with_capacity(n);

@@ -38,6 +38,8 @@ word_enum! {
     pub enum ResizeMode {
         Nearest = "nearest",
         Linear = "linear",
+        /// Keys' cubic convolution with coefficient `cubic_coeff_a`, four taps per axis.
+        Cubic = "cubic",
     }
 }
 
@@ -454,9 +456,10 @@ attr_struct! {
 attr_struct! {
     /// `Resize`; after shape inference `scales` holds one scale per axis (output / input for
     /// axes given by `sizes`), which is what the coordinate transformation uses. Any axes may
-    /// change in the IR; kernels resize two adjacent axes (the last two of NCHW data, the
-    /// middle two of NHWC data). On int8 data, linear resizing uses TFLite's integer
-    /// arithmetic and needs a `tflite_*` coordinate transformation.
+    /// change in the IR; the nearest and linear kernels resize two adjacent axes (the last two
+    /// of NCHW data, the middle two of NHWC data), the filter kernel of float data any axes. On
+    /// int8 data, linear resizing uses TFLite's integer arithmetic and needs a `tflite_*`
+    /// coordinate transformation; cubic and antialiased resizing need float data.
     pub struct ResizeAttrs {
         pub mode: ResizeMode = ResizeMode::Nearest,
         pub coordinate_transformation_mode: CoordinateTransformation = CoordinateTransformation::HalfPixel,
@@ -470,6 +473,14 @@ attr_struct! {
         /// shape inference expands them to every axis and clears this.
         pub axes: Option<Vec<i64>> = None,
         pub keep_aspect_ratio_policy: AspectPolicy = AspectPolicy::Stretch,
+        /// The `a` of the cubic kernel (-0.75 as in PyTorch, -0.5 as in TensorFlow).
+        pub cubic_coeff_a: f32 = -0.75,
+        /// Cubic: input points outside the input get weight 0 and the others are renormalised
+        /// (otherwise they repeat the edge).
+        pub exclude_outside: bool = false,
+        /// Linear and cubic: when an axis shrinks by `scale`, the filter is stretched by
+        /// `1 / scale` and its weights renormalised, so that every input point contributes.
+        pub antialias: bool = false,
     }
 }
 

@@ -6,6 +6,11 @@
 //! The data is read as `[outer, h, w, inner]`: `inner` is 1 for channels-first data (ONNX's
 //! NCHW resizes the last two axes) and the number of channels for channels-last data (TFLite's
 //! NHWC), where every pixel is a contiguous run of `inner` values.
+//!
+//! [`resize_filter`] is the general form for float data: any number of resized axes
+//! `[outer, d_0, ..., d_{R-1}, inner]`, each with a fixed number of weighted taps per output
+//! coordinate (cubic and antialiased filters, and nearest or linear resizing of axes that are
+//! not two adjacent ones).
 
 /// `outer` blocks of `h_in × w_in` pixels of `inner` values resized to `h_out × w_out` pixels.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +42,93 @@ pub struct TapsQ10<'a> {
     pub i0: &'a [u32],
     pub i1: &'a [u32],
     pub w1: &'a [i32],
+}
+
+/// Resizing of `outer` blocks of `R` axes of pixels of `inner` values by filter taps. Along
+/// axis `d`, output coordinate `o` reads the `taps[d]` input indices
+/// `index[start[d] + o * taps[d] + k]` with weights `weight[...]` at the same positions (an
+/// axis that does not change has one tap of weight 1 per coordinate); an output pixel is the
+/// sum over every combination of one tap per axis of the product of their weights times the
+/// input pixel they name. A first index of [`OUTSIDE`] marks a coordinate outside the input.
+#[derive(Clone, Copy, Debug)]
+pub struct ResizeNd<'a, const R: usize> {
+    pub outer: usize,
+    pub shape_in: [usize; R],
+    pub shape_out: [usize; R],
+    pub inner: usize,
+    pub taps: [usize; R],
+    pub start: [usize; R],
+    pub index: &'a [u32],
+    pub weight: &'a [f32],
+}
+
+/// Filter resizing of float data (see [`ResizeNd`]); pixels outside the input become `fill`.
+/// Taps of weight 0 are skipped.
+#[inline(always)]
+pub fn resize_filter<const R: usize>(p: ResizeNd<R>, fill: f32, x: &[f32], y: &mut [f32]) {
+    // The stride of each resized axis in the input, in values.
+    let mut stride = [0usize; R];
+    let mut plane_in = p.inner;
+    for d in (0..R).rev() {
+        stride[d] = plane_in;
+        plane_in *= p.shape_in[d];
+    }
+    let plane_out = p.shape_out.iter().product::<usize>() * p.inner;
+    for o in 0..p.outer {
+        let input = &x[o * plane_in..(o + 1) * plane_in];
+        let out = &mut y[o * plane_out..(o + 1) * plane_out];
+        // The output coordinate of the current pixel, advanced like an odometer.
+        let mut position = [0usize; R];
+        for pixel in out.chunks_exact_mut(p.inner) {
+            let mut first = [0usize; R];
+            let mut outside = false;
+            for d in 0..R {
+                first[d] = p.start[d] + position[d] * p.taps[d];
+                outside |= p.index[first[d]] == OUTSIDE;
+            }
+            if outside {
+                pixel.fill(fill);
+            } else {
+                pixel.fill(0.0);
+                let mut tap = [0usize; R];
+                'combinations: loop {
+                    let (mut offset, mut w) = (0, 1.0f32);
+                    for d in 0..R {
+                        let e = first[d] + tap[d];
+                        offset += p.index[e] as usize * stride[d];
+                        w *= p.weight[e];
+                    }
+                    if w != 0.0 {
+                        let source = &input[offset..offset + p.inner];
+                        for (v, &s) in pixel.iter_mut().zip(source) {
+                            *v += w * s;
+                        }
+                    }
+                    let mut d = R;
+                    loop {
+                        if d == 0 {
+                            break 'combinations;
+                        }
+                        d -= 1;
+                        tap[d] += 1;
+                        if tap[d] < p.taps[d] {
+                            break;
+                        }
+                        tap[d] = 0;
+                    }
+                }
+            }
+            let mut d = R;
+            while d > 0 {
+                d -= 1;
+                position[d] += 1;
+                if position[d] < p.shape_out[d] {
+                    break;
+                }
+                position[d] = 0;
+            }
+        }
+    }
 }
 
 /// Nearest-neighbour resizing of any element type: every output pixel copies the input pixel
@@ -166,8 +258,8 @@ mod tests {
     use crate::ir::TensorData;
     use crate::ir::op::{CoordinateTransformation, NearestMode, ResizeAttrs, ResizeMode};
     use crate::ir::shape::{
-        resize_linear_taps, resize_linear_taps_q10, resize_nearest_index,
-        resize_source_coordinate,
+        ResizeFilterTables, resize_filter_tables, resize_linear_taps,
+        resize_linear_taps_q10, resize_nearest_index, resize_source_coordinate,
     };
     use crate::kernels::test_support::{assert_close, floats};
     use proptest::prelude::*;
@@ -292,6 +384,112 @@ mod tests {
             resize_bilinear_i8(geometry(&x, &out), rows, cols, &bytes, &mut y);
             prop_assert_eq!(TensorData::I8(y), expected);
         }
+    }
+
+    /// Runs the filter kernel with the tables the lowering makes.
+    fn run_filter<const R: usize>(
+        t: &ResizeFilterTables,
+        x: &[usize],
+        out: &[usize],
+        fill: f32,
+        values: &[f32],
+    ) -> Vec<f32> {
+        let axes = t.first_axis..t.last_axis + 1;
+        let p = ResizeNd::<R> {
+            outer: x[..t.first_axis].iter().product(),
+            shape_in: x[axes.clone()].try_into().unwrap(),
+            shape_out: out[axes].try_into().unwrap(),
+            inner: x[t.last_axis + 1..].iter().product(),
+            taps: t.taps[..].try_into().unwrap(),
+            start: t.start[..].try_into().unwrap(),
+            index: &t.index,
+            weight: &t.weight,
+        };
+        let mut y = vec![f32::NAN; out.iter().product()];
+        resize_filter(p, fill, values, &mut y);
+        y
+    }
+
+    const FILTER_MODES: [(ResizeMode, bool); 5] = [
+        (ResizeMode::Nearest, false),
+        (ResizeMode::Linear, false),
+        (ResizeMode::Linear, true),
+        (ResizeMode::Cubic, false),
+        (ResizeMode::Cubic, true),
+    ];
+
+    const ONNX_MODES: [CoordinateTransformation; 5] = [
+        CoordinateTransformation::HalfPixel,
+        CoordinateTransformation::AlignCorners,
+        CoordinateTransformation::Asymmetric,
+        CoordinateTransformation::PytorchHalfPixel,
+        CoordinateTransformation::TfCropAndResize,
+    ];
+
+    /// A shape of rank 1 to 4 and an output shape in which some axes change.
+    fn nd_shapes() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
+        proptest::collection::vec((1..6usize, 1..9usize, any::<bool>()), 1..5).prop_map(
+            |axes| {
+                let x = axes.iter().map(|a| a.0).collect();
+                let out = axes
+                    .iter()
+                    .map(|&(i, o, resized)| if resized { o } else { i })
+                    .collect();
+                (x, out)
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn filter_matches_the_evaluator(
+            (x, out) in nd_shapes(),
+            mode in 0..5usize,
+            ctm in 0..5usize,
+            cubic_coeff_a in -1.0f32..-0.25,
+            exclude_outside in any::<bool>(),
+            seed in any::<u64>(),
+        ) {
+            let rank = x.len();
+            let a = ResizeAttrs {
+                mode: FILTER_MODES[mode].0,
+                antialias: FILTER_MODES[mode].1,
+                coordinate_transformation_mode: ONNX_MODES[ctm],
+                scales: x.iter().zip(&out).map(|(&i, &o)| o as f32 / i as f32).collect(),
+                roi: [vec![0.1; rank], vec![1.2; rank]].concat(),
+                extrapolation_value: -7.0,
+                cubic_coeff_a,
+                exclude_outside,
+                ..Default::default()
+            };
+            let roi = |d: usize| (a.roi[d], a.roi[rank + d]);
+            let tables = resize_filter_tables(&a, &x, &out, &roi);
+            let values = floats(seed, x.iter().product());
+            let expected = crate::eval::nn::resize(&a, &Value::f32(x.clone(), values.clone()), &out).unwrap();
+            let y = match tables.taps.len() {
+                1 => run_filter::<1>(&tables, &x, &out, -7.0, &values),
+                2 => run_filter::<2>(&tables, &x, &out, -7.0, &values),
+                3 => run_filter::<3>(&tables, &x, &out, -7.0, &values),
+                _ => run_filter::<4>(&tables, &x, &out, -7.0, &values),
+            };
+            assert_close(&y, &expected, 1e-5);
+        }
+    }
+
+    #[test]
+    fn filter_tables_leave_unchanged_axes_outside() {
+        // NCHW 1×3×4×4 → 1×3×2×4 (cubic, only H shrinks): the filter covers H alone, C and N
+        // are repeated blocks, W is a contiguous run.
+        let a = ResizeAttrs {
+            mode: ResizeMode::Cubic,
+            scales: vec![1.0, 1.0, 0.5, 1.0],
+            ..Default::default()
+        };
+        let t = resize_filter_tables(&a, &[1, 3, 4, 4], &[1, 3, 2, 4], &|_| (0.0, 1.0));
+        assert_eq!((t.first_axis, t.last_axis), (2, 2));
+        assert_eq!((t.taps.clone(), t.start.clone()), (vec![4], vec![0]));
+        // half_pixel: 0.5, 2.5 → taps -1..2 and 1..4, edge-clamped.
+        assert_eq!(t.index, [0, 0, 1, 2, 1, 2, 3, 3]);
     }
 
     #[test]

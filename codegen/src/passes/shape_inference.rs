@@ -1017,7 +1017,13 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
         }
         Op::Resize(a) => {
             require_f32_or_quantized(graph, node, 1)?;
-            let mut scales = param(graph, node, 1)?.filter(|d| !d.is_empty());
+            // Upsample before opset 9 gives its scales as an attribute.
+            let mut scales =
+                param(graph, node, 1)?
+                    .filter(|d| !d.is_empty())
+                    .or_else(|| {
+                        (!a.scales.is_empty()).then(|| TensorData::F32(a.scales.clone()))
+                    });
             let mut sizes = param_i64s(graph, node, 2)?.filter(|s| !s.is_empty());
             let mut roi = param(graph, node, 0)?
                 .map(|d| d.to_f64_vec())

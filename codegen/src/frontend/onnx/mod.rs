@@ -153,6 +153,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "TopK",
     "Transpose",
     "Unsqueeze",
+    "Upsample",
     "Where",
     "Xor",
 ];
@@ -557,8 +558,10 @@ impl Importer {
             self.problems.push(format!("{describe} has no outputs"));
             return;
         }
-        if matches!(op, Op::Resize(_)) && self.opset < 11 && !input_names.is_empty() {
-            // Resize-10 takes (X, scales); later versions (X, roi, scales, sizes).
+        let upsample_or_old_resize = node.op_type == "Upsample" || self.opset < 11;
+        if matches!(op, Op::Resize(_)) && upsample_or_old_resize && !input_names.is_empty()
+        {
+            // Resize-10 and Upsample-9 take (X, scales); later Resizes (X, roi, scales, sizes).
             input_names.insert(1, "");
         }
         let input_names = quant::data_inputs_first(&op, &input_names);
@@ -1421,6 +1424,7 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
         "Expand" => Op::Expand(ExpandAttrs::default()),
         "Tile" => Op::Tile(TileAttrs::default()),
         "Resize" => resize(a, opset)?,
+        "Upsample" => upsample(a, opset)?,
         "Identity" => Op::Identity,
         "Abs" => Op::Abs,
         "Neg" => Op::Neg,
@@ -1541,11 +1545,34 @@ fn reduce(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Op {
     }
 }
 
+/// `Upsample` (deprecated in opset 10) is Resize-10: asymmetric coordinates, and nearest
+/// rounding as `Legacy` says (down, since Upsample only enlarges). Its scales are an attribute
+/// before opset 9 and an input since.
+fn upsample(a: &mut NodeAttrs, opset: i64) -> Result<Op, String> {
+    let mode = match a.string("mode").as_deref() {
+        None | Some("nearest") => ResizeMode::Nearest,
+        Some("linear") | Some("bilinear") => ResizeMode::Linear,
+        Some(other) => return Err(format!("unknown Upsample mode '{other}'")),
+    };
+    let scales = if opset < 9 {
+        a.floats("scales").ok_or("attribute 'scales' is required")?
+    } else {
+        Vec::new()
+    };
+    Ok(Op::Resize(ResizeAttrs {
+        mode,
+        coordinate_transformation_mode: CoordinateTransformation::Asymmetric,
+        nearest_mode: NearestMode::Legacy,
+        scales,
+        ..ResizeAttrs::default()
+    }))
+}
+
 fn resize(a: &mut NodeAttrs, opset: i64) -> Result<Op, String> {
     let mode = match a.string("mode").as_deref() {
         None | Some("nearest") => ResizeMode::Nearest,
         Some("linear") | Some("bilinear") => ResizeMode::Linear,
-        Some("cubic") => return Err("Resize mode 'cubic' is not supported yet".into()),
+        Some("cubic") if opset >= 11 => ResizeMode::Cubic,
         Some(other) => return Err(format!("unknown Resize mode '{other}'")),
     };
     if opset < 11 {
@@ -1578,12 +1605,11 @@ fn resize(a: &mut NodeAttrs, opset: i64) -> Result<Op, String> {
         Some("ceil") => NearestMode::Ceil,
         Some(other) => return Err(format!("unknown Resize nearest_mode '{other}'")),
     };
-    // Only meaningful for cubic mode, which is refused above.
-    a.ignore(&["cubic_coeff_a", "exclude_outside"]);
     let extrapolation_value = a.float("extrapolation_value").unwrap_or(0.0);
-    if a.bool("antialias", false) {
-        return Err("Resize with antialias is not supported".into());
-    }
+    let cubic_coeff_a = a.float("cubic_coeff_a").unwrap_or(-0.75);
+    let exclude_outside = a.bool("exclude_outside", false);
+    // Antialiasing only changes linear and cubic filters; nearest ignores it.
+    let antialias = a.bool("antialias", false) && mode != ResizeMode::Nearest;
     let keep_aspect_ratio_policy = match a.string("keep_aspect_ratio_policy").as_deref() {
         None | Some("stretch") => AspectPolicy::Stretch,
         Some("not_larger") => AspectPolicy::NotLarger,
@@ -1597,6 +1623,9 @@ fn resize(a: &mut NodeAttrs, opset: i64) -> Result<Op, String> {
         extrapolation_value,
         axes: a.ints("axes"),
         keep_aspect_ratio_policy,
+        cubic_coeff_a,
+        exclude_outside,
+        antialias,
         ..ResizeAttrs::default()
     }))
 }
@@ -1642,6 +1671,18 @@ mod tests {
     }
 
     fn model(nodes: Vec<NodeProto>, opset: i64) -> Vec<u8> {
+        model_with_output(nodes, opset, &[-1, 4])
+    }
+
+    /// A model with output shape `output` and a constant `s` holding `scales`.
+    fn model_with_output(nodes: Vec<NodeProto>, opset: i64, output: &[i64]) -> Vec<u8> {
+        let scales = TensorProto {
+            name: "s".into(),
+            dims: vec![2],
+            data_type: data_type::FLOAT,
+            float_data: vec![1.0, 2.0],
+            ..Default::default()
+        };
         ModelProto {
             ir_version: 8,
             opset_import: vec![OperatorSetIdProto {
@@ -1652,12 +1693,93 @@ mod tests {
                 name: "g".into(),
                 node: nodes,
                 input: vec![value_info("x", &[-1, 4])],
-                output: vec![value_info("y", &[-1, 4])],
+                output: vec![value_info("y", output)],
+                initializer: vec![scales],
                 ..Default::default()
             }),
             ..Default::default()
         }
         .encode_to_vec()
+    }
+
+    fn floats_attr(name: &str, floats: &[f32]) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: attribute_type::FLOATS,
+            floats: floats.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn imports_upsample_as_legacy_resize() {
+        // Opset 7: the scales are an attribute, which shape inference reads.
+        let mut up = node("Upsample", "up", &["x"], &["y"]);
+        up.attribute.push(floats_attr("scales", &[1.0, 2.0]));
+        let bytes = model_with_output(vec![up], 7, &[-1, 8]);
+        let mut g =
+            import(&bytes, SourceInfo::default(), &ImportOptions::default()).unwrap();
+        let Op::Resize(a) = &g.nodes[0].op else {
+            panic!("{:?}", g.nodes[0].op)
+        };
+        assert_eq!(
+            (a.coordinate_transformation_mode, a.nearest_mode),
+            (CoordinateTransformation::Asymmetric, NearestMode::Legacy)
+        );
+        crate::passes::shape_inference::infer_shapes(&mut g, &Default::default()).unwrap();
+        assert_eq!(g.tensor(g.outputs[0]).shape, Some(vec![1, 8]));
+        // Opset 9: the scales are the second input, Resize's third.
+        let mut up = node("Upsample", "up", &["x", "s"], &["y"]);
+        up.attribute.push(AttributeProto {
+            name: "mode".into(),
+            r#type: attribute_type::STRING,
+            s: b"linear".to_vec(),
+            ..Default::default()
+        });
+        let bytes = model_with_output(vec![up], 9, &[-1, 8]);
+        let g = import(&bytes, SourceInfo::default(), &ImportOptions::default()).unwrap();
+        assert!(matches!(&g.nodes[0].op, Op::Resize(a) if a.mode == ResizeMode::Linear));
+        let names: Vec<Option<&str>> = g.nodes[0]
+            .params
+            .iter()
+            .map(|p| p.map(|t| g.tensor(t).name.as_str()))
+            .collect();
+        assert_eq!(names[..2], [None, Some("s")]);
+    }
+
+    #[test]
+    fn imports_cubic_resize_attributes() {
+        let mut r = node("Resize", "r", &["x", "", "s"], &["y"]);
+        r.attribute.push(AttributeProto {
+            name: "mode".into(),
+            r#type: attribute_type::STRING,
+            s: b"cubic".to_vec(),
+            ..Default::default()
+        });
+        r.attribute.push(AttributeProto {
+            name: "cubic_coeff_a".into(),
+            r#type: attribute_type::FLOAT,
+            f: -0.5,
+            ..Default::default()
+        });
+        for name in ["exclude_outside", "antialias"] {
+            r.attribute.push(AttributeProto {
+                name: name.into(),
+                r#type: attribute_type::INT,
+                i: 1,
+                ..Default::default()
+            });
+        }
+        let bytes = model_with_output(vec![r], 18, &[-1, 8]);
+        let g = import(&bytes, SourceInfo::default(), &ImportOptions::default()).unwrap();
+        let Op::Resize(a) = &g.nodes[0].op else {
+            panic!("{:?}", g.nodes[0].op)
+        };
+        assert_eq!(a.mode, ResizeMode::Cubic);
+        assert_eq!(
+            (a.cubic_coeff_a, a.exclude_outside, a.antialias),
+            (-0.5, true, true)
+        );
     }
 
     #[test]
