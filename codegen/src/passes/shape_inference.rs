@@ -878,6 +878,16 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
                         x[d]
                     ));
                 }
+                // Edge, reflect and wrap padding copy elements of the (cropped) axis, so
+                // there must be some.
+                let kept = x[d] as i64 - (-full[d]).max(0) - (-full[rank + d]).max(0);
+                if a.mode != PadMode::Constant && kept <= 0 && size > 0 {
+                    return Err(format!(
+                        "{} padding of axis {d} has no element to copy (pads {pads:?}, size {})",
+                        a.mode.word(),
+                        x[d]
+                    ));
+                }
                 out.push(size as usize);
             }
             a.pads = full;

@@ -1294,6 +1294,7 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
                 None | Some("constant") => PadMode::Constant,
                 Some("reflect") => PadMode::Reflect,
                 Some("edge") => PadMode::Edge,
+                Some("wrap") => PadMode::Wrap,
                 Some(other) => return Err(format!("Pad mode '{other}' is not supported")),
             };
             if opset < 11 {
