@@ -13,6 +13,7 @@
 //! Every node is looked at before anything fails: all unsupported operators are reported at
 //! once, with their node names, and so are all attribute problems.
 
+mod legacy;
 pub mod proto;
 mod quant;
 mod recurrent;
@@ -27,8 +28,9 @@ use crate::ir::{
 };
 use proto::{AttributeProto, NodeProto, TensorProto, attribute_type, data_type};
 
-/// The oldest default-domain opset this front end reads.
-pub const MIN_OPSET: i64 = 7;
+/// The oldest default-domain opset this front end reads. Before opset 7 it reads the
+/// operators whose older versions compute what the opset-7 ones do (see `legacy`).
+pub const MIN_OPSET: i64 = 1;
 /// The newest default-domain opset this front end knows (that of `onnx` 1.23).
 pub const MAX_OPSET: i64 = 28;
 
@@ -493,6 +495,22 @@ impl Importer {
             return;
         }
         let describe = format!("{} '{name}'", node.op_type);
+        let upgraded;
+        let node = if self.opset < 7 {
+            match legacy::upgrade(node, self.opset) {
+                Ok(None) => node,
+                Ok(Some(n)) => {
+                    upgraded = n;
+                    &upgraded
+                }
+                Err(e) => {
+                    self.problems.push(format!("{describe}: {e}"));
+                    return;
+                }
+            }
+        } else {
+            node
+        };
         if matches!(node.op_type.as_str(), "Max" | "Min" | "Sum" | "Mean")
             && (node.input.len() != 2 || matches!(node.op_type.as_str(), "Sum" | "Mean"))
         {
@@ -1743,12 +1761,12 @@ mod tests {
     #[test]
     fn refuses_out_of_range_opsets_and_garbage() {
         let err = import(
-            &model(vec![], 6),
+            &model(vec![], 0),
             SourceInfo::default(),
             &ImportOptions::default(),
         )
         .unwrap_err();
-        assert!(err.message.contains("opset 6"), "{err}");
+        assert!(err.message.contains("opset 0"), "{err}");
         let err = import(
             b"hello, this is not a model",
             SourceInfo::default(),
@@ -1852,6 +1870,41 @@ mod tests {
             import(&bytes, SourceInfo::default(), &ImportOptions::default()).unwrap_err();
         assert!(
             err.message.contains("cycle") && err.message.contains("Relu 'a'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn old_opsets_keep_the_versions_that_mean_the_same() {
+        let attr = |name: &str, i: i64| AttributeProto {
+            name: name.into(),
+            r#type: attribute_type::INT,
+            i,
+            ..Default::default()
+        };
+        let mut relu = node("Relu", "r", &["x"], &["y"]);
+        relu.attribute.push(attr("consumed_inputs", 0));
+        let g = import(
+            &model(vec![relu], 1),
+            SourceInfo::default(),
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        assert!(matches!(g.nodes[0].op, Op::Relu));
+
+        let mut add = node("Add", "a", &["x", "x"], &["y"]);
+        add.attribute
+            .extend([attr("broadcast", 1), attr("axis", 1)]);
+        let err = import(
+            &model(vec![add], 6),
+            SourceInfo::default(),
+            &ImportOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.message
+                .contains("Add 'a': version 6 of Add (opset 6) broadcasts")
+                && err.message.contains("version_converter"),
             "{err}"
         );
     }
