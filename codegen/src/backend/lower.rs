@@ -424,6 +424,7 @@ impl Lowering<'_> {
                     | Op::Concat(_)
                     | Op::Split(_)
                     | Op::Slice(_)
+                    | Op::Pad(_)
                     | Op::Gather(_)
                     | Op::GatherElements(_)
                     | Op::Expand(_)
@@ -1402,6 +1403,7 @@ impl Lowering<'_> {
             ));
         }
         let begins: Vec<isize> = a.pads[..rank].iter().map(|&p| p as isize).collect();
+        let ends: Vec<isize> = a.pads[rank..].iter().map(|&p| p as isize).collect();
         let mode = match a.mode {
             PadMode::Constant => Value::Variant(
                 "layout::PadMode::Constant".into(),
@@ -1409,6 +1411,7 @@ impl Lowering<'_> {
             ),
             PadMode::Reflect => Value::Variant("layout::PadMode::Reflect".into(), vec![]),
             PadMode::Edge => Value::Variant("layout::PadMode::Edge".into(), vec![]),
+            PadMode::Wrap => Value::Variant("layout::PadMode::Wrap".into(), vec![]),
         };
         let p = Struct::new(
             "layout::Pad",
@@ -1416,6 +1419,7 @@ impl Lowering<'_> {
                 ("in_shape", array(&pad_front(&x, MAX_RANK, 1))),
                 ("out_shape", array(&pad_front(&y, MAX_RANK, 1))),
                 ("pads_begin", iarray(&pad_front(&begins, MAX_RANK, 0))),
+                ("pads_end", iarray(&pad_front(&ends, MAX_RANK, 0))),
                 ("mode", mode),
             ],
         );

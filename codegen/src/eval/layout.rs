@@ -125,6 +125,12 @@ pub fn pad(x: &Value, a: &PadAttrs, out_shape: &[usize]) -> Result<TensorData, S
                     match a.mode {
                         PadMode::Constant => return None,
                         PadMode::Edge => p = p.clamp(0, len - 1),
+                        PadMode::Wrap => {
+                            // Negative pads crop first; the rest of the axis is the ring.
+                            let start = (-a.pads[d]).max(0);
+                            let kept = len - start - (-a.pads[rank + d]).max(0);
+                            p = start + (p - start).rem_euclid(kept.max(1));
+                        }
                         PadMode::Reflect => {
                             // Mirror without repeating the edge; pads are checked to be < len.
                             let period = 2 * (len - 1).max(1);

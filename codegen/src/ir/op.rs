@@ -30,6 +30,8 @@ word_enum! {
         Constant = "constant",
         Reflect = "reflect",
         Edge = "edge",
+        /// Wrap-around, as if each axis (after cropping by negative pads) were a ring.
+        Wrap = "wrap",
     }
 }
 

@@ -77,6 +77,8 @@ pub enum PadMode {
     Constant(f32),
     Reflect,
     Edge,
+    /// Wrap-around: each axis, after cropping by negative pads, is a ring.
+    Wrap,
 }
 
 /// Padding (or, with negative pads, cropping) of every axis.
@@ -85,19 +87,34 @@ pub struct Pad {
     pub in_shape: [usize; MAX_RANK],
     pub out_shape: [usize; MAX_RANK],
     pub pads_begin: [isize; MAX_RANK],
+    pub pads_end: [isize; MAX_RANK],
     pub mode: PadMode,
 }
 
 /// The input index an output index reads along one axis, or `None` for the constant.
 #[inline(always)]
-fn source(i: usize, len: usize, pad: isize, mode: PadMode) -> Option<usize> {
+fn source(
+    i: usize,
+    len: usize,
+    pad: isize,
+    pad_end: isize,
+    mode: PadMode,
+) -> Option<usize> {
     let p = i as isize - pad;
     let n = len as isize;
+    // Inside the input, `p` is also inside what negative pads leave of it.
     if (0..n).contains(&p) {
         return Some(p as usize);
     }
     match mode {
         PadMode::Constant(_) => None,
+        PadMode::Wrap => {
+            // The ring is what negative pads leave of the axis (shape inference checked
+            // that something is left).
+            let start = (-pad).max(0);
+            let kept = (n - start - (-pad_end).max(0)).max(1);
+            Some((start + (p - start).rem_euclid(kept)) as usize)
+        }
         PadMode::Edge => Some(p.clamp(0, n - 1) as usize),
         PadMode::Reflect => {
             let period = 2 * (n - 1).max(1);
@@ -110,11 +127,12 @@ fn source(i: usize, len: usize, pad: isize, mode: PadMode) -> Option<usize> {
     }
 }
 
+/// [`Pad`] of any element type; the constant is converted as Rust's `as` would.
 #[inline(always)]
-pub fn pad(p: Pad, x: &[f32], y: &mut [f32]) {
+pub fn pad<T: Number>(p: Pad, x: &[T], y: &mut [T]) {
     let fill = match p.mode {
-        PadMode::Constant(v) => v,
-        _ => 0.0,
+        PadMode::Constant(v) => T::from_f64(v as f64),
+        _ => T::from_f64(0.0),
     };
     let mut in_strides = [1usize; MAX_RANK];
     for d in (0..MAX_RANK - 1).rev() {
@@ -122,7 +140,8 @@ pub fn pad(p: Pad, x: &[f32], y: &mut [f32]) {
     }
     let [n0, n1, n2, n3, n4, n5] = p.out_shape;
     let at = |d: usize, i: usize| {
-        source(i, p.in_shape[d], p.pads_begin[d], p.mode).map(|s| s * in_strides[d])
+        source(i, p.in_shape[d], p.pads_begin[d], p.pads_end[d], p.mode)
+            .map(|s| s * in_strides[d])
     };
     let mut out = 0;
     for i0 in 0..n0 {
@@ -301,26 +320,75 @@ mod tests {
         }
 
         #[test]
-        fn pad_matches_the_reference(shape in prop::collection::vec(1..5usize, 1..4), pads in prop::collection::vec(-1..3i64, 8), mode in 0..3usize, seed in any::<u64>()) {
+        fn pad_matches_the_reference(shape in prop::collection::vec(1..5usize, 1..4), pads in prop::collection::vec(-1..6i64, 8), mode in 0..4usize, seed in any::<u64>()) {
             let rank = shape.len();
             let mut full: Vec<i64> = pads[..2 * rank].to_vec();
-            let mode_ir = [IrPadMode::Constant, IrPadMode::Reflect, IrPadMode::Edge][mode];
+            let mode_ir = [IrPadMode::Constant, IrPadMode::Reflect, IrPadMode::Edge, IrPadMode::Wrap][mode];
             for d in 0..rank {
                 let n = shape[d] as i64;
                 if mode_ir == IrPadMode::Reflect { full[d] = full[d].min(n - 1); full[rank + d] = full[rank + d].min(n - 1); }
-                if full[d] + full[rank + d] + n <= 0 { full[d] = 0; full[rank + d] = 0; }
+                if full[d] + full[rank + d] + n <= 0 || n + full[d].min(0) + full[rank + d].min(0) <= 0 { full[d] = 0; full[rank + d] = 0; }
             }
             let out_shape: Vec<usize> = (0..rank).map(|d| (shape[d] as i64 + full[d] + full[rank + d]) as usize).collect();
             let x = floats(seed, shape.iter().product());
             let attrs = PadAttrs { mode: mode_ir, pads: full.clone(), value: 0.5, axes: None };
             let expected = f32s(crate::eval::layout::pad(&Value::f32(shape.clone(), x.clone()), &attrs, &out_shape).unwrap());
             let begins: Vec<isize> = full[..rank].iter().map(|&v| v as isize).collect();
-            let kernel_mode = [PadMode::Constant(0.5), PadMode::Reflect, PadMode::Edge][mode];
-            let p = Pad { in_shape: pad6(&shape, 1), out_shape: pad6(&out_shape, 1), pads_begin: pad6(&begins, 0), mode: kernel_mode };
+            let ends: Vec<isize> = full[rank..].iter().map(|&v| v as isize).collect();
+            let kernel_mode = [PadMode::Constant(0.5), PadMode::Reflect, PadMode::Edge, PadMode::Wrap][mode];
+            let p = Pad { in_shape: pad6(&shape, 1), out_shape: pad6(&out_shape, 1), pads_begin: pad6(&begins, 0), pads_end: pad6(&ends, 0), mode: kernel_mode };
             let mut y = vec![f32::NAN; expected.len()];
             pad(p, &x, &mut y);
             prop_assert_eq!(y, expected);
         }
+    }
+
+    /// The examples of the ONNX Pad spec: wrap, edge and reflect padding of a [3, 2] matrix,
+    /// on int32 as the conformance tests use.
+    #[test]
+    fn pad_spec_examples_on_integers() {
+        let x: [i32; 6] = [1, 2, 3, 4, 5, 6];
+        let run = |mode, begins: [isize; 2], ends: [isize; 2], out: [usize; 2]| {
+            let p = Pad {
+                in_shape: pad6(&[3, 2], 1),
+                out_shape: pad6(&out, 1),
+                pads_begin: pad6(&begins, 0),
+                pads_end: pad6(&ends, 0),
+                mode,
+            };
+            let mut y = vec![0i32; out[0] * out[1]];
+            pad(p, &x, &mut y);
+            y
+        };
+        // The spec's wrap example: pads [2, 1, 1, 1].
+        assert_eq!(
+            run(PadMode::Wrap, [2, 1], [1, 1], [6, 4]),
+            [
+                4, 3, 4, 3, //
+                6, 5, 6, 5, //
+                2, 1, 2, 1, //
+                4, 3, 4, 3, //
+                6, 5, 6, 5, //
+                2, 1, 2, 1,
+            ]
+        );
+        assert_eq!(
+            run(PadMode::Edge, [0, 2], [0, 0], [3, 4]),
+            [1, 1, 1, 2, 3, 3, 3, 4, 5, 5, 5, 6]
+        );
+        assert_eq!(
+            run(PadMode::Reflect, [0, 1], [0, 1], [3, 4]),
+            [2, 1, 2, 1, 4, 3, 4, 3, 6, 5, 6, 5]
+        );
+        // A constant converts to the element type; negative pads crop before wrapping.
+        assert_eq!(
+            run(PadMode::Constant(7.9), [1, 0], [0, 0], [4, 2]),
+            [7, 7, 1, 2, 3, 4, 5, 6]
+        );
+        assert_eq!(
+            run(PadMode::Wrap, [-1, 0], [1, 0], [3, 2]),
+            [3, 4, 5, 6, 3, 4]
+        );
     }
 
     #[test]

@@ -878,6 +878,16 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
                         x[d]
                     ));
                 }
+                // Edge, reflect and wrap padding copy elements of the (cropped) axis, so
+                // there must be some.
+                let kept = x[d] as i64 - (-full[d]).max(0) - (-full[rank + d]).max(0);
+                if a.mode != PadMode::Constant && kept <= 0 && size > 0 {
+                    return Err(format!(
+                        "{} padding of axis {d} has no element to copy (pads {pads:?}, size {})",
+                        a.mode.word(),
+                        x[d]
+                    ));
+                }
                 out.push(size as usize);
             }
             a.pads = full;
@@ -1164,10 +1174,14 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![out]
         }
         Op::Dropout => {
-            if let Some(training) = param(graph, node, 1)?
-                && training.to_f64_vec().first().is_some_and(|&t| t != 0.0)
-            {
-                return Err("Dropout in training mode is not supported".into());
+            // In training mode Dropout zeroes a random `ratio` of the elements (and scales
+            // the rest); with ratio 0 it is the identity, as in inference.
+            let training = param(graph, node, 1)?
+                .is_some_and(|t| t.to_f64_vec().first().is_some_and(|&t| t != 0.0));
+            if training && param_f32(graph, node, 0)?.unwrap_or(0.5) != 0.0 {
+                return Err("Dropout in training mode with a non-zero ratio is random; \
+                            edgegen compiles inference models"
+                    .into());
             }
             vec![x]
         }

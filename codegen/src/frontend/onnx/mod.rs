@@ -13,6 +13,7 @@
 //! Every node is looked at before anything fails: all unsupported operators are reported at
 //! once, with their node names, and so are all attribute problems.
 
+mod legacy;
 pub mod proto;
 mod quant;
 mod recurrent;
@@ -27,8 +28,9 @@ use crate::ir::{
 };
 use proto::{AttributeProto, NodeProto, TensorProto, attribute_type, data_type};
 
-/// The oldest default-domain opset this front end reads.
-pub const MIN_OPSET: i64 = 7;
+/// The oldest default-domain opset this front end reads. Before opset 7 it reads the
+/// operators whose older versions compute what the opset-7 ones do (see `legacy`).
+pub const MIN_OPSET: i64 = 1;
 /// The newest default-domain opset this front end knows (that of `onnx` 1.23).
 pub const MAX_OPSET: i64 = 28;
 
@@ -504,10 +506,30 @@ impl Importer {
             return;
         }
         let describe = format!("{} '{name}'", node.op_type);
+        let upgraded;
+        let node = if self.opset < 7 {
+            match legacy::upgrade(node, self.opset) {
+                Ok(None) => node,
+                Ok(Some(n)) => {
+                    upgraded = n;
+                    &upgraded
+                }
+                Err(e) => {
+                    self.problems.push(format!("{describe}: {e}"));
+                    return;
+                }
+            }
+        } else {
+            node
+        };
         if matches!(node.op_type.as_str(), "Max" | "Min" | "Sum" | "Mean")
             && (node.input.len() != 2 || matches!(node.op_type.as_str(), "Sum" | "Mean"))
         {
             self.variadic(node, &name);
+            return;
+        }
+        if node.op_type == "Dropout" && node.output.get(1).is_some_and(|m| !m.is_empty()) {
+            self.dropout_with_mask(node, &name);
             return;
         }
         let mut attrs = NodeAttrs::new(node);
@@ -786,6 +808,63 @@ impl Importer {
             self.names.insert(count.clone(), id);
             self.node(&part("Div", vec![sum_out, count], out, n));
         }
+    }
+
+    /// `Dropout` that names its mask output. The IR's Dropout computes only the output (the
+    /// input, or an error in training mode with a non-zero ratio, where the output is random);
+    /// wherever it is defined the mask is all ones, so it is `ConstantOfShape(Shape(x))`
+    /// which constant folding turns into data: true from opset 10 (bool), 1 before (the
+    /// input's type).
+    fn dropout_with_mask(&mut self, node: &NodeProto, name: &str) {
+        let mask = node.output[1].clone();
+        self.node(&NodeProto {
+            output: vec![node.output[0].clone()],
+            ..node.clone()
+        });
+        let Some(x) = node.input.first().and_then(|x| self.names.get(x)).copied() else {
+            return; // the failure is already reported
+        };
+        let mask_shape = format!("{mask}::shape");
+        self.node(&NodeProto {
+            name: format!("{name}::mask_shape"),
+            op_type: "Shape".into(),
+            input: vec![node.input[0].clone()],
+            output: vec![mask_shape.clone()],
+            ..Default::default()
+        });
+        let Some(&shape) = self.names.get(&mask_shape) else {
+            return;
+        };
+        let dtype = if self.opset >= 10 {
+            DType::Bool
+        } else {
+            self.graph.tensor(x).dtype
+        };
+        if self.names.contains_key(&mask) {
+            self.problems.push(format!(
+                "Dropout '{name}' writes '{mask}', which already exists"
+            ));
+            return;
+        }
+        let id = self.graph.add_tensor(Tensor {
+            name: mask.clone(),
+            dtype,
+            shape: None,
+            data: None,
+            quant: None,
+        });
+        self.names.insert(mask, id);
+        self.graph.nodes.push(Node {
+            name: format!("{name}::mask"),
+            op: Op::ConstantOfShape(ConstantOfShapeAttrs {
+                value: 1.0,
+                dtype,
+                ..Default::default()
+            }),
+            inputs: Vec::new(),
+            params: vec![Some(shape)],
+            outputs: vec![id],
+        });
     }
 }
 
@@ -1313,6 +1392,7 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
                 None | Some("constant") => PadMode::Constant,
                 Some("reflect") => PadMode::Reflect,
                 Some("edge") => PadMode::Edge,
+                Some("wrap") => PadMode::Wrap,
                 Some(other) => return Err(format!("Pad mode '{other}' is not supported")),
             };
             if opset < 11 {
@@ -1819,12 +1899,12 @@ mod tests {
     #[test]
     fn refuses_out_of_range_opsets_and_garbage() {
         let err = import(
-            &model(vec![], 6),
+            &model(vec![], 0),
             SourceInfo::default(),
             &ImportOptions::default(),
         )
         .unwrap_err();
-        assert!(err.message.contains("opset 6"), "{err}");
+        assert!(err.message.contains("opset 0"), "{err}");
         let err = import(
             b"hello, this is not a model",
             SourceInfo::default(),
@@ -1933,6 +2013,101 @@ mod tests {
             err.message.contains("cycle") && err.message.contains("Relu 'a'"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn old_opsets_keep_the_versions_that_mean_the_same() {
+        let attr = |name: &str, i: i64| AttributeProto {
+            name: name.into(),
+            r#type: attribute_type::INT,
+            i,
+            ..Default::default()
+        };
+        let mut relu = node("Relu", "r", &["x"], &["y"]);
+        relu.attribute.push(attr("consumed_inputs", 0));
+        let g = import(
+            &model(vec![relu], 1),
+            SourceInfo::default(),
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        assert!(matches!(g.nodes[0].op, Op::Relu));
+
+        let mut add = node("Add", "a", &["x", "x"], &["y"]);
+        add.attribute
+            .extend([attr("broadcast", 1), attr("axis", 1)]);
+        let err = import(
+            &model(vec![add], 6),
+            SourceInfo::default(),
+            &ImportOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.message
+                .contains("Add 'a': version 6 of Add (opset 6) broadcasts")
+                && err.message.contains("version_converter"),
+            "{err}"
+        );
+    }
+
+    /// Dropout with its mask, `ratio` and `training_mode` as initializers, through the pass
+    /// pipeline.
+    fn compile_dropout(ratio: f32, training: bool) -> Result<Graph> {
+        let scalar = |name: &str, data_type: i32, raw_data: Vec<u8>| TensorProto {
+            name: name.into(),
+            data_type,
+            raw_data,
+            ..Default::default()
+        };
+        let mut m = ModelProto::decode(
+            &model(
+                vec![node(
+                    "Dropout",
+                    "d",
+                    &["x", "ratio", "training"],
+                    &["y", "mask"],
+                )],
+                13,
+            )[..],
+        )
+        .unwrap();
+        let g = m.graph.as_mut().unwrap();
+        g.initializer = vec![
+            scalar("ratio", data_type::FLOAT, ratio.to_le_bytes().to_vec()),
+            scalar("training", data_type::BOOL, vec![training as u8]),
+        ];
+        g.output.push(ValueInfoProto {
+            name: "mask".into(),
+            ..Default::default()
+        });
+        let mut graph = import(
+            &m.encode_to_vec(),
+            SourceInfo::default(),
+            &ImportOptions::default(),
+        )?;
+        crate::passes::run_pipeline(&mut graph, &Default::default(), &mut |_, _| {})?;
+        Ok(graph)
+    }
+
+    #[test]
+    fn dropout_mask_is_all_true_unless_training_drops_elements() {
+        for (ratio, training) in [(0.5, false), (0.0, true)] {
+            let g = compile_dropout(ratio, training).unwrap();
+            let mask = g.tensors.iter().find(|t| t.name == "mask").unwrap();
+            assert_eq!(mask.dtype, DType::Bool);
+            assert_eq!(mask.shape, Some(vec![1, 4]));
+            assert_eq!(mask.data, Some(TensorData::Bool(vec![true; 4])));
+            // The output is the input, and the mask a constant copied to the caller.
+            assert!(
+                g.nodes
+                    .iter()
+                    .all(|n| matches!(n.op, Op::Dropout | Op::Copy)),
+                "{:?}",
+                g.nodes
+            );
+        }
+        let err = compile_dropout(0.5, true).unwrap_err();
+        assert!(err.message.contains("non-zero ratio is random"), "{err}");
     }
 
     #[test]
