@@ -664,18 +664,16 @@ impl Lowering<'_> {
                     beta = 1.0;
                 }
                 _ => {
-                    let row = matches!(c_shape.as_slice(), [c] | [1, c] if *c == n);
-                    let full = c_shape == [m, n];
-                    if !(row || full) {
-                        return Err(format!(
-                            "a run-time C of shape {c_shape:?} is not supported (use [{n}] or [{m}, {n}])"
-                        ));
-                    }
+                    // C broadcasts to [m, n] (shape inference checked that): the strides of
+                    // its two axes, zero where it is broadcast, choose how the kernel reads it.
+                    let by_row = strides[0] != 0 && m > 1;
+                    let by_column = strides[1] != 0 && n > 1;
                     c_arg = self.operand(2, "C", &mut inputs)?;
-                    bias_kind = if full && m > 1 {
-                        "gemm::Bias::Full"
-                    } else {
-                        "gemm::Bias::Row"
+                    bias_kind = match (by_row, by_column) {
+                        (false, false) => "gemm::Bias::Scalar",
+                        (false, true) => "gemm::Bias::Row",
+                        (true, false) => "gemm::Bias::Column",
+                        (true, true) => "gemm::Bias::Full",
                     };
                 }
             }

@@ -12,8 +12,12 @@ use super::activation::Activation;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Bias {
     None,
+    /// One value added everywhere.
+    Scalar,
     /// `n` values added to every row.
     Row,
+    /// `m` values, one per row.
+    Column,
     /// `m * n` values.
     Full,
 }
@@ -43,6 +47,8 @@ pub fn gemm(p: Gemm, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32]) {
         let row = &mut y[i * n..(i + 1) * n];
         match p.bias {
             Bias::None => row.fill(0.0),
+            Bias::Scalar => row.fill(p.beta * c[0]),
+            Bias::Column => row.fill(p.beta * c[i]),
             Bias::Row => {
                 for (o, &v) in row.iter_mut().zip(&c[..n]) {
                     *o = p.beta * v;
@@ -143,13 +149,19 @@ mod tests {
         #[test]
         fn gemm_matches_the_reference(
             m in 1..5usize, k in 1..9usize, n in 1..7usize, trans_a in any::<bool>(), trans_b in any::<bool>(),
-            bias in 0..3usize, alpha in prop_oneof![Just(1.0f32), -2.0f32..2.0], beta in prop_oneof![Just(1.0f32), -2.0f32..2.0],
+            bias in 0..5usize, alpha in prop_oneof![Just(1.0f32), -2.0f32..2.0], beta in prop_oneof![Just(1.0f32), -2.0f32..2.0],
             relu in any::<bool>(), seed in any::<u64>(),
         ) {
             let a = floats(seed, m * k);
             let b = floats(seed ^ 1, k * n);
-            let (c_shape, kind) = match bias { 0 => (vec![], Bias::None), 1 => (vec![n], Bias::Row), _ => (vec![m, n], Bias::Full) };
-            let c = floats(seed ^ 2, c_shape.iter().product::<usize>().max(1));
+            let (c_shape, kind) = match bias {
+                0 => (vec![], Bias::None),
+                1 => (vec![n], Bias::Row),
+                2 => (vec![], Bias::Scalar),
+                3 => (vec![m, 1], Bias::Column),
+                _ => (vec![m, n], Bias::Full),
+            };
+            let c = floats(seed ^ 2, c_shape.iter().product::<usize>());
             let c = if bias == 0 { vec![] } else { c };
             let activation = if relu { crate::ir::Activation::Relu } else { crate::ir::Activation::None };
             let attrs = GemmAttrs { alpha, beta, trans_a, trans_b, activation };
