@@ -1233,19 +1233,21 @@ impl Lowering<'_> {
 
     fn gather_elements(&mut self, axis: usize) -> R<()> {
         let (x, out) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
-        if out.len() > MAX_RANK {
+        let (shape, x_strides, walk_axis) = coalesce_gather_axes(&x, &out, axis);
+        if shape.len() > MAX_RANK {
             return Err(format!(
-                "GatherElements of rank {} is not supported (at most {MAX_RANK})",
+                "GatherElements of rank {} is not supported (at most {MAX_RANK} axes after \
+                 merging the axes it walks alike)",
                 out.len()
             ));
         }
-        let pad = MAX_RANK - out.len();
+        let pad = MAX_RANK - shape.len();
         let p = Struct::new(
             "layout::GatherElements",
             vec![
-                ("shape", array(&pad_front(&out, MAX_RANK, 1))),
-                ("x_strides", array(&pad_front(&strides_of(&x), MAX_RANK, 0))),
-                ("axis", usize_(axis + pad)),
+                ("shape", array(&pad_front(&shape, MAX_RANK, 1))),
+                ("x_strides", array(&pad_front(&x_strides, MAX_RANK, 0))),
+                ("axis", usize_(walk_axis + pad)),
                 ("axis_len", usize_(x[axis])),
             ],
         );
@@ -1748,9 +1750,61 @@ pub fn storage(graph: &Graph, t: TensorId) -> Storage {
         .storage_of(t)
 }
 
+/// The iteration space of `GatherElements` over an output of shape `out`: its axes, the
+/// stride of each in `x` and the position of the gathered `axis`, with the output's axes of
+/// size one dropped and neighbours merged where the outer one's stride in `x` spans the inner
+/// one exactly (the gathered axis stays on its own). An NLL loss over `[N, C, d1, ..., d5]`
+/// becomes three axes this way, whatever its rank.
+fn coalesce_gather_axes(
+    x: &[usize],
+    out: &[usize],
+    axis: usize,
+) -> (Vec<usize>, Vec<usize>, usize) {
+    let x_strides = strides_of(x);
+    // (size, stride in x, whether it is the gathered axis)
+    let mut axes: Vec<(usize, usize, bool)> = Vec::new();
+    for d in 0..out.len() {
+        if out[d] == 1 && d != axis {
+            continue;
+        }
+        let (size, stride, gathered) = (out[d], x_strides[d], d == axis);
+        match axes.last_mut() {
+            Some(last) if !last.2 && !gathered && last.1 == stride * size => {
+                *last = (last.0 * size, stride, false);
+            }
+            _ => axes.push((size, stride, gathered)),
+        }
+    }
+    let walk_axis = axes
+        .iter()
+        .position(|a| a.2)
+        .expect("the gathered axis is kept");
+    (
+        axes.iter().map(|a| a.0).collect(),
+        axes.iter().map(|a| a.1).collect(),
+        walk_axis,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gather_elements_merges_the_axes_it_walks_alike() {
+        // NLL loss: x [2, 3, 2, 2, 2, 2, 2], indices [2, 1, 2, 2, 2, 2, 2] along axis 1.
+        let (shape, strides, axis) =
+            coalesce_gather_axes(&[2, 3, 2, 2, 2, 2, 2], &[2, 1, 2, 2, 2, 2, 2], 1);
+        assert_eq!((shape, strides, axis), (vec![2, 1, 32], vec![96, 32, 1], 1));
+        // An outer axis narrower than x merges with a whole inner one; an inner axis narrower
+        // than x stays apart.
+        let (shape, strides, axis) = coalesce_gather_axes(&[4, 3, 5], &[2, 2, 5], 0);
+        assert_eq!((shape, strides, axis), (vec![2, 10], vec![15, 1], 0));
+        let (shape, strides, axis) = coalesce_gather_axes(&[4, 3, 5], &[2, 3, 2], 0);
+        assert_eq!((shape, strides, axis), (vec![2, 3, 2], vec![15, 5, 1], 0));
+        let (shape, strides, axis) = coalesce_gather_axes(&[4, 3, 5], &[4, 3, 2], 2);
+        assert_eq!((shape, strides, axis), (vec![12, 2], vec![5, 1], 1));
+    }
 
     #[test]
     fn coalescing_merges_contiguous_axes() {
