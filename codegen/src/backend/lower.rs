@@ -469,6 +469,7 @@ impl Lowering<'_> {
             Op::GlobalAveragePool => self.global_pool("pool::global_average_pool"),
             Op::GlobalMaxPool => self.global_pool("pool::global_max_pool"),
             Op::BatchNormalization(a) => self.batch_norm(a.epsilon),
+            Op::BatchNormalizationTraining(a) => self.batch_norm_training(a),
             Op::Transpose(a) => self.transpose(a.perm.as_deref().ok_or("unresolved perm")?),
             Op::Concat(a) => self.concat(a.axis as usize),
             Op::Split(a) => self.split(a.axis as usize),
@@ -1078,16 +1079,13 @@ impl Lowering<'_> {
     }
 
     fn batch_norm(&mut self, epsilon: f32) -> R<()> {
-        let params: Vec<Vec<f64>> = self.node.inputs[1..5]
+        let Some(params) = self.node.inputs[1..5]
             .iter()
-            .map(|&t| match &self.graph.tensor(t).data {
-                Some(d) => Ok(d.to_f64_vec()),
-                None => Err(
-                    "BatchNormalization with run-time statistics is not supported"
-                        .to_string(),
-                ),
-            })
-            .collect::<R<_>>()?;
+            .map(|&t| self.graph.tensor(t).data.as_ref().map(|d| d.to_f64_vec()))
+            .collect::<Option<Vec<Vec<f64>>>>()
+        else {
+            return self.batch_norm_run_time(epsilon);
+        };
         let (scale, bias, mean, var) = (&params[0], &params[1], &params[2], &params[3]);
         let s: Vec<f64> = scale
             .iter()

@@ -348,6 +348,9 @@ pub fn eval_node(
         Op::LayerNormalization(a) => {
             norm::layer_norm(a, x, inputs[1], inputs.get(2).copied(), &out_shapes)
         }
+        Op::BatchNormalizationTraining(a) => {
+            norm::batch_norm_training(a, inputs, &out_shapes)
+        }
         Op::InstanceNormalization(a) => single(TensorData::F32(norm::instance_norm(
             x, inputs[1], inputs[2], a.epsilon,
         )?)),

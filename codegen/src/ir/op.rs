@@ -327,6 +327,17 @@ attr_struct! {
 }
 
 attr_struct! {
+    /// Training-mode `BatchNormalization` (ONNX `training_mode=1`): `x` normalised with the
+    /// mean and (biased) variance of its batch over every axis but 1; inputs `x, scale, bias,
+    /// input_mean, input_var`; outputs `y` and, optionally, `running_mean` and `running_var`
+    /// (`input · momentum + batch statistic · (1 − momentum)`).
+    pub struct BatchNormTrainingAttrs {
+        pub epsilon: f32 = 1e-5,
+        pub momentum: f32 = 0.9,
+    }
+}
+
+attr_struct! {
     pub struct ReshapeAttrs {
         /// ONNX `allowzero`: a 0 in the shape means a zero-sized axis instead of "copy the input's".
         pub allowzero: bool = false,
@@ -864,6 +875,7 @@ define_ops! {
     GlobalAveragePool = "GlobalAveragePool",
     GlobalMaxPool = "GlobalMaxPool",
     BatchNormalization(BatchNormAttrs) = "BatchNormalization",
+    BatchNormalizationTraining(BatchNormTrainingAttrs) = "BatchNormalizationTraining",
     Reshape(ReshapeAttrs) = "Reshape",
     Flatten(FlattenAttrs) = "Flatten",
     Squeeze(AxesAttrs) = "Squeeze",
@@ -1158,6 +1170,13 @@ impl Op {
             | Op::Copy => a(1, 1, &[]),
             Op::Clip(_) => a(1, 1, &["min", "max"]),
             Op::BatchNormalization(_) => a(5, 5, &[]),
+            // `y`, then the optional running statistics.
+            Op::BatchNormalizationTraining(_) => Arity {
+                min_inputs: 5,
+                max_inputs: 5,
+                outputs: None,
+                params: &[],
+            },
             Op::Reshape(_) => a(1, 1, &["shape"]),
             Op::Squeeze(_) | Op::Unsqueeze(_) => a(1, 1, &["axes"]),
             Op::Concat(_) => a(1, usize::MAX, &[]),
@@ -1539,6 +1558,10 @@ mod tests {
             Op::LayerNormalization(LayerNormAttrs {
                 axis: 1,
                 epsilon: 0.1,
+            }),
+            Op::BatchNormalizationTraining(BatchNormTrainingAttrs {
+                epsilon: 0.01,
+                momentum: 0.5,
             }),
         ];
         for op in ops {

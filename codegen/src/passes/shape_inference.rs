@@ -676,7 +676,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             out.extend(std::iter::repeat_n(1, rank - 2));
             vec![out]
         }
-        Op::BatchNormalization(_) => {
+        Op::BatchNormalization(_) | Op::BatchNormalizationTraining(_) => {
             require_f32(graph, node, 5)?;
             if rank < 2 {
                 return Err(format!("the input {x:?} has no channel axis"));
@@ -690,7 +690,17 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
                     ));
                 }
             }
-            vec![x]
+            let n_outputs = node.outputs.len();
+            if n_outputs > 3 {
+                return Err(format!(
+                    "it has {n_outputs} outputs; training mode has y, running_mean and running_var"
+                ));
+            }
+            let channels = vec![x[1]];
+            [x, channels.clone(), channels]
+                .into_iter()
+                .take(n_outputs)
+                .collect()
         }
         Op::Reshape(a) => {
             let target =
