@@ -565,24 +565,28 @@ attr_struct! {
     /// `DequantizeLinear`: `(x - zero_point) · scale` in float32, per tensor, along `axis`, or in
     /// blocks of `block_size` along `axis`. The scale and zero point arrive as parameter inputs;
     /// after shape inference they are here, row-major in the shape of the scale input (an
-    /// empty `zero_point` means 0).
+    /// empty `zero_point` means 0). When either is computed at run time, both are data inputs
+    /// instead (`x, scale, zero_point?`), `scale_at_run_time` is set and the two lists are empty.
     pub struct DequantizeAttrs {
         pub axis: i64 = 1,
         pub block_size: usize = 0,
         pub scale: Vec<f32> = Vec::new(),
         pub zero_point: Vec<i64> = Vec::new(),
+        pub scale_at_run_time: bool = false,
     }
 }
 
 attr_struct! {
     /// ONNX `QuantizeLinear`: `saturate(round_half_to_even(x / scale) + zero_point)` into
-    /// `output_dtype`, with the scale and zero point laid out as for `DequantizeLinear`.
+    /// `output_dtype`, with the scale and zero point laid out (and perhaps given at run time) as
+    /// for `DequantizeLinear`.
     pub struct QuantizeLinearAttrs {
         pub axis: i64 = 1,
         pub block_size: usize = 0,
         pub output_dtype: DType = DType::U8,
         pub scale: Vec<f32> = Vec::new(),
         pub zero_point: Vec<i64> = Vec::new(),
+        pub scale_at_run_time: bool = false,
     }
 }
 
@@ -1200,6 +1204,8 @@ impl Op {
             },
             Op::Resize(_) => a(1, 1, &["roi", "scales", "sizes"]),
             Op::Dropout => a(1, 1, &["ratio", "training_mode"]),
+            Op::DequantizeLinear(q) if q.scale_at_run_time => a(2, 3, &[]),
+            Op::QuantizeLinear(q) if q.scale_at_run_time => a(2, 3, &[]),
             Op::DequantizeLinear(_) => a(1, 1, &["x_scale", "x_zero_point"]),
             Op::QuantizeLinear(_) => a(1, 1, &["y_scale", "y_zero_point"]),
             Op::DynamicQuantizeLinear => Arity {

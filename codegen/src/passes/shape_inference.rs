@@ -1616,6 +1616,28 @@ mod tests {
     }
 
     #[test]
+    fn quantize_linear_takes_a_run_time_scale_as_a_data_input() {
+        let text = "graph g {\n input %x: f32[2, 3]\n input %s: f32[]\n input %z: i8[]\n \
+             %q: i8[?] = QuantizeLinear(%x | %s, %z) {output_dtype=i8} @q\n \
+             %y: f32[?] = DequantizeLinear(%q | %s, %z) @d\n output %y\n}";
+        let mut g = infer(text).unwrap();
+        for node in &g.nodes {
+            assert_eq!(node.inputs.len(), 3, "{}", node.name);
+            assert!(node.params.is_empty());
+        }
+        let Op::QuantizeLinear(a) = &g.nodes[0].op else {
+            panic!()
+        };
+        assert!(a.scale_at_run_time && a.scale.is_empty() && a.zero_point.is_empty());
+        // A second run (after other passes) finds the parameters among the inputs.
+        infer_shapes(&mut g, &PassOptions::default()).unwrap();
+        assert_eq!(g.tensors[g.nodes[1].outputs[0].0].shape, Some(vec![2, 3]));
+        // A zero point of another type than the output is still refused.
+        let err = infer(&text.replace("%z: i8[]", "%z: u8[]")).unwrap_err();
+        assert!(err.to_string().contains("zero point"), "{err}");
+    }
+
+    #[test]
     fn conv_same_upper_and_pooling_ceil_mode() {
         let g = infer(
             "graph g {\n input %x: f32[1, 2, 7, 7]\n const %w: f32[3, 2, 3, 3] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n \
