@@ -413,12 +413,19 @@ impl Lowering<'_> {
                     | Op::DepthToSpace(_)
                     | Op::SpaceToDepth(_)
             );
-        // The shape rules of the recurrent ops and Einsum check their element types (an int32
-        // sequence_lens, Einsum on any number type).
+        // The shape rules of the recurrent ops, Einsum, MatMul and Softmax check their element
+        // types (an int32 sequence_lens, Einsum on any number type, MatMul on float64 and wide
+        // integers, Softmax on float64).
         let generic = generic
             || matches!(
                 node.op,
-                Op::Rnn(_) | Op::Gru(_) | Op::Lstm(_) | Op::Einsum(_)
+                Op::Rnn(_)
+                    | Op::Gru(_)
+                    | Op::Lstm(_)
+                    | Op::Einsum(_)
+                    | Op::MatMul
+                    | Op::Softmax(_)
+                    | Op::LogSoftmax(_)
             );
         if !generic {
             for &t in node.inputs.iter().chain(&node.outputs) {

@@ -270,11 +270,18 @@ pub fn eval_node(
             inputs[1],
             &out_shape,
         )?),
-        Op::Softmax(a) => {
-            single(TensorData::F32(nn::softmax(x, a.axis, a.coerce_2d, false)?))
-        }
-        Op::LogSoftmax(a) => {
-            single(TensorData::F32(nn::softmax(x, a.axis, a.coerce_2d, true)?))
+        Op::Softmax(a) | Op::LogSoftmax(a) => {
+            let log = matches!(node.op, Op::LogSoftmax(_));
+            if x.data.dtype() == DType::F64 {
+                single(TensorData::F64(nn::softmax_f64(
+                    x,
+                    a.axis,
+                    a.coerce_2d,
+                    log,
+                )?))
+            } else {
+                single(TensorData::F32(nn::softmax(x, a.axis, a.coerce_2d, log)?))
+            }
         }
         Op::MaxPool(a) => single(TensorData::F32(nn::pool(a, x, &out_shape, true)?)),
         Op::AveragePool(a) => single(TensorData::F32(nn::pool(a, x, &out_shape, false)?)),

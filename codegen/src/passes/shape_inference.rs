@@ -519,7 +519,23 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![vec![m, n]]
         }
         Op::MatMul => {
-            require_f32(graph, node, 2)?;
+            // The types ONNX defines MatMul on, but float16 and bfloat16.
+            let (ta, tb) = (graph.tensor(node.inputs[0]), graph.tensor(node.inputs[1]));
+            let numeric = [
+                DType::F32,
+                DType::F64,
+                DType::I32,
+                DType::I64,
+                DType::U32,
+                DType::U64,
+            ];
+            if !numeric.contains(&ta.dtype) || ta.dtype != tb.dtype {
+                return Err(format!(
+                    "its inputs '{}' and '{}' are {} and {}; MatMul takes two inputs of one type \
+                     among float32, float64, int32, int64, uint32 and uint64",
+                    ta.name, tb.name, ta.dtype, tb.dtype
+                ));
+            }
             let b = input_shape(graph, node, 1)?;
             vec![matmul_shape(&x, &b)?]
         }
@@ -603,7 +619,9 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![broadcast_shapes(&x, &xy)?]
         }
         Op::Softmax(a) | Op::LogSoftmax(a) => {
-            require_f32_or_quantized(graph, node, 1)?;
+            if graph.tensor(node.inputs[0]).dtype != DType::F64 {
+                require_f32_or_quantized(graph, node, 1)?;
+            }
             let axis = normalize_axis(a.axis, rank)?;
             a.axis = axis as i64;
             if a.coerce_2d && axis + 1 >= rank {
