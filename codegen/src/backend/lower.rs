@@ -432,12 +432,19 @@ impl Lowering<'_> {
                     | Op::DepthToSpace(_)
                     | Op::SpaceToDepth(_)
             );
-        // The shape rules of the recurrent ops and Einsum check their element types (an int32
-        // sequence_lens, Einsum on any number type).
+        // The shape rules of the recurrent ops, Einsum, MatMul and Softmax check their element
+        // types (an int32 sequence_lens, Einsum on any number type, MatMul on float64 and wide
+        // integers, Softmax on float64).
         let generic = generic
             || matches!(
                 node.op,
-                Op::Rnn(_) | Op::Gru(_) | Op::Lstm(_) | Op::Einsum(_)
+                Op::Rnn(_)
+                    | Op::Gru(_)
+                    | Op::Lstm(_)
+                    | Op::Einsum(_)
+                    | Op::MatMul
+                    | Op::Softmax(_)
+                    | Op::LogSoftmax(_)
             );
         if !generic {
             for &t in node.inputs.iter().chain(&node.outputs) {
@@ -488,6 +495,7 @@ impl Lowering<'_> {
             Op::GlobalAveragePool => self.global_pool("pool::global_average_pool"),
             Op::GlobalMaxPool => self.global_pool("pool::global_max_pool"),
             Op::BatchNormalization(a) => self.batch_norm(a.epsilon),
+            Op::BatchNormalizationTraining(a) => self.batch_norm_training(a),
             Op::Transpose(a) => self.transpose(a.perm.as_deref().ok_or("unresolved perm")?),
             Op::Concat(a) => self.concat(a.axis as usize),
             Op::Split(a) => self.split(a.axis as usize),
@@ -683,18 +691,16 @@ impl Lowering<'_> {
                     beta = 1.0;
                 }
                 _ => {
-                    let row = matches!(c_shape.as_slice(), [c] | [1, c] if *c == n);
-                    let full = c_shape == [m, n];
-                    if !(row || full) {
-                        return Err(format!(
-                            "a run-time C of shape {c_shape:?} is not supported (use [{n}] or [{m}, {n}])"
-                        ));
-                    }
+                    // C broadcasts to [m, n] (shape inference checked that): the strides of
+                    // its two axes, zero where it is broadcast, choose how the kernel reads it.
+                    let by_row = strides[0] != 0 && m > 1;
+                    let by_column = strides[1] != 0 && n > 1;
                     c_arg = self.operand(2, "C", &mut inputs)?;
-                    bias_kind = if full && m > 1 {
-                        "gemm::Bias::Full"
-                    } else {
-                        "gemm::Bias::Row"
+                    bias_kind = match (by_row, by_column) {
+                        (false, false) => "gemm::Bias::Scalar",
+                        (false, true) => "gemm::Bias::Row",
+                        (true, false) => "gemm::Bias::Column",
+                        (true, true) => "gemm::Bias::Full",
                     };
                 }
             }
@@ -1108,16 +1114,13 @@ impl Lowering<'_> {
     }
 
     fn batch_norm(&mut self, epsilon: f32) -> R<()> {
-        let params: Vec<Vec<f64>> = self.node.inputs[1..5]
+        let Some(params) = self.node.inputs[1..5]
             .iter()
-            .map(|&t| match &self.graph.tensor(t).data {
-                Some(d) => Ok(d.to_f64_vec()),
-                None => Err(
-                    "BatchNormalization with run-time statistics is not supported"
-                        .to_string(),
-                ),
-            })
-            .collect::<R<_>>()?;
+            .map(|&t| self.graph.tensor(t).data.as_ref().map(|d| d.to_f64_vec()))
+            .collect::<Option<Vec<Vec<f64>>>>()
+        else {
+            return self.batch_norm_run_time(epsilon);
+        };
         let (scale, bias, mean, var) = (&params[0], &params[1], &params[2], &params[3]);
         let s: Vec<f64> = scale
             .iter()
@@ -1263,19 +1266,21 @@ impl Lowering<'_> {
 
     fn gather_elements(&mut self, axis: usize) -> R<()> {
         let (x, out) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
-        if out.len() > MAX_RANK {
+        let (shape, x_strides, walk_axis) = coalesce_gather_axes(&x, &out, axis);
+        if shape.len() > MAX_RANK {
             return Err(format!(
-                "GatherElements of rank {} is not supported (at most {MAX_RANK})",
+                "GatherElements of rank {} is not supported (at most {MAX_RANK} axes after \
+                 merging the axes it walks alike)",
                 out.len()
             ));
         }
-        let pad = MAX_RANK - out.len();
+        let pad = MAX_RANK - shape.len();
         let p = Struct::new(
             "layout::GatherElements",
             vec![
-                ("shape", array(&pad_front(&out, MAX_RANK, 1))),
-                ("x_strides", array(&pad_front(&strides_of(&x), MAX_RANK, 0))),
-                ("axis", usize_(axis + pad)),
+                ("shape", array(&pad_front(&shape, MAX_RANK, 1))),
+                ("x_strides", array(&pad_front(&x_strides, MAX_RANK, 0))),
+                ("axis", usize_(walk_axis + pad)),
                 ("axis_len", usize_(x[axis])),
             ],
         );
@@ -1871,9 +1876,61 @@ pub fn storage(graph: &Graph, t: TensorId) -> Storage {
         .storage_of(t)
 }
 
+/// The iteration space of `GatherElements` over an output of shape `out`: its axes, the
+/// stride of each in `x` and the position of the gathered `axis`, with the output's axes of
+/// size one dropped and neighbours merged where the outer one's stride in `x` spans the inner
+/// one exactly (the gathered axis stays on its own). An NLL loss over `[N, C, d1, ..., d5]`
+/// becomes three axes this way, whatever its rank.
+fn coalesce_gather_axes(
+    x: &[usize],
+    out: &[usize],
+    axis: usize,
+) -> (Vec<usize>, Vec<usize>, usize) {
+    let x_strides = strides_of(x);
+    // (size, stride in x, whether it is the gathered axis)
+    let mut axes: Vec<(usize, usize, bool)> = Vec::new();
+    for d in 0..out.len() {
+        if out[d] == 1 && d != axis {
+            continue;
+        }
+        let (size, stride, gathered) = (out[d], x_strides[d], d == axis);
+        match axes.last_mut() {
+            Some(last) if !last.2 && !gathered && last.1 == stride * size => {
+                *last = (last.0 * size, stride, false);
+            }
+            _ => axes.push((size, stride, gathered)),
+        }
+    }
+    let walk_axis = axes
+        .iter()
+        .position(|a| a.2)
+        .expect("the gathered axis is kept");
+    (
+        axes.iter().map(|a| a.0).collect(),
+        axes.iter().map(|a| a.1).collect(),
+        walk_axis,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gather_elements_merges_the_axes_it_walks_alike() {
+        // NLL loss: x [2, 3, 2, 2, 2, 2, 2], indices [2, 1, 2, 2, 2, 2, 2] along axis 1.
+        let (shape, strides, axis) =
+            coalesce_gather_axes(&[2, 3, 2, 2, 2, 2, 2], &[2, 1, 2, 2, 2, 2, 2], 1);
+        assert_eq!((shape, strides, axis), (vec![2, 1, 32], vec![96, 32, 1], 1));
+        // An outer axis narrower than x merges with a whole inner one; an inner axis narrower
+        // than x stays apart.
+        let (shape, strides, axis) = coalesce_gather_axes(&[4, 3, 5], &[2, 2, 5], 0);
+        assert_eq!((shape, strides, axis), (vec![2, 10], vec![15, 1], 0));
+        let (shape, strides, axis) = coalesce_gather_axes(&[4, 3, 5], &[2, 3, 2], 0);
+        assert_eq!((shape, strides, axis), (vec![2, 3, 2], vec![15, 5, 1], 0));
+        let (shape, strides, axis) = coalesce_gather_axes(&[4, 3, 5], &[4, 3, 2], 2);
+        assert_eq!((shape, strides, axis), (vec![12, 2], vec![5, 1], 1));
+    }
 
     #[test]
     fn coalescing_merges_contiguous_axes() {

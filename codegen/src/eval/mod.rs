@@ -270,11 +270,18 @@ pub fn eval_node(
             inputs[1],
             &out_shape,
         )?),
-        Op::Softmax(a) => {
-            single(TensorData::F32(nn::softmax(x, a.axis, a.coerce_2d, false)?))
-        }
-        Op::LogSoftmax(a) => {
-            single(TensorData::F32(nn::softmax(x, a.axis, a.coerce_2d, true)?))
+        Op::Softmax(a) | Op::LogSoftmax(a) => {
+            let log = matches!(node.op, Op::LogSoftmax(_));
+            if x.data.dtype() == DType::F64 {
+                single(TensorData::F64(nn::softmax_f64(
+                    x,
+                    a.axis,
+                    a.coerce_2d,
+                    log,
+                )?))
+            } else {
+                single(TensorData::F32(nn::softmax(x, a.axis, a.coerce_2d, log)?))
+            }
         }
         Op::MaxPool(a) => single(TensorData::F32(nn::pool(a, x, &out_shape, true)?)),
         Op::AveragePool(a) => single(TensorData::F32(nn::pool(a, x, &out_shape, false)?)),
@@ -347,6 +354,9 @@ pub fn eval_node(
         }
         Op::LayerNormalization(a) => {
             norm::layer_norm(a, x, inputs[1], inputs.get(2).copied(), &out_shapes)
+        }
+        Op::BatchNormalizationTraining(a) => {
+            norm::batch_norm_training(a, inputs, &out_shapes)
         }
         Op::InstanceNormalization(a) => single(TensorData::F32(norm::instance_norm(
             x, inputs[1], inputs[2], a.epsilon,

@@ -164,9 +164,10 @@ pub fn gemm(
     Ok(y)
 }
 
-/// numpy `matmul`: 1-D operands are promoted and the batch dimensions broadcast.
+/// numpy `matmul`: 1-D operands are promoted and the batch dimensions broadcast. Float32 is
+/// accumulated in double precision, float64 in its own, integers (int32, int64, uint32,
+/// uint64) with wrapping arithmetic as generated code does.
 pub fn matmul(a: &Value, b: &Value, out_shape: &[usize]) -> R<TensorData> {
-    let (xs, ws) = (a.floats("MatMul")?, b.floats("MatMul")?);
     let a_shape = if a.shape.len() == 1 {
         vec![1, a.shape[0]]
     } else {
@@ -184,29 +185,82 @@ pub fn matmul(a: &Value, b: &Value, out_shape: &[usize]) -> R<TensorData> {
     let batch = crate::ir::shape::broadcast_shapes(a_batch, b_batch)?;
     let a_st = broadcast_strides(a_batch, &batch);
     let b_st = broadcast_strides(b_batch, &batch);
-    let n_batch: usize = batch.iter().product();
     let batch_strides = strides_of(&batch);
-    let mut y = Vec::with_capacity(n_batch * m * n);
-    for bi in 0..n_batch {
-        let (mut a_off, mut b_off) = (0, 0);
-        for d in 0..batch.len() {
-            let idx = (bi / batch_strides[d]) % batch[d];
-            a_off += idx * a_st[d];
-            b_off += idx * b_st[d];
+    // The offsets of each batch entry's matrices in `a` and `b`.
+    let offsets: Vec<(usize, usize)> = (0..batch.iter().product())
+        .map(|bi| {
+            let (mut a_off, mut b_off) = (0, 0);
+            for d in 0..batch.len() {
+                let idx = (bi / batch_strides[d]) % batch[d];
+                a_off += idx * a_st[d];
+                b_off += idx * b_st[d];
+            }
+            (a_off * m * k, b_off * k * n)
+        })
+        .collect();
+    let dims = (m, k, n);
+    if a.data.dtype() != b.data.dtype() {
+        return Err(format!(
+            "MatMul of {} and {}: the inputs must have one type",
+            a.data.dtype(),
+            b.data.dtype()
+        ));
+    }
+    let data = match (&a.data, &b.data) {
+        (TensorData::F32(xs), TensorData::F32(ws)) => {
+            let y = products(xs, ws, &offsets, dims, 0f64, |acc, x, w| {
+                acc + x as f64 * w as f64
+            });
+            TensorData::F32(y.iter().map(|&v| v as f32).collect())
         }
-        let (a_off, b_off) = (a_off * m * k, b_off * k * n);
+        (TensorData::F64(xs), TensorData::F64(ws)) => {
+            TensorData::F64(products(xs, ws, &offsets, dims, 0.0, |acc, x, w| {
+                acc + x * w
+            }))
+        }
+        (TensorData::U64(xs), TensorData::U64(ws)) => {
+            TensorData::U64(products(xs, ws, &offsets, dims, 0, |acc, x, w| {
+                acc.wrapping_add(x.wrapping_mul(w))
+            }))
+        }
+        // Sums of products modulo 2^64 keep the low bits of the narrower types exact.
+        (TensorData::I32(_) | TensorData::I64(_) | TensorData::U32(_), _) => {
+            let xs = a.data.to_i64_vec().expect("integers");
+            let ws = b.data.to_i64_vec().expect("integers");
+            let y = products(&xs, &ws, &offsets, dims, 0i64, |acc, x, w| {
+                acc.wrapping_add(x.wrapping_mul(w))
+            });
+            TensorData::I64(y).cast(a.data.dtype())
+        }
+        (other, _) => return Err(format!("MatMul of {} is not supported", other.dtype())),
+    };
+    debug_assert_eq!(data.len(), out_shape.iter().product::<usize>());
+    Ok(data)
+}
+
+/// The `[m, n]` products of each batch entry (`offsets` of its `a` and `b` matrices), every
+/// output element folded from `zero` with `step(acc, a, b)` over `k`.
+fn products<T: Copy, A: Copy>(
+    xs: &[T],
+    ws: &[T],
+    offsets: &[(usize, usize)],
+    (m, k, n): (usize, usize, usize),
+    zero: A,
+    step: impl Fn(A, T, T) -> A,
+) -> Vec<A> {
+    let mut y = Vec::with_capacity(offsets.len() * m * n);
+    for &(a_off, b_off) in offsets {
         for i in 0..m {
             for j in 0..n {
-                let mut acc = 0f64;
+                let mut acc = zero;
                 for p in 0..k {
-                    acc += xs[a_off + i * k + p] as f64 * ws[b_off + p * n + j] as f64;
+                    acc = step(acc, xs[a_off + i * k + p], ws[b_off + p * n + j]);
                 }
-                y.push(acc as f32);
+                y.push(acc);
             }
         }
     }
-    debug_assert_eq!(y.len(), out_shape.iter().product::<usize>());
-    Ok(TensorData::F32(y))
+    y
 }
 
 /// Element-wise binary ops with broadcasting (see [`super::elementwise::binary`]).
@@ -227,33 +281,53 @@ pub fn unary(op: &Op, x: &Value) -> R<Vec<f32>> {
 
 /// Softmax (or log-softmax) over `axis`, or over all axes from `axis` on when `coerce_2d`.
 pub fn softmax(x: &Value, axis: i64, coerce_2d: bool, log: bool) -> R<Vec<f32>> {
-    let xs = x.floats("Softmax")?;
+    let xs: Vec<f64> = x.floats("Softmax")?.iter().map(|&v| v as f64).collect();
+    let y = softmax_of(&xs, &x.shape, axis, coerce_2d, log);
+    Ok(y.iter().map(|&v| v as f32).collect())
+}
+
+/// [`softmax`] of a float64 tensor.
+pub fn softmax_f64(x: &Value, axis: i64, coerce_2d: bool, log: bool) -> R<Vec<f64>> {
+    match &x.data {
+        TensorData::F64(xs) => Ok(softmax_of(xs, &x.shape, axis, coerce_2d, log)),
+        other => Err(format!("Softmax of {} data", other.dtype())),
+    }
+}
+
+/// Softmax (or log-softmax) in double precision of values of `shape`.
+fn softmax_of(
+    xs: &[f64],
+    shape: &[usize],
+    axis: i64,
+    coerce_2d: bool,
+    log: bool,
+) -> Vec<f64> {
     let axis = axis as usize;
-    let outer: usize = x.shape[..axis].iter().product();
+    let outer: usize = shape[..axis].iter().product();
     let (len, inner) = if coerce_2d {
-        (x.shape[axis..].iter().product::<usize>(), 1)
+        (shape[axis..].iter().product::<usize>(), 1)
     } else {
-        (x.shape[axis], x.shape[axis + 1..].iter().product::<usize>())
+        (shape[axis], shape[axis + 1..].iter().product::<usize>())
     };
-    let mut y = vec![0f32; xs.len()];
+    let mut y = vec![0f64; xs.len()];
     for o in 0..outer {
         for i in 0..inner {
             let at = |k: usize| (o * len + k) * inner + i;
             let max = (0..len)
-                .map(|k| xs[at(k)] as f64)
+                .map(|k| xs[at(k)])
                 .fold(f64::NEG_INFINITY, f64::max);
-            let sum: f64 = (0..len).map(|k| (xs[at(k)] as f64 - max).exp()).sum();
+            let sum: f64 = (0..len).map(|k| (xs[at(k)] - max).exp()).sum();
             for k in 0..len {
-                let shifted = xs[at(k)] as f64 - max;
+                let shifted = xs[at(k)] - max;
                 y[at(k)] = if log {
-                    (shifted - sum.ln()) as f32
+                    shifted - sum.ln()
                 } else {
-                    (shifted.exp() / sum) as f32
+                    shifted.exp() / sum
                 };
             }
         }
     }
-    Ok(y)
+    y
 }
 
 /// Max or average pooling, NCHW (1-D as H = 1).

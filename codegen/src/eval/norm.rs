@@ -3,7 +3,7 @@
 
 use super::Value;
 use crate::ir::TensorData;
-use crate::ir::op::{LayerNormAttrs, LrnAttrs};
+use crate::ir::op::{BatchNormTrainingAttrs, LayerNormAttrs, LrnAttrs};
 
 type R<T> = Result<T, String>;
 
@@ -69,6 +69,51 @@ pub fn instance_norm(x: &Value, scale: &Value, bias: &Value, epsilon: f32) -> R<
         }
     }
     Ok(y)
+}
+
+/// Training-mode `BatchNormalization`: `y` normalised with each channel's batch mean and
+/// biased variance (over every axis but 1), then as many of `running_mean = input_mean ·
+/// momentum + mean · (1 − momentum)` and `running_var` (likewise) as `out_shapes` asks.
+pub fn batch_norm_training(
+    a: &BatchNormTrainingAttrs,
+    inputs: &[&Value],
+    out_shapes: &[Vec<usize>],
+) -> R<Vec<Value>> {
+    const OP: &str = "BatchNormalization";
+    let x = inputs[0];
+    let xs = x.floats(OP)?;
+    let [scale, bias, input_mean, input_var] = [1, 2, 3, 4].map(|i| inputs[i].floats(OP));
+    let (scale, bias, input_mean, input_var) = (scale?, bias?, input_mean?, input_var?);
+    let (n, channels) = (x.shape[0], x.shape[1]);
+    let inner: usize = x.shape[2..].iter().product();
+    let plane = |b: usize, c: usize| &xs[(b * channels + c) * inner..][..inner];
+    let mut y = vec![0f32; xs.len()];
+    let (mut running_mean, mut running_var) = (Vec::new(), Vec::new());
+    for c in 0..channels {
+        let values = (0..n).flat_map(|b| plane(b, c).iter().map(|&v| v as f64));
+        let count = (n * inner) as f64;
+        let mean = values.clone().sum::<f64>() / count;
+        let variance = values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / count;
+        let inv = 1.0 / (variance + a.epsilon as f64).sqrt();
+        for b in 0..n {
+            let at = (b * channels + c) * inner;
+            for i in 0..inner {
+                let normalised = (xs[at + i] as f64 - mean) * inv;
+                y[at + i] = (normalised * scale[c] as f64 + bias[c] as f64) as f32;
+            }
+        }
+        let momentum = a.momentum as f64;
+        running_mean
+            .push((input_mean[c] as f64 * momentum + mean * (1.0 - momentum)) as f32);
+        running_var
+            .push((input_var[c] as f64 * momentum + variance * (1.0 - momentum)) as f32);
+    }
+    let all = [y, running_mean, running_var];
+    Ok(out_shapes
+        .iter()
+        .zip(all)
+        .map(|(shape, data)| Value::new(shape.clone(), TensorData::F32(data)))
+        .collect())
 }
 
 /// `LRN`: `x / (bias + alpha / size · Σ x²)^beta`, the sum over channels

@@ -265,6 +265,14 @@ pub fn conv_integer(
     Ok(y)
 }
 
+/// The scale and zero point of a `QuantizeLinear` or `DequantizeLinear` that takes them as
+/// data inputs (`x, scale, zero_point?`).
+fn run_time_params(inputs: &[&Value], what: &str) -> R<(Vec<f32>, Vec<i64>)> {
+    let scale = inputs[1].floats(what)?.to_vec();
+    let zero_point = inputs.get(2).map(|z| ints(z, what)).transpose()?;
+    Ok((scale, zero_point.unwrap_or_default()))
+}
+
 /// Evaluates one of this module's ops; the outputs, with the shapes shape inference gave them.
 pub fn eval(
     graph: &Graph,
@@ -275,6 +283,24 @@ pub fn eval(
     let y_dtype = graph.tensor(node.outputs[0]).dtype;
     let out_shape = out_shapes[0].clone();
     let data = match &node.op {
+        Op::QuantizeLinear(a) if a.scale_at_run_time => {
+            let (scale, zero_point) = run_time_params(inputs, "QuantizeLinear")?;
+            let a = QuantizeLinearAttrs {
+                scale,
+                zero_point,
+                ..a.clone()
+            };
+            quantize_linear(&a, inputs[0], y_dtype)?
+        }
+        Op::DequantizeLinear(a) if a.scale_at_run_time => {
+            let (scale, zero_point) = run_time_params(inputs, "DequantizeLinear")?;
+            let a = DequantizeAttrs {
+                scale,
+                zero_point,
+                ..a.clone()
+            };
+            dequantize_linear(&a, inputs[0])?
+        }
         Op::QuantizeLinear(a) => quantize_linear(a, inputs[0], y_dtype)?,
         Op::DequantizeLinear(a) => dequantize_linear(a, inputs[0])?,
         Op::DynamicQuantizeLinear => return dynamic_quantize_linear(inputs[0]),

@@ -331,6 +331,17 @@ attr_struct! {
 }
 
 attr_struct! {
+    /// Training-mode `BatchNormalization` (ONNX `training_mode=1`): `x` normalised with the
+    /// mean and (biased) variance of its batch over every axis but 1; inputs `x, scale, bias,
+    /// input_mean, input_var`; outputs `y` and, optionally, `running_mean` and `running_var`
+    /// (`input · momentum + batch statistic · (1 − momentum)`).
+    pub struct BatchNormTrainingAttrs {
+        pub epsilon: f32 = 1e-5,
+        pub momentum: f32 = 0.9,
+    }
+}
+
+attr_struct! {
     pub struct ReshapeAttrs {
         /// ONNX `allowzero`: a 0 in the shape means a zero-sized axis instead of "copy the input's".
         pub allowzero: bool = false,
@@ -567,24 +578,28 @@ attr_struct! {
     /// `DequantizeLinear`: `(x - zero_point) · scale` in float32, per tensor, along `axis`, or in
     /// blocks of `block_size` along `axis`. The scale and zero point arrive as parameter inputs;
     /// after shape inference they are here, row-major in the shape of the scale input (an
-    /// empty `zero_point` means 0).
+    /// empty `zero_point` means 0). When either is computed at run time, both are data inputs
+    /// instead (`x, scale, zero_point?`), `scale_at_run_time` is set and the two lists are empty.
     pub struct DequantizeAttrs {
         pub axis: i64 = 1,
         pub block_size: usize = 0,
         pub scale: Vec<f32> = Vec::new(),
         pub zero_point: Vec<i64> = Vec::new(),
+        pub scale_at_run_time: bool = false,
     }
 }
 
 attr_struct! {
     /// ONNX `QuantizeLinear`: `saturate(round_half_to_even(x / scale) + zero_point)` into
-    /// `output_dtype`, with the scale and zero point laid out as for `DequantizeLinear`.
+    /// `output_dtype`, with the scale and zero point laid out (and perhaps given at run time) as
+    /// for `DequantizeLinear`.
     pub struct QuantizeLinearAttrs {
         pub axis: i64 = 1,
         pub block_size: usize = 0,
         pub output_dtype: DType = DType::U8,
         pub scale: Vec<f32> = Vec::new(),
         pub zero_point: Vec<i64> = Vec::new(),
+        pub scale_at_run_time: bool = false,
     }
 }
 
@@ -877,6 +892,7 @@ define_ops! {
     GlobalAveragePool = "GlobalAveragePool",
     GlobalMaxPool = "GlobalMaxPool",
     BatchNormalization(BatchNormAttrs) = "BatchNormalization",
+    BatchNormalizationTraining(BatchNormTrainingAttrs) = "BatchNormalizationTraining",
     Reshape(ReshapeAttrs) = "Reshape",
     Flatten(FlattenAttrs) = "Flatten",
     Squeeze(AxesAttrs) = "Squeeze",
@@ -1171,6 +1187,13 @@ impl Op {
             | Op::Copy => a(1, 1, &[]),
             Op::Clip(_) => a(1, 1, &["min", "max"]),
             Op::BatchNormalization(_) => a(5, 5, &[]),
+            // `y`, then the optional running statistics.
+            Op::BatchNormalizationTraining(_) => Arity {
+                min_inputs: 5,
+                max_inputs: 5,
+                outputs: None,
+                params: &[],
+            },
             Op::Reshape(_) => a(1, 1, &["shape"]),
             Op::Squeeze(_) | Op::Unsqueeze(_) => a(1, 1, &["axes"]),
             Op::Concat(_) => a(1, usize::MAX, &[]),
@@ -1194,6 +1217,8 @@ impl Op {
             },
             Op::Resize(_) => a(1, 1, &["roi", "scales", "sizes"]),
             Op::Dropout => a(1, 1, &["ratio", "training_mode"]),
+            Op::DequantizeLinear(q) if q.scale_at_run_time => a(2, 3, &[]),
+            Op::QuantizeLinear(q) if q.scale_at_run_time => a(2, 3, &[]),
             Op::DequantizeLinear(_) => a(1, 1, &["x_scale", "x_zero_point"]),
             Op::QuantizeLinear(_) => a(1, 1, &["y_scale", "y_zero_point"]),
             Op::DynamicQuantizeLinear => Arity {
@@ -1552,6 +1577,10 @@ mod tests {
             Op::LayerNormalization(LayerNormAttrs {
                 axis: 1,
                 epsilon: 0.1,
+            }),
+            Op::BatchNormalizationTraining(BatchNormTrainingAttrs {
+                epsilon: 0.01,
+                momentum: 0.5,
             }),
         ];
         for op in ops {

@@ -12,8 +12,12 @@ use super::activation::Activation;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Bias {
     None,
+    /// One value added everywhere.
+    Scalar,
     /// `n` values added to every row.
     Row,
+    /// `m` values, one per row.
+    Column,
     /// `m * n` values.
     Full,
 }
@@ -43,6 +47,8 @@ pub fn gemm(p: Gemm, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32]) {
         let row = &mut y[i * n..(i + 1) * n];
         match p.bias {
             Bias::None => row.fill(0.0),
+            Bias::Scalar => row.fill(p.beta * c[0]),
+            Bias::Column => row.fill(p.beta * c[i]),
             Bias::Row => {
                 for (o, &v) in row.iter_mut().zip(&c[..n]) {
                     *o = p.beta * v;
@@ -84,6 +90,41 @@ pub fn gemm(p: Gemm, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32]) {
     }
 }
 
+/// An element type `MatMul` computes on: float32 and float64, and the integer types ONNX allows
+/// (int32, int64, uint32, uint64) with wrapping arithmetic.
+pub trait MatMulElement: Copy {
+    const ZERO: Self;
+    /// `acc + a · b`, rounded twice for floats (no fused multiply-add).
+    fn multiply_add(acc: Self, a: Self, b: Self) -> Self;
+}
+
+macro_rules! float_matmul_element {
+    ($($t:ty),*) => {$(
+        impl MatMulElement for $t {
+            const ZERO: Self = 0.0;
+            #[inline(always)]
+            fn multiply_add(acc: Self, a: Self, b: Self) -> Self {
+                acc + a * b
+            }
+        }
+    )*};
+}
+
+macro_rules! integer_matmul_element {
+    ($($t:ty),*) => {$(
+        impl MatMulElement for $t {
+            const ZERO: Self = 0;
+            #[inline(always)]
+            fn multiply_add(acc: Self, a: Self, b: Self) -> Self {
+                acc.wrapping_add(a.wrapping_mul(b))
+            }
+        }
+    )*};
+}
+
+float_matmul_element!(f32, f64);
+integer_matmul_element!(i32, i64, u32, u64);
+
 /// Batched `y[.., m, n] = a[.., m, k] * b[.., k, n]`; the batch offsets of `a` and `b` are given
 /// per batch axis in elements (0 where the operand is broadcast).
 #[derive(Clone, Copy, Debug)]
@@ -97,7 +138,7 @@ pub struct MatMul {
 }
 
 #[inline(always)]
-pub fn matmul(p: MatMul, a: &[f32], b: &[f32], y: &mut [f32]) {
+pub fn matmul<T: MatMulElement>(p: MatMul, a: &[T], b: &[T], y: &mut [T]) {
     let (m, k, n) = (p.m, p.k, p.n);
     let mut out = 0;
     for i0 in 0..p.batch[0] {
@@ -115,11 +156,11 @@ pub fn matmul(p: MatMul, a: &[f32], b: &[f32], y: &mut [f32]) {
                     let (am, bm) = (&a[ao..ao + m * k], &b[bo..bo + k * n]);
                     for i in 0..m {
                         let row = &mut y[out + i * n..out + (i + 1) * n];
-                        row.fill(0.0);
+                        row.fill(T::ZERO);
                         for q in 0..k {
                             let av = am[i * k + q];
                             for (o, &bv) in row.iter_mut().zip(&bm[q * n..(q + 1) * n]) {
-                                *o += av * bv;
+                                *o = T::multiply_add(*o, av, bv);
                             }
                         }
                     }
@@ -143,13 +184,19 @@ mod tests {
         #[test]
         fn gemm_matches_the_reference(
             m in 1..5usize, k in 1..9usize, n in 1..7usize, trans_a in any::<bool>(), trans_b in any::<bool>(),
-            bias in 0..3usize, alpha in prop_oneof![Just(1.0f32), -2.0f32..2.0], beta in prop_oneof![Just(1.0f32), -2.0f32..2.0],
+            bias in 0..5usize, alpha in prop_oneof![Just(1.0f32), -2.0f32..2.0], beta in prop_oneof![Just(1.0f32), -2.0f32..2.0],
             relu in any::<bool>(), seed in any::<u64>(),
         ) {
             let a = floats(seed, m * k);
             let b = floats(seed ^ 1, k * n);
-            let (c_shape, kind) = match bias { 0 => (vec![], Bias::None), 1 => (vec![n], Bias::Row), _ => (vec![m, n], Bias::Full) };
-            let c = floats(seed ^ 2, c_shape.iter().product::<usize>().max(1));
+            let (c_shape, kind) = match bias {
+                0 => (vec![], Bias::None),
+                1 => (vec![n], Bias::Row),
+                2 => (vec![], Bias::Scalar),
+                3 => (vec![m, 1], Bias::Column),
+                _ => (vec![m, n], Bias::Full),
+            };
+            let c = floats(seed ^ 2, c_shape.iter().product::<usize>());
             let c = if bias == 0 { vec![] } else { c };
             let activation = if relu { crate::ir::Activation::Relu } else { crate::ir::Activation::None };
             let attrs = GemmAttrs { alpha, beta, trans_a, trans_b, activation };
@@ -186,5 +233,68 @@ mod tests {
             matmul(p, &a, &b, &mut y);
             assert_close(&y, &expected, 1e-5);
         }
+    }
+
+    /// One `[m, k] × [k, n]` product, no batch axes.
+    fn plain(m: usize, k: usize, n: usize) -> MatMul {
+        MatMul {
+            batch: [1; 4],
+            a_strides: [0; 4],
+            b_strides: [0; 4],
+            m,
+            k,
+            n,
+        }
+    }
+
+    #[test]
+    fn matmul_computes_float64_like_the_reference() {
+        let a: Vec<f64> = (0..6).map(|i| 0.1 + i as f64 / 3.0).collect();
+        let b: Vec<f64> = (0..12).map(|i| 1.0 - i as f64 / 7.0).collect();
+        let expected = crate::eval::nn::matmul(
+            &Value::new(vec![2, 3], crate::ir::TensorData::F64(a.clone())),
+            &Value::new(vec![3, 4], crate::ir::TensorData::F64(b.clone())),
+            &[2, 4],
+        )
+        .unwrap();
+        let mut y = vec![f64::NAN; 8];
+        matmul(plain(2, 3, 4), &a, &b, &mut y);
+        assert_eq!(crate::ir::TensorData::F64(y), expected);
+    }
+
+    #[test]
+    fn matmul_on_integers_wraps_like_the_reference() {
+        use crate::ir::TensorData;
+        let a = vec![i32::MAX, 2, -3, 4];
+        let b = vec![2, 1, 5, -7];
+        let mut y = vec![0i32; 4];
+        matmul(plain(2, 2, 2), &a, &b, &mut y);
+        let expected = crate::eval::nn::matmul(
+            &Value::new(vec![2, 2], TensorData::I32(a)),
+            &Value::new(vec![2, 2], TensorData::I32(b)),
+            &[2, 2],
+        )
+        .unwrap();
+        assert_eq!(TensorData::I32(y.clone()), expected);
+        assert_eq!(
+            y,
+            [
+                i32::MAX.wrapping_mul(2).wrapping_add(10),
+                i32::MAX - 14,
+                14,
+                -31
+            ]
+        );
+        let (a, b) = (vec![u64::MAX, 3], vec![2u64, 4]);
+        let mut y = vec![0u64; 1];
+        matmul(plain(1, 2, 1), &a, &b, &mut y);
+        let expected = crate::eval::nn::matmul(
+            &Value::new(vec![1, 2], TensorData::U64(a)),
+            &Value::new(vec![2, 1], TensorData::U64(b)),
+            &[1, 1],
+        )
+        .unwrap();
+        assert_eq!(TensorData::U64(y.clone()), expected);
+        assert_eq!(y, [u64::MAX.wrapping_mul(2).wrapping_add(12)]);
     }
 }

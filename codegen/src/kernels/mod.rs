@@ -138,7 +138,7 @@ pub const SOURCES: &[KernelSource] = &[
     KernelSource {
         name: "softmax",
         source: include_str!("softmax.rs"),
-        depends_on: &["math"],
+        depends_on: &["math", "math64"],
     },
 ];
 
@@ -216,7 +216,10 @@ mod tests {
             .iter()
             .map(|k| k.name)
             .collect();
-        assert_eq!(names, vec!["math", "activation", "conv", "softmax"]);
+        assert_eq!(
+            names,
+            vec!["math", "math64", "activation", "conv", "softmax"]
+        );
     }
 }
 

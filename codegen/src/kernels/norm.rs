@@ -92,6 +92,121 @@ pub fn instance_norm(
     }
 }
 
+/// `BatchNormalization` of `[batch, channels, inner]` data whose statistics are not constants:
+/// given at run time (inference mode), or those of the batch itself (training mode).
+#[derive(Clone, Copy, Debug)]
+pub struct BatchNorm {
+    pub batch: usize,
+    pub channels: usize,
+    pub inner: usize,
+    pub epsilon: f32,
+}
+
+/// `y = (x − mean) / sqrt(var + epsilon) · scale + bias` over channel `c`, as one scale and
+/// shift; `statistics` is `(mean, var)`, `affine` is `(scale, bias)`.
+#[inline(always)]
+fn batch_norm_channel(
+    p: BatchNorm,
+    c: usize,
+    statistics: (f32, f32),
+    affine: (f32, f32),
+    x: &[f32],
+    y: &mut [f32],
+) {
+    let ((mean, var), (scale, bias)) = (statistics, affine);
+    let s = scale / math::sqrt(var + p.epsilon);
+    let shift = bias - mean * s;
+    for b in 0..p.batch {
+        let at = (b * p.channels + c) * p.inner;
+        for (o, &v) in y[at..][..p.inner].iter_mut().zip(&x[at..][..p.inner]) {
+            *o = v * s + shift;
+        }
+    }
+}
+
+/// The mean and biased variance of channel `c` over the batch and the inner axes (two
+/// passes).
+#[inline(always)]
+fn channel_mean_variance(p: BatchNorm, c: usize, x: &[f32]) -> (f32, f32) {
+    let count = (p.batch * p.inner) as f32;
+    let mut sum = 0.0;
+    for b in 0..p.batch {
+        for &v in &x[(b * p.channels + c) * p.inner..][..p.inner] {
+            sum += v;
+        }
+    }
+    let mean = sum / count;
+    let mut squares = 0.0;
+    for b in 0..p.batch {
+        for &v in &x[(b * p.channels + c) * p.inner..][..p.inner] {
+            squares += (v - mean) * (v - mean);
+        }
+    }
+    (mean, squares / count)
+}
+
+/// Inference-mode `BatchNormalization` with `scale`, `bias`, `mean` and `var` computed at run
+/// time (constant ones are folded into a per-channel affine map at compile time instead).
+#[inline(always)]
+pub fn batch_norm(
+    p: BatchNorm,
+    x: &[f32],
+    scale: &[f32],
+    bias: &[f32],
+    mean: &[f32],
+    var: &[f32],
+    y: &mut [f32],
+) {
+    for c in 0..p.channels {
+        batch_norm_channel(p, c, (mean[c], var[c]), (scale[c], bias[c]), x, y);
+    }
+}
+
+/// Training-mode `BatchNormalization`'s `y`: each channel normalised with its batch mean and
+/// biased variance.
+#[inline(always)]
+pub fn batch_norm_training(
+    p: BatchNorm,
+    x: &[f32],
+    scale: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+) {
+    for c in 0..p.channels {
+        let statistics = channel_mean_variance(p, c, x);
+        batch_norm_channel(p, c, statistics, (scale[c], bias[c]), x, y);
+    }
+}
+
+/// Which running statistic [`batch_norm_running_statistic`] writes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BatchStatistic {
+    Mean,
+    /// The biased variance.
+    Variance,
+}
+
+/// Training-mode `BatchNormalization`'s `running_mean` or `running_var`: `input · momentum +
+/// batch statistic · (1 − momentum)` per channel.
+#[inline(always)]
+pub fn batch_norm_running_statistic(
+    p: BatchNorm,
+    statistic: BatchStatistic,
+    momentum: f32,
+    x: &[f32],
+    input: &[f32],
+    y: &mut [f32],
+) {
+    for c in 0..p.channels {
+        let (mean, var) = channel_mean_variance(p, c, x);
+        let current = match statistic {
+            BatchStatistic::Mean => mean,
+            BatchStatistic::Variance => var,
+        };
+        y[c] = input[c] * momentum + current * (1.0 - momentum);
+    }
+}
+
 /// `LRN` across channels of `[batch, channels, inner]` data.
 #[derive(Clone, Copy, Debug)]
 pub struct Lrn {
@@ -136,7 +251,7 @@ pub fn lrn(p: Lrn, x: &[f32], y: &mut [f32]) {
 mod tests {
     use super::*;
     use crate::eval::Value;
-    use crate::ir::op::{LayerNormAttrs, LrnAttrs};
+    use crate::ir::op::{BatchNormTrainingAttrs, LayerNormAttrs, LrnAttrs};
     use crate::kernels::test_support::{assert_close, floats};
     use proptest::prelude::*;
 
@@ -184,6 +299,54 @@ mod tests {
             let mut y = vec![f32::NAN; x.len()];
             instance_norm(InstanceNorm { batch, channels, inner, epsilon: 1e-2 }, &x, &scale, &bias, &mut y);
             assert_close(&y, &expected, 1e-4);
+        }
+
+        #[test]
+        fn batch_norm_with_run_time_statistics_matches_the_reference(
+            batch in 1..3usize, channels in 1..4usize, inner in 1..12usize, seed in any::<u64>()
+        ) {
+            let x = floats(seed, batch * channels * inner);
+            let [scale, bias, mean] = [1, 2, 3].map(|k| floats(seed ^ k, channels));
+            let var: Vec<f32> = floats(seed ^ 4, channels).iter().map(|v| v.abs() + 0.1).collect();
+            let params = [&scale, &bias, &mean, &var].map(|v| Value::f32(vec![channels], v.clone()));
+            let expected = crate::eval::nn::batch_norm(
+                &Value::f32(vec![batch, channels, inner], x.clone()),
+                &params.each_ref(),
+                1e-3,
+            ).unwrap();
+            let p = BatchNorm { batch, channels, inner, epsilon: 1e-3 };
+            let mut y = vec![f32::NAN; x.len()];
+            batch_norm(p, &x, &scale, &bias, &mean, &var, &mut y);
+            assert_close(&y, &expected, 1e-4);
+        }
+
+        #[test]
+        fn batch_norm_training_matches_the_reference(
+            batch in 1..3usize, channels in 1..4usize, inner in 1..12usize, seed in any::<u64>()
+        ) {
+            let x: Vec<f32> = floats(seed, batch * channels * inner).iter().map(|v| v * 3.0 + 1.0).collect();
+            let [scale, bias, mean] = [1, 2, 3].map(|k| floats(seed ^ k, channels));
+            let var: Vec<f32> = floats(seed ^ 4, channels).iter().map(|v| v.abs()).collect();
+            let attrs = BatchNormTrainingAttrs { epsilon: 1e-2, momentum: 0.8 };
+            let values = [
+                Value::f32(vec![batch, channels, inner], x.clone()),
+                Value::f32(vec![channels], scale.clone()),
+                Value::f32(vec![channels], bias.clone()),
+                Value::f32(vec![channels], mean.clone()),
+                Value::f32(vec![channels], var.clone()),
+            ];
+            let shapes = [vec![batch, channels, inner], vec![channels], vec![channels]];
+            let expected =
+                crate::eval::norm::batch_norm_training(&attrs, &values.each_ref(), &shapes).unwrap();
+            let p = BatchNorm { batch, channels, inner, epsilon: 1e-2 };
+            let mut y = vec![f32::NAN; x.len()];
+            batch_norm_training(p, &x, &scale, &bias, &mut y);
+            assert_close(&y, expected[0].floats("").unwrap(), 1e-4);
+            for (k, statistic, input) in [(1, BatchStatistic::Mean, &mean), (2, BatchStatistic::Variance, &var)] {
+                let mut s = vec![f32::NAN; channels];
+                batch_norm_running_statistic(p, statistic, 0.8, &x, input, &mut s);
+                assert_close(&s, expected[k].floats("").unwrap(), 1e-4);
+            }
         }
 
         #[test]

@@ -100,6 +100,53 @@ pub fn dequantize_linear<X: Number>(
     });
 }
 
+/// The zero point of scale `k` given in the data's own type at run time (empty: 0).
+#[inline(always)]
+fn run_time_zero_point<T: Number>(zero_point: &[T], k: usize) -> i32 {
+    if zero_point.is_empty() {
+        0
+    } else {
+        zero_point[k].to_i64() as i32
+    }
+}
+
+/// `QuantizeLinear` with a scale and zero point computed at run time (the zero point in the
+/// output's type, empty for 0).
+#[inline(always)]
+pub fn quantize_linear_run_time<Y: Number>(
+    p: Linear,
+    x: &[f32],
+    scale: &[f32],
+    zero_point: &[Y],
+    y: &mut [Y],
+) {
+    for_each_scale(p, |i, k| {
+        let q = saturate(
+            x[i] / scale[k],
+            run_time_zero_point(zero_point, k),
+            p.q_min,
+            p.q_max,
+        );
+        y[i] = Y::from_i64(q as i64);
+    });
+}
+
+/// `DequantizeLinear` with a scale and zero point computed at run time (the zero point in the
+/// input's type, empty for 0).
+#[inline(always)]
+pub fn dequantize_linear_run_time<X: Number>(
+    p: Linear,
+    x: &[X],
+    scale: &[f32],
+    zero_point: &[X],
+    y: &mut [f32],
+) {
+    for_each_scale(p, |i, k| {
+        let d = x[i].to_i64() - run_time_zero_point(zero_point, k) as i64;
+        y[i] = d as f32 * scale[k];
+    });
+}
+
 /// `DynamicQuantizeLinear`'s scale and (rounded) zero point: the range of `x` widened to
 /// include 0, over the 256 levels of uint8.
 #[inline(always)]
@@ -426,17 +473,26 @@ mod tests {
                 output_dtype: DType::I8,
                 scale: scale.clone(),
                 zero_point: zero_point.clone(),
+                ..Default::default()
             };
             let want = reference::quantize_linear(&attrs, &Value::f32(shape.clone(), x.clone()), DType::I8).unwrap();
             let mut q = vec![0i8; total];
             quantize_linear(p, &x, &scale, &zp32, &mut q);
             prop_assert_eq!(TensorData::I8(q.clone()), want);
+            // The same with the zero point given at run time, in the data's type.
+            let zp8: Vec<i8> = zero_point.iter().map(|&z| z as i8).collect();
+            let mut q_run_time = vec![0i8; total];
+            quantize_linear_run_time(p, &x, &scale, &zp8, &mut q_run_time);
+            prop_assert_eq!(&q_run_time, &q);
 
-            let attrs = DequantizeAttrs { axis: axis as i64, block_size, scale: scale.clone(), zero_point };
+            let attrs = DequantizeAttrs { axis: axis as i64, block_size, scale: scale.clone(), zero_point, ..Default::default() };
             let want = reference::dequantize_linear(&attrs, &Value::new(shape.clone(), TensorData::I8(q.clone()))).unwrap();
             let mut y = vec![0f32; total];
             dequantize_linear(p, &q, &scale, &zp32, &mut y);
-            prop_assert_eq!(TensorData::F32(y), want);
+            prop_assert_eq!(TensorData::F32(y.clone()), want);
+            let mut y_run_time = vec![0f32; total];
+            dequantize_linear_run_time(p, &q, &scale, &zp8, &mut y_run_time);
+            prop_assert_eq!(&y_run_time, &y);
         }
 
         #[test]

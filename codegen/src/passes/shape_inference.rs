@@ -519,7 +519,23 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![vec![m, n]]
         }
         Op::MatMul => {
-            require_f32(graph, node, 2)?;
+            // The types ONNX defines MatMul on, but float16 and bfloat16.
+            let (ta, tb) = (graph.tensor(node.inputs[0]), graph.tensor(node.inputs[1]));
+            let numeric = [
+                DType::F32,
+                DType::F64,
+                DType::I32,
+                DType::I64,
+                DType::U32,
+                DType::U64,
+            ];
+            if !numeric.contains(&ta.dtype) || ta.dtype != tb.dtype {
+                return Err(format!(
+                    "its inputs '{}' and '{}' are {} and {}; MatMul takes two inputs of one type \
+                     among float32, float64, int32, int64, uint32 and uint64",
+                    ta.name, tb.name, ta.dtype, tb.dtype
+                ));
+            }
             let b = input_shape(graph, node, 1)?;
             vec![matmul_shape(&x, &b)?]
         }
@@ -603,7 +619,9 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![broadcast_shapes(&x, &xy)?]
         }
         Op::Softmax(a) | Op::LogSoftmax(a) => {
-            require_f32_or_quantized(graph, node, 1)?;
+            if graph.tensor(node.inputs[0]).dtype != DType::F64 {
+                require_f32_or_quantized(graph, node, 1)?;
+            }
             let axis = normalize_axis(a.axis, rank)?;
             a.axis = axis as i64;
             if a.coerce_2d && axis + 1 >= rank {
@@ -676,7 +694,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             out.extend(std::iter::repeat_n(1, rank - 2));
             vec![out]
         }
-        Op::BatchNormalization(_) => {
+        Op::BatchNormalization(_) | Op::BatchNormalizationTraining(_) => {
             require_f32(graph, node, 5)?;
             if rank < 2 {
                 return Err(format!("the input {x:?} has no channel axis"));
@@ -690,7 +708,17 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
                     ));
                 }
             }
-            vec![x]
+            let n_outputs = node.outputs.len();
+            if n_outputs > 3 {
+                return Err(format!(
+                    "it has {n_outputs} outputs; training mode has y, running_mean and running_var"
+                ));
+            }
+            let channels = vec![x[1]];
+            [x, channels.clone(), channels]
+                .into_iter()
+                .take(n_outputs)
+                .collect()
         }
         Op::Reshape(a) => {
             let target =
@@ -1623,6 +1651,28 @@ mod tests {
         let mut g = parse(text).unwrap();
         infer_shapes(&mut g, &PassOptions::default())?;
         Ok(g)
+    }
+
+    #[test]
+    fn quantize_linear_takes_a_run_time_scale_as_a_data_input() {
+        let text = "graph g {\n input %x: f32[2, 3]\n input %s: f32[]\n input %z: i8[]\n \
+             %q: i8[?] = QuantizeLinear(%x | %s, %z) {output_dtype=i8} @q\n \
+             %y: f32[?] = DequantizeLinear(%q | %s, %z) @d\n output %y\n}";
+        let mut g = infer(text).unwrap();
+        for node in &g.nodes {
+            assert_eq!(node.inputs.len(), 3, "{}", node.name);
+            assert!(node.params.is_empty());
+        }
+        let Op::QuantizeLinear(a) = &g.nodes[0].op else {
+            panic!()
+        };
+        assert!(a.scale_at_run_time && a.scale.is_empty() && a.zero_point.is_empty());
+        // A second run (after other passes) finds the parameters among the inputs.
+        infer_shapes(&mut g, &PassOptions::default()).unwrap();
+        assert_eq!(g.tensors[g.nodes[1].outputs[0].0].shape, Some(vec![2, 3]));
+        // A zero point of another type than the output is still refused.
+        let err = infer(&text.replace("%z: i8[]", "%z: u8[]")).unwrap_err();
+        assert!(err.to_string().contains("zero point"), "{err}");
     }
 
     #[test]

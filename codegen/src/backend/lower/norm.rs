@@ -1,10 +1,11 @@
 //! Lowering of the normalisation ops (`LayerNormalization` with its optional statistics,
-//! `InstanceNormalization`, `LRN`) and of `Einsum`.
+//! `BatchNormalization` with run-time statistics or in training mode, `InstanceNormalization`,
+//! `LRN`) and of `Einsum`.
 
 use super::{Lowering, R, array, usize_};
 use crate::backend::{Arg, Stmt, Struct, Value};
 use crate::ir::einsum;
-use crate::ir::op::{EinsumAttrs, LayerNormAttrs, LrnAttrs};
+use crate::ir::op::{BatchNormTrainingAttrs, EinsumAttrs, LayerNormAttrs, LrnAttrs};
 use crate::kernels::einsum::MAX_LABELS;
 
 impl Lowering<'_> {
@@ -61,6 +62,84 @@ impl Lowering<'_> {
                             ],
                         ),
                         format!("the {statistic} output of {outer} rows of {inner} values"),
+                    )
+                }
+            };
+            let part = (outputs.len() > 1).then_some(k);
+            let body = vec![Stmt::Let("p".into(), p.clone()), call];
+            self.push(part, detail, inputs, out, false, body);
+        }
+        Ok(())
+    }
+
+    fn batch_norm_struct(&self, epsilon: f32) -> Struct {
+        let x = self.input_shape(0);
+        Struct::new(
+            "norm::BatchNorm",
+            vec![
+                ("batch", usize_(x[0])),
+                ("channels", usize_(x[1])),
+                ("inner", usize_(x[2..].iter().product())),
+                ("epsilon", Value::F32(epsilon)),
+            ],
+        )
+    }
+
+    /// Inference-mode `BatchNormalization` whose statistics are not all constants (with
+    /// constant ones, the back end folds them into a per-channel scale and shift).
+    pub(super) fn batch_norm_run_time(&mut self, epsilon: f32) -> R<()> {
+        let p = self.batch_norm_struct(epsilon);
+        self.kernel_step(
+            "norm::batch_norm",
+            p,
+            &[(0, "X"), (1, "SCALE"), (2, "BIAS"), (3, "MEAN"), (4, "VAR")],
+            "statistics given at run time".to_string(),
+        )
+    }
+
+    /// Training-mode `BatchNormalization`: one step per output (`y`, then the optional
+    /// `running_mean` and `running_var`), each computing the batch statistics again.
+    pub(super) fn batch_norm_training(&mut self, a: &BatchNormTrainingAttrs) -> R<()> {
+        let p = self.batch_norm_struct(a.epsilon);
+        let outputs = self.node.outputs.clone();
+        for (k, &out) in outputs.iter().enumerate() {
+            let mut inputs = Vec::new();
+            let xa = self.operand(0, "X", &mut inputs)?;
+            let (call, detail) = match k {
+                0 => {
+                    let scale = self.operand(1, "SCALE", &mut inputs)?;
+                    let bias = self.operand(2, "BIAS", &mut inputs)?;
+                    (
+                        Stmt::Call(
+                            "norm::batch_norm_training".into(),
+                            vec![Arg::Local("p".into()), xa, scale, bias, Arg::Output],
+                        ),
+                        "with the batch's statistics".to_string(),
+                    )
+                }
+                _ => {
+                    let (statistic, role, what) = if k == 1 {
+                        ("Mean", "MEAN", "running_mean")
+                    } else {
+                        ("Variance", "VAR", "running_var")
+                    };
+                    let input = self.operand(2 + k, role, &mut inputs)?;
+                    (
+                        Stmt::Call(
+                            "norm::batch_norm_running_statistic".into(),
+                            vec![
+                                Arg::Local("p".into()),
+                                Arg::Value(Value::Variant(
+                                    format!("norm::BatchStatistic::{statistic}"),
+                                    vec![],
+                                )),
+                                Arg::Value(Value::F32(a.momentum)),
+                                xa,
+                                input,
+                                Arg::Output,
+                            ],
+                        ),
+                        format!("the {what} output, momentum {}", a.momentum),
                     )
                 }
             };

@@ -2,8 +2,9 @@
 //! `DequantizeLinear`, `DynamicQuantizeLinear` (three steps, one per output), `MatMulInteger`,
 //! `QLinearMatMul`, `ConvInteger` and `QLinearConv`.
 //!
-//! Scales and zero points are constants by now (shape inference read them into the
-//! attributes); they become static arrays, and the float32 requantization multipliers
+//! Scales and zero points are usually constants by now (shape inference read them into the
+//! attributes); they become static arrays (those computed at run time are data inputs that the
+//! `*_run_time` kernels read), and the float32 requantization multipliers
 //! `(a_scale · b_scale) / y_scale` are computed here by the evaluator's own function.
 
 use super::{Lowering, R, usize_};
@@ -65,6 +66,26 @@ impl Lowering<'_> {
     /// Lowers one of the ONNX quantization ops.
     pub(super) fn onnx_quant(&mut self) -> R<()> {
         match &self.node.op {
+            Op::QuantizeLinear(a) if a.scale_at_run_time => {
+                let dtype = self.graph.tensor(self.node.outputs[0]).dtype;
+                let (axis, block_size) = (a.axis as usize, a.block_size);
+                self.run_time_linear_step(
+                    "qlinear::quantize_linear_run_time",
+                    axis,
+                    block_size,
+                    dtype,
+                )
+            }
+            Op::DequantizeLinear(a) if a.scale_at_run_time => {
+                let dtype = self.graph.tensor(self.node.inputs[0]).dtype;
+                let (axis, block_size) = (a.axis as usize, a.block_size);
+                self.run_time_linear_step(
+                    "qlinear::dequantize_linear_run_time",
+                    axis,
+                    block_size,
+                    dtype,
+                )
+            }
             Op::QuantizeLinear(a) => {
                 let dtype = self.graph.tensor(self.node.outputs[0]).dtype;
                 let p = linear(
@@ -144,6 +165,40 @@ impl Lowering<'_> {
         let detail = match n_scales {
             1 => "one scale and zero point".to_string(),
             n => format!("{n} scales and zero points"),
+        };
+        self.push(None, detail, inputs, self.node.outputs[0], false, body);
+        Ok(())
+    }
+
+    /// `QuantizeLinear` or `DequantizeLinear` whose scale and zero point are data inputs
+    /// computed at run time (`x, scale, zero_point?`); `dtype` is the quantized type.
+    fn run_time_linear_step(
+        &mut self,
+        kernel: &str,
+        axis: usize,
+        block_size: usize,
+        dtype: DType,
+    ) -> R<()> {
+        let n_scales: usize = self.input_shape(1).iter().product();
+        let p = linear(self.input_shape(0), axis, block_size, n_scales, dtype);
+        let mut inputs = Vec::new();
+        let x = self.operand(0, "X", &mut inputs)?;
+        let scale = self.operand(1, "SCALE", &mut inputs)?;
+        let zero_point = if self.node.inputs.len() > 2 {
+            self.operand(2, "ZERO_POINT", &mut inputs)?
+        } else {
+            Arg::Empty
+        };
+        let body = vec![
+            Stmt::Let("p".into(), p),
+            Stmt::Call(
+                kernel.into(),
+                vec![Arg::Local("p".into()), x, scale, zero_point, Arg::Output],
+            ),
+        ];
+        let detail = match n_scales {
+            1 => "one scale and zero point, computed at run time".to_string(),
+            n => format!("{n} scales and zero points, computed at run time"),
         };
         self.push(None, detail, inputs, self.node.outputs[0], false, body);
         Ok(())

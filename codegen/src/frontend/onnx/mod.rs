@@ -1322,13 +1322,16 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
         "GlobalAveragePool" => Op::GlobalAveragePool,
         "GlobalMaxPool" => Op::GlobalMaxPool,
         "BatchNormalization" => {
-            a.ignore(&["momentum"]);
             if opset < 9 && a.int("spatial").is_some_and(|s| s == 0) {
                 return Err("BatchNormalization with spatial=0 is not supported".into());
             }
             if a.bool("training_mode", false) {
-                return Err("BatchNormalization in training mode is not supported".into());
+                return Ok(Op::BatchNormalizationTraining(BatchNormTrainingAttrs {
+                    epsilon: a.float("epsilon").unwrap_or(1e-5),
+                    momentum: a.float("momentum").unwrap_or(0.9),
+                }));
             }
+            a.ignore(&["momentum"]);
             if opset < 7 {
                 a.ignore(&["is_test", "consumed_inputs"]);
             }

@@ -24,8 +24,9 @@ struct Param {
 }
 
 impl Param {
+    /// The number of values (of a run-time parameter too, whose `values` are unknown).
     fn len(&self) -> usize {
-        self.values.len()
+        self.shape.iter().product()
     }
 
     fn floats(&self) -> R<Vec<f32>> {
@@ -89,6 +90,51 @@ fn param(graph: &Graph, node: &Node, slot: usize) -> R<Option<Param>> {
         dtype: data.dtype(),
         values: data.to_f64_vec(),
     }))
+}
+
+/// The scale and zero point of a `QuantizeLinear` or `DequantizeLinear` when either is computed
+/// at run time (their `values` empty), after moving them to the node's data inputs; `None`
+/// when both are constants. `already` says that an earlier run of shape inference moved them.
+fn run_time_params(
+    graph: &Graph,
+    node: &mut Node,
+    already: bool,
+) -> R<Option<(Param, Option<Param>)>> {
+    let describe = |id: crate::ir::TensorId| {
+        let t = graph.tensor(id);
+        Ok::<_, String>(Param {
+            name: t.name.clone(),
+            shape: t
+                .shape
+                .clone()
+                .ok_or_else(|| format!("the shape of '{}' is unknown", t.name))?,
+            dtype: t.dtype,
+            values: Vec::new(),
+        })
+    };
+    if !already {
+        let given: Vec<_> = node.params.iter().flatten().collect();
+        if given.iter().all(|&&id| graph.tensor(id).data.is_some()) {
+            return Ok(None);
+        }
+        let Some(Some(scale)) = node.params.first() else {
+            return Err(format!("its {} is missing", node.op.arity().params[0]));
+        };
+        node.inputs.push(*scale);
+        if let Some(Some(zero_point)) = node.params.get(1) {
+            node.inputs.push(*zero_point);
+        }
+        node.params.clear();
+    }
+    let scale = describe(node.inputs[1])?;
+    if scale.dtype != DType::F32 {
+        return Err(format!(
+            "the scale '{}' is {}; scales must be float32",
+            scale.name, scale.dtype
+        ));
+    }
+    let zero_point = node.inputs.get(2).map(|&id| describe(id)).transpose()?;
+    Ok(Some((scale, zero_point)))
 }
 
 fn required(graph: &Graph, node: &Node, slot: usize) -> R<Param> {
@@ -166,12 +212,23 @@ pub(super) fn infer(
             if !QUANTIZED.contains(&out_dtype) {
                 return Err(format!("quantizing to {out_dtype} is not supported"));
             }
-            let scale = required(graph, node, 0)?;
-            a.axis = check_layout(x, a.axis, a.block_size, &scale)? as i64;
-            a.scale = scale.floats()?;
-            if let Some(zp) = param(graph, node, 1)? {
-                same_shape(&zp, &scale)?;
-                a.zero_point = zp.ints(out_dtype)?;
+            if let Some((scale, zero_point)) =
+                run_time_params(graph, node, a.scale_at_run_time)?
+            {
+                a.axis = check_layout(x, a.axis, a.block_size, &scale)? as i64;
+                if let Some(zp) = zero_point {
+                    same_shape(&zp, &scale)?;
+                    zp.ints(out_dtype)?;
+                }
+                a.scale_at_run_time = true;
+            } else {
+                let scale = required(graph, node, 0)?;
+                a.axis = check_layout(x, a.axis, a.block_size, &scale)? as i64;
+                a.scale = scale.floats()?;
+                if let Some(zp) = param(graph, node, 1)? {
+                    same_shape(&zp, &scale)?;
+                    a.zero_point = zp.ints(out_dtype)?;
+                }
             }
             a.output_dtype = out_dtype;
             node.op = Op::QuantizeLinear(a);
@@ -181,12 +238,23 @@ pub(super) fn infer(
             let mut types = QUANTIZED.to_vec();
             types.push(DType::I32);
             let dtype = require_dtype(graph, node, 0, &types)?;
-            let scale = required(graph, node, 0)?;
-            a.axis = check_layout(x, a.axis, a.block_size, &scale)? as i64;
-            a.scale = scale.floats()?;
-            if let Some(zp) = param(graph, node, 1)? {
-                same_shape(&zp, &scale)?;
-                a.zero_point = zp.ints(dtype)?;
+            if let Some((scale, zero_point)) =
+                run_time_params(graph, node, a.scale_at_run_time)?
+            {
+                a.axis = check_layout(x, a.axis, a.block_size, &scale)? as i64;
+                if let Some(zp) = zero_point {
+                    same_shape(&zp, &scale)?;
+                    zp.ints(dtype)?;
+                }
+                a.scale_at_run_time = true;
+            } else {
+                let scale = required(graph, node, 0)?;
+                a.axis = check_layout(x, a.axis, a.block_size, &scale)? as i64;
+                a.scale = scale.floats()?;
+                if let Some(zp) = param(graph, node, 1)? {
+                    same_shape(&zp, &scale)?;
+                    a.zero_point = zp.ints(dtype)?;
+                }
             }
             node.op = Op::DequantizeLinear(a);
             vec![x.to_vec()]
