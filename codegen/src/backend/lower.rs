@@ -534,40 +534,17 @@ impl Lowering<'_> {
         })
     }
 
-    /// A convolution or transposed convolution: one `conv::Conv2d` and one kernel call.
+    /// A convolution or transposed convolution: one `conv::Conv2d` (`conv::Conv3d` for a 3-D
+    /// transposed one) and one kernel call.
     fn convolution(&mut self, c: Conv) -> R<()> {
         let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
-        // A transposed convolution has the geometry of the convolution it transposes: from its
-        // output to its input. The kernel takes the sizes as input and output all the same.
-        let (from, to) = if c.transposed { (&y, &x) } else { (&x, &y) };
-        let g = Spatial2d::new(from, to, c.kernel_shape, c.strides, c.dilations, c.pads);
-        let (h_in, w_in, h_out, w_out) = if c.transposed {
-            (g.h_out, g.w_out, g.h_in, g.w_in)
+        let (p, kernel) = if x.len() == 5 {
+            (conv3d(&x, &y, &c)?, "conv::conv_transpose3d")
+        } else if c.transposed {
+            (conv2d(&x, &y, &c), "conv::conv_transpose2d")
         } else {
-            (g.h_in, g.w_in, g.h_out, g.w_out)
+            (conv2d(&x, &y, &c), "conv::conv2d")
         };
-        let p = Struct::new(
-            "conv::Conv2d",
-            vec![
-                ("batch", usize_(x[0])),
-                ("c_in", usize_(x[1])),
-                ("h_in", usize_(h_in)),
-                ("w_in", usize_(w_in)),
-                ("c_out", usize_(y[1])),
-                ("h_out", usize_(h_out)),
-                ("w_out", usize_(w_out)),
-                ("k_h", usize_(g.k_h)),
-                ("k_w", usize_(g.k_w)),
-                ("stride_h", usize_(g.stride_h)),
-                ("stride_w", usize_(g.stride_w)),
-                ("dilation_h", usize_(g.dilation_h)),
-                ("dilation_w", usize_(g.dilation_w)),
-                ("pad_top", usize_(g.pad_top)),
-                ("pad_left", usize_(g.pad_left)),
-                ("groups", usize_(c.group)),
-                ("activation", activation(c.activation)),
-            ],
-        );
         let mut inputs = Vec::new();
         let xa = self.operand(0, "X", &mut inputs)?;
         let w = self.operand(1, "WEIGHT", &mut inputs)?;
@@ -589,12 +566,7 @@ impl Lowering<'_> {
         let body = vec![
             Stmt::Let("p".into(), p),
             Stmt::Call(
-                if c.transposed {
-                    "conv::conv_transpose2d"
-                } else {
-                    "conv::conv2d"
-                }
-                .into(),
+                kernel.into(),
                 vec![Arg::Local("p".into()), xa, w, b, Arg::Output],
             ),
         ];
@@ -1721,6 +1693,65 @@ struct Conv<'a> {
     pads: &'a [usize],
     group: usize,
     activation: Activation,
+}
+
+/// The `conv::Conv2d` of a 1-D or 2-D convolution or transposed convolution from `x` to `y`.
+fn conv2d(x: &[usize], y: &[usize], c: &Conv) -> Struct {
+    // A transposed convolution has the geometry of the convolution it transposes: from its
+    // output to its input. The kernel takes the sizes as input and output all the same.
+    let (from, to) = if c.transposed { (y, x) } else { (x, y) };
+    let g = Spatial2d::new(from, to, c.kernel_shape, c.strides, c.dilations, c.pads);
+    let (h_in, w_in, h_out, w_out) = if c.transposed {
+        (g.h_out, g.w_out, g.h_in, g.w_in)
+    } else {
+        (g.h_in, g.w_in, g.h_out, g.w_out)
+    };
+    Struct::new(
+        "conv::Conv2d",
+        vec![
+            ("batch", usize_(x[0])),
+            ("c_in", usize_(x[1])),
+            ("h_in", usize_(h_in)),
+            ("w_in", usize_(w_in)),
+            ("c_out", usize_(y[1])),
+            ("h_out", usize_(h_out)),
+            ("w_out", usize_(w_out)),
+            ("k_h", usize_(g.k_h)),
+            ("k_w", usize_(g.k_w)),
+            ("stride_h", usize_(g.stride_h)),
+            ("stride_w", usize_(g.stride_w)),
+            ("dilation_h", usize_(g.dilation_h)),
+            ("dilation_w", usize_(g.dilation_w)),
+            ("pad_top", usize_(g.pad_top)),
+            ("pad_left", usize_(g.pad_left)),
+            ("groups", usize_(c.group)),
+            ("activation", activation(c.activation)),
+        ],
+    )
+}
+
+/// The `conv::Conv3d` of a 3-D transposed convolution from `x` to `y` (the only 3-D
+/// convolution with a kernel).
+fn conv3d(x: &[usize], y: &[usize], c: &Conv) -> R<Struct> {
+    if !c.transposed {
+        return Err("3-D Conv is not supported (1-D and 2-D are)".into());
+    }
+    Ok(Struct::new(
+        "conv::Conv3d",
+        vec![
+            ("batch", usize_(x[0])),
+            ("c_in", usize_(x[1])),
+            ("c_out", usize_(y[1])),
+            ("shape_in", array(&x[2..])),
+            ("shape_out", array(&y[2..])),
+            ("kernel", array(c.kernel_shape)),
+            ("strides", array(c.strides)),
+            ("dilations", array(c.dilations)),
+            ("pads_begin", array(&c.pads[..3])),
+            ("groups", usize_(c.group)),
+            ("activation", activation(c.activation)),
+        ],
+    ))
 }
 
 /// `3×3`, `2` for a 1-D list.

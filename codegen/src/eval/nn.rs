@@ -65,7 +65,8 @@ pub fn conv(
     Ok(y)
 }
 
-/// Transposed convolution: every input element scatters `x * w` into the output.
+/// Transposed convolution, NCHW with any number of spatial axes: every input element scatters
+/// `x * w` into the output at `input * stride + tap * dilation - pad_begin`.
 pub fn conv_transpose(
     a: &ConvTransposeAttrs,
     x: &Value,
@@ -75,54 +76,58 @@ pub fn conv_transpose(
 ) -> R<Vec<f32>> {
     let (xs, ws) = (x.floats("ConvTranspose")?, w.floats("ConvTranspose")?);
     let bias = b.map(|b| b.floats("ConvTranspose")).transpose()?;
-    // The geometry maps output to input for Conv; here the roles swap, so build it on the
-    // output with the input as "kernel output" and walk input positions.
-    let g = Spatial2d::new(
-        out_shape,
-        &x.shape,
-        &a.kernel_shape,
-        &a.strides,
-        &a.dilations,
-        &a.pads,
+    let (in_spatial, out_spatial) = (&x.shape[2..], &out_shape[2..]);
+    let spatial = in_spatial.len();
+    let (plane_in, plane_out) = (
+        in_spatial.iter().product::<usize>(),
+        out_spatial.iter().product::<usize>(),
     );
+    let taps: usize = a.kernel_shape.iter().product();
+    let out_strides = strides_of(out_spatial);
     let (c_in, c_out, groups) = (x.shape[1], out_shape[1], a.group);
     let (cin_g, cout_g) = (c_in / groups, c_out / groups);
-    let (h_out, w_out) = (g.h_in, g.w_in);
-    let (h_in, w_in) = (g.h_out, g.w_out);
+    // The output offset each (input position, kernel tap) pair writes to, if inside.
+    let (mut i, mut k) = (vec![0; spatial], vec![0; spatial]);
+    let mut targets = Vec::with_capacity(plane_in * taps);
+    for pi in 0..plane_in {
+        super::layout::unravel(pi, in_spatial, &mut i);
+        for t in 0..taps {
+            super::layout::unravel(t, &a.kernel_shape, &mut k);
+            let offset: Option<usize> = (0..spatial)
+                .map(|d| {
+                    (i[d] * a.strides[d] + k[d] * a.dilations[d])
+                        .checked_sub(a.pads[d])
+                        .filter(|&o| o < out_spatial[d])
+                        .map(|o| o * out_strides[d])
+                })
+                .sum();
+            targets.push(offset);
+        }
+    }
     let mut acc = vec![0f64; out_shape.iter().product()];
-    for n in 0..g.n {
+    for n in 0..x.shape[0] {
         for ic in 0..c_in {
             let group = ic / cin_g;
-            for iy in 0..h_in {
-                for ix in 0..w_in {
-                    let xv = xs[((n * c_in + ic) * h_in + iy) * w_in + ix] as f64;
-                    for ocg in 0..cout_g {
-                        let oc = group * cout_g + ocg;
-                        for ky in 0..g.k_h {
-                            let Some(oy) = g.input_row(iy, ky) else {
-                                continue;
-                            };
-                            for kx in 0..g.k_w {
-                                let Some(ox) = g.input_col(ix, kx) else {
-                                    continue;
-                                };
-                                let wv = ws[((ic * cout_g + ocg) * g.k_h + ky) * g.k_w + kx]
-                                    as f64;
-                                acc[((n * c_out + oc) * h_out + oy) * w_out + ox] +=
-                                    xv * wv;
-                            }
+            let input = &xs[(n * c_in + ic) * plane_in..][..plane_in];
+            for ocg in 0..cout_g {
+                let oc = group * cout_g + ocg;
+                let weights = &ws[(ic * cout_g + ocg) * taps..][..taps];
+                let out = &mut acc[(n * c_out + oc) * plane_out..][..plane_out];
+                for (pi, &xv) in input.iter().enumerate() {
+                    for (t, &wv) in weights.iter().enumerate() {
+                        if let Some(o) = targets[pi * taps + t] {
+                            out[o] += xv as f64 * wv as f64;
                         }
                     }
                 }
             }
         }
     }
-    let plane = h_out * w_out;
     Ok(acc
         .iter()
         .enumerate()
         .map(|(i, &v)| {
-            let oc = (i / plane) % c_out;
+            let oc = (i / plane_out) % c_out;
             a.activation
                 .apply((v + bias.map_or(0.0, |b| b[oc] as f64)) as f32)
         })
@@ -428,4 +433,26 @@ pub fn resize(a: &ResizeAttrs, x: &Value, out_shape: &[usize]) -> R<Vec<f32>> {
         y.push(sum as f32);
     }
     Ok(y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Depth stride 2 with a depth-2 kernel: each input plane writes two output planes.
+    #[test]
+    fn conv_transpose_3d_scatters_along_depth() {
+        let x = Value::f32(vec![1, 1, 2, 1, 1], vec![1.0, 2.0]);
+        let w = Value::f32(vec![1, 1, 2, 1, 1], vec![1.0, 10.0]);
+        let a = ConvTransposeAttrs {
+            kernel_shape: vec![2, 1, 1],
+            strides: vec![2, 1, 1],
+            dilations: vec![1, 1, 1],
+            pads: vec![0; 6],
+            ..Default::default()
+        };
+        let b = Value::f32(vec![1], vec![0.5]);
+        let y = conv_transpose(&a, &x, &w, Some(&b), &[1, 1, 4, 1, 1]).unwrap();
+        assert_eq!(y, vec![1.5, 10.5, 2.5, 20.5]);
+    }
 }

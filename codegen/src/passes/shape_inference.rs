@@ -319,7 +319,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
                 require_f32_or_quantized(graph, node, 3)?;
             }
             let w = input_shape(graph, node, 1)?;
-            check_spatial_rank(rank, "Conv")?;
+            check_spatial_rank(rank, "Conv", 2)?;
             // A channels-last convolution is inferred as the channels-first one it is a
             // relayout of: the channel axis of the data and the input-channel axis of the
             // weights move to position 1.
@@ -380,7 +380,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
         Op::ConvTranspose(a) => {
             require_f32(graph, node, 3)?;
             let w = input_shape(graph, node, 1)?;
-            check_spatial_rank(rank, "ConvTranspose")?;
+            check_spatial_rank(rank, "ConvTranspose", 3)?;
             if w.len() != rank || w[0] != x[1] {
                 return Err(format!(
                     "the weights have shape {w:?}, which does not match the input {x:?}"
@@ -618,7 +618,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
         }
         Op::MaxPool(a) | Op::AveragePool(a) => {
             require_f32_or_quantized(graph, node, 1)?;
-            check_spatial_rank(rank, node.op.name())?;
+            check_spatial_rank(rank, node.op.name(), 2)?;
             let x = if a.channels_last {
                 channels_first(&x)
             } else {
@@ -1322,15 +1322,21 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
     Ok(shapes)
 }
 
-fn check_spatial_rank(rank: usize, op: &str) -> Result<(), String> {
+/// Checks that the input has between 1 and `max_spatial` spatial axes after N and C.
+fn check_spatial_rank(rank: usize, op: &str, max_spatial: usize) -> Result<(), String> {
+    let supported = if max_spatial == 3 {
+        "1-D, 2-D and 3-D are"
+    } else {
+        "1-D and 2-D are"
+    };
     match rank {
-        3 | 4 => Ok(()),
-        r if r > 4 => Err(format!(
-            "{}-D {op} is not supported (1-D and 2-D are)",
-            r - 2
-        )),
+        r if (3..=2 + max_spatial).contains(&r) => Ok(()),
+        r if r > 2 + max_spatial => {
+            Err(format!("{}-D {op} is not supported ({supported})", r - 2))
+        }
         _ => Err(format!(
-            "{op} needs an input of rank 3 or 4, found rank {rank}"
+            "{op} needs an input of rank 3 to {}, found rank {rank}",
+            2 + max_spatial
         )),
     }
 }
