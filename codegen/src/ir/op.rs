@@ -234,6 +234,9 @@ attr_struct! {
         pub ceil_mode: bool = false,
         /// `AveragePool` only: whether padded positions count in the divisor.
         pub count_include_pad: bool = false,
+        /// `MaxPool` only: whether its `Indices` output numbers a plane's elements in
+        /// column-major order (ONNX `storage_order` 1) rather than row-major.
+        pub column_major_indices: bool = false,
         /// NHWC data instead of NCHW.
         pub channels_last: bool = false,
     }

@@ -1208,7 +1208,7 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
                 ceil_mode: a.bool("ceil_mode", false),
                 count_include_pad: op_type == "AveragePool"
                     && a.bool("count_include_pad", false),
-                channels_last: false,
+                ..Default::default()
             };
             if attrs.kernel_shape.is_empty() {
                 return Err("attribute 'kernel_shape' is required".into());
