@@ -617,8 +617,28 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![x]
         }
         Op::MaxPool(a) | Op::AveragePool(a) => {
-            require_f32_or_quantized(graph, node, 1)?;
-            check_spatial_rank(rank, node.op.name(), 2)?;
+            let max = matches!(node.op, Op::MaxPool(_));
+            let input = graph.tensor(node.inputs[0]);
+            // Max pooling only compares, so it takes every number type; int8 with
+            // quantization parameters keeps them (the quantized path).
+            if !max || input.quant.is_some() || input.dtype == DType::Bool {
+                require_f32_or_quantized(graph, node, 1)?;
+            }
+            if node.outputs.len() > 2 {
+                return Err(format!(
+                    "it has {} outputs; MaxPool has the values and the indices",
+                    node.outputs.len()
+                ));
+            }
+            let with_indices = node.outputs.len() == 2;
+            if with_indices && (a.channels_last || input.quant.is_some()) {
+                return Err(
+                    "the Indices output of a channels-last or quantized MaxPool is not supported"
+                        .into(),
+                );
+            }
+            let max_spatial = if a.channels_last { 2 } else { 3 };
+            check_spatial_rank(rank, node.op.name(), max_spatial)?;
             let x = if a.channels_last {
                 channels_first(&x)
             } else {
@@ -656,16 +676,21 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
                     a.pads[d],
                 )?);
             }
-            node.op = if matches!(node.op, Op::MaxPool(_)) {
+            node.op = if max {
                 Op::MaxPool(a.clone())
             } else {
                 Op::AveragePool(a.clone())
             };
-            vec![if a.channels_last {
+            let out = if a.channels_last {
                 channels_last(&out)
             } else {
                 out
-            }]
+            };
+            if with_indices {
+                vec![out.clone(), out]
+            } else {
+                vec![out]
+            }
         }
         Op::GlobalAveragePool | Op::GlobalMaxPool => {
             require_f32(graph, node, 1)?;
@@ -1631,6 +1656,40 @@ mod tests {
             g.tensors[g.nodes[1].outputs[0].0].shape,
             Some(vec![1, 3, 2, 2])
         );
+    }
+
+    #[test]
+    fn pooling_and_transposed_convolution_take_three_spatial_axes() {
+        let g = infer(
+            "graph g {\n input %x: u8[1, 2, 4, 5, 6]\n \
+             %y: u8[?], %i: i64[?] = MaxPool(%x) {kernel_shape=[2, 2, 3], strides=[2, 1, 3]} @p\n \
+             output %y\n output %i\n}",
+        )
+        .unwrap();
+        for &t in &g.nodes[0].outputs {
+            assert_eq!(g.tensors[t.0].shape, Some(vec![1, 2, 2, 4, 2]));
+        }
+        let g = infer(
+            "graph g {\n input %x: f32[1, 1, 2, 3, 4]\n const %w: f32[1, 2, 2, 1, 1] = [1, 2, 3, 4]\n \
+             %y: f32[?] = ConvTranspose(%x, %w) {strides=[2, 1, 1]} @ct\n output %y\n}",
+        )
+        .unwrap();
+        assert_eq!(g.tensor(g.outputs[0]).shape, Some(vec![1, 2, 4, 3, 4]));
+        let err = infer(
+            "graph g {\n input %x: f32[1, 1, 2, 2, 2, 2]\n \
+             %y: f32[?] = AveragePool(%x) {kernel_shape=[1, 1, 1, 1]} @p\n output %y\n}",
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("4-D AveragePool is not supported"),
+            "{err}"
+        );
+        let err = infer(
+            "graph g {\n input %x: u8[1, 1, 2, 2]\n \
+             %y: u8[?] = AveragePool(%x) {kernel_shape=[1, 1]} @p\n output %y\n}",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("computes on float32"), "{err}");
     }
 
     #[test]
