@@ -417,6 +417,7 @@ impl Lowering<'_> {
                     | Op::Hardmax(_)
                     | Op::CumSum(_)
                     | Op::TopK(_)
+                    | Op::MaxPool(_)
                     | Op::Where
                     | Op::Cast(_)
                     | Op::Copy
@@ -490,8 +491,8 @@ impl Lowering<'_> {
             Op::MatMul => self.matmul(),
             Op::Softmax(a) => self.softmax(a, false),
             Op::LogSoftmax(a) => self.softmax(a, true),
-            Op::MaxPool(a) => self.pool(a, "pool::max_pool2d"),
-            Op::AveragePool(a) => self.pool(a, "pool::average_pool2d"),
+            Op::MaxPool(a) => self.pool(a, true),
+            Op::AveragePool(a) => self.pool(a, false),
             Op::GlobalAveragePool => self.global_pool("pool::global_average_pool"),
             Op::GlobalMaxPool => self.global_pool("pool::global_max_pool"),
             Op::BatchNormalization(a) => self.batch_norm(a.epsilon),
@@ -561,40 +562,17 @@ impl Lowering<'_> {
         })
     }
 
-    /// A convolution or transposed convolution: one `conv::Conv2d` and one kernel call.
+    /// A convolution or transposed convolution: one `conv::Conv2d` (`conv::Conv3d` for a 3-D
+    /// transposed one) and one kernel call.
     fn convolution(&mut self, c: Conv) -> R<()> {
         let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
-        // A transposed convolution has the geometry of the convolution it transposes: from its
-        // output to its input. The kernel takes the sizes as input and output all the same.
-        let (from, to) = if c.transposed { (&y, &x) } else { (&x, &y) };
-        let g = Spatial2d::new(from, to, c.kernel_shape, c.strides, c.dilations, c.pads);
-        let (h_in, w_in, h_out, w_out) = if c.transposed {
-            (g.h_out, g.w_out, g.h_in, g.w_in)
+        let (p, kernel) = if x.len() == 5 {
+            (conv3d(&x, &y, &c)?, "conv::conv_transpose3d")
+        } else if c.transposed {
+            (conv2d(&x, &y, &c), "conv::conv_transpose2d")
         } else {
-            (g.h_in, g.w_in, g.h_out, g.w_out)
+            (conv2d(&x, &y, &c), "conv::conv2d")
         };
-        let p = Struct::new(
-            "conv::Conv2d",
-            vec![
-                ("batch", usize_(x[0])),
-                ("c_in", usize_(x[1])),
-                ("h_in", usize_(h_in)),
-                ("w_in", usize_(w_in)),
-                ("c_out", usize_(y[1])),
-                ("h_out", usize_(h_out)),
-                ("w_out", usize_(w_out)),
-                ("k_h", usize_(g.k_h)),
-                ("k_w", usize_(g.k_w)),
-                ("stride_h", usize_(g.stride_h)),
-                ("stride_w", usize_(g.stride_w)),
-                ("dilation_h", usize_(g.dilation_h)),
-                ("dilation_w", usize_(g.dilation_w)),
-                ("pad_top", usize_(g.pad_top)),
-                ("pad_left", usize_(g.pad_left)),
-                ("groups", usize_(c.group)),
-                ("activation", activation(c.activation)),
-            ],
-        );
         let mut inputs = Vec::new();
         let xa = self.operand(0, "X", &mut inputs)?;
         let w = self.operand(1, "WEIGHT", &mut inputs)?;
@@ -616,12 +594,7 @@ impl Lowering<'_> {
         let body = vec![
             Stmt::Let("p".into(), p),
             Stmt::Call(
-                if c.transposed {
-                    "conv::conv_transpose2d"
-                } else {
-                    "conv::conv2d"
-                }
-                .into(),
+                kernel.into(),
                 vec![Arg::Local("p".into()), xa, w, b, Arg::Output],
             ),
         ];
@@ -1047,43 +1020,62 @@ impl Lowering<'_> {
         Ok(())
     }
 
-    fn pool(&mut self, a: &PoolAttrs, kernel: &str) -> R<()> {
+    /// Max or average pooling: a `pool::Pool2d` for 1-D and 2-D windows, a `pool::Pool3d`
+    /// for 3-D ones, and for MaxPool's `Indices` output a second step.
+    fn pool(&mut self, a: &PoolAttrs, max: bool) -> R<()> {
         let (x, y) = (self.input_shape(0).to_vec(), self.output_shape().to_vec());
-        let g = Spatial2d::new(&x, &y, &a.kernel_shape, &a.strides, &a.dilations, &a.pads);
-        let p = Struct::new(
-            "pool::Pool2d",
-            vec![
-                ("planes", usize_(x[0] * x[1])),
-                ("h_in", usize_(g.h_in)),
-                ("w_in", usize_(g.w_in)),
-                ("h_out", usize_(g.h_out)),
-                ("w_out", usize_(g.w_out)),
-                ("k_h", usize_(g.k_h)),
-                ("k_w", usize_(g.k_w)),
-                ("stride_h", usize_(g.stride_h)),
-                ("stride_w", usize_(g.stride_w)),
-                ("dilation_h", usize_(g.dilation_h)),
-                ("dilation_w", usize_(g.dilation_w)),
-                ("pad_top", usize_(g.pad_top)),
-                ("pad_left", usize_(g.pad_left)),
-                ("pad_bottom", usize_(g.pad_bottom)),
-                ("pad_right", usize_(g.pad_right)),
-                ("count_include_pad", Value::Bool(a.count_include_pad)),
-            ],
-        );
-        let mut inputs = Vec::new();
-        let xa = self.operand(0, "X", &mut inputs)?;
+        let spatial = x.len() - 2;
+        let outputs = self.node.outputs.clone();
+        let part = (outputs.len() > 1).then_some(0);
         let detail = format!(
             "{} window, stride {}, pads {:?}",
             dims(&a.kernel_shape),
             dims(&a.strides),
             a.pads
         );
+        let (p, kernel) = match (spatial <= 2, max) {
+            (true, true) => (pool2d(&x, &y, a), "pool::max_pool2d"),
+            (true, false) => (pool2d(&x, &y, a), "pool::average_pool2d"),
+            (false, true) => (pool3d(&x, &y, a), "pool::max_pool3d"),
+            (false, false) => (pool3d(&x, &y, a), "pool::average_pool3d"),
+        };
+        let mut inputs = Vec::new();
+        let xa = self.operand(0, "X", &mut inputs)?;
         let body = vec![
             Stmt::Let("p".into(), p),
             Stmt::Call(kernel.into(), vec![Arg::Local("p".into()), xa, Arg::Output]),
         ];
-        self.push(None, detail, inputs, self.node.outputs[0], false, body);
+        self.push(part, detail.clone(), inputs, outputs[0], false, body);
+        if let Some(&indices) = outputs.get(1) {
+            // The flat index of a position [z, y, x] in the input's storage order.
+            let in_spatial = pad_front(&x[2..], 3, 1);
+            let index_strides = if a.column_major_indices {
+                [1, in_spatial[0], in_spatial[0] * in_spatial[1]]
+            } else {
+                [in_spatial[1] * in_spatial[2], in_spatial[2], 1]
+            };
+            let order = if a.column_major_indices {
+                "column-major"
+            } else {
+                "row-major"
+            };
+            let mut inputs = Vec::new();
+            let xa = self.operand(0, "X", &mut inputs)?;
+            let body = vec![
+                Stmt::Let("p".into(), pool3d(&x, &y, a)),
+                Stmt::Call(
+                    "pool::max_pool_indices".into(),
+                    vec![
+                        Arg::Local("p".into()),
+                        Arg::Value(array(&index_strides)),
+                        xa,
+                        Arg::Output,
+                    ],
+                ),
+            ];
+            let detail = format!("{order} indices of the maxima, {detail}");
+            self.push(Some(1), detail, inputs, indices, false, body);
+        }
         Ok(())
     }
 
@@ -1847,6 +1839,112 @@ struct Conv<'a> {
     pads: &'a [usize],
     group: usize,
     activation: Activation,
+}
+
+/// The `conv::Conv2d` of a 1-D or 2-D convolution or transposed convolution from `x` to `y`.
+fn conv2d(x: &[usize], y: &[usize], c: &Conv) -> Struct {
+    // A transposed convolution has the geometry of the convolution it transposes: from its
+    // output to its input. The kernel takes the sizes as input and output all the same.
+    let (from, to) = if c.transposed { (y, x) } else { (x, y) };
+    let g = Spatial2d::new(from, to, c.kernel_shape, c.strides, c.dilations, c.pads);
+    let (h_in, w_in, h_out, w_out) = if c.transposed {
+        (g.h_out, g.w_out, g.h_in, g.w_in)
+    } else {
+        (g.h_in, g.w_in, g.h_out, g.w_out)
+    };
+    Struct::new(
+        "conv::Conv2d",
+        vec![
+            ("batch", usize_(x[0])),
+            ("c_in", usize_(x[1])),
+            ("h_in", usize_(h_in)),
+            ("w_in", usize_(w_in)),
+            ("c_out", usize_(y[1])),
+            ("h_out", usize_(h_out)),
+            ("w_out", usize_(w_out)),
+            ("k_h", usize_(g.k_h)),
+            ("k_w", usize_(g.k_w)),
+            ("stride_h", usize_(g.stride_h)),
+            ("stride_w", usize_(g.stride_w)),
+            ("dilation_h", usize_(g.dilation_h)),
+            ("dilation_w", usize_(g.dilation_w)),
+            ("pad_top", usize_(g.pad_top)),
+            ("pad_left", usize_(g.pad_left)),
+            ("groups", usize_(c.group)),
+            ("activation", activation(c.activation)),
+        ],
+    )
+}
+
+/// The `conv::Conv3d` of a 3-D transposed convolution from `x` to `y` (the only 3-D
+/// convolution with a kernel).
+fn conv3d(x: &[usize], y: &[usize], c: &Conv) -> R<Struct> {
+    if !c.transposed {
+        return Err("3-D Conv is not supported (1-D and 2-D are)".into());
+    }
+    Ok(Struct::new(
+        "conv::Conv3d",
+        vec![
+            ("batch", usize_(x[0])),
+            ("c_in", usize_(x[1])),
+            ("c_out", usize_(y[1])),
+            ("shape_in", array(&x[2..])),
+            ("shape_out", array(&y[2..])),
+            ("kernel", array(c.kernel_shape)),
+            ("strides", array(c.strides)),
+            ("dilations", array(c.dilations)),
+            ("pads_begin", array(&c.pads[..3])),
+            ("groups", usize_(c.group)),
+            ("activation", activation(c.activation)),
+        ],
+    ))
+}
+
+/// The `pool::Pool2d` of a 1-D or 2-D pooling node from `x` to `y`.
+fn pool2d(x: &[usize], y: &[usize], a: &PoolAttrs) -> Struct {
+    let g = Spatial2d::new(x, y, &a.kernel_shape, &a.strides, &a.dilations, &a.pads);
+    Struct::new(
+        "pool::Pool2d",
+        vec![
+            ("planes", usize_(x[0] * x[1])),
+            ("h_in", usize_(g.h_in)),
+            ("w_in", usize_(g.w_in)),
+            ("h_out", usize_(g.h_out)),
+            ("w_out", usize_(g.w_out)),
+            ("k_h", usize_(g.k_h)),
+            ("k_w", usize_(g.k_w)),
+            ("stride_h", usize_(g.stride_h)),
+            ("stride_w", usize_(g.stride_w)),
+            ("dilation_h", usize_(g.dilation_h)),
+            ("dilation_w", usize_(g.dilation_w)),
+            ("pad_top", usize_(g.pad_top)),
+            ("pad_left", usize_(g.pad_left)),
+            ("pad_bottom", usize_(g.pad_bottom)),
+            ("pad_right", usize_(g.pad_right)),
+            ("count_include_pad", Value::Bool(a.count_include_pad)),
+        ],
+    )
+}
+
+/// A `pool::Pool3d` for a pooling node of any rank: its spatial axes are the last of depth,
+/// height and width, the others having size 1.
+fn pool3d(x: &[usize], y: &[usize], a: &PoolAttrs) -> Struct {
+    let spatial = x.len() - 2;
+    let three = |values: &[usize], fill: usize| array(&pad_front(values, 3, fill));
+    Struct::new(
+        "pool::Pool3d",
+        vec![
+            ("planes", usize_(x[0] * x[1])),
+            ("shape_in", three(&x[2..], 1)),
+            ("shape_out", three(&y[2..], 1)),
+            ("kernel", three(&a.kernel_shape, 1)),
+            ("strides", three(&a.strides, 1)),
+            ("dilations", three(&a.dilations, 1)),
+            ("pads_begin", three(&a.pads[..spatial], 0)),
+            ("pads_end", three(&a.pads[spatial..], 0)),
+            ("count_include_pad", Value::Bool(a.count_include_pad)),
+        ],
+    )
 }
 
 /// `3×3`, `2` for a 1-D list.

@@ -283,8 +283,15 @@ pub fn eval_node(
                 single(TensorData::F32(nn::softmax(x, a.axis, a.coerce_2d, log)?))
             }
         }
-        Op::MaxPool(a) => single(TensorData::F32(nn::pool(a, x, &out_shape, true)?)),
-        Op::AveragePool(a) => single(TensorData::F32(nn::pool(a, x, &out_shape, false)?)),
+        Op::MaxPool(a) => {
+            let (values, indices) = nn::max_pool(a, x, &out_shape)?;
+            let mut outputs = vec![Value::new(out_shape.clone(), values)];
+            if let Some(shape) = out_shapes.get(1) {
+                outputs.push(Value::new(shape.clone(), TensorData::I64(indices)));
+            }
+            Ok(outputs)
+        }
+        Op::AveragePool(a) => single(TensorData::F32(nn::average_pool(a, x, &out_shape)?)),
         Op::GlobalAveragePool => single(TensorData::F32(nn::global_pool(x, false)?)),
         Op::GlobalMaxPool => single(TensorData::F32(nn::global_pool(x, true)?)),
         Op::BatchNormalization(a) => single(TensorData::F32(nn::batch_norm(

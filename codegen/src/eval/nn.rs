@@ -5,6 +5,7 @@ use super::Value;
 use crate::ir::op::{ConvAttrs, ConvTransposeAttrs, GemmAttrs, PoolAttrs, ResizeAttrs};
 use crate::ir::shape::{Spatial2d, broadcast_strides, resize_axis_taps};
 use crate::ir::{Op, TensorData, strides_of};
+use crate::kernels::pool::Ordered;
 
 type R<T> = Result<T, String>;
 
@@ -60,7 +61,8 @@ pub fn conv(
     Ok(y)
 }
 
-/// Transposed convolution: every input element scatters `x * w` into the output.
+/// Transposed convolution, NCHW with any number of spatial axes: every input element scatters
+/// `x * w` into the output at `input * stride + tap * dilation - pad_begin`.
 pub fn conv_transpose(
     a: &ConvTransposeAttrs,
     x: &Value,
@@ -70,54 +72,58 @@ pub fn conv_transpose(
 ) -> R<Vec<f32>> {
     let (xs, ws) = (x.floats("ConvTranspose")?, w.floats("ConvTranspose")?);
     let bias = b.map(|b| b.floats("ConvTranspose")).transpose()?;
-    // The geometry maps output to input for Conv; here the roles swap, so build it on the
-    // output with the input as "kernel output" and walk input positions.
-    let g = Spatial2d::new(
-        out_shape,
-        &x.shape,
-        &a.kernel_shape,
-        &a.strides,
-        &a.dilations,
-        &a.pads,
+    let (in_spatial, out_spatial) = (&x.shape[2..], &out_shape[2..]);
+    let spatial = in_spatial.len();
+    let (plane_in, plane_out) = (
+        in_spatial.iter().product::<usize>(),
+        out_spatial.iter().product::<usize>(),
     );
+    let taps: usize = a.kernel_shape.iter().product();
+    let out_strides = strides_of(out_spatial);
     let (c_in, c_out, groups) = (x.shape[1], out_shape[1], a.group);
     let (cin_g, cout_g) = (c_in / groups, c_out / groups);
-    let (h_out, w_out) = (g.h_in, g.w_in);
-    let (h_in, w_in) = (g.h_out, g.w_out);
+    // The output offset each (input position, kernel tap) pair writes to, if inside.
+    let (mut i, mut k) = (vec![0; spatial], vec![0; spatial]);
+    let mut targets = Vec::with_capacity(plane_in * taps);
+    for pi in 0..plane_in {
+        super::layout::unravel(pi, in_spatial, &mut i);
+        for t in 0..taps {
+            super::layout::unravel(t, &a.kernel_shape, &mut k);
+            let offset: Option<usize> = (0..spatial)
+                .map(|d| {
+                    (i[d] * a.strides[d] + k[d] * a.dilations[d])
+                        .checked_sub(a.pads[d])
+                        .filter(|&o| o < out_spatial[d])
+                        .map(|o| o * out_strides[d])
+                })
+                .sum();
+            targets.push(offset);
+        }
+    }
     let mut acc = vec![0f64; out_shape.iter().product()];
-    for n in 0..g.n {
+    for n in 0..x.shape[0] {
         for ic in 0..c_in {
             let group = ic / cin_g;
-            for iy in 0..h_in {
-                for ix in 0..w_in {
-                    let xv = xs[((n * c_in + ic) * h_in + iy) * w_in + ix] as f64;
-                    for ocg in 0..cout_g {
-                        let oc = group * cout_g + ocg;
-                        for ky in 0..g.k_h {
-                            let Some(oy) = g.input_row(iy, ky) else {
-                                continue;
-                            };
-                            for kx in 0..g.k_w {
-                                let Some(ox) = g.input_col(ix, kx) else {
-                                    continue;
-                                };
-                                let wv = ws[((ic * cout_g + ocg) * g.k_h + ky) * g.k_w + kx]
-                                    as f64;
-                                acc[((n * c_out + oc) * h_out + oy) * w_out + ox] +=
-                                    xv * wv;
-                            }
+            let input = &xs[(n * c_in + ic) * plane_in..][..plane_in];
+            for ocg in 0..cout_g {
+                let oc = group * cout_g + ocg;
+                let weights = &ws[(ic * cout_g + ocg) * taps..][..taps];
+                let out = &mut acc[(n * c_out + oc) * plane_out..][..plane_out];
+                for (pi, &xv) in input.iter().enumerate() {
+                    for (t, &wv) in weights.iter().enumerate() {
+                        if let Some(o) = targets[pi * taps + t] {
+                            out[o] += xv as f64 * wv as f64;
                         }
                     }
                 }
             }
         }
     }
-    let plane = h_out * w_out;
     Ok(acc
         .iter()
         .enumerate()
         .map(|(i, &v)| {
-            let oc = (i / plane) % c_out;
+            let oc = (i / plane_out) % c_out;
             a.activation
                 .apply((v + bias.map_or(0.0, |b| b[oc] as f64)) as f32)
         })
@@ -330,51 +336,150 @@ fn softmax_of(
     y
 }
 
-/// Max or average pooling, NCHW (1-D as H = 1).
-pub fn pool(a: &PoolAttrs, x: &Value, out_shape: &[usize], max: bool) -> R<Vec<f32>> {
-    let xs = x.floats("pooling")?;
-    let g = Spatial2d::new(
-        &x.shape,
-        out_shape,
-        &a.kernel_shape,
-        &a.strides,
-        &a.dilations,
-        &a.pads,
-    );
-    let channels = x.shape[0] * x.shape[1];
-    let mut y = Vec::with_capacity(out_shape.iter().product());
-    for c in 0..channels {
-        let plane = &xs[c * g.h_in * g.w_in..(c + 1) * g.h_in * g.w_in];
-        for oy in 0..g.h_out {
-            for ox in 0..g.w_out {
-                let mut best = f32::NEG_INFINITY;
-                let (mut sum, mut count) = (0f64, 0usize);
-                for ky in 0..g.k_h {
-                    for kx in 0..g.k_w {
-                        if let (Some(iy), Some(ix)) =
-                            (g.input_row(oy, ky), g.input_col(ox, kx))
-                        {
-                            let v = plane[iy * g.w_in + ix];
-                            best = best.max(v);
-                            sum += v as f64;
-                            count += 1;
-                        }
-                    }
+/// The taps of every pooling window over the spatial axes (any number of them), in row-major
+/// order of the output positions: the in-plane offsets of the taps inside the input, in
+/// row-major order, and the number of taps inside the padded input (taps past the end padding,
+/// which `ceil_mode` can create, do not count).
+fn pool_windows(
+    a: &PoolAttrs,
+    in_spatial: &[usize],
+    out_spatial: &[usize],
+) -> Vec<(Vec<usize>, usize)> {
+    let spatial = in_spatial.len();
+    let in_strides = strides_of(in_spatial);
+    let (begin, end) = (&a.pads[..spatial], &a.pads[spatial..]);
+    let n_out: usize = out_spatial.iter().product();
+    let n_taps: usize = a.kernel_shape.iter().product();
+    let (mut o, mut k) = (vec![0; spatial], vec![0; spatial]);
+    (0..n_out)
+        .map(|i| {
+            super::layout::unravel(i, out_spatial, &mut o);
+            let (mut inside, mut padded) = (Vec::new(), 0);
+            for t in 0..n_taps {
+                super::layout::unravel(t, &a.kernel_shape, &mut k);
+                let position: Vec<usize> = (0..spatial)
+                    .map(|d| o[d] * a.strides[d] + k[d] * a.dilations[d])
+                    .collect();
+                if (0..spatial).any(|d| position[d] >= in_spatial[d] + begin[d] + end[d]) {
+                    continue;
                 }
-                y.push(if max {
-                    best
-                } else {
-                    let divisor = if a.count_include_pad {
-                        g.padded_window_size(oy, ox)
-                    } else {
-                        count
-                    };
-                    (sum / divisor.max(1) as f64) as f32
-                });
+                padded += 1;
+                let offset: Option<usize> = (0..spatial)
+                    .map(|d| {
+                        position[d]
+                            .checked_sub(begin[d])
+                            .filter(|&p| p < in_spatial[d])
+                            .map(|p| p * in_strides[d])
+                    })
+                    .sum();
+                inside.extend(offset);
             }
+            (inside, padded)
+        })
+        .collect()
+}
+
+/// Max or average pooling of `f32` tensors, NCHW with any number of spatial axes.
+pub fn pool(a: &PoolAttrs, x: &Value, out_shape: &[usize], max: bool) -> R<Vec<f32>> {
+    if max {
+        x.floats("pooling")?;
+        match max_pool(a, x, out_shape)?.0 {
+            TensorData::F32(y) => Ok(y),
+            _ => unreachable!("f32 in, f32 out"),
+        }
+    } else {
+        average_pool(a, x, out_shape)
+    }
+}
+
+/// Average pooling, NCHW with any number of spatial axes.
+pub fn average_pool(a: &PoolAttrs, x: &Value, out_shape: &[usize]) -> R<Vec<f32>> {
+    let xs = x.floats("AveragePool")?;
+    let windows = pool_windows(a, &x.shape[2..], &out_shape[2..]);
+    let plane: usize = x.shape[2..].iter().product();
+    let mut y = Vec::with_capacity(out_shape.iter().product());
+    for input in xs.chunks_exact(plane.max(1)).take(x.shape[0] * x.shape[1]) {
+        for (taps, padded) in &windows {
+            let sum: f64 = taps.iter().map(|&t| input[t] as f64).sum();
+            let divisor = if a.count_include_pad {
+                *padded
+            } else {
+                taps.len()
+            };
+            y.push((sum / divisor.max(1) as f64) as f32);
         }
     }
     Ok(y)
+}
+
+/// Max pooling of any ordered element type, NCHW with any number of spatial axes: the maxima
+/// and ONNX's `Indices`, the flat index of each maximum in the whole input (the first among
+/// equals; column-major within a plane when `a.column_major_indices`). NaN taps are skipped; a
+/// window without other taps gives the type's lowest value and index -1.
+pub fn max_pool(
+    a: &PoolAttrs,
+    x: &Value,
+    out_shape: &[usize],
+) -> R<(TensorData, Vec<i64>)> {
+    if matches!(x.data, TensorData::Bool(_)) {
+        return Err("MaxPool takes numbers, not bool".into());
+    }
+    let in_spatial = &x.shape[2..];
+    let windows = pool_windows(a, in_spatial, &out_shape[2..]);
+    let plane: usize = in_spatial.iter().product();
+    // The index of each in-plane offset in the requested storage order.
+    let storage: Vec<usize> = if a.column_major_indices {
+        let mut column_strides = vec![1; in_spatial.len()];
+        for d in 1..in_spatial.len() {
+            column_strides[d] = column_strides[d - 1] * in_spatial[d - 1];
+        }
+        let mut coordinates = vec![0; in_spatial.len()];
+        (0..plane)
+            .map(|offset| {
+                super::layout::unravel(offset, in_spatial, &mut coordinates);
+                coordinates
+                    .iter()
+                    .zip(&column_strides)
+                    .map(|(c, s)| c * s)
+                    .sum()
+            })
+            .collect()
+    } else {
+        (0..plane).collect()
+    };
+    let mut indices = Vec::with_capacity(out_shape.iter().product());
+    let values = crate::map_data!(&x.data, v => {
+        max_windows(v, plane, &windows, &storage, &mut indices)
+    });
+    Ok((values, indices))
+}
+
+fn max_windows<T: Ordered>(
+    x: &[T],
+    plane: usize,
+    windows: &[(Vec<usize>, usize)],
+    storage: &[usize],
+    indices: &mut Vec<i64>,
+) -> Vec<T> {
+    let mut y = Vec::with_capacity(indices.capacity());
+    for (c, input) in x.chunks_exact(plane.max(1)).enumerate() {
+        for (taps, _) in windows {
+            let mut best: Option<usize> = None;
+            for &t in taps {
+                let better = match best {
+                    // Only NaN is below nothing.
+                    None => input[t] >= T::LOWEST,
+                    Some(b) => input[t] > input[b],
+                };
+                if better {
+                    best = Some(t);
+                }
+            }
+            y.push(best.map_or(T::LOWEST, |t| input[t]));
+            indices.push(best.map_or(-1, |t| (c * plane + storage[t]) as i64));
+        }
+    }
+    y
 }
 
 /// Mean or max over all spatial positions of each channel.
@@ -461,4 +566,86 @@ pub fn resize(a: &ResizeAttrs, x: &Value, out_shape: &[usize]) -> R<Vec<f32>> {
         y.push(sum as f32);
     }
     Ok(y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ONNX's `test_maxpool_with_argmax_2d_precomputed_pads`: a 5×5 window with padding 2 over
+    /// the values 1..=25.
+    #[test]
+    fn max_pool_gives_the_onnx_example_values_and_indices() {
+        let x = Value::f32(vec![1, 1, 5, 5], (1..=25).map(|v| v as f32).collect());
+        let a = PoolAttrs {
+            kernel_shape: vec![5, 5],
+            strides: vec![1, 1],
+            dilations: vec![1, 1],
+            pads: vec![2, 2, 2, 2],
+            ..Default::default()
+        };
+        let (values, indices) = max_pool(&a, &x, &[1, 1, 5, 5]).unwrap();
+        let row = |r: [f32; 5]| r.to_vec();
+        let expected: Vec<f32> = [
+            row([13.0, 14.0, 15.0, 15.0, 15.0]),
+            row([18.0, 19.0, 20.0, 20.0, 20.0]),
+            row([23.0, 24.0, 25.0, 25.0, 25.0]),
+            row([23.0, 24.0, 25.0, 25.0, 25.0]),
+            row([23.0, 24.0, 25.0, 25.0, 25.0]),
+        ]
+        .concat();
+        assert_eq!(values, TensorData::F32(expected.clone()));
+        let expected: Vec<i64> = expected.iter().map(|&v| v as i64 - 1).collect();
+        assert_eq!(indices, expected);
+        // Column-major: the same positions, numbered down the columns.
+        let a = PoolAttrs {
+            column_major_indices: true,
+            ..a
+        };
+        let (_, indices) = max_pool(&a, &x, &[1, 1, 5, 5]).unwrap();
+        assert_eq!(indices[..5], [12, 17, 22, 22, 22]);
+    }
+
+    /// A 2×2×2 window with padding 1 over a 2×2×2 cube of ones, stride 2: each output window
+    /// holds one input tap, out of 8 padded ones.
+    #[test]
+    fn average_pool_3d_counts_padding_on_request() {
+        let x = Value::f32(vec![1, 1, 2, 2, 2], vec![1.0; 8]);
+        let a = PoolAttrs {
+            kernel_shape: vec![2, 2, 2],
+            strides: vec![2, 2, 2],
+            dilations: vec![1, 1, 1],
+            pads: vec![1; 6],
+            ..Default::default()
+        };
+        assert_eq!(
+            average_pool(&a, &x, &[1, 1, 2, 2, 2]).unwrap(),
+            vec![1.0; 8]
+        );
+        let a = PoolAttrs {
+            count_include_pad: true,
+            ..a
+        };
+        assert_eq!(
+            average_pool(&a, &x, &[1, 1, 2, 2, 2]).unwrap(),
+            vec![0.125; 8]
+        );
+    }
+
+    /// Depth stride 2 with a depth-2 kernel: each input plane writes two output planes.
+    #[test]
+    fn conv_transpose_3d_scatters_along_depth() {
+        let x = Value::f32(vec![1, 1, 2, 1, 1], vec![1.0, 2.0]);
+        let w = Value::f32(vec![1, 1, 2, 1, 1], vec![1.0, 10.0]);
+        let a = ConvTransposeAttrs {
+            kernel_shape: vec![2, 1, 1],
+            strides: vec![2, 1, 1],
+            dilations: vec![1, 1, 1],
+            pads: vec![0; 6],
+            ..Default::default()
+        };
+        let b = Value::f32(vec![1], vec![0.5]);
+        let y = conv_transpose(&a, &x, &w, Some(&b), &[1, 1, 4, 1, 1]).unwrap();
+        assert_eq!(y, vec![1.5, 10.5, 2.5, 20.5]);
+    }
 }

@@ -238,6 +238,9 @@ attr_struct! {
         pub ceil_mode: bool = false,
         /// `AveragePool` only: whether padded positions count in the divisor.
         pub count_include_pad: bool = false,
+        /// `MaxPool` only: whether its `Indices` output numbers a plane's elements in
+        /// column-major order (ONNX `storage_order` 1) rather than row-major.
+        pub column_major_indices: bool = false,
         /// NHWC data instead of NCHW.
         pub channels_last: bool = false,
     }
@@ -1173,7 +1176,6 @@ impl Op {
             | Op::Tanh
             | Op::Softmax(_)
             | Op::LogSoftmax(_)
-            | Op::MaxPool(_)
             | Op::AveragePool(_)
             | Op::GlobalAveragePool
             | Op::GlobalMaxPool
@@ -1209,6 +1211,11 @@ impl Op {
             op if op.reduce_fn().is_some() => a(1, 1, &["axes"]),
             Op::ArgMax(_) | Op::ArgMin(_) | Op::Hardmax(_) => a(1, 1, &[]),
             Op::CumSum(_) => a(1, 1, &["axis"]),
+            // The values and, when the model uses them, the indices.
+            Op::MaxPool(_) => Arity {
+                outputs: None,
+                ..a(1, 1, &[])
+            },
             Op::TopK(_) => Arity {
                 min_inputs: 1,
                 max_inputs: 1,
@@ -1303,6 +1310,7 @@ impl Op {
     pub fn output_dtype_at(&self, k: usize, inputs: &[DType]) -> DType {
         match self {
             Op::TopK(_) if k == 1 => DType::I64,
+            Op::MaxPool(_) if k == 1 => DType::I64,
             _ => self.output_dtype(inputs),
         }
     }

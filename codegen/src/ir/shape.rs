@@ -465,24 +465,6 @@ impl Spatial2d {
             .checked_sub(self.pad_left)
             .filter(|&ix| ix < self.w_in)
     }
-
-    /// The number of window taps inside the padded input (the divisor of average pooling with
-    /// `count_include_pad`): taps past the end padding, which `ceil_mode` can create, do not count.
-    pub fn padded_window_size(&self, oy: usize, ox: usize) -> usize {
-        let rows = (0..self.k_h)
-            .filter(|&ky| {
-                oy * self.stride_h + ky * self.dilation_h
-                    < self.h_in + self.pad_top + self.pad_bottom
-            })
-            .count();
-        let cols = (0..self.k_w)
-            .filter(|&kx| {
-                ox * self.stride_w + kx * self.dilation_w
-                    < self.w_in + self.pad_left + self.pad_right
-            })
-            .count();
-        rows * cols
-    }
 }
 
 #[cfg(test)]

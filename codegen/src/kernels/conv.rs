@@ -1,4 +1,5 @@
-//! Direct 2-D convolution and transposed convolution, NCHW (1-D as height 1).
+//! Direct convolution and transposed convolution, NCHW (1-D as height 1; transposed
+//! convolution also 3-D, the 1-D and 2-D ones being 3-D with leading axes of size 1).
 //!
 //! The loop order is weight-stationary: for each output channel, each input channel and each
 //! kernel tap, one weight multiplies a whole run of input row into a run of output row. The
@@ -29,6 +30,44 @@ pub struct Conv2d {
     pub dilation_w: usize,
     pub pad_top: usize,
     pub pad_left: usize,
+    pub groups: usize,
+    pub activation: Activation,
+}
+
+impl Conv2d {
+    /// The same convolution as a 3-D one of depth 1.
+    #[inline(always)]
+    pub fn to_3d(self) -> Conv3d {
+        Conv3d {
+            batch: self.batch,
+            c_in: self.c_in,
+            c_out: self.c_out,
+            shape_in: [1, self.h_in, self.w_in],
+            shape_out: [1, self.h_out, self.w_out],
+            kernel: [1, self.k_h, self.k_w],
+            strides: [1, self.stride_h, self.stride_w],
+            dilations: [1, self.dilation_h, self.dilation_w],
+            pads_begin: [0, self.pad_top, self.pad_left],
+            groups: self.groups,
+            activation: self.activation,
+        }
+    }
+}
+
+/// A convolution over the spatial axes `[depth, height, width]` (one with fewer axes has the
+/// last ones, the others having size 1, kernel 1, stride 1 and no padding). Weights are as for
+/// [`Conv2d`] with the kernel's three axes.
+#[derive(Clone, Copy, Debug)]
+pub struct Conv3d {
+    pub batch: usize,
+    pub c_in: usize,
+    pub c_out: usize,
+    pub shape_in: [usize; 3],
+    pub shape_out: [usize; 3],
+    pub kernel: [usize; 3],
+    pub strides: [usize; 3],
+    pub dilations: [usize; 3],
+    pub pads_begin: [usize; 3],
     pub groups: usize,
     pub activation: Activation,
 }
@@ -177,16 +216,30 @@ fn conv2d_image(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
 /// the output at `input * stride + tap - pad`.
 #[inline(always)]
 pub fn conv_transpose2d(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
-    let (image_in, image_out) = (p.c_in * p.h_in * p.w_in, p.c_out * p.h_out * p.w_out);
+    conv_transpose3d(p.to_3d(), x, w, bias, y);
+}
+
+/// [`conv_transpose2d`] with a depth axis.
+#[inline(always)]
+pub fn conv_transpose3d(p: Conv3d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+    let volume = |shape: [usize; 3]| shape[0] * shape[1] * shape[2];
+    let (image_in, image_out) =
+        (p.c_in * volume(p.shape_in), p.c_out * volume(p.shape_out));
     for n in 0..p.batch {
         let x = &x[n * image_in..(n + 1) * image_in];
-        conv_transpose2d_image(p, x, w, bias, &mut y[n * image_out..(n + 1) * image_out]);
+        conv_transpose3d_image(p, x, w, bias, &mut y[n * image_out..(n + 1) * image_out]);
     }
 }
 
 #[inline(always)]
-fn conv_transpose2d_image(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
-    let (plane_in, plane_out) = (p.h_in * p.w_in, p.h_out * p.w_out);
+fn conv_transpose3d_image(p: Conv3d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+    let [d_in, h_in, w_in] = p.shape_in;
+    let [d_out, h_out, w_out] = p.shape_out;
+    let [k_d, k_h, k_w] = p.kernel;
+    let [stride_d, stride_h, stride_w] = p.strides;
+    let [dilation_d, dilation_h, dilation_w] = p.dilations;
+    let [pad_front, pad_top, pad_left] = p.pads_begin;
+    let (plane_in, plane_out) = (d_in * h_in * w_in, d_out * h_out * w_out);
     let (cin_g, cout_g) = (p.c_in / p.groups, p.c_out / p.groups);
     for oc in 0..p.c_out {
         y[oc * plane_out..(oc + 1) * plane_out].fill(if bias.is_empty() {
@@ -201,23 +254,34 @@ fn conv_transpose2d_image(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut
         for ocg in 0..cout_g {
             let oc = group * cout_g + ocg;
             let out = &mut y[oc * plane_out..(oc + 1) * plane_out];
-            let taps = &w[(ic * cout_g + ocg) * p.k_h * p.k_w..][..p.k_h * p.k_w];
-            for ky in 0..p.k_h {
-                // Input rows whose output row iy * stride + ky * dilation - pad is inside the output.
-                let (iy_lo, iy_hi) =
-                    valid_range(p.h_in, p.h_out, p.stride_h, ky * p.dilation_h, p.pad_top);
-                for kx in 0..p.k_w {
-                    let weight = taps[ky * p.k_w + kx];
-                    let tap_x = kx * p.dilation_w;
-                    let (ix_lo, ix_hi) =
-                        valid_range(p.w_in, p.w_out, p.stride_w, tap_x, p.pad_left);
-                    for iy in iy_lo..iy_hi {
-                        let oy = iy * p.stride_h + ky * p.dilation_h - p.pad_top;
-                        let row_in = &input[iy * p.w_in..(iy + 1) * p.w_in];
-                        let row_out = &mut out[oy * p.w_out..(oy + 1) * p.w_out];
-                        for ix in ix_lo..ix_hi {
-                            row_out[ix * p.stride_w + tap_x - p.pad_left] +=
-                                weight * row_in[ix];
+            let taps = &w[(ic * cout_g + ocg) * k_d * k_h * k_w..][..k_d * k_h * k_w];
+            for kz in 0..k_d {
+                // Input planes whose output plane iz * stride + kz * dilation - pad is inside.
+                let (iz_lo, iz_hi) =
+                    valid_range(d_in, d_out, stride_d, kz * dilation_d, pad_front);
+                for ky in 0..k_h {
+                    // Input rows whose output row iy * stride + ky * dilation - pad is inside
+                    // the output.
+                    let (iy_lo, iy_hi) =
+                        valid_range(h_in, h_out, stride_h, ky * dilation_h, pad_top);
+                    for kx in 0..k_w {
+                        let weight = taps[(kz * k_h + ky) * k_w + kx];
+                        let tap_x = kx * dilation_w;
+                        let (ix_lo, ix_hi) =
+                            valid_range(w_in, w_out, stride_w, tap_x, pad_left);
+                        for iz in iz_lo..iz_hi {
+                            let oz = iz * stride_d + kz * dilation_d - pad_front;
+                            for iy in iy_lo..iy_hi {
+                                let oy = iy * stride_h + ky * dilation_h - pad_top;
+                                let row = iz * h_in + iy;
+                                let row_in = &input[row * w_in..(row + 1) * w_in];
+                                let row = oz * h_out + oy;
+                                let row_out = &mut out[row * w_out..(row + 1) * w_out];
+                                for ix in ix_lo..ix_hi {
+                                    row_out[ix * stride_w + tap_x - pad_left] +=
+                                        weight * row_in[ix];
+                                }
+                            }
                         }
                     }
                 }
@@ -368,6 +432,36 @@ mod tests {
             let p = Conv2d { batch: 1, c_in, h_in: c.h, w_in: c.w, c_out, h_out, w_out, k_h: c.k.0, k_w: c.k.1, stride_h: c.s.0, stride_w: c.s.1,
                 dilation_h: c.d.0, dilation_w: c.d.1, pad_top: c.pads[0], pad_left: c.pads[1], groups: c.groups, activation: act.0 };
             conv_transpose2d(p, &x, &w, &b, &mut y);
+            assert_close(&y, &expected, 1e-5);
+        }
+
+        #[test]
+        fn conv_transpose3d_matches_the_reference(
+            groups in 1..3usize, cin_g in 1..3usize, cout_g in 1..3usize, shape in [1..4usize, 1..4usize, 1..5usize],
+            k in [1..3usize, 1..4usize, 1..4usize], s in [1..3usize, 1..3usize, 1..4usize], d in [1..3usize, 1..3usize, 1..3usize],
+            pads in [0..2usize, 0..2usize, 0..2usize, 0..2usize, 0..2usize, 0..2usize],
+            act in activation_strategy(), seed in any::<u64>(), with_bias in any::<bool>(),
+        ) {
+            let (c_in, c_out) = (groups * cin_g, groups * cout_g);
+            let full: Vec<usize> = (0..3).map(|a| s[a] * (shape[a] - 1) + (k[a] - 1) * d[a] + 1).collect();
+            prop_assume!((0..3).all(|a| full[a] > pads[a] + pads[3 + a]));
+            let out: [usize; 3] = core::array::from_fn(|a| full[a] - pads[a] - pads[3 + a]);
+            let x = floats(seed, c_in * shape.iter().product::<usize>());
+            let w = floats(seed ^ 1, c_in * cout_g * k.iter().product::<usize>());
+            let b = if with_bias { floats(seed ^ 2, c_out) } else { vec![] };
+            let attrs = ConvTransposeAttrs {
+                kernel_shape: k.to_vec(), strides: s.to_vec(), dilations: d.to_vec(), pads: pads.to_vec(),
+                group: groups, activation: act.1, ..Default::default()
+            };
+            let bias_value = with_bias.then(|| Value::f32(vec![c_out], b.clone()));
+            let expected = crate::eval::nn::conv_transpose(
+                &attrs, &Value::f32(vec![1, c_in, shape[0], shape[1], shape[2]], x.clone()),
+                &Value::f32(vec![c_in, cout_g, k[0], k[1], k[2]], w.clone()),
+                bias_value.as_ref(), &[1, c_out, out[0], out[1], out[2]]).unwrap();
+            let mut y = vec![f32::NAN; expected.len()];
+            let p = Conv3d { batch: 1, c_in, c_out, shape_in: shape, shape_out: out, kernel: k, strides: s, dilations: d,
+                pads_begin: [pads[0], pads[1], pads[2]], groups, activation: act.0 };
+            conv_transpose3d(p, &x, &w, &b, &mut y);
             assert_close(&y, &expected, 1e-5);
         }
     }

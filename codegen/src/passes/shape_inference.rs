@@ -319,7 +319,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
                 require_f32_or_quantized(graph, node, 3)?;
             }
             let w = input_shape(graph, node, 1)?;
-            check_spatial_rank(rank, "Conv")?;
+            check_spatial_rank(rank, "Conv", 2)?;
             // A channels-last convolution is inferred as the channels-first one it is a
             // relayout of: the channel axis of the data and the input-channel axis of the
             // weights move to position 1.
@@ -380,7 +380,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
         Op::ConvTranspose(a) => {
             require_f32(graph, node, 3)?;
             let w = input_shape(graph, node, 1)?;
-            check_spatial_rank(rank, "ConvTranspose")?;
+            check_spatial_rank(rank, "ConvTranspose", 3)?;
             if w.len() != rank || w[0] != x[1] {
                 return Err(format!(
                     "the weights have shape {w:?}, which does not match the input {x:?}"
@@ -635,8 +635,28 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             vec![x]
         }
         Op::MaxPool(a) | Op::AveragePool(a) => {
-            require_f32_or_quantized(graph, node, 1)?;
-            check_spatial_rank(rank, node.op.name())?;
+            let max = matches!(node.op, Op::MaxPool(_));
+            let input = graph.tensor(node.inputs[0]);
+            // Max pooling only compares, so it takes every number type; int8 with
+            // quantization parameters keeps them (the quantized path).
+            if !max || input.quant.is_some() || input.dtype == DType::Bool {
+                require_f32_or_quantized(graph, node, 1)?;
+            }
+            if node.outputs.len() > 2 {
+                return Err(format!(
+                    "it has {} outputs; MaxPool has the values and the indices",
+                    node.outputs.len()
+                ));
+            }
+            let with_indices = node.outputs.len() == 2;
+            if with_indices && (a.channels_last || input.quant.is_some()) {
+                return Err(
+                    "the Indices output of a channels-last or quantized MaxPool is not supported"
+                        .into(),
+                );
+            }
+            let max_spatial = if a.channels_last { 2 } else { 3 };
+            check_spatial_rank(rank, node.op.name(), max_spatial)?;
             let x = if a.channels_last {
                 channels_first(&x)
             } else {
@@ -674,16 +694,21 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
                     a.pads[d],
                 )?);
             }
-            node.op = if matches!(node.op, Op::MaxPool(_)) {
+            node.op = if max {
                 Op::MaxPool(a.clone())
             } else {
                 Op::AveragePool(a.clone())
             };
-            vec![if a.channels_last {
+            let out = if a.channels_last {
                 channels_last(&out)
             } else {
                 out
-            }]
+            };
+            if with_indices {
+                vec![out.clone(), out]
+            } else {
+                vec![out]
+            }
         }
         Op::GlobalAveragePool | Op::GlobalMaxPool => {
             require_f32(graph, node, 1)?;
@@ -1370,15 +1395,21 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
     Ok(shapes)
 }
 
-fn check_spatial_rank(rank: usize, op: &str) -> Result<(), String> {
+/// Checks that the input has between 1 and `max_spatial` spatial axes after N and C.
+fn check_spatial_rank(rank: usize, op: &str, max_spatial: usize) -> Result<(), String> {
+    let supported = if max_spatial == 3 {
+        "1-D, 2-D and 3-D are"
+    } else {
+        "1-D and 2-D are"
+    };
     match rank {
-        3 | 4 => Ok(()),
-        r if r > 4 => Err(format!(
-            "{}-D {op} is not supported (1-D and 2-D are)",
-            r - 2
-        )),
+        r if (3..=2 + max_spatial).contains(&r) => Ok(()),
+        r if r > 2 + max_spatial => {
+            Err(format!("{}-D {op} is not supported ({supported})", r - 2))
+        }
         _ => Err(format!(
-            "{op} needs an input of rank 3 or 4, found rank {rank}"
+            "{op} needs an input of rank 3 to {}, found rank {rank}",
+            2 + max_spatial
         )),
     }
 }
@@ -1695,6 +1726,40 @@ mod tests {
             g.tensors[g.nodes[1].outputs[0].0].shape,
             Some(vec![1, 3, 2, 2])
         );
+    }
+
+    #[test]
+    fn pooling_and_transposed_convolution_take_three_spatial_axes() {
+        let g = infer(
+            "graph g {\n input %x: u8[1, 2, 4, 5, 6]\n \
+             %y: u8[?], %i: i64[?] = MaxPool(%x) {kernel_shape=[2, 2, 3], strides=[2, 1, 3]} @p\n \
+             output %y\n output %i\n}",
+        )
+        .unwrap();
+        for &t in &g.nodes[0].outputs {
+            assert_eq!(g.tensors[t.0].shape, Some(vec![1, 2, 2, 4, 2]));
+        }
+        let g = infer(
+            "graph g {\n input %x: f32[1, 1, 2, 3, 4]\n const %w: f32[1, 2, 2, 1, 1] = [1, 2, 3, 4]\n \
+             %y: f32[?] = ConvTranspose(%x, %w) {strides=[2, 1, 1]} @ct\n output %y\n}",
+        )
+        .unwrap();
+        assert_eq!(g.tensor(g.outputs[0]).shape, Some(vec![1, 2, 4, 3, 4]));
+        let err = infer(
+            "graph g {\n input %x: f32[1, 1, 2, 2, 2, 2]\n \
+             %y: f32[?] = AveragePool(%x) {kernel_shape=[1, 1, 1, 1]} @p\n output %y\n}",
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("4-D AveragePool is not supported"),
+            "{err}"
+        );
+        let err = infer(
+            "graph g {\n input %x: u8[1, 1, 2, 2]\n \
+             %y: u8[?] = AveragePool(%x) {kernel_shape=[1, 1]} @p\n output %y\n}",
+        )
+        .unwrap_err();
+        assert!(err.message.contains("computes on float32"), "{err}");
     }
 
     #[test]

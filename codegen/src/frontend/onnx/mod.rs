@@ -646,9 +646,15 @@ impl Importer {
         if missing {
             return;
         }
-        // Extra outputs (Dropout's mask, MaxPool's indices, BatchNormalization's running
-        // statistics) exist only in training graphs; they are fine if nothing reads them.
-        let n_outputs = arity.outputs.unwrap_or(node.output.len());
+        // Extra outputs (Dropout's mask, BatchNormalization's running statistics) exist only in
+        // training graphs; they are fine if nothing reads them. An op with optional outputs
+        // (MaxPool's indices) has as many as the last one named.
+        let n_outputs = arity.outputs.unwrap_or_else(|| {
+            node.output
+                .iter()
+                .rposition(|o| !o.is_empty())
+                .map_or(node.output.len(), |last| last + 1)
+        });
         let extra_used: Vec<&String> = node
             .output
             .iter()
@@ -1306,15 +1312,25 @@ fn translate(op_type: &str, a: &mut NodeAttrs, opset: i64) -> Result<Op, String>
                 ceil_mode: a.bool("ceil_mode", false),
                 count_include_pad: op_type == "AveragePool"
                     && a.bool("count_include_pad", false),
-                channels_last: false,
+                ..Default::default()
             };
             if attrs.kernel_shape.is_empty() {
                 return Err("attribute 'kernel_shape' is required".into());
             }
             if op_type == "MaxPool" {
-                // storage_order only changes the Indices output, which is not computed.
-                a.ignore(&["storage_order"]);
-                Op::MaxPool(attrs)
+                let column_major_indices = match a.int("storage_order").unwrap_or(0) {
+                    0 => false,
+                    1 => true,
+                    other => {
+                        return Err(format!(
+                            "storage_order {other} is neither 0 (row major) nor 1 (column major)"
+                        ));
+                    }
+                };
+                Op::MaxPool(PoolAttrs {
+                    column_major_indices,
+                    ..attrs
+                })
             } else {
                 Op::AveragePool(attrs)
             }
@@ -1959,6 +1975,45 @@ mod tests {
         };
         let g = import(&bytes, SourceInfo::default(), &options).unwrap();
         assert_eq!(g.tensor(g.inputs[0]).shape, Some(vec![3, 4]));
+    }
+
+    #[test]
+    fn max_pool_indices_follow_storage_order_and_may_be_left_out() {
+        let pool = |outputs: &[&str], storage_order: i64| {
+            let mut n = node("MaxPool", "p", &["x"], outputs);
+            for (name, ints, i) in [
+                ("kernel_shape", vec![1], 0),
+                ("storage_order", vec![], storage_order),
+            ] {
+                n.attribute.push(AttributeProto {
+                    name: name.into(),
+                    r#type: if ints.is_empty() {
+                        attribute_type::INT
+                    } else {
+                        attribute_type::INTS
+                    },
+                    ints,
+                    i,
+                    ..Default::default()
+                });
+            }
+            import(
+                &model(vec![n], 13),
+                SourceInfo::default(),
+                &ImportOptions::default(),
+            )
+        };
+        let g = pool(&["y", ""], 0).unwrap();
+        assert_eq!(g.nodes[0].outputs.len(), 1);
+        let g = pool(&["y", "z"], 1).unwrap();
+        assert_eq!(g.nodes[0].outputs.len(), 2);
+        assert_eq!(g.tensor(g.nodes[0].outputs[1]).dtype, DType::I64);
+        let Op::MaxPool(a) = &g.nodes[0].op else {
+            panic!("{:?}", g.nodes[0].op)
+        };
+        assert!(a.column_major_indices);
+        let err = pool(&["y"], 2).unwrap_err();
+        assert!(err.message.contains("storage_order 2"), "{err}");
     }
 
     #[test]

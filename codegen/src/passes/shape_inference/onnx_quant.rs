@@ -358,7 +358,7 @@ pub(super) fn infer(
 /// shape.
 fn conv_geometry(q: &mut QuantConvAttrs, x: &[usize], w: &[usize]) -> R<Vec<usize>> {
     let rank = x.len();
-    check_spatial_rank(rank, "a quantized convolution")?;
+    check_spatial_rank(rank, "a quantized convolution", 2)?;
     if w.len() != rank {
         return Err(format!(
             "the weights have shape {w:?}, which does not match the input {x:?}"
