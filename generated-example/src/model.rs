@@ -1250,6 +1250,318 @@ mod kernels {
         }
     }
 
+    pub mod math64 {
+        //! Double-precision math functions for generated `#![no_std]` code: the `f64` counterparts
+        //! of [`super::math`], with the same names (`math64::exp` is the `f64` `exp`), for models
+        //! with `float64` tensors.
+        //!
+        //! Like `math`, the file is embedded as source into generated code, so it only uses
+        //! `core`, has no `unsafe` and no lookup tables, and it does not depend on `math`. Unlike
+        //! `math`, it computes in `f64` throughout (the targets that run `float64` models have, or
+        //! emulate, double precision).
+        //!
+        //! The polynomials are truncated Taylor series whose coefficients are written as the exact
+        //! rational expressions they are (`1.0 / 720.0`), which the compiler rounds to the nearest
+        //! `f64`: on the small reduced ranges used here a Taylor series a few terms longer than a
+        //! minimax fit reaches the same accuracy, and its constants need no fitting script. Each
+        //! truncation error is stated below 2^-56, out of reach of the rounding errors.
+        //!
+        //! Accuracy, measured against `std`'s `f64` functions (the tests `sampled_within_bounds`,
+        //! 2 million inputs spread over every exponent and both signs, and
+        //! `dense_where_the_methods_switch`, 1 million in [2^-10, 64) and its negative, as 2^64
+        //! inputs cannot be tried); "ulp" counts representable `f64` values:
+        //!
+        //! | function | measured max error | bound the tests enforce | notes |
+        //! | --- | --- | --- | --- |
+        //! | [`exp`] | 1 ulp | 2 ulp | subnormal results, overflow to inf |
+        //! | [`expm1`] | 2 ulp | 3 ulp | accurate near 0 |
+        //! | [`ln`] | 1 ulp | 2 ulp | subnormal inputs; `ln(0) = -inf` |
+        //! | [`tanh`] | 3 ulp | 4 ulp | exactly odd; from `expm1` |
+        //! | [`sigmoid`] | 2 ulp | 3 ulp | whole range |
+        //! | [`sqrt`] | 0 ulp | 0 ulp | correctly rounded |
+        //! | [`floor`], [`ceil`] | exact | exact | |
+        //! | [`round_half_to_even`], [`round_half_away_from_zero`] | exact | exact | |
+        //!
+        //! NaN inputs give NaN everywhere.
+        //!
+        //! Not here yet: the `f64` trigonometric, inverse trigonometric, hyperbolic, `erf` and
+        //! `pow` functions that `math` has for `f32`.
+
+        use core::f64::consts::LOG2_E;
+
+        /// `ln(2)` split for Cody-Waite range reduction: `LN2_HI` (0x3fe62e42fee00000) has 32
+        /// significant bits, so `k * LN2_HI` is exact for every `|k| < 2^21`, and `LN2_LO`
+        /// (0x3dea39ef35793c76) is the `f64` nearest to `ln(2) - LN2_HI` (computed from the series
+        /// `ln 2 = sum 1 / (k 2^k)` in exact integer arithmetic).
+        const LN2_HI: f64 = 0.693_147_180_369_123_8;
+        const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+
+        /// 1.5 * 2^52: adding it to an `f64` of magnitude below 2^51 rounds it to an integer (ties
+        /// to even), which is left in the low mantissa bits.
+        const ROUND_SHIFT: f64 = 6_755_399_441_055_744.0;
+
+        /// 2^52: every `f64` of at least this magnitude is an integer.
+        const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
+
+        /// `2^k` for `-1022 <= k <= 1023`, from the bit pattern (other `k` give a meaningless value,
+        /// without panicking).
+        #[inline]
+        fn pow2(k: i64) -> f64 {
+            f64::from_bits((k.wrapping_add(1023) as u64) << 52)
+        }
+
+        /// `x = n ln2 + r` with `|r| <= ln2 / 2` (slightly more after rounding), for `x` clamped to
+        /// a range where `|n| <= 1100`: returns `n` and `r`. `x - n LN2_HI` is exact.
+        #[inline]
+        fn reduce_ln2(x: f64) -> (i64, f64) {
+            let t = x * LOG2_E + ROUND_SHIFT;
+            let nf = t - ROUND_SHIFT;
+            // n is in the low mantissa bits of t (wrapping: meaningless but harmless for NaN).
+            let n = t.to_bits().wrapping_sub(ROUND_SHIFT.to_bits()) as i64;
+            (n, (x - nf * LN2_HI) - nf * LN2_LO)
+        }
+
+        /// `(e^r - 1 - r) / r^2` for `|r| <= 0.35`: the Taylor series to the term `r^12 / 14!`
+        /// (truncation error below 2^-58 relative to `e^r - 1`).
+        #[inline]
+        fn expm1_tail(r: f64) -> f64 {
+            // Horner's rule from the r^12/14! term down; the divisions are constant-folded.
+            let mut t = 1.0 / 87_178_291_200.0;
+            t = 1.0 / 6_227_020_800.0 + r * t;
+            t = 1.0 / 479_001_600.0 + r * t;
+            t = 1.0 / 39_916_800.0 + r * t;
+            t = 1.0 / 3_628_800.0 + r * t;
+            t = 1.0 / 362_880.0 + r * t;
+            t = 1.0 / 40_320.0 + r * t;
+            t = 1.0 / 5_040.0 + r * t;
+            t = 1.0 / 720.0 + r * t;
+            t = 1.0 / 120.0 + r * t;
+            t = 1.0 / 24.0 + r * t;
+            t = 1.0 / 6.0 + r * t;
+            1.0 / 2.0 + r * t
+        }
+
+        /// `e^x`.
+        ///
+        /// `x = n ln2 + r` (Cody-Waite), `e^r = 1 + (r + r^2 T(r))` with `T` the Taylor series of
+        /// `expm1_tail`, and the scaling by `2^n` done as two exact-or-once-rounded multiplications
+        /// by normal powers of two, which gives correctly rounded subnormal results.
+        #[inline]
+        pub fn exp(x: f64) -> f64 {
+            // Beyond these bounds the result is inf or 0 anyway; `clamp` leaves NaN as it is.
+            let x = x.clamp(-746.0, 710.0);
+            let (n, r) = reduce_ln2(x);
+            let p = 1.0 + (r + r * r * expm1_tail(r));
+            let n1 = n >> 1;
+            p * pow2(n1) * pow2(n.wrapping_sub(n1))
+        }
+
+        /// `e^x - 1`, accurate for small `|x|` (where `exp(x) - 1` cancels).
+        ///
+        /// `|x| <= ln2 / 2`: `x + x^2 T(x)` directly. Otherwise `x = n ln2 + r` and
+        /// `e^x - 1 = 2^n (e^r - 1) + (2^n - 1)`, where `2^n - 1` is exact for the `n` used; for
+        /// `x > 40` the `- 1` no longer matters and [`exp`] is used, for `x < -40` the result
+        /// rounds to -1.
+        #[inline]
+        pub fn expm1(x: f64) -> f64 {
+            if x.abs() <= 0.346 {
+                // x == 0 returns x itself, keeping the sign of -0.
+                return if x == 0.0 {
+                    x
+                } else {
+                    x + x * x * expm1_tail(x)
+                };
+            }
+            if x > 40.0 {
+                return exp(x);
+            }
+            if x < -40.0 {
+                return -1.0;
+            }
+            if x.is_nan() {
+                return x;
+            }
+            let (n, r) = reduce_ln2(x);
+            let scale = pow2(n);
+            scale * (r + r * r * expm1_tail(r)) + (scale - 1.0)
+        }
+
+        /// Natural logarithm.
+        ///
+        /// `x = 2^k m` with `m` in [sqrt(2)/2, sqrt(2)) (from the bit pattern; subnormals are
+        /// scaled by 2^54 first), `f = m - 1`, `s = f / (2 + f)`, and
+        /// `ln(1 + f) = f - f^2/2 + s (f^2/2 + R)` with `R = 2 (s^2/3 + s^4/5 + ... + s^22/23)`
+        /// (the Taylor series of `2 atanh(s) / s - 2`, truncation error below 2^-60), arranged so
+        /// that the exact term `f` is added last; `k ln 2` is added in two parts.
+        #[inline]
+        pub fn ln(x: f64) -> f64 {
+            let mut bits = x.to_bits();
+            let mut k: i64 = 0;
+            // One unsigned comparison catches zero, subnormals, negatives, infinity and NaN.
+            if bits.wrapping_sub(0x0010_0000_0000_0000) >= 0x7fe0_0000_0000_0000 {
+                if bits << 1 == 0 {
+                    return f64::NEG_INFINITY;
+                }
+                if bits >= 0x7ff0_0000_0000_0000 {
+                    return if bits <= 0x7fff_ffff_ffff_ffff {
+                        x
+                    } else {
+                        f64::NAN
+                    };
+                }
+                bits = (x * 18_014_398_509_481_984.0).to_bits(); // 2^54
+                k = -54;
+            }
+            const SQRT_HALF_BITS: u64 = 0x3fe6_a09e_667f_3bcd;
+            bits = bits.wrapping_add(0x3ff0_0000_0000_0000 - SQRT_HALF_BITS);
+            k += (bits >> 52) as i64 - 1023;
+            let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) + SQRT_HALF_BITS);
+            let f = m - 1.0;
+            let s = f / (2.0 + f);
+            let z = s * s;
+            // Horner's rule from the s^22 term down; the divisions are constant-folded.
+            let mut r = 2.0 / 23.0;
+            r = 2.0 / 21.0 + z * r;
+            r = 2.0 / 19.0 + z * r;
+            r = 2.0 / 17.0 + z * r;
+            r = 2.0 / 15.0 + z * r;
+            r = 2.0 / 13.0 + z * r;
+            r = 2.0 / 11.0 + z * r;
+            r = 2.0 / 9.0 + z * r;
+            r = 2.0 / 7.0 + z * r;
+            r = 2.0 / 5.0 + z * r;
+            r = 2.0 / 3.0 + z * r;
+            r *= z;
+            let hfsq = 0.5 * f * f;
+            let kf = k as f64;
+            kf * LN2_HI - ((hfsq - (s * (hfsq + r) + kf * LN2_LO)) - f)
+        }
+
+        /// Hyperbolic tangent: `e / (e + 2)` with `e = expm1(2|x|)`, which is accurate down to the
+        /// smallest `x` (no cancellation), and 1 from `|x| = 22` on. Exactly odd.
+        #[inline]
+        pub fn tanh(x: f64) -> f64 {
+            let a = x.abs();
+            let t = if a < 22.0 {
+                let e = expm1(a + a);
+                e / (e + 2.0)
+            } else if a.is_nan() {
+                a
+            } else {
+                1.0
+            };
+            t.copysign(x)
+        }
+
+        /// The logistic function `1 / (1 + e^-x)`, as `1 / (1 + e)` for `x >= 0` and
+        /// `e / (1 + e)` for `x < 0` with `e = e^-|x|`, which keeps full relative accuracy down to
+        /// subnormal results.
+        #[inline]
+        pub fn sigmoid(x: f64) -> f64 {
+            let e = exp(-x.abs());
+            let numerator = if x < 0.0 { e } else { 1.0 };
+            numerator / (1.0 + e)
+        }
+
+        /// Square root, correctly rounded.
+        ///
+        /// As in `math::sqrt`: `x = m 2^e`, `M = m 2^j` in [2^104, 2^106) with `e - j` even, the
+        /// 53-bit result mantissa is the integer nearest to `sqrt(M)`, estimated with `f64` Newton
+        /// steps from a bit-pattern guess and corrected with exact 128-bit integer arithmetic.
+        #[inline]
+        pub fn sqrt(x: f64) -> f64 {
+            let bits = x.to_bits();
+            let (m, e) = if bits.wrapping_sub(0x0010_0000_0000_0000) < 0x7fe0_0000_0000_0000 {
+                (
+                    (bits & 0x000f_ffff_ffff_ffff) | 0x0010_0000_0000_0000,
+                    (bits >> 52) as i64 - 1075,
+                )
+            } else if bits << 1 == 0 || bits == 0x7ff0_0000_0000_0000 || x.is_nan() {
+                return x; // ±0, +inf, NaN
+            } else if bits > 0x7fff_ffff_ffff_ffff {
+                return f64::NAN; // negative
+            } else {
+                let shift = bits.leading_zeros() - 11;
+                (bits << shift, -1074 - i64::from(shift))
+            };
+            let j = 52 + ((e - 52) & 1);
+            let big = i128::from(m) << j;
+            let a = big as f64;
+            // 1/sqrt(a): a bit-pattern guess (3.5% off) and four Newton steps (to about 1e-16).
+            let mut y = f64::from_bits(0x5fe6_eb50_c7b5_37a9 - (a.to_bits() >> 1));
+            y *= 1.5 - 0.5 * a * y * y;
+            y *= 1.5 - 0.5 * a * y * y;
+            y *= 1.5 - 0.5 * a * y * y;
+            y *= 1.5 - 0.5 * a * y * y;
+            // a * y is within a few units of sqrt(big) (which is below 2^53); one Newton step on
+            // the exact integer residual makes the rounded estimate the nearest integer or next
+            // to it.
+            let s = (a * y) as i128;
+            let refined = s as f64 + (big - s * s) as f64 * (0.5 * y);
+            let mut root = (refined + 0.5) as i128;
+            let d = big - root * root;
+            root += i128::from(d > root) - i128::from(d <= -root);
+            // root is in [2^52, 2^53]; its implicit bit lands in the exponent field.
+            let exponent = ((e - j) / 2 + 1074) as u64;
+            f64::from_bits((exponent << 52) + root as u64)
+        }
+
+        /// Truncation toward zero for `|x| < 2^52` (exact there).
+        #[inline]
+        fn trunc_small(x: f64) -> f64 {
+            (x as i64) as f64
+        }
+
+        /// The largest integer not greater than `x`; keeps the sign of zero.
+        #[inline]
+        pub fn floor(x: f64) -> f64 {
+            if x.abs() < TWO_POW_52 {
+                let t = trunc_small(x);
+                let f = if t > x { t - 1.0 } else { t };
+                f.copysign(x)
+            } else {
+                x // already an integer, infinite or NaN
+            }
+        }
+
+        /// The smallest integer not less than `x`; keeps the sign of zero (`ceil(-0.5) == -0.0`).
+        #[inline]
+        pub fn ceil(x: f64) -> f64 {
+            if x.abs() < TWO_POW_52 {
+                let t = trunc_small(x);
+                let c = if t < x { t + 1.0 } else { t };
+                c.copysign(x)
+            } else {
+                x
+            }
+        }
+
+        /// Rounds to the nearest integer, ties to even, like ONNX `Round`.
+        #[inline]
+        pub fn round_half_to_even(x: f64) -> f64 {
+            let a = x.abs();
+            if a < TWO_POW_52 {
+                // In [2^52, 2^53) the spacing of f64 is 1, so the addition rounds, ties to even.
+                ((a + TWO_POW_52) - TWO_POW_52).copysign(x)
+            } else {
+                x
+            }
+        }
+
+        /// Rounds to the nearest integer, ties away from zero, like C `round`.
+        #[inline]
+        pub fn round_half_away_from_zero(x: f64) -> f64 {
+            let a = x.abs();
+            if a < TWO_POW_52 {
+                let t = trunc_small(a);
+                let r = if a - t >= 0.5 { t + 1.0 } else { t };
+                r.copysign(x)
+            } else {
+                x
+            }
+        }
+    }
+
     pub mod activation {
         //! Activations that kernels apply to their results before storing them (fused activations).
 
@@ -1417,8 +1729,12 @@ mod kernels {
         #[derive(Clone, Copy, Debug, PartialEq)]
         pub enum Bias {
             None,
+            /// One value added everywhere.
+            Scalar,
             /// `n` values added to every row.
             Row,
+            /// `m` values, one per row.
+            Column,
             /// `m * n` values.
             Full,
         }
@@ -1448,6 +1764,8 @@ mod kernels {
                 let row = &mut y[i * n..(i + 1) * n];
                 match p.bias {
                     Bias::None => row.fill(0.0),
+                    Bias::Scalar => row.fill(p.beta * c[0]),
+                    Bias::Column => row.fill(p.beta * c[i]),
                     Bias::Row => {
                         for (o, &v) in row.iter_mut().zip(&c[..n]) {
                             *o = p.beta * v;
@@ -1489,6 +1807,41 @@ mod kernels {
             }
         }
 
+        /// An element type `MatMul` computes on: float32 and float64, and the integer types ONNX allows
+        /// (int32, int64, uint32, uint64) with wrapping arithmetic.
+        pub trait MatMulElement: Copy {
+            const ZERO: Self;
+            /// `acc + a · b`, rounded twice for floats (no fused multiply-add).
+            fn multiply_add(acc: Self, a: Self, b: Self) -> Self;
+        }
+
+        macro_rules! float_matmul_element {
+            ($($t:ty),*) => {$(
+                impl MatMulElement for $t {
+                    const ZERO: Self = 0.0;
+                    #[inline(always)]
+                    fn multiply_add(acc: Self, a: Self, b: Self) -> Self {
+                        acc + a * b
+                    }
+                }
+            )*};
+        }
+
+        macro_rules! integer_matmul_element {
+            ($($t:ty),*) => {$(
+                impl MatMulElement for $t {
+                    const ZERO: Self = 0;
+                    #[inline(always)]
+                    fn multiply_add(acc: Self, a: Self, b: Self) -> Self {
+                        acc.wrapping_add(a.wrapping_mul(b))
+                    }
+                }
+            )*};
+        }
+
+        float_matmul_element!(f32, f64);
+        integer_matmul_element!(i32, i64, u32, u64);
+
         /// Batched `y[.., m, n] = a[.., m, k] * b[.., k, n]`; the batch offsets of `a` and `b` are given
         /// per batch axis in elements (0 where the operand is broadcast).
         #[derive(Clone, Copy, Debug)]
@@ -1502,7 +1855,7 @@ mod kernels {
         }
 
         #[inline(always)]
-        pub fn matmul(p: MatMul, a: &[f32], b: &[f32], y: &mut [f32]) {
+        pub fn matmul<T: MatMulElement>(p: MatMul, a: &[T], b: &[T], y: &mut [T]) {
             let (m, k, n) = (p.m, p.k, p.n);
             let mut out = 0;
             for i0 in 0..p.batch[0] {
@@ -1520,11 +1873,11 @@ mod kernels {
                             let (am, bm) = (&a[ao..ao + m * k], &b[bo..bo + k * n]);
                             for i in 0..m {
                                 let row = &mut y[out + i * n..out + (i + 1) * n];
-                                row.fill(0.0);
+                                row.fill(T::ZERO);
                                 for q in 0..k {
                                     let av = am[i * k + q];
                                     for (o, &bv) in row.iter_mut().zip(&bm[q * n..(q + 1) * n]) {
-                                        *o += av * bv;
+                                        *o = T::multiply_add(*o, av, bv);
                                     }
                                 }
                             }
@@ -1537,9 +1890,11 @@ mod kernels {
     }
 
     pub mod softmax {
-        //! Softmax and log-softmax over one axis of an `[outer, len, inner]` view.
+        //! Softmax and log-softmax over one axis of an `[outer, len, inner]` view, in float32 or
+        //! float64.
 
-        use super::math;
+        use super::{math, math64};
+        use core::ops::{Add, Div, Mul, Sub};
 
         #[derive(Clone, Copy, Debug)]
         pub struct Softmax {
@@ -1552,33 +1907,96 @@ mod kernels {
             pub beta: f32,
         }
 
+        /// A float type softmax computes on, with the functions of its math library.
+        pub trait SoftmaxElement:
+            Copy
+            + PartialOrd
+            + Add<Output = Self>
+            + Sub<Output = Self>
+            + Mul<Output = Self>
+            + Div<Output = Self>
+        {
+            const ZERO: Self;
+            const ONE: Self;
+            const NEG_INFINITY: Self;
+            fn from_f32(v: f32) -> Self;
+            fn max(self, other: Self) -> Self;
+            fn exp(self) -> Self;
+            fn ln(self) -> Self;
+        }
+
+        impl SoftmaxElement for f32 {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            const NEG_INFINITY: Self = f32::NEG_INFINITY;
+            #[inline(always)]
+            fn from_f32(v: f32) -> Self {
+                v
+            }
+            #[inline(always)]
+            fn max(self, other: Self) -> Self {
+                f32::max(self, other)
+            }
+            #[inline(always)]
+            fn exp(self) -> Self {
+                math::exp(self)
+            }
+            #[inline(always)]
+            fn ln(self) -> Self {
+                math::ln(self)
+            }
+        }
+
+        impl SoftmaxElement for f64 {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            const NEG_INFINITY: Self = f64::NEG_INFINITY;
+            #[inline(always)]
+            fn from_f32(v: f32) -> Self {
+                v as f64
+            }
+            #[inline(always)]
+            fn max(self, other: Self) -> Self {
+                f64::max(self, other)
+            }
+            #[inline(always)]
+            fn exp(self) -> Self {
+                math64::exp(self)
+            }
+            #[inline(always)]
+            fn ln(self) -> Self {
+                math64::ln(self)
+            }
+        }
+
         /// Subtracting the maximum first keeps `exp` from overflowing; the result is the same.
         #[inline(always)]
-        pub fn softmax(p: Softmax, x: &[f32], y: &mut [f32]) {
+        pub fn softmax<T: SoftmaxElement>(p: Softmax, x: &[T], y: &mut [T]) {
+            let beta = T::from_f32(p.beta);
             for o in 0..p.outer {
                 for i in 0..p.inner {
                     let at = |k: usize| (o * p.len + k) * p.inner + i;
-                    let mut max = f32::NEG_INFINITY;
+                    let mut max = T::NEG_INFINITY;
                     for k in 0..p.len {
                         max = max.max(x[at(k)]);
                     }
-                    let mut sum = 0.0;
+                    let mut sum = T::ZERO;
                     for k in 0..p.len {
-                        let e = math::exp((x[at(k)] - max) * p.beta);
-                        sum += e;
+                        let e = ((x[at(k)] - max) * beta).exp();
+                        sum = sum + e;
                         if !p.log {
                             y[at(k)] = e;
                         }
                     }
                     if p.log {
-                        let log_sum = math::ln(sum);
+                        let log_sum = sum.ln();
                         for k in 0..p.len {
-                            y[at(k)] = (x[at(k)] - max) * p.beta - log_sum;
+                            y[at(k)] = (x[at(k)] - max) * beta - log_sum;
                         }
                     } else {
-                        let scale = 1.0 / sum;
+                        let scale = T::ONE / sum;
                         for k in 0..p.len {
-                            y[at(k)] *= scale;
+                            y[at(k)] = y[at(k)] * scale;
                         }
                     }
                 }

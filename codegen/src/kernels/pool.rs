@@ -216,7 +216,10 @@ fn pool3d<T: Copy, U, A: Copy>(
 /// `if v > max { v } else { max }`: NaN taps never win, as with `f32::max`.
 #[inline(always)]
 fn larger<T: Ordered>(max: T, v: T) -> T {
-    if v > max { v } else { max }
+    if v > max {
+        return v;
+    }
+    max
 }
 
 /// The maximum of each window; a window without input taps (or only NaNs) gives `T::LOWEST`.

@@ -17,7 +17,12 @@ pub struct Softmax {
 
 /// A float type softmax computes on, with the functions of its math library.
 pub trait SoftmaxElement:
-    Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self>
+    Copy
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
 {
     const ZERO: Self;
     const ONE: Self;
