@@ -8,11 +8,10 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use edgegen::error::{Error, ErrorKind, Result};
-use edgegen::eval::Value;
 use edgegen::frontend::ImportOptions;
 use edgegen::ir::{DType, Graph, TensorData};
 use edgegen::passes::{PIPELINE, PassOptions};
-use edgegen::{CompileOptions, Compiled, backend, npy, report, run};
+use edgegen::{CompileOptions, Compiled, backend, npy, options, report, run};
 
 #[derive(Parser)]
 #[command(
@@ -107,11 +106,11 @@ struct ModelArgs {
     #[arg(value_name = "MODEL")]
     model: PathBuf,
     /// Give an input a fixed shape (symbolic leading dimensions default to 1)
-    #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_input_shape)]
+    #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = options::parse_input_shape)]
     input_shapes: Vec<(String, Vec<usize>)>,
     /// Freeze a graph input to the value in FILE (.npy or .pb) at compile time, for inputs that
     /// carry axes, shapes, sizes or other settings the generated code needs as constants
-    #[arg(long = "constant", value_name = "NAME=FILE", value_parser = parse_constant)]
+    #[arg(long = "constant", value_name = "NAME=FILE", value_parser = options::parse_constant)]
     constants: Vec<(String, PathBuf)>,
     /// Skip an optional pass of the pipeline
     #[arg(long = "disable-pass", value_name = "PASS", value_parser = pass_names(false))]
@@ -124,10 +123,10 @@ struct ModelArgs {
 /// The names `--disable-pass` (optional passes) or `--dump-after` (every pass, and `all`) take,
 /// so that clap lists them in the help and refuses others.
 fn pass_names(every_pass: bool) -> clap::builder::PossibleValuesParser {
-    let mut names: Vec<clap::builder::PossibleValue> = PIPELINE
-        .iter()
-        .filter(|p| every_pass || !p.required)
-        .map(|p| clap::builder::PossibleValue::new(p.name).help(p.description))
+    let mut names: Vec<clap::builder::PossibleValue> = options::pass_names(every_pass)
+        .map(|(name, description)| {
+            clap::builder::PossibleValue::new(name).help(description)
+        })
         .collect();
     if every_pass {
         names.push(clap::builder::PossibleValue::new("all").help("after every pass"));
@@ -135,40 +134,11 @@ fn pass_names(every_pass: bool) -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(names)
 }
 
-fn parse_constant(text: &str) -> std::result::Result<(String, PathBuf), String> {
-    match text.split_once('=') {
-        Some((name, file)) if !name.is_empty() && !file.is_empty() => {
-            Ok((name.to_string(), PathBuf::from(file)))
-        }
-        _ => Err("expected NAME=FILE, such as axes=axes.npy".into()),
-    }
-}
-
-fn parse_input_shape(text: &str) -> std::result::Result<(String, Vec<usize>), String> {
-    let (name, dims) = text
-        .rsplit_once('=')
-        .ok_or("expected NAME=DIMS, such as input=1,3,32,32")?;
-    let dims = dims
-        .split(',')
-        .map(|d| {
-            d.trim().parse::<usize>().map_err(|_| {
-                format!(
-                    "'{d}' is not a dimension (expected NAME=DIMS, such as input=1,3,32,32)"
-                )
-            })
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    if name.is_empty() {
-        return Err("the input name is empty".into());
-    }
-    Ok((name.to_string(), dims))
-}
-
 impl ModelArgs {
     fn options(&self) -> Result<CompileOptions> {
         let mut constants = Vec::new();
         for (name, path) in &self.constants {
-            let value = read_array(path)?;
+            let value = options::read_array(path)?;
             constants.push((name.clone(), value.shape, value.data));
         }
         Ok(CompileOptions {
@@ -361,7 +331,7 @@ fn read_inputs(graph: &Graph, specs: &[String]) -> Result<(Vec<TensorData>, usiz
         let path = file.ok_or_else(|| {
             Error::invalid_argument(format!("input '{}' is not given", names[i]))
         })?;
-        let value = read_array(&path)?;
+        let value = options::read_array(&path)?;
         let expected = graph.tensor(graph.model_inputs()[i]).shape().to_vec();
         let (n, batched) = if value.shape == expected {
             (1, false)
@@ -417,25 +387,6 @@ fn read_inputs(graph: &Graph, specs: &[String]) -> Result<(Vec<TensorData>, usiz
     Ok((values, n, batched))
 }
 
-/// Reads a `.npy` file or an ONNX `TensorProto` (`.pb`).
-fn read_array(path: &Path) -> Result<Value> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", &e))?;
-    if path.extension().is_some_and(|e| e == "pb") {
-        let proto = edgegen::frontend::onnx::proto::decode_tensor(&bytes).map_err(|e| {
-            Error::invalid_argument(format!(
-                "{}: not a valid ONNX TensorProto: {e}",
-                path.display()
-            ))
-        })?;
-        let (shape, data) = edgegen::frontend::onnx::tensor_from_proto(&proto)
-            .map_err(|e| Error::invalid_argument(format!("{}: {e}", path.display())))?;
-        return Ok(Value::new(shape, data));
-    }
-    let array = npy::read_npy(&bytes)
-        .map_err(|e| Error::invalid_argument(format!("{}: {e}", path.display())))?;
-    Ok(Value::new(array.shape, array.data))
-}
-
 /// Writes a file through a temporary file in the same directory and a rename, so that a failure
 /// never leaves a half-written file behind. Special files (`/dev/null`, `/dev/stdout`, a FIFO)
 /// are written in place, since a rename would replace them, and a symbolic link is followed to
@@ -477,4 +428,29 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&temp);
         write_error(e)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The model options of the command line are the ones `edgegen::options` lists, which
+    /// `include_model!` takes as named arguments: an option added to one must be added to both.
+    #[test]
+    fn model_flags_are_the_shared_model_options() {
+        let command = ModelArgs::augment_args(clap::Command::new("edgegen"));
+        let flags: Vec<(String, String)> = command
+            .get_arguments()
+            .filter_map(|arg| {
+                let long = arg.get_long()?;
+                let value = arg.get_value_names()?.first()?.to_string();
+                Some((long.to_string(), value))
+            })
+            .collect();
+        let shared: Vec<(String, String)> = options::MODEL_OPTIONS
+            .iter()
+            .map(|o| (o.flag.to_string(), o.value_name.to_string()))
+            .collect();
+        assert_eq!(flags, shared);
+    }
 }

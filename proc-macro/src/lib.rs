@@ -1,55 +1,378 @@
 //! `include_model!`: compiles a model file into Rust code while the crate that names it builds.
 //!
-//! ```ignore
-//! edgegen_macros::include_model!("models/digits_mlp.onnx");
+//! ```
+//! // The path is relative to the crate's directory (CARGO_MANIFEST_DIR).
+//! edgegen_macros::include_model!("../fixtures/models/digits_mlp.onnx", name = digits);
 //!
-//! let mut model = digits_mlp::Model::new();
-//! let mut output = [0.0; digits_mlp::OUTPUT_LEN];
-//! model.run(&input, &mut output);
+//! let mut model = digits::Model::new();
+//! let image = [0.5f32; digits::INPUT_LEN]; // an 8×8 digit, pixels in [0, 1]
+//! let mut probabilities = [0.0f32; digits::OUTPUT_LEN];
+//! model.run(&image, &mut probabilities);
+//! assert!((probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-5);
 //! ```
 //!
-//! The path is relative to the crate's `CARGO_MANIFEST_DIR`. The macro expands to a module named
-//! after the file (`digits_mlp`), with the same API and code as `edgegen build` writes: the
-//! compiler library is the same, only the output goes to rustc instead of a file. The expansion
-//! reads the model with `include_bytes!`, so that Cargo rebuilds the crate when the file changes.
-//! Errors (missing file, unsupported operators, ...) become `compile_error!`s on the path.
+//! The expansion is a module with the API and the code `edgegen build` writes: the compiler
+//! library is the same, only its output goes to rustc instead of a file. Options are named
+//! arguments spelt as the command line's flags with underscores (see [`include_model!`]), and
+//! errors (a missing file, unsupported operators, a bad option) become `compile_error!`s on the
+//! argument at fault, every one at once.
+//!
+//! The model file and every file an option names are read through `include_bytes!` as well, so
+//! Cargo rebuilds the crate when one of them changes: the code never lags behind the model.
 
+use std::path::{Path, PathBuf};
+
+use edgegen::options::{self, MODEL_OPTIONS};
 use proc_macro::TokenStream;
-use quote::{format_ident, quote_spanned};
-use syn::{LitStr, parse_macro_input};
+use proc_macro2::Span;
+use quote::{format_ident, quote};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Ident, Lit, LitStr, Token, bracketed, parse_macro_input};
 
 /// Compiles the model at the given path (relative to `CARGO_MANIFEST_DIR`) into a module.
+///
+/// ```text
+/// include_model!("models/kws.tflite");                      // module `kws`, named after the file
+/// include_model!("models/kws.tflite", name = keywords);     // module `keywords`
+/// include_model!(
+///     "models/detector.onnx",
+///     input_shape = "image=1,3,96,96",                      // --input-shape image=1,3,96,96
+///     constant = ["axes=data/axes.npy", "k=data/k.npy"],    // --constant, paths relative to the crate
+///     disable_pass = "fuse_activation",                     // --disable-pass fuse_activation
+/// );
+/// ```
+///
+/// - `name = IDENT`: the module's name; by default the file's name without its extension, made
+///   an identifier (`kws-v2.tflite` gives `kws_v2`).
+/// - Every option of `edgegen build` that decides the generated code, with `_` for `-`:
+///   `input_shape = "NAME=DIMS"`, `constant = "NAME=FILE"`, `disable_pass = "PASS"` and
+///   `dump_after = "PASS"` (the IR on standard error while the crate builds, which Cargo shows
+///   with `-vv`). A list in brackets gives an option several times; so does repeating it.
+///
+/// The module holds what a file from `edgegen build` holds: `Model` with `new()` and `run(..)`,
+/// `INPUT_LEN`, `OUTPUT_LEN`, `INPUT_SHAPE`, `ARENA_BYTES`, `WEIGHT_BYTES` and the rest. An int8
+/// TFLite model takes and gives `i8`, its own quantized values:
+///
+/// ```
+/// // MLPerf Tiny's keyword spotter: 49×10 MFCC features in, 12 keyword scores out.
+/// edgegen_macros::include_model!(
+///     "../fixtures/mlperf-tiny/kws_ref_model.tflite",
+///     name = kws,
+///     input_shape = "input_1=1,49,10,1",
+/// );
+///
+/// // `new()` is a `const fn`; the model holds its arena and no heap memory.
+/// let mut model = kws::Model::new();
+/// let features = [0i8; kws::INPUT_LEN];
+/// let mut scores = [0i8; kws::OUTPUT_LEN];
+/// model.run(&features, &mut scores);
+/// assert_eq!(kws::OUTPUT_SHAPE, [1, 12]);
+/// assert!(kws::ARENA_BYTES <= 16_000);
+/// ```
 #[proc_macro]
 pub fn include_model(input: TokenStream) -> TokenStream {
-    let path_literal = parse_macro_input!(input as LitStr);
-    let span = path_literal.span();
-    match expand(&path_literal.value()) {
-        Ok(tokens) => tokens.into(),
-        Err(message) => quote_spanned!(span=> compile_error!(#message);).into(),
+    let invocation = parse_macro_input!(input as Invocation);
+    let manifest_dir = match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let message = "CARGO_MANIFEST_DIR is not set: include_model! resolves paths from the \
+                           directory of the crate Cargo builds";
+            return syn::Error::new(invocation.path.span(), message)
+                .to_compile_error()
+                .into();
+        }
+    };
+    expand(&invocation, &manifest_dir).into()
+}
+
+/// `"path" (, name = value)* ,?`
+struct Invocation {
+    path: LitStr,
+    arguments: Vec<Argument>,
+}
+
+/// `name = value` or `name = [value, ...]`.
+struct Argument {
+    name: Ident,
+    values: Vec<Value>,
+}
+
+/// A value: a literal (`"x=1,4"`, `0.5`, `true`) or an identifier (`kws`).
+enum Value {
+    Literal(Lit),
+    Identifier(Ident),
+}
+
+impl Value {
+    fn span(&self) -> Span {
+        match self {
+            Value::Literal(literal) => literal.span(),
+            Value::Identifier(ident) => ident.span(),
+        }
+    }
+
+    fn parse_one(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Ident::peek_any) {
+            return Ok(Value::Identifier(input.call(Ident::parse_any)?));
+        }
+        let literal: Lit = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected a value: a string, a number, an identifier or a [list]",
+            )
+        })?;
+        Ok(Value::Literal(literal))
     }
 }
 
-/// A module name from a file stem: prefixed when it would start with a digit or be empty,
-/// suffixed when it is a Rust keyword (`final.onnx` gives `final_model`).
-fn module_name(stem: &str) -> String {
-    if stem.is_empty() || stem.starts_with(|c: char| c.is_ascii_digit()) {
-        format!("model_{stem}")
-    } else if syn::parse_str::<syn::Ident>(stem).is_err() {
-        format!("{stem}_model")
+impl Parse for Invocation {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let path: LitStr = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected the model's path as a string, such as \
+                 include_model!(\"models/kws.tflite\")",
+            )
+        })?;
+        let mut arguments = Vec::new();
+        while !input.is_empty() {
+            input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            let name = input.call(Ident::parse_any)?;
+            input.parse::<Token![=]>()?;
+            let values = if input.peek(syn::token::Bracket) {
+                let content;
+                bracketed!(content in input);
+                Punctuated::<Value, Token![,]>::parse_terminated_with(
+                    &content,
+                    Value::parse_one,
+                )?
+                .into_iter()
+                .collect()
+            } else {
+                vec![Value::parse_one(input)?]
+            };
+            arguments.push(Argument { name, values });
+        }
+        Ok(Invocation { path, arguments })
+    }
+}
+
+/// What the arguments ask for.
+#[derive(Default)]
+struct Settings {
+    compile: edgegen::CompileOptions,
+    module: Option<Ident>,
+    /// Files read besides the model, which a change to must rebuild the crate.
+    tracked: Vec<PathBuf>,
+}
+
+fn expand(invocation: &Invocation, manifest_dir: &Path) -> proc_macro2::TokenStream {
+    let mut errors = Vec::new();
+    let mut settings = Settings::default();
+    for argument in &invocation.arguments {
+        apply(argument, manifest_dir, &mut settings, &mut errors);
+    }
+
+    let relative = invocation.path.value();
+    let path = manifest_dir.join(&relative);
+    let module = settings
+        .module
+        .clone()
+        .unwrap_or_else(|| format_ident!("{}", module_name(&path)));
+    let mut code = None;
+    if !path.is_file() {
+        let what = if path.exists() {
+            "is not a file"
+        } else {
+            "does not exist"
+        };
+        errors.push(syn::Error::new(
+            invocation.path.span(),
+            format!(
+                "the model file {} {what} (paths are relative to the crate's directory, {})",
+                path.display(),
+                manifest_dir.display()
+            ),
+        ));
     } else {
-        stem.to_string()
+        let dump = &mut |pass: &str, text: &str| eprintln!("# IR after {pass}\n{text}");
+        match edgegen::compile(&path, &settings.compile, dump)
+            .and_then(|compiled| edgegen::backend::rust::emit(&compiled.graph))
+        {
+            Ok(text) => code = Some(text),
+            Err(e) => errors.push(syn::Error::new(invocation.path.span(), e.to_string())),
+        }
+    }
+    if !errors.is_empty() {
+        return errors.iter().map(syn::Error::to_compile_error).collect();
+    }
+    let code = code.expect("no errors means the model compiled");
+    let body: proc_macro2::TokenStream = match code.parse() {
+        Ok(body) => body,
+        Err(e) => {
+            let message = format!(
+                "edgegen generated code that rustc cannot read (a bug in edgegen): {e}"
+            );
+            return syn::Error::new(invocation.path.span(), message).to_compile_error();
+        }
+    };
+    let tracked = std::iter::once(&path)
+        .chain(&settings.tracked)
+        .map(|p| p.to_string_lossy().into_owned());
+    quote! {
+        pub mod #module {
+            #body
+            // Cargo rebuilds this crate when a file the model was compiled from changes.
+            #( const _: &[u8] = include_bytes!(#tracked); )*
+        }
     }
 }
 
-fn expand(relative: &str) -> Result<proc_macro2::TokenStream, String> {
-    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
-        .ok_or("CARGO_MANIFEST_DIR is not set: include_model! runs under Cargo")?;
-    let path = std::path::Path::new(&manifest_dir).join(relative);
-    let stem = path
+/// Applies one named argument, or says what is wrong with it.
+fn apply(
+    argument: &Argument,
+    manifest_dir: &Path,
+    settings: &mut Settings,
+    errors: &mut Vec<syn::Error>,
+) {
+    let name = argument.name.to_string();
+    if name == "name" {
+        match argument.values.as_slice() {
+            [value] if settings.module.is_none() => match module_ident(value) {
+                Ok(ident) => settings.module = Some(ident),
+                Err(e) => errors.push(e),
+            },
+            [_] => errors.push(syn::Error::new(
+                argument.name.span(),
+                "the module's name is given twice",
+            )),
+            _ => errors.push(syn::Error::new(
+                argument.name.span(),
+                "`name` takes one identifier, such as name = kws",
+            )),
+        }
+        return;
+    }
+    let Some(option) = MODEL_OPTIONS.iter().find(|o| o.macro_name() == name) else {
+        let mut known = vec!["name = IDENT".to_string()];
+        known.extend(
+            MODEL_OPTIONS
+                .iter()
+                .map(|o| format!("{} = \"{}\"", o.macro_name(), o.value_name)),
+        );
+        errors.push(syn::Error::new(
+            argument.name.span(),
+            format!(
+                "include_model! has no option `{name}`; it takes: {}",
+                known.join(", ")
+            ),
+        ));
+        return;
+    };
+    if argument.values.is_empty() {
+        errors.push(syn::Error::new(
+            argument.name.span(),
+            format!(
+                "`{name}` needs a value, such as {name} = \"{}\"",
+                option.value_name
+            ),
+        ));
+    }
+    for value in &argument.values {
+        let text = match value {
+            Value::Literal(Lit::Str(text)) => text.value(),
+            _ => {
+                errors.push(syn::Error::new(
+                    value.span(),
+                    format!(
+                        "`{name}` takes a string, such as {name} = \"{}\"",
+                        option.value_name
+                    ),
+                ));
+                continue;
+            }
+        };
+        if let Err(message) = apply_option(option.flag, &text, manifest_dir, settings) {
+            errors.push(syn::Error::new(value.span(), format!("{name}: {message}")));
+        }
+    }
+}
+
+/// Applies one value of a command-line model option (named by its flag), as the `edgegen`
+/// command does; file paths are relative to the crate's directory.
+fn apply_option(
+    flag: &str,
+    text: &str,
+    manifest_dir: &Path,
+    settings: &mut Settings,
+) -> Result<(), String> {
+    let compile = &mut settings.compile;
+    match flag {
+        "input-shape" => {
+            let shape = options::parse_input_shape(text)?;
+            compile.import.input_shapes.push(shape);
+        }
+        "constant" => {
+            let (input, file) = options::parse_constant(text)?;
+            let path = manifest_dir.join(file);
+            let value = options::read_array(&path).map_err(|e| e.to_string())?;
+            compile
+                .import
+                .constants
+                .push((input, value.shape, value.data));
+            settings.tracked.push(path);
+        }
+        "disable-pass" => {
+            options::check_pass_name(text, false)?;
+            compile.passes.disabled.push(text.to_string());
+        }
+        "dump-after" => {
+            options::check_pass_name(text, true)?;
+            compile.passes.dump_after.push(text.to_string());
+        }
+        _ => {
+            return Err(format!(
+                "the command-line option --{flag} is not available in include_model! yet"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The module name a `name = ...` argument gives: an identifier, or a string that is one.
+fn module_ident(value: &Value) -> syn::Result<Ident> {
+    let error = || {
+        syn::Error::new(
+            value.span(),
+            "the module's name must be an identifier, such as name = kws",
+        )
+    };
+    match value {
+        Value::Identifier(ident) => {
+            syn::parse_str::<Ident>(&ident.to_string()).map_err(|_| error())?;
+            Ok(ident.clone())
+        }
+        Value::Literal(Lit::Str(text)) => {
+            let ident = syn::parse_str::<Ident>(&text.value()).map_err(|_| error())?;
+            Ok(Ident::new(&ident.to_string(), text.span()))
+        }
+        Value::Literal(_) => Err(error()),
+    }
+}
+
+/// The default module name: the file's name without its extension, lower-cased, with every
+/// character that cannot be in an identifier replaced by `_`; prefixed when it would start with
+/// a digit or be empty, suffixed when it is a Rust keyword (`final.onnx` gives `final_model`).
+fn module_name(path: &Path) -> String {
+    let stem: String = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let module: String = stem
+        .unwrap_or_default()
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
@@ -59,36 +382,126 @@ fn expand(relative: &str) -> Result<proc_macro2::TokenStream, String> {
             }
         })
         .collect();
-    let module = module_name(&module);
-    let options = edgegen::CompileOptions::default();
-    let compiled =
-        edgegen::compile(&path, &options, &mut |_, _| {}).map_err(|e| e.to_string())?;
-    let code = edgegen::backend::rust::emit(&compiled.graph).map_err(|e| e.to_string())?;
-    let body: proc_macro2::TokenStream = code.parse().map_err(|e| {
-        format!("edgegen generated code rustc cannot parse (a bug in edgegen): {e}")
-    })?;
-    let name = format_ident!("{}", module);
-    let absolute = path.to_string_lossy().into_owned();
-    Ok(quote::quote! {
-        pub mod #name {
-            #body
-            // Makes Cargo rebuild this crate when the model file changes.
-            const _: &[u8] = include_bytes!(#absolute);
-        }
-    })
+    if stem.is_empty() || stem.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("model_{stem}")
+    } else if syn::parse_str::<Ident>(&stem).is_err() {
+        format!("{stem}_model")
+    } else {
+        stem
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::module_name;
+    use super::*;
+
+    fn errors_of(arguments: &str) -> Vec<String> {
+        let invocation: Invocation =
+            syn::parse_str(&format!("\"m.onnx\", {arguments}")).expect("parses");
+        let mut settings = Settings::default();
+        let mut errors = Vec::new();
+        for argument in &invocation.arguments {
+            apply(
+                argument,
+                Path::new("/nonexistent"),
+                &mut settings,
+                &mut errors,
+            );
+        }
+        errors.iter().map(|e| e.to_string()).collect()
+    }
 
     #[test]
     fn module_names_are_identifiers() {
-        assert_eq!(module_name("digits_mlp"), "digits_mlp");
-        assert_eq!(module_name("final"), "final_model");
-        assert_eq!(module_name("self"), "self_model");
-        assert_eq!(module_name("type"), "type_model");
-        assert_eq!(module_name("3d_unet"), "model_3d_unet");
-        assert_eq!(module_name(""), "model_");
+        let name = |file: &str| module_name(Path::new(file));
+        assert_eq!(name("models/digits_mlp.onnx"), "digits_mlp");
+        assert_eq!(name("KWS-v2.tflite"), "kws_v2");
+        assert_eq!(name("final.onnx"), "final_model");
+        assert_eq!(name("self.onnx"), "self_model");
+        assert_eq!(name("type.onnx"), "type_model");
+        assert_eq!(name("3d_unet.onnx"), "model_3d_unet");
+        assert_eq!(name(".onnx"), "_onnx");
+        assert_eq!(name(""), "model_");
+    }
+
+    /// Every option of the command line that shapes the code is taken by the macro.
+    #[test]
+    fn every_model_option_is_an_argument() {
+        for option in MODEL_OPTIONS {
+            let name = option.macro_name();
+            for error in errors_of(&format!("{name} = \"x\"")) {
+                assert!(
+                    !error.contains("has no option") && !error.contains("not available"),
+                    "{name}: {error}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn arguments_are_applied() {
+        let invocation: Invocation = syn::parse_str(
+            "\"m.onnx\", name = kws, input_shape = [\"a=1,2\", \"b=3\"], \
+             disable_pass = \"fold_constants\", dump_after = \"all\",",
+        )
+        .expect("parses");
+        let mut settings = Settings::default();
+        let mut errors = Vec::new();
+        for argument in &invocation.arguments {
+            apply(argument, Path::new("/"), &mut settings, &mut errors);
+        }
+        assert!(errors.is_empty());
+        assert_eq!(settings.module.expect("a name").to_string(), "kws");
+        let import = &settings.compile.import;
+        assert_eq!(
+            import.input_shapes,
+            [("a".to_string(), vec![1, 2]), ("b".to_string(), vec![3])]
+        );
+        assert_eq!(settings.compile.passes.disabled, ["fold_constants"]);
+        assert_eq!(settings.compile.passes.dump_after, ["all"]);
+    }
+
+    #[test]
+    fn every_bad_argument_is_reported() {
+        let errors = errors_of(
+            "quantize = \"int8\", input_shape = 3, input_shape = \"x=1,y\", \
+             disable_pass = \"infer_shapes\", name = 7, constant = \"k=missing.npy\"",
+        );
+        assert_eq!(errors.len(), 6, "{errors:#?}");
+        assert!(errors[0].contains("no option `quantize`"), "{}", errors[0]);
+        assert!(errors[0].contains("input_shape = \"NAME=DIMS\""));
+        assert!(errors[1].contains("takes a string"), "{}", errors[1]);
+        assert!(
+            errors[2].contains("'y' is not a dimension"),
+            "{}",
+            errors[2]
+        );
+        assert!(errors[3].contains("required"), "{}", errors[3]);
+        assert!(errors[4].contains("identifier"), "{}", errors[4]);
+        assert!(errors[5].contains("missing.npy"), "{}", errors[5]);
+    }
+
+    #[test]
+    fn the_name_is_given_once() {
+        let errors = errors_of("name = a, name = b");
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].contains("twice"));
+        assert_eq!(errors_of("name = \"fine\"").len(), 0);
+        assert_eq!(errors_of("name = \"not fine\"").len(), 1);
+        assert_eq!(errors_of("name = [a, b]").len(), 1);
+    }
+
+    #[test]
+    fn malformed_invocations_do_not_parse() {
+        for text in [
+            "",
+            "m",
+            "\"m.onnx\" name = a",
+            "\"m.onnx\", name",
+            "\"m.onnx\", = a",
+        ] {
+            assert!(syn::parse_str::<Invocation>(text).is_err(), "{text}");
+        }
+        assert!(syn::parse_str::<Invocation>("\"m.onnx\",").is_ok());
     }
 }

@@ -1,0 +1,178 @@
+//! The options that decide how a model is compiled, shared by the two ways of asking for it: the
+//! `edgegen` command line (`--input-shape x=1,3,32,32`) and `include_model!`'s named arguments
+//! (`input_shape = "x=1,3,32,32"`). Both parse values with the functions here, so an option means
+//! the same in both; [`MODEL_OPTIONS`] lists them, and tests on both sides check that neither
+//! front end gains an option the other lacks.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::eval::Value;
+use crate::npy;
+use crate::passes::PIPELINE;
+
+/// An option of every command that compiles a model.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelOption {
+    /// The long command-line flag without its dashes (`input-shape`); `include_model!` spells it
+    /// with underscores (`input_shape`).
+    pub flag: &'static str,
+    /// What the value looks like (`NAME=DIMS`).
+    pub value_name: &'static str,
+    pub help: &'static str,
+}
+
+impl ModelOption {
+    /// The name `include_model!` takes the option under.
+    pub fn macro_name(&self) -> String {
+        self.flag.replace('-', "_")
+    }
+}
+
+/// Every model option, in the order `--help` shows them. Each may be given more than once.
+pub const MODEL_OPTIONS: &[ModelOption] = &[
+    ModelOption {
+        flag: "input-shape",
+        value_name: "NAME=DIMS",
+        help: "give an input a fixed shape (symbolic leading dimensions default to 1)",
+    },
+    ModelOption {
+        flag: "constant",
+        value_name: "NAME=FILE",
+        help: "freeze a graph input to the value in FILE (.npy or .pb) at compile time",
+    },
+    ModelOption {
+        flag: "disable-pass",
+        value_name: "PASS",
+        help: "skip an optional pass of the pipeline",
+    },
+    ModelOption {
+        flag: "dump-after",
+        value_name: "PASS",
+        help: "print the IR after a pass (or after `all`) to standard error",
+    },
+];
+
+/// Parses `NAME=DIMS` (`input=1,3,32,32`).
+pub fn parse_input_shape(text: &str) -> std::result::Result<(String, Vec<usize>), String> {
+    let (name, dims) = text
+        .rsplit_once('=')
+        .ok_or("expected NAME=DIMS, such as input=1,3,32,32")?;
+    let dims = dims
+        .split(',')
+        .map(|d| {
+            d.trim().parse::<usize>().map_err(|_| {
+                format!(
+                    "'{d}' is not a dimension (expected NAME=DIMS, such as input=1,3,32,32)"
+                )
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    if name.is_empty() {
+        return Err("the input name is empty".into());
+    }
+    Ok((name.to_string(), dims))
+}
+
+/// Parses `NAME=FILE` (`axes=axes.npy`).
+pub fn parse_constant(text: &str) -> std::result::Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, file)) if !name.is_empty() && !file.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(file)))
+        }
+        _ => Err("expected NAME=FILE, such as axes=axes.npy".into()),
+    }
+}
+
+/// The passes `--disable-pass` takes (the optional ones) or `--dump-after` takes (every pass;
+/// `all` is accepted besides), with their descriptions.
+pub fn pass_names(every_pass: bool) -> impl Iterator<Item = (&'static str, &'static str)> {
+    PIPELINE
+        .iter()
+        .filter(move |p| every_pass || !p.required)
+        .map(|p| (p.name, p.description))
+}
+
+/// Checks a pass name for `--disable-pass` (`every_pass` false) or `--dump-after` (true).
+pub fn check_pass_name(name: &str, every_pass: bool) -> std::result::Result<(), String> {
+    if (every_pass && name == "all") || pass_names(every_pass).any(|(n, _)| n == name) {
+        return Ok(());
+    }
+    if !every_pass && PIPELINE.iter().any(|p| p.name == name) {
+        return Err(format!(
+            "the pass '{name}' is required and cannot be disabled; the optional passes are: {}",
+            pass_names(false)
+                .map(|(n, _)| n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let mut names: Vec<&str> = pass_names(every_pass).map(|(n, _)| n).collect();
+    if every_pass {
+        names.push("all");
+    }
+    Err(format!(
+        "there is no pass '{name}'; the choices are: {}",
+        names.join(", ")
+    ))
+}
+
+/// Reads an array from a `.npy` file or an ONNX `TensorProto` (`.pb`).
+pub fn read_array(path: &Path) -> Result<Value> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", &e))?;
+    if path.extension().is_some_and(|e| e == "pb") {
+        let proto = crate::frontend::onnx::proto::decode_tensor(&bytes).map_err(|e| {
+            Error::invalid_argument(format!(
+                "{}: not a valid ONNX TensorProto: {e}",
+                path.display()
+            ))
+        })?;
+        let (shape, data) = crate::frontend::onnx::tensor_from_proto(&proto)
+            .map_err(|e| Error::invalid_argument(format!("{}: {e}", path.display())))?;
+        return Ok(Value::new(shape, data));
+    }
+    let array = npy::read_npy(&bytes)
+        .map_err(|e| Error::invalid_argument(format!("{}: {e}", path.display())))?;
+    Ok(Value::new(array.shape, array.data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_shapes_parse_and_refuse_what_is_not_one() {
+        assert_eq!(
+            parse_input_shape("x=1, 3,32"),
+            Ok(("x".to_string(), vec![1, 3, 32]))
+        );
+        // The last `=` splits, so names may contain one.
+        assert_eq!(parse_input_shape("a=b=2"), Ok(("a=b".to_string(), vec![2])));
+        assert!(parse_input_shape("x").unwrap_err().contains("NAME=DIMS"));
+        assert!(parse_input_shape("x=1,a").unwrap_err().contains("'a'"));
+        assert!(parse_input_shape("=1").unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn constants_need_a_name_and_a_file() {
+        assert_eq!(
+            parse_constant("axes=data/axes.npy"),
+            Ok(("axes".to_string(), PathBuf::from("data/axes.npy")))
+        );
+        assert!(parse_constant("axes=").is_err());
+        assert!(parse_constant("=f.npy").is_err());
+        assert!(parse_constant("axes").is_err());
+    }
+
+    #[test]
+    fn pass_names_are_checked_with_the_choices_listed() {
+        assert_eq!(check_pass_name("fuse_activation", false), Ok(()));
+        assert_eq!(check_pass_name("all", true), Ok(()));
+        assert!(check_pass_name("all", false).is_err());
+        let required = check_pass_name("infer_shapes", false).unwrap_err();
+        assert!(required.contains("required"), "{required}");
+        assert_eq!(check_pass_name("infer_shapes", true), Ok(()));
+        let unknown = check_pass_name("fold", false).unwrap_err();
+        assert!(unknown.contains("fold_constants"), "{unknown}");
+    }
+}
