@@ -48,8 +48,8 @@ use syn::{Ident, Lit, LitStr, Token, bracketed, parse_macro_input};
 ///   an identifier (`kws-v2.tflite` gives `kws_v2`).
 /// - Every option of `edgegen build` that decides the generated code, with `_` for `-`:
 ///   `input_shape = "NAME=DIMS"`, `constant = "NAME=FILE"`, `disable_pass = "PASS"` and
-///   `dump_after = "PASS"` (the IR on standard error while the crate builds, which Cargo shows
-///   with `-vv`). A list in brackets gives an option several times; so does repeating it.
+///   `dump_after = "PASS"` (the IR after that pass, printed while the crate builds: a debugging
+///   aid, to remove afterwards). A list in brackets gives an option several times; so does repeating it.
 ///
 /// The module holds what a file from `edgegen build` holds: `Model` with `new()` and `run(..)`,
 /// `INPUT_LEN`, `OUTPUT_LEN`, `INPUT_SHAPE`, `ARENA_BYTES`, `WEIGHT_BYTES` and the rest. An int8
