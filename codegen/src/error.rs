@@ -69,6 +69,7 @@ impl Error {
         let cause = match err.kind() {
             std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
             std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
             _ => err.to_string(),
         };
         Error::new(

@@ -42,6 +42,8 @@ use passes::{PassOptions, PassReport};
 pub struct CompileOptions {
     pub import: ImportOptions,
     pub passes: PassOptions,
+    /// The most RAM (arena and state) the generated code may need (`--max-ram`).
+    pub max_ram: Option<usize>,
 }
 
 /// A model after the pipeline, ready for a back end.
@@ -68,5 +70,66 @@ pub fn compile_graph(
 ) -> Result<Compiled> {
     let reports = passes::run_pipeline(&mut graph, &options.passes, dump)?;
     backend::rust::check_supported(&graph)?;
+    if let Some(budget) = options.max_ram {
+        check_ram(&graph, budget)?;
+    }
     Ok(Compiled { graph, reports })
+}
+
+/// Fails when the planned arena and the state need more than `budget` bytes, saying where the
+/// memory goes: the layer at which the most is live and the tensors live there.
+fn check_ram(graph: &Graph, budget: usize) -> Result<()> {
+    let (arena, state) = backend::rust::ram_bytes(graph)?;
+    if arena + state <= budget {
+        return Ok(());
+    }
+    let digits = |n: usize| report::group_digits(n as u64);
+    let mut message = format!(
+        "the model needs {} bytes of RAM, more than its budget of {} bytes: ",
+        digits(arena + state),
+        digits(budget)
+    );
+    message += &format!("{} bytes of arena", digits(arena));
+    if state > 0 {
+        message += &format!(" and {} bytes of state", digits(state));
+    }
+    if let Some(plan) = &graph.plan {
+        let (step, live) = plan.peak(graph);
+        let total: usize = live.iter().map(|l| l.1).sum();
+        if let Some(node) = graph.nodes.get(step) {
+            message += &format!(
+                ".\nThe most memory is live at layer {step} '{}' ({}): {} bytes in",
+                node.name,
+                node.op.name(),
+                digits(total)
+            );
+        } else {
+            message += &format!(
+                ".\nThe most memory is live at the end of the run: {} bytes in",
+                digits(total)
+            );
+        }
+        let shown = 6;
+        for &(t, bytes) in live.iter().take(shown) {
+            let tensor = graph.tensor(t);
+            message += &format!(
+                "\n  {} {} {:?}: {} bytes",
+                tensor.name,
+                tensor.dtype,
+                tensor.shape(),
+                digits(bytes)
+            );
+        }
+        if live.len() > shown {
+            message += &format!("\n  and {} smaller tensors", live.len() - shown);
+        }
+        if arena > total {
+            message += &format!(
+                "\n(the plan's arena is {} bytes above that peak: tensors live at different \
+                 times could not share all their space)",
+                digits(arena - total)
+            );
+        }
+    }
+    Err(Error::invalid_argument(message))
 }

@@ -118,6 +118,9 @@ struct ModelArgs {
     /// Print the IR after a pass (or after `all`) to standard error
     #[arg(long = "dump-after", value_name = "PASS", value_parser = pass_names(true))]
     dump_after: Vec<String>,
+    /// Fail if the model needs more RAM than this (arena and state; 64K, 1M or bytes)
+    #[arg(long = "max-ram", value_name = "BYTES", value_parser = options::parse_bytes)]
+    max_ram: Option<usize>,
 }
 
 /// The names `--disable-pass` (optional passes) or `--dump-after` (every pass, and `all`) take,
@@ -138,7 +141,8 @@ impl ModelArgs {
     fn options(&self) -> Result<CompileOptions> {
         let mut constants = Vec::new();
         for (name, path) in &self.constants {
-            let value = options::read_array(path)?;
+            let value = options::read_array(path)
+                .map_err(|e| e.context(format_args!("--constant {name}")))?;
             constants.push((name.clone(), value.shape, value.data));
         }
         Ok(CompileOptions {
@@ -150,6 +154,7 @@ impl ModelArgs {
                 disabled: self.disabled.clone(),
                 dump_after: self.dump_after.clone(),
             },
+            max_ram: self.max_ram,
         })
     }
 
@@ -165,7 +170,7 @@ fn main() -> ExitCode {
     match execute(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}: {e}", paint("error", "1;31"));
             if e.kind == ErrorKind::Internal {
                 eprintln!(
                     "(passes: {})",
@@ -178,6 +183,37 @@ fn main() -> ExitCode {
             }
             ExitCode::from(1)
         }
+    }
+}
+
+/// A spinner with `message` and the elapsed time on standard error while a long step runs:
+/// drawn only on a terminal, and not at all with `--quiet`.
+fn progress(quiet: bool, message: String) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let spinner = indicatif::ProgressBar::new_spinner().with_message(message);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+    {
+        spinner.set_style(style);
+    }
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner
+}
+
+/// Whether standard error gets colours: only on a terminal, and never with `NO_COLOR` set.
+fn colours() -> bool {
+    std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `text` in the ANSI style `style` (`1;31` is bold red) when standard error takes colours.
+fn paint(text: &str, style: &str) -> String {
+    if colours() {
+        format!("\x1b[{style}m{text}\x1b[0m")
+    } else {
+        text.to_string()
     }
 }
 
@@ -222,20 +258,32 @@ fn execute(command: Command) -> Result<()> {
                 extra_flags: Vec::new(),
             };
             let started = Instant::now();
-            let mut compiling = false;
+            let mut spinner = None;
             let binary = run::build_harness(&code, graph, &options, &mut || {
-                compiling = true;
-                if !quiet && std::io::stderr().is_terminal() {
-                    eprintln!(
-                        "Compiling the generated code for {} (cached for later runs)...",
+                spinner = Some(progress(
+                    quiet,
+                    format!(
+                        "Compiling the generated code for {} with rustc (cached for later runs)",
                         model.model.display()
-                    );
-                }
+                    ),
+                ));
             })?;
-            if compiling && !quiet {
-                eprintln!("Compiled in {:.1} s.", started.elapsed().as_secs_f64());
+            if let Some(spinner) = spinner {
+                spinner.finish_and_clear();
+                if !quiet {
+                    eprintln!("Compiled in {:.1} s.", started.elapsed().as_secs_f64());
+                }
             }
-            let outputs = run::run_harness(&binary, graph, &values, samples)?;
+            let running = progress(
+                quiet,
+                format!(
+                    "Running {samples} sample{}",
+                    if samples == 1 { "" } else { "s" }
+                ),
+            );
+            let outputs = run::run_harness(&binary, graph, &values, samples);
+            running.finish_and_clear();
+            let outputs = outputs?;
             std::fs::create_dir_all(&output_dir)
                 .map_err(|e| Error::io(&output_dir, "create the output directory", &e))?;
             for (j, (&t, data)) in graph.model_outputs().iter().zip(outputs).enumerate() {

@@ -20,6 +20,8 @@ pub struct ModelOption {
     /// What the value looks like (`NAME=DIMS`).
     pub value_name: &'static str,
     pub help: &'static str,
+    /// Whether the option may be given more than once (each time adds a value).
+    pub repeatable: bool,
 }
 
 impl ModelOption {
@@ -29,27 +31,37 @@ impl ModelOption {
     }
 }
 
-/// Every model option, in the order `--help` shows them. Each may be given more than once.
+/// Every model option, in the order `--help` shows them.
 pub const MODEL_OPTIONS: &[ModelOption] = &[
     ModelOption {
         flag: "input-shape",
         value_name: "NAME=DIMS",
         help: "give an input a fixed shape (symbolic leading dimensions default to 1)",
+        repeatable: true,
     },
     ModelOption {
         flag: "constant",
         value_name: "NAME=FILE",
         help: "freeze a graph input to the value in FILE (.npy or .pb) at compile time",
+        repeatable: true,
     },
     ModelOption {
         flag: "disable-pass",
         value_name: "PASS",
         help: "skip an optional pass of the pipeline",
+        repeatable: true,
     },
     ModelOption {
         flag: "dump-after",
         value_name: "PASS",
         help: "print the IR after a pass (or after `all`) to standard error",
+        repeatable: true,
+    },
+    ModelOption {
+        flag: "max-ram",
+        value_name: "BYTES",
+        help: "fail if the model needs more RAM than this (arena and state; 64K, 1M or bytes)",
+        repeatable: false,
     },
 ];
 
@@ -72,6 +84,30 @@ pub fn parse_input_shape(text: &str) -> std::result::Result<(String, Vec<usize>)
         return Err("the input name is empty".into());
     }
     Ok((name.to_string(), dims))
+}
+
+/// Parses a byte count: digits with an optional binary suffix, `K`/`KiB` (1024) or `M`/`MiB`
+/// (1024²); `_` may group digits (`65_536`).
+pub fn parse_bytes(text: &str) -> std::result::Result<usize, String> {
+    let text = text.trim();
+    let digits_end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '_'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(digits_end);
+    let unit: usize = match suffix.trim() {
+        "" | "B" => 1,
+        "K" | "k" | "KiB" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        _ => 0,
+    };
+    let number: Option<usize> = number.replace('_', "").parse().ok();
+    match number.and_then(|n| n.checked_mul(unit)) {
+        Some(bytes) if unit > 0 => Ok(bytes),
+        _ => Err(format!(
+            "'{text}' is not a byte count (expected bytes, or K or M for 1024 or 1024², \
+             such as 65536, 64K or 1M)"
+        )),
+    }
 }
 
 /// Parses `NAME=FILE` (`axes=axes.npy`).
@@ -151,6 +187,26 @@ mod tests {
         assert!(parse_input_shape("x").unwrap_err().contains("NAME=DIMS"));
         assert!(parse_input_shape("x=1,a").unwrap_err().contains("'a'"));
         assert!(parse_input_shape("=1").unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn byte_counts_take_binary_suffixes() {
+        assert_eq!(parse_bytes("65536"), Ok(65536));
+        assert_eq!(parse_bytes("65_536"), Ok(65536));
+        assert_eq!(parse_bytes("64K"), Ok(65536));
+        assert_eq!(parse_bytes("64KiB"), Ok(65536));
+        assert_eq!(parse_bytes("2M"), Ok(2 << 20));
+        for bad in [
+            "",
+            "K",
+            "64 kB",
+            "-1",
+            "1.5M",
+            "99999999999999999999",
+            "18446744073709551615M",
+        ] {
+            assert!(parse_bytes(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

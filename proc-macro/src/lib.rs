@@ -49,7 +49,9 @@ use syn::{Ident, Lit, LitStr, Token, bracketed, parse_macro_input};
 /// - Every option of `edgegen build` that decides the generated code, with `_` for `-`:
 ///   `input_shape = "NAME=DIMS"`, `constant = "NAME=FILE"`, `disable_pass = "PASS"` and
 ///   `dump_after = "PASS"` (the IR after that pass, printed while the crate builds: a debugging
-///   aid, to remove afterwards). A list in brackets gives an option several times; so does repeating it.
+///   aid, to remove afterwards) and `max_ram = "64K"` (or a number of bytes: the build fails
+///   when the model needs more RAM). A list in brackets gives an option several times; so does
+///   repeating it.
 ///
 /// The module holds what a file from `edgegen build` holds: `Model` with `new()` and `run(..)`,
 /// `INPUT_LEN`, `OUTPUT_LEN`, `INPUT_SHAPE`, `ARENA_BYTES`, `WEIGHT_BYTES` and the rest. An int8
@@ -169,6 +171,8 @@ struct Settings {
     module: Option<Ident>,
     /// Files read besides the model, which a change to must rebuild the crate.
     tracked: Vec<PathBuf>,
+    /// The options that may be given once and were.
+    given: std::collections::HashSet<&'static str>,
 }
 
 fn expand(invocation: &Invocation, manifest_dir: &Path) -> proc_macro2::TokenStream {
@@ -283,9 +287,21 @@ fn apply(
             ),
         ));
     }
+    if !option.repeatable
+        && (argument.values.len() > 1 || !settings.given.insert(option.flag))
+    {
+        errors.push(syn::Error::new(
+            argument.name.span(),
+            format!("`{name}` is given more than once"),
+        ));
+        return;
+    }
     for value in &argument.values {
+        // Strings as they are; numbers as their digits (`max_ram = 65536`).
         let text = match value {
             Value::Literal(Lit::Str(text)) => text.value(),
+            Value::Literal(Lit::Int(number)) => number.base10_digits().to_string(),
+            Value::Literal(Lit::Float(number)) => number.base10_digits().to_string(),
             _ => {
                 errors.push(syn::Error::new(
                     value.span(),
@@ -335,6 +351,7 @@ fn apply_option(
             options::check_pass_name(text, true)?;
             compile.passes.dump_after.push(text.to_string());
         }
+        "max-ram" => compile.max_ram = Some(options::parse_bytes(text)?),
         _ => {
             return Err(format!(
                 "the command-line option --{flag} is not available in include_model! yet"
@@ -464,7 +481,7 @@ mod tests {
     #[test]
     fn every_bad_argument_is_reported() {
         let errors = errors_of(
-            "quantize = \"int8\", input_shape = 3, input_shape = \"x=1,y\", \
+            "quantize = \"int8\", input_shape = pixels, input_shape = \"x=1,y\", \
              disable_pass = \"infer_shapes\", name = 7, constant = \"k=missing.npy\"",
         );
         assert_eq!(errors.len(), 6, "{errors:#?}");
@@ -479,6 +496,19 @@ mod tests {
         assert!(errors[3].contains("required"), "{}", errors[3]);
         assert!(errors[4].contains("identifier"), "{}", errors[4]);
         assert!(errors[5].contains("missing.npy"), "{}", errors[5]);
+    }
+
+    #[test]
+    fn numbers_are_values_and_single_options_are_given_once() {
+        for good in ["max_ram = 65536", "max_ram = \"64K\"", "max_ram = 65_536"] {
+            assert_eq!(errors_of(good), Vec::<String>::new(), "{good}");
+        }
+        let twice = errors_of("max_ram = 1, max_ram = 2");
+        assert_eq!(twice.len(), 1);
+        assert!(twice[0].contains("more than once"), "{}", twice[0]);
+        assert_eq!(errors_of("max_ram = [1, 2]").len(), 1);
+        let bad = errors_of("max_ram = \"lots\"");
+        assert!(bad[0].contains("not a byte count"), "{}", bad[0]);
     }
 
     #[test]

@@ -45,6 +45,18 @@ pub fn emit(graph: &Graph) -> Result<String> {
     .file())
 }
 
+/// The RAM a `Model` of the generated code holds: the arena (`ARENA_BYTES`) and the state of a
+/// stateful model (`STATE_BYTES`, 0 for the others).
+pub fn ram_bytes(graph: &Graph) -> Result<(usize, usize)> {
+    let program = lower(graph)?;
+    let emitter = Emitter {
+        graph,
+        program: &program,
+    };
+    let arena = graph.plan.as_ref().map_or(0, |plan| plan.arena_bytes());
+    Ok((arena, emitter.state_bytes()))
+}
+
 struct Emitter<'a> {
     graph: &'a Graph,
     program: &'a Program,

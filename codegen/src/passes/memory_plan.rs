@@ -57,6 +57,40 @@ pub struct MemoryPlan {
 }
 
 impl MemoryPlan {
+    /// The schedule step (node index) at which the most arena bytes are live, and the tensors
+    /// live there with their bytes, largest first. Aliases (views sharing storage) count once.
+    pub fn peak(&self, graph: &Graph) -> (usize, Vec<(TensorId, usize)>) {
+        let mut best: (usize, Vec<(TensorId, usize)>, usize) = (0, Vec::new(), 0);
+        for step in 0..=graph.nodes.len() {
+            let mut live: HashMap<(DType, usize), (TensorId, usize)> = HashMap::new();
+            for (t, tensor) in graph.tensors.iter().enumerate() {
+                let (
+                    Some(Some(Storage::Arena { dtype, offset })),
+                    Some(Some((first, last))),
+                ) = (self.storage.get(t), self.lifetimes.get(t))
+                else {
+                    continue;
+                };
+                if *first <= step && step <= *last {
+                    let bytes = tensor.len() * dtype.size_bytes();
+                    let entry = live
+                        .entry((*dtype, *offset))
+                        .or_insert((TensorId(t), bytes));
+                    if bytes > entry.1 {
+                        *entry = (TensorId(t), bytes);
+                    }
+                }
+            }
+            let total: usize = live.values().map(|v| v.1).sum();
+            if total > best.2 {
+                let mut tensors: Vec<(TensorId, usize)> = live.into_values().collect();
+                tensors.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.0.cmp(&b.0.0)));
+                best = (step, tensors, total);
+            }
+        }
+        (best.0, best.1)
+    }
+
     /// Total arena bytes.
     pub fn arena_bytes(&self) -> usize {
         self.arenas.iter().map(|(d, n)| d.size_bytes() * n).sum()

@@ -118,3 +118,27 @@ pub fn int_attr(name: &str, value: i64) -> AttributeProto {
         ..Default::default()
     }
 }
+
+/// Checks that the README's text between the `start` and `end` marker lines is `expected`; with
+/// `EDGEGEN_BLESS` set, rewrites it instead. `command` is how to bless, for the failure message.
+pub fn check_readme_section(start: &str, end: &str, expected: &str, command: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let readme = std::fs::read_to_string(&path).expect("read README.md");
+    let from = readme
+        .find(start)
+        .unwrap_or_else(|| panic!("the README has no line {start:?}"))
+        + start.len();
+    let to = readme[from..]
+        .find(end)
+        .unwrap_or_else(|| panic!("the README has no line {end:?} after {start:?}"))
+        + from;
+    if readme[from..to] == *expected {
+        return;
+    }
+    if std::env::var_os("EDGEGEN_BLESS").is_some() {
+        let updated = format!("{}{expected}{}", &readme[..from], &readme[to..]);
+        std::fs::write(&path, updated).expect("write README.md");
+    } else {
+        panic!("a generated section of README.md is out of date; run {command}");
+    }
+}

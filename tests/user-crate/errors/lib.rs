@@ -27,5 +27,8 @@ edgegen_macros::include_model!(
     input_shape = "pixels=1,65",
 );
 
+// More RAM than the budget allows.
+edgegen_macros::include_model!("models/digits_mlp.onnx", name = small, max_ram = 64);
+
 // Not a path.
 edgegen_macros::include_model!(models::digits_mlp);
