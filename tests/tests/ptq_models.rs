@@ -1,0 +1,158 @@
+//! The post-training quantization fixtures (`fixtures/make_ptq_fixtures.py`): two classifiers
+//! trained with Keras on scikit-learn's digits, exported with tf2onnx, and their int8 versions
+//! made by onnxruntime's `quantize_static` and by the TFLite converter. The generated code runs
+//! on the 400 test images and is compared with onnxruntime and the TFLite interpreter, and its
+//! accuracy with the one the script recorded.
+
+mod common;
+
+use common::*;
+use edgegen::CompileOptions;
+use edgegen::eval::Value;
+
+fn ptq_dir() -> std::path::PathBuf {
+    fixtures().join("ptq")
+}
+
+fn manifest_entry(model: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(ptq_dir().join("manifest.json")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    manifest["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == model)
+        .unwrap_or_else(|| panic!("{model} is not in the manifest"))
+        .clone()
+}
+
+/// The test images shaped for `model` and their labels.
+fn test_split(model: &str) -> (Value, Vec<i64>) {
+    let images = if model == "digits_mlp" {
+        "test_flat.npy"
+    } else {
+        "test_image.npy"
+    };
+    let x = read_npy(&ptq_dir().join("data").join(images));
+    let y = read_npy(&ptq_dir().join("data/test_labels.npy"));
+    let labels = match &y.data {
+        edgegen::ir::TensorData::I64(v) => v.clone(),
+        other => panic!("labels are {:?}", other.dtype()),
+    };
+    (x, labels)
+}
+
+fn accuracy(probabilities: &[f32], labels: &[i64]) -> f64 {
+    let classes = probabilities.len() / labels.len();
+    let correct = probabilities
+        .chunks_exact(classes)
+        .zip(labels)
+        .filter(|(p, label)| {
+            let best = (0..classes).fold(0, |b, k| if p[k] > p[b] { k } else { b });
+            best as i64 == **label
+        })
+        .count();
+    correct as f64 / labels.len() as f64
+}
+
+/// Runs the generated code of `file` on the test split; returns its single output.
+fn generated_outputs(file: &str, images: &Value) -> Vec<f32> {
+    let compiled = compile(&ptq_dir().join(file), &CompileOptions::default());
+    let code =
+        edgegen::backend::rust::emit(&compiled.graph).unwrap_or_else(|e| panic!("{e}"));
+    let samples = images.shape[0];
+    let mut outputs = run_generated(
+        &code,
+        &compiled.graph,
+        std::slice::from_ref(images),
+        samples,
+    );
+    assert_eq!(outputs.len(), 1);
+    outputs.remove(0)
+}
+
+fn max_difference(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// The float model matches onnxruntime and has the accuracy the script measured.
+fn check_float(model: &str) {
+    let (images, labels) = test_split(model);
+    let outputs = generated_outputs(&format!("{model}.onnx"), &images);
+    let expected = read_npy(&ptq_dir().join(format!("reference/{model}/float_output.npy")));
+    let error = relative_error(&outputs, &floats(&expected.data));
+    assert!(error <= 1e-4, "{model}: relative error {error:e}");
+    let recorded = manifest_entry(model)["float"]["test_accuracy"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(accuracy(&outputs, &labels), recorded, "{model}: accuracy");
+}
+
+/// The QDQ model gives what onnxruntime gives when it runs the graph node by node (the float
+/// semantics of QuantizeLinear and DequantizeLinear), and that run's accuracy.
+fn check_qdq(model: &str) {
+    let (images, labels) = test_split(model);
+    let outputs = generated_outputs(&format!("{model}_qdq.onnx"), &images);
+    let expected =
+        read_npy(&ptq_dir().join(format!("reference/{model}/qdq_unfused_output.npy")));
+    let difference = max_difference(&outputs, &floats(&expected.data));
+    assert!(
+        difference <= 1e-5,
+        "{model}: largest difference {difference}"
+    );
+    let recorded = manifest_entry(model)["qdq"]["unfused_test_accuracy"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(accuracy(&outputs, &labels), recorded, "{model}: accuracy");
+}
+
+/// The TFLite converter's int8 model gives the interpreter's bytes on every test image.
+fn check_tflite(model: &str) {
+    let dir = ptq_dir().join(format!("reference/{model}"));
+    let inputs = read_npy(&dir.join("tflite_input.npy"));
+    let expected = read_npy(&dir.join("tflite_output.npy"));
+    let compiled = compile(
+        &ptq_dir().join(format!("{model}_int8.tflite")),
+        &CompileOptions::default(),
+    );
+    let code =
+        edgegen::backend::rust::emit(&compiled.graph).unwrap_or_else(|e| panic!("{e}"));
+    // `[samples, ...]` for the model's input of `[1, ...]`.
+    let samples = inputs.shape[0];
+    let outputs = run_generated_typed(&code, &compiled.graph, &[inputs], samples);
+    assert_eq!(outputs[0], expected.data, "{model}: int8 outputs");
+}
+
+#[test]
+fn digits_mlp_float() {
+    check_float("digits_mlp");
+}
+
+#[test]
+fn digits_cnn_float() {
+    check_float("digits_cnn");
+}
+
+#[test]
+fn digits_mlp_qdq() {
+    check_qdq("digits_mlp");
+}
+
+#[test]
+fn digits_cnn_qdq() {
+    check_qdq("digits_cnn");
+}
+
+#[test]
+fn digits_mlp_tflite_int8() {
+    check_tflite("digits_mlp");
+}
+
+#[test]
+fn digits_cnn_tflite_int8() {
+    check_tflite("digits_cnn");
+}
