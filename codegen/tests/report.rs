@@ -255,6 +255,23 @@ fn every_fixture_model_has_a_valid_memory_picture() {
     }
 }
 
+/// The checks above catch a plan that puts two live buffers in the same bytes: here cnn_bn's
+/// pool1_out is moved onto relu1_out, which is still being read when pool1_out is written.
+#[test]
+fn an_overlapping_plan_fails_the_checks() {
+    let mut report = report_of_file(&root().join("fixtures/models/cnn_bn.onnx")).unwrap();
+    let moved = report
+        .memory
+        .tensors
+        .iter_mut()
+        .find(|t| t.name == "pool1_out")
+        .unwrap();
+    moved.offset = 0;
+    let memory = std::panic::catch_unwind(|| check_memory("moved", &report));
+    let picture = std::panic::catch_unwind(|| check_picture("moved", &report));
+    assert!(memory.is_err() && picture.is_err());
+}
+
 #[test]
 fn arenas_of_several_element_types_are_stacked() {
     let report = report_of_graph(parse(TWO_ARENAS));
