@@ -44,7 +44,8 @@ enum Command {
         /// Where to write the generated file (`-` for standard output)
         #[arg(short, long, value_name = "OUT.rs")]
         output: PathBuf,
-        /// Also write a per-layer report (MACs, weight bytes, memory plan) as JSON
+        /// Also write the report of `inspect --format json` (per layer: shapes, MACs, weight
+        /// bytes, arena bytes and steps; every arena tensor's offset, size and steps)
         #[arg(long, value_name = "FILE.json")]
         report: Option<PathBuf>,
     },
@@ -78,9 +79,11 @@ enum Command {
         quiet: bool,
     },
     /// Print the model after the pass pipeline: layers, shapes, MACs, weights and memory plan
-    #[command(
-        after_help = "Examples:\n  edgegen inspect model.onnx\n  edgegen inspect model.onnx --format json"
-    )]
+    #[command(after_help = "Examples:\n  \
+                            edgegen inspect model.onnx\n  \
+                            edgegen inspect model.onnx --format json\n  \
+                            edgegen inspect model.tflite --format svg > memory.svg\n  \
+                            edgegen inspect model.tflite --format html > report.html")]
     Inspect {
         #[command(flatten)]
         model: ModelArgs,
@@ -92,10 +95,14 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum InspectFormat {
-    /// A table for the terminal
+    /// A table for the terminal: per layer its output, MACs, weight bytes, arena bytes and steps
     Table,
-    /// The report as JSON
+    /// The report as JSON, as `build --report` writes it
     Json,
+    /// A memory timeline (SVG): each arena buffer as a bar over the steps it is live
+    Svg,
+    /// One self-contained HTML page: summary, memory timeline and the layer table
+    Html,
     /// The IR in its text form
     Ir,
 }
@@ -319,6 +326,8 @@ fn execute(command: Command) -> Result<()> {
             let report = report::build(&compiled.graph, &program);
             match format {
                 InspectFormat::Table => print!("{}", report::format_table(&report)),
+                InspectFormat::Svg => print!("{}", report::format_svg(&report)),
+                InspectFormat::Html => print!("{}", report::format_html(&report)),
                 InspectFormat::Json => {
                     println!(
                         "{}",

@@ -164,6 +164,23 @@ fn build_writes_a_file_and_a_report() {
             .iter()
             .any(|l| l["op"] == "Conv")
     );
+    // The memory plan: every arena tensor with its bytes and steps.
+    let tensors = json["memory"]["tensors"].as_array().unwrap();
+    assert!(!tensors.is_empty());
+    for key in [
+        "name",
+        "offset",
+        "bytes",
+        "first_step",
+        "last_step",
+        "buffer",
+    ] {
+        assert!(!tensors[0][key].is_null(), "{key} in {}", tensors[0]);
+    }
+    assert_eq!(
+        json["memory"]["arenas"][0]["bytes"],
+        json["totals"]["arena_bytes"]
+    );
     // No temporary files are left beside the outputs.
     let names: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
@@ -200,6 +217,8 @@ fn inspect_prints_layers_and_totals() {
         "MACs",
         "bytes of arena",
         "input  image f32 [1, 3, 16, 16]",
+        // conv1's output: its bytes in the arena and the steps it is live.
+        "0..8,192       0–1",
     ] {
         assert!(table.contains(needle), "{needle} not in\n{table}");
     }
@@ -211,6 +230,25 @@ fn inspect_prints_layers_and_totals() {
     ]);
     let ir = String::from_utf8_lossy(&result.stdout);
     assert!(ir.starts_with("graph ") && ir.contains("= Conv("), "{ir}");
+}
+
+#[test]
+fn inspect_draws_the_memory_timeline_and_writes_a_page() {
+    let model = fixture("models/cnn_bn.onnx");
+    let result = edgegen(&["inspect", model.to_str().unwrap(), "--format", "svg"]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let svg = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg}"
+    );
+    assert!(svg.contains("class=\"buffer\"") && svg.trim_end().ends_with("</svg>"));
+
+    let result = edgegen(&["inspect", model.to_str().unwrap(), "--format", "html"]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let html = String::from_utf8_lossy(&result.stdout);
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("<svg") && html.contains("<td>pwconv</td>"));
 }
 
 /// Each broken model fails with exit code 1 and a message naming the cause.

@@ -1,5 +1,6 @@
-//! Repository invariants: every Rust file says what it is for in a `//!` doc, and the generated
-//! file committed in `generated-example/` is exactly what the compiler produces today.
+//! Repository invariants: every Rust file says what it is for in a `//!` doc, and what the
+//! compiler made and we committed (the generated file in `generated-example/`, the memory
+//! picture in the README) is exactly what it makes today.
 
 mod common;
 
@@ -52,5 +53,25 @@ fn the_committed_example_is_up_to_date() {
     assert!(
         code == committed,
         "generated-example/src/model.rs is stale: run\n  cargo run -p edgegen -- build fixtures/models/digits_mlp.onnx -o generated-example/src/model.rs"
+    );
+}
+
+/// `codegen/docs/vww_96_int8_memory.svg`, the README's memory picture, is the output of
+/// `edgegen inspect fixtures/mlperf-tiny/vww_96_int8.tflite --format svg`.
+#[test]
+fn the_committed_memory_picture_is_up_to_date() {
+    let root = common::root();
+    let compiled = common::compile(
+        &root.join("fixtures/mlperf-tiny/vww_96_int8.tflite"),
+        &Default::default(),
+    );
+    let program = edgegen::backend::lower::lower(&compiled.graph).unwrap();
+    let svg =
+        edgegen::report::format_svg(&edgegen::report::build(&compiled.graph, &program));
+    let committed =
+        std::fs::read_to_string(root.join("codegen/docs/vww_96_int8_memory.svg")).unwrap();
+    assert!(
+        svg == committed,
+        "codegen/docs/vww_96_int8_memory.svg is stale: run\n  cargo run -p edgegen -- inspect fixtures/mlperf-tiny/vww_96_int8.tflite --format svg > codegen/docs/vww_96_int8_memory.svg"
     );
 }

@@ -54,6 +54,11 @@ pub struct MemoryPlan {
     pub lifetimes: Vec<Option<(usize, usize)>>,
     /// The most arena bytes live at any one node: no plan of this schedule can use less.
     pub lower_bound_bytes: usize,
+    /// Indexed by tensor id: the arena buffer a tensor lives in, numbered in tensor order.
+    /// Tensors share a buffer when they share storage (views of one another, or the input and
+    /// output of a node that runs in place); `None` outside the arenas. Reports draw one
+    /// rectangle per buffer, since only distinct buffers must not overlap.
+    pub buffers: Vec<Option<usize>>,
 }
 
 impl MemoryPlan {
@@ -379,6 +384,8 @@ fn compute_plan(graph: &Graph) -> Result<MemoryPlan> {
         arenas.push((dtype, size));
     }
 
+    let mut buffers = vec![None; graph.tensors.len()];
+    let mut buffer_of_root: HashMap<usize, usize> = HashMap::new();
     for t in 0..graph.tensors.len() {
         if !touched[t] || storage[t].is_some() {
             continue;
@@ -386,10 +393,14 @@ fn compute_plan(graph: &Graph) -> Result<MemoryPlan> {
         let root = groups.find(t);
         storage[t] = Some(match group_storage.get(&root) {
             Some(&s) => s,
-            None => Storage::Arena {
-                dtype: graph.tensors[t].dtype,
-                offset: offsets[&root],
-            },
+            None => {
+                let next = buffer_of_root.len();
+                buffers[t] = Some(*buffer_of_root.entry(root).or_insert(next));
+                Storage::Arena {
+                    dtype: graph.tensors[t].dtype,
+                    offset: offsets[&root],
+                }
+            }
         });
     }
     Ok(MemoryPlan {
@@ -398,6 +409,7 @@ fn compute_plan(graph: &Graph) -> Result<MemoryPlan> {
         in_place,
         lifetimes,
         lower_bound_bytes,
+        buffers,
     })
 }
 
@@ -430,6 +442,15 @@ mod tests {
         // a/b share storage, c/d share storage, and the two do not overlap in time... except
         // that g2 reads b while writing c, so they need two buffers of 64 floats.
         assert_eq!(plan.arenas, vec![(DType::F32, 128)]);
+        let buffer = |name: &str| {
+            let t = g.tensors.iter().position(|t| t.name == name).unwrap();
+            plan.buffers[t]
+        };
+        assert_eq!(buffer("a"), Some(0));
+        assert_eq!(buffer("b"), Some(0));
+        assert_eq!(buffer("c"), Some(1));
+        assert_eq!(buffer("d"), Some(1));
+        assert_eq!(buffer("x"), None);
         assert_eq!(plan.lower_bound_bytes, 128 * 4);
         assert_eq!(plan.storage_of(g.outputs[0]), Storage::Output(0));
         assert_eq!(plan.storage_of(g.inputs[0]), Storage::Input(0));

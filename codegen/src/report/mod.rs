@@ -1,0 +1,418 @@
+//! Reports: per-layer and total multiply-accumulates, weight bytes and memory.
+//!
+//! ```text
+//! Graph + Program ──build──▶ Report ──┬─ serde_json        --report r.json, inspect --format json
+//!                                     ├─ table.rs          inspect (the terminal table)
+//!                                     ├─ svg.rs            inspect --format svg (memory timeline)
+//!                                     └─ html.rs           inspect --format html (both, one page)
+//! ```
+//!
+//! [`build`] gathers everything from the graph and its memory plan; the renderers only read the
+//! [`Report`], so what a picture shows is what the JSON says.
+
+mod html;
+mod svg;
+mod table;
+
+pub use html::format_html;
+pub use svg::format_svg;
+pub use table::format_table;
+
+use serde::Serialize;
+
+use crate::backend::Program;
+use crate::ir::{Graph, Node, Op, TensorId, format_shape};
+use crate::passes::memory_plan::{MemoryPlan, Storage};
+
+/// Multiply-accumulates one run of `node` performs (0 for ops that do not multiply-add).
+pub fn node_macs(graph: &Graph, node: &Node) -> u64 {
+    let shape = |t: TensorId| graph.tensor(t).shape.clone().unwrap_or_default();
+    let count = |s: &[usize]| s.iter().product::<usize>() as u64;
+    match &node.op {
+        Op::Conv(_) => {
+            // Each output element sums C_in / group × kernel products: the weights' trailing axes.
+            let w = shape(node.inputs[1]);
+            count(&shape(node.outputs[0])) * count(&w[1..])
+        }
+        Op::ConvTranspose(_) => {
+            let w = shape(node.inputs[1]);
+            count(&shape(node.inputs[0])) * count(&w[1..])
+        }
+        Op::Gemm(a) => {
+            let x = shape(node.inputs[0]);
+            let k = if a.trans_a {
+                x.first().copied()
+            } else {
+                x.get(1).copied()
+            };
+            count(&shape(node.outputs[0])) * k.unwrap_or(0) as u64
+        }
+        Op::MatMul => {
+            let x = shape(node.inputs[0]);
+            count(&shape(node.outputs[0])) * x.last().copied().unwrap_or(0) as u64
+        }
+        _ => 0,
+    }
+}
+
+/// Bytes of the constant inputs of a node (its weights).
+pub fn node_weight_bytes(graph: &Graph, node: &Node) -> usize {
+    let mut seen: Vec<TensorId> = Vec::new();
+    node.inputs
+        .iter()
+        .filter(|&&t| {
+            graph.tensor(t).is_constant() && !seen.contains(&t) && {
+                seen.push(t);
+                true
+            }
+        })
+        .map(|&t| graph.tensor(t).size_bytes())
+        .sum()
+}
+
+/// Whole-model figures.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub layers: usize,
+    pub macs: u64,
+    /// Bytes of static data in the generated code (weights, tables), as stored.
+    pub weight_bytes: usize,
+    pub arena_bytes: usize,
+    /// The most bytes live at once in this schedule: no plan of it can use less arena.
+    pub arena_lower_bound_bytes: usize,
+}
+
+/// Totals for a graph and the program lowered from it.
+pub fn totals(graph: &Graph, program: &Program) -> Totals {
+    let plan = graph.plan.as_ref();
+    Totals {
+        layers: graph.nodes.iter().filter(|n| !n.op.is_view()).count(),
+        macs: graph.nodes.iter().map(|n| node_macs(graph, n)).sum(),
+        weight_bytes: program
+            .statics
+            .iter()
+            .map(|s| s.data.len() * s.data.dtype().size_bytes())
+            .sum(),
+        arena_bytes: plan.map_or(0, |p| p.arena_bytes()),
+        arena_lower_bound_bytes: plan.map_or(0, |p| p.lower_bound_bytes),
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One row of the layer table.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LayerRow {
+    pub index: usize,
+    pub name: String,
+    pub op: String,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    pub dtype: String,
+    /// Non-default attributes, as in the text IR.
+    pub params: String,
+    pub macs: u64,
+    pub weight_bytes: usize,
+    /// Where each output lives (`arena f32@0`, `output 0`, ...).
+    pub placement: Vec<String>,
+    /// First and last node index of each output's storage, when planned.
+    pub lifetime: Vec<Option<(usize, usize)>>,
+    /// The bytes `[start, end)` of each output in the arena of its element type; `null` for an
+    /// output that lives elsewhere.
+    pub arena_bytes: Vec<Option<(usize, usize)>>,
+}
+
+impl LayerRow {
+    /// Where each output lives, for tables: its bytes in its arena (`0..8,192`), or its
+    /// placement when it is not in an arena (`output 0`).
+    pub fn output_places(&self) -> Vec<String> {
+        self.arena_bytes
+            .iter()
+            .zip(&self.placement)
+            .map(|(range, placement)| match range {
+                Some((start, end)) => format!(
+                    "{}..{}",
+                    group_digits(*start as u64),
+                    group_digits(*end as u64)
+                ),
+                None => placement.clone(),
+            })
+            .collect()
+    }
+
+    /// The steps each output is live, for tables: `0–1`, or `-` when unplanned.
+    pub fn output_steps(&self) -> Vec<String> {
+        self.lifetime
+            .iter()
+            .map(|span| span.map_or("-".to_string(), |(a, b)| format!("{a}–{b}")))
+            .collect()
+    }
+}
+
+/// One arena of the memory plan: the `Model` holds one per element type.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Arena {
+    pub dtype: String,
+    pub bytes: usize,
+}
+
+/// A tensor the memory plan puts in an arena.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ArenaTensor {
+    pub name: String,
+    pub dtype: String,
+    pub shape: Vec<usize>,
+    /// Byte offset in the arena of its element type.
+    pub offset: usize,
+    pub bytes: usize,
+    /// The node that writes the tensor and the last node that reads it (inclusive).
+    pub first_step: usize,
+    pub last_step: usize,
+    /// Tensors with the same buffer share storage (views of one another, or the input and output
+    /// of a node that runs in place); distinct buffers live at the same step only in disjoint
+    /// bytes.
+    pub buffer: usize,
+}
+
+/// The arena side of the memory plan. The model's inputs and outputs (the caller's buffers), its
+/// state and its weights are not here: they are not in an arena.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Memory {
+    /// In the order of the `Model`'s fields.
+    pub arenas: Vec<Arena>,
+    /// In tensor order.
+    pub tensors: Vec<ArenaTensor>,
+}
+
+/// The full report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub model: String,
+    pub source: String,
+    pub sha256: String,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    /// State variables kept between runs (stateful TFLite models).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub states: Vec<String>,
+    pub layers: Vec<LayerRow>,
+    pub memory: Memory,
+    pub totals: Totals,
+}
+
+fn typed(graph: &Graph, t: TensorId) -> String {
+    let tensor = graph.tensor(t);
+    let shape = tensor
+        .shape
+        .as_deref()
+        .map_or("[?]".to_string(), format_shape);
+    format!("{} {} {shape}", tensor.name, tensor.dtype)
+}
+
+/// Builds the report of a compiled graph.
+pub fn build(graph: &Graph, program: &Program) -> Report {
+    let plan = graph.plan.as_ref();
+    let layers = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(index, node)| {
+            let attrs = crate::ir::text::print_node(graph, node);
+            let params = attrs
+                .split_once(" {")
+                .map(|(_, rest)| rest.rsplit_once("} @").map_or("", |(a, _)| a))
+                .unwrap_or("");
+            LayerRow {
+                index,
+                name: node.name.clone(),
+                op: node.op.name().to_string(),
+                inputs: node.inputs.iter().map(|&t| typed(graph, t)).collect(),
+                outputs: node.outputs.iter().map(|&t| typed(graph, t)).collect(),
+                dtype: graph.tensor(node.outputs[0]).dtype.to_string(),
+                params: params.to_string(),
+                macs: node_macs(graph, node),
+                weight_bytes: node_weight_bytes(graph, node),
+                placement: node
+                    .outputs
+                    .iter()
+                    .map(|&t| plan.map_or("unplanned".to_string(), |p| p.describe(t)))
+                    .collect(),
+                lifetime: node
+                    .outputs
+                    .iter()
+                    .map(|&t| plan.and_then(|p| p.lifetimes[t.0]))
+                    .collect(),
+                arena_bytes: node
+                    .outputs
+                    .iter()
+                    .map(|&t| plan.and_then(|p| arena_range(graph, p, t)))
+                    .collect(),
+            }
+        })
+        .collect();
+    Report {
+        model: graph.source.file_name.clone(),
+        source: graph.source.description.clone(),
+        sha256: graph.source.sha256.clone(),
+        inputs: graph
+            .model_inputs()
+            .iter()
+            .map(|&t| typed(graph, t))
+            .collect(),
+        outputs: graph
+            .model_outputs()
+            .iter()
+            .map(|&t| typed(graph, t))
+            .collect(),
+        states: (0..graph.states.len())
+            .map(|k| {
+                format!(
+                    "{} (read as {}, updated to {})",
+                    graph.states[k].name,
+                    typed(graph, graph.state_input(k)),
+                    graph.tensor(graph.state_output(k)).name
+                )
+            })
+            .collect(),
+        layers,
+        memory: plan.map_or_else(Memory::default, |p| memory(graph, p)),
+        totals: totals(graph, program),
+    }
+}
+
+/// The bytes `[start, end)` of a tensor in its arena, if it lives in one.
+fn arena_range(graph: &Graph, plan: &MemoryPlan, t: TensorId) -> Option<(usize, usize)> {
+    match plan.storage.get(t.0).copied().flatten() {
+        Some(Storage::Arena { dtype, offset }) => {
+            let start = offset * dtype.size_bytes();
+            Some((start, start + graph.tensor(t).size_bytes()))
+        }
+        _ => None,
+    }
+}
+
+fn memory(graph: &Graph, plan: &MemoryPlan) -> Memory {
+    let arenas = plan
+        .arenas
+        .iter()
+        .map(|&(dtype, len)| Arena {
+            dtype: dtype.to_string(),
+            bytes: len * dtype.size_bytes(),
+        })
+        .collect();
+    let tensors = (0..graph.tensors.len())
+        .filter_map(|t| {
+            let id = TensorId(t);
+            let (offset, end) = arena_range(graph, plan, id)?;
+            let buffer = plan.buffers[t]?;
+            let (first_step, last_step) = plan.lifetimes[t]?;
+            let tensor = graph.tensor(id);
+            Some(ArenaTensor {
+                name: tensor.name.clone(),
+                dtype: tensor.dtype.to_string(),
+                shape: tensor.shape().to_vec(),
+                offset,
+                bytes: end - offset,
+                first_step,
+                last_step,
+                buffer,
+            })
+        })
+        .collect();
+    Memory { arenas, tensors }
+}
+
+/// Text for XML and HTML, in element content and in quoted attribute values alike. Names come
+/// from model files, so anything can be in them: the five markup characters and line breaks
+/// become references, and the characters XML 1.0 does not allow at all (the other C0 controls,
+/// even as references) become U+FFFD.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // As references, so that every element stays on one line of the file.
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {
+                out.push('\u{fffd}')
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A byte count for people: `512 B`, `18 KiB`, `1.5 MiB` (one decimal when not whole).
+pub fn format_bytes(bytes: usize) -> String {
+    const UNITS: [(&str, usize); 3] =
+        [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, size) in UNITS {
+        if bytes >= size {
+            let tenths = (bytes * 10 + size / 2) / size;
+            return if tenths.is_multiple_of(10) {
+                format!("{} {unit}", tenths / 10)
+            } else {
+                format!("{}.{} {unit}", tenths / 10, tenths % 10)
+            };
+        }
+    }
+    format!("{bytes} B")
+}
+
+/// `s` cut to `max` characters, the last one an ellipsis when anything was cut.
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(max.saturating_sub(1)).collect();
+        format!("{head}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_given_in_binary_units() {
+        assert_eq!(format_bytes(0), "0 B");
+        assert_eq!(format_bytes(1023), "1023 B");
+        assert_eq!(format_bytes(1024), "1 KiB");
+        assert_eq!(format_bytes(1536), "1.5 KiB");
+        assert_eq!(format_bytes(55_296), "54 KiB");
+        assert_eq!(format_bytes(3 << 20), "3 MiB");
+    }
+
+    #[test]
+    fn markup_characters_and_controls_are_escaped() {
+        assert_eq!(
+            escape_markup("a<b>&\"c\"'d' ]]> \u{0}\u{1b}\tok"),
+            "a&lt;b&gt;&amp;&quot;c&quot;&#39;d&#39; ]]&gt; \u{fffd}\u{fffd}&#9;ok"
+        );
+    }
+
+    #[test]
+    fn digits_are_grouped() {
+        assert_eq!(group_digits(0), "0");
+        assert_eq!(group_digits(999), "999");
+        assert_eq!(group_digits(1000), "1,000");
+        assert_eq!(group_digits(1234567), "1,234,567");
+    }
+}
