@@ -125,6 +125,13 @@ struct ModelArgs {
     /// Print the IR after a pass (or after `all`) to standard error
     #[arg(long = "dump-after", value_name = "PASS", value_parser = pass_names(true))]
     dump_after: Vec<String>,
+    /// Quantize the model: `int8` (int8 weights and activations, integer-only code; needs
+    /// --calibration)
+    #[arg(long, value_name = "MODE", value_parser = options::parse_quantize)]
+    quantize: Option<String>,
+    /// Representative inputs for --quantize int8: a .npy array of N samples, [N, ...]
+    #[arg(long, value_name = "FILE")]
+    calibration: Option<PathBuf>,
     /// Fail if the model needs more RAM than this (arena and state; 64K, 1M or bytes)
     #[arg(long = "max-ram", value_name = "BYTES", value_parser = options::parse_bytes)]
     max_ram: Option<usize>,
@@ -160,6 +167,10 @@ impl ModelArgs {
             passes: PassOptions {
                 disabled: self.disabled.clone(),
                 dump_after: self.dump_after.clone(),
+                int8: options::int8_settings(
+                    self.quantize.as_deref(),
+                    self.calibration.as_deref(),
+                )?,
             },
             max_ram: self.max_ram,
         })

@@ -58,6 +58,19 @@ pub const MODEL_OPTIONS: &[ModelOption] = &[
         repeatable: true,
     },
     ModelOption {
+        flag: "quantize",
+        value_name: "MODE",
+        help: "quantize the model: `int8` (int8 weights and activations, integer-only code; \
+               needs --calibration)",
+        repeatable: false,
+    },
+    ModelOption {
+        flag: "calibration",
+        value_name: "FILE",
+        help: "representative inputs for --quantize int8: a .npy array of N samples, [N, ...]",
+        repeatable: false,
+    },
+    ModelOption {
         flag: "max-ram",
         value_name: "BYTES",
         help: "fail if the model needs more RAM than this (arena and state; 64K, 1M or bytes)",
@@ -107,6 +120,47 @@ pub fn parse_bytes(text: &str) -> std::result::Result<usize, String> {
             "'{text}' is not a byte count (expected bytes, or K or M for 1024 or 1024², \
              such as 65536, 64K or 1M)"
         )),
+    }
+}
+
+/// The quantization modes `--quantize` takes.
+pub const QUANTIZE_MODES: &[&str] = &["int8"];
+
+/// Checks a `--quantize` mode.
+pub fn parse_quantize(text: &str) -> std::result::Result<String, String> {
+    if QUANTIZE_MODES.contains(&text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "'{text}' is not a quantization mode; the modes are: {}",
+            QUANTIZE_MODES.join(", ")
+        ))
+    }
+}
+
+/// The settings of `--quantize MODE --calibration FILE`, with the calibration file read.
+pub fn int8_settings(
+    quantize: Option<&str>,
+    calibration: Option<&Path>,
+) -> Result<Option<crate::passes::quantize::Int8Settings>> {
+    match (quantize, calibration) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(Error::invalid_argument(
+            "--calibration is only used with --quantize int8",
+        )),
+        (Some(_), None) => Err(Error::invalid_argument(
+            "--quantize int8 needs --calibration FILE: a .npy array of a few hundred \
+             representative inputs, [N, ...], from which the activations' ranges are measured",
+        )),
+        (Some(mode), Some(path)) => {
+            parse_quantize(mode).map_err(Error::invalid_argument)?;
+            let value =
+                read_array(path).map_err(|e| e.context(format_args!("--calibration")))?;
+            Ok(Some(crate::passes::quantize::Int8Settings {
+                calibration: vec![value],
+                calibrator: Default::default(),
+            }))
+        }
     }
 }
 

@@ -249,6 +249,45 @@ error_case!(
     )
 );
 error_case!(
+    quantize_without_calibration,
+    build("{fixtures}/ptq/digits_mlp.onnx", &["--quantize", "int8"])
+);
+error_case!(
+    calibration_without_quantize,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &["--calibration", "{fixtures}/ptq/data/calibration_flat.npy"]
+    )
+);
+error_case!(
+    unknown_quantization_mode,
+    build("{fixtures}/ptq/digits_mlp.onnx", &["--quantize", "int3"])
+);
+error_case!(
+    calibration_of_the_wrong_shape,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &[
+            "--quantize",
+            "int8",
+            "--calibration",
+            "{fixtures}/ptq/data/calibration_image.npy"
+        ]
+    )
+);
+error_case!(
+    calibration_of_the_wrong_type,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &[
+            "--quantize",
+            "int8",
+            "--calibration",
+            "{fixtures}/ptq/data/test_labels.npy"
+        ]
+    )
+);
+error_case!(
     more_ram_than_allowed,
     build(
         "{fixtures}/mlperf-tiny/vww_96_int8.tflite",

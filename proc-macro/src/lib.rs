@@ -49,8 +49,9 @@ use syn::{Ident, Lit, LitStr, Token, bracketed, parse_macro_input};
 /// - Every option of `edgegen build` that decides the generated code, with `_` for `-`:
 ///   `input_shape = "NAME=DIMS"`, `constant = "NAME=FILE"`, `disable_pass = "PASS"` and
 ///   `dump_after = "PASS"` (the IR after that pass, printed while the crate builds: a debugging
-///   aid, to remove afterwards) and `max_ram = "64K"` (or a number of bytes: the build fails
-///   when the model needs more RAM). A list in brackets gives an option several times; so does
+///   aid, to remove afterwards), `quantize = "int8"` with `calibration = "data/samples.npy"`
+///   (post-training quantization; the samples file is tracked too) and `max_ram = "64K"` (or a
+///   number of bytes: the build fails when the model needs more RAM). A list in brackets gives an option several times; so does
 ///   repeating it.
 ///
 /// The module holds what a file from `edgegen build` holds: `Model` with `new()` and `run(..)`,
@@ -171,6 +172,9 @@ struct Settings {
     module: Option<Ident>,
     /// Files read besides the model, which a change to must rebuild the crate.
     tracked: Vec<PathBuf>,
+    /// `quantize` and `calibration`, combined (and the file read) once all arguments are in.
+    quantize: Option<String>,
+    calibration: Option<PathBuf>,
     /// The options that may be given once and were.
     given: std::collections::HashSet<&'static str>,
 }
@@ -180,6 +184,22 @@ fn expand(invocation: &Invocation, manifest_dir: &Path) -> proc_macro2::TokenStr
     let mut settings = Settings::default();
     for argument in &invocation.arguments {
         apply(argument, manifest_dir, &mut settings, &mut errors);
+    }
+
+    match options::int8_settings(
+        settings.quantize.as_deref(),
+        settings.calibration.as_deref(),
+    ) {
+        Ok(int8) => settings.compile.passes.int8 = int8,
+        Err(e) => errors.push(syn::Error::new(
+            invocation.path.span(),
+            e.to_string()
+                .replace("--quantize", "quantize =")
+                .replace("--calibration", "calibration ="),
+        )),
+    }
+    if let Some(file) = &settings.calibration {
+        settings.tracked.push(file.clone());
     }
 
     let relative = invocation.path.value();
@@ -352,6 +372,8 @@ fn apply_option(
             compile.passes.dump_after.push(text.to_string());
         }
         "max-ram" => compile.max_ram = Some(options::parse_bytes(text)?),
+        "quantize" => settings.quantize = Some(options::parse_quantize(text)?),
+        "calibration" => settings.calibration = Some(manifest_dir.join(text)),
         _ => {
             return Err(format!(
                 "the command-line option --{flag} is not available in include_model! yet"
@@ -481,11 +503,11 @@ mod tests {
     #[test]
     fn every_bad_argument_is_reported() {
         let errors = errors_of(
-            "quantize = \"int8\", input_shape = pixels, input_shape = \"x=1,y\", \
+            "quantise = \"int8\", input_shape = pixels, input_shape = \"x=1,y\", \
              disable_pass = \"infer_shapes\", name = 7, constant = \"k=missing.npy\"",
         );
         assert_eq!(errors.len(), 6, "{errors:#?}");
-        assert!(errors[0].contains("no option `quantize`"), "{}", errors[0]);
+        assert!(errors[0].contains("no option `quantise`"), "{}", errors[0]);
         assert!(errors[0].contains("input_shape = \"NAME=DIMS\""));
         assert!(errors[1].contains("takes a string"), "{}", errors[1]);
         assert!(

@@ -123,6 +123,7 @@ fn working_crate(name: &str) -> UserCrate {
             "models/broadcast_matmul.onnx",
         ),
         ("reference/broadcast_matmul/input_1.npy", "data/b.npy"),
+        ("data/digits_x.npy", "data/calibration.npy"),
         (
             "reference/digits_mlp/batch/input_0.npy",
             "reference/digits_input.npy",
@@ -170,7 +171,7 @@ fn a_no_std_user_crate_builds_and_matches_the_references() {
     user.cargo_ok(&["build", "--lib", "--release"]);
     // Its tests, which compare every model with the saved reference outputs.
     let (stdout, _) = user.cargo_ok(&["test", "--test", "reference"]);
-    assert!(stdout.contains("test result: ok. 3 passed"), "{stdout}");
+    assert!(stdout.contains("test result: ok. 4 passed"), "{stdout}");
 }
 
 #[test]
@@ -184,7 +185,11 @@ fn changing_a_file_the_model_was_compiled_from_rebuilds_the_crate() {
     assert!(!compiled(&stderr, "edgegen-user-rebuild"), "{stderr}");
 
     // Saving the model or a file an option names recompiles the crate.
-    for file in ["models/kws_ref_model.tflite", "data/b.npy"] {
+    for file in [
+        "models/kws_ref_model.tflite",
+        "data/b.npy",
+        "data/calibration.npy",
+    ] {
         user.touch(file);
         let (_, stderr) = user.cargo_ok(&["build"]);
         assert!(

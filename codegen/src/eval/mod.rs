@@ -96,7 +96,25 @@ pub fn evaluate_steps(graph: &Graph, steps: &[Vec<Value>]) -> Result<Vec<Vec<Val
 }
 
 /// One run of the graph on every graph input (state values included); every graph output.
+/// Evaluates a stateless graph once and shows `observe` every value it computes (graph inputs
+/// and node outputs, not constants), as calibration for quantization needs.
+pub fn evaluate_observed(
+    graph: &Graph,
+    inputs: &[Value],
+    observe: &mut dyn FnMut(TensorId, &Value),
+) -> Result<Vec<Value>> {
+    run_graph_observed(graph, inputs, observe)
+}
+
 fn run_graph(graph: &Graph, inputs: &[Value]) -> Result<Vec<Value>> {
+    run_graph_observed(graph, inputs, &mut |_, _| {})
+}
+
+fn run_graph_observed(
+    graph: &Graph,
+    inputs: &[Value],
+    observe: &mut dyn FnMut(TensorId, &Value),
+) -> Result<Vec<Value>> {
     let mut values: HashMap<TensorId, Value> = HashMap::new();
     for (&id, value) in graph.inputs.iter().zip(inputs) {
         let tensor = graph.tensor(id);
@@ -112,6 +130,7 @@ fn run_graph(graph: &Graph, inputs: &[Value]) -> Result<Vec<Value>> {
                 value.shape
             )));
         }
+        observe(id, value);
         values.insert(id, value.clone());
     }
     // Free each value after its last use, so that evaluating a large model stays small.
@@ -142,6 +161,7 @@ fn run_graph(graph: &Graph, inputs: &[Value]) -> Result<Vec<Value>> {
             )
         })?;
         for (&id, value) in node.outputs.iter().zip(outputs) {
+            observe(id, &value);
             values.insert(id, value);
         }
         for &t in &node.inputs {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! widen_float16 → infer_shapes → remove_identity → fold_constants → fuse_matmul_add → fold_batch_norm
-//!   → fuse_activation → remove_dead_nodes → plan_memory
+//!   → fuse_activation → remove_dead_nodes → quantize (with --quantize int8) → plan_memory
 //! ```
 //!
 //! A pass is a function `fn(&mut Graph, &PassOptions) -> Result<PassReport>`, testable on a
@@ -15,6 +15,7 @@ pub mod fold_batch_norm;
 pub mod fold_constants;
 pub mod fuse;
 pub mod memory_plan;
+pub mod quantize;
 pub mod remove_identity;
 pub mod shape_inference;
 pub mod widen_float16;
@@ -31,6 +32,8 @@ pub struct PassOptions {
     pub disabled: Vec<String>,
     /// Passes after which to print the IR (`all` for every pass).
     pub dump_after: Vec<String>,
+    /// Post-training int8 quantization (`--quantize int8`) and its calibration data.
+    pub int8: Option<quantize::Int8Settings>,
 }
 
 /// What a pass did.
@@ -112,6 +115,12 @@ pub const PIPELINE: &[Pass] = &[
         run: dead_nodes::remove_dead_nodes,
         required: true,
         description: "drop nodes and tensors that reach no output",
+    },
+    Pass {
+        name: "quantize",
+        run: quantize::quantize,
+        required: true,
+        description: "int8 weights and activations from calibration (with --quantize int8)",
     },
     Pass {
         name: "plan_memory",

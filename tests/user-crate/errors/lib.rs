@@ -30,5 +30,8 @@ edgegen_macros::include_model!(
 // More RAM than the budget allows.
 edgegen_macros::include_model!("models/digits_mlp.onnx", name = small, max_ram = 64);
 
+// Quantization without calibration data.
+edgegen_macros::include_model!("models/digits_mlp.onnx", name = unsure, quantize = "int8");
+
 // Not a path.
 edgegen_macros::include_model!(models::digits_mlp);

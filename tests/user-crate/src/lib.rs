@@ -23,6 +23,14 @@ edgegen_macros::include_model!(
     constant = "b=data/b.npy",
 );
 
+// The same float model quantized to int8 after training, calibrated on the held-out digits.
+edgegen_macros::include_model!(
+    "models/digits_mlp.onnx",
+    name = digits_int8,
+    quantize = "int8",
+    calibration = "data/calibration.npy",
+);
+
 // The model the rebuild test replaces with another.
 edgegen_macros::include_model!("models/replaced.onnx", name = replaced);
 

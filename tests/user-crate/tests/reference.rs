@@ -1,7 +1,7 @@
 //! The models of this crate against the reference outputs of onnxruntime and of the TFLite
 //! interpreter (copied from edgegen's `fixtures/reference`).
 
-use edgegen_user::{classify, digits_mlp, kws, matmul};
+use edgegen_user::{classify, digits_int8, digits_mlp, kws, matmul};
 
 /// The shape and data of a version 1 `.npy` file.
 fn npy(file: &[u8]) -> (Vec<usize>, &[u8]) {
@@ -93,4 +93,23 @@ fn a_frozen_input_leaves_one_input() {
     model.run(a.as_slice().try_into().unwrap(), &mut outputs.0, &mut outputs.1);
     assert_close("mixed", &outputs.0, &mixed);
     assert_close("batched", &outputs.1, &batched);
+}
+
+#[test]
+fn the_int8_digits_mlp_agrees_with_the_float_one() {
+    let (_, images) = floats(include_bytes!("../reference/digits_input.npy"));
+    let mut model = digits_int8::Model::new();
+    for image in images.chunks_exact(digits_int8::INPUT_LEN) {
+        let image: &[f32; digits_int8::INPUT_LEN] = image.try_into().unwrap();
+        let mut probabilities = [0.0; digits_int8::OUTPUT_LEN];
+        model.run(image, &mut probabilities);
+        let best = (0..10).fold(0, |b, k| {
+            if probabilities[k] > probabilities[b] {
+                k
+            } else {
+                b
+            }
+        });
+        assert_eq!(best, classify(image));
+    }
 }

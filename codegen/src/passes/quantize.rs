@@ -1,0 +1,421 @@
+//! Post-training int8 quantization (`--quantize int8 --calibration data.npy`).
+//!
+//! 1. **Calibration.** The reference evaluator runs the float graph on every calibration sample
+//!    and records each float tensor's range (min–max; see [`Calibrator`]).
+//! 2. **Rewrite**, node by node in schedule order, with the TFLite int8 scheme (the arithmetic
+//!    the int8 kernels already implement, bit-exact with TFLite):
+//!    - weights symmetric per output channel, `[-127, 127]`, zero point 0;
+//!    - biases int32 with scale `s_input · s_weight[c]` and zero point 0;
+//!    - activations asymmetric per tensor over `[-128, 127]`, their range widened to hold 0;
+//!    - Softmax's output fixed at scale 1/256, zero point −128; views keep their input's
+//!      quantization.
+//!
+//!    A node of a kind with an int8 kernel (`Gemm` as a fully connected layer, `Relu`, `Softmax`
+//!    over the last axis, views) becomes an int8 node: a float input is quantized first (one
+//!    `Quantize` node per tensor), and its output becomes a new int8 tensor. Every other node
+//!    stays float; where it reads an int8 result, a `Dequantize` node gives back the original
+//!    float tensor, which also keeps the graph's outputs (and so the generated API) float.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::eval::Value;
+use crate::ir::{DType, Graph, Node, Op, Quantization, Tensor, TensorData, TensorId};
+use crate::passes::{PassOptions, PassReport};
+
+/// How activation ranges are chosen from the calibration runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Calibrator {
+    /// The smallest and largest value seen.
+    #[default]
+    MinMax,
+}
+
+/// What `--quantize int8` needs: the calibration samples.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Int8Settings {
+    /// One array per graph input, in order: the input's shape with a leading sample axis
+    /// (`[N, 64]` for an input of `[1, 64]`, or `[N, 1, 64]`).
+    pub calibration: Vec<Value>,
+    pub calibrator: Calibrator,
+}
+
+/// The pass: nothing unless `--quantize int8` asked for it.
+pub fn quantize(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
+    let mut report = PassReport::new("quantize");
+    let Some(settings) = &options.int8 else {
+        return Ok(report);
+    };
+    let samples = samples(graph, &settings.calibration)?;
+    let ranges = calibrate(graph, &samples)?;
+    let (quantized, float) = rewrite(graph, &ranges)?;
+    report.changes = quantized;
+    report.details.push(format!(
+        "{} calibration samples; {quantized} nodes in int8, {float} left in float",
+        samples.len()
+    ));
+    Ok(report)
+}
+
+/// Splits the calibration arrays into samples, each one value per graph input.
+fn samples(graph: &Graph, arrays: &[Value]) -> Result<Vec<Vec<Value>>> {
+    let inputs = graph.model_inputs();
+    if arrays.len() != inputs.len() {
+        return Err(Error::invalid_argument(format!(
+            "the model has {} input{} but the calibration data holds {} array{}",
+            inputs.len(),
+            if inputs.len() == 1 { "" } else { "s" },
+            arrays.len(),
+            if arrays.len() == 1 { "" } else { "s" },
+        )));
+    }
+    let mut count = None;
+    let mut split: Vec<Vec<Value>> = Vec::new();
+    for (&t, array) in inputs.iter().zip(arrays) {
+        let tensor = graph.tensor(t);
+        let shape = tensor.shape().to_vec();
+        let len: usize = shape.iter().product();
+        let data = match (&array.data, tensor.dtype) {
+            (TensorData::F32(v), DType::F32) => v.clone(),
+            (TensorData::F64(v), DType::F32) => v.iter().map(|&x| x as f32).collect(),
+            (data, dtype) => {
+                return Err(Error::invalid_argument(format!(
+                    "calibration data for input '{}' is {}, the input takes {dtype}",
+                    tensor.name,
+                    data.dtype()
+                )));
+            }
+        };
+        let trailing: Vec<usize> = shape.iter().copied().skip_while(|&d| d == 1).collect();
+        let fits = len > 0
+            && data.len().is_multiple_of(len)
+            && (array.shape.ends_with(&trailing)
+                || array.shape.iter().product::<usize>() == len);
+        if !fits {
+            return Err(Error::invalid_argument(format!(
+                "calibration data for input '{}' has shape {:?}; the input takes {:?} (give \
+                 [N, ...] for N samples)",
+                tensor.name, array.shape, shape
+            )));
+        }
+        let n = data.len() / len;
+        if *count.get_or_insert(n) != n {
+            return Err(Error::invalid_argument(format!(
+                "calibration arrays hold different numbers of samples ({} and {n})",
+                count.unwrap_or(0)
+            )));
+        }
+        for (i, chunk) in data.chunks_exact(len).enumerate() {
+            if split.len() <= i {
+                split.push(Vec::new());
+            }
+            split[i].push(Value::new(shape.clone(), TensorData::F32(chunk.to_vec())));
+        }
+    }
+    if split.is_empty() {
+        return Err(Error::invalid_argument(
+            "the calibration data holds no samples",
+        ));
+    }
+    Ok(split)
+}
+
+/// The range of every float tensor the graph computes, over all samples.
+fn calibrate(
+    graph: &Graph,
+    samples: &[Vec<Value>],
+) -> Result<HashMap<TensorId, (f32, f32)>> {
+    let mut ranges: HashMap<TensorId, (f32, f32)> = HashMap::new();
+    for sample in samples {
+        crate::eval::evaluate_observed(graph, sample, &mut |t, value| {
+            if let TensorData::F32(v) = &value.data {
+                let range = ranges
+                    .entry(t)
+                    .or_insert((f32::INFINITY, f32::NEG_INFINITY));
+                for &x in v.iter().filter(|x| x.is_finite()) {
+                    range.0 = range.0.min(x);
+                    range.1 = range.1.max(x);
+                }
+            }
+        })?;
+    }
+    Ok(ranges)
+}
+
+/// Asymmetric int8 parameters for a range, widened to hold 0 (so that zero padding and ReLU's
+/// zero are exact) and to a minimal width.
+pub fn activation_quantization(min: f32, max: f32) -> Quantization {
+    let (mut min, mut max) = (min.min(0.0), max.max(0.0));
+    if !(max - min).is_finite() || max - min < 1e-6 {
+        min = min.min(-1e-3);
+        max = max.max(1e-3);
+    }
+    let scale = (max - min) / 255.0;
+    let zero_point = (-128.0 - min / scale).round().clamp(-128.0, 127.0) as i32;
+    Quantization::per_tensor(scale, zero_point)
+}
+
+/// Which kind of int8 node a float node becomes, if any.
+enum Plan {
+    FullyConnected,
+    Relu,
+    Softmax,
+    View,
+}
+
+fn plan(graph: &Graph, node: &Node) -> Option<Plan> {
+    let f32_in = |i: usize| {
+        node.inputs
+            .get(i)
+            .is_some_and(|&t| graph.tensor(t).dtype == DType::F32)
+    };
+    match &node.op {
+        Op::Gemm(a)
+            if !a.trans_a
+                && a.alpha == 1.0
+                && a.beta == 1.0
+                && f32_in(0)
+                && graph.tensor(node.inputs[0]).shape().len() == 2
+                && graph.tensor(node.inputs[1]).is_constant()
+                && graph.tensor(node.inputs[1]).shape().len() == 2
+                && node.inputs.get(2).is_none_or(|&b| {
+                    let bias = graph.tensor(b);
+                    let units = graph.tensor(node.outputs[0]).shape()[1];
+                    bias.is_constant() && bias.len() == units
+                }) =>
+        {
+            Some(Plan::FullyConnected)
+        }
+        Op::Relu if f32_in(0) => Some(Plan::Relu),
+        Op::Softmax(a)
+            if f32_in(0) && !a.coerce_2d && {
+                let rank = graph.tensor(node.inputs[0]).shape().len() as i64;
+                a.axis == -1 || a.axis == rank - 1
+            } =>
+        {
+            Some(Plan::Softmax)
+        }
+        op if op.is_view() && f32_in(0) && node.outputs.len() == 1 => Some(Plan::View),
+        _ => None,
+    }
+}
+
+/// Rewrites the graph; returns the numbers of int8 and of float nodes.
+fn rewrite(
+    graph: &mut Graph,
+    ranges: &HashMap<TensorId, (f32, f32)>,
+) -> Result<(usize, usize)> {
+    let range = |t: TensorId| ranges.get(&t).copied().unwrap_or((0.0, 0.0));
+    let nodes = std::mem::take(&mut graph.nodes);
+    let mut out: Vec<Node> = Vec::with_capacity(nodes.len() * 2);
+    // Float tensor → its int8 version (computed by an int8 node or quantized for one).
+    let mut int8_of: HashMap<TensorId, TensorId> = HashMap::new();
+    // Float tensors computed by int8 nodes, which a float reader needs dequantized first.
+    let mut pending: HashMap<TensorId, TensorId> = HashMap::new();
+    let (mut quantized, mut float) = (0, 0);
+
+    for node in nodes {
+        let Some(kind) = plan(graph, &node) else {
+            for &t in &node.inputs {
+                dequantize(graph, &mut out, &mut pending, t);
+            }
+            out.push(node);
+            float += 1;
+            continue;
+        };
+        let x = node.inputs[0];
+        let xq = match int8_of.get(&x) {
+            Some(&q) => q,
+            None => {
+                let (min, max) = range(x);
+                let q = int8_twin(graph, x, activation_quantization(min, max));
+                out.push(Node {
+                    name: format!("{}/quantize_input", node.name),
+                    op: Op::Quantize,
+                    inputs: vec![x],
+                    params: vec![],
+                    outputs: vec![q],
+                });
+                int8_of.insert(x, q);
+                q
+            }
+        };
+        let y = node.outputs[0];
+        let x_quant = graph
+            .tensor(xq)
+            .quant
+            .clone()
+            .expect("int8 tensors are quantized");
+        let (op, inputs, y_quant) = match kind {
+            Plan::FullyConnected => {
+                let Op::Gemm(mut attrs) = node.op.clone() else {
+                    unreachable!("planned as a Gemm")
+                };
+                let (w, b) = fully_connected_constants(graph, &node, &mut attrs, &x_quant)?;
+                let (min, max) = range(y);
+                let mut inputs = vec![xq, w];
+                inputs.extend(b);
+                (Op::Gemm(attrs), inputs, activation_quantization(min, max))
+            }
+            Plan::Relu => {
+                let (min, max) = range(y);
+                (Op::Relu, vec![xq], activation_quantization(min, max))
+            }
+            Plan::Softmax => (
+                node.op.clone(),
+                vec![xq],
+                Quantization::per_tensor(1.0 / 256.0, -128),
+            ),
+            Plan::View => (node.op.clone(), vec![xq], x_quant),
+        };
+        let yq = int8_twin(graph, y, y_quant);
+        out.push(Node {
+            name: node.name.clone(),
+            op,
+            inputs,
+            params: node.params.clone(),
+            outputs: vec![yq],
+        });
+        int8_of.insert(y, yq);
+        pending.insert(y, yq);
+        quantized += 1;
+    }
+    // The graph's outputs stay float.
+    for t in graph.outputs.clone() {
+        dequantize(graph, &mut out, &mut pending, t);
+    }
+    graph.nodes = out;
+    Ok((quantized, float))
+}
+
+/// Before a float reader of `t`: if an int8 node computes `t`, a `Dequantize` node writes the
+/// float tensor from its int8 version (once).
+fn dequantize(
+    graph: &Graph,
+    out: &mut Vec<Node>,
+    pending: &mut HashMap<TensorId, TensorId>,
+    t: TensorId,
+) {
+    if let Some(q) = pending.remove(&t) {
+        out.push(Node {
+            name: format!("{}/dequantize", graph.tensor(t).name),
+            op: Op::Dequantize,
+            inputs: vec![q],
+            params: vec![],
+            outputs: vec![t],
+        });
+    }
+}
+
+/// A new int8 tensor of the shape of float tensor `t`.
+fn int8_twin(graph: &mut Graph, t: TensorId, quant: Quantization) -> TensorId {
+    let tensor = graph.tensor(t);
+    let name = graph.unique_name(&format!("{}/int8", tensor.name));
+    let shape = tensor.shape.clone();
+    graph.add_tensor(Tensor {
+        name,
+        dtype: DType::I8,
+        shape,
+        data: None,
+        quant: Some(quant),
+    })
+}
+
+/// The int8 weights `[units, inputs]` (symmetric per output channel) and int32 bias of a fully
+/// connected layer; makes the Gemm's B transposed.
+fn fully_connected_constants(
+    graph: &mut Graph,
+    node: &Node,
+    attrs: &mut crate::ir::op::GemmAttrs,
+    x_quant: &Quantization,
+) -> Result<(TensorId, Option<TensorId>)> {
+    let w = graph.tensor(node.inputs[1]);
+    let weights = w
+        .data
+        .as_ref()
+        .and_then(|d| d.as_f32())
+        .ok_or_else(|| {
+            Error::internal("a fully connected layer's weights are not float32")
+        })?
+        .to_vec();
+    let (rows, cols) = (w.shape()[0], w.shape()[1]);
+    // Row c of `units` holds output channel c's weights.
+    let trans_b = attrs.trans_b;
+    let (units, depth) = if trans_b { (rows, cols) } else { (cols, rows) };
+    let at = |c: usize, k: usize| if trans_b { c * cols + k } else { k * cols + c };
+    let mut scales = Vec::with_capacity(units);
+    let mut q = Vec::with_capacity(units * depth);
+    for c in 0..units {
+        let largest = (0..depth).fold(0f32, |m, k| m.max(weights[at(c, k)].abs()));
+        let scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+        scales.push(scale);
+        q.extend(
+            (0..depth)
+                .map(|k| (weights[at(c, k)] / scale).round().clamp(-127.0, 127.0) as i8),
+        );
+    }
+    attrs.trans_b = true;
+    let weight_name = format!("{}/weights_int8", node.name);
+    let w_id = graph.add_constant(&weight_name, vec![units, depth], TensorData::I8(q));
+    graph.tensor_mut(w_id).quant = Some(Quantization {
+        scale: scales.clone(),
+        zero_point: vec![0; units],
+        axis: 0,
+    });
+    let (input_scale, _) = x_quant.single().expect("activations are per tensor");
+    let bias = match node.inputs.get(2) {
+        None => None,
+        Some(&b) => {
+            let values = graph
+                .tensor(b)
+                .data
+                .as_ref()
+                .and_then(|d| d.as_f32())
+                .ok_or_else(|| {
+                    Error::internal("a fully connected layer's bias is not float32")
+                })?
+                .to_vec();
+            let bias_scales: Vec<f32> = scales.iter().map(|&s| input_scale * s).collect();
+            let q: Vec<i32> = values
+                .iter()
+                .zip(&bias_scales)
+                .map(|(&v, &s)| {
+                    ((v as f64) / (s as f64))
+                        .round()
+                        .clamp(i32::MIN as f64, i32::MAX as f64) as i32
+                })
+                .collect();
+            let name = format!("{}/bias_int32", node.name);
+            let id = graph.add_constant(&name, vec![units], TensorData::I32(q));
+            graph.tensor_mut(id).quant = Some(Quantization {
+                scale: bias_scales,
+                zero_point: vec![0; units],
+                axis: 0,
+            });
+            Some(id)
+        }
+    };
+    Ok((w_id, bias))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn activation_ranges_hold_zero_and_map_to_the_whole_int8_range() {
+        let q = activation_quantization(-1.0, 3.0);
+        let (s, z) = q.single().unwrap();
+        assert!((s - 4.0 / 255.0).abs() < 1e-7);
+        // -1 maps to -128 and 3 to 127.
+        assert_eq!(((-1.0 / s).round() as i32 + z), -128);
+        assert_eq!(((3.0 / s).round() as i32 + z), 127);
+        // A range of positives only is widened to start at 0: 0 is -128.
+        let (s, z) = activation_quantization(2.0, 6.0).single().unwrap();
+        assert_eq!(z, -128);
+        assert!((s - 6.0 / 255.0).abs() < 1e-7);
+        // A constant zero tensor still gets a usable scale.
+        let (s, _) = activation_quantization(0.0, 0.0).single().unwrap();
+        assert!(s > 0.0 && s.is_finite());
+    }
+}
