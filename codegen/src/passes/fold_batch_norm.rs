@@ -5,6 +5,11 @@
 //! the weights of output channel `c` are multiplied by `s[c]` and the bias becomes
 //! `s[c] * (b[c] - mean[c]) + bias[c]`. New constant tensors are made (the old ones may be shared
 //! and are dropped by dead-node removal when unused). Arithmetic is in `f64`, rounded once.
+//!
+//! A batch normalisation written as a `Mul` and an `Add` by per-channel constants (as tf2onnx
+//! exports Keras's after a depthwise convolution) folds into a 2-D NCHW `Conv` the same way,
+//! one node at a time: `Mul` by `m[c]` scales channel `c`'s weights and bias, `Add` of `a[c]`
+//! adds to its bias.
 
 use crate::error::Result;
 use crate::ir::{Graph, Op, TensorData, TensorId};
@@ -14,7 +19,7 @@ pub fn fold_batch_norm(graph: &mut Graph, _options: &PassOptions) -> Result<Pass
     let mut report = PassReport::new("fold_batch_norm");
     let mut i = 0;
     while i < graph.nodes.len() {
-        if try_fold(graph, i) {
+        if try_fold(graph, i) || try_fold_affine(graph, i) {
             report.changes += 1;
         } else {
             i += 1;
@@ -181,6 +186,108 @@ fn try_fold(graph: &mut Graph, bn_index: usize) -> bool {
     true
 }
 
+/// Folds node `index`, a `Mul` or `Add` of a `Conv`'s output and a constant that is one value
+/// per output channel (or a single value), into that `Conv`; true if the graph changed.
+fn try_fold_affine(graph: &mut Graph, index: usize) -> bool {
+    let node = &graph.nodes[index];
+    let multiply = match &node.op {
+        Op::Mul(a) if a.activation == crate::ir::Activation::None => true,
+        Op::Add(a) if a.activation == crate::ir::Activation::None => false,
+        _ => return false,
+    };
+    let (x, c) = match (node.inputs[0], node.inputs[1]) {
+        (x, c) if graph.tensor(c).is_constant() && !graph.tensor(x).is_constant() => (x, c),
+        (c, x) if graph.tensor(c).is_constant() && !graph.tensor(x).is_constant() => (x, c),
+        _ => return false,
+    };
+    let out_shape = graph.tensor(x).shape().to_vec();
+    if out_shape.len() != 4 || graph.tensor(node.outputs[0]).shape() != out_shape.as_slice()
+    {
+        return false;
+    }
+    let channels = out_shape[1];
+    let Some(values) = floats(graph, c) else {
+        return false;
+    };
+    // One value, or one per channel laid out along axis 1 of the output.
+    let c_shape = graph.tensor(c).shape();
+    let padded: Vec<usize> = std::iter::repeat_n(1, 4usize.saturating_sub(c_shape.len()))
+        .chain(c_shape.iter().copied())
+        .collect();
+    let per_channel: Vec<f64> = if values.len() == 1 && c_shape.len() <= 4 {
+        vec![values[0]; channels]
+    } else if padded == [1, channels, 1, 1] {
+        values
+    } else {
+        return false;
+    };
+    if graph.outputs.contains(&x) || graph.consumers().get(&x).map_or(0, Vec::len) != 1 {
+        return false;
+    }
+    let Some(p) = graph.nodes[..index]
+        .iter()
+        .position(|n| n.outputs.contains(&x))
+    else {
+        return false;
+    };
+    let producer = &graph.nodes[p];
+    let Op::Conv(attrs) = &producer.op else {
+        return false;
+    };
+    if attrs.channels_last || attrs.activation != crate::ir::Activation::None {
+        return false;
+    }
+    let Some(w) = floats(graph, producer.inputs[1]) else {
+        return false;
+    };
+    let w_shape = graph.tensor(producer.inputs[1]).shape().to_vec();
+    if w_shape[0] != channels {
+        return false;
+    }
+    let bias = match producer.inputs.get(2) {
+        Some(&b) => match floats(graph, b) {
+            Some(b) if b.len() == channels => b,
+            _ => return false,
+        },
+        None => vec![0.0; channels],
+    };
+    let per = w.len() / channels;
+    let (new_w, new_bias): (Vec<f64>, Vec<f64>) = if multiply {
+        (
+            w.iter()
+                .enumerate()
+                .map(|(i, &v)| v * per_channel[i / per])
+                .collect(),
+            bias.iter().zip(&per_channel).map(|(b, m)| b * m).collect(),
+        )
+    } else {
+        (
+            w,
+            bias.iter().zip(&per_channel).map(|(b, a)| b + a).collect(),
+        )
+    };
+    let name = graph.nodes[p].name.clone();
+    let kind = if multiply { "scaled" } else { "shifted" };
+    let w_id = graph.add_constant(
+        &format!("{name}.weight_{kind}"),
+        w_shape,
+        TensorData::F32(new_w.iter().map(|&v| v as f32).collect()),
+    );
+    let b_id = graph.add_constant(
+        &format!("{name}.bias_{kind}"),
+        vec![channels],
+        TensorData::F32(new_bias.iter().map(|&v| v as f32).collect()),
+    );
+    let output = graph.nodes[index].outputs[0];
+    let producer = &mut graph.nodes[p];
+    producer.inputs.truncate(1);
+    producer.inputs.push(w_id);
+    producer.inputs.push(b_id);
+    producer.outputs[0] = output;
+    graph.nodes.remove(index);
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,6 +345,47 @@ mod tests {
              %y: f32[1, 2] = BatchNormalization(%h, %scale, %shift, %mean, %var) @bn\n output %y\n}}"
         );
         check_equivalent(&text, Value::f32(vec![1, 3], vec![0.3, -1.2, 2.0]));
+    }
+
+    #[test]
+    fn conv_mul_add_by_channel_constants_fold_and_compute_the_same() {
+        let text = "graph g {\n input %x: f32[1, 1, 3, 3]\n const %w: f32[2, 1, 2, 2] = [1.0, 2.0, 3.0, 4.0, -1.0, 0.5, 0.25, 2.0]\n \
+             const %m: f32[2, 1, 1] = [1.5, -0.5]\n const %a: f32[1, 2, 1, 1] = [0.25, 1.0]\n \
+             %c: f32[1, 2, 2, 2] = Conv(%x, %w) {kernel_shape=[2, 2]} @conv\n \
+             %s: f32[1, 2, 2, 2] = Mul(%m, %c) @mul\n %y: f32[1, 2, 2, 2] = Add(%s, %a) @add\n output %y\n}";
+        let mut original = parse(text).unwrap();
+        crate::passes::shape_inference::infer_shapes(
+            &mut original,
+            &PassOptions::default(),
+        )
+        .unwrap();
+        let mut folded = original.clone();
+        let report = fold_batch_norm(&mut folded, &PassOptions::default()).unwrap();
+        assert_eq!(report.changes, 2);
+        assert_eq!(folded.nodes.len(), 1);
+        let input = Value::f32(
+            vec![1, 1, 3, 3],
+            (0..9).map(|i| i as f32 * 0.3 - 1.0).collect(),
+        );
+        let a = evaluate(&original, std::slice::from_ref(&input)).unwrap();
+        let b = evaluate(&folded, &[input]).unwrap();
+        let (a, b) = (a[0].data.as_f32().unwrap(), b[0].data.as_f32().unwrap());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= 1e-5 * x.abs().max(1.0), "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn a_mul_that_is_not_per_channel_stays() {
+        let text = "graph g {\n input %x: f32[1, 1, 3, 3]\n const %w: f32[2, 1, 2, 2] = [1.0, 2.0, 3.0, 4.0, -1.0, 0.5, 0.25, 2.0]\n \
+             const %m: f32[1, 1, 1, 2] = [1.5, -0.5]\n \
+             %c: f32[1, 2, 2, 2] = Conv(%x, %w) {kernel_shape=[2, 2]} @conv\n \
+             %y: f32[1, 2, 2, 2] = Mul(%c, %m) @mul\n output %y\n}";
+        let mut graph = parse(text).unwrap();
+        crate::passes::shape_inference::infer_shapes(&mut graph, &PassOptions::default())
+            .unwrap();
+        let report = fold_batch_norm(&mut graph, &PassOptions::default()).unwrap();
+        assert_eq!(report.changes, 0);
     }
 
     #[test]

@@ -10,11 +10,16 @@
 //!    - Softmax's output fixed at scale 1/256, zero point −128; views keep their input's
 //!      quantization.
 //!
-//!    A node of a kind with an int8 kernel (`Gemm` as a fully connected layer, `Relu`, `Softmax`
-//!    over the last axis, views) becomes an int8 node: a float input is quantized first (one
-//!    `Quantize` node per tensor), and its output becomes a new int8 tensor. Every other node
-//!    stays float; where it reads an int8 result, a `Dequantize` node gives back the original
-//!    float tensor, which also keeps the graph's outputs (and so the generated API) float.
+//!    A node of a kind with an int8 kernel (`Gemm` as a fully connected layer, 2-D `Conv`,
+//!    `MaxPool` and `AveragePool`, `Relu`, `Softmax` over the last axis, views) becomes an int8
+//!    node: a float input is quantized first (one `Quantize` node per tensor), and its output
+//!    becomes a new int8 tensor. Every other node stays float; where it reads an int8 result, a
+//!    `Dequantize` node gives back the original float tensor, which also keeps the graph's
+//!    outputs (and so the generated API) float.
+//! 3. **Layout.** The int8 convolution and pooling kernels are channels-last (TFLite's), so an
+//!    NCHW convolution becomes a channels-last one between transposes, its weights stored
+//!    `[C_out, kh, kw, C_in / group]`. A transpose back to NCHW is only made where something
+//!    reads the NCHW tensor: consecutive convolutions and pools pass NHWC data to each other.
 
 use std::collections::HashMap;
 
@@ -158,6 +163,8 @@ pub fn activation_quantization(min: f32, max: f32) -> Quantization {
 /// Which kind of int8 node a float node becomes, if any.
 enum Plan {
     FullyConnected,
+    Conv,
+    Pool,
     Relu,
     Softmax,
     View,
@@ -185,6 +192,28 @@ fn plan(graph: &Graph, node: &Node) -> Option<Plan> {
                 }) =>
         {
             Some(Plan::FullyConnected)
+        }
+        Op::Conv(a)
+            if !a.channels_last
+                && f32_in(0)
+                && graph.tensor(node.inputs[0]).shape().len() == 4
+                // Ordinary or depthwise: the two kinds the channels-last kernels have.
+                && (a.group == 1 || a.group == graph.tensor(node.inputs[0]).shape()[1])
+                && graph.tensor(node.inputs[1]).is_constant()
+                && node.inputs.get(2).is_none_or(|&b| graph.tensor(b).is_constant()) =>
+        {
+            Some(Plan::Conv)
+        }
+        Op::MaxPool(a) | Op::AveragePool(a)
+            if !a.channels_last
+                && !a.ceil_mode
+                && !a.count_include_pad
+                && node.outputs.len() == 1
+                && f32_in(0)
+                && graph.tensor(node.inputs[0]).shape().len() == 4
+                && a.dilations.iter().all(|&d| d == 1) =>
+        {
+            Some(Plan::Pool)
         }
         Op::Relu if f32_in(0) => Some(Plan::Relu),
         Op::Softmax(a)
@@ -214,9 +243,17 @@ fn rewrite(
     let mut pending: HashMap<TensorId, TensorId> = HashMap::new();
     let (mut quantized, mut float) = (0, 0);
 
+    // Int8 NCHW tensors whose values so far exist only channels-last (made by a channels-last
+    // node), and the channels-last version of every int8 NCHW tensor that has one.
+    let mut unmaterialized: HashMap<TensorId, TensorId> = HashMap::new();
+    let mut nhwc_of: HashMap<TensorId, TensorId> = HashMap::new();
+
     for node in nodes {
         let Some(kind) = plan(graph, &node) else {
             for &t in &node.inputs {
+                if let Some(&q) = pending.get(&t) {
+                    materialize(graph, &mut out, &mut unmaterialized, q);
+                }
                 dequantize(graph, &mut out, &mut pending, t);
             }
             out.push(node);
@@ -246,6 +283,59 @@ fn rewrite(
             .quant
             .clone()
             .expect("int8 tensors are quantized");
+        if matches!(kind, Plan::Conv | Plan::Pool) {
+            // Channels-last, from the NHWC version of the input (transposed if there is none).
+            let x_nhwc = match nhwc_of.get(&xq) {
+                Some(&t) => t,
+                None => {
+                    let t = nhwc_twin(graph, xq);
+                    out.push(transpose(graph, xq, t, [0, 2, 3, 1]));
+                    nhwc_of.insert(xq, t);
+                    t
+                }
+            };
+            let (op, inputs, y_quant) = if let Plan::Conv = kind {
+                let Op::Conv(mut attrs) = node.op.clone() else {
+                    unreachable!("planned as a Conv")
+                };
+                attrs.channels_last = true;
+                let (w, b) = conv_constants(graph, &node, &x_quant)?;
+                let (min, max) = range(y);
+                let mut inputs = vec![x_nhwc, w];
+                inputs.extend(b);
+                (Op::Conv(attrs), inputs, activation_quantization(min, max))
+            } else {
+                let op = match node.op.clone() {
+                    Op::MaxPool(mut a) => {
+                        a.channels_last = true;
+                        Op::MaxPool(a)
+                    }
+                    Op::AveragePool(mut a) => {
+                        a.channels_last = true;
+                        Op::AveragePool(a)
+                    }
+                    _ => unreachable!("planned as a pool"),
+                };
+                // Pooling keeps its input's quantization (TFLite's constraint).
+                (op, vec![x_nhwc], x_quant)
+            };
+            let yq = int8_twin(graph, y, y_quant);
+            let y_nhwc = nhwc_twin(graph, yq);
+            out.push(Node {
+                name: node.name.clone(),
+                op,
+                inputs,
+                params: node.params.clone(),
+                outputs: vec![y_nhwc],
+            });
+            nhwc_of.insert(yq, y_nhwc);
+            unmaterialized.insert(yq, y_nhwc);
+            int8_of.insert(y, yq);
+            pending.insert(y, yq);
+            quantized += 1;
+            continue;
+        }
+        materialize(graph, &mut out, &mut unmaterialized, xq);
         let (op, inputs, y_quant) = match kind {
             Plan::FullyConnected => {
                 let Op::Gemm(mut attrs) = node.op.clone() else {
@@ -267,6 +357,7 @@ fn rewrite(
                 Quantization::per_tensor(1.0 / 256.0, -128),
             ),
             Plan::View => (node.op.clone(), vec![xq], x_quant),
+            Plan::Conv | Plan::Pool => unreachable!("handled above"),
         };
         let yq = int8_twin(graph, y, y_quant);
         out.push(Node {
@@ -282,6 +373,9 @@ fn rewrite(
     }
     // The graph's outputs stay float.
     for t in graph.outputs.clone() {
+        if let Some(&q) = pending.get(&t) {
+            materialize(graph, &mut out, &mut unmaterialized, q);
+        }
         dequantize(graph, &mut out, &mut pending, t);
     }
     graph.nodes = out;
@@ -305,6 +399,141 @@ fn dequantize(
             outputs: vec![t],
         });
     }
+}
+
+/// Makes int8 NCHW tensor `q` from its channels-last version if only that exists yet.
+fn materialize(
+    graph: &Graph,
+    out: &mut Vec<Node>,
+    unmaterialized: &mut HashMap<TensorId, TensorId>,
+    q: TensorId,
+) {
+    if let Some(nhwc) = unmaterialized.remove(&q) {
+        out.push(transpose(graph, nhwc, q, [0, 3, 1, 2]));
+    }
+}
+
+fn transpose(graph: &Graph, from: TensorId, to: TensorId, perm: [usize; 4]) -> Node {
+    Node {
+        name: format!("{}/transpose", graph.tensor(to).name),
+        op: Op::Transpose(crate::ir::op::TransposeAttrs {
+            perm: Some(perm.to_vec()),
+        }),
+        inputs: vec![from],
+        params: vec![],
+        outputs: vec![to],
+    }
+}
+
+/// A new tensor holding int8 NCHW tensor `q` channels-last, with its quantization.
+fn nhwc_twin(graph: &mut Graph, q: TensorId) -> TensorId {
+    let tensor = graph.tensor(q);
+    let shape = tensor.shape().to_vec();
+    let name = graph.unique_name(&format!("{}/nhwc", tensor.name));
+    let quant = tensor.quant.clone();
+    graph.add_tensor(Tensor {
+        name,
+        dtype: DType::I8,
+        shape: Some(vec![shape[0], shape[2], shape[3], shape[1]]),
+        data: None,
+        quant,
+    })
+}
+
+/// The int8 weights `[C_out, kh, kw, C_in / group]` (symmetric per output channel) and int32
+/// bias of a convolution whose float weights are `[C_out, C_in / group, kh, kw]`.
+fn conv_constants(
+    graph: &mut Graph,
+    node: &Node,
+    x_quant: &Quantization,
+) -> Result<(TensorId, Option<TensorId>)> {
+    let w = graph.tensor(node.inputs[1]);
+    let weights = w
+        .data
+        .as_ref()
+        .and_then(|d| d.as_f32())
+        .ok_or_else(|| Error::internal("a convolution's weights are not float32"))?
+        .to_vec();
+    let [c_out, c_in, kh, kw] = w.shape()[..] else {
+        return Err(Error::internal("a 2-D convolution's weights are not 4-D"));
+    };
+    let per_channel = c_in * kh * kw;
+    let mut scales = Vec::with_capacity(c_out);
+    let mut q = vec![0i8; weights.len()];
+    for c in 0..c_out {
+        let block = &weights[c * per_channel..(c + 1) * per_channel];
+        let largest = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+        scales.push(scale);
+        for i in 0..c_in {
+            for y in 0..kh {
+                for x in 0..kw {
+                    let v = block[(i * kh + y) * kw + x];
+                    q[c * per_channel + (y * kw + x) * c_in + i] =
+                        (v / scale).round().clamp(-127.0, 127.0) as i8;
+                }
+            }
+        }
+    }
+    let name = format!("{}/weights_int8", node.name);
+    let w_id = graph.add_constant(&name, vec![c_out, kh, kw, c_in], TensorData::I8(q));
+    graph.tensor_mut(w_id).quant = Some(Quantization {
+        scale: scales.clone(),
+        zero_point: vec![0; c_out],
+        axis: 0,
+    });
+    let bias = match node.inputs.get(2) {
+        None => None,
+        Some(&b) => Some(bias_int32(graph, node, b, &scales, x_quant)?),
+    };
+    Ok((w_id, bias))
+}
+
+/// A float bias as int32 with scale `s_input · s_weight[c]` and zero point 0.
+fn bias_int32(
+    graph: &mut Graph,
+    node: &Node,
+    b: TensorId,
+    weight_scales: &[f32],
+    x_quant: &Quantization,
+) -> Result<TensorId> {
+    let (input_scale, _) = x_quant.single().expect("activations are per tensor");
+    let values = graph
+        .tensor(b)
+        .data
+        .as_ref()
+        .and_then(|d| d.as_f32())
+        .ok_or_else(|| {
+            Error::internal(format!("the bias of '{}' is not float32", node.name))
+        })?
+        .to_vec();
+    if values.len() != weight_scales.len() {
+        return Err(Error::internal(format!(
+            "the bias of '{}' has {} values for {} channels",
+            node.name,
+            values.len(),
+            weight_scales.len()
+        )));
+    }
+    let scales: Vec<f32> = weight_scales.iter().map(|&s| input_scale * s).collect();
+    let q: Vec<i32> = values
+        .iter()
+        .zip(&scales)
+        .map(|(&v, &s)| {
+            ((v as f64) / (s as f64))
+                .round()
+                .clamp(i32::MIN as f64, i32::MAX as f64) as i32
+        })
+        .collect();
+    let name = format!("{}/bias_int32", node.name);
+    let units = scales.len();
+    let id = graph.add_constant(&name, vec![units], TensorData::I32(q));
+    graph.tensor_mut(id).quant = Some(Quantization {
+        scale: scales,
+        zero_point: vec![0; units],
+        axis: 0,
+    });
+    Ok(id)
 }
 
 /// A new int8 tensor of the shape of float tensor `t`.
@@ -362,38 +591,9 @@ fn fully_connected_constants(
         zero_point: vec![0; units],
         axis: 0,
     });
-    let (input_scale, _) = x_quant.single().expect("activations are per tensor");
     let bias = match node.inputs.get(2) {
         None => None,
-        Some(&b) => {
-            let values = graph
-                .tensor(b)
-                .data
-                .as_ref()
-                .and_then(|d| d.as_f32())
-                .ok_or_else(|| {
-                    Error::internal("a fully connected layer's bias is not float32")
-                })?
-                .to_vec();
-            let bias_scales: Vec<f32> = scales.iter().map(|&s| input_scale * s).collect();
-            let q: Vec<i32> = values
-                .iter()
-                .zip(&bias_scales)
-                .map(|(&v, &s)| {
-                    ((v as f64) / (s as f64))
-                        .round()
-                        .clamp(i32::MIN as f64, i32::MAX as f64) as i32
-                })
-                .collect();
-            let name = format!("{}/bias_int32", node.name);
-            let id = graph.add_constant(&name, vec![units], TensorData::I32(q));
-            graph.tensor_mut(id).quant = Some(Quantization {
-                scale: bias_scales,
-                zero_point: vec![0; units],
-                axis: 0,
-            });
-            Some(id)
-        }
+        Some(&b) => Some(bias_int32(graph, node, b, &scales, x_quant)?),
     };
     Ok((w_id, bias))
 }
