@@ -78,6 +78,37 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Compare a build's outputs with the float model's on data: errors, top-1 agreement,
+    /// accuracy, and the SQNR of every int8 layer
+    #[command(
+        after_help = "The float reference is the reference evaluator on the model compiled \
+                            without --quantize; the build is the generated code, compiled with \
+                            rustc and run. Labels (N integers) give each one's accuracy.\n\n\
+                            Examples:\n  \
+                            edgegen validate model.onnx --data x.npy --labels y.npy\n  \
+                            edgegen validate model.onnx --quantize int8 --calibration calib.npy \
+                            --data x.npy --labels y.npy --per-layer"
+    )]
+    Validate {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Samples ([N, ...] for a model input of [1, ...]), .npy or .pb, one per model input
+        /// in order, or NAME=FILE
+        #[arg(long = "data", value_name = "FILE", required = true)]
+        data: Vec<String>,
+        /// The samples' classes (.npy of N integers), for the accuracy of both
+        #[arg(long, value_name = "FILE")]
+        labels: Option<PathBuf>,
+        /// Also the SQNR of every int8 layer output against the float model's tensor
+        #[arg(long)]
+        per_layer: bool,
+        /// Directory for compiled harnesses [default: $EDGEGEN_CACHE_DIR or ~/.cache/edgegen]
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
+        /// Print nothing but the results and errors
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// Print the model after the pass pipeline: layers, shapes, MACs, weights and memory plan
     #[command(after_help = "Examples:\n  \
                             edgegen inspect model.onnx\n  \
@@ -331,6 +362,21 @@ fn execute(command: Command) -> Result<()> {
             }
             Ok(())
         }
+        Command::Validate {
+            model,
+            data,
+            labels,
+            per_layer,
+            cache_dir,
+            quiet,
+        } => validate(
+            &model,
+            &data,
+            labels.as_deref(),
+            per_layer,
+            cache_dir,
+            quiet,
+        ),
         Command::Inspect { model, format } => {
             let compiled = model.compile()?;
             let program = backend::lower::lower(&compiled.graph)?;
@@ -356,6 +402,139 @@ fn execute(command: Command) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `edgegen validate`: the float model on the evaluator against the build's generated code.
+fn validate(
+    model: &ModelArgs,
+    data: &[String],
+    labels: Option<&Path>,
+    per_layer: bool,
+    cache_dir: Option<PathBuf>,
+    quiet: bool,
+) -> Result<()> {
+    use edgegen::validate as v;
+    let compiled = model.compile()?;
+    let mut float_options = model.options()?;
+    float_options.passes.int8 = None;
+    let float = edgegen::compile(&model.model, &float_options, &mut |_, _| {})?;
+    let graph = &compiled.graph;
+    let (values, samples, _) = read_inputs(graph, data)?;
+    let labels = match labels {
+        Some(path) => Some(
+            v::labels(&options::read_array(path)?, samples)
+                .map_err(|e| Error::invalid_argument(format!("{}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+
+    // The build: generated code, compiled and run on every sample.
+    let code = backend::rust::emit(graph)?;
+    let build_options = run::BuildOptions {
+        cache_dir: cache_dir.unwrap_or_else(run::default_cache_dir),
+        opt_level: "3".into(),
+        extra_flags: Vec::new(),
+    };
+    let mut spinner = None;
+    let binary = run::build_harness(&code, graph, &build_options, &mut || {
+        spinner = Some(progress(
+            quiet,
+            "Compiling the generated code with rustc".to_string(),
+        ));
+    })?;
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    let generated = run::run_harness(&binary, graph, &values, samples)?;
+
+    // The float model on the evaluator, sample by sample.
+    let inputs: Vec<(Vec<usize>, usize)> = graph
+        .model_inputs()
+        .iter()
+        .map(|&t| {
+            let shape = graph.tensor(t).shape().to_vec();
+            let len = shape.iter().product();
+            (shape, len)
+        })
+        .collect();
+    let sample_values: Vec<Vec<edgegen::eval::Value>> = (0..samples)
+        .map(|i| {
+            inputs
+                .iter()
+                .zip(&values)
+                .map(|((shape, len), data)| {
+                    let all = data.to_f64_vec();
+                    let chunk: Vec<f64> = all[i * len..(i + 1) * len].to_vec();
+                    let dtype = data.dtype();
+                    edgegen::eval::Value::new(
+                        shape.clone(),
+                        TensorData::F64(chunk).cast(dtype),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(samples as u64)
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "Running the float model on the evaluator {bar:30} {pos}/{len} [{elapsed}]",
+    ) {
+        bar.set_style(style);
+    }
+    let mut float_outputs: Vec<Vec<f32>> =
+        vec![Vec::new(); float.graph.model_outputs().len()];
+    for sample in &sample_values {
+        let outputs = edgegen::eval::evaluate(&float.graph, sample)?;
+        for (all, output) in float_outputs.iter_mut().zip(outputs) {
+            all.extend(output.data.to_f64_vec().iter().map(|&x| x as f32));
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    println!(
+        "{} on {samples} sample{}: the float model (reference evaluator) against the generated code",
+        model.model.display(),
+        if samples == 1 { "" } else { "s" }
+    );
+    for (j, (&t, generated)) in graph.model_outputs().iter().zip(&generated).enumerate() {
+        let tensor = graph.tensor(t);
+        let actual: Vec<f32> = generated.to_f64_vec().iter().map(|&x| x as f32).collect();
+        let expected = float_outputs.get(j).cloned().unwrap_or_default();
+        let classes = *tensor.shape().last().unwrap_or(&1);
+        let m = v::compare(&tensor.name, &expected, &actual, samples, classes);
+        println!("output '{}':", m.name);
+        println!("  max abs error    {:.6}", m.max_abs_error);
+        println!("  mean abs error   {:.6}", m.mean_abs_error);
+        println!("  cosine           {:.6}", m.cosine);
+        if let Some(agreement) = m.top1_agreement {
+            println!("  top-1 agreement  {:.2} %", 100.0 * agreement);
+        }
+        if let (0, Some(labels)) = (j, &labels) {
+            println!(
+                "  accuracy         float {:.2} %, generated code {:.2} %",
+                100.0 * v::accuracy(&expected, classes, labels),
+                100.0 * v::accuracy(&actual, classes, labels)
+            );
+        }
+    }
+    if per_layer {
+        let rows = v::per_layer_sqnr(&float.graph, graph, &sample_values)?;
+        if rows.is_empty() {
+            println!(
+                "per layer: no int8 layers stand for float ones (build with --quantize int8)"
+            );
+        } else {
+            println!("per-layer SQNR of the int8 outputs against the float model (dB):");
+            for row in rows {
+                println!("  {:>7.1}  {} {}", row.sqnr_db, row.op, row.layer);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads one array per graph input (by position or `NAME=FILE`), checks shapes and types, and

@@ -656,3 +656,52 @@ fn run_takes_and_writes_tensors_without_elements() {
     );
     assert_eq!(read_f32(&out.join("output_4.npy")), (vec![0, 3], vec![]));
 }
+
+/// `edgegen validate --quantize int8` on the PTQ fixtures (Keras models on scikit-learn's
+/// digits): the int8 generated code's test accuracy is within half a point of the float
+/// model's, and every int8 layer gets an SQNR.
+#[test]
+fn validate_shows_int8_accuracy_within_half_a_point_of_float() {
+    for (model, shape) in [("digits_mlp", "flat"), ("digits_cnn", "image")] {
+        let ptq = fixture("ptq");
+        let result = edgegen(&[
+            "validate",
+            ptq.join(format!("{model}.onnx")).to_str().unwrap(),
+            "--quantize",
+            "int8",
+            "--calibration",
+            ptq.join(format!("data/calibration_{shape}.npy"))
+                .to_str()
+                .unwrap(),
+            "--data",
+            ptq.join(format!("data/test_{shape}.npy")).to_str().unwrap(),
+            "--labels",
+            ptq.join("data/test_labels.npy").to_str().unwrap(),
+            "--per-layer",
+            "--quiet",
+        ]);
+        assert!(result.status.success(), "{model}: {}", stderr(&result));
+        let out = String::from_utf8_lossy(&result.stdout);
+        eprintln!("{out}");
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with("accuracy"))
+            .unwrap_or_else(|| panic!("{model}: no accuracy in {out}"));
+        let numbers: Vec<f64> = line
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        let [float, int8] = numbers[..] else {
+            panic!("{model}: {line}");
+        };
+        assert!(int8 >= float - 0.5, "{model}: {line}");
+        assert!(out.contains("top-1 agreement"), "{out}");
+        let sqnr_rows = out
+            .lines()
+            .skip_while(|l| !l.starts_with("per-layer SQNR"))
+            .skip(1)
+            .filter(|l| l.contains("Gemm"))
+            .count();
+        assert!(sqnr_rows >= 1, "{model}: the int8 Gemm has an SQNR: {out}");
+    }
+}

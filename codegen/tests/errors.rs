@@ -343,6 +343,18 @@ error_case!(
     ])
 );
 
+error_case!(
+    validate_with_labels_for_other_samples,
+    strings(&[
+        "validate",
+        "{fixtures}/ptq/digits_mlp.onnx",
+        "--data",
+        "{fixtures}/ptq/data/calibration_flat.npy",
+        "--labels",
+        "{fixtures}/ptq/data/test_labels.npy",
+    ])
+);
+
 // Where the output cannot go.
 error_case!(
     output_in_a_missing_directory,

@@ -26,6 +26,7 @@ fn the_readme_holds_the_help_of_every_command() {
         (&[][..], "edgegen --help"),
         (&["build"][..], "edgegen build --help"),
         (&["run"][..], "edgegen run --help"),
+        (&["validate"][..], "edgegen validate --help"),
         (&["inspect"][..], "edgegen inspect --help"),
     ] {
         section += &format!(
