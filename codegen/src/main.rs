@@ -163,9 +163,18 @@ struct ModelArgs {
     /// Representative inputs for --quantize int8: a .npy array of N samples, [N, ...]
     #[arg(long, value_name = "FILE")]
     calibration: Option<PathBuf>,
+    /// How --quantize int8 picks activation ranges: minmax (default), percentile (99.99; or
+    /// percentile=P) or mse
+    #[arg(long, value_name = "METHOD", value_parser = parse_calibrator)]
+    calibrator: Option<String>,
     /// Fail if the model needs more RAM than this (arena and state; 64K, 1M or bytes)
     #[arg(long = "max-ram", value_name = "BYTES", value_parser = options::parse_bytes)]
     max_ram: Option<usize>,
+}
+
+/// Checks a `--calibrator` value, so that clap refuses a wrong one as a usage error.
+fn parse_calibrator(text: &str) -> std::result::Result<String, String> {
+    edgegen::passes::quantize::Calibrator::parse(text).map(|_| text.to_string())
 }
 
 /// The names `--disable-pass` (optional passes) or `--dump-after` (every pass, and `all`) take,
@@ -201,6 +210,7 @@ impl ModelArgs {
                 int8: options::int8_settings(
                     self.quantize.as_deref(),
                     self.calibration.as_deref(),
+                    self.calibrator.as_deref(),
                 )?,
             },
             max_ram: self.max_ram,

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::eval::Value;
 use crate::npy;
 use crate::passes::PIPELINE;
+use crate::passes::quantize::Calibrator;
 
 /// An option of every command that compiles a model.
 #[derive(Clone, Copy, Debug)]
@@ -68,6 +69,13 @@ pub const MODEL_OPTIONS: &[ModelOption] = &[
         flag: "calibration",
         value_name: "FILE",
         help: "representative inputs for --quantize int8: a .npy array of N samples, [N, ...]",
+        repeatable: false,
+    },
+    ModelOption {
+        flag: "calibrator",
+        value_name: "METHOD",
+        help: "how --quantize int8 picks activation ranges: minmax (default), percentile \
+               (99.99; or percentile=P) or mse",
         repeatable: false,
     },
     ModelOption {
@@ -142,7 +150,19 @@ pub fn parse_quantize(text: &str) -> std::result::Result<String, String> {
 pub fn int8_settings(
     quantize: Option<&str>,
     calibration: Option<&Path>,
+    calibrator: Option<&str>,
 ) -> Result<Option<crate::passes::quantize::Int8Settings>> {
+    let calibrator = match calibrator {
+        Some(text) => {
+            if quantize.is_none() {
+                return Err(Error::invalid_argument(
+                    "--calibrator is only used with --quantize int8",
+                ));
+            }
+            Calibrator::parse(text).map_err(Error::invalid_argument)?
+        }
+        None => Calibrator::default(),
+    };
     match (quantize, calibration) {
         (None, None) => Ok(None),
         (None, Some(_)) => Err(Error::invalid_argument(
@@ -158,7 +178,7 @@ pub fn int8_settings(
                 read_array(path).map_err(|e| e.context(format_args!("--calibration")))?;
             Ok(Some(crate::passes::quantize::Int8Settings {
                 calibration: vec![value],
-                calibrator: Default::default(),
+                calibrator,
             }))
         }
     }

@@ -260,6 +260,20 @@ error_case!(
     )
 );
 error_case!(
+    unknown_calibrator,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &[
+            "--quantize",
+            "int8",
+            "--calibration",
+            "{fixtures}/ptq/data/calibration_flat.npy",
+            "--calibrator",
+            "entropy"
+        ]
+    )
+);
+error_case!(
     unknown_quantization_mode,
     build("{fixtures}/ptq/digits_mlp.onnx", &["--quantize", "int3"])
 );

@@ -175,6 +175,7 @@ struct Settings {
     /// `quantize` and `calibration`, combined (and the file read) once all arguments are in.
     quantize: Option<String>,
     calibration: Option<PathBuf>,
+    calibrator: Option<String>,
     /// The options that may be given once and were.
     given: std::collections::HashSet<&'static str>,
 }
@@ -189,13 +190,15 @@ fn expand(invocation: &Invocation, manifest_dir: &Path) -> proc_macro2::TokenStr
     match options::int8_settings(
         settings.quantize.as_deref(),
         settings.calibration.as_deref(),
+        settings.calibrator.as_deref(),
     ) {
         Ok(int8) => settings.compile.passes.int8 = int8,
         Err(e) => errors.push(syn::Error::new(
             invocation.path.span(),
             e.to_string()
                 .replace("--quantize", "quantize =")
-                .replace("--calibration", "calibration ="),
+                .replace("--calibration", "calibration =")
+                .replace("--calibrator", "calibrator ="),
         )),
     }
     if let Some(file) = &settings.calibration {
@@ -374,6 +377,10 @@ fn apply_option(
         "max-ram" => compile.max_ram = Some(options::parse_bytes(text)?),
         "quantize" => settings.quantize = Some(options::parse_quantize(text)?),
         "calibration" => settings.calibration = Some(manifest_dir.join(text)),
+        "calibrator" => {
+            edgegen::passes::quantize::Calibrator::parse(text)?;
+            settings.calibrator = Some(text.to_string());
+        }
         _ => {
             return Err(format!(
                 "the command-line option --{flag} is not available in include_model! yet"

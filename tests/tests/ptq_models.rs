@@ -165,6 +165,7 @@ fn check_int8(model: &str, calibration: &str) -> edgegen::Compiled {
     let settings = edgegen::options::int8_settings(
         Some("int8"),
         Some(&ptq_dir().join("data").join(calibration)),
+        None,
     )
     .unwrap();
     let options = CompileOptions {

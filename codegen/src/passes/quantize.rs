@@ -34,6 +34,34 @@ pub enum Calibrator {
     /// The smallest and largest value seen.
     #[default]
     MinMax,
+    /// The given percentile of the values at the top and its complement at the bottom
+    /// (`percentile` is 99.99: the 0.01 % most extreme values on each side are clipped).
+    Percentile(f64),
+    /// The clipping range, shrunk from min–max, that minimises the mean squared quantization
+    /// error over the values seen.
+    Mse,
+}
+
+impl Calibrator {
+    /// Parses `minmax`, `percentile`, `percentile=99.9` or `mse`.
+    pub fn parse(text: &str) -> std::result::Result<Calibrator, String> {
+        let bad = || {
+            format!(
+                "'{text}' is not a calibrator; the calibrators are minmax, percentile (99.99, or \
+                 percentile=P with P between 50 and 100) and mse"
+            )
+        };
+        match text.split_once('=') {
+            None if text == "minmax" => Ok(Calibrator::MinMax),
+            None if text == "percentile" => Ok(Calibrator::Percentile(99.99)),
+            None if text == "mse" => Ok(Calibrator::Mse),
+            Some(("percentile", p)) => match p.parse::<f64>() {
+                Ok(p) if (50.0..=100.0).contains(&p) => Ok(Calibrator::Percentile(p)),
+                _ => Err(bad()),
+            },
+            _ => Err(bad()),
+        }
+    }
 }
 
 /// What `--quantize int8` needs: the calibration samples.
@@ -52,7 +80,7 @@ pub fn quantize(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> 
         return Ok(report);
     };
     let samples = samples(graph, &settings.calibration)?;
-    let ranges = calibrate(graph, &samples)?;
+    let ranges = calibrate(graph, &samples, settings.calibrator)?;
     let (quantized, float) = rewrite(graph, &ranges)?;
     report.changes = quantized;
     report.details.push(format!(
@@ -125,10 +153,13 @@ fn samples(graph: &Graph, arrays: &[Value]) -> Result<Vec<Vec<Value>>> {
     Ok(split)
 }
 
-/// The range of every float tensor the graph computes, over all samples.
+/// The range of every float tensor the graph computes, over all samples, as the calibrator
+/// chooses it: min–max in one pass over the samples, or from a histogram of each tensor's
+/// values over its min–max range, made in a second pass.
 fn calibrate(
     graph: &Graph,
     samples: &[Vec<Value>],
+    calibrator: Calibrator,
 ) -> Result<HashMap<TensorId, (f32, f32)>> {
     let mut ranges: HashMap<TensorId, (f32, f32)> = HashMap::new();
     for sample in samples {
@@ -144,7 +175,115 @@ fn calibrate(
             }
         })?;
     }
+    if calibrator == Calibrator::MinMax {
+        return Ok(ranges);
+    }
+    let mut histograms: HashMap<TensorId, Histogram> = ranges
+        .iter()
+        .filter(|(_, r)| r.0 < r.1)
+        .map(|(&t, &(lo, hi))| (t, Histogram::new(lo, hi)))
+        .collect();
+    for sample in samples {
+        crate::eval::evaluate_observed(graph, sample, &mut |t, value| {
+            if let (Some(h), TensorData::F32(v)) = (histograms.get_mut(&t), &value.data) {
+                v.iter().filter(|x| x.is_finite()).for_each(|&x| h.add(x));
+            }
+        })?;
+    }
+    for (t, h) in histograms {
+        let range = match calibrator {
+            Calibrator::Percentile(p) => h.percentile_range(p),
+            _ => h.mse_range(),
+        };
+        ranges.insert(t, range);
+    }
     Ok(ranges)
+}
+
+/// Counts of a tensor's values in equal bins over its min–max range.
+struct Histogram {
+    lo: f32,
+    hi: f32,
+    counts: Vec<u64>,
+}
+
+impl Histogram {
+    const BINS: usize = 2048;
+
+    fn new(lo: f32, hi: f32) -> Histogram {
+        Histogram {
+            lo,
+            hi,
+            counts: vec![0; Self::BINS],
+        }
+    }
+
+    fn width(&self) -> f64 {
+        (self.hi as f64 - self.lo as f64) / Self::BINS as f64
+    }
+
+    fn add(&mut self, x: f32) {
+        let bin = ((x as f64 - self.lo as f64) / self.width()) as usize;
+        self.counts[bin.min(Self::BINS - 1)] += 1;
+    }
+
+    fn center(&self, bin: usize) -> f64 {
+        self.lo as f64 + (bin as f64 + 0.5) * self.width()
+    }
+
+    /// The values below which `100 − p` % and above which `100 − p` % of the values lie (bin
+    /// edges).
+    fn percentile_range(&self, p: f64) -> (f32, f32) {
+        let total: u64 = self.counts.iter().sum();
+        let tail = ((1.0 - p / 100.0) * total as f64).floor() as u64;
+        let edge = |bin: usize| (self.lo as f64 + bin as f64 * self.width()) as f32;
+        let (mut below, mut low) = (0, 0);
+        for (bin, &c) in self.counts.iter().enumerate() {
+            if below + c > tail {
+                low = bin;
+                break;
+            }
+            below += c;
+        }
+        let (mut above, mut high) = (0, Self::BINS);
+        for (bin, &c) in self.counts.iter().enumerate().rev() {
+            if above + c > tail {
+                high = bin + 1;
+                break;
+            }
+            above += c;
+        }
+        (edge(low).max(self.lo), edge(high).min(self.hi))
+    }
+
+    /// The range `[lo · k, hi · k]`, `k` in (0, 1] in steps of 1 %, whose int8 quantization
+    /// has the least squared error over the histogram.
+    fn mse_range(&self) -> (f32, f32) {
+        let mut best = ((self.lo, self.hi), f64::INFINITY);
+        for step in 1..=100 {
+            let k = step as f32 / 100.0;
+            let (lo, hi) = (self.lo * k, self.hi * k);
+            let q = activation_quantization(lo, hi);
+            let (scale, zero) = q.single().expect("per tensor");
+            let (scale, zero) = (scale as f64, zero as f64);
+            let error: f64 = self
+                .counts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c > 0)
+                .map(|(bin, &c)| {
+                    let x = self.center(bin);
+                    let q = ((x / scale).round() + zero).clamp(-128.0, 127.0);
+                    let back = (q - zero) * scale;
+                    c as f64 * (x - back).powi(2)
+                })
+                .sum();
+            if error < best.1 {
+                best = ((lo, hi), error);
+            }
+        }
+        best.0
+    }
 }
 
 /// Asymmetric int8 parameters for a range, widened to hold 0 (so that zero padding and ReLU's
@@ -601,6 +740,45 @@ fn fully_connected_constants(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calibrators_parse_and_refuse_the_rest() {
+        assert_eq!(Calibrator::parse("minmax"), Ok(Calibrator::MinMax));
+        assert_eq!(
+            Calibrator::parse("percentile"),
+            Ok(Calibrator::Percentile(99.99))
+        );
+        assert_eq!(
+            Calibrator::parse("percentile=99.9"),
+            Ok(Calibrator::Percentile(99.9))
+        );
+        assert_eq!(Calibrator::parse("mse"), Ok(Calibrator::Mse));
+        for bad in ["", "max", "percentile=101", "percentile=x", "mse=2"] {
+            assert!(Calibrator::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn percentiles_clip_the_rare_extremes_and_mse_weighs_them() {
+        // 10,000 values in [0, 1) and one outlier at 100.
+        let mut h = Histogram::new(0.0, 100.0);
+        for i in 0..10_000 {
+            h.add(i as f32 / 10_000.0);
+        }
+        h.add(100.0);
+        let (lo, hi) = h.percentile_range(99.99);
+        assert_eq!(lo, 0.0);
+        assert!(hi < 2.0, "the outlier is clipped: {hi}");
+        assert_eq!(h.percentile_range(100.0), (0.0, 100.0));
+        // Clipping one outlier costs more squared error than 10,000 coarse values: kept.
+        assert_eq!(h.mse_range(), (0.0, 100.0));
+        // Against a million values, clipping it is cheaper.
+        for i in 0..990_000 {
+            h.add((i % 10_000) as f32 / 10_000.0);
+        }
+        let (_, hi) = h.mse_range();
+        assert!(hi < 100.0, "the range is shrunk: {hi}");
+    }
 
     #[test]
     fn activation_ranges_hold_zero_and_map_to_the_whole_int8_range() {
