@@ -160,7 +160,8 @@ struct ModelArgs {
     /// --calibration)
     #[arg(long, value_name = "MODE", value_parser = options::parse_quantize)]
     quantize: Option<String>,
-    /// Representative inputs for --quantize int8: a .npy array of N samples, [N, ...]
+    /// Representative inputs for --quantize int8: a .npy array of N samples, [N, ...] (or
+    /// `random`, at an unknown cost in accuracy)
     #[arg(long, value_name = "FILE")]
     calibration: Option<PathBuf>,
     /// How --quantize int8 picks activation ranges: minmax (default), percentile (99.99; or
@@ -218,6 +219,15 @@ impl ModelArgs {
     }
 
     fn compile(&self) -> Result<Compiled> {
+        if self.quantize.is_some()
+            && self.calibration.as_deref() == Some(Path::new(options::RANDOM_CALIBRATION))
+        {
+            eprintln!(
+                "{}: {}",
+                paint("warning", "1;33"),
+                options::RANDOM_CALIBRATION_WARNING
+            );
+        }
         edgegen::compile(&self.model, &self.options()?, &mut |pass, text| {
             eprintln!("# IR after {pass}\n{text}");
         })

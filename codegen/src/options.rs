@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::eval::Value;
 use crate::npy;
 use crate::passes::PIPELINE;
-use crate::passes::quantize::Calibrator;
+use crate::passes::quantize::{Calibration, Calibrator};
 
 /// An option of every command that compiles a model.
 #[derive(Clone, Copy, Debug)]
@@ -68,7 +68,8 @@ pub const MODEL_OPTIONS: &[ModelOption] = &[
     ModelOption {
         flag: "calibration",
         value_name: "FILE",
-        help: "representative inputs for --quantize int8: a .npy array of N samples, [N, ...]",
+        help: "representative inputs for --quantize int8: a .npy array of N samples, [N, ...] \
+               (or `random`, at an unknown cost in accuracy)",
         repeatable: false,
     },
     ModelOption {
@@ -146,6 +147,14 @@ pub fn parse_quantize(text: &str) -> std::result::Result<String, String> {
     }
 }
 
+/// `--calibration random`: random samples instead of a file.
+pub const RANDOM_CALIBRATION: &str = "random";
+
+/// What to tell the user when a build is calibrated on random data.
+pub const RANDOM_CALIBRATION_WARNING: &str = "--calibration random: the activations' ranges \
+     come from random inputs, not from data like the model's, so the accuracy of this build is \
+     unknown; calibrate with real samples and check with `edgegen validate`";
+
 /// The settings of `--quantize MODE --calibration FILE`, with the calibration file read.
 pub fn int8_settings(
     quantize: Option<&str>,
@@ -170,14 +179,20 @@ pub fn int8_settings(
         )),
         (Some(_), None) => Err(Error::invalid_argument(
             "--quantize int8 needs --calibration FILE: a .npy array of a few hundred \
-             representative inputs, [N, ...], from which the activations' ranges are measured",
+             representative inputs, [N, ...], from which the activations' ranges are measured \
+             (or --calibration random to try the model out, at an unknown cost in accuracy)",
         )),
         (Some(mode), Some(path)) => {
             parse_quantize(mode).map_err(Error::invalid_argument)?;
-            let value =
-                read_array(path).map_err(|e| e.context(format_args!("--calibration")))?;
+            let calibration = if path == Path::new(RANDOM_CALIBRATION) {
+                Calibration::Random
+            } else {
+                let value = read_array(path)
+                    .map_err(|e| e.context(format_args!("--calibration")))?;
+                Calibration::Data(vec![value])
+            };
             Ok(Some(crate::passes::quantize::Int8Settings {
-                calibration: vec![value],
+                calibration,
                 calibrator,
             }))
         }

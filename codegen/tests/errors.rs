@@ -260,6 +260,19 @@ error_case!(
     )
 );
 error_case!(
+    random_calibration_is_a_warning,
+    strings(&[
+        "inspect",
+        "{fixtures}/ptq/digits_mlp.onnx",
+        "--quantize",
+        "int8",
+        "--calibration",
+        "random",
+        "--format",
+        "json",
+    ])
+);
+error_case!(
     unknown_calibrator,
     build(
         "{fixtures}/ptq/digits_mlp.onnx",

@@ -201,8 +201,23 @@ fn expand(invocation: &Invocation, manifest_dir: &Path) -> proc_macro2::TokenStr
                 .replace("--calibrator", "calibrator ="),
         )),
     }
-    if let Some(file) = &settings.calibration {
-        settings.tracked.push(file.clone());
+    // Random calibration deserves a warning; a deprecated item is the one way a macro on
+    // stable Rust makes the compiler warn.
+    let mut warnings = proc_macro2::TokenStream::new();
+    match &settings.calibration {
+        Some(file) if file == Path::new(options::RANDOM_CALIBRATION) => {
+            let note = options::RANDOM_CALIBRATION_WARNING
+                .replace("--calibration random", "calibration = \"random\"")
+                .replace("`edgegen validate`", "edgegen validate");
+            warnings = quote::quote_spanned! {invocation.path.span()=>
+                #[deprecated(note = #note)]
+                #[allow(non_upper_case_globals)]
+                const random_calibration: () = ();
+                const _: () = random_calibration;
+            };
+        }
+        Some(file) => settings.tracked.push(file.clone()),
+        None => {}
     }
 
     let relative = invocation.path.value();
@@ -254,6 +269,7 @@ fn expand(invocation: &Invocation, manifest_dir: &Path) -> proc_macro2::TokenStr
     quote! {
         pub mod #module {
             #body
+            #warnings
             // Cargo rebuilds this crate when a file the model was compiled from changes.
             #( const _: &[u8] = include_bytes!(#tracked); )*
         }
@@ -376,6 +392,9 @@ fn apply_option(
         }
         "max-ram" => compile.max_ram = Some(options::parse_bytes(text)?),
         "quantize" => settings.quantize = Some(options::parse_quantize(text)?),
+        "calibration" if text == options::RANDOM_CALIBRATION => {
+            settings.calibration = Some(PathBuf::from(text));
+        }
         "calibration" => settings.calibration = Some(manifest_dir.join(text)),
         "calibrator" => {
             edgegen::passes::quantize::Calibrator::parse(text)?;

@@ -64,12 +64,22 @@ impl Calibrator {
     }
 }
 
+/// Where calibration samples come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Calibration {
+    /// One array per graph input, in order: the input's shape with a leading sample axis
+    /// (`[N, 64]` for an input of `[1, 64]`, or `[N, 1, 64]`).
+    Data(Vec<Value>),
+    /// `--calibration random`: 64 samples of standard normal values (a fixed seed), for trying
+    /// a model out when no data is at hand. The ranges have nothing to do with real inputs, so
+    /// the accuracy of such a build is unknown.
+    Random,
+}
+
 /// What `--quantize int8` needs: the calibration samples.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Int8Settings {
-    /// One array per graph input, in order: the input's shape with a leading sample axis
-    /// (`[N, 64]` for an input of `[1, 64]`, or `[N, 1, 64]`).
-    pub calibration: Vec<Value>,
+    pub calibration: Calibration,
     pub calibrator: Calibrator,
 }
 
@@ -79,7 +89,10 @@ pub fn quantize(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> 
     let Some(settings) = &options.int8 else {
         return Ok(report);
     };
-    let samples = samples(graph, &settings.calibration)?;
+    let samples = match &settings.calibration {
+        Calibration::Data(arrays) => samples(graph, arrays)?,
+        Calibration::Random => random_samples(graph, 64)?,
+    };
     let ranges = calibrate(graph, &samples, settings.calibrator)?;
     let (quantized, float) = rewrite(graph, &ranges)?;
     report.changes = quantized;
@@ -151,6 +164,44 @@ fn samples(graph: &Graph, arrays: &[Value]) -> Result<Vec<Vec<Value>>> {
         ));
     }
     Ok(split)
+}
+
+/// `n` samples of standard normal values for every (float32) graph input, from a fixed seed.
+fn random_samples(graph: &Graph, n: usize) -> Result<Vec<Vec<Value>>> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut uniform = move || {
+        // SplitMix64, to (0, 1].
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        ((z >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+    };
+    let mut normal = move || {
+        // Box–Muller.
+        let (u, v) = (uniform(), uniform());
+        ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+    };
+    let mut all = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut sample = Vec::new();
+        for &t in graph.model_inputs() {
+            let tensor = graph.tensor(t);
+            if tensor.dtype != DType::F32 {
+                return Err(Error::invalid_argument(format!(
+                    "--calibration random makes float32 samples, but input '{}' takes {}",
+                    tensor.name, tensor.dtype
+                )));
+            }
+            let shape = tensor.shape().to_vec();
+            let len = shape.iter().product();
+            let values = (0..len).map(|_| normal()).collect();
+            sample.push(Value::new(shape, TensorData::F32(values)));
+        }
+        all.push(sample);
+    }
+    Ok(all)
 }
 
 /// The range of every float tensor the graph computes, over all samples, as the calibrator
