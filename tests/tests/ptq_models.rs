@@ -238,8 +238,8 @@ fn digits_mlp_int8_ptq() {
     );
 }
 
-/// The CNN's convolutions and pooling run int8 channels-last between transposes; its global
-/// average pooling stays float, between a dequantize and a quantize step.
+/// The CNN's convolutions and pooling run int8 channels-last, between a transpose of the input
+/// and one of the pooled features.
 #[test]
 fn digits_cnn_int8_ptq() {
     let compiled = check_int8("digits_cnn", "calibration_image.npy");

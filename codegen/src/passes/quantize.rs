@@ -11,7 +11,8 @@
 //!      quantization.
 //!
 //!    A node of a kind with an int8 kernel (`Gemm` as a fully connected layer, 2-D `Conv`,
-//!    `MaxPool` and `AveragePool`, `Relu`, `Softmax` over the last axis, views) becomes an int8
+//!    `MaxPool`, `AveragePool` and `GlobalAveragePool`, `Relu`, `Softmax` over the last axis,
+//!    views) becomes an int8
 //!    node: a float input is quantized first (one `Quantize` node per tensor), and its output
 //!    becomes a new int8 tensor. Every other node stays float; where it reads an int8 result, a
 //!    `Dequantize` node gives back the original float tensor, which also keeps the graph's
@@ -355,6 +356,7 @@ enum Plan {
     FullyConnected,
     Conv,
     Pool,
+    GlobalAveragePool,
     Relu,
     Softmax,
     View,
@@ -404,6 +406,11 @@ fn plan(graph: &Graph, node: &Node) -> Option<Plan> {
                 && a.dilations.iter().all(|&d| d == 1) =>
         {
             Some(Plan::Pool)
+        }
+        Op::GlobalAveragePool
+            if f32_in(0) && graph.tensor(node.inputs[0]).shape().len() == 4 =>
+        {
+            Some(Plan::GlobalAveragePool)
         }
         Op::Relu if f32_in(0) => Some(Plan::Relu),
         Op::Softmax(a)
@@ -473,7 +480,7 @@ fn rewrite(
             .quant
             .clone()
             .expect("int8 tensors are quantized");
-        if matches!(kind, Plan::Conv | Plan::Pool) {
+        if matches!(kind, Plan::Conv | Plan::Pool | Plan::GlobalAveragePool) {
             // Channels-last, from the NHWC version of the input (transposed if there is none).
             let x_nhwc = match nhwc_of.get(&xq) {
                 Some(&t) => t,
@@ -484,7 +491,16 @@ fn rewrite(
                     t
                 }
             };
-            let (op, inputs, y_quant) = if let Plan::Conv = kind {
+            let (op, inputs, y_quant) = if let Plan::GlobalAveragePool = kind {
+                // A mean over the rows and columns of the channels-last data.
+                let (min, max) = range(y);
+                let op = Op::ReduceMean(crate::ir::op::ReduceAttrs {
+                    axes: Some(vec![1, 2]),
+                    keepdims: true,
+                    noop_with_empty_axes: false,
+                });
+                (op, vec![x_nhwc], activation_quantization(min, max))
+            } else if let Plan::Conv = kind {
                 let Op::Conv(mut attrs) = node.op.clone() else {
                     unreachable!("planned as a Conv")
                 };
@@ -515,7 +531,7 @@ fn rewrite(
                 name: node.name.clone(),
                 op,
                 inputs,
-                params: node.params.clone(),
+                params: Vec::new(),
                 outputs: vec![y_nhwc],
             });
             nhwc_of.insert(yq, y_nhwc);
@@ -547,7 +563,9 @@ fn rewrite(
                 Quantization::per_tensor(1.0 / 256.0, -128),
             ),
             Plan::View => (node.op.clone(), vec![xq], x_quant),
-            Plan::Conv | Plan::Pool => unreachable!("handled above"),
+            Plan::Conv | Plan::Pool | Plan::GlobalAveragePool => {
+                unreachable!("handled above")
+            }
         };
         let yq = int8_twin(graph, y, y_quant);
         out.push(Node {
