@@ -29,6 +29,7 @@ pub fn infer_shapes(graph: &mut Graph, _options: &PassOptions) -> Result<PassRep
     let mut report = PassReport::new("infer_shapes");
     let mut i = 0;
     let mut problems = Vec::new();
+    let mut fold_budget = fold_constants::FoldBudget::new(graph);
     while i < graph.nodes.len() {
         let mut node = graph.nodes[i].clone();
         let described = graph.describe_node(&node);
@@ -66,8 +67,8 @@ pub fn infer_shapes(graph: &mut Graph, _options: &PassOptions) -> Result<PassRep
         if !problems.is_empty() {
             break;
         }
-        if fold_constants::is_foldable(graph, &graph.nodes[i]) {
-            fold_constants::fold_node(graph, i)?;
+        if fold_constants::is_foldable(graph, &graph.nodes[i], &fold_budget) {
+            fold_constants::fold_node(graph, i, &mut fold_budget)?;
             report.changes += 1;
             continue;
         }
