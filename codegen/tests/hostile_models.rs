@@ -309,28 +309,65 @@ mod crafted {
         refused(m, "overflows");
     }
 
-    /// A TFLite model of one subgraph without operators whose only tensor, float32 of shape
-    /// `shape`, is its output, with data from buffer 1 (whose fields are `buffer`).
-    fn tflite_model(shape: &[i32], buffer: Vec<(usize, flat::Field)>) -> Vec<u8> {
-        use flat::{Field::*, Table};
-        let tensor = Table(vec![
+    /// A float32 TFLite tensor named `name` of shape `shape`, with its data in buffer `buffer`
+    /// (0 for none).
+    fn tflite_tensor(name: &str, shape: &[i32], buffer: u32) -> flat::Table {
+        use flat::Field::*;
+        flat::Table(vec![
             (0, I32s(shape.to_vec())),
             (1, I8(0)),
-            (2, U32(1)),
-            (3, Bytes(b"huge".to_vec())),
-        ]);
+            (2, U32(buffer)),
+            (3, Bytes(name.into())),
+        ])
+    }
+
+    /// A TFLite model of one subgraph: its tensors, inputs and outputs (tensor indices),
+    /// operators (builtin code, input and output tensor indices, default options) and the
+    /// buffers after the empty buffer 0.
+    fn tflite_graph(
+        tensors: Vec<flat::Table>,
+        (inputs, outputs): (&[i32], &[i32]),
+        operators: &[(i8, &[i32], &[i32])],
+        buffers: Vec<flat::Table>,
+    ) -> Vec<u8> {
+        use flat::{Field::*, Table};
+        let codes = operators
+            .iter()
+            .map(|op| Table(vec![(0, I8(op.0))]))
+            .collect();
+        let operators = operators
+            .iter()
+            .enumerate()
+            .map(|(i, op)| {
+                Table(vec![
+                    (0, U32(i as u32)),
+                    (1, I32s(op.1.to_vec())),
+                    (2, I32s(op.2.to_vec())),
+                ])
+            })
+            .collect();
         let subgraph = Table(vec![
-            (0, Tables(vec![tensor])),
-            (1, I32s(vec![])),
-            (2, I32s(vec![0])),
-            (3, Tables(vec![])),
+            (0, Tables(tensors)),
+            (1, I32s(inputs.to_vec())),
+            (2, I32s(outputs.to_vec())),
+            (3, Tables(operators)),
         ]);
+        let mut all_buffers = vec![Table(vec![])];
+        all_buffers.extend(buffers);
         let model = Table(vec![
             (0, U32(3)),
+            (1, Tables(codes)),
             (2, Tables(vec![subgraph])),
-            (4, Tables(vec![Table(vec![]), Table(buffer)])),
+            (4, Tables(all_buffers)),
         ]);
         flat::file(&model, b"TFL3")
+    }
+
+    /// A TFLite model without operators whose only tensor, `huge`, of shape `shape`, is its
+    /// output, with data from buffer 1 (whose fields are `buffer`).
+    fn tflite_model(shape: &[i32], buffer: Vec<(usize, flat::Field)>) -> Vec<u8> {
+        let tensor = tflite_tensor("huge", shape, 1);
+        tflite_graph(vec![tensor], (&[], &[0]), &[], vec![flat::Table(buffer)])
     }
 
     #[test]
@@ -338,7 +375,7 @@ mod crafted {
         use flat::Field::*;
         // 2^30 floats: more elements than any tensor may have.
         let m = tflite_model(&[1 << 15, 1 << 15], vec![(0, Bytes(vec![0; 4]))]);
-        assert!(m.len() < 200, "{} bytes", m.len());
+        assert!(m.len() < 256, "{} bytes", m.len());
         refused(
             m,
             "tensor 'huge' of shape [32768, 32768] has more than 268435456 elements",
@@ -357,6 +394,27 @@ mod crafted {
             .unwrap();
         m[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         refused(m, "claims 4294967295 elements, more than the buffer holds");
+    }
+
+    #[test]
+    fn a_tflite_convolution_of_no_channels() {
+        // An input with 0 channels made a CONV_2D of 0 groups, and shape inference divided by
+        // the group count (found by the tflite fuzz target).
+        const CONV_2D: i8 = 3;
+        let m = tflite_graph(
+            vec![
+                tflite_tensor("x", &[1, 1, 1, 0], 0),
+                tflite_tensor("w", &[1, 1, 1, 1], 1),
+                tflite_tensor("y", &[1, 1, 1, 1], 0),
+            ],
+            (&[0], &[2]),
+            &[(CONV_2D, &[0, 1], &[2])],
+            vec![flat::Table(vec![(0, flat::Field::Bytes(vec![0; 4]))])],
+        );
+        refused(
+            m,
+            "CONV_2D 'y': the filter [1, 1, 1, 1] does not fit 0 input channels",
+        );
     }
 
     #[test]

@@ -338,7 +338,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             fill_kernel(&mut a.kernel_shape, &w[2..])?;
             fill_ones(&mut a.strides, spatial, "strides")?;
             fill_ones(&mut a.dilations, spatial, "dilations")?;
-            if x[1] != w[1] * a.group || w[0] % a.group != 0 {
+            if a.group == 0 || x[1] != w[1] * a.group || w[0] % a.group != 0 {
                 return Err(format!(
                     "input channels {} and weights {w:?} do not fit group {}",
                     x[1], a.group
@@ -400,7 +400,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
                     a.output_padding
                 ));
             }
-            if x[1] % a.group != 0 {
+            if a.group == 0 || x[1] % a.group != 0 {
                 return Err(format!(
                     "{} input channels do not divide into {} groups",
                     x[1], a.group
