@@ -14,6 +14,7 @@ use crate::ir::op::*;
 use crate::ir::shape::{
     Spatial2d, broadcast_strides, resize_filter_tables, resize_linear_taps,
     resize_linear_taps_q10, resize_nearest_index, resize_outside, resize_source_coordinate,
+    resize_table_len,
 };
 use crate::ir::{Activation, DType, Graph, Node, Op, TensorData, TensorId, strides_of};
 use crate::passes::memory_plan::Storage;
@@ -30,6 +31,11 @@ mod reduce;
 const MAX_RANK: usize = 6;
 /// Batch axes of `MatMul`.
 const MAX_BATCH_RANK: usize = 4;
+/// The most taps the coordinate tables of one `Resize` may hold, over all its axes. Tables are
+/// as long as the output axes, not as the data the file holds: without a bound, a hundred-byte
+/// model resizing an input to 2^28 columns makes the compiler build gigabytes of tables (and
+/// gigabytes of source). A million taps cover every image and signal a device resizes.
+const MAX_RESIZE_TAPS: f64 = (1 << 20) as f64;
 
 /// Lowers every node; fails with one line per node that cannot be emitted.
 pub fn lower(graph: &Graph) -> Result<Program> {
@@ -519,6 +525,23 @@ impl Lowering<'_> {
             Op::Rnn(a) | Op::Gru(a) | Op::Lstm(a) => self.recurrent(a),
             Op::Einsum(a) => self.einsum(a),
             Op::Shape(_) => Err("Shape should have been folded".into()),
+            // Constant folding leaves a node whose inputs are all constants only when its output
+            // is too large to fold (see `passes::fold_constants`): say so, or the missing
+            // lowering of an op that is normally folded away would be a riddle.
+            other
+                if self
+                    .node
+                    .inputs
+                    .iter()
+                    .all(|&t| self.graph.tensor(t).is_constant()) =>
+            {
+                Err(format!(
+                    "no lowering for {}, whose output of {:?} is computed from constants but \
+                     is too large to fold into one",
+                    other.name(),
+                    self.output_shape()
+                ))
+            }
             other => Err(format!("no lowering for {}", other.name())),
         }
     }
@@ -1553,6 +1576,14 @@ impl Lowering<'_> {
     }
 
     fn resize(&mut self, a: &ResizeAttrs) -> R<()> {
+        let (x, y) = (self.input_shape(0), self.output_shape());
+        let taps = resize_table_len(a, x, y);
+        if taps > MAX_RESIZE_TAPS {
+            return Err(format!(
+                "resizing {x:?} to {y:?} needs coordinate tables of {taps} taps, more than \
+                 the {MAX_RESIZE_TAPS} edgegen builds"
+            ));
+        }
         if a.mode == ResizeMode::Cubic || a.antialias {
             return self.resize_filter(a);
         }

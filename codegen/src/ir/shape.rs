@@ -214,6 +214,35 @@ pub fn resize_axis_taps(
         .collect()
 }
 
+/// An upper bound of the number of taps [`resize_axis_taps`] gives over every axis of `Resize`
+/// of `x` to `y`, counted before any is computed: the output length of each axis times the taps
+/// of one of its coordinates (1 nearest, 2 linear, `2 · ⌈support / s⌉` for the filters of
+/// [`resize_filter_taps`]). The tables of one node are as long, whatever its input holds.
+pub fn resize_table_len(a: &ResizeAttrs, x: &[usize], y: &[usize]) -> f64 {
+    (0..x.len())
+        .map(|d| {
+            let taps = match a.mode {
+                ResizeMode::Nearest => 1.0,
+                ResizeMode::Linear if !a.antialias => 2.0,
+                ResizeMode::Linear | ResizeMode::Cubic => {
+                    let support = if a.mode == ResizeMode::Cubic {
+                        2.0
+                    } else {
+                        1.0
+                    };
+                    let stretch = if a.antialias {
+                        (a.scales[d] as f64).min(1.0)
+                    } else {
+                        1.0
+                    };
+                    2.0 * (support / stretch).ceil()
+                }
+            };
+            y[d] as f64 * taps
+        })
+        .sum()
+}
+
 /// The tables of the general filter kernel of `Resize` (`resize::ResizeNd`): the axes from
 /// `first_axis` to `last_axis` (the first and last that change; the last axis if none does)
 /// are resized, those before and after are blocks the kernel repeats. For each resized axis,

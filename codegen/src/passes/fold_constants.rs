@@ -11,13 +11,48 @@ use crate::passes::{PassOptions, PassReport};
 
 /// The largest constant folding may create (elements), and the most multiply-accumulates it may
 /// spend on one node: beyond these, the node is left to run in the generated code. They keep a
-/// small file from making the compiler allocate gigabytes or compute for hours.
+/// large model from making the compiler allocate gigabytes or compute for hours on one node.
 pub const MAX_FOLDED_ELEMENTS: usize = 1 << 26;
 /// See [`MAX_FOLDED_ELEMENTS`].
 pub const MAX_FOLDED_MACS: u64 = 1 << 30;
+/// How many elements folding may create in one pass over a graph whose constants are small:
+/// a million, a few megabytes of data (and some tens of megabytes of generated source).
+pub const MIN_FOLD_BUDGET: usize = 1 << 20;
+/// How many elements folding may create in one pass, per element of constant data the graph
+/// holds when the pass starts: enough for every weight to go through a few folded steps
+/// (dequantized, transposed, reshaped).
+pub const FOLD_BUDGET_PER_CONSTANT: usize = 4;
 
-/// Whether `node` can be replaced by constants now.
-pub fn is_foldable(graph: &Graph, node: &Node) -> bool {
+/// What constant folding may still create in one pass, in elements. The per-node limits alone
+/// let a hundred-byte file fold `ConstantOfShape`, `Expand`, `Tile`, `Range`, `Pad` or `Resize`
+/// into gigabytes, or many nodes into many large constants each; the budget keeps all that
+/// folding creates proportional to the data the file holds (or small). A node over the budget
+/// is left to run in the generated code, where its output is an ordinary arena tensor.
+#[derive(Clone, Copy, Debug)]
+pub struct FoldBudget {
+    remaining: usize,
+}
+
+impl FoldBudget {
+    /// The budget of one pass over `graph`: [`FOLD_BUDGET_PER_CONSTANT`] times the elements of
+    /// its constants, and at least [`MIN_FOLD_BUDGET`].
+    pub fn new(graph: &Graph) -> FoldBudget {
+        let held: usize = graph
+            .tensors
+            .iter()
+            .filter_map(|t| t.data.as_ref())
+            .map(|d| d.len())
+            .sum();
+        FoldBudget {
+            remaining: held
+                .saturating_mul(FOLD_BUDGET_PER_CONSTANT)
+                .max(MIN_FOLD_BUDGET),
+        }
+    }
+}
+
+/// Whether `node` can be replaced by constants now, within `budget`.
+pub fn is_foldable(graph: &Graph, node: &Node, budget: &FoldBudget) -> bool {
     if !node.params.is_empty()
         || node
             .outputs
@@ -27,21 +62,23 @@ pub fn is_foldable(graph: &Graph, node: &Node) -> bool {
         return false;
     }
     let elements: usize = node.outputs.iter().map(|&t| graph.tensor(t).len()).sum();
-    if elements > MAX_FOLDED_ELEMENTS
-        || crate::report::node_macs(graph, node) > MAX_FOLDED_MACS
-    {
-        return false;
-    }
     match node.op {
+        // A shape has one element per axis, and the back end has no run-time `Shape`.
         Op::Shape(_) | Op::Size => true,
+        _ if elements > MAX_FOLDED_ELEMENTS.min(budget.remaining)
+            || crate::report::node_macs(graph, node) > MAX_FOLDED_MACS =>
+        {
+            false
+        }
         // Copies exist to separate storage; folding one would undo the planner's work.
         Op::Copy => false,
         _ => node.inputs.iter().all(|&t| graph.tensor(t).is_constant()),
     }
 }
 
-/// Evaluates node `index` and turns its outputs into constants, removing the node.
-pub fn fold_node(graph: &mut Graph, index: usize) -> Result<()> {
+/// Evaluates node `index` and turns its outputs into constants, removing the node, and takes
+/// their elements from `budget`.
+pub fn fold_node(graph: &mut Graph, index: usize, budget: &mut FoldBudget) -> Result<()> {
     let node = graph.nodes[index].clone();
     let outputs = if let Op::Shape(a) = &node.op {
         let shape = graph.tensor(node.inputs[0]).shape();
@@ -75,6 +112,7 @@ pub fn fold_node(graph: &mut Graph, index: usize) -> Result<()> {
         })?
     };
     for (&out, value) in node.outputs.iter().zip(outputs) {
+        budget.remaining = budget.remaining.saturating_sub(value.data.len());
         let tensor = graph.tensor_mut(out);
         tensor.shape = Some(value.shape);
         tensor.dtype = value.data.dtype();
@@ -87,10 +125,11 @@ pub fn fold_node(graph: &mut Graph, index: usize) -> Result<()> {
 /// The pass: folds every foldable node.
 pub fn fold_constants(graph: &mut Graph, _options: &PassOptions) -> Result<PassReport> {
     let mut report = PassReport::new("fold_constants");
+    let mut budget = FoldBudget::new(graph);
     let mut i = 0;
     while i < graph.nodes.len() {
-        if is_foldable(graph, &graph.nodes[i]) {
-            fold_node(graph, i)?;
+        if is_foldable(graph, &graph.nodes[i], &budget) {
+            fold_node(graph, i, &mut budget)?;
             report.changes += 1;
         } else {
             i += 1;

@@ -29,6 +29,7 @@ pub fn infer_shapes(graph: &mut Graph, _options: &PassOptions) -> Result<PassRep
     let mut report = PassReport::new("infer_shapes");
     let mut i = 0;
     let mut problems = Vec::new();
+    let mut fold_budget = fold_constants::FoldBudget::new(graph);
     while i < graph.nodes.len() {
         let mut node = graph.nodes[i].clone();
         let described = graph.describe_node(&node);
@@ -66,8 +67,8 @@ pub fn infer_shapes(graph: &mut Graph, _options: &PassOptions) -> Result<PassRep
         if !problems.is_empty() {
             break;
         }
-        if fold_constants::is_foldable(graph, &graph.nodes[i]) {
-            fold_constants::fold_node(graph, i)?;
+        if fold_constants::is_foldable(graph, &graph.nodes[i], &fold_budget) {
+            fold_constants::fold_node(graph, i, &mut fold_budget)?;
             report.changes += 1;
             continue;
         }
@@ -337,7 +338,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
             fill_kernel(&mut a.kernel_shape, &w[2..])?;
             fill_ones(&mut a.strides, spatial, "strides")?;
             fill_ones(&mut a.dilations, spatial, "dilations")?;
-            if x[1] != w[1] * a.group || w[0] % a.group != 0 {
+            if a.group == 0 || x[1] != w[1] * a.group || w[0] % a.group != 0 {
                 return Err(format!(
                     "input channels {} and weights {w:?} do not fit group {}",
                     x[1], a.group
@@ -399,7 +400,7 @@ fn infer_node(graph: &Graph, node: &mut Node) -> Result<Vec<Vec<usize>>, String>
                     a.output_padding
                 ));
             }
-            if x[1] % a.group != 0 {
+            if a.group == 0 || x[1] % a.group != 0 {
                 return Err(format!(
                     "{} input channels do not divide into {} groups",
                     x[1], a.group

@@ -1216,7 +1216,8 @@ impl Translation<'_, '_> {
             w = self.depthwise_filter(w)?;
             c_in
         } else {
-            if ws[3] == 0 || c_in % ws[3] != 0 {
+            // No input channels would make zero groups.
+            if ws[3] == 0 || c_in == 0 || c_in % ws[3] != 0 {
                 return Err(format!(
                     "the filter {ws:?} does not fit {c_in} input channels"
                 )

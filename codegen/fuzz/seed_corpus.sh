@@ -1,0 +1,24 @@
+#!/bin/sh
+# Prepares fuzzing from the fixtures: copies the fixture models into the corpora
+# codegen/fuzz/corpus/onnx and corpus/tflite (the directories `cargo fuzz run onnx` and
+# `cargo fuzz run tflite` use), and writes codegen/fuzz/onnx.dict, a libFuzzer dictionary of
+# the operator types and attribute names the ONNX front end reads (`-dict=fuzz/onnx.dict`).
+# Run from anywhere. None of this is committed (see .gitignore); libFuzzer adds to the corpora.
+set -eu
+fuzz_dir=$(cd "$(dirname "$0")" && pwd)
+fixtures="$fuzz_dir/../../fixtures"
+onnx_src="$fuzz_dir/../src/frontend/onnx"
+mkdir -p "$fuzz_dir/corpus/onnx" "$fuzz_dir/corpus/tflite"
+cp "$fixtures"/models/*.onnx "$fixtures"/errors/*.onnx "$fixtures"/mlperf-tiny/*.onnx \
+    "$fuzz_dir/corpus/onnx/"
+cp "$fixtures"/models/*.tflite "$fixtures"/errors/*.tflite "$fixtures"/mlperf-tiny/*.tflite \
+    "$fuzz_dir/corpus/tflite/"
+find "$fixtures/tflite_ops" -name '*.tflite' -exec cp {} "$fuzz_dir/corpus/tflite/" \;
+{
+    sed -n '/^pub const SUPPORTED_OPS/,/^];/p' "$onnx_src/mod.rs" | grep -o '"[A-Za-z0-9_]*"'
+    grep -ohE '\.(int|ints|float|floats|string|strings|bool)\("[a-z_]+"' "$onnx_src"/*.rs |
+        grep -o '"[a-z_]*"'
+} | sort -u >"$fuzz_dir/onnx.dict"
+echo "seeded corpus/onnx with $(ls "$fuzz_dir/corpus/onnx" | wc -l) models," \
+    "corpus/tflite with $(ls "$fuzz_dir/corpus/tflite" | wc -l);" \
+    "onnx.dict has $(wc -l <"$fuzz_dir/onnx.dict") words"
