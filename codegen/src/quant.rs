@@ -67,7 +67,10 @@ pub fn activation_range(
 ) -> Result<(i32, i32), String> {
     let (type_min, type_max) = dtype.integer_range();
     let (type_min, type_max) = (type_min as i32, type_max as i32);
-    let quantize = |x: f32| -> i64 { zero_point as i64 + (x / scale).round() as i64 };
+    // A tiny scale makes `x / scale` infinite, which `as` saturates to `i64::MAX`; the sum
+    // saturates too, and the clamp below takes it to the type's range.
+    let quantize =
+        |x: f32| -> i64 { (zero_point as i64).saturating_add((x / scale).round() as i64) };
     let clamp = |v: i64| v.clamp(type_min as i64, type_max as i64) as i32;
     match activation {
         Activation::None => Ok((type_min, type_max)),

@@ -321,6 +321,22 @@ mod crafted {
         ])
     }
 
+    /// An int8 TFLite tensor without data, quantized with one scale and zero point.
+    fn tflite_int8_tensor(
+        name: &str,
+        shape: &[i32],
+        scale: f32,
+        zero_point: i64,
+    ) -> flat::Table {
+        use flat::Field::*;
+        let mut tensor = tflite_tensor(name, shape, 0);
+        tensor.0[1].1 = I8(9);
+        let quantization =
+            flat::Table(vec![(2, F32s(vec![scale])), (3, I64s(vec![zero_point]))]);
+        tensor.0.push((4, Table(quantization)));
+        tensor
+    }
+
     /// A TFLite model of one subgraph: its tensors, inputs and outputs (tensor indices),
     /// operators (builtin code, input and output tensor indices, default options) and the
     /// buffers after the empty buffer 0.
@@ -415,6 +431,24 @@ mod crafted {
             m,
             "CONV_2D 'y': the filter [1, 1, 1, 1] does not fit 0 input channels",
         );
+    }
+
+    #[test]
+    fn an_int8_relu6_into_a_subnormal_scale() {
+        // 6 / 1e-40 is infinite in f32: quantizing the bound overflowed when the zero point was
+        // added (found by the tflite fuzz target). The bound saturates to the type's range.
+        const RELU6: i8 = 21;
+        let m = tflite_graph(
+            vec![
+                tflite_int8_tensor("x", &[1, 4], 1.0, 0),
+                tflite_int8_tensor("y", &[1, 4], 1e-40, 1),
+            ],
+            (&[0], &[1]),
+            &[(RELU6, &[0], &[1])],
+            vec![],
+        );
+        let code = super::compile_bytes(&m).unwrap_or_else(|e| panic!("{e}"));
+        assert!(code.contains("output_max: 127"), "{code}");
     }
 
     #[test]
@@ -772,7 +806,10 @@ mod crafted {
             U32(u32),
             U64(u64),
             I32s(Vec<i32>),
+            F32s(Vec<f32>),
+            I64s(Vec<i64>),
             Bytes(Vec<u8>),
+            Table(Table),
             Tables(Vec<Table>),
         }
 
@@ -792,20 +829,26 @@ mod crafted {
             out[slot..slot + 4].copy_from_slice(&((target - slot) as u32).to_le_bytes());
         }
 
+        fn le_bytes<T: Copy, const N: usize>(v: &[T], f: fn(T) -> [u8; N]) -> Vec<u8> {
+            v.iter().flat_map(|&x| f(x)).collect()
+        }
+
         fn write_table(out: &mut Vec<u8>, table: &Table) -> usize {
             use Field::*;
-            let n_fields = table.0.iter().map(|f| f.0 + 1).max().unwrap_or(0);
-            let size = |f: &Field| match f {
-                I8(_) => 1,
-                U32(_) => 4,
-                U64(_) => 8,
-                _ => 4,
+            // A scalar's bytes, stored in the table; anything else is an offset to what
+            // follows the table.
+            let scalar = |f: &Field| match f {
+                I8(v) => Some(v.to_le_bytes().to_vec()),
+                U32(v) => Some(v.to_le_bytes().to_vec()),
+                U64(v) => Some(v.to_le_bytes().to_vec()),
+                _ => None,
             };
+            let n_fields = table.0.iter().map(|f| f.0 + 1).max().unwrap_or(0);
             let mut offsets = vec![0u16; n_fields];
             let mut inline_len = 4;
             for (id, f) in &table.0 {
                 offsets[*id] = inline_len as u16;
-                inline_len += size(f);
+                inline_len += scalar(f).map_or(4, |b| b.len());
             }
             let vtable = out.len();
             out.extend_from_slice(&(4 + 2 * n_fields as u16).to_le_bytes());
@@ -815,45 +858,41 @@ mod crafted {
             }
             let at = out.len();
             out.extend_from_slice(&((at - vtable) as i32).to_le_bytes());
-            let mut slots = Vec::new();
+            let mut pointed = Vec::new();
             for (_, f) in &table.0 {
-                match f {
-                    I8(v) => out.extend_from_slice(&v.to_le_bytes()),
-                    U32(v) => out.extend_from_slice(&v.to_le_bytes()),
-                    U64(v) => out.extend_from_slice(&v.to_le_bytes()),
-                    _ => {
-                        slots.push(out.len());
+                match scalar(f) {
+                    Some(bytes) => out.extend_from_slice(&bytes),
+                    None => {
+                        pointed.push((f, out.len()));
                         out.extend_from_slice(&[0; 4]);
                     }
                 }
             }
-            let pointed = table
-                .0
-                .iter()
-                .filter(|f| matches!(f.1, I32s(_) | Bytes(_) | Tables(_)));
-            for ((_, f), slot) in pointed.zip(slots) {
+            let vector = |out: &mut Vec<u8>, len: usize, bytes: &[u8]| {
+                out.extend_from_slice(&(len as u32).to_le_bytes());
+                out.extend_from_slice(bytes);
+            };
+            for (f, slot) in pointed {
                 let here = out.len();
                 patch(out, slot, here);
                 match f {
-                    I32s(v) => {
-                        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                        v.iter()
-                            .for_each(|x| out.extend_from_slice(&x.to_le_bytes()));
-                    }
-                    Bytes(v) => {
-                        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                        out.extend_from_slice(v);
+                    I32s(v) => vector(out, v.len(), &le_bytes(v, i32::to_le_bytes)),
+                    F32s(v) => vector(out, v.len(), &le_bytes(v, f32::to_le_bytes)),
+                    I64s(v) => vector(out, v.len(), &le_bytes(v, i64::to_le_bytes)),
+                    Bytes(v) => vector(out, v.len(), v),
+                    Table(t) => {
+                        let at = write_table(out, t);
+                        patch(out, slot, at);
                     }
                     Tables(tables) => {
-                        out.extend_from_slice(&(tables.len() as u32).to_le_bytes());
-                        let first = out.len();
-                        out.resize(first + 4 * tables.len(), 0);
+                        vector(out, tables.len(), &vec![0; 4 * tables.len()]);
+                        let first = here + 4;
                         for (i, t) in tables.iter().enumerate() {
                             let at = write_table(out, t);
                             patch(out, first + 4 * i, at);
                         }
                     }
-                    I8(_) | U32(_) | U64(_) => unreachable!(),
+                    I8(_) | U32(_) | U64(_) => unreachable!("scalars are stored inline"),
                 }
             }
             at
