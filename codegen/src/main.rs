@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use edgegen::error::{Error, ErrorKind, Result};
 use edgegen::frontend::ImportOptions;
 use edgegen::ir::{DType, Graph, TensorData};
-use edgegen::passes::{PIPELINE, PassOptions};
+use edgegen::passes::{PIPELINE, PassOptions, Progress};
 use edgegen::{CompileOptions, Compiled, backend, npy, options, report, run};
 
 #[derive(Parser)]
@@ -48,6 +48,9 @@ enum Command {
         /// bytes, arena bytes and steps; every arena tensor's offset, size and steps)
         #[arg(long, value_name = "FILE.json")]
         report: Option<PathBuf>,
+        /// Print nothing but errors and warnings (no progress bar)
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Generate the code, compile it with the local rustc and run it on input files
     #[command(
@@ -74,7 +77,7 @@ enum Command {
         /// rustc optimisation level for the generated code
         #[arg(long, default_value = "3", value_name = "LEVEL")]
         opt_level: String,
-        /// Print nothing but errors
+        /// Print nothing but errors and warnings
         #[arg(short, long)]
         quiet: bool,
     },
@@ -105,7 +108,7 @@ enum Command {
         /// Directory for compiled harnesses [default: $EDGEGEN_CACHE_DIR or ~/.cache/edgegen]
         #[arg(long, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
-        /// Print nothing but the results and errors
+        /// Print nothing but the results, errors and warnings
         #[arg(short, long)]
         quiet: bool,
     },
@@ -121,6 +124,9 @@ enum Command {
         /// Output format
         #[arg(long, value_enum, default_value_t = InspectFormat::Table)]
         format: InspectFormat,
+        /// Print nothing but the report, errors and warnings (no progress bar)
+        #[arg(short, long)]
+        quiet: bool,
     },
 }
 
@@ -213,12 +219,15 @@ impl ModelArgs {
                     self.calibration.as_deref(),
                     self.calibrator.as_deref(),
                 )?,
+                progress: Progress::default(),
             },
             max_ram: self.max_ram,
         })
     }
 
-    fn compile(&self) -> Result<Compiled> {
+    /// Reads and compiles the model, with a progress bar (on a terminal, unless `quiet`) while
+    /// calibration runs.
+    fn compile(&self, quiet: bool) -> Result<Compiled> {
         if self.quantize.is_some()
             && self.calibration.as_deref() == Some(Path::new(options::RANDOM_CALIBRATION))
         {
@@ -228,9 +237,31 @@ impl ModelArgs {
                 options::RANDOM_CALIBRATION_WARNING
             );
         }
-        edgegen::compile(&self.model, &self.options()?, &mut |pass, text| {
-            eprintln!("# IR after {pass}\n{text}");
-        })
+        let mut options = self.options()?;
+        // Hidden until calibration first reports, so that a build without it draws nothing.
+        let bar = indicatif::ProgressBar::hidden();
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{msg} {bar:30} {pos}/{len} sample runs [{elapsed}]",
+        ) {
+            bar.set_style(style);
+        }
+        let shown = bar.clone();
+        options.passes.progress = Progress::new(move |task, done, total| {
+            if shown.length() != Some(total as u64) {
+                shown.set_length(total as u64);
+                shown.set_message(task.to_string());
+                shown.reset_elapsed();
+                if !quiet {
+                    shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                }
+            }
+            shown.set_position(done as u64);
+        });
+        let compiled = edgegen::compile(&self.model, &options, &mut |pass, text| {
+            bar.suspend(|| eprintln!("# IR after {pass}\n{text}"));
+        });
+        bar.finish_and_clear();
+        compiled
     }
 }
 
@@ -292,8 +323,9 @@ fn execute(command: Command) -> Result<()> {
             model,
             output,
             report: report_path,
+            quiet,
         } => {
-            let compiled = model.compile()?;
+            let compiled = model.compile(quiet)?;
             let code = backend::rust::emit(&compiled.graph)?;
             if output.as_os_str() == "-" {
                 print!("{code}");
@@ -317,7 +349,7 @@ fn execute(command: Command) -> Result<()> {
             opt_level,
             quiet,
         } => {
-            let compiled = model.compile()?;
+            let compiled = model.compile(quiet)?;
             let graph = &compiled.graph;
             let (values, samples, batched) = read_inputs(graph, &inputs)?;
             let code = backend::rust::emit(graph)?;
@@ -397,8 +429,12 @@ fn execute(command: Command) -> Result<()> {
             cache_dir,
             quiet,
         ),
-        Command::Inspect { model, format } => {
-            let compiled = model.compile()?;
+        Command::Inspect {
+            model,
+            format,
+            quiet,
+        } => {
+            let compiled = model.compile(quiet)?;
             let program = backend::lower::lower(&compiled.graph)?;
             let report = report::build(&compiled.graph, &program);
             match format {
@@ -434,7 +470,7 @@ fn validate(
     quiet: bool,
 ) -> Result<()> {
     use edgegen::validate as v;
-    let compiled = model.compile()?;
+    let compiled = model.compile(quiet)?;
     let mut float_options = model.options()?;
     float_options.passes.int8 = None;
     let float = edgegen::compile(&model.model, &float_options, &mut |_, _| {})?;

@@ -251,3 +251,35 @@ fn digits_cnn_int8_ptq() {
         .count();
     assert_eq!(int8_convolutions, 3, "all three convolutions are int8");
 }
+
+/// Calibration tells the progress callback about every sample run: one per sample for minmax,
+/// two for the histogram calibrators, counting up to the total it announced.
+#[test]
+fn calibration_reports_its_progress() {
+    use std::sync::{Arc, Mutex};
+    for (calibrator, runs) in [(None, 200), (Some("mse"), 400)] {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let seen = events.clone();
+        let options = CompileOptions {
+            passes: edgegen::passes::PassOptions {
+                int8: edgegen::options::int8_settings(
+                    Some("int8"),
+                    Some(&ptq_dir().join("data/calibration_flat.npy")),
+                    calibrator,
+                )
+                .unwrap(),
+                progress: edgegen::passes::Progress::new(move |task, done, total| {
+                    seen.lock().unwrap().push((task.to_string(), done, total));
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        compile(&ptq_dir().join("digits_mlp.onnx"), &options);
+        let events = events.lock().unwrap();
+        let expected: Vec<(String, usize, usize)> = (1..=runs)
+            .map(|done| ("Calibrating".to_string(), done, runs))
+            .collect();
+        assert_eq!(*events, expected, "{calibrator:?}");
+    }
+}

@@ -34,6 +34,40 @@ pub struct PassOptions {
     pub dump_after: Vec<String>,
     /// Post-training int8 quantization (`--quantize int8`) and its calibration data.
     pub int8: Option<quantize::Int8Settings>,
+    /// Told how far the long passes (calibration) have got, for a progress bar.
+    pub progress: Progress,
+}
+
+/// A callback that long passes tell how far they have got: `(task, done, total)`, such as
+/// `("Calibrating", 40, 200)` after 40 of 200 sample runs. By default it does nothing.
+#[derive(Clone, Default)]
+pub struct Progress(Option<std::sync::Arc<ProgressFn>>);
+
+/// What [`Progress`] calls.
+type ProgressFn = dyn Fn(&str, usize, usize) + Send + Sync;
+
+impl Progress {
+    /// A callback that calls `f`.
+    pub fn new(f: impl Fn(&str, usize, usize) + Send + Sync + 'static) -> Progress {
+        Progress(Some(std::sync::Arc::new(f)))
+    }
+
+    /// Tells the callback that `done` of the `total` steps of `task` are done.
+    pub fn report(&self, task: &str, done: usize, total: usize) {
+        if let Some(f) = &self.0 {
+            f(task, done, total);
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Progress(callback)"
+        } else {
+            "Progress(none)"
+        })
+    }
 }
 
 /// What a pass did.

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::eval::Value;
 use crate::ir::{DType, Graph, Node, Op, Quantization, Tensor, TensorData, TensorId};
-use crate::passes::{PassOptions, PassReport};
+use crate::passes::{PassOptions, PassReport, Progress};
 
 /// How activation ranges are chosen from the calibration runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -84,6 +84,9 @@ pub struct Int8Settings {
     pub calibrator: Calibrator,
 }
 
+/// The task [`Progress`] is told about while the calibration samples run.
+pub const CALIBRATING: &str = "Calibrating";
+
 /// The pass: nothing unless `--quantize int8` asked for it.
 pub fn quantize(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
     let mut report = PassReport::new("quantize");
@@ -94,7 +97,7 @@ pub fn quantize(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> 
         Calibration::Data(arrays) => samples(graph, arrays)?,
         Calibration::Random => random_samples(graph, 64)?,
     };
-    let ranges = calibrate(graph, &samples, settings.calibrator)?;
+    let ranges = calibrate(graph, &samples, settings.calibrator, &options.progress)?;
     let (quantized, float) = rewrite(graph, &ranges)?;
     report.changes = quantized;
     report.details.push(format!(
@@ -212,7 +215,16 @@ fn calibrate(
     graph: &Graph,
     samples: &[Vec<Value>],
     calibrator: Calibrator,
+    progress: &Progress,
 ) -> Result<HashMap<TensorId, (f32, f32)>> {
+    // Min–max takes one run of every sample; the histograms of the other calibrators a second.
+    let total = samples.len()
+        * if calibrator == Calibrator::MinMax {
+            1
+        } else {
+            2
+        };
+    let mut done = 0;
     let mut ranges: HashMap<TensorId, (f32, f32)> = HashMap::new();
     for sample in samples {
         crate::eval::evaluate_observed(graph, sample, &mut |t, value| {
@@ -226,6 +238,8 @@ fn calibrate(
                 }
             }
         })?;
+        done += 1;
+        progress.report(CALIBRATING, done, total);
     }
     if calibrator == Calibrator::MinMax {
         return Ok(ranges);
@@ -241,6 +255,8 @@ fn calibrate(
                 v.iter().filter(|x| x.is_finite()).for_each(|&x| h.add(x));
             }
         })?;
+        done += 1;
+        progress.report(CALIBRATING, done, total);
     }
     for (t, h) in histograms {
         let range = match calibrator {
