@@ -181,6 +181,12 @@ pub struct Graph {
     pub states: Vec<StateVariable>,
     pub source: SourceInfo,
     pub plan: Option<MemoryPlan>,
+    /// The quantization float tensors had in the source model: that of weights dequantized
+    /// from integer constants (per axis), and of activations a `QuantizeLinear` and
+    /// `DequantizeLinear` pair rounded to integers (see `passes::fold_qdq`). The quantize pass
+    /// uses it instead of calibrating, so that a QDQ model becomes integer code with the
+    /// model's own scales.
+    pub source_quant: std::collections::BTreeMap<TensorId, Quantization>,
 }
 
 impl Graph {
@@ -272,8 +278,12 @@ impl Graph {
         map
     }
 
-    /// Replaces every use of `old` (node inputs, parameters and graph outputs) by `new`.
+    /// Replaces every use of `old` (node inputs, parameters and graph outputs) by `new`, which
+    /// holds the same values: `new` takes `old`'s [`Graph::source_quant`] if it has none.
     pub fn replace_uses(&mut self, old: TensorId, new: TensorId) {
+        if let Some(q) = self.source_quant.get(&old).cloned() {
+            self.source_quant.entry(new).or_insert(q);
+        }
         for node in &mut self.nodes {
             for t in node
                 .inputs
@@ -360,6 +370,11 @@ impl Graph {
         }
         self.inputs.iter_mut().for_each(map);
         self.outputs.iter_mut().for_each(map);
+        self.source_quant = std::mem::take(&mut self.source_quant)
+            .into_iter()
+            .filter(|(t, _)| used[t.0])
+            .map(|(t, q)| (TensorId(remap[t.0]), q))
+            .collect();
         self.plan = None;
     }
 

@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::eval::{self, Value};
-use crate::ir::{Graph, Node, Op};
+use crate::ir::{DType, Graph, Node, Op, Quantization};
 use crate::passes::{PassOptions, PassReport};
 
 /// The largest constant folding may create (elements), and the most multiply-accumulates it may
@@ -111,6 +111,9 @@ pub fn fold_node(graph: &mut Graph, index: usize, budget: &mut FoldBudget) -> Re
             ))
         })?
     };
+    if let Some(q) = dequantized_weights(graph, &node) {
+        graph.source_quant.insert(node.outputs[0], q);
+    }
     for (&out, value) in node.outputs.iter().zip(outputs) {
         budget.remaining = budget.remaining.saturating_sub(value.data.len());
         let tensor = graph.tensor_mut(out);
@@ -120,6 +123,42 @@ pub fn fold_node(graph: &mut Graph, index: usize, budget: &mut FoldBudget) -> Re
     }
     graph.nodes.remove(index);
     Ok(())
+}
+
+/// The quantization of 8-bit integer weights that a `DequantizeLinear` node turns into floats
+/// (per tensor or per axis, not in blocks), which folding it would otherwise lose: kept in
+/// [`Graph::source_quant`] so that the quantize pass can give the weights back their integers.
+/// Zero points of `uint8` weights are given as those of the `int8` values 128 lower, which
+/// stand for the same reals.
+fn dequantized_weights(graph: &Graph, node: &Node) -> Option<Quantization> {
+    let Op::DequantizeLinear(a) = &node.op else {
+        return None;
+    };
+    let x = graph.tensor(*node.inputs.first()?);
+    let offset = match x.dtype {
+        DType::I8 => 0,
+        DType::U8 => 128,
+        _ => return None,
+    };
+    if a.scale_at_run_time || a.block_size != 0 || a.scale.is_empty() {
+        return None;
+    }
+    let rank = x.shape().len() as i64;
+    let axis = if a.scale.len() == 1 {
+        0
+    } else {
+        usize::try_from(if a.axis < 0 { a.axis + rank } else { a.axis }).ok()?
+    };
+    let zero_point: Vec<i32> = if a.zero_point.is_empty() {
+        vec![-offset; a.scale.len()]
+    } else {
+        a.zero_point.iter().map(|&z| z as i32 - offset).collect()
+    };
+    (zero_point.len() == a.scale.len()).then(|| Quantization {
+        scale: a.scale.clone(),
+        zero_point,
+        axis,
+    })
 }
 
 /// The pass: folds every foldable node.

@@ -13,6 +13,7 @@
 pub mod dead_nodes;
 pub mod fold_batch_norm;
 pub mod fold_constants;
+pub mod fold_qdq;
 pub mod fuse;
 pub mod memory_plan;
 pub mod quantize;
@@ -113,6 +114,13 @@ pub const PIPELINE: &[Pass] = &[
         run: shape_inference::infer_shapes,
         required: true,
         description: "static shapes, explicit attributes, folding of shape computations",
+    },
+    Pass {
+        name: "fold_qdq",
+        run: fold_qdq::fold_qdq,
+        required: false,
+        description: "QuantizeLinear/DequantizeLinear pairs into the quantization of the \
+                      tensors between them (QDQ models become integer code)",
     },
     Pass {
         name: "remove_identity",

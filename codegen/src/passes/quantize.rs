@@ -91,6 +91,17 @@ pub const CALIBRATING: &str = "Calibrating";
 pub fn quantize(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
     let mut report = PassReport::new("quantize");
     let Some(settings) = &options.int8 else {
+        // A QDQ model: its own quantization, where it has some.
+        if graph.source_quant.is_empty() {
+            return Ok(report);
+        }
+        let (quantized, float) = rewrite(graph, None)?;
+        report.changes = quantized;
+        if quantized > 0 {
+            report.details.push(format!(
+                "the model's own quantization; {quantized} nodes in int8, {float} left in float"
+            ));
+        }
         return Ok(report);
     };
     let samples = match &settings.calibration {
@@ -98,7 +109,7 @@ pub fn quantize(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> 
         Calibration::Random => random_samples(graph, 64)?,
     };
     let ranges = calibrate(graph, &samples, settings.calibrator, &options.progress)?;
-    let (quantized, float) = rewrite(graph, &ranges)?;
+    let (quantized, float) = rewrite(graph, Some(&ranges))?;
     report.changes = quantized;
     report.details.push(format!(
         "{} calibration samples; {quantized} nodes in int8, {float} left in float",
@@ -443,11 +454,24 @@ fn plan(graph: &Graph, node: &Node) -> Option<Plan> {
 }
 
 /// Rewrites the graph; returns the numbers of int8 and of float nodes.
+///
+/// An activation's quantization is the model's own ([`Graph::source_quant`]) if it has one, else
+/// made from its calibrated range. Without `ranges` (a QDQ model quantized by its own
+/// parameters), a node is only made int8 where every activation it needs has the model's own.
 fn rewrite(
     graph: &mut Graph,
-    ranges: &HashMap<TensorId, (f32, f32)>,
+    ranges: Option<&HashMap<TensorId, (f32, f32)>>,
 ) -> Result<(usize, usize)> {
-    let range = |t: TensorId| ranges.get(&t).copied().unwrap_or((0.0, 0.0));
+    let source_quant = graph.source_quant.clone();
+    let activation = |t: TensorId| -> Option<Quantization> {
+        match source_quant.get(&t) {
+            Some(q) if q.single().is_some() => Some(q.clone()),
+            _ => ranges.map(|r| {
+                let (min, max) = r.get(&t).copied().unwrap_or((0.0, 0.0));
+                activation_quantization(min, max)
+            }),
+        }
+    };
     let nodes = std::mem::take(&mut graph.nodes);
     let mut out: Vec<Node> = Vec::with_capacity(nodes.len() * 2);
     // Float tensor → its int8 version (computed by an int8 node or quantized for one).
@@ -462,7 +486,16 @@ fn rewrite(
     let mut nhwc_of: HashMap<TensorId, TensorId> = HashMap::new();
 
     for node in nodes {
-        let Some(kind) = plan(graph, &node) else {
+        let kind = plan(graph, &node).filter(|kind| {
+            // The quantization of the input (unless an int8 node makes it) and of the output
+            // (unless the kind fixes it) must be known.
+            let input_known = int8_of.contains_key(&node.inputs[0])
+                || activation(node.inputs[0]).is_some();
+            let output_known = matches!(kind, Plan::Pool | Plan::View | Plan::Softmax)
+                || activation(node.outputs[0]).is_some();
+            input_known && output_known
+        });
+        let Some(kind) = kind else {
             for &t in &node.inputs {
                 if let Some(&q) = pending.get(&t) {
                     materialize(graph, &mut out, &mut unmaterialized, q);
@@ -477,8 +510,7 @@ fn rewrite(
         let xq = match int8_of.get(&x) {
             Some(&q) => q,
             None => {
-                let (min, max) = range(x);
-                let q = int8_twin(graph, x, activation_quantization(min, max));
+                let q = int8_twin(graph, x, known(activation(x)));
                 out.push(Node {
                     name: format!("{}/quantize_input", node.name),
                     op: Op::Quantize,
@@ -509,23 +541,21 @@ fn rewrite(
             };
             let (op, inputs, y_quant) = if let Plan::GlobalAveragePool = kind {
                 // A mean over the rows and columns of the channels-last data.
-                let (min, max) = range(y);
                 let op = Op::ReduceMean(crate::ir::op::ReduceAttrs {
                     axes: Some(vec![1, 2]),
                     keepdims: true,
                     noop_with_empty_axes: false,
                 });
-                (op, vec![x_nhwc], activation_quantization(min, max))
+                (op, vec![x_nhwc], known(activation(y)))
             } else if let Plan::Conv = kind {
                 let Op::Conv(mut attrs) = node.op.clone() else {
                     unreachable!("planned as a Conv")
                 };
                 attrs.channels_last = true;
                 let (w, b) = conv_constants(graph, &node, &x_quant)?;
-                let (min, max) = range(y);
                 let mut inputs = vec![x_nhwc, w];
                 inputs.extend(b);
-                (Op::Conv(attrs), inputs, activation_quantization(min, max))
+                (Op::Conv(attrs), inputs, known(activation(y)))
             } else {
                 let op = match node.op.clone() {
                     Op::MaxPool(mut a) => {
@@ -564,15 +594,11 @@ fn rewrite(
                     unreachable!("planned as a Gemm")
                 };
                 let (w, b) = fully_connected_constants(graph, &node, &mut attrs, &x_quant)?;
-                let (min, max) = range(y);
                 let mut inputs = vec![xq, w];
                 inputs.extend(b);
-                (Op::Gemm(attrs), inputs, activation_quantization(min, max))
+                (Op::Gemm(attrs), inputs, known(activation(y)))
             }
-            Plan::Relu => {
-                let (min, max) = range(y);
-                (Op::Relu, vec![xq], activation_quantization(min, max))
-            }
+            Plan::Relu => (Op::Relu, vec![xq], known(activation(y))),
             Plan::Softmax => (
                 node.op.clone(),
                 vec![xq],
@@ -604,6 +630,11 @@ fn rewrite(
     }
     graph.nodes = out;
     Ok((quantized, float))
+}
+
+/// A quantization [`rewrite`] checked is known before planning the node.
+fn known(q: Option<Quantization>) -> Quantization {
+    q.expect("planned nodes have known quantization")
 }
 
 /// Before a float reader of `t`: if an int8 node computes `t`, a `Dequantize` node writes the
@@ -682,19 +713,24 @@ fn conv_constants(
         return Err(Error::internal("a 2-D convolution's weights are not 4-D"));
     };
     let per_channel = c_in * kh * kw;
-    let mut scales = Vec::with_capacity(c_out);
+    let scales = weight_scales(
+        graph,
+        node.inputs[1],
+        &weights,
+        c_out,
+        per_channel,
+        0,
+        |c, k| c * per_channel + k,
+    );
     let mut q = vec![0i8; weights.len()];
-    for c in 0..c_out {
+    for (c, &scale) in scales.iter().enumerate() {
         let block = &weights[c * per_channel..(c + 1) * per_channel];
-        let largest = block.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
-        scales.push(scale);
         for i in 0..c_in {
             for y in 0..kh {
                 for x in 0..kw {
                     let v = block[(i * kh + y) * kw + x];
                     q[c * per_channel + (y * kw + x) * c_in + i] =
-                        (v / scale).round().clamp(-127.0, 127.0) as i8;
+                        quantize_weight(v, scale);
                 }
             }
         }
@@ -711,6 +747,56 @@ fn conv_constants(
         Some(&b) => Some(bias_int32(graph, node, b, &scales, x_quant)?),
     };
     Ok((w_id, bias))
+}
+
+/// The scale of each of the `units` output channels of float weights, whose element `k` of
+/// channel `c` is `weights[at(c, k)]` (`depth` of them): the model's own scales (recorded in
+/// [`Graph::source_quant`] for tensor `w`, per tensor or along `output_axis`, zero points 0) when
+/// the weights are exactly integers times them, else symmetric: the largest magnitude over 127.
+fn weight_scales(
+    graph: &Graph,
+    w: TensorId,
+    weights: &[f32],
+    units: usize,
+    depth: usize,
+    output_axis: usize,
+    at: impl Fn(usize, usize) -> usize,
+) -> Vec<f32> {
+    let own = graph.source_quant.get(&w).and_then(|q| {
+        if q.zero_point.iter().any(|&z| z != 0) {
+            return None;
+        }
+        match q.scale.len() {
+            1 => Some(vec![q.scale[0]; units]),
+            n if n == units && q.axis == output_axis => Some(q.scale.clone()),
+            _ => None,
+        }
+    });
+    let exact = |scales: &[f32]| {
+        scales.iter().enumerate().all(|(c, &s)| {
+            s > 0.0
+                && (0..depth).all(|k| {
+                    let v = weights[at(c, k)];
+                    let q = (v / s).round();
+                    (-128.0..=127.0).contains(&q) && (q * s - v).abs() <= s * 1e-3
+                })
+        })
+    };
+    match own {
+        Some(scales) if exact(&scales) => scales,
+        _ => (0..units)
+            .map(|c| {
+                let largest = (0..depth).fold(0f32, |m, k| m.max(weights[at(c, k)].abs()));
+                if largest > 0.0 { largest / 127.0 } else { 1.0 }
+            })
+            .collect(),
+    }
+}
+
+/// A weight as int8 with `scale`: the model's own integers where they came from (which may
+/// include −128), else within the symmetric range ±127.
+fn quantize_weight(v: f32, scale: f32) -> i8 {
+    (v / scale).round().clamp(-128.0, 127.0) as i8
 }
 
 /// A float bias as int32 with scale `s_input · s_weight[c]` and zero point 0.
@@ -796,16 +882,19 @@ fn fully_connected_constants(
     let trans_b = attrs.trans_b;
     let (units, depth) = if trans_b { (rows, cols) } else { (cols, rows) };
     let at = |c: usize, k: usize| if trans_b { c * cols + k } else { k * cols + c };
-    let mut scales = Vec::with_capacity(units);
+    let output_axis = if trans_b { 0 } else { 1 };
+    let scales = weight_scales(
+        graph,
+        node.inputs[1],
+        &weights,
+        units,
+        depth,
+        output_axis,
+        at,
+    );
     let mut q = Vec::with_capacity(units * depth);
-    for c in 0..units {
-        let largest = (0..depth).fold(0f32, |m, k| m.max(weights[at(c, k)].abs()));
-        let scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
-        scales.push(scale);
-        q.extend(
-            (0..depth)
-                .map(|k| (weights[at(c, k)] / scale).round().clamp(-127.0, 127.0) as i8),
-        );
+    for (c, &scale) in scales.iter().enumerate() {
+        q.extend((0..depth).map(|k| quantize_weight(weights[at(c, k)], scale)));
     }
     attrs.trans_b = true;
     let weight_name = format!("{}/weights_int8", node.name);
