@@ -342,6 +342,7 @@ pub fn mean_params(
     x: (f32, i32),
     y: (f32, i32),
     (outer, len, inner): (usize, usize, usize),
+    single_rounding: bool,
 ) -> MeanI8 {
     let (multiplier, shift) = quantize_multiplier(x.0 as f64 / y.0 as f64);
     let log2 = (usize::BITS - 1 - len.max(1).leading_zeros()) as i32;
@@ -356,6 +357,7 @@ pub fn mean_params(
         multiplier: divided,
         shift: shift - extra,
         output_zero_point: y.1,
+        single_rounding,
     }
 }
 

@@ -319,6 +319,11 @@ fn check_qdq_integer(model: &str, min_within: f64) {
         &CompileOptions::default(),
     );
     assert_integer_only(&graph, model);
+    assert_eq!(
+        outputs,
+        evaluator_outputs(&graph, &images),
+        "{model}: generated code and evaluator differ"
+    );
     let expected = read_npy(&ptq_dir().join(format!("reference/{model}/qdq_output.npy")));
     let expected = floats(&expected.data);
     let step = 1.0 / 255.0 + 1e-6;
@@ -373,4 +378,22 @@ fn digits_mlp_qdq_integer() {
 #[test]
 fn digits_cnn_qdq_integer() {
     check_qdq_integer("digits_cnn", 0.92);
+}
+
+/// The reference evaluator's output of `graph` on each of the test images.
+fn evaluator_outputs(graph: &edgegen::ir::Graph, images: &Value) -> Vec<f32> {
+    let samples = images.shape[0];
+    let sample_len = images.data.len() / samples;
+    let input_shape = graph.tensor(graph.model_inputs()[0]).shape().to_vec();
+    floats(&images.data)
+        .chunks_exact(sample_len)
+        .flat_map(|sample| {
+            let input = Value::new(
+                input_shape.clone(),
+                edgegen::ir::TensorData::F32(sample.to_vec()),
+            );
+            let out = edgegen::eval::evaluate(graph, &[input]).unwrap();
+            floats(&out[0].data)
+        })
+        .collect()
 }

@@ -16,9 +16,9 @@ use crate::ir::shape::{
     resize_source_coordinate,
 };
 use crate::ir::strides_of;
-use crate::ir::{Activation, DType, Op, Quantization, TensorData};
+use crate::ir::{Activation, DType, Op, Quantization, Rounding, TensorData};
 use crate::kernels::int8::{DequantizeI8, QuantizeI8};
-use crate::kernels::quant::{multiply_by_quantized_multiplier, requantize};
+use crate::kernels::quant::{multiply_by_quantized_multiplier, requantize, requantize_once};
 use crate::quant;
 
 type R<T> = Result<T, String>;
@@ -63,6 +63,7 @@ pub fn conv(
     geometry: (&[usize], &[usize], &[usize], &[usize]),
     group: usize,
     activation: Activation,
+    rounding: Rounding,
 ) -> R<TensorData> {
     let (kernel, strides, dilations, pads) = geometry;
     let (xv, wv) = (ints(x.value, "Conv")?, ints(w.value, "Conv")?);
@@ -97,6 +98,10 @@ pub fn conv(
                             }
                         }
                     }
+                    let requantize = match rounding {
+                        Rounding::Double => requantize,
+                        Rounding::Single => requantize_once,
+                    };
                     out.push(requantize(
                         clamp_i32(acc)?,
                         multipliers[oc],
@@ -489,7 +494,12 @@ pub fn dequantize(x: Operand) -> R<TensorData> {
 }
 
 /// Quantized mean over `axes` (sorted, distinct): each output from the raw sum of its inputs.
-pub fn mean(x: Operand, y: &Quantization, axes: &[usize]) -> R<TensorData> {
+pub fn mean(
+    x: Operand,
+    y: &Quantization,
+    axes: &[usize],
+    rounding: Rounding,
+) -> R<TensorData> {
     let xv = bytes(x.value, "ReduceMean")?;
     let shape = &x.value.shape;
     let len: usize = axes.iter().map(|&d| shape[d]).product();
@@ -497,6 +507,7 @@ pub fn mean(x: Operand, y: &Quantization, axes: &[usize]) -> R<TensorData> {
         quant::single(Some(x.quant), "the input")?,
         quant::single(Some(y), "the output")?,
         (1, len, 1),
+        rounding == Rounding::Single,
     );
     // Sum each input into the output it belongs to: its index with the reduced axes dropped.
     let kept: Vec<usize> = (0..shape.len()).filter(|d| !axes.contains(d)).collect();

@@ -562,6 +562,7 @@ fn eval_quantized(
                 (&a.kernel_shape, &a.strides, &a.dilations, &a.pads),
                 a.group,
                 a.activation,
+                graph.rounding,
             )?;
             to_last(y, a.channels_last)
         }
@@ -613,7 +614,9 @@ fn eval_quantized(
         | Op::Sigmoid
         | Op::Tanh
         | Op::Quantize) => int8::unary(op, operand(0)?, yq)?,
-        Op::ReduceMean(a) => int8::mean(operand(0)?, yq, &a.resolved_axes())?,
+        Op::ReduceMean(a) => {
+            int8::mean(operand(0)?, yq, &a.resolved_axes(), graph.rounding)?
+        }
         Op::Concat(_) => {
             // TFLite concatenates int8 bytes only when every input has the output's
             // quantization (its CONCATENATION refuses anything else).

@@ -187,6 +187,20 @@ pub struct Graph {
     /// uses it instead of calibrating, so that a QDQ model becomes integer code with the
     /// model's own scales.
     pub source_quant: std::collections::BTreeMap<TensorId, Quantization>,
+    /// How the int8 convolution and mean kernels round a rescaled accumulator.
+    pub rounding: Rounding,
+}
+
+/// How int8 kernels round `accumulator · multiplier`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rounding {
+    /// TFLite's reference arithmetic: a rounding doubling high multiply, then a rounding shift
+    /// (bit-exact with the TFLite interpreter, and the default).
+    #[default]
+    Double,
+    /// One rounding of the exact 64-bit product (TFLite's single-rounding build): what
+    /// onnxruntime computes for QDQ and QOperator models, whose rounding it follows.
+    Single,
 }
 
 impl Graph {

@@ -574,6 +574,8 @@ pub struct MeanI8 {
     pub multiplier: i32,
     pub shift: i32,
     pub output_zero_point: i32,
+    /// Round the rescaled sum once rather than twice (see `nhwc::ConvQuant`).
+    pub single_rounding: bool,
 }
 
 impl MeanI8 {
@@ -581,6 +583,11 @@ impl MeanI8 {
     #[inline(always)]
     pub fn apply(&self, sum: i32) -> i8 {
         let acc = sum.wrapping_sub(self.input_zero_point.wrapping_mul(self.len as i32));
+        let requantize = if self.single_rounding {
+            super::quant::requantize_once
+        } else {
+            requantize
+        };
         requantize(
             acc,
             self.multiplier,
@@ -829,14 +836,18 @@ mod tests {
             let x = bytes(seed, dims.iter().product());
             let (qx, qy) = (Quantization::per_tensor(sx, zx), Quantization::per_tensor(sy, zy));
             let xv = Value::new(dims.clone(), TensorData::I8(x.clone()));
-            let expected = reference::mean(Operand { value: &xv, quant: &qx }, &qy, &axes).unwrap();
             let outer: usize = dims[..axes[0]].iter().product();
             let len: usize = axes.iter().map(|&d| dims[d]).product();
             let inner: usize = dims[axes[axes.len() - 1] + 1..].iter().product();
-            let p = crate::quant::mean_params((sx, zx), (sy, zy), (outer, len, inner));
-            let mut y = vec![0i8; outer * inner];
-            mean_i8(p, &x, &mut y);
-            prop_assert_eq!(TensorData::I8(y), expected);
+            for rounding in [crate::ir::Rounding::Double, crate::ir::Rounding::Single] {
+                let x_operand = Operand { value: &xv, quant: &qx };
+                let expected = reference::mean(x_operand, &qy, &axes, rounding).unwrap();
+                let single = rounding == crate::ir::Rounding::Single;
+                let p = crate::quant::mean_params((sx, zx), (sy, zy), (outer, len, inner), single);
+                let mut y = vec![0i8; outer * inner];
+                mean_i8(p, &x, &mut y);
+                prop_assert_eq!(TensorData::I8(y), expected);
+            }
         }
 
         #[test]

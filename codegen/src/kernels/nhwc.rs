@@ -12,7 +12,7 @@
 
 use super::activation::Activation;
 use super::math::round_half_away_from_zero;
-use super::quant::requantize;
+use super::quant::{requantize, requantize_once};
 
 /// The geometry of one channels-last convolution or pooling window.
 #[derive(Clone, Copy, Debug)]
@@ -62,6 +62,9 @@ pub struct ConvQuant<'a> {
     pub output_zero_point: i32,
     pub output_min: i32,
     pub output_max: i32,
+    /// Round the rescaled accumulator once ([`requantize_once`]) rather than twice as TFLite's
+    /// reference kernels do ([`requantize`]).
+    pub single_rounding: bool,
 }
 
 /// Float channels-last convolution: `y = activation(conv(x, w) + bias)`.
@@ -136,6 +139,11 @@ pub fn conv_i8(p: Window, q: ConvQuant, x: &[i8], w: &[i8], bias: &[i32], y: &mu
                             }
                         }
                     }
+                    let requantize = if q.single_rounding {
+                        requantize_once
+                    } else {
+                        requantize
+                    };
                     *o = requantize(
                         acc,
                         q.multipliers[oc],
@@ -441,6 +449,7 @@ mod tests {
                     output_zero_point: -7,
                     output_min: -128,
                     output_max: 127,
+                    single_rounding: false,
                 };
                 let mut y = vec![0i8; y_shape.iter().product()];
                 conv_i8(p, q, &x, &wt, &bias, &mut y);

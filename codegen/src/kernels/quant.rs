@@ -50,6 +50,40 @@ pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> 
     )
 }
 
+/// `x · multiplier · 2^(shift - 31)` rounded once, half up, from the exact 64-bit product
+/// (TFLite's single-rounding variant; onnxruntime rounds the same real number): nearer the
+/// exact result than [`multiply_by_quantized_multiplier`], whose first rounding can move a
+/// value within a thousandth of a step of a tie to the other side.
+#[inline(always)]
+pub fn multiply_by_quantized_multiplier_once(x: i32, multiplier: i32, shift: i32) -> i32 {
+    let total = 31 - shift;
+    if total > 62 {
+        return 0;
+    }
+    let product = x as i64 * multiplier as i64;
+    let scaled = if total <= 0 {
+        product << -total
+    } else {
+        (product + (1i64 << (total - 1))) >> total
+    };
+    scaled.clamp(i32::MIN as i64, i32::MAX as i64) as i32
+}
+
+/// [`requantize`] with [`multiply_by_quantized_multiplier_once`].
+#[inline(always)]
+pub fn requantize_once(
+    acc: i32,
+    multiplier: i32,
+    shift: i32,
+    zero_point: i32,
+    min: i32,
+    max: i32,
+) -> i32 {
+    multiply_by_quantized_multiplier_once(acc, multiplier, shift)
+        .saturating_add(zero_point)
+        .clamp(min, max)
+}
+
 /// Requantizes an accumulator to an output value: scale, add the output zero point, clamp to
 /// `[min, max]` (the element type's range narrowed by a fused activation).
 #[inline(always)]
@@ -275,6 +309,19 @@ mod tests {
     }
 
     proptest! {
+
+        /// One rounding gives the exactly rounded product (ties up) wherever it fits in i32.
+        #[test]
+        fn single_rounding_is_exact(
+            x in -(1i32 << 24)..(1 << 24),
+            multiplier in (1i32 << 30)..i32::MAX,
+            shift in -20i32..=0,
+        ) {
+            // floor(x · m / 2^(31 − shift) + 1/2), in exact integers.
+            let (num, den) = (x as i128 * multiplier as i128, 1i128 << (31 - shift));
+            let expected = (2 * num + den).div_euclid(2 * den) as i32;
+            prop_assert_eq!(multiply_by_quantized_multiplier_once(x, multiplier, shift), expected);
+        }
         #[test]
         fn round_half_away_matches_std(x in -3e9f64..3e9) {
             let expected = x.round().clamp(i32::MIN as f64, i32::MAX as f64) as i32;

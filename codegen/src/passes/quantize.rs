@@ -98,6 +98,8 @@ pub fn quantize(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> 
         let (quantized, float) = rewrite(graph, None)?;
         report.changes = quantized;
         if quantized > 0 {
+            // onnxruntime, whose models these are, rounds the exact rescaled accumulator.
+            graph.rounding = crate::ir::Rounding::Single;
             report.details.push(format!(
                 "the model's own quantization; {quantized} nodes in int8, {float} left in float"
             ));

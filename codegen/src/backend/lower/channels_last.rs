@@ -10,7 +10,7 @@ use super::{Lowering, R, activation, fused, usize_};
 use crate::backend::{Arg, Stmt, Struct, Value};
 use crate::ir::op::{BinaryAttrs, ConvAttrs, GemmAttrs, PoolAttrs, SoftmaxAttrs};
 use crate::ir::shape::Spatial2d;
-use crate::ir::{Activation, DType, Quantization, TensorData, TensorId};
+use crate::ir::{Activation, DType, Quantization, Rounding, TensorData, TensorId};
 use crate::passes::shape_inference::{channels_first, is_hybrid_conv};
 use crate::quant;
 
@@ -145,6 +145,10 @@ impl Lowering<'_> {
                         ("output_zero_point", isize_(zy)),
                         ("output_min", isize_(min)),
                         ("output_max", isize_(max)),
+                        (
+                            "single_rounding",
+                            Value::Bool(self.graph.rounding == Rounding::Single),
+                        ),
                     ],
                 ),
             ));

@@ -11,7 +11,7 @@ use super::{Lowering, MAX_RANK, R, array, coalesce, fused, pad_front, usize_};
 use crate::backend::{Arg, Stmt, Struct, Value};
 use crate::ir::op::{BinaryAttrs, PadAttrs, PadMode, ReduceAttrs};
 use crate::ir::shape::broadcast_strides;
-use crate::ir::{DType, Op, Quantization, TensorData, TensorId, strides_of};
+use crate::ir::{DType, Op, Quantization, Rounding, TensorData, TensorId, strides_of};
 use crate::kernels::int8::{HardSwishI8, LeakyReluI8, MulI8, PReluI8, RequantizeI8};
 use crate::quant;
 
@@ -333,6 +333,7 @@ impl Lowering<'_> {
             self.quant_of(self.node.inputs[0])?,
             self.quant_of(self.node.outputs[0])?,
             (outer, len, inner),
+            self.graph.rounding == Rounding::Single,
         );
         let p = Struct::new(
             "int8::MeanI8",
@@ -343,6 +344,7 @@ impl Lowering<'_> {
                 ("input_zero_point", isize_(p.input_zero_point)),
                 ("multiplier", isize_(p.multiplier)),
                 ("shift", isize_(p.shift)),
+                ("single_rounding", Value::Bool(p.single_rounding)),
                 ("output_zero_point", isize_(p.output_zero_point)),
             ],
         );
