@@ -2,7 +2,8 @@
 //! trained with Keras on scikit-learn's digits, exported with tf2onnx, and their int8 versions
 //! made by onnxruntime's `quantize_static` and by the TFLite converter. The generated code runs
 //! on the 400 test images and is compared with onnxruntime and the TFLite interpreter, and its
-//! accuracy with the one the script recorded.
+//! accuracy with the one the script recorded. The one-node models of onnxruntime's other
+//! quantized `com.microsoft` operators (`fixtures/make_msq_fixtures.py`) are checked here too.
 
 mod common;
 
@@ -126,6 +127,109 @@ fn check_qdq(model: &str) {
         .as_f64()
         .unwrap();
     assert_eq!(accuracy(&outputs, &labels), recorded, "{model}: accuracy");
+}
+
+/// The QOperator model (onnxruntime's `com.microsoft` operators, translated into
+/// DequantizeLinear, the float operator and QuantizeLinear) is within one step of the output's
+/// quantization (1/256, that of `QLinearSoftmax`) of onnxruntime on at least 99 % of the
+/// elements, and its accuracy within half a point of the one the script recorded.
+/// onnxruntime computes these operators with integer accumulators and lookup tables, so its
+/// rounding may differ from the float form's by a step here and there.
+fn check_qop(model: &str) {
+    const STEP: f32 = 1.0 / 256.0;
+    let (images, labels) = test_split(model);
+    let outputs = generated_outputs(&format!("{model}_qop.onnx"), &images);
+    let expected = read_npy(&ptq_dir().join(format!("reference/{model}/qop_output.npy")));
+    let expected = floats(&expected.data);
+    assert_eq!(outputs.len(), expected.len());
+    let within = outputs
+        .iter()
+        .zip(&expected)
+        .filter(|(a, e)| (*a - *e).abs() <= STEP + 1e-6)
+        .count();
+    let fraction = within as f64 / expected.len() as f64;
+    let difference = max_difference(&outputs, &expected);
+    let accuracy = accuracy(&outputs, &labels);
+    let recorded = manifest_entry(model)["qop"]["test_accuracy"]
+        .as_f64()
+        .unwrap();
+    eprintln!(
+        "{model} QOperator: {:.2} % of {} elements within one step of onnxruntime, largest \
+         difference {difference} ({:.1} steps); accuracy {accuracy}, onnxruntime {recorded}",
+        100.0 * fraction,
+        expected.len(),
+        difference / STEP
+    );
+    assert!(
+        fraction >= 0.99,
+        "{model}: only {fraction} of the elements within one step"
+    );
+    assert!(
+        (accuracy - recorded).abs() <= 0.005,
+        "{model}: accuracy {accuracy} against onnxruntime's {recorded}"
+    );
+}
+
+#[test]
+fn digits_mlp_qop() {
+    check_qop("digits_mlp");
+}
+
+#[test]
+fn digits_cnn_qop() {
+    check_qop("digits_cnn");
+}
+
+/// The one-node models of `fixtures/make_msq_fixtures.py`, one per `com.microsoft` operator
+/// (and forms of QGemm and QLinearSoftmax the classifiers do not use): the generated code's
+/// quantized outputs are within one step (one unit of the integer) of onnxruntime's, and a
+/// float output within float rounding.
+#[test]
+fn microsoft_quantized_operators() {
+    let dir = fixtures().join("msq");
+    let text = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let cases = manifest["models"].as_array().unwrap();
+    assert!(cases.len() >= 9, "{} cases", cases.len());
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let case_dir = dir.join(name);
+        let compiled = compile(&case_dir.join("model.onnx"), &CompileOptions::default());
+        let code =
+            edgegen::backend::rust::emit(&compiled.graph).unwrap_or_else(|e| panic!("{e}"));
+        let inputs = numbered(&case_dir, "input");
+        assert_eq!(inputs.len(), case["inputs"].as_u64().unwrap() as usize);
+        let samples = case["samples"].as_u64().unwrap() as usize;
+        let expected = read_npy(&case_dir.join("output_0.npy"));
+        let outputs = run_generated_typed(&code, &compiled.graph, &inputs, samples);
+        assert_eq!(outputs.len(), 1, "{name}");
+        assert_eq!(
+            outputs[0].dtype(),
+            expected.data.dtype(),
+            "{name}: output type"
+        );
+        let (actual, expected) = (outputs[0].to_f64_vec(), expected.data.to_f64_vec());
+        assert_eq!(actual.len(), expected.len(), "{name}");
+        let difference = actual
+            .iter()
+            .zip(&expected)
+            .map(|(a, e)| (a - e).abs())
+            .fold(0.0, f64::max);
+        let differing = actual.iter().zip(&expected).filter(|(a, e)| a != e).count();
+        eprintln!(
+            "{name}: largest difference {difference}, {differing} of {} elements differ",
+            expected.len()
+        );
+        let tolerance = if case["quantized_output"].as_bool().unwrap() {
+            1.0
+        } else {
+            1e-5 * expected.iter().fold(1.0, |m: f64, e| m.max(e.abs()))
+        };
+        assert!(
+            difference <= tolerance,
+            "{name}: largest difference {difference}, more than {tolerance}"
+        );
+    }
 }
 
 /// The TFLite converter's int8 model gives the interpreter's bytes on every test image.

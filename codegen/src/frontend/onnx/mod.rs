@@ -14,6 +14,7 @@
 //! once, with their node names, and so are all attribute problems.
 
 mod legacy;
+mod microsoft;
 pub mod proto;
 mod quant;
 mod recurrent;
@@ -33,6 +34,8 @@ use proto::{AttributeProto, NodeProto, TensorProto, attribute_type, data_type};
 pub const MIN_OPSET: i64 = 1;
 /// The newest default-domain opset this front end knows (that of `onnx` 1.23).
 pub const MAX_OPSET: i64 = 28;
+
+pub use microsoft::SUPPORTED_OPS as MICROSOFT_OPS;
 
 /// The operator types of the default domain that the front end translates.
 pub const SUPPORTED_OPS: &[&str] = &[
@@ -487,11 +490,18 @@ impl Importer {
             node.name.clone()
         };
         let domain = node.domain.as_str();
+        let local_function = self
+            .local_functions
+            .contains(&(node.domain.clone(), node.op_type.clone()));
+        if domain == "com.microsoft"
+            && !local_function
+            && MICROSOFT_OPS.contains(&node.op_type.as_str())
+        {
+            self.microsoft(node, &name);
+            return;
+        }
         if !(domain.is_empty() || domain == "ai.onnx") {
-            let what = if self
-                .local_functions
-                .contains(&(node.domain.clone(), node.op_type.clone()))
-            {
+            let what = if local_function {
                 "a model-local function"
             } else {
                 "a custom operator"
