@@ -178,6 +178,17 @@ pub fn softmax_params(beta: f32, input_scale: f32) -> (i32, i32, i32) {
     (multiplier, shift, -(radius.floor() as i32))
 }
 
+/// The output parameters of the int8 softmax (`rescale`, multiplier, shift, zero point) for
+/// output quantization `y`: none for TFLite's (1/256, −128), else `1 / (256 · s_y)` as a Q31
+/// multiplier and shift.
+pub fn softmax_output(y: (f32, i32)) -> (bool, i32, i32, i32) {
+    if y == (1.0 / 256.0, -128) {
+        return (false, 0, 0, -128);
+    }
+    let (multiplier, shift) = quantize_multiplier(1.0 / (256.0 * y.0 as f64));
+    (true, multiplier, shift, y.1)
+}
+
 /// The kernel parameters of a quantized `Mul`: one multiplier for `s_a · s_b / s_y`, which
 /// TFLite computes in single precision (unlike the other ops' double-precision ratios).
 pub fn mul_params(

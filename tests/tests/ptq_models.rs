@@ -130,15 +130,19 @@ fn check_qdq(model: &str) {
 }
 
 /// The QOperator model (onnxruntime's `com.microsoft` operators, translated into
-/// DequantizeLinear, the float operator and QuantizeLinear) is within one step of the output's
+/// DequantizeLinear, the float operator and QuantizeLinear, then made integer code by
+/// `fold_qdq` and the quantize pass) is integer-only and within one step of the output's
 /// quantization (1/256, that of `QLinearSoftmax`) of onnxruntime on at least 99 % of the
 /// elements, and its accuracy within half a point of the one the script recorded.
-/// onnxruntime computes these operators with integer accumulators and lookup tables, so its
-/// rounding may differ from the float form's by a step here and there.
 fn check_qop(model: &str) {
     const STEP: f32 = 1.0 / 256.0;
     let (images, labels) = test_split(model);
-    let outputs = generated_outputs(&format!("{model}_qop.onnx"), &images);
+    let (outputs, graph) = generated_outputs_with(
+        &format!("{model}_qop.onnx"),
+        &images,
+        &CompileOptions::default(),
+    );
+    assert_integer_only(&graph, model);
     let expected = read_npy(&ptq_dir().join(format!("reference/{model}/qop_output.npy")));
     let expected = floats(&expected.data);
     assert_eq!(outputs.len(), expected.len());
@@ -407,15 +411,10 @@ fn calibration_reports_its_progress() {
 }
 
 /// By default a QDQ model becomes integer code: int8 from the input's quantization to the
-/// output's dequantization, with onnxruntime's scales. It keeps onnxruntime's accuracy, and at
-/// least `min_within` of its outputs are within one output step (1/255) of onnxruntime's.
-///
-/// Not all are: the int8 kernels requantize with TFLite's two roundings (a Q31 product rounded
-/// to an integer, then a rounding shift), which miss the exactly rounded result on about 0.2 %
-/// of the first convolution's outputs (values within 0.001 of a step of a tie), where
-/// onnxruntime rounds the exact product; the differences grow through the layers, and the
-/// softmax multiplies a logit step of 0.12 into several output steps.
-fn check_qdq_integer(model: &str, min_within: f64) {
+/// output's dequantization, with onnxruntime's scales and its rounding (one rounding of the
+/// exact rescaled accumulator). Its outputs are within one output step (1/255) of
+/// onnxruntime's on at least 99 % of elements, and it keeps onnxruntime's accuracy.
+fn check_qdq_integer(model: &str) {
     let (images, labels) = test_split(model);
     let (outputs, graph) = generated_outputs_with(
         &format!("{model}_qdq.onnx"),
@@ -437,17 +436,24 @@ fn check_qdq_integer(model: &str, min_within: f64) {
         .filter(|(a, b)| (*a - *b).abs() <= step)
         .count() as f64
         / outputs.len() as f64;
+    let equal = outputs
+        .iter()
+        .zip(&expected)
+        .filter(|(a, b)| a == b)
+        .count() as f64
+        / outputs.len() as f64;
     let ours = accuracy(&outputs, &labels);
     let recorded = manifest_entry(model)["qdq"]["test_accuracy"]
         .as_f64()
         .unwrap();
     eprintln!(
-        "{model} QDQ as integer code: {:.3} % of outputs within one step of onnxruntime, \
-         largest difference {}, accuracy {ours} (onnxruntime {recorded})",
+        "{model} QDQ as integer code: {:.3} % of outputs within one step of onnxruntime \
+         ({:.3} % equal), largest difference {}, accuracy {ours} (onnxruntime {recorded})",
         within * 100.0,
+        equal * 100.0,
         max_difference(&outputs, &expected)
     );
-    assert!(within >= min_within, "{model}: {within} within one step");
+    assert!(within >= 0.99, "{model}: {within} within one step");
     assert!(
         (ours - recorded).abs() <= 0.005,
         "{model}: accuracy {ours} against onnxruntime's {recorded}"
@@ -476,12 +482,12 @@ fn assert_integer_only(graph: &edgegen::ir::Graph, model: &str) {
 
 #[test]
 fn digits_mlp_qdq_integer() {
-    check_qdq_integer("digits_mlp", 0.98);
+    check_qdq_integer("digits_mlp");
 }
 
 #[test]
 fn digits_cnn_qdq_integer() {
-    check_qdq_integer("digits_cnn", 0.92);
+    check_qdq_integer("digits_cnn");
 }
 
 /// The reference evaluator's output of `graph` on each of the test images.

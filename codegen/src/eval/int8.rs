@@ -18,7 +18,9 @@ use crate::ir::shape::{
 use crate::ir::strides_of;
 use crate::ir::{Activation, DType, Op, Quantization, Rounding, TensorData};
 use crate::kernels::int8::{DequantizeI8, QuantizeI8};
-use crate::kernels::quant::{multiply_by_quantized_multiplier, requantize, requantize_once};
+use crate::kernels::quant::{
+    multiply_by_quantized_multiplier, requantize, requantize_once,
+};
 use crate::quant;
 
 type R<T> = Result<T, String>;
@@ -334,18 +336,15 @@ pub fn add(
 }
 
 /// Quantized softmax over the last axis (TFLite's reference integer softmax, shared with the
-/// generated code: its fixed-point steps are the specification).
+/// generated code: its fixed-point steps are the specification), rescaled to an output other
+/// than TFLite's (1/256, −128).
 pub fn softmax(x: Operand, y: &Quantization, axis: i64, beta: f32) -> R<TensorData> {
     let rank = x.value.shape.len();
     if axis as usize != rank - 1 {
         return Err("a quantized Softmax must be over the last axis".into());
     }
-    if y.single() != Some((1.0 / 256.0, -128)) {
-        return Err(
-            "a quantized Softmax must have the output scale 1/256 and zero point -128"
-                .into(),
-        );
-    }
+    let (rescale, output_multiplier, output_shift, output_zero_point) =
+        quant::softmax_output(quant::single(Some(y), "the output")?);
     let (sx, _) = quant::single(Some(x.quant), "the input")?;
     let TensorData::I8(xv) = &x.value.data else {
         return Err("a quantized Softmax needs int8 data".into());
@@ -360,6 +359,10 @@ pub fn softmax(x: Operand, y: &Quantization, axis: i64, beta: f32) -> R<TensorDa
             input_multiplier,
             input_left_shift,
             diff_min,
+            rescale,
+            output_multiplier,
+            output_shift,
+            output_zero_point,
         },
         xv,
         &mut out,

@@ -121,8 +121,8 @@ pub fn add_i8_in_place(p: AddI8, y: &mut [i8], b: &[i8]) {
     }
 }
 
-/// The int8 softmax over rows of `len` values. The output is quantized with scale 1/256 and
-/// zero point −128, as TFLite requires.
+/// The int8 softmax over rows of `len` values. TFLite requires the output scale 1/256 and zero
+/// point −128; other output parameters (those of an ONNX model) rescale the probability.
 #[derive(Clone, Copy, Debug)]
 pub struct SoftmaxI8 {
     pub rows: usize,
@@ -133,6 +133,33 @@ pub struct SoftmaxI8 {
     /// Differences from the row's maximum below this contribute nothing (their exponential
     /// underflows the fixed-point format).
     pub diff_min: i32,
+    /// Whether the output is not TFLite's (1/256, −128): each probability is then multiplied by
+    /// `1 / (256 · s_out)`, given as `output_multiplier · 2^(output_shift − 31)`, rounded once,
+    /// and offset by `output_zero_point`.
+    pub rescale: bool,
+    pub output_multiplier: i32,
+    pub output_shift: i32,
+    pub output_zero_point: i32,
+}
+
+impl SoftmaxI8 {
+    /// The output of probability `q · 2^−(exponent + 8)`, `q` in `0..=2^31`.
+    #[inline(always)]
+    fn output(&self, q: i32, exponent: i32) -> i8 {
+        if !self.rescale {
+            return (rounding_divide_by_pot(q, exponent) - 128).clamp(-128, 127) as i8;
+        }
+        let total = exponent + 31 - self.output_shift;
+        let product = q as i64 * self.output_multiplier as i64;
+        let scaled = if total > 62 {
+            0
+        } else if total <= 0 {
+            i32::MAX as i64
+        } else {
+            (product + (1i64 << (total - 1))) >> total
+        };
+        (scaled + self.output_zero_point as i64).clamp(-128, 127) as i8
+    }
 }
 
 /// Integer bits of the scaled differences and of the sum of exponentials.
@@ -175,13 +202,9 @@ pub fn softmax_i8(p: SoftmaxI8, x: &[i8], y: &mut [i8]) {
             let diff = v as i32 - max;
             *o = if diff >= p.diff_min {
                 let e = exp_of_difference(&p, diff);
-                let unsaturated = rounding_divide_by_pot(
-                    saturating_rounding_doubling_high_mul(scale, e),
-                    exponent,
-                );
-                (unsaturated - 128).clamp(-128, 127) as i8
+                p.output(saturating_rounding_doubling_high_mul(scale, e), exponent)
             } else {
-                -128
+                p.output(0, exponent)
             };
         }
     }

@@ -162,7 +162,8 @@ pub const PIPELINE: &[Pass] = &[
         name: "quantize",
         run: quantize::quantize,
         required: true,
-        description: "int8 weights and activations from calibration (with --quantize int8)",
+        description: "int8 weights and activations from calibration (with --quantize int8) or from \
+                      the model's own quantization (QDQ models)",
     },
     Pass {
         name: "plan_memory",

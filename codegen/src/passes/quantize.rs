@@ -7,8 +7,12 @@
 //!    - weights symmetric per output channel, `[-127, 127]`, zero point 0;
 //!    - biases int32 with scale `s_input · s_weight[c]` and zero point 0;
 //!    - activations asymmetric per tensor over `[-128, 127]`, their range widened to hold 0;
-//!    - Softmax's output fixed at scale 1/256, zero point −128; views keep their input's
-//!      quantization.
+//!    - Softmax's output fixed at scale 1/256, zero point −128 (unless the model has its
+//!      own); views keep their input's quantization.
+//!
+//!    An activation with the model's own quantization ([`Graph::source_quant`], from a QDQ
+//!    model) keeps it instead; such a model needs no calibration, and its int8 nodes round
+//!    as onnxruntime does ([`crate::ir::Rounding::Single`]).
 //!
 //!    A node of a kind with an int8 kernel (`Gemm` as a fully connected layer, 2-D `Conv`,
 //!    `MaxPool`, `AveragePool` and `GlobalAveragePool`, `Relu`, `Softmax` over the last axis,
@@ -601,10 +605,15 @@ fn rewrite(
                 (Op::Gemm(attrs), inputs, known(activation(y)))
             }
             Plan::Relu => (Op::Relu, vec![xq], known(activation(y))),
+            // The model's own output quantization, else TFLite's.
             Plan::Softmax => (
                 node.op.clone(),
                 vec![xq],
-                Quantization::per_tensor(1.0 / 256.0, -128),
+                source_quant
+                    .get(&y)
+                    .filter(|q| q.single().is_some())
+                    .cloned()
+                    .unwrap_or_else(|| Quantization::per_tensor(1.0 / 256.0, -128)),
             ),
             Plan::View => (node.op.clone(), vec![xq], x_quant),
             Plan::Conv | Plan::Pool | Plan::GlobalAveragePool => {

@@ -349,12 +349,8 @@ impl Lowering<'_> {
             return Err("an int8 Softmax must be over the last axis".into());
         }
         let y = self.quantization(self.node.outputs[0])?;
-        if y.single() != Some((1.0 / 256.0, -128)) {
-            return Err(
-                "an int8 Softmax must have the output scale 1/256 and zero point -128"
-                    .into(),
-            );
-        }
+        let (rescale, output_multiplier, output_shift, output_zero_point) =
+            quant::softmax_output(quant::single(Some(y), "the output")?);
         let (sx, _) =
             quant::single(Some(self.quantization(self.node.inputs[0])?), "the input")?;
         let (multiplier, shift, diff_min) = quant::softmax_params(a.beta, sx);
@@ -368,6 +364,10 @@ impl Lowering<'_> {
                 ("input_multiplier", isize_(multiplier)),
                 ("input_left_shift", isize_(shift)),
                 ("diff_min", isize_(diff_min)),
+                ("rescale", Value::Bool(rescale)),
+                ("output_multiplier", isize_(output_multiplier)),
+                ("output_shift", isize_(output_shift)),
+                ("output_zero_point", isize_(output_zero_point)),
             ],
         );
         let mut inputs = Vec::new();
