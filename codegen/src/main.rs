@@ -174,6 +174,15 @@ struct ModelArgs {
     /// percentile=P) or mse
     #[arg(long, value_name = "METHOD", value_parser = parse_calibrator)]
     calibrator: Option<String>,
+    /// With --quantize: one scale per weight tensor instead of one per output channel (to
+    /// compare; per channel keeps more accuracy)
+    #[arg(long = "per-tensor")]
+    per_tensor: bool,
+    /// The element type of a quantized model's inputs and outputs: float (the default;
+    /// quantized on entry, dequantized on exit) or int8 (the raw integers; the module exports
+    /// each one's scale and zero point)
+    #[arg(long, value_name = "TYPE", value_parser = options::parse_io)]
+    io: Option<bool>,
     /// Fail if the model needs more RAM than this (arena and state; 64K, 1M or bytes)
     #[arg(long = "max-ram", value_name = "BYTES", value_parser = options::parse_bytes)]
     max_ram: Option<usize>,
@@ -218,8 +227,10 @@ impl ModelArgs {
                     self.quantize.as_deref(),
                     self.calibration.as_deref(),
                     self.calibrator.as_deref(),
+                    self.per_tensor,
                 )?,
                 progress: Progress::default(),
+                io_int8: self.io.unwrap_or(false),
             },
             max_ram: self.max_ram,
         })
@@ -470,6 +481,12 @@ fn validate(
     quiet: bool,
 ) -> Result<()> {
     use edgegen::validate as v;
+    if model.io == Some(true) {
+        return Err(Error::invalid_argument(
+            "validate compares the build's float outputs with the float model's on the same \
+             float data; leave out --io int8 (the integers are the same)",
+        ));
+    }
     let compiled = model.compile(quiet)?;
     let mut float_options = model.options()?;
     float_options.passes.int8 = None;
@@ -746,7 +763,13 @@ mod tests {
             .get_arguments()
             .filter_map(|arg| {
                 let long = arg.get_long()?;
-                let value = arg.get_value_names()?.first()?.to_string();
+                // A switch takes no value.
+                let value = arg
+                    .get_value_names()
+                    .and_then(|names| names.first())
+                    .filter(|_| arg.get_action().takes_values())
+                    .map(|name| name.to_string())
+                    .unwrap_or_default();
                 Some((long.to_string(), value))
             })
             .collect();

@@ -18,7 +18,8 @@ pub struct ModelOption {
     /// The long command-line flag without its dashes (`input-shape`); `include_model!` spells it
     /// with underscores (`input_shape`).
     pub flag: &'static str,
-    /// What the value looks like (`NAME=DIMS`).
+    /// What the value looks like (`NAME=DIMS`); empty for a switch, which takes no value on
+    /// the command line and `true` or `false` in `include_model!`.
     pub value_name: &'static str,
     pub help: &'static str,
     /// Whether the option may be given more than once (each time adds a value).
@@ -77,6 +78,21 @@ pub const MODEL_OPTIONS: &[ModelOption] = &[
         value_name: "METHOD",
         help: "how --quantize int8 picks activation ranges: minmax (default), percentile \
                (99.99; or percentile=P) or mse",
+        repeatable: false,
+    },
+    ModelOption {
+        flag: "per-tensor",
+        value_name: "",
+        help: "with --quantize: one scale per weight tensor instead of one per output channel \
+               (to compare; per channel keeps more accuracy)",
+        repeatable: false,
+    },
+    ModelOption {
+        flag: "io",
+        value_name: "TYPE",
+        help: "the element type of a quantized model's inputs and outputs: float (the default; \
+               quantized on entry, dequantized on exit) or int8 (the raw integers; the module \
+               exports each one's scale and zero point)",
         repeatable: false,
     },
     ModelOption {
@@ -160,7 +176,13 @@ pub fn int8_settings(
     quantize: Option<&str>,
     calibration: Option<&Path>,
     calibrator: Option<&str>,
+    per_tensor: bool,
 ) -> Result<Option<crate::passes::quantize::Int8Settings>> {
+    if per_tensor && quantize.is_none() {
+        return Err(Error::invalid_argument(
+            "--per-tensor is only used with --quantize int8",
+        ));
+    }
     let calibrator = match calibrator {
         Some(text) => {
             if quantize.is_none() {
@@ -194,8 +216,29 @@ pub fn int8_settings(
             Ok(Some(crate::passes::quantize::Int8Settings {
                 calibration,
                 calibrator,
+                per_tensor,
             }))
         }
+    }
+}
+
+/// Parses an `--io` value: whether a quantized model's inputs and outputs are int8.
+pub fn parse_io(text: &str) -> std::result::Result<bool, String> {
+    match text {
+        "float" => Ok(false),
+        "int8" => Ok(true),
+        _ => Err(format!(
+            "'{text}' is not an I/O type; the types are float (the default) and int8"
+        )),
+    }
+}
+
+/// Parses the value of a switch in `include_model!`: `true` or `false`.
+pub fn parse_switch(text: &str) -> std::result::Result<bool, String> {
+    match text {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("expected true or false, not '{text}'")),
     }
 }
 

@@ -287,6 +287,18 @@ error_case!(
     )
 );
 error_case!(
+    integer_io_of_a_float_model,
+    build("{fixtures}/ptq/digits_mlp.onnx", &["--io", "int8"])
+);
+error_case!(
+    unknown_io_type,
+    build("{fixtures}/ptq/digits_mlp.onnx", &["--io", "int16"])
+);
+error_case!(
+    per_tensor_without_quantize,
+    build("{fixtures}/ptq/digits_mlp.onnx", &["--per-tensor"])
+);
+error_case!(
     unknown_quantization_mode,
     build("{fixtures}/ptq/digits_mlp.onnx", &["--quantize", "int3"])
 );

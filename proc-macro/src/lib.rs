@@ -22,7 +22,7 @@
 
 use std::path::{Path, PathBuf};
 
-use edgegen::options::{self, MODEL_OPTIONS};
+use edgegen::options::{self, MODEL_OPTIONS, ModelOption};
 use proc_macro::TokenStream;
 use proc_macro2::Span;
 use quote::{format_ident, quote};
@@ -176,6 +176,7 @@ struct Settings {
     quantize: Option<String>,
     calibration: Option<PathBuf>,
     calibrator: Option<String>,
+    per_tensor: bool,
     /// The options that may be given once and were.
     given: std::collections::HashSet<&'static str>,
 }
@@ -191,6 +192,7 @@ fn expand(invocation: &Invocation, manifest_dir: &Path) -> proc_macro2::TokenStr
         settings.quantize.as_deref(),
         settings.calibration.as_deref(),
         settings.calibrator.as_deref(),
+        settings.per_tensor,
     ) {
         Ok(int8) => settings.compile.passes.int8 = int8,
         Err(e) => errors.push(syn::Error::new(
@@ -198,7 +200,8 @@ fn expand(invocation: &Invocation, manifest_dir: &Path) -> proc_macro2::TokenStr
             e.to_string()
                 .replace("--quantize", "quantize =")
                 .replace("--calibration", "calibration =")
-                .replace("--calibrator", "calibrator ="),
+                .replace("--calibrator", "calibrator =")
+                .replace("--per-tensor", "per_tensor = true"),
         )),
     }
     // Random calibration deserves a warning; a deprecated item is the one way a macro on
@@ -303,11 +306,7 @@ fn apply(
     }
     let Some(option) = MODEL_OPTIONS.iter().find(|o| o.macro_name() == name) else {
         let mut known = vec!["name = IDENT".to_string()];
-        known.extend(
-            MODEL_OPTIONS
-                .iter()
-                .map(|o| format!("{} = \"{}\"", o.macro_name(), o.value_name)),
-        );
+        known.extend(MODEL_OPTIONS.iter().map(example));
         errors.push(syn::Error::new(
             argument.name.span(),
             format!(
@@ -320,10 +319,7 @@ fn apply(
     if argument.values.is_empty() {
         errors.push(syn::Error::new(
             argument.name.span(),
-            format!(
-                "`{name}` needs a value, such as {name} = \"{}\"",
-                option.value_name
-            ),
+            format!("`{name}` needs a value, such as {}", example(option)),
         ));
     }
     if !option.repeatable
@@ -341,13 +337,11 @@ fn apply(
             Value::Literal(Lit::Str(text)) => text.value(),
             Value::Literal(Lit::Int(number)) => number.base10_digits().to_string(),
             Value::Literal(Lit::Float(number)) => number.base10_digits().to_string(),
+            Value::Literal(Lit::Bool(switch)) => switch.value.to_string(),
             _ => {
                 errors.push(syn::Error::new(
                     value.span(),
-                    format!(
-                        "`{name}` takes a string, such as {name} = \"{}\"",
-                        option.value_name
-                    ),
+                    format!("`{name}` takes a string, such as {}", example(option)),
                 ));
                 continue;
             }
@@ -355,6 +349,16 @@ fn apply(
         if let Err(message) = apply_option(option.flag, &text, manifest_dir, settings) {
             errors.push(syn::Error::new(value.span(), format!("{name}: {message}")));
         }
+    }
+}
+
+/// How the option is written in `include_model!`: `calibrator = "METHOD"`, or
+/// `per_tensor = true` for a switch.
+fn example(option: &ModelOption) -> String {
+    if option.value_name.is_empty() {
+        format!("{} = true", option.macro_name())
+    } else {
+        format!("{} = \"{}\"", option.macro_name(), option.value_name)
     }
 }
 
@@ -400,6 +404,8 @@ fn apply_option(
             edgegen::passes::quantize::Calibrator::parse(text)?;
             settings.calibrator = Some(text.to_string());
         }
+        "per-tensor" => settings.per_tensor = options::parse_switch(text)?,
+        "io" => compile.passes.io_int8 = options::parse_io(text)?,
         _ => {
             return Err(format!(
                 "the command-line option --{flag} is not available in include_model! yet"

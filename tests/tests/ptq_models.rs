@@ -287,11 +287,22 @@ fn digits_cnn_tflite_int8() {
 /// reference evaluator gives for the quantized graph, and its test accuracy is within half a
 /// point of the float model's.
 fn check_int8(model: &str, calibration: &str) -> edgegen::Compiled {
+    check_int8_with(model, calibration, false, 0.005)
+}
+
+/// [`check_int8`] with per-tensor weights or not, and the accuracy the build may lose.
+fn check_int8_with(
+    model: &str,
+    calibration: &str,
+    per_tensor: bool,
+    budget: f64,
+) -> edgegen::Compiled {
     let (images, labels) = test_split(model);
     let settings = edgegen::options::int8_settings(
         Some("int8"),
         Some(&ptq_dir().join("data").join(calibration)),
         None,
+        per_tensor,
     )
     .unwrap();
     let options = CompileOptions {
@@ -338,9 +349,11 @@ fn check_int8(model: &str, calibration: &str) -> edgegen::Compiled {
         .as_f64()
         .unwrap();
     let int8_accuracy = accuracy(&outputs, &labels);
-    eprintln!("{model}: int8 {int8_accuracy}, float {float_accuracy}");
+    eprintln!(
+        "{model}: int8 {int8_accuracy} (per tensor: {per_tensor}), float {float_accuracy}"
+    );
     assert!(
-        int8_accuracy >= float_accuracy - 0.005,
+        int8_accuracy >= float_accuracy - budget,
         "{model}: int8 accuracy {int8_accuracy} against float {float_accuracy}"
     );
     compiled
@@ -392,6 +405,7 @@ fn calibration_reports_its_progress() {
                     Some("int8"),
                     Some(&ptq_dir().join("data/calibration_flat.npy")),
                     calibrator,
+                    false,
                 )
                 .unwrap(),
                 progress: edgegen::passes::Progress::new(move |task, done, total| {
@@ -506,4 +520,89 @@ fn evaluator_outputs(graph: &edgegen::ir::Graph, images: &Value) -> Vec<f32> {
             floats(&out[0].data)
         })
         .collect()
+}
+
+/// `--per-tensor`: one scale for each weight tensor. The code still equals the evaluator, every
+/// output channel of a layer has the same scale, and the accuracy stays within a point of float
+/// (measured: the MLP keeps 97.50 %, the CNN 96.50 % against 96.75 % in float).
+#[test]
+fn int8_per_tensor_weights() {
+    for (model, calibration) in [
+        ("digits_mlp", "calibration_flat.npy"),
+        ("digits_cnn", "calibration_image.npy"),
+    ] {
+        let compiled = check_int8_with(model, calibration, true, 0.01);
+        let graph = &compiled.graph;
+        let weights: Vec<&edgegen::ir::Quantization> = graph
+            .tensors
+            .iter()
+            .filter(|t| t.data.is_some() && t.dtype == edgegen::ir::DType::I8)
+            .filter_map(|t| t.quant.as_ref())
+            .collect();
+        assert!(!weights.is_empty());
+        for q in weights {
+            assert!(q.scale.iter().all(|&s| s == q.scale[0]), "{model}: {q:?}");
+        }
+    }
+}
+
+/// `--io int8`: the MLP takes and gives int8 under its own input and output names, exports
+/// their scales and zero points, and gives exactly the integers the float-I/O build
+/// dequantizes.
+#[test]
+fn int8_io() {
+    let (images, _) = test_split("digits_mlp");
+    let compile_with = |io_int8: bool| {
+        let options = CompileOptions {
+            passes: edgegen::passes::PassOptions {
+                int8: edgegen::options::int8_settings(
+                    Some("int8"),
+                    Some(&ptq_dir().join("data/calibration_flat.npy")),
+                    None,
+                    false,
+                )
+                .unwrap(),
+                io_int8,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        compile(&ptq_dir().join("digits_mlp.onnx"), &options)
+    };
+    let (float_io, int8_io) = (compile_with(false), compile_with(true));
+    let graph = &int8_io.graph;
+    let (x, y) = (graph.model_inputs()[0], graph.model_outputs()[0]);
+    assert_eq!(graph.tensor(x).name, "pixels");
+    assert_eq!(graph.tensor(y).name, "Identity:0");
+    assert_eq!(graph.tensor(x).dtype, edgegen::ir::DType::I8);
+    assert_eq!(graph.tensor(y).dtype, edgegen::ir::DType::I8);
+    let code = edgegen::backend::rust::emit(graph).unwrap_or_else(|e| panic!("{e}"));
+    let (sx, zx) = graph.tensor(x).quant.as_ref().unwrap().single().unwrap();
+    let (sy, zy) = graph.tensor(y).quant.as_ref().unwrap().single().unwrap();
+    assert!(code.contains("pub const INPUT_ZERO_POINT: i32 ="), "{code}");
+    assert!(code.contains("pub const OUTPUT_SCALE: f32 ="));
+
+    // The test images quantized as the float-I/O build quantizes them on entry.
+    let quantized: Vec<i8> = floats(&images.data)
+        .iter()
+        .map(|&v| ((v / sx).round() as i32 + zx).clamp(-128, 127) as i8)
+        .collect();
+    let samples = images.shape[0];
+    let int8_input =
+        Value::new(images.shape.clone(), edgegen::ir::TensorData::I8(quantized));
+    let raw = run_generated_typed(&code, graph, &[int8_input], samples).remove(0);
+    let edgegen::ir::TensorData::I8(raw) = raw else {
+        panic!("the output is not int8")
+    };
+    let dequantized: Vec<f32> = raw.iter().map(|&q| sy * (q as i32 - zy) as f32).collect();
+    let float_code =
+        edgegen::backend::rust::emit(&float_io.graph).unwrap_or_else(|e| panic!("{e}"));
+    let expected = run_generated(
+        &float_code,
+        &float_io.graph,
+        std::slice::from_ref(&images),
+        samples,
+    )
+    .remove(0);
+    assert_eq!(dequantized, expected);
 }

@@ -266,6 +266,17 @@ impl Emitter<'_> {
                     names.elem_type,
                     tensor.dtype.rust_type()
                 );
+                if let Some((scale, zero_point)) =
+                    tensor.quant.as_ref().and_then(|q| q.single())
+                {
+                    let _ = writeln!(
+                        out,
+                        "/// Quantization of {which}: real value = {c}_SCALE · (q − {c}_ZERO_POINT)."
+                    );
+                    let _ =
+                        writeln!(out, "pub const {c}_SCALE: f32 = {};", rust_f32(scale));
+                    let _ = writeln!(out, "pub const {c}_ZERO_POINT: i32 = {zero_point};");
+                }
             }
         }
         let totals = report::totals(g, self.program);

@@ -37,6 +37,8 @@ pub struct PassOptions {
     pub int8: Option<quantize::Int8Settings>,
     /// Told how far the long passes (calibration) have got, for a progress bar.
     pub progress: Progress,
+    /// `--io int8`: a quantized model takes and gives its int8 integers, not floats.
+    pub io_int8: bool,
 }
 
 /// A callback that long passes tell how far they have got: `(task, done, total)`, such as

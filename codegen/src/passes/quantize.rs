@@ -86,6 +86,8 @@ pub enum Calibration {
 pub struct Int8Settings {
     pub calibration: Calibration,
     pub calibrator: Calibrator,
+    /// `--per-tensor`: one scale per weight tensor rather than per output channel.
+    pub per_tensor: bool,
 }
 
 /// The task [`Progress`] is told about while the calibration samples run.
@@ -94,34 +96,115 @@ pub const CALIBRATING: &str = "Calibrating";
 /// The pass: nothing unless `--quantize int8` asked for it.
 pub fn quantize(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
     let mut report = PassReport::new("quantize");
-    let Some(settings) = &options.int8 else {
+    match &options.int8 {
+        // A float model.
+        None if graph.source_quant.is_empty() => {}
         // A QDQ model: its own quantization, where it has some.
-        if graph.source_quant.is_empty() {
-            return Ok(report);
+        None => {
+            let (quantized, float) = rewrite(graph, None, false)?;
+            report.changes = quantized;
+            if quantized > 0 {
+                // onnxruntime, whose models these are, rounds the exact rescaled accumulator.
+                graph.rounding = crate::ir::Rounding::Single;
+                report.details.push(format!(
+                    "the model's own quantization; {quantized} nodes in int8, {float} left in \
+                     float"
+                ));
+            }
         }
-        let (quantized, float) = rewrite(graph, None)?;
-        report.changes = quantized;
-        if quantized > 0 {
-            // onnxruntime, whose models these are, rounds the exact rescaled accumulator.
-            graph.rounding = crate::ir::Rounding::Single;
+        Some(settings) => {
+            let samples = match &settings.calibration {
+                Calibration::Data(arrays) => samples(graph, arrays)?,
+                Calibration::Random => random_samples(graph, 64)?,
+            };
+            let ranges =
+                calibrate(graph, &samples, settings.calibrator, &options.progress)?;
+            let (quantized, float) = rewrite(graph, Some(&ranges), settings.per_tensor)?;
+            report.changes = quantized;
             report.details.push(format!(
-                "the model's own quantization; {quantized} nodes in int8, {float} left in float"
+                "{} calibration samples; {quantized} nodes in int8, {float} left in float",
+                samples.len()
             ));
         }
-        return Ok(report);
-    };
-    let samples = match &settings.calibration {
-        Calibration::Data(arrays) => samples(graph, arrays)?,
-        Calibration::Random => random_samples(graph, 64)?,
-    };
-    let ranges = calibrate(graph, &samples, settings.calibrator, &options.progress)?;
-    let (quantized, float) = rewrite(graph, Some(&ranges))?;
-    report.changes = quantized;
-    report.details.push(format!(
-        "{} calibration samples; {quantized} nodes in int8, {float} left in float",
-        samples.len()
-    ));
+    }
+    if options.io_int8 {
+        integer_io(graph)?;
+    }
     Ok(report)
+}
+
+/// `--io int8`: the graph takes the int8 tensors its inputs are quantized into and gives the
+/// int8 tensors its outputs are dequantized from, under the inputs' and outputs' names. Fails,
+/// naming each, if an input is also read as float or an output is computed in float.
+fn integer_io(graph: &mut Graph) -> Result<()> {
+    let mut problems = Vec::new();
+    for i in 0..graph.model_inputs().len() {
+        let x = graph.inputs[i];
+        let readers: Vec<usize> = graph.consumers().get(&x).cloned().unwrap_or_default();
+        if graph.tensor(x).dtype != DType::F32 || readers.is_empty() {
+            continue;
+        }
+        let float: Vec<String> = readers
+            .iter()
+            .filter(|&&r| !matches!(graph.nodes[r].op, Op::Quantize))
+            .map(|&r| graph.describe_node(&graph.nodes[r]))
+            .collect();
+        if !float.is_empty() || readers.len() > 1 {
+            problems.push(format!(
+                "input '{}' is read in float by {}",
+                graph.tensor(x).name,
+                if float.is_empty() {
+                    "several quantizations".to_string()
+                } else {
+                    float.join(", ")
+                }
+            ));
+            continue;
+        }
+        let quantize = graph.nodes.remove(readers[0]);
+        let q = quantize.outputs[0];
+        swap_names(graph, x, q);
+        graph.inputs[i] = q;
+    }
+    for i in 0..graph.model_outputs().len() {
+        let y = graph.outputs[i];
+        if graph.tensor(y).dtype != DType::F32 {
+            continue;
+        }
+        let producer = graph.producers().get(&y).copied();
+        let Some(p) = producer.filter(|&p| matches!(graph.nodes[p].op, Op::Dequantize))
+        else {
+            problems.push(format!(
+                "output '{}' is computed in float{}",
+                graph.tensor(y).name,
+                producer
+                    .map(|p| format!(" by {}", graph.describe_node(&graph.nodes[p])))
+                    .unwrap_or_default()
+            ));
+            continue;
+        };
+        let q = graph.nodes[p].inputs[0];
+        if !graph.consumers().contains_key(&y) {
+            graph.nodes.remove(p);
+        }
+        swap_names(graph, y, q);
+        graph.outputs[i] = q;
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::invalid_argument(format!(
+        "--io int8 needs every input and output of the model quantized (by --quantize int8, \
+         or in the model itself): {}",
+        problems.join("; ")
+    )))
+}
+
+/// Exchanges the names of two tensors (the user's name goes to the tensor the API shows).
+fn swap_names(graph: &mut Graph, a: TensorId, b: TensorId) {
+    let name_a = std::mem::take(&mut graph.tensor_mut(a).name);
+    let name_b = std::mem::replace(&mut graph.tensor_mut(b).name, name_a);
+    graph.tensor_mut(a).name = name_b;
 }
 
 /// Splits the calibration arrays into samples, each one value per graph input.
@@ -467,6 +550,7 @@ fn plan(graph: &Graph, node: &Node) -> Option<Plan> {
 fn rewrite(
     graph: &mut Graph,
     ranges: Option<&HashMap<TensorId, (f32, f32)>>,
+    per_tensor: bool,
 ) -> Result<(usize, usize)> {
     let source_quant = graph.source_quant.clone();
     let activation = |t: TensorId| -> Option<Quantization> {
@@ -558,7 +642,7 @@ fn rewrite(
                     unreachable!("planned as a Conv")
                 };
                 attrs.channels_last = true;
-                let (w, b) = conv_constants(graph, &node, &x_quant)?;
+                let (w, b) = conv_constants(graph, &node, &x_quant, per_tensor)?;
                 let mut inputs = vec![x_nhwc, w];
                 inputs.extend(b);
                 (Op::Conv(attrs), inputs, known(activation(y)))
@@ -599,7 +683,9 @@ fn rewrite(
                 let Op::Gemm(mut attrs) = node.op.clone() else {
                     unreachable!("planned as a Gemm")
                 };
-                let (w, b) = fully_connected_constants(graph, &node, &mut attrs, &x_quant)?;
+                let (w, b) = fully_connected_constants(
+                    graph, &node, &mut attrs, &x_quant, per_tensor,
+                )?;
                 let mut inputs = vec![xq, w];
                 inputs.extend(b);
                 (Op::Gemm(attrs), inputs, known(activation(y)))
@@ -712,6 +798,7 @@ fn conv_constants(
     graph: &mut Graph,
     node: &Node,
     x_quant: &Quantization,
+    per_tensor: bool,
 ) -> Result<(TensorId, Option<TensorId>)> {
     let w = graph.tensor(node.inputs[1]);
     let weights = w
@@ -728,11 +815,11 @@ fn conv_constants(
         graph,
         node.inputs[1],
         &weights,
-        c_out,
-        per_channel,
+        (c_out, per_channel),
         0,
         |c, k| c * per_channel + k,
     );
+    let scales = one_scale_if(per_tensor, scales);
     let mut q = vec![0i8; weights.len()];
     for (c, &scale) in scales.iter().enumerate() {
         let block = &weights[c * per_channel..(c + 1) * per_channel];
@@ -768,8 +855,7 @@ fn weight_scales(
     graph: &Graph,
     w: TensorId,
     weights: &[f32],
-    units: usize,
-    depth: usize,
+    (units, depth): (usize, usize),
     output_axis: usize,
     at: impl Fn(usize, usize) -> usize,
 ) -> Vec<f32> {
@@ -802,6 +888,16 @@ fn weight_scales(
             })
             .collect(),
     }
+}
+
+/// `--per-tensor`: the largest of the channels' scales for every channel (each channel's
+/// largest magnitude over 127 is at most the tensor's), so that one scale quantizes the tensor.
+fn one_scale_if(per_tensor: bool, scales: Vec<f32>) -> Vec<f32> {
+    if !per_tensor {
+        return scales;
+    }
+    let largest = scales.iter().copied().fold(0f32, f32::max);
+    vec![largest; scales.len()]
 }
 
 /// A weight as int8 with `scale`: the model's own integers where they came from (which may
@@ -878,6 +974,7 @@ fn fully_connected_constants(
     node: &Node,
     attrs: &mut crate::ir::op::GemmAttrs,
     x_quant: &Quantization,
+    per_tensor: bool,
 ) -> Result<(TensorId, Option<TensorId>)> {
     let w = graph.tensor(node.inputs[1]);
     let weights = w
@@ -898,11 +995,11 @@ fn fully_connected_constants(
         graph,
         node.inputs[1],
         &weights,
-        units,
-        depth,
+        (units, depth),
         output_axis,
         at,
     );
+    let scales = one_scale_if(per_tensor, scales);
     let mut q = Vec::with_capacity(units * depth);
     for (c, &scale) in scales.iter().enumerate() {
         q.extend((0..depth).map(|k| quantize_weight(weights[at(c, k)], scale)));
