@@ -23,6 +23,7 @@ pub mod frontend;
 pub mod ir;
 pub mod kernels;
 pub mod npy;
+pub mod npz;
 pub mod options;
 pub mod passes;
 pub mod quant;

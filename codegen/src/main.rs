@@ -166,8 +166,8 @@ struct ModelArgs {
     /// --calibration)
     #[arg(long, value_name = "MODE", value_parser = options::parse_quantize)]
     quantize: Option<String>,
-    /// Representative inputs for --quantize int8: a .npy array of N samples, [N, ...] (or
-    /// `random`, at an unknown cost in accuracy)
+    /// Representative inputs for --quantize int8: a .npy array of N samples, [N, ...], or an
+    /// .npz of one such array per input (or `random`, at an unknown cost in accuracy)
     #[arg(long, value_name = "FILE")]
     calibration: Option<PathBuf>,
     /// How --quantize int8 picks activation ranges: minmax (default), percentile (99.99; or

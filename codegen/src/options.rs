@@ -69,8 +69,9 @@ pub const MODEL_OPTIONS: &[ModelOption] = &[
     ModelOption {
         flag: "calibration",
         value_name: "FILE",
-        help: "representative inputs for --quantize int8: a .npy array of N samples, [N, ...] \
-               (or `random`, at an unknown cost in accuracy)",
+        help: "representative inputs for --quantize int8: a .npy array of N samples, [N, ...], \
+               or an .npz of one such array per input (or `random`, at an unknown cost in \
+               accuracy)",
         repeatable: false,
     },
     ModelOption {
@@ -208,6 +209,21 @@ pub fn int8_settings(
             parse_quantize(mode).map_err(Error::invalid_argument)?;
             let calibration = if path == Path::new(RANDOM_CALIBRATION) {
                 Calibration::Random
+            } else if path.extension().is_some_and(|e| e == "npz") {
+                let bytes = std::fs::read(path)
+                    .map_err(|e| Error::io(path, "read", &e).context("--calibration"))?;
+                let arrays = crate::npz::read_npz(&bytes).map_err(|e| {
+                    Error::invalid_argument(format!(
+                        "--calibration: {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                Calibration::Named(
+                    arrays
+                        .into_iter()
+                        .map(|(name, a)| (name, Value::new(a.shape, a.data)))
+                        .collect(),
+                )
             } else {
                 let value = read_array(path)
                     .map_err(|e| e.context(format_args!("--calibration")))?;

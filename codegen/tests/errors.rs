@@ -287,6 +287,18 @@ error_case!(
     )
 );
 error_case!(
+    calibration_arrays_not_named_after_the_inputs,
+    build(
+        "{fixtures}/models/batchnorm_gemm.onnx",
+        &[
+            "--quantize",
+            "int8",
+            "--calibration",
+            "{fixtures}/npz/stored.npz"
+        ]
+    )
+);
+error_case!(
     integer_io_of_a_float_model,
     build("{fixtures}/ptq/digits_mlp.onnx", &["--io", "int8"])
 );

@@ -606,3 +606,36 @@ fn int8_io() {
     .remove(0);
     assert_eq!(dequantized, expected);
 }
+
+/// `--calibration` with an `.npz` of one array per input (`fixtures/make_npz_fixtures.py`):
+/// arrays named after the inputs (in another order) and arrays in input order (`arr_0`, ...)
+/// calibrate the two-input model alike, and its fully connected layer becomes int8.
+#[test]
+fn npz_calibration_of_a_two_input_model() {
+    let build = |file: &str| {
+        let options = CompileOptions {
+            passes: edgegen::passes::PassOptions {
+                int8: edgegen::options::int8_settings(
+                    Some("int8"),
+                    Some(&fixtures().join("npz").join(file)),
+                    None,
+                    false,
+                )
+                .unwrap(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let compiled = compile(&fixtures().join("models/batchnorm_gemm.onnx"), &options);
+        assert!(compiled.graph.nodes.iter().any(|n| matches!(
+            n.op,
+            edgegen::ir::Op::Gemm(_)
+        )
+            && compiled.graph.tensor(n.outputs[0]).dtype == edgegen::ir::DType::I8));
+        edgegen::backend::rust::emit(&compiled.graph).unwrap()
+    };
+    assert_eq!(
+        build("batchnorm_gemm_named.npz"),
+        build("batchnorm_gemm_positional.npz")
+    );
+}

@@ -75,6 +75,9 @@ pub enum Calibration {
     /// One array per graph input, in order: the input's shape with a leading sample axis
     /// (`[N, 64]` for an input of `[1, 64]`, or `[N, 1, 64]`).
     Data(Vec<Value>),
+    /// The arrays of an `.npz` file: named after the graph inputs, or `arr_0`, `arr_1`, ... in
+    /// input order (`numpy.savez(f, x, y)`).
+    Named(Vec<(String, Value)>),
     /// `--calibration random`: 64 samples of standard normal values (a fixed seed), for trying
     /// a model out when no data is at hand. The ranges have nothing to do with real inputs, so
     /// the accuracy of such a build is unknown.
@@ -115,6 +118,7 @@ pub fn quantize(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> 
         Some(settings) => {
             let samples = match &settings.calibration {
                 Calibration::Data(arrays) => samples(graph, arrays)?,
+                Calibration::Named(arrays) => samples(graph, &by_input(graph, arrays)?)?,
                 Calibration::Random => random_samples(graph, 64)?,
             };
             let ranges =
@@ -205,6 +209,50 @@ fn swap_names(graph: &mut Graph, a: TensorId, b: TensorId) {
     let name_a = std::mem::take(&mut graph.tensor_mut(a).name);
     let name_b = std::mem::replace(&mut graph.tensor_mut(b).name, name_a);
     graph.tensor_mut(a).name = name_b;
+}
+
+/// The arrays of an `.npz` calibration file in graph input order: by input name, or by
+/// position when numpy named them `arr_0`, `arr_1`, ...
+fn by_input(graph: &Graph, named: &[(String, Value)]) -> Result<Vec<Value>> {
+    let inputs: Vec<&str> = graph
+        .model_inputs()
+        .iter()
+        .map(|&t| graph.tensor(t).name.as_str())
+        .collect();
+    let positional = (0..named.len()).all(|i| named[i].0 == format!("arr_{i}"));
+    if positional {
+        return Ok(named.iter().map(|(_, v)| v.clone()).collect());
+    }
+    let unknown: Vec<&str> = named
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| !inputs.contains(n))
+        .collect();
+    let missing: Vec<&str> = inputs
+        .iter()
+        .copied()
+        .filter(|i| !named.iter().any(|(n, _)| n == i))
+        .collect();
+    if !unknown.is_empty() || !missing.is_empty() {
+        return Err(Error::invalid_argument(format!(
+            "the calibration arrays are named {}, the model's inputs {}: name each array after \
+             its input (numpy.savez(f, **{{name: array}})) or give them in input order \
+             (numpy.savez(f, x, y))",
+            quoted(named.iter().map(|(n, _)| n.as_str())),
+            quoted(inputs.iter().copied())
+        )));
+    }
+    Ok(inputs
+        .iter()
+        .filter_map(|i| named.iter().find(|(n, _)| n == i).map(|(_, v)| v.clone()))
+        .collect())
+}
+
+fn quoted<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Splits the calibration arrays into samples, each one value per graph input.
