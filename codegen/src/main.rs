@@ -163,7 +163,7 @@ struct ModelArgs {
     #[arg(long = "dump-after", value_name = "PASS", value_parser = pass_names(true))]
     dump_after: Vec<String>,
     /// Quantize the model: `int8` (int8 weights and activations, integer-only code; needs
-    /// --calibration)
+    /// --calibration) or `int4-weights` (the same with 4-bit weights, packed two per byte)
     #[arg(long, value_name = "MODE", value_parser = options::parse_quantize)]
     quantize: Option<String>,
     /// Representative inputs for --quantize int8: a .npy array of N samples, [N, ...], or an

@@ -63,7 +63,8 @@ pub const MODEL_OPTIONS: &[ModelOption] = &[
         flag: "quantize",
         value_name: "MODE",
         help: "quantize the model: `int8` (int8 weights and activations, integer-only code; \
-               needs --calibration)",
+               needs --calibration) or `int4-weights` (the same with 4-bit weights, packed two \
+               per byte)",
         repeatable: false,
     },
     ModelOption {
@@ -150,7 +151,7 @@ pub fn parse_bytes(text: &str) -> std::result::Result<usize, String> {
 }
 
 /// The quantization modes `--quantize` takes.
-pub const QUANTIZE_MODES: &[&str] = &["int8"];
+pub const QUANTIZE_MODES: &[&str] = &["int8", "int4-weights"];
 
 /// Checks a `--quantize` mode.
 pub fn parse_quantize(text: &str) -> std::result::Result<String, String> {
@@ -229,10 +230,16 @@ pub fn int8_settings(
                     .map_err(|e| e.context(format_args!("--calibration")))?;
                 Calibration::Data(vec![value])
             };
+            let weights = if mode == "int4-weights" {
+                crate::passes::quantize::WeightBits::Int4
+            } else {
+                crate::passes::quantize::WeightBits::Int8
+            };
             Ok(Some(crate::passes::quantize::Int8Settings {
                 calibration,
                 calibrator,
                 per_tensor,
+                weights,
             }))
         }
     }

@@ -372,6 +372,36 @@ pub fn mean_params(
     }
 }
 
+/// 4-bit integers (one per `i8`, in `[-8, 7]`) packed two per byte, as generated code stores
+/// the weights of `--quantize int4-weights`: the values come in rows of `row_len` (one row per
+/// output channel), each row starts on a byte boundary, value `2j` of a row is the low nibble of
+/// its byte `j` and value `2j + 1` the high nibble; a row of odd length ends with an unused high
+/// nibble, left zero. Padding each row costs at most half a byte per output channel and lets a
+/// kernel find a row by multiplication alone. [`crate::kernels::quant::int4_at`] reads them.
+pub fn pack_int4_rows(values: &[i8], row_len: usize) -> Vec<u8> {
+    if row_len == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(values.len().div_ceil(row_len) * row_len.div_ceil(2));
+    for row in values.chunks(row_len) {
+        for pair in row.chunks(2) {
+            let low = pair[0] as u8 & 0x0f;
+            let high = pair.get(1).map_or(0, |&v| v as u8 & 0x0f);
+            out.push(low | high << 4);
+        }
+    }
+    out
+}
+
+/// The bytes [`pack_int4_rows`] makes of `values` values in rows of `row_len`.
+pub fn packed_int4_len(values: usize, row_len: usize) -> usize {
+    if row_len == 0 {
+        0
+    } else {
+        values.div_ceil(row_len) * row_len.div_ceil(2)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

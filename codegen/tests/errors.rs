@@ -314,6 +314,11 @@ error_case!(
     unknown_quantization_mode,
     build("{fixtures}/ptq/digits_mlp.onnx", &["--quantize", "int3"])
 );
+// 4-bit weights are `int4-weights`: activations stay int8, so a bare `int4` is refused.
+error_case!(
+    int4_is_not_a_quantization_mode,
+    build("{fixtures}/ptq/digits_mlp.onnx", &["--quantize", "int4"])
+);
 error_case!(
     calibration_of_the_wrong_shape,
     build(

@@ -49,8 +49,9 @@ use syn::{Ident, Lit, LitStr, Token, bracketed, parse_macro_input};
 /// - Every option of `edgegen build` that decides the generated code, with `_` for `-`:
 ///   `input_shape = "NAME=DIMS"`, `constant = "NAME=FILE"`, `disable_pass = "PASS"` and
 ///   `dump_after = "PASS"` (the IR after that pass, printed while the crate builds: a debugging
-///   aid, to remove afterwards), `quantize = "int8"` with `calibration = "data/samples.npy"`
-///   (post-training quantization; the samples file is tracked too) and `max_ram = "64K"` (or a
+///   aid, to remove afterwards), `quantize = "int8"` (or `"int4-weights"`) with
+///   `calibration = "data/samples.npy"` (post-training quantization; the samples file is
+///   tracked too) and `max_ram = "64K"` (or a
 ///   number of bytes: the build fails when the model needs more RAM). A list in brackets gives an option several times; so does
 ///   repeating it.
 ///

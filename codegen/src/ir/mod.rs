@@ -71,6 +71,12 @@ pub struct Quantization {
     pub zero_point: Vec<i32>,
     /// The axis of per-axis quantization (0 when there is a single scale).
     pub axis: usize,
+    /// The integers are 4-bit, in `[-8, 7]` (`--quantize int4-weights`). In the IR they are
+    /// held one per `i8` element, so the evaluator and the passes treat them as any int8
+    /// values; only their storage differs: back ends pack them two per byte
+    /// ([`crate::quant::pack_int4_rows`]). Only constant `i8` weights of int8 convolutions
+    /// and fully connected layers carry it.
+    pub int4: bool,
 }
 
 impl Quantization {
@@ -80,6 +86,7 @@ impl Quantization {
             scale: vec![scale],
             zero_point: vec![zero_point],
             axis: 0,
+            int4: false,
         }
     }
 
@@ -121,8 +128,26 @@ impl Tensor {
         self.len() == 0
     }
 
+    /// Bytes of the elements in memory (one per value for 4-bit integers, which the IR holds
+    /// unpacked).
     pub fn size_bytes(&self) -> usize {
         self.len() * self.dtype.size_bytes()
+    }
+
+    /// Whether the elements are 4-bit integers ([`Quantization::int4`]).
+    pub fn is_int4(&self) -> bool {
+        self.quant.as_ref().is_some_and(|q| q.int4)
+    }
+
+    /// Bytes of the elements as generated code stores them: 4-bit integers packed two per
+    /// byte, the values of each index of the first axis (each output channel) padded to a
+    /// whole byte ([`crate::quant::pack_int4_rows`]).
+    pub fn stored_bytes(&self) -> usize {
+        if !self.is_int4() {
+            return self.size_bytes();
+        }
+        let rows = self.shape().first().copied().unwrap_or(1).max(1);
+        crate::quant::packed_int4_len(self.len(), self.len() / rows)
     }
 }
 

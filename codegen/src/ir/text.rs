@@ -174,7 +174,8 @@ fn typed(graph: &Graph, id: TensorId) -> String {
 }
 
 /// `f32[1, 3, 8, 8]`, or `f32[?]` when the shape is unknown; a quantized tensor adds
-/// `quant(scale, zero_point)` or, per axis, `quant([scales], [zero_points], axis)`.
+/// `quant(scale, zero_point)` or, per axis, `quant([scales], [zero_points], axis)`, followed by
+/// `int4` for 4-bit integers ([`Quantization::int4`]).
 pub fn format_type(t: &Tensor) -> String {
     let mut out = match &t.shape {
         Some(shape) => {
@@ -200,6 +201,9 @@ pub fn format_type(t: &Tensor) -> String {
                     q.axis
                 );
             }
+        }
+        if q.int4 {
+            out.push_str(" int4");
         }
     }
     out
@@ -639,11 +643,17 @@ impl Parser {
             }
             Some(dims)
         };
-        let quant = if self.peek() == Some(&Token::Word("quant".into())) {
+        let mut quant = if self.peek() == Some(&Token::Word("quant".into())) {
             Some(self.quantization()?)
         } else {
             None
         };
+        if let Some(q) = &mut quant
+            && self.peek() == Some(&Token::Word("int4".into()))
+        {
+            self.next()?;
+            q.int4 = true;
+        }
         let id = self.graph.add_tensor(Tensor {
             name: name.clone(),
             dtype,
@@ -683,6 +693,7 @@ impl Parser {
                         scale,
                         zero_point,
                         axis: (*axis).max(0) as usize,
+                        int4: false,
                     })
             }
             _ => None,
@@ -916,6 +927,22 @@ mod tests {
         assert_eq!(print(&graph, PrintOptions::default()), text);
         let err = parse("graph g {\n  input %x: i8[1] quant(0.5)\n}").unwrap_err();
         assert!(err.to_string().contains("quant("), "{err}");
+    }
+
+    #[test]
+    fn int4_weights_round_trip() {
+        let text = r#"graph "q4" {
+  input %x: i8[1, 3] quant(0.5, -3)
+  const %w: i8[2, 3] quant([0.25, 0.125], [0, 0], 0) int4 = [1, -8, 7, 0, -1, 3]
+  %y: i8[1, 2] quant(0.75, 7) = Gemm(%x, %w) {trans_b=true} @fc
+  output %y
+}
+"#;
+        let graph = parse(text).unwrap();
+        let w = graph.tensor(graph.nodes[0].inputs[1]);
+        assert!(w.is_int4());
+        assert_eq!(w.stored_bytes(), 4);
+        assert_eq!(print(&graph, PrintOptions::default()), text);
     }
 
     #[test]

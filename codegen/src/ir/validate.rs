@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use crate::ir::{Graph, Quantization, Tensor, TensorId};
+use crate::ir::{Graph, Quantization, Tensor, TensorData, TensorId};
 
 /// How far along the pipeline the graph is, which decides what must already hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -215,7 +215,7 @@ pub fn validate(graph: &Graph, stage: Stage) -> Result<(), String> {
 
 /// Quantization parameters must describe an integer tensor: one zero point per scale, finite
 /// positive scales, zero points in the element type's range, and an axis that exists and has one
-/// entry per scale.
+/// entry per scale; 4-bit integers are constant `i8` values in `[-8, 7]` with zero points 0.
 fn check_quantization(tensor: &Tensor, q: &Quantization, problems: &mut Vec<String>) {
     let name = &tensor.name;
     if !tensor.dtype.is_integer() {
@@ -251,6 +251,21 @@ fn check_quantization(tensor: &Tensor, q: &Quantization, problems: &mut Vec<Stri
             q.axis
         ));
     }
+    // 4-bit integers are constant int8 weights whose values fit in four bits, symmetric (the
+    // packed kernels have no weight zero point).
+    if q.int4 {
+        match &tensor.data {
+            Some(TensorData::I8(values)) => {
+                if let Some(bad) = values.iter().find(|v| !(-8..=7).contains(*v)) {
+                    problems.push(format!("'{name}' is int4 but holds the value {bad}"));
+                }
+            }
+            _ => problems.push(format!("'{name}' is int4 but not a constant of i8")),
+        }
+        if q.zero_point.iter().any(|&z| z != 0) {
+            problems.push(format!("'{name}' is int4 with a zero point other than 0"));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -265,6 +280,20 @@ mod tests {
         )
         .unwrap();
         validate(&g, Stage::Inferred).unwrap();
+    }
+
+    #[test]
+    fn int4_values_must_fit_in_four_bits() {
+        let text = |w: &str| {
+            format!(
+                "graph g {{\n input %x: i8[1, 2] quant(0.5, 0)\n const %w: i8[1, 2] \
+                 quant(0.25, 0) int4 = [{w}]\n %y: i8[1, 1] quant(1, 0) = Gemm(%x, %w) \
+                 {{trans_b=true}} @fc\n output %y\n}}"
+            )
+        };
+        validate(&parse(&text("-8, 7")).unwrap(), Stage::Inferred).unwrap();
+        let err = validate(&parse(&text("-9, 7")).unwrap(), Stage::Inferred).unwrap_err();
+        assert!(err.contains("is int4 but holds the value -9"), "{err}");
     }
 
     #[test]

@@ -11,9 +11,9 @@
 //! compile time by the compiler's `quant` module.
 
 use super::quant::{
-    exp_on_negative_values, multiply_by_quantized_multiplier, reciprocal, requantize,
-    round_half_away, rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
-    saturating_rounding_multiply_by_pot,
+    exp_on_negative_values, int4_at, multiply_by_quantized_multiplier, reciprocal,
+    requantize, round_half_away, rounding_divide_by_pot,
+    saturating_rounding_doubling_high_mul, saturating_rounding_multiply_by_pot,
 };
 
 /// Axes of the broadcast iteration space of the binary int8 kernels.
@@ -53,6 +53,35 @@ pub fn fully_connected_i8(
             let mut acc: i32 = if bias.is_empty() { 0 } else { bias[j] };
             for (&x, &w) in row.iter().zip(weights) {
                 acc += (x as i32 - p.input_zero_point) * (w as i32 - p.weight_zero_point);
+            }
+            let scaled =
+                round_half_away(acc as f64 * scales[j]).saturating_add(p.output_zero_point);
+            y[i * p.n + j] = scaled.clamp(p.output_min, p.output_max) as i8;
+        }
+    }
+}
+
+/// [`fully_connected_i8`] with 4-bit weights (`--quantize int4-weights`): row `j` of `b` holds
+/// the `k` weights of output `j` packed two per byte ([`int4_at`]), `k.div_ceil(2)` bytes. The
+/// arithmetic is that of int8 weights; only the loads differ.
+#[inline(always)]
+pub fn fully_connected_i8_int4_weights(
+    p: FullyConnectedI8,
+    a: &[i8],
+    b: &[u8],
+    bias: &[i32],
+    scales: &[f64],
+    y: &mut [i8],
+) {
+    let row_bytes = p.k.div_ceil(2);
+    for i in 0..p.m {
+        let row = &a[i * p.k..(i + 1) * p.k];
+        for j in 0..p.n {
+            let weights = &b[j * row_bytes..(j + 1) * row_bytes];
+            let mut acc: i32 = if bias.is_empty() { 0 } else { bias[j] };
+            for (t, &x) in row.iter().enumerate() {
+                acc += (x as i32 - p.input_zero_point)
+                    * (int4_at(weights, t) - p.weight_zero_point);
             }
             let scaled =
                 round_half_away(acc as f64 * scales[j]).saturating_add(p.output_zero_point);
@@ -749,7 +778,7 @@ mod tests {
             let bias: Vec<i32> = bytes(seed ^ 2, n).iter().map(|&v| v as i32 * 37).collect();
             let (xq, yq) = (Quantization::per_tensor(0.04, -5), Quantization::per_tensor(0.2, 9));
             let wq = if per_channel {
-                Quantization { scale: (0..n).map(|j| 0.01 + 0.003 * j as f32).collect(), zero_point: vec![0; n], axis: 0 }
+                Quantization { scale: (0..n).map(|j| 0.01 + 0.003 * j as f32).collect(), zero_point: vec![0; n], axis: 0, int4: false }
             } else {
                 Quantization::per_tensor(0.02, 0)
             };
@@ -765,6 +794,40 @@ mod tests {
             let p = FullyConnectedI8 { m, k, n, input_zero_point: -5, weight_zero_point: 0, output_zero_point: 9, output_min: min, output_max: max };
             let mut y = vec![0i8; m * n];
             fully_connected_i8(p, &a, &b, &bias, &scales, &mut y);
+            prop_assert_eq!(TensorData::I8(y), expected);
+        }
+
+        /// 4-bit weights packed per output row; odd `k` leaves the last byte of each row half
+        /// used.
+        #[test]
+        fn fully_connected_with_int4_weights_matches_the_evaluator(
+            m in 1..4usize, k in 1..40usize, n in 1..9usize, seed in any::<u64>(),
+            relu in any::<bool>(),
+        ) {
+            let a = bytes(seed, m * k);
+            let b: Vec<i8> = bytes(seed ^ 1, n * k).iter().map(|&v| v >> 4).collect();
+            let bias: Vec<i32> = bytes(seed ^ 2, n).iter().map(|&v| v as i32 * 37).collect();
+            let (xq, yq) = (Quantization::per_tensor(0.04, -5), Quantization::per_tensor(0.2, 9));
+            let wq = Quantization {
+                scale: (0..n).map(|j| 0.1 + 0.03 * j as f32).collect(),
+                zero_point: vec![0; n],
+                axis: 0,
+                int4: true,
+            };
+            let act = if relu { Activation::Relu } else { Activation::None };
+            let (av, bv) = (Value::new(vec![m, k], TensorData::I8(a.clone())), Value::new(vec![n, k], TensorData::I8(b.clone())));
+            let bias_value = Value::new(vec![n], TensorData::I32(bias.clone()));
+            let expected = reference::fully_connected(
+                Operand { value: &av, quant: &xq }, Operand { value: &bv, quant: &wq },
+                Some(&bias_value), &yq, &[m, n], act,
+            ).unwrap();
+            let (min, max) = crate::quant::activation_range(act, 0.2, 9, DType::I8).unwrap();
+            let scales = crate::quant::fully_connected_scales(0.04, &wq, 0.2, n);
+            let p = FullyConnectedI8 { m, k, n, input_zero_point: -5, weight_zero_point: 0, output_zero_point: 9, output_min: min, output_max: max };
+            let packed = crate::quant::pack_int4_rows(&b, k);
+            prop_assert_eq!(packed.len(), n * k.div_ceil(2));
+            let mut y = vec![0i8; m * n];
+            fully_connected_i8_int4_weights(p, &a, &packed, &bias, &scales, &mut y);
             prop_assert_eq!(TensorData::I8(y), expected);
         }
 

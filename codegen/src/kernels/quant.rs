@@ -247,6 +247,20 @@ pub fn reciprocal(x: i32, integer_bits: i32) -> (i32, i32) {
     )
 }
 
+/// Value `i` of a row of 4-bit weights packed two per byte (`--quantize int4-weights`):
+/// value `2j` is the low nibble of byte `j` and value `2j + 1` its high nibble, each a
+/// two's-complement integer in `[-8, 7]`. Rows start on a byte boundary; a row of an odd number
+/// of values leaves the high nibble of its last byte unused (zero). The compiler packs them
+/// with `crate::quant::pack_int4_rows`.
+#[inline(always)]
+pub fn int4_at(row: &[u8], i: usize) -> i32 {
+    let byte = row[i >> 1];
+    // Moving the nibble to the top of the byte and shifting it back arithmetically extends
+    // its sign.
+    let top = if i & 1 == 0 { byte << 4 } else { byte & 0xf0 };
+    ((top as i8) >> 4) as i32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,5 +366,18 @@ mod tests {
             let expected = round_shift(high, right);
             prop_assert_eq!(multiply_by_quantized_multiplier(x, m, shift) as i128, expected);
         }
+    }
+
+    #[test]
+    fn int4_values_unpack_from_low_then_high_nibbles() {
+        // 0x8f: low nibble 0xf (-1), high nibble 0x8 (-8); 0x07: 7 then 0 (padding).
+        let row = [0x8f, 0x07];
+        let values: Vec<i32> = (0..4).map(|i| int4_at(&row, i)).collect();
+        assert_eq!(values, [-1, -8, 7, 0]);
+        let all: Vec<i8> = (-8..=7).collect();
+        let packed = crate::quant::pack_int4_rows(&all, all.len());
+        assert_eq!(packed.len(), 8);
+        let back: Vec<i32> = (0..all.len()).map(|i| int4_at(&packed, i)).collect();
+        assert_eq!(back, all.iter().map(|&v| v as i32).collect::<Vec<_>>());
     }
 }

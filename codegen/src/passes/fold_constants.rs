@@ -158,6 +158,7 @@ fn dequantized_weights(graph: &Graph, node: &Node) -> Option<Quantization> {
         scale: a.scale.clone(),
         zero_point,
         axis,
+        int4: false,
     })
 }
 

@@ -202,6 +202,7 @@ fn expand_qlinear_conv(graph: &mut Graph) -> usize {
                 scale: w_scale.clone(),
                 zero_point: vec![0; c_out],
                 axis: 0,
+                int4: false,
             },
         );
         let mut inputs = vec![float_twin(graph, x, "float"), w_id];

@@ -164,8 +164,8 @@ pub const PIPELINE: &[Pass] = &[
         name: "quantize",
         run: quantize::quantize,
         required: true,
-        description: "int8 weights and activations from calibration (with --quantize int8) or from \
-                      the model's own quantization (QDQ models)",
+        description: "int8 weights and activations from calibration (with --quantize int8; 4-bit \
+                      weights with int4-weights) or from the model's own quantization (QDQ models)",
     },
     Pass {
         name: "plan_memory",

@@ -1,4 +1,5 @@
-//! Post-training int8 quantization (`--quantize int8 --calibration data.npy`).
+//! Post-training int8 quantization (`--quantize int8 --calibration data.npy`), and its variant
+//! with 4-bit weights (`--quantize int4-weights`).
 //!
 //! 1. **Calibration.** The reference evaluator runs the float graph on every calibration sample
 //!    and records each float tensor's range (min–max; see [`Calibrator`]).
@@ -25,6 +26,21 @@
 //!    NCHW convolution becomes a channels-last one between transposes, its weights stored
 //!    `[C_out, kh, kw, C_in / group]`. A transpose back to NCHW is only made where something
 //!    reads the NCHW tensor: consecutive convolutions and pools pass NHWC data to each other.
+//!
+//! **4-bit weights** (`--quantize int4-weights`, W4A8): everything above, except that the
+//! weights of fully connected layers and convolutions are symmetric per output channel in
+//! `[-7, 7]`, each channel's scale the one between its largest magnitude / 7 and half of that
+//! with the least squared error (on the digits CNN that keeps 96.0 % where largest / 7 gave
+//! 94.0 %; the MLP goes from 97.5 % to 97.0 %). Activations stay int8 and the accumulator and its
+//! requantization are unchanged: a 4-bit weight times its scale is just a coarser int8 weight.
+//! The IR therefore keeps such weights as `i8` constants, one value per element, marked by
+//! [`Quantization::int4`], rather than as a new element type: the reference evaluator, constant
+//! handling and every pass compute on them as on int8 weights with no new case, and no other
+//! tensor (activations, the arena, graph inputs and outputs) could ever be 4-bit, so a `DType`
+//! would add a case to every `match` on element types that none of them can meet. Only the back
+//! end looks at the mark: it stores the values packed two per byte
+//! ([`crate::quant::pack_int4_rows`]) and calls kernels that unpack them as they load, and the
+//! report counts the packed bytes.
 
 use std::collections::HashMap;
 
@@ -84,13 +100,42 @@ pub enum Calibration {
     Random,
 }
 
-/// What `--quantize int8` needs: the calibration samples.
+/// How many bits the weights of int8 layers take.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WeightBits {
+    /// `--quantize int8`: int8 weights, symmetric in `[-127, 127]`.
+    #[default]
+    Int8,
+    /// `--quantize int4-weights`: 4-bit weights, symmetric in `[-7, 7]`, packed two per byte in
+    /// generated code.
+    Int4,
+}
+
+impl WeightBits {
+    /// The largest magnitude of a weight quantized from float: 127 or 7.
+    fn largest(self) -> f32 {
+        match self {
+            WeightBits::Int8 => 127.0,
+            WeightBits::Int4 => 7.0,
+        }
+    }
+
+    /// The integers a weight may take: the symmetric range and one more negative value, which
+    /// only a model's own quantization uses.
+    fn range(self) -> (f32, f32) {
+        (-self.largest() - 1.0, self.largest())
+    }
+}
+
+/// What `--quantize int8` (or `int4-weights`) needs: the calibration samples, and the width of
+/// the weights.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Int8Settings {
     pub calibration: Calibration,
     pub calibrator: Calibrator,
     /// `--per-tensor`: one scale per weight tensor rather than per output channel.
     pub per_tensor: bool,
+    pub weights: WeightBits,
 }
 
 /// The task [`Progress`] is told about while the calibration samples run.
@@ -104,7 +149,7 @@ pub fn quantize(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> 
         None if graph.source_quant.is_empty() => {}
         // A QDQ model: its own quantization, where it has some.
         None => {
-            let (quantized, float) = rewrite(graph, None, false)?;
+            let (quantized, float) = rewrite(graph, None, false, WeightBits::Int8)?;
             report.changes = quantized;
             if quantized > 0 {
                 // onnxruntime, whose models these are, rounds the exact rescaled accumulator.
@@ -123,7 +168,8 @@ pub fn quantize(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> 
             };
             let ranges =
                 calibrate(graph, &samples, settings.calibrator, &options.progress)?;
-            let (quantized, float) = rewrite(graph, Some(&ranges), settings.per_tensor)?;
+            let (quantized, float) =
+                rewrite(graph, Some(&ranges), settings.per_tensor, settings.weights)?;
             report.changes = quantized;
             report.details.push(format!(
                 "{} calibration samples; {quantized} nodes in int8, {float} left in float",
@@ -599,6 +645,7 @@ fn rewrite(
     graph: &mut Graph,
     ranges: Option<&HashMap<TensorId, (f32, f32)>>,
     per_tensor: bool,
+    weight_bits: WeightBits,
 ) -> Result<(usize, usize)> {
     let source_quant = graph.source_quant.clone();
     let activation = |t: TensorId| -> Option<Quantization> {
@@ -690,7 +737,8 @@ fn rewrite(
                     unreachable!("planned as a Conv")
                 };
                 attrs.channels_last = true;
-                let (w, b) = conv_constants(graph, &node, &x_quant, per_tensor)?;
+                let (w, b) =
+                    conv_constants(graph, &node, &x_quant, per_tensor, weight_bits)?;
                 let mut inputs = vec![x_nhwc, w];
                 inputs.extend(b);
                 (Op::Conv(attrs), inputs, known(activation(y)))
@@ -732,7 +780,12 @@ fn rewrite(
                     unreachable!("planned as a Gemm")
                 };
                 let (w, b) = fully_connected_constants(
-                    graph, &node, &mut attrs, &x_quant, per_tensor,
+                    graph,
+                    &node,
+                    &mut attrs,
+                    &x_quant,
+                    per_tensor,
+                    weight_bits,
                 )?;
                 let mut inputs = vec![xq, w];
                 inputs.extend(b);
@@ -840,13 +893,14 @@ fn nhwc_twin(graph: &mut Graph, q: TensorId) -> TensorId {
     })
 }
 
-/// The int8 weights `[C_out, kh, kw, C_in / group]` (symmetric per output channel) and int32
-/// bias of a convolution whose float weights are `[C_out, C_in / group, kh, kw]`.
+/// The int8 (or 4-bit) weights `[C_out, kh, kw, C_in / group]` (symmetric per output channel)
+/// and int32 bias of a convolution whose float weights are `[C_out, C_in / group, kh, kw]`.
 fn conv_constants(
     graph: &mut Graph,
     node: &Node,
     x_quant: &Quantization,
     per_tensor: bool,
+    bits: WeightBits,
 ) -> Result<(TensorId, Option<TensorId>)> {
     let w = graph.tensor(node.inputs[1]);
     let weights = w
@@ -866,6 +920,7 @@ fn conv_constants(
         (c_out, per_channel),
         0,
         |c, k| c * per_channel + k,
+        bits,
     );
     let scales = one_scale_if(per_tensor, scales);
     let mut q = vec![0i8; weights.len()];
@@ -876,17 +931,18 @@ fn conv_constants(
                 for x in 0..kw {
                     let v = block[(i * kh + y) * kw + x];
                     q[c * per_channel + (y * kw + x) * c_in + i] =
-                        quantize_weight(v, scale);
+                        quantize_weight(v, scale, bits);
                 }
             }
         }
     }
-    let name = format!("{}/weights_int8", node.name);
+    let name = format!("{}/{}", node.name, weights_name(bits));
     let w_id = graph.add_constant(&name, vec![c_out, kh, kw, c_in], TensorData::I8(q));
     graph.tensor_mut(w_id).quant = Some(Quantization {
         scale: scales.clone(),
         zero_point: vec![0; c_out],
         axis: 0,
+        int4: bits == WeightBits::Int4,
     });
     let bias = match node.inputs.get(2) {
         None => None,
@@ -898,7 +954,9 @@ fn conv_constants(
 /// The scale of each of the `units` output channels of float weights, whose element `k` of
 /// channel `c` is `weights[at(c, k)]` (`depth` of them): the model's own scales (recorded in
 /// [`Graph::source_quant`] for tensor `w`, per tensor or along `output_axis`, zero points 0) when
-/// the weights are exactly integers times them, else symmetric: the largest magnitude over 127.
+/// the weights are exactly integers of `bits` times them, else symmetric: the largest magnitude
+/// over 127 (over 7 for 4-bit weights).
+#[allow(clippy::too_many_arguments)]
 fn weight_scales(
     graph: &Graph,
     w: TensorId,
@@ -906,6 +964,7 @@ fn weight_scales(
     (units, depth): (usize, usize),
     output_axis: usize,
     at: impl Fn(usize, usize) -> usize,
+    bits: WeightBits,
 ) -> Vec<f32> {
     let own = graph.source_quant.get(&w).and_then(|q| {
         if q.zero_point.iter().any(|&z| z != 0) {
@@ -923,7 +982,8 @@ fn weight_scales(
                 && (0..depth).all(|k| {
                     let v = weights[at(c, k)];
                     let q = (v / s).round();
-                    (-128.0..=127.0).contains(&q) && (q * s - v).abs() <= s * 1e-3
+                    let (low, high) = bits.range();
+                    (low..=high).contains(&q) && (q * s - v).abs() <= s * 1e-3
                 })
         })
     };
@@ -932,14 +992,44 @@ fn weight_scales(
         _ => (0..units)
             .map(|c| {
                 let largest = (0..depth).fold(0f32, |m, k| m.max(weights[at(c, k)].abs()));
-                if largest > 0.0 { largest / 127.0 } else { 1.0 }
+                if largest <= 0.0 {
+                    return 1.0;
+                }
+                let full = largest / bits.largest();
+                if bits == WeightBits::Int8 {
+                    return full;
+                }
+                // Fifteen levels are coarse: clipping the few largest weights of a channel
+                // often buys finer steps for all the others. The scale is the one, from the
+                // full range down to half of it in steps of 1 %, with the least squared error.
+                let error = |scale: f32| -> f64 {
+                    (0..depth)
+                        .map(|k| {
+                            let v = weights[at(c, k)];
+                            let q = quantize_weight(v, scale, bits) as f32;
+                            ((q * scale - v) as f64).powi(2)
+                        })
+                        .sum()
+                };
+                (50..=100)
+                    .map(|percent| full * percent as f32 / 100.0)
+                    .map(|scale| (scale, error(scale)))
+                    .fold((full, f64::INFINITY), |best, candidate| {
+                        if candidate.1 < best.1 {
+                            candidate
+                        } else {
+                            best
+                        }
+                    })
+                    .0
             })
             .collect(),
     }
 }
 
 /// `--per-tensor`: the largest of the channels' scales for every channel (each channel's
-/// largest magnitude over 127 is at most the tensor's), so that one scale quantizes the tensor.
+/// largest magnitude over its range is at most the tensor's), so that one scale quantizes the
+/// tensor.
 fn one_scale_if(per_tensor: bool, scales: Vec<f32>) -> Vec<f32> {
     if !per_tensor {
         return scales;
@@ -948,10 +1038,19 @@ fn one_scale_if(per_tensor: bool, scales: Vec<f32>) -> Vec<f32> {
     vec![largest; scales.len()]
 }
 
-/// A weight as int8 with `scale`: the model's own integers where they came from (which may
-/// include −128), else within the symmetric range ±127.
-fn quantize_weight(v: f32, scale: f32) -> i8 {
-    (v / scale).round().clamp(-128.0, 127.0) as i8
+/// A weight as an integer of `bits` with `scale`: the model's own integers where they came from
+/// (which may include −128, or −8), else within the symmetric range ±127 (±7).
+fn quantize_weight(v: f32, scale: f32, bits: WeightBits) -> i8 {
+    let (low, high) = bits.range();
+    (v / scale).round().clamp(low, high) as i8
+}
+
+/// The name of a layer's quantized weights, after the layer's.
+fn weights_name(bits: WeightBits) -> &'static str {
+    match bits {
+        WeightBits::Int8 => "weights_int8",
+        WeightBits::Int4 => "weights_int4",
+    }
 }
 
 /// A float bias as int32 with scale `s_input · s_weight[c]` and zero point 0.
@@ -997,6 +1096,7 @@ fn bias_int32(
         scale: scales,
         zero_point: vec![0; units],
         axis: 0,
+        int4: false,
     });
     Ok(id)
 }
@@ -1015,14 +1115,15 @@ fn int8_twin(graph: &mut Graph, t: TensorId, quant: Quantization) -> TensorId {
     })
 }
 
-/// The int8 weights `[units, inputs]` (symmetric per output channel) and int32 bias of a fully
-/// connected layer; makes the Gemm's B transposed.
+/// The int8 (or 4-bit) weights `[units, inputs]` (symmetric per output channel) and int32 bias
+/// of a fully connected layer; makes the Gemm's B transposed.
 fn fully_connected_constants(
     graph: &mut Graph,
     node: &Node,
     attrs: &mut crate::ir::op::GemmAttrs,
     x_quant: &Quantization,
     per_tensor: bool,
+    bits: WeightBits,
 ) -> Result<(TensorId, Option<TensorId>)> {
     let w = graph.tensor(node.inputs[1]);
     let weights = w
@@ -1046,19 +1147,21 @@ fn fully_connected_constants(
         (units, depth),
         output_axis,
         at,
+        bits,
     );
     let scales = one_scale_if(per_tensor, scales);
     let mut q = Vec::with_capacity(units * depth);
     for (c, &scale) in scales.iter().enumerate() {
-        q.extend((0..depth).map(|k| quantize_weight(weights[at(c, k)], scale)));
+        q.extend((0..depth).map(|k| quantize_weight(weights[at(c, k)], scale, bits)));
     }
     attrs.trans_b = true;
-    let weight_name = format!("{}/weights_int8", node.name);
+    let weight_name = format!("{}/{}", node.name, weights_name(bits));
     let w_id = graph.add_constant(&weight_name, vec![units, depth], TensorData::I8(q));
     graph.tensor_mut(w_id).quant = Some(Quantization {
         scale: scales.clone(),
         zero_point: vec![0; units],
         axis: 0,
+        int4: bits == WeightBits::Int4,
     });
     let bias = match node.inputs.get(2) {
         None => None,

@@ -55,7 +55,8 @@ pub fn node_macs(graph: &Graph, node: &Node) -> u64 {
     }
 }
 
-/// Bytes of the constant inputs of a node (its weights).
+/// Bytes of the constant inputs of a node (its weights), as generated code stores them (4-bit
+/// weights packed two per byte).
 pub fn node_weight_bytes(graph: &Graph, node: &Node) -> usize {
     let mut seen: Vec<TensorId> = Vec::new();
     node.inputs
@@ -66,7 +67,7 @@ pub fn node_weight_bytes(graph: &Graph, node: &Node) -> usize {
                 true
             }
         })
-        .map(|&t| graph.tensor(t).size_bytes())
+        .map(|&t| graph.tensor(t).stored_bytes())
         .sum()
 }
 

@@ -1,5 +1,7 @@
 //! Lowering of the ops TFLite models bring: channels-last convolution and pooling (float and
-//! int8), and the int8 fully connected layer, `Add`/`Sub` and `Softmax`.
+//! int8), and the int8 fully connected layer, `Add`/`Sub` and `Softmax`. The int8 convolution
+//! and fully connected layer also take 4-bit weights (`--quantize int4-weights`), which are
+//! stored packed two per byte.
 //!
 //! Every integer parameter of the int8 kernels (per-channel multipliers and shifts, offsets,
 //! clamp bounds, double-precision output scales) is computed here, at compile time, by
@@ -25,6 +27,35 @@ impl Lowering<'_> {
             .quant
             .as_ref()
             .ok_or_else(|| format!("'{}' has no quantization parameters", tensor.name))
+    }
+
+    /// The weights (input 1) as a kernel argument, and whether they are 4-bit. 4-bit weights
+    /// ([`Quantization::int4`]) become new static bytes, packed two per byte with one row per
+    /// output channel (index of the first axis), each row padded to a whole byte
+    /// ([`quant::pack_int4_rows`]); the `*_int4_weights` kernels read that layout.
+    fn weight_operand(&mut self, inputs: &mut Vec<TensorId>) -> R<(Arg, bool)> {
+        let tensor = self.graph.tensor(self.node.inputs[1]);
+        if !tensor.is_int4() {
+            return Ok((self.operand(1, "WEIGHT", inputs)?, false));
+        }
+        let Some(TensorData::I8(values)) = &tensor.data else {
+            return Err(format!(
+                "4-bit weights '{}' are not constant i8",
+                tensor.name
+            ));
+        };
+        let rows = tensor.shape().first().copied().unwrap_or(1).max(1);
+        let row_len = values.len() / rows;
+        let packed = quant::pack_int4_rows(values, row_len);
+        let doc = format!(
+            "Constant `{}`: 4-bit weights in [-8, 7], {row_len} per output channel, packed two \
+             per byte (value 2j in the low nibble of byte j, 2j + 1 in the high nibble), each \
+             channel starting on a whole byte.",
+            crate::backend::comment(&tensor.name)
+        );
+        let shape = vec![rows, row_len.div_ceil(2)];
+        let name = self.derived("WEIGHT", &doc, shape, TensorData::U8(packed));
+        Ok((Arg::Static(name), true))
     }
 
     /// Whether the op computes on quantized int8 data.
@@ -90,7 +121,7 @@ impl Lowering<'_> {
         let p = self.window(&a.kernel_shape, &a.strides, &a.dilations, &a.pads, a.group)?;
         let mut inputs = Vec::new();
         let x = self.operand(0, "X", &mut inputs)?;
-        let w = self.operand(1, "WEIGHT", &mut inputs)?;
+        let (w, int4_weights) = self.weight_operand(&mut inputs)?;
         let bias = if self.node.inputs.len() > 2 {
             self.operand(2, "BIAS", &mut inputs)?
         } else {
@@ -152,8 +183,13 @@ impl Lowering<'_> {
                     ],
                 ),
             ));
+            let kernel = if int4_weights {
+                "nhwc::conv_i8_int4_weights"
+            } else {
+                "nhwc::conv_i8"
+            };
             body.push(Stmt::Call(
-                "nhwc::conv_i8".into(),
+                kernel.into(),
                 vec![
                     Arg::Local("p".into()),
                     Arg::Local("q".into()),
@@ -163,7 +199,11 @@ impl Lowering<'_> {
                     Arg::Output,
                 ],
             ));
-            detail.push_str(", int8");
+            detail.push_str(if int4_weights {
+                ", int8, 4-bit weights"
+            } else {
+                ", int8"
+            });
         } else if is_hybrid_conv(self.graph, self.node)? {
             let (weight_scale, _) = quant::single(
                 Some(self.quantization(self.node.inputs[1])?),
@@ -269,7 +309,7 @@ impl Lowering<'_> {
         };
         let mut inputs = Vec::new();
         let xa = self.operand(0, "X", &mut inputs)?;
-        let w = self.operand(1, "WEIGHT", &mut inputs)?;
+        let (w, int4_weights) = self.weight_operand(&mut inputs)?;
         let bias = if self.node.inputs.len() > 2 {
             self.operand(2, "BIAS", &mut inputs)?
         } else {
@@ -298,7 +338,11 @@ impl Lowering<'_> {
         let body = vec![
             Stmt::Let("p".into(), p),
             Stmt::Call(
-                "int8::fully_connected_i8".into(),
+                if int4_weights {
+                    "int8::fully_connected_i8_int4_weights".into()
+                } else {
+                    "int8::fully_connected_i8".into()
+                },
                 vec![
                     Arg::Local("p".into()),
                     xa,
@@ -309,7 +353,11 @@ impl Lowering<'_> {
                 ],
             ),
         ];
-        let detail = format!("[{m}, {k}] × [{k}, {n}], int8{}", fused(a.activation));
+        let detail = format!(
+            "[{m}, {k}] × [{k}, {n}], int8{}{}",
+            if int4_weights { ", 4-bit weights" } else { "" },
+            fused(a.activation)
+        );
         self.push(None, detail, inputs, self.node.outputs[0], false, body);
         Ok(())
     }

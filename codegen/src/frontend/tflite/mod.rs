@@ -439,6 +439,7 @@ impl<'a> Importer<'a> {
                             axis: if scale.len() > 1 { axis as usize } else { 0 },
                             scale,
                             zero_point,
+                            int4: false,
                         }),
                         _ => {
                             self.problems.push(format!(
