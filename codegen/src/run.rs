@@ -206,17 +206,25 @@ pub fn build_harness(
     if binary.exists() {
         return Ok(binary);
     }
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::io(&dir, "create the cache directory", &e))?;
-    write_file(&dir.join("model.rs"), code)?;
-    write_file(&dir.join("main.rs"), &main)?;
+    // Each build has its own directory (rustc writes intermediate files next to its output),
+    // so that builds of the same code at once, by threads or processes, do not clobber each
+    // other; the finished binary is renamed into place, and an interrupted build leaves no
+    // binary that a later run would trust.
+    static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let build = dir.join(format!(
+        "build.{}.{}",
+        std::process::id(),
+        BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&build)
+        .map_err(|e| Error::io(&build, "create the cache directory", &e))?;
+    write_file(&build.join("model.rs"), code)?;
+    write_file(&build.join("main.rs"), &main)?;
     on_compile();
-    // Compile to a temporary name and rename, so that an interrupted build leaves no binary
-    // that a later run would trust.
-    let partial = dir.join(format!("harness.partial.{}", std::process::id()));
+    let partial = build.join("harness");
     let output = Command::new(rustc())
         .args(&flags)
-        .arg(dir.join("main.rs"))
+        .arg(build.join("main.rs"))
         .arg("-o")
         .arg(&partial)
         .output()
@@ -228,13 +236,15 @@ pub fn build_harness(
             ErrorKind::Build,
             format!(
                 "the generated code did not compile (a bug in edgegen; the sources are in {}):\n{}",
-                dir.display(),
+                build.display(),
                 shown.join("\n")
             ),
         ));
     }
     std::fs::rename(&partial, &binary)
         .map_err(|e| Error::io(&binary, "store the compiled harness", &e))?;
+    // The sources stay for reading only when the build failed.
+    let _ = std::fs::remove_dir_all(&build);
     Ok(binary)
 }
 
