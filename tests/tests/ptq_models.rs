@@ -753,3 +753,86 @@ fn npz_calibration_of_a_two_input_model() {
         build("batchnorm_gemm_positional.npz")
     );
 }
+
+/// Element-wise `Add`, `Sub` and `Mul` (with broadcasting, and with a constant operand) become
+/// int8 under `--quantize int8`, and the generated code gives the evaluator's outputs.
+#[test]
+fn int8_element_wise_ops_match_the_evaluator() {
+    for model in ["broadcast_matmul", "matmul_add"] {
+        let options = CompileOptions {
+            passes: edgegen::passes::PassOptions {
+                int8: edgegen::options::int8_settings(
+                    Some("int8"),
+                    Some(std::path::Path::new("random")),
+                    None,
+                    false,
+                )
+                .unwrap(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let compiled = compile(&fixtures().join(format!("models/{model}.onnx")), &options);
+        let graph = &compiled.graph;
+        let int8_binary = graph
+            .nodes
+            .iter()
+            .filter(|n| {
+                matches!(
+                    n.op,
+                    edgegen::ir::Op::Add(_)
+                        | edgegen::ir::Op::Sub(_)
+                        | edgegen::ir::Op::Mul(_)
+                ) && graph.tensor(n.outputs[0]).dtype == edgegen::ir::DType::I8
+            })
+            .count();
+        assert!(int8_binary > 0, "{model}: no int8 element-wise op");
+        // Four samples of values in [-2, 2) from a fixed sequence.
+        let samples = 4;
+        let mut state = 12345u32;
+        let inputs: Vec<Value> = graph
+            .model_inputs()
+            .iter()
+            .map(|&t| {
+                let shape = graph.tensor(t).shape().to_vec();
+                let n = samples * shape.iter().product::<usize>();
+                let data: Vec<f32> = (0..n)
+                    .map(|_| {
+                        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                        (state >> 8) as f32 / (1u32 << 24) as f32 * 4.0 - 2.0
+                    })
+                    .collect();
+                let mut batched = shape.clone();
+                batched[0] *= samples;
+                Value::new(batched, edgegen::ir::TensorData::F32(data))
+            })
+            .collect();
+        let code = edgegen::backend::rust::emit(graph).unwrap_or_else(|e| panic!("{e}"));
+        let generated = run_generated(&code, graph, &inputs, samples);
+        for s in 0..samples {
+            let sample: Vec<Value> = graph
+                .model_inputs()
+                .iter()
+                .zip(&inputs)
+                .map(|(&t, all)| {
+                    let shape = graph.tensor(t).shape().to_vec();
+                    let len: usize = shape.iter().product();
+                    let values = floats(&all.data)[s * len..(s + 1) * len].to_vec();
+                    Value::new(shape, edgegen::ir::TensorData::F32(values))
+                })
+                .collect();
+            let expected = edgegen::eval::evaluate(graph, &sample).unwrap();
+            // The float layers after the int8 ones accumulate in f64 in the evaluator, so
+            // outputs agree to float rounding; a wrong int8 step would be off by far more.
+            for (j, (out, want)) in generated.iter().zip(&expected).enumerate() {
+                let len = want.data.len();
+                let error =
+                    relative_error(&out[s * len..(s + 1) * len], &floats(&want.data));
+                assert!(
+                    error <= 1e-5,
+                    "{model}: output {j} of sample {s}: relative error {error:e}"
+                );
+            }
+        }
+    }
+}

@@ -17,7 +17,8 @@
 //!
 //!    A node of a kind with an int8 kernel (`Gemm` as a fully connected layer, 2-D `Conv`,
 //!    `MaxPool`, `AveragePool` and `GlobalAveragePool`, `Relu`, `Softmax` over the last axis,
-//!    views) becomes an int8
+//!    views, `Add`/`Sub`/`Mul` with broadcasting, a constant operand quantized over its range)
+//!    becomes an int8
 //!    node: a float input is quantized first (one `Quantize` node per tensor), and its output
 //!    becomes a new int8 tensor. Every other node stays float; where it reads an int8 result, a
 //!    `Dequantize` node gives back the original float tensor, which also keeps the graph's
@@ -570,6 +571,8 @@ enum Plan {
     Relu,
     Softmax,
     View,
+    /// `Add`, `Sub` or `Mul` of two tensors (or a tensor and a constant), with broadcasting.
+    Binary,
 }
 
 fn plan(graph: &Graph, node: &Node) -> Option<Plan> {
@@ -632,6 +635,14 @@ fn plan(graph: &Graph, node: &Node) -> Option<Plan> {
             Some(Plan::Softmax)
         }
         op if op.is_view() && f32_in(0) && node.outputs.len() == 1 => Some(Plan::View),
+        Op::Add(_) | Op::Sub(_) | Op::Mul(_)
+            if f32_in(0)
+                && f32_in(1)
+                && !graph.tensor(node.inputs[0]).is_constant()
+                && node.outputs.len() == 1 =>
+        {
+            Some(Plan::Binary)
+        }
         _ => None,
     }
 }
@@ -674,8 +685,13 @@ fn rewrite(
         let kind = plan(graph, &node).filter(|kind| {
             // The quantization of the input (unless an int8 node makes it) and of the output
             // (unless the kind fixes it) must be known.
-            let input_known = int8_of.contains_key(&node.inputs[0])
-                || activation(node.inputs[0]).is_some();
+            let known_input = |t: TensorId| {
+                int8_of.contains_key(&t)
+                    || activation(t).is_some()
+                    || graph.tensor(t).is_constant()
+            };
+            let input_known = known_input(node.inputs[0])
+                && (!matches!(kind, Plan::Binary) || known_input(node.inputs[1]));
             let output_known = matches!(kind, Plan::Pool | Plan::View | Plan::Softmax)
                 || activation(node.outputs[0]).is_some();
             input_known && output_known
@@ -803,6 +819,31 @@ fn rewrite(
                     .unwrap_or_else(|| Quantization::per_tensor(1.0 / 256.0, -128)),
             ),
             Plan::View => (node.op.clone(), vec![xq], x_quant),
+            Plan::Binary => {
+                let b = node.inputs[1];
+                let bq = match int8_of.get(&b) {
+                    Some(&q) => q,
+                    None if graph.tensor(b).is_constant() => {
+                        let q = quantized_constant(graph, b);
+                        int8_of.insert(b, q);
+                        q
+                    }
+                    None => {
+                        let q = int8_twin(graph, b, known(activation(b)));
+                        out.push(Node {
+                            name: format!("{}/quantize_input_1", node.name),
+                            op: Op::Quantize,
+                            inputs: vec![b],
+                            params: vec![],
+                            outputs: vec![q],
+                        });
+                        int8_of.insert(b, q);
+                        q
+                    }
+                };
+                materialize(graph, &mut out, &mut unmaterialized, bq);
+                (node.op.clone(), vec![xq, bq], known(activation(y)))
+            }
             Plan::Conv | Plan::Pool | Plan::GlobalAveragePool => {
                 unreachable!("handled above")
             }
@@ -828,6 +869,36 @@ fn rewrite(
     }
     graph.nodes = out;
     Ok((quantized, float))
+}
+
+/// A float constant as an int8 constant: with the model's own quantization if it has one per
+/// tensor, else asymmetric over its range.
+fn quantized_constant(graph: &mut Graph, t: TensorId) -> TensorId {
+    let tensor = graph.tensor(t);
+    let values: Vec<f32> = tensor
+        .data
+        .as_ref()
+        .map(|d| d.to_f64_vec().iter().map(|&v| v as f32).collect())
+        .unwrap_or_default();
+    let quant = match graph.source_quant.get(&t) {
+        Some(q) if q.single().is_some() => q.clone(),
+        _ => {
+            let finite = values.iter().copied().filter(|v| v.is_finite());
+            let (min, max) =
+                finite.fold((0f32, 0f32), |(lo, hi), v| (lo.min(v), hi.max(v)));
+            activation_quantization(min, max)
+        }
+    };
+    let (scale, zero_point) = quant.single().expect("per tensor");
+    let q: Vec<i8> = values
+        .iter()
+        .map(|&v| ((v / scale).round() as i32 + zero_point).clamp(-128, 127) as i8)
+        .collect();
+    let name = format!("{}/int8", tensor.name);
+    let shape = tensor.shape().to_vec();
+    let id = graph.add_constant(&name, shape, TensorData::I8(q));
+    graph.tensor_mut(id).quant = Some(quant);
+    id
 }
 
 /// A quantization [`rewrite`] checked is known before planning the node.
