@@ -201,11 +201,12 @@ pub fn int8_settings(
         (None, Some(_)) => Err(Error::invalid_argument(
             "--calibration is only used with --quantize int8",
         )),
-        (Some(_), None) => Err(Error::invalid_argument(
-            "--quantize int8 needs --calibration FILE: a .npy array of a few hundred \
-             representative inputs, [N, ...], from which the activations' ranges are measured \
-             (or --calibration random to try the model out, at an unknown cost in accuracy)",
-        )),
+        (Some(mode), None) => Err(Error::invalid_argument(format!(
+            "--quantize {mode} needs --calibration FILE: a .npy array of a few hundred \
+             representative inputs, [N, ...] (or an .npz of one per input), from which the \
+             activations' ranges are measured (or --calibration random to try the model out, \
+             at an unknown cost in accuracy)"
+        ))),
         (Some(mode), Some(path)) => {
             parse_quantize(mode).map_err(Error::invalid_argument)?;
             let calibration = if path == Path::new(RANDOM_CALIBRATION) {
