@@ -46,14 +46,32 @@ pub fn fully_connected_i8(
     scales: &[f64],
     y: &mut [i8],
 ) {
+    fully_connected_by(p, a, bias, scales, y, |j, row| {
+        let weights = &b[j * p.k..(j + 1) * p.k];
+        let mut acc = 0i32;
+        for (&x, &w) in row.iter().zip(weights) {
+            acc += (x as i32 - p.input_zero_point) * (w as i32 - p.weight_zero_point);
+        }
+        acc
+    });
+}
+
+/// The loops of the int8 fully connected layers: for each output `j` of each row of `a`, the
+/// bias plus `dot(j, row)`, rescaled by `scales[j]` and rounded.
+#[inline(always)]
+fn fully_connected_by(
+    p: FullyConnectedI8,
+    a: &[i8],
+    bias: &[i32],
+    scales: &[f64],
+    y: &mut [i8],
+    dot: impl Fn(usize, &[i8]) -> i32,
+) {
     for i in 0..p.m {
         let row = &a[i * p.k..(i + 1) * p.k];
         for j in 0..p.n {
-            let weights = &b[j * p.k..(j + 1) * p.k];
-            let mut acc: i32 = if bias.is_empty() { 0 } else { bias[j] };
-            for (&x, &w) in row.iter().zip(weights) {
-                acc += (x as i32 - p.input_zero_point) * (w as i32 - p.weight_zero_point);
-            }
+            let bias = if bias.is_empty() { 0 } else { bias[j] };
+            let acc = bias + dot(j, row);
             let scaled =
                 round_half_away(acc as f64 * scales[j]).saturating_add(p.output_zero_point);
             y[i * p.n + j] = scaled.clamp(p.output_min, p.output_max) as i8;
@@ -74,20 +92,15 @@ pub fn fully_connected_i8_int4_weights(
     y: &mut [i8],
 ) {
     let row_bytes = p.k.div_ceil(2);
-    for i in 0..p.m {
-        let row = &a[i * p.k..(i + 1) * p.k];
-        for j in 0..p.n {
-            let weights = &b[j * row_bytes..(j + 1) * row_bytes];
-            let mut acc: i32 = if bias.is_empty() { 0 } else { bias[j] };
-            for (t, &x) in row.iter().enumerate() {
-                acc += (x as i32 - p.input_zero_point)
-                    * (int4_at(weights, t) - p.weight_zero_point);
-            }
-            let scaled =
-                round_half_away(acc as f64 * scales[j]).saturating_add(p.output_zero_point);
-            y[i * p.n + j] = scaled.clamp(p.output_min, p.output_max) as i8;
+    fully_connected_by(p, a, bias, scales, y, |j, row| {
+        let weights = &b[j * row_bytes..(j + 1) * row_bytes];
+        let mut acc = 0i32;
+        for (t, &x) in row.iter().enumerate() {
+            acc += (x as i32 - p.input_zero_point)
+                * (int4_at(weights, t) - p.weight_zero_point);
         }
-    }
+        acc
+    });
 }
 
 /// The int8 `Add`/`Sub` of TFLite on two tensors of the same shape: each input is offset by its

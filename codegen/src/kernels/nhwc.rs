@@ -116,48 +116,15 @@ pub fn conv_f32(
 /// per output channel.
 #[inline(always)]
 pub fn conv_i8(p: Window, q: ConvQuant, x: &[i8], w: &[i8], bias: &[i32], y: &mut [i8]) {
-    let (cin_g, cout_g) = (p.c_in / p.groups, p.c_out / p.groups);
-    let taps = p.k_h * p.k_w * cin_g;
-    let input_offset = -q.input_zero_point;
-    for n in 0..p.batch {
-        for oy in 0..p.h_out {
-            for ox in 0..p.w_out {
-                let out =
-                    &mut y[((n * p.h_out + oy) * p.w_out + ox) * p.c_out..][..p.c_out];
-                for (oc, o) in out.iter_mut().enumerate() {
-                    let first = (oc / cout_g) * cin_g;
-                    let weights = &w[oc * taps..(oc + 1) * taps];
-                    let mut acc: i32 = if bias.is_empty() { 0 } else { bias[oc] };
-                    for ky in 0..p.k_h {
-                        let Some(iy) = p.row(oy, ky) else { continue };
-                        for kx in 0..p.k_w {
-                            let Some(ix) = p.col(ox, kx) else { continue };
-                            let pixel = &x
-                                [((n * p.h_in + iy) * p.w_in + ix) * p.c_in + first..]
-                                [..cin_g];
-                            let wk = &weights[(ky * p.k_w + kx) * cin_g..][..cin_g];
-                            for (&a, &b) in pixel.iter().zip(wk) {
-                                acc += (a as i32 + input_offset) * b as i32;
-                            }
-                        }
-                    }
-                    let requantize = if q.single_rounding {
-                        requantize_once
-                    } else {
-                        requantize
-                    };
-                    *o = requantize(
-                        acc,
-                        q.multipliers[oc],
-                        q.shifts[oc],
-                        q.output_zero_point,
-                        q.output_min,
-                        q.output_max,
-                    ) as i8;
-                }
-            }
+    let taps = p.k_h * p.k_w * (p.c_in / p.groups);
+    conv_i8_by(p, q, x, bias, y, |oc, tap, pixel, offset| {
+        let wk = &w[oc * taps + tap..][..pixel.len()];
+        let mut acc = 0i32;
+        for (&a, &b) in pixel.iter().zip(wk) {
+            acc += (a as i32 + offset) * b as i32;
         }
-    }
+        acc
+    });
 }
 
 /// [`conv_i8`] with 4-bit weights (`--quantize int4-weights`): the `k_h · k_w · c_in / groups`
@@ -173,10 +140,37 @@ pub fn conv_i8_int4_weights(
     bias: &[i32],
     y: &mut [i8],
 ) {
+    let row_bytes = (p.k_h * p.k_w * (p.c_in / p.groups)).div_ceil(2);
+    conv_i8_by(p, q, x, bias, y, |oc, tap, pixel, offset| {
+        let weights = &w[oc * row_bytes..(oc + 1) * row_bytes];
+        let mut acc = 0i32;
+        for (i, &a) in pixel.iter().enumerate() {
+            acc += (a as i32 + offset) * int4_at(weights, tap + i);
+        }
+        acc
+    });
+}
+
+/// The loops of the int8 convolutions: for each output value, the bias plus
+/// `dot(oc, tap, pixel, input_offset)` over the kernel taps inside the image (`tap` the index
+/// of the tap's first weight within channel `oc`'s, `pixel` the input channels of its group),
+/// requantized.
+#[inline(always)]
+fn conv_i8_by(
+    p: Window,
+    q: ConvQuant,
+    x: &[i8],
+    bias: &[i32],
+    y: &mut [i8],
+    dot: impl Fn(usize, usize, &[i8], i32) -> i32,
+) {
     let (cin_g, cout_g) = (p.c_in / p.groups, p.c_out / p.groups);
-    let taps = p.k_h * p.k_w * cin_g;
-    let row_bytes = taps.div_ceil(2);
     let input_offset = -q.input_zero_point;
+    let requantize = if q.single_rounding {
+        requantize_once
+    } else {
+        requantize
+    };
     for n in 0..p.batch {
         for oy in 0..p.h_out {
             for ox in 0..p.w_out {
@@ -184,7 +178,6 @@ pub fn conv_i8_int4_weights(
                     &mut y[((n * p.h_out + oy) * p.w_out + ox) * p.c_out..][..p.c_out];
                 for (oc, o) in out.iter_mut().enumerate() {
                     let first = (oc / cout_g) * cin_g;
-                    let weights = &w[oc * row_bytes..(oc + 1) * row_bytes];
                     let mut acc: i32 = if bias.is_empty() { 0 } else { bias[oc] };
                     for ky in 0..p.k_h {
                         let Some(iy) = p.row(oy, ky) else { continue };
@@ -193,18 +186,9 @@ pub fn conv_i8_int4_weights(
                             let pixel = &x
                                 [((n * p.h_in + iy) * p.w_in + ix) * p.c_in + first..]
                                 [..cin_g];
-                            let tap = (ky * p.k_w + kx) * cin_g;
-                            for (i, &a) in pixel.iter().enumerate() {
-                                acc +=
-                                    (a as i32 + input_offset) * int4_at(weights, tap + i);
-                            }
+                            acc += dot(oc, (ky * p.k_w + kx) * cin_g, pixel, input_offset);
                         }
                     }
-                    let requantize = if q.single_rounding {
-                        requantize_once
-                    } else {
-                        requantize
-                    };
                     *o = requantize(
                         acc,
                         q.multipliers[oc],

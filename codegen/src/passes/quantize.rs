@@ -711,16 +711,8 @@ fn rewrite(
         let xq = match int8_of.get(&x) {
             Some(&q) => q,
             None => {
-                let q = int8_twin(graph, x, known(activation(x)));
-                out.push(Node {
-                    name: format!("{}/quantize_input", node.name),
-                    op: Op::Quantize,
-                    inputs: vec![x],
-                    params: vec![],
-                    outputs: vec![q],
-                });
-                int8_of.insert(x, q);
-                q
+                let name = format!("{}/quantize_input", node.name);
+                quantize_input(graph, &mut out, &mut int8_of, x, known(activation(x)), name)
             }
         };
         let y = node.outputs[0];
@@ -829,16 +821,9 @@ fn rewrite(
                         q
                     }
                     None => {
-                        let q = int8_twin(graph, b, known(activation(b)));
-                        out.push(Node {
-                            name: format!("{}/quantize_input_1", node.name),
-                            op: Op::Quantize,
-                            inputs: vec![b],
-                            params: vec![],
-                            outputs: vec![q],
-                        });
-                        int8_of.insert(b, q);
-                        q
+                        let name = format!("{}/quantize_input_1", node.name);
+                        let quant = known(activation(b));
+                        quantize_input(graph, &mut out, &mut int8_of, b, quant, name)
                     }
                 };
                 materialize(graph, &mut out, &mut unmaterialized, bq);
@@ -869,6 +854,28 @@ fn rewrite(
     }
     graph.nodes = out;
     Ok((quantized, float))
+}
+
+/// Quantizes float tensor `t` for an int8 reader: a `Quantize` node named `name` writes its
+/// int8 version, which is returned and remembered in `int8_of`.
+fn quantize_input(
+    graph: &mut Graph,
+    out: &mut Vec<Node>,
+    int8_of: &mut HashMap<TensorId, TensorId>,
+    t: TensorId,
+    quant: Quantization,
+    name: String,
+) -> TensorId {
+    let q = int8_twin(graph, t, quant);
+    out.push(Node {
+        name,
+        op: Op::Quantize,
+        inputs: vec![t],
+        params: vec![],
+        outputs: vec![q],
+    });
+    int8_of.insert(t, q);
+    q
 }
 
 /// A float constant as an int8 constant: with the model's own quantization if it has one per
