@@ -69,7 +69,7 @@ fn kernels(c: &mut Criterion) {
         let b = values(p.c_out);
         let mut y = vec![0.0; p.c_out * p.h_out * p.w_out];
         group.bench_function(name, |bench| {
-            bench.iter(|| conv::conv2d(black_box(p), &x, &w, &b, &mut y))
+            bench.iter(|| conv::conv2d(black_box(p), &x, w.as_slice(), &b, &mut y))
         });
     }
     // AD autoencoder: a 640 → 128 dense layer.
@@ -87,7 +87,7 @@ fn kernels(c: &mut Criterion) {
     let (a, w, bias) = (values(640), values(640 * 128), values(128));
     let mut y = vec![0.0; 128];
     group.bench_function("dense_640x128", |bench| {
-        bench.iter(|| gemm::gemm(black_box(p), &a, &w, &bias, &mut y))
+        bench.iter(|| gemm::gemm(black_box(p), &a, w.as_slice(), &bias, &mut y))
     });
     group.finish();
 }

@@ -163,7 +163,9 @@ struct ModelArgs {
     #[arg(long = "dump-after", value_name = "PASS", value_parser = pass_names(true))]
     dump_after: Vec<String>,
     /// Quantize the model: `int8` (int8 weights and activations, integer-only code; needs
-    /// --calibration) or `int4-weights` (the same with 4-bit weights, packed two per byte)
+    /// --calibration), `int4-weights` (the same with 4-bit weights, packed two per byte),
+    /// `int8-weights` (int8 weights with a scale per output channel, float compute, no
+    /// calibration), `fp16` (float16 weights, float compute) or `none`
     #[arg(long, value_name = "MODE", value_parser = options::parse_quantize)]
     quantize: Option<String>,
     /// Representative inputs for --quantize int8: a .npy array of N samples, [N, ...], or an
@@ -231,6 +233,10 @@ impl ModelArgs {
                 )?,
                 progress: Progress::default(),
                 io_int8: self.io.unwrap_or(false),
+                stored_weights: options::stored_weights(
+                    self.quantize.as_deref(),
+                    self.per_tensor,
+                )?,
             },
             max_ram: self.max_ram,
         })
@@ -490,6 +496,7 @@ fn validate(
     let compiled = model.compile(quiet)?;
     let mut float_options = model.options()?;
     float_options.passes.int8 = None;
+    float_options.passes.stored_weights = None;
     let float = edgegen::compile(&model.model, &float_options, &mut |_, _| {})?;
     let graph = &compiled.graph;
     let (values, samples, _) = read_inputs(graph, data)?;

@@ -63,8 +63,9 @@ pub const MODEL_OPTIONS: &[ModelOption] = &[
         flag: "quantize",
         value_name: "MODE",
         help: "quantize the model: `int8` (int8 weights and activations, integer-only code; \
-               needs --calibration) or `int4-weights` (the same with 4-bit weights, packed two \
-               per byte)",
+               needs --calibration), `int4-weights` (the same with 4-bit weights, packed two \
+               per byte), `int8-weights` (int8 weights with a scale per output channel, float \
+               compute, no calibration), `fp16` (float16 weights, float compute) or `none`",
         repeatable: false,
     },
     ModelOption {
@@ -151,7 +152,29 @@ pub fn parse_bytes(text: &str) -> std::result::Result<usize, String> {
 }
 
 /// The quantization modes `--quantize` takes.
-pub const QUANTIZE_MODES: &[&str] = &["int8", "int4-weights"];
+pub const QUANTIZE_MODES: &[&str] =
+    &["int8", "int4-weights", "int8-weights", "fp16", "none"];
+
+/// The modes of `--quantize` that only change how float layers' weights are stored, which need
+/// no calibration.
+const WEIGHT_ONLY_MODES: &[&str] = &["int8-weights", "fp16"];
+
+/// What a weight-only `--quantize` mode (`int8-weights`, `fp16`) asks for; `None` for the other
+/// modes and for none.
+pub fn stored_weights(
+    quantize: Option<&str>,
+    per_tensor: bool,
+) -> Result<Option<crate::passes::compress_weights::StoredWeights>> {
+    use crate::passes::compress_weights::StoredWeights;
+    match quantize {
+        Some("int8-weights") => Ok(Some(StoredWeights::Int8 { per_tensor })),
+        Some("fp16") if per_tensor => Err(Error::invalid_argument(
+            "--per-tensor chooses the scales of integer weights; float16 weights have none",
+        )),
+        Some("fp16") => Ok(Some(StoredWeights::F16)),
+        _ => Ok(None),
+    }
+}
 
 /// Checks a `--quantize` mode.
 pub fn parse_quantize(text: &str) -> std::result::Result<String, String> {
@@ -180,9 +203,31 @@ pub fn int8_settings(
     calibrator: Option<&str>,
     per_tensor: bool,
 ) -> Result<Option<crate::passes::quantize::Int8Settings>> {
+    if let Some(mode) = quantize {
+        parse_quantize(mode).map_err(Error::invalid_argument)?;
+    }
+    if quantize == Some("none") {
+        if per_tensor || calibration.is_some() || calibrator.is_some() {
+            return Err(Error::invalid_argument(
+                "--quantize none keeps the model in float, without --per-tensor, \
+                 --calibration or --calibrator",
+            ));
+        }
+        return Ok(None);
+    }
+    if let Some(mode) = quantize.filter(|m| WEIGHT_ONLY_MODES.contains(m)) {
+        if calibration.is_some() || calibrator.is_some() {
+            return Err(Error::invalid_argument(format!(
+                "--quantize {mode} changes only how weights are stored and needs no \
+                 --calibration or --calibrator (the activations stay float); for int8 \
+                 activations use --quantize int8"
+            )));
+        }
+        return Ok(None);
+    }
     if per_tensor && quantize.is_none() {
         return Err(Error::invalid_argument(
-            "--per-tensor is only used with --quantize int8",
+            "--per-tensor is only used with --quantize int8, int4-weights or int8-weights",
         ));
     }
     let calibrator = match calibrator {

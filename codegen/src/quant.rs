@@ -115,7 +115,8 @@ pub fn channel_multipliers(
 /// The double-precision output scales of a quantized fully connected layer, one per output
 /// channel: `s_in · s_w[c] / s_out`. TFLite's reference `FULLY_CONNECTED` kernel (since LiteRT
 /// 2.x) requantizes with `round(acc · scale)` in double precision instead of the fixed-point
-/// multiplier, so the generated code does the same to give the same bytes.
+/// multiplier, so the generated code does the same to give the same bytes (computing each
+/// factor from the `f32` scales at run time with the same function).
 pub fn fully_connected_scales(
     input_scale: f32,
     weight: &Quantization,
@@ -125,7 +126,7 @@ pub fn fully_connected_scales(
     (0..channels)
         .map(|c| {
             let w = weight.scale[if weight.is_per_axis() { c } else { 0 }];
-            input_scale as f64 * w as f64 / output_scale as f64
+            crate::kernels::int8::fully_connected_scale(input_scale, w, output_scale)
         })
         .collect()
 }

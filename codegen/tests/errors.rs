@@ -319,6 +319,38 @@ error_case!(
     int4_is_not_a_quantization_mode,
     build("{fixtures}/ptq/digits_mlp.onnx", &["--quantize", "int4"])
 );
+// The weight-only modes change constants only: calibration would be silently unused.
+error_case!(
+    calibration_of_a_weight_only_mode,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &[
+            "--quantize",
+            "int8-weights",
+            "--calibration",
+            "{fixtures}/ptq/data/calibration_flat.npy"
+        ]
+    )
+);
+error_case!(
+    per_tensor_float16_weights,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &["--quantize", "fp16", "--per-tensor"]
+    )
+);
+error_case!(
+    calibration_without_quantization,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &[
+            "--quantize",
+            "none",
+            "--calibration",
+            "{fixtures}/ptq/data/calibration_flat.npy"
+        ]
+    )
+);
 error_case!(
     calibration_of_the_wrong_shape,
     build(

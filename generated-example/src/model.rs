@@ -1721,9 +1721,12 @@ mod kernels {
         //! Both walk `y` row by row and add `a[i][p] * b[p][..]` for each `p`: the innermost loop runs
         //! over a contiguous row of `b` and of `y`, which vectorises. The back end stores constant `B`
         //! of a `Gemm` as `[k, n]` whatever the model's `transB`, so the transposed path only runs when
-        //! `B` is computed at run time.
+        //! `B` is computed at run time. `gemm` reads `B` through [`Weights`], so a constant `B` may be
+        //! stored as int8 or float16 (`--quantize int8-weights`, `fp16`): its output channels are its
+        //! columns, `n`.
 
         use super::activation::Activation;
+        use super::weights::Weights;
 
         /// How `C` of a `Gemm` is laid out.
         #[derive(Clone, Copy, Debug, PartialEq)]
@@ -1756,10 +1759,9 @@ mod kernels {
         }
 
         #[inline(always)]
-        pub fn gemm(p: Gemm, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32]) {
+        pub fn gemm(p: Gemm, a: &[f32], b: impl Weights, c: &[f32], y: &mut [f32]) {
             let (m, k, n) = (p.m, p.k, p.n);
             let a = &a[..m * k];
-            let b = &b[..k * n];
             for i in 0..m {
                 let row = &mut y[i * n..(i + 1) * n];
                 match p.bias {
@@ -1786,7 +1788,7 @@ mod kernels {
                             } else {
                                 a[i * k + q]
                             };
-                            acc += av * b[j * k + q];
+                            acc += av * b.at(j * k + q, j);
                         }
                         *o += p.alpha * acc;
                     }
@@ -1798,7 +1800,7 @@ mod kernels {
                             } else {
                                 a[i * k + q]
                             };
-                        for (o, &bv) in row.iter_mut().zip(&b[q * n..(q + 1) * n]) {
+                        for (o, bv) in row.iter_mut().zip(b.across_channels(q * n, n, 0)) {
                             *o += av * bv;
                         }
                     }
@@ -2001,6 +2003,206 @@ mod kernels {
                     }
                 }
             }
+        }
+    }
+
+    pub mod weights {
+        //! Where the float convolution and matrix kernels read their weights from: plain `f32` arrays,
+        //! or weights stored in fewer bits and decoded as they are read (`--quantize int8-weights`,
+        //! `--quantize fp16`), so that a layer's flash shrinks while it still computes in float and
+        //! needs no scratch memory for decoded weights.
+        //!
+        //! A kernel takes any [`Weights`] and asks for one weight ([`Weights::at`]) or for a run of
+        //! them ([`Weights::within_channel`], [`Weights::across_channels`]); each kernel knows which
+        //! output channel a weight belongs to, which is what a per-channel scale needs. Decoding is
+        //! exact: an int8 weight is `q as f32 * scale` and a float16 widens to `f32` without rounding,
+        //! so the products are those of a float layer whose weights hold the decoded values (which is
+        //! what the compiler's IR and reference evaluator hold).
+
+        /// A kernel's view of a layer's weights, by flat index in the layer's weight layout.
+        pub trait Weights: Copy {
+            /// Weight `index`, which belongs to output channel `channel`.
+            fn at(self, index: usize, channel: usize) -> f32;
+
+            /// The `len` weights from `start`, all of output channel `channel`.
+            fn within_channel(
+                self,
+                start: usize,
+                len: usize,
+                channel: usize,
+            ) -> impl Iterator<Item = f32>;
+
+            /// The `len` weights from `start`, one for each output channel from `first_channel` on.
+            fn across_channels(
+                self,
+                start: usize,
+                len: usize,
+                first_channel: usize,
+            ) -> impl Iterator<Item = f32>;
+        }
+
+        impl Weights for &[f32] {
+            #[inline(always)]
+            fn at(self, index: usize, _channel: usize) -> f32 {
+                self[index]
+            }
+
+            #[inline(always)]
+            fn within_channel(
+                self,
+                start: usize,
+                len: usize,
+                _channel: usize,
+            ) -> impl Iterator<Item = f32> {
+                self[start..start + len].iter().copied()
+            }
+
+            #[inline(always)]
+            fn across_channels(
+                self,
+                start: usize,
+                len: usize,
+                _first_channel: usize,
+            ) -> impl Iterator<Item = f32> {
+                self[start..start + len].iter().copied()
+            }
+        }
+
+        /// Constant weights are static arrays; this spares every call site a conversion to a slice.
+        impl<const N: usize> Weights for &[f32; N] {
+            #[inline(always)]
+            fn at(self, index: usize, channel: usize) -> f32 {
+                self.as_slice().at(index, channel)
+            }
+
+            #[inline(always)]
+            fn within_channel(
+                self,
+                start: usize,
+                len: usize,
+                channel: usize,
+            ) -> impl Iterator<Item = f32> {
+                self.as_slice().within_channel(start, len, channel)
+            }
+
+            #[inline(always)]
+            fn across_channels(
+                self,
+                start: usize,
+                len: usize,
+                first_channel: usize,
+            ) -> impl Iterator<Item = f32> {
+                self.as_slice().across_channels(start, len, first_channel)
+            }
+        }
+
+        /// Weights stored as int8 integers with one scale per output channel (or a single scale for
+        /// all): weight `i` of channel `c` is `values[i] as f32 * scales[c]`.
+        #[derive(Clone, Copy, Debug)]
+        pub struct Int8<'a> {
+            pub values: &'a [i8],
+            /// One scale per output channel, or one for every channel.
+            pub scales: &'a [f32],
+        }
+
+        impl Int8<'_> {
+            #[inline(always)]
+            fn scale(&self, channel: usize) -> f32 {
+                if self.scales.len() == 1 {
+                    self.scales[0]
+                } else {
+                    self.scales[channel]
+                }
+            }
+        }
+
+        impl Weights for Int8<'_> {
+            #[inline(always)]
+            fn at(self, index: usize, channel: usize) -> f32 {
+                self.values[index] as f32 * self.scale(channel)
+            }
+
+            #[inline(always)]
+            fn within_channel(
+                self,
+                start: usize,
+                len: usize,
+                channel: usize,
+            ) -> impl Iterator<Item = f32> {
+                let scale = self.scale(channel);
+                self.values[start..start + len]
+                    .iter()
+                    .map(move |&q| q as f32 * scale)
+            }
+
+            #[inline(always)]
+            fn across_channels(
+                self,
+                start: usize,
+                len: usize,
+                first_channel: usize,
+            ) -> impl Iterator<Item = f32> {
+                let values = &self.values[start..start + len];
+                // A single scale repeats; per-channel scales run alongside the weights.
+                let (scales, step) = if self.scales.len() == 1 {
+                    (self.scales, 0)
+                } else {
+                    (&self.scales[first_channel..first_channel + len], 1)
+                };
+                values
+                    .iter()
+                    .enumerate()
+                    .map(move |(j, &q)| q as f32 * scales[j * step])
+            }
+        }
+
+        /// Weights stored as IEEE 754 half precision bit patterns.
+        #[derive(Clone, Copy, Debug)]
+        pub struct F16<'a> {
+            pub bits: &'a [u16],
+        }
+
+        impl Weights for F16<'_> {
+            #[inline(always)]
+            fn at(self, index: usize, _channel: usize) -> f32 {
+                f16_to_f32(self.bits[index])
+            }
+
+            #[inline(always)]
+            fn within_channel(
+                self,
+                start: usize,
+                len: usize,
+                _channel: usize,
+            ) -> impl Iterator<Item = f32> {
+                self.bits[start..start + len].iter().map(|&h| f16_to_f32(h))
+            }
+
+            #[inline(always)]
+            fn across_channels(
+                self,
+                start: usize,
+                len: usize,
+                _first_channel: usize,
+            ) -> impl Iterator<Item = f32> {
+                self.bits[start..start + len].iter().map(|&h| f16_to_f32(h))
+            }
+        }
+
+        /// IEEE 754 half precision to single precision (exact: every float16 is an `f32`).
+        #[inline(always)]
+        pub fn f16_to_f32(bits: u16) -> f32 {
+            let sign = ((bits >> 15) as u32) << 31;
+            let exponent = ((bits >> 10) & 0x1f) as u32;
+            let mantissa = (bits & 0x3ff) as u32;
+            let magnitude = match exponent {
+                // Zero or subnormal: mantissa × 2^-24, exact in f32.
+                0 => (mantissa as f32 * (1.0 / 16_777_216.0)).to_bits(),
+                // Infinity or NaN keeps its payload.
+                0x1f => 0xff << 23 | mantissa << 13,
+                e => (e + 127 - 15) << 23 | mantissa << 13,
+            };
+            f32::from_bits(sign | magnitude)
         }
     }
 }

@@ -51,7 +51,8 @@ use syn::{Ident, Lit, LitStr, Token, bracketed, parse_macro_input};
 ///   `dump_after = "PASS"` (the IR after that pass, printed while the crate builds: a debugging
 ///   aid, to remove afterwards), `quantize = "int8"` (or `"int4-weights"`) with
 ///   `calibration = "data/samples.npy"` (post-training quantization; the samples file is
-///   tracked too) and `max_ram = "64K"` (or a
+///   tracked too), `quantize = "int8-weights"` or `"fp16"` (float layers' weights stored in
+///   fewer bits, no calibration) and `max_ram = "64K"` (or a
 ///   number of bytes: the build fails when the model needs more RAM). A list in brackets gives an option several times; so does
 ///   repeating it.
 ///
@@ -189,13 +190,22 @@ fn expand(invocation: &Invocation, manifest_dir: &Path) -> proc_macro2::TokenStr
         apply(argument, manifest_dir, &mut settings, &mut errors);
     }
 
-    match options::int8_settings(
+    let quantization = options::int8_settings(
         settings.quantize.as_deref(),
         settings.calibration.as_deref(),
         settings.calibrator.as_deref(),
         settings.per_tensor,
-    ) {
-        Ok(int8) => settings.compile.passes.int8 = int8,
+    )
+    .and_then(|int8| {
+        let stored =
+            options::stored_weights(settings.quantize.as_deref(), settings.per_tensor)?;
+        Ok((int8, stored))
+    });
+    match quantization {
+        Ok((int8, stored)) => {
+            settings.compile.passes.int8 = int8;
+            settings.compile.passes.stored_weights = stored;
+        }
         Err(e) => errors.push(syn::Error::new(
             invocation.path.span(),
             e.to_string()

@@ -16,7 +16,9 @@ use crate::ir::shape::{
     resize_linear_taps_q10, resize_nearest_index, resize_outside, resize_source_coordinate,
     resize_table_len,
 };
-use crate::ir::{Activation, DType, Graph, Node, Op, TensorData, TensorId, strides_of};
+use crate::ir::{
+    Activation, DType, Graph, Node, Op, TensorData, TensorId, WeightStorage, strides_of,
+};
 use crate::passes::memory_plan::Storage;
 use crate::report;
 
@@ -280,6 +282,100 @@ impl Lowering<'_> {
         } else {
             inputs.push(t);
             Ok(Arg::Input(inputs.len() - 1))
+        }
+    }
+
+    /// The constant float weights (input 1) of a kernel that reads them through
+    /// `weights::Weights`, as its argument. `order`, when given, lays them out for the kernel:
+    /// element `i` of the kernel's array is element `order[i]` of the tensor, and `shape` is the
+    /// kernel's. Weights stored in fewer bits ([`WeightStorage`]) become their integers and
+    /// scales, or their float16 bits, and a `weights::Int8` or `weights::F16` view of them bound
+    /// to `w` in `body`; the returned text describes the storage for the layer's comment.
+    fn float_weights(
+        &mut self,
+        order: Option<(&[usize], Vec<usize>)>,
+        body: &mut Vec<Stmt>,
+    ) -> R<(Arg, &'static str)> {
+        let t = self.node.inputs[1];
+        let tensor = self.graph.tensor(t);
+        let Some(TensorData::F32(values)) = &tensor.data else {
+            return Err(format!(
+                "the weights '{}' are not a float constant",
+                tensor.name
+            ));
+        };
+        let name = comment(&tensor.name);
+        let source_index = |i: usize| order.as_ref().map_or(i, |(o, _)| o[i]);
+        let shape = order
+            .as_ref()
+            .map_or_else(|| tensor.shape().to_vec(), |(_, s)| s.clone());
+        let laid_out = if order.is_some() {
+            format!(" transposed to {shape:?} for the kernel")
+        } else {
+            String::new()
+        };
+        let view = |path: &str, fields: Vec<(&'static str, Value)>| {
+            Stmt::Let("w".into(), Struct::new(path, fields))
+        };
+        match &tensor.storage {
+            None if order.is_none() => Ok((Arg::Static(self.constant(t, "WEIGHT")?), "")),
+            None => {
+                let data = (0..values.len()).map(|i| values[source_index(i)]).collect();
+                let what = format!("`{name}`{laid_out}.");
+                let static_name =
+                    self.derived("WEIGHT", &what, shape, TensorData::F32(data));
+                Ok((Arg::Static(static_name), ""))
+            }
+            Some(WeightStorage::Int8 { scale, axis }) => {
+                let source_shape = tensor.shape();
+                let integers: Vec<i8> = (0..values.len())
+                    .map(|i| {
+                        let j = source_index(i);
+                        let s = WeightStorage::int8_scale(scale, *axis, source_shape, j);
+                        (values[j] / s).round() as i8
+                    })
+                    .collect();
+                let what = format!(
+                    "`{name}`{laid_out}, as int8 integers; each weight is its integer times its \
+                     output channel's scale in `{}_SCALES`.",
+                    self.static_name("WEIGHT")
+                );
+                let v = self.derived("WEIGHT", &what, shape, TensorData::I8(integers));
+                let scales = self.derived(
+                    "WEIGHT_SCALES",
+                    &format!(
+                        "The scales of `{name}`, {}.",
+                        if scale.len() == 1 {
+                            "one for every output channel"
+                        } else {
+                            "one per output channel"
+                        }
+                    ),
+                    vec![scale.len()],
+                    TensorData::F32(scale.clone()),
+                );
+                body.push(view(
+                    "weights::Int8",
+                    vec![
+                        ("values", Value::StaticRef(v)),
+                        ("scales", Value::StaticRef(scales)),
+                    ],
+                ));
+                Ok((Arg::Local("w".into()), ", int8 weights"))
+            }
+            Some(WeightStorage::F16) => {
+                let bits: Vec<u16> = (0..values.len())
+                    .map(|i| {
+                        crate::kernels::elementwise::f16_from_f64(
+                            values[source_index(i)] as f64,
+                        )
+                    })
+                    .collect();
+                let what = format!("`{name}`{laid_out}, as float16 bit patterns.");
+                let b = self.derived("WEIGHT", &what, shape, TensorData::F16(bits));
+                body.push(view("weights::F16", vec![("bits", Value::StaticRef(b))]));
+                Ok((Arg::Local("w".into()), ", float16 weights"))
+            }
         }
     }
 
@@ -597,15 +693,24 @@ impl Lowering<'_> {
             (conv2d(&x, &y, &c), "conv::conv2d")
         };
         let mut inputs = Vec::new();
+        let mut body = vec![Stmt::Let("p".into(), p)];
         let xa = self.operand(0, "X", &mut inputs)?;
-        let w = self.operand(1, "WEIGHT", &mut inputs)?;
+        // Only `conv::conv2d` reads its weights through `weights::Weights`.
+        let reads_stored_weights = kernel == "conv::conv2d"
+            && self.graph.tensor(self.node.inputs[1]).is_constant()
+            && self.graph.tensor(self.node.inputs[1]).dtype == DType::F32;
+        let (w, stored) = if reads_stored_weights {
+            self.float_weights(None, &mut body)?
+        } else {
+            (self.operand(1, "WEIGHT", &mut inputs)?, "")
+        };
         let b = if self.node.inputs.len() > 2 {
             self.operand(2, "BIAS", &mut inputs)?
         } else {
             Arg::Empty
         };
         let detail = format!(
-            "{} kernel, stride {}, dilation {}, pads {:?}, {} group{}{}",
+            "{} kernel, stride {}, dilation {}, pads {:?}, {} group{}{}{stored}",
             dims(c.kernel_shape),
             dims(c.strides),
             dims(c.dilations),
@@ -614,13 +719,10 @@ impl Lowering<'_> {
             if c.group == 1 { "" } else { "s" },
             fused(c.activation)
         );
-        let body = vec![
-            Stmt::Let("p".into(), p),
-            Stmt::Call(
-                kernel.into(),
-                vec![Arg::Local("p".into()), xa, w, b, Arg::Output],
-            ),
-        ];
+        body.push(Stmt::Call(
+            kernel.into(),
+            vec![Arg::Local("p".into()), xa, w, b, Arg::Output],
+        ));
         self.push(None, detail, inputs, self.node.outputs[0], false, body);
         Ok(())
     }
@@ -631,28 +733,23 @@ impl Lowering<'_> {
         let a_shape = self.input_shape(0).to_vec();
         let k = if a.trans_a { a_shape[0] } else { a_shape[1] };
         let mut inputs = Vec::new();
+        let mut body = Vec::new();
         let xa = self.operand(0, "A", &mut inputs)?;
         // A constant B is stored [k, n] so that the kernel's inner loop runs along its rows.
         let b_id = self.node.inputs[1];
-        let (b, trans_b) = match (&self.graph.tensor(b_id).data, a.trans_b) {
-            (Some(TensorData::F32(values)), true) => {
-                let transposed: Vec<f32> =
-                    (0..k * n).map(|i| values[(i % n) * k + i / n]).collect();
-                let what = format!(
-                    "`{}` transposed to [{k}, {n}] for the kernel.",
-                    comment(&self.graph.tensor(b_id).name)
-                );
-                (
-                    Arg::Static(self.derived(
-                        "WEIGHT",
-                        &what,
-                        vec![k, n],
-                        TensorData::F32(transposed),
-                    )),
-                    false,
-                )
+        let (b, trans_b, stored) = match &self.graph.tensor(b_id).data {
+            Some(TensorData::F32(_)) => {
+                let transposed: Vec<usize>;
+                let order = if a.trans_b {
+                    transposed = (0..k * n).map(|i| (i % n) * k + i / n).collect();
+                    Some((transposed.as_slice(), vec![k, n]))
+                } else {
+                    None
+                };
+                let (b, stored) = self.float_weights(order, &mut body)?;
+                (b, false, stored)
             }
-            _ => (self.operand(1, "WEIGHT", &mut inputs)?, a.trans_b),
+            _ => (self.operand(1, "WEIGHT", &mut inputs)?, a.trans_b, ""),
         };
         let (mut beta, mut bias_kind, mut c_arg) = (a.beta, "gemm::Bias::None", Arg::Empty);
         if self.node.inputs.len() > 2 {
@@ -715,14 +812,12 @@ impl Lowering<'_> {
                 ("activation", activation(a.activation)),
             ],
         );
-        let detail = format!("[{m}, {k}] × [{k}, {n}]{}", fused(a.activation));
-        let body = vec![
-            Stmt::Let("p".into(), p),
-            Stmt::Call(
-                "gemm::gemm".into(),
-                vec![Arg::Local("p".into()), xa, b, c_arg, Arg::Output],
-            ),
-        ];
+        let detail = format!("[{m}, {k}] × [{k}, {n}]{}{stored}", fused(a.activation));
+        body.insert(0, Stmt::Let("p".into(), p));
+        body.push(Stmt::Call(
+            "gemm::gemm".into(),
+            vec![Arg::Local("p".into()), xa, b, c_arg, Arg::Output],
+        ));
         self.push(None, detail, inputs, self.node.outputs[0], false, body);
         Ok(())
     }

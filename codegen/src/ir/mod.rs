@@ -55,6 +55,37 @@ pub struct Tensor {
     pub data: Option<TensorData>,
     /// For a quantized integer tensor, how its integers map to real numbers.
     pub quant: Option<Quantization>,
+    /// For a float constant that generated code stores in fewer bits than `f32`
+    /// (`--quantize int8-weights` or `fp16`), how it is stored; `None` stores it as it is.
+    pub storage: Option<WeightStorage>,
+}
+
+/// How generated code stores a float constant in fewer bits: the weights of float layers under
+/// `--quantize int8-weights` and `--quantize fp16`, which still compute in float.
+///
+/// The IR holds the values the stored form decodes to, as `f32`, so the reference evaluator and
+/// every pass see ordinary float weights; the decoding is exact (an `f32` product of an integer
+/// and a scale, or a widening from half precision), so generated code that decodes each weight as
+/// it reads it multiplies by the very values the evaluator uses. The validator checks that every
+/// value is representable.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WeightStorage {
+    /// Integers in `[-127, 127]` with one scale, or one per index of `axis` (per output
+    /// channel): each value is `q as f32 * scale`.
+    Int8 { scale: Vec<f32>, axis: usize },
+    /// IEEE 754 half precision: each value is a float16 widened to `f32`.
+    F16,
+}
+
+impl WeightStorage {
+    /// The scale of element `index` of a tensor of shape `shape` stored as int8.
+    pub fn int8_scale(scale: &[f32], axis: usize, shape: &[usize], index: usize) -> f32 {
+        if scale.len() == 1 {
+            return scale[0];
+        }
+        let inner: usize = shape[axis + 1..].iter().product();
+        scale[(index / inner.max(1)) % shape[axis]]
+    }
 }
 
 /// Affine quantization: `real = scale × (q − zero_point)`, one `(scale, zero_point)` pair for
@@ -141,8 +172,14 @@ impl Tensor {
 
     /// Bytes of the elements as generated code stores them: 4-bit integers packed two per
     /// byte, the values of each index of the first axis (each output channel) padded to a
-    /// whole byte ([`crate::quant::pack_int4_rows`]).
+    /// whole byte ([`crate::quant::pack_int4_rows`]); float constants with a [`WeightStorage`]
+    /// as one byte (with a 4-byte scale per channel) or two per value.
     pub fn stored_bytes(&self) -> usize {
+        match &self.storage {
+            Some(WeightStorage::Int8 { scale, .. }) => return self.len() + 4 * scale.len(),
+            Some(WeightStorage::F16) => return 2 * self.len(),
+            None => {}
+        }
         if !self.is_int4() {
             return self.size_bytes();
         }
@@ -277,6 +314,7 @@ impl Graph {
             shape: Some(shape),
             data: Some(data),
             quant: None,
+            storage: None,
         })
     }
 

@@ -34,6 +34,7 @@ use crate::dispatch_data;
 use crate::ir::attr::{AttrMap, AttrValue, format_f32};
 use crate::ir::{
     DType, Graph, Node, Op, Quantization, StateVariable, Tensor, TensorData, TensorId,
+    WeightStorage,
 };
 
 /// What the printer shows.
@@ -175,7 +176,8 @@ fn typed(graph: &Graph, id: TensorId) -> String {
 
 /// `f32[1, 3, 8, 8]`, or `f32[?]` when the shape is unknown; a quantized tensor adds
 /// `quant(scale, zero_point)` or, per axis, `quant([scales], [zero_points], axis)`, followed by
-/// `int4` for 4-bit integers ([`Quantization::int4`]).
+/// `int4` for 4-bit integers ([`Quantization::int4`]); a float constant stored in fewer bits
+/// adds `stored(int8, [scales], axis)` or `stored(f16)` ([`WeightStorage`]).
 pub fn format_type(t: &Tensor) -> String {
     let mut out = match &t.shape {
         Some(shape) => {
@@ -205,6 +207,14 @@ pub fn format_type(t: &Tensor) -> String {
         if q.int4 {
             out.push_str(" int4");
         }
+    }
+    match &t.storage {
+        Some(WeightStorage::Int8 { scale, axis }) => {
+            let scales: Vec<String> = scale.iter().map(|&s| format_f32(s)).collect();
+            let _ = write!(out, " stored(int8, [{}], {axis})", scales.join(", "));
+        }
+        Some(WeightStorage::F16) => out.push_str(" stored(f16)"),
+        None => {}
     }
     out
 }
@@ -654,12 +664,18 @@ impl Parser {
             self.next()?;
             q.int4 = true;
         }
+        let storage = if self.peek() == Some(&Token::Word("stored".into())) {
+            Some(self.storage()?)
+        } else {
+            None
+        };
         let id = self.graph.add_tensor(Tensor {
             name: name.clone(),
             dtype,
             shape,
             data: None,
             quant,
+            storage,
         });
         self.names.insert(name, id);
         Ok(id)
@@ -700,6 +716,40 @@ impl Parser {
         };
         match parsed {
             Some(q) => Ok(q),
+            None => self.error(format!("expected {expected}")),
+        }
+    }
+
+    /// `stored(int8, [scales], axis)` or `stored(f16)`.
+    fn storage(&mut self) -> Result<WeightStorage, ParseError> {
+        let expected = "stored(int8, [scales], axis) or stored(f16)";
+        let AttrValue::Call(_, args) = self.attr_value()? else {
+            return self.error(format!("expected {expected}"));
+        };
+        let parsed = match args.as_slice() {
+            [AttrValue::Word(kind)] if kind == "f16" => Some(WeightStorage::F16),
+            [
+                AttrValue::Word(kind),
+                AttrValue::List(s),
+                AttrValue::Int(axis),
+            ] if kind == "int8" && *axis >= 0 => {
+                let scale: Option<Vec<f32>> = s
+                    .iter()
+                    .map(|v| match v {
+                        AttrValue::Float(x) => Some(*x),
+                        AttrValue::Int(i) => Some(*i as f32),
+                        _ => None,
+                    })
+                    .collect();
+                scale.map(|scale| WeightStorage::Int8 {
+                    scale,
+                    axis: *axis as usize,
+                })
+            }
+            _ => None,
+        };
+        match parsed {
+            Some(storage) => Ok(storage),
             None => self.error(format!("expected {expected}")),
         }
     }
@@ -942,6 +992,28 @@ mod tests {
         let w = graph.tensor(graph.nodes[0].inputs[1]);
         assert!(w.is_int4());
         assert_eq!(w.stored_bytes(), 4);
+        assert_eq!(print(&graph, PrintOptions::default()), text);
+    }
+
+    #[test]
+    fn stored_weights_round_trip() {
+        let text = r#"graph "w8" {
+  input %x: f32[1, 3]
+  const %w: f32[3, 2] stored(int8, [0.5, 0.25], 1) = [1.0, -0.25, 63.5, 31.75, 0.0, 0.25]
+  const %v: f32[2, 2] stored(f16) = [1.0, -0.5, 65504.0, 0.099975586]
+  %y: f32[1, 2] = Gemm(%x, %w) @fc
+  %z: f32[1, 2] = Gemm(%y, %v) @fc2
+  output %z
+}
+"#;
+        let graph = parse(text).unwrap();
+        assert_eq!(
+            crate::ir::validate(&graph, crate::ir::validate::Stage::Inferred),
+            Ok(())
+        );
+        let w = graph.tensor(graph.nodes[0].inputs[1]);
+        assert_eq!(w.stored_bytes(), 6 + 2 * 4);
+        assert_eq!(graph.tensor(graph.nodes[1].inputs[1]).stored_bytes(), 8);
         assert_eq!(print(&graph, PrintOptions::default()), text);
     }
 

@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use crate::ir::{Graph, Quantization, Tensor, TensorData, TensorId};
+use crate::ir::{Graph, Quantization, Tensor, TensorData, TensorId, WeightStorage};
 
 /// How far along the pipeline the graph is, which decides what must already hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -198,6 +198,9 @@ pub fn validate(graph: &Graph, stage: Stage) -> Result<(), String> {
         if let Some(q) = &tensor.quant {
             check_quantization(tensor, q, &mut problems);
         }
+        if let Some(storage) = &tensor.storage {
+            check_storage(tensor, storage, &mut problems);
+        }
         if stage >= Stage::Inferred && tensor.shape.is_none() {
             problems.push(format!(
                 "'{}' has no static shape after shape inference",
@@ -268,10 +271,100 @@ fn check_quantization(tensor: &Tensor, q: &Quantization, problems: &mut Vec<Stri
     }
 }
 
+/// A [`WeightStorage`] describes a float constant whose every value the stored form holds
+/// exactly: an integer in `[-127, 127]` times its channel's finite positive scale, or a float16.
+fn check_storage(tensor: &Tensor, storage: &WeightStorage, problems: &mut Vec<String>) {
+    let name = &tensor.name;
+    let Some(TensorData::F32(values)) = &tensor.data else {
+        problems.push(format!(
+            "'{name}' has a weight storage but is not an f32 constant"
+        ));
+        return;
+    };
+    let Some(shape) = &tensor.shape else {
+        return;
+    };
+    match storage {
+        WeightStorage::Int8 { scale, axis } => {
+            if let Some(bad) = scale.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+                problems.push(format!("'{name}' is stored as int8 with the scale {bad}"));
+                return;
+            }
+            if scale.len() != 1 && shape.get(*axis) != Some(&scale.len()) {
+                problems.push(format!(
+                    "'{name}' {shape:?} is stored as int8 with {} scales along axis {axis}",
+                    scale.len()
+                ));
+                return;
+            }
+            let unrepresentable = values.iter().enumerate().find(|&(i, &v)| {
+                let s = WeightStorage::int8_scale(scale, *axis, shape, i);
+                let q = (v / s).round();
+                !(-127.0..=127.0).contains(&q) || q * s != v
+            });
+            if let Some((i, v)) = unrepresentable {
+                problems.push(format!(
+                    "'{name}' is stored as int8 but its element {i}, {v}, is no integer in \
+                     [-127, 127] times its scale"
+                ));
+            }
+        }
+        WeightStorage::F16 => {
+            let widen = crate::kernels::weights::f16_to_f32;
+            let narrow = |v: f32| crate::kernels::elementwise::f16_from_f64(v as f64);
+            if let Some((i, v)) = values
+                .iter()
+                .enumerate()
+                .find(|&(_, &v)| widen(narrow(v)).to_bits() != v.to_bits())
+            {
+                problems.push(format!(
+                    "'{name}' is stored as float16 but its element {i}, {v}, is no float16"
+                ));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ir::text::parse;
+
+    /// Stored weights must hold exactly what the stored form decodes to.
+    #[test]
+    fn refuses_weights_the_stored_form_cannot_hold() {
+        let graph = |storage: &str, values: &str| {
+            parse(&format!(
+                "graph g {{\n input %x: f32[1, 2]\n const %w: f32[2, 2] {storage} = \
+                 [{values}]\n %y: f32[1, 2] = Gemm(%x, %w) @fc\n output %y\n}}"
+            ))
+            .unwrap()
+        };
+        let problems = |g: &Graph| validate(g, Stage::Inferred).err().unwrap_or_default();
+        let ok = graph("stored(int8, [0.5, 2], 1)", "1, 4, -63.5, 254");
+        assert_eq!(problems(&ok), "");
+        // 0.3 is no multiple of 0.5; 256 is 128 steps of 2, one too many.
+        let off_grid = graph("stored(int8, [0.5, 2], 1)", "0.3, 4, -63.5, 254");
+        assert!(
+            problems(&off_grid).contains("element 0, 0.3"),
+            "{}",
+            problems(&off_grid)
+        );
+        let too_large = graph("stored(int8, [0.5, 2], 1)", "1, 4, -63.5, 256");
+        assert!(
+            problems(&too_large).contains("element 3, 256"),
+            "{}",
+            problems(&too_large)
+        );
+        let scales = graph("stored(int8, [0.5, 2, 1], 1)", "1, 4, -63.5, 254");
+        assert!(problems(&scales).contains("3 scales along axis 1"));
+        let half = graph("stored(f16)", "1, 0.1, 2, 3");
+        assert!(
+            problems(&half).contains("element 1, 0.1"),
+            "{}",
+            problems(&half)
+        );
+    }
 
     #[test]
     fn accepts_a_well_formed_graph() {

@@ -6,8 +6,12 @@
 //! innermost loop is then a multiply-add over contiguous output elements (when the stride is 1),
 //! which the compiler vectorises, and padding is handled by computing, once per tap, the range
 //! of output columns whose input column is inside the image instead of testing every element.
+//!
+//! [`conv2d`] reads its weights through [`Weights`], so the same loops run on weights stored as
+//! int8 or float16 (`--quantize int8-weights`, `fp16`), decoding each one where it is read.
 
 use super::activation::Activation;
+use super::weights::Weights;
 
 /// The shape of one convolution. Weights are `[c_out, c_in / groups, k_h, k_w]` for
 /// [`conv2d`] and `[c_in, c_out / groups, k_h, k_w]` for [`conv_transpose2d`]; `h_in`/`w_in` are
@@ -99,7 +103,7 @@ fn valid_range(
 
 /// `y = activation(conv(x, w) + bias)`; `bias` is empty or has `c_out` values.
 #[inline(always)]
-pub fn conv2d(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+pub fn conv2d(p: Conv2d, x: &[f32], w: impl Weights, bias: &[f32], y: &mut [f32]) {
     let (image_in, image_out) = (p.c_in * p.h_in * p.w_in, p.c_out * p.h_out * p.w_out);
     for n in 0..p.batch {
         let x = &x[n * image_in..(n + 1) * image_in];
@@ -111,23 +115,23 @@ pub fn conv2d(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
 /// weighted sum of whole input planes. Summing four input planes per pass over the output
 /// quarters the loads and stores of the output and keeps the inner loop vectorisable.
 #[inline(always)]
-fn pointwise_image(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+fn pointwise_image(p: Conv2d, x: &[f32], w: impl Weights, bias: &[f32], y: &mut [f32]) {
     let plane = p.h_in * p.w_in;
     let (cin_g, cout_g) = (p.c_in / p.groups, p.c_out / p.groups);
     for oc in 0..p.c_out {
         let group = oc / cout_g;
         let out = &mut y[oc * plane..(oc + 1) * plane];
         out.fill(if bias.is_empty() { 0.0 } else { bias[oc] });
-        let weights = &w[oc * cin_g..(oc + 1) * cin_g];
+        let weight = |icg: usize| w.at(oc * cin_g + icg, oc);
         let first = group * cin_g;
         let mut icg = 0;
         while icg + 4 <= cin_g {
             let ic = first + icg;
             let (w0, w1, w2, w3) = (
-                weights[icg],
-                weights[icg + 1],
-                weights[icg + 2],
-                weights[icg + 3],
+                weight(icg),
+                weight(icg + 1),
+                weight(icg + 2),
+                weight(icg + 3),
             );
             let x0 = &x[ic * plane..(ic + 1) * plane];
             let x1 = &x[(ic + 1) * plane..(ic + 2) * plane];
@@ -140,7 +144,7 @@ fn pointwise_image(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32])
         }
         while icg < cin_g {
             let ic = first + icg;
-            let wv = weights[icg];
+            let wv = weight(icg);
             for (o, &v) in out.iter_mut().zip(&x[ic * plane..(ic + 1) * plane]) {
                 *o += wv * v;
             }
@@ -151,7 +155,7 @@ fn pointwise_image(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32])
 }
 
 #[inline(always)]
-fn conv2d_image(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
+fn conv2d_image(p: Conv2d, x: &[f32], w: impl Weights, bias: &[f32], y: &mut [f32]) {
     let pointwise = p.k_h == 1
         && p.k_w == 1
         && p.stride_h == 1
@@ -166,7 +170,6 @@ fn conv2d_image(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
     }
     let (plane_in, plane_out) = (p.h_in * p.w_in, p.h_out * p.w_out);
     let (cin_g, cout_g) = (p.c_in / p.groups, p.c_out / p.groups);
-    let w = &w[..p.c_out * cin_g * p.k_h * p.k_w];
     for oc in 0..p.c_out {
         let group = oc / cout_g;
         let out = &mut y[oc * plane_out..(oc + 1) * plane_out];
@@ -174,12 +177,12 @@ fn conv2d_image(p: Conv2d, x: &[f32], w: &[f32], bias: &[f32], y: &mut [f32]) {
         for icg in 0..cin_g {
             let ic = group * cin_g + icg;
             let input = &x[ic * plane_in..(ic + 1) * plane_in];
-            let taps = &w[(oc * cin_g + icg) * p.k_h * p.k_w..][..p.k_h * p.k_w];
+            let first_tap = (oc * cin_g + icg) * p.k_h * p.k_w;
             for ky in 0..p.k_h {
                 let (oy_lo, oy_hi) =
                     valid_range(p.h_out, p.h_in, p.stride_h, ky * p.dilation_h, p.pad_top);
                 for kx in 0..p.k_w {
-                    let weight = taps[ky * p.k_w + kx];
+                    let weight = w.at(first_tap + ky * p.k_w + kx, oc);
                     let tap_x = kx * p.dilation_w;
                     let (ox_lo, ox_hi) =
                         valid_range(p.w_out, p.w_in, p.stride_w, tap_x, p.pad_left);
@@ -385,7 +388,7 @@ mod tests {
             let mut y = vec![f32::NAN; expected.len()];
             let p = Conv2d { batch: 1, c_in, h_in: c.h, w_in: c.w, c_out, h_out, w_out, k_h: c.k.0, k_w: c.k.1, stride_h: c.s.0, stride_w: c.s.1,
                 dilation_h: c.d.0, dilation_w: c.d.1, pad_top: c.pads[0], pad_left: c.pads[1], groups: c.groups, activation: act.0 };
-            conv2d(p, &x, &w, &b, &mut y);
+            conv2d(p, &x, w.as_slice(), &b, &mut y);
             assert_close(&y, &expected, 1e-5);
         }
 
@@ -405,7 +408,7 @@ mod tests {
             let mut y = vec![f32::NAN; expected.len()];
             let p = Conv2d { batch: 1, c_in, h_in: h, w_in: w, c_out, h_out: h, w_out: w, k_h: 1, k_w: 1, stride_h: 1, stride_w: 1,
                 dilation_h: 1, dilation_w: 1, pad_top: 0, pad_left: 0, groups, activation: act.0 };
-            conv2d(p, &x, &wt, &b, &mut y);
+            conv2d(p, &x, wt.as_slice(), &b, &mut y);
             assert_close(&y, &expected, 1e-5);
         }
 

@@ -4,9 +4,12 @@
 //! Both walk `y` row by row and add `a[i][p] * b[p][..]` for each `p`: the innermost loop runs
 //! over a contiguous row of `b` and of `y`, which vectorises. The back end stores constant `B`
 //! of a `Gemm` as `[k, n]` whatever the model's `transB`, so the transposed path only runs when
-//! `B` is computed at run time.
+//! `B` is computed at run time. `gemm` reads `B` through [`Weights`], so a constant `B` may be
+//! stored as int8 or float16 (`--quantize int8-weights`, `fp16`): its output channels are its
+//! columns, `n`.
 
 use super::activation::Activation;
+use super::weights::Weights;
 
 /// How `C` of a `Gemm` is laid out.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -39,10 +42,9 @@ pub struct Gemm {
 }
 
 #[inline(always)]
-pub fn gemm(p: Gemm, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32]) {
+pub fn gemm(p: Gemm, a: &[f32], b: impl Weights, c: &[f32], y: &mut [f32]) {
     let (m, k, n) = (p.m, p.k, p.n);
     let a = &a[..m * k];
-    let b = &b[..k * n];
     for i in 0..m {
         let row = &mut y[i * n..(i + 1) * n];
         match p.bias {
@@ -69,7 +71,7 @@ pub fn gemm(p: Gemm, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32]) {
                     } else {
                         a[i * k + q]
                     };
-                    acc += av * b[j * k + q];
+                    acc += av * b.at(j * k + q, j);
                 }
                 *o += p.alpha * acc;
             }
@@ -81,7 +83,7 @@ pub fn gemm(p: Gemm, a: &[f32], b: &[f32], c: &[f32], y: &mut [f32]) {
                     } else {
                         a[i * k + q]
                     };
-                for (o, &bv) in row.iter_mut().zip(&b[q * n..(q + 1) * n]) {
+                for (o, bv) in row.iter_mut().zip(b.across_channels(q * n, n, 0)) {
                     *o += av * bv;
                 }
             }
@@ -208,7 +210,7 @@ mod tests {
             let mut y = vec![f32::NAN; m * n];
             let p = Gemm { m, k, n, alpha, beta, trans_a, trans_b, bias: kind,
                 activation: if relu { Activation::Relu } else { Activation::None } };
-            gemm(p, &a, &b, &c, &mut y);
+            gemm(p, &a, b.as_slice(), &c, &mut y);
             assert_close(&y, &expected, 1e-5);
         }
 

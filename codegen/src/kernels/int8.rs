@@ -26,6 +26,10 @@ pub struct FullyConnectedI8 {
     pub m: usize,
     pub k: usize,
     pub n: usize,
+    /// The input's and the output's scales, from which with each weight scale the kernel
+    /// derives the output channel's rescaling factor ([`fully_connected_scale`]).
+    pub input_scale: f32,
+    pub output_scale: f32,
     pub input_zero_point: i32,
     /// Subtracted from every weight (0 for per-channel weights, whose zero points TFLite
     /// ignores).
@@ -35,18 +39,32 @@ pub struct FullyConnectedI8 {
     pub output_max: i32,
 }
 
-/// `y = clamp(round((Σ (a − z_a)(b − z_b) + bias) · scale[n]) + z_y)`; `bias` is empty or `n`
-/// values, `scales` has `n` values.
+/// The factor that rescales output channel `n`'s accumulator of an int8 fully connected layer,
+/// `s_in · s_w[n] / s_out` in double precision as TFLite computes it. The kernel derives it
+/// from the three `f32` scales rather than storing it: the same operations give the same
+/// `f64`, and flash holds four bytes per channel instead of eight.
+#[inline(always)]
+pub fn fully_connected_scale(
+    input_scale: f32,
+    weight_scale: f32,
+    output_scale: f32,
+) -> f64 {
+    input_scale as f64 * weight_scale as f64 / output_scale as f64
+}
+
+/// `y = clamp(round((Σ (a − z_a)(b − z_b) + bias) · scale[n]) + z_y)`, with `scale[n]` from
+/// [`fully_connected_scale`]; `bias` is empty or `n` values, `weight_scales` has `n` values or
+/// one for all.
 #[inline(always)]
 pub fn fully_connected_i8(
     p: FullyConnectedI8,
     a: &[i8],
     b: &[i8],
     bias: &[i32],
-    scales: &[f64],
+    weight_scales: &[f32],
     y: &mut [i8],
 ) {
-    fully_connected_by(p, a, bias, scales, y, |j, row| {
+    fully_connected_by(p, a, bias, weight_scales, y, |j, row| {
         let weights = &b[j * p.k..(j + 1) * p.k];
         let mut acc = 0i32;
         for (&x, &w) in row.iter().zip(weights) {
@@ -57,13 +75,13 @@ pub fn fully_connected_i8(
 }
 
 /// The loops of the int8 fully connected layers: for each output `j` of each row of `a`, the
-/// bias plus `dot(j, row)`, rescaled by `scales[j]` and rounded.
+/// bias plus `dot(j, row)`, rescaled by channel `j`'s factor and rounded.
 #[inline(always)]
 fn fully_connected_by(
     p: FullyConnectedI8,
     a: &[i8],
     bias: &[i32],
-    scales: &[f64],
+    weight_scales: &[f32],
     y: &mut [i8],
     dot: impl Fn(usize, &[i8]) -> i32,
 ) {
@@ -72,8 +90,10 @@ fn fully_connected_by(
         for j in 0..p.n {
             let bias = if bias.is_empty() { 0 } else { bias[j] };
             let acc = bias + dot(j, row);
+            let weight_scale = weight_scales[if weight_scales.len() == 1 { 0 } else { j }];
+            let scale = fully_connected_scale(p.input_scale, weight_scale, p.output_scale);
             let scaled =
-                round_half_away(acc as f64 * scales[j]).saturating_add(p.output_zero_point);
+                round_half_away(acc as f64 * scale).saturating_add(p.output_zero_point);
             y[i * p.n + j] = scaled.clamp(p.output_min, p.output_max) as i8;
         }
     }
@@ -88,11 +108,11 @@ pub fn fully_connected_i8_int4_weights(
     a: &[i8],
     b: &[u8],
     bias: &[i32],
-    scales: &[f64],
+    weight_scales: &[f32],
     y: &mut [i8],
 ) {
     let row_bytes = p.k.div_ceil(2);
-    fully_connected_by(p, a, bias, scales, y, |j, row| {
+    fully_connected_by(p, a, bias, weight_scales, y, |j, row| {
         let weights = &b[j * row_bytes..(j + 1) * row_bytes];
         let mut acc = 0i32;
         for (t, &x) in row.iter().enumerate() {
@@ -803,10 +823,9 @@ mod tests {
                 Some(&bias_value), &yq, &[m, n], act,
             ).unwrap();
             let (min, max) = crate::quant::activation_range(act, 0.2, 9, DType::I8).unwrap();
-            let scales = crate::quant::fully_connected_scales(0.04, &wq, 0.2, n);
-            let p = FullyConnectedI8 { m, k, n, input_zero_point: -5, weight_zero_point: 0, output_zero_point: 9, output_min: min, output_max: max };
+            let p = FullyConnectedI8 { m, k, n, input_scale: 0.04, output_scale: 0.2, input_zero_point: -5, weight_zero_point: 0, output_zero_point: 9, output_min: min, output_max: max };
             let mut y = vec![0i8; m * n];
-            fully_connected_i8(p, &a, &b, &bias, &scales, &mut y);
+            fully_connected_i8(p, &a, &b, &bias, &wq.scale, &mut y);
             prop_assert_eq!(TensorData::I8(y), expected);
         }
 
@@ -835,12 +854,11 @@ mod tests {
                 Some(&bias_value), &yq, &[m, n], act,
             ).unwrap();
             let (min, max) = crate::quant::activation_range(act, 0.2, 9, DType::I8).unwrap();
-            let scales = crate::quant::fully_connected_scales(0.04, &wq, 0.2, n);
-            let p = FullyConnectedI8 { m, k, n, input_zero_point: -5, weight_zero_point: 0, output_zero_point: 9, output_min: min, output_max: max };
+            let p = FullyConnectedI8 { m, k, n, input_scale: 0.04, output_scale: 0.2, input_zero_point: -5, weight_zero_point: 0, output_zero_point: 9, output_min: min, output_max: max };
             let packed = crate::quant::pack_int4_rows(&b, k);
             prop_assert_eq!(packed.len(), n * k.div_ceil(2));
             let mut y = vec![0i8; m * n];
-            fully_connected_i8_int4_weights(p, &a, &packed, &bias, &scales, &mut y);
+            fully_connected_i8_int4_weights(p, &a, &packed, &bias, &wq.scale, &mut y);
             prop_assert_eq!(TensorData::I8(y), expected);
         }
 

@@ -30,6 +30,7 @@ pub mod reduce;
 pub mod resize;
 pub mod select;
 pub mod softmax;
+pub mod weights;
 
 /// A kernel module as source text, with the kernel modules it uses.
 pub struct KernelSource {
@@ -63,7 +64,7 @@ pub const SOURCES: &[KernelSource] = &[
     KernelSource {
         name: "conv",
         source: include_str!("conv.rs"),
-        depends_on: &["activation"],
+        depends_on: &["activation", "weights"],
     },
     KernelSource {
         name: "einsum",
@@ -78,7 +79,7 @@ pub const SOURCES: &[KernelSource] = &[
     KernelSource {
         name: "gemm",
         source: include_str!("gemm.rs"),
-        depends_on: &["activation"],
+        depends_on: &["activation", "weights"],
     },
     KernelSource {
         name: "int8",
@@ -93,7 +94,7 @@ pub const SOURCES: &[KernelSource] = &[
     KernelSource {
         name: "nhwc",
         source: include_str!("nhwc.rs"),
-        depends_on: &["activation", "math", "quant"],
+        depends_on: &["activation", "math", "quant", "weights"],
     },
     KernelSource {
         name: "norm",
@@ -139,6 +140,11 @@ pub const SOURCES: &[KernelSource] = &[
         name: "softmax",
         source: include_str!("softmax.rs"),
         depends_on: &["math", "math64"],
+    },
+    KernelSource {
+        name: "weights",
+        source: include_str!("weights.rs"),
+        depends_on: &[],
     },
 ];
 
@@ -218,7 +224,7 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            vec!["math", "math64", "activation", "conv", "softmax"]
+            vec!["math", "math64", "activation", "conv", "softmax", "weights"]
         );
     }
 }

@@ -15,6 +15,7 @@
 use super::activation::Activation;
 use super::math::round_half_away_from_zero;
 use super::quant::{int4_at, requantize, requantize_once};
+use super::weights::Weights;
 
 /// The geometry of one channels-last convolution or pooling window.
 #[derive(Clone, Copy, Debug)]
@@ -69,13 +70,14 @@ pub struct ConvQuant<'a> {
     pub single_rounding: bool,
 }
 
-/// Float channels-last convolution: `y = activation(conv(x, w) + bias)`.
+/// Float channels-last convolution: `y = activation(conv(x, w) + bias)`, the weights read
+/// through [`Weights`] (plain, or stored as int8 or float16).
 #[inline(always)]
 pub fn conv_f32(
     p: Window,
     act: Activation,
     x: &[f32],
-    w: &[f32],
+    w: impl Weights,
     bias: &[f32],
     y: &mut [f32],
 ) {
@@ -88,7 +90,6 @@ pub fn conv_f32(
                     &mut y[((n * p.h_out + oy) * p.w_out + ox) * p.c_out..][..p.c_out];
                 for (oc, o) in out.iter_mut().enumerate() {
                     let first = (oc / cout_g) * cin_g;
-                    let weights = &w[oc * taps..(oc + 1) * taps];
                     let mut acc = if bias.is_empty() { 0.0 } else { bias[oc] };
                     for ky in 0..p.k_h {
                         let Some(iy) = p.row(oy, ky) else { continue };
@@ -97,7 +98,11 @@ pub fn conv_f32(
                             let pixel = &x
                                 [((n * p.h_in + iy) * p.w_in + ix) * p.c_in + first..]
                                 [..cin_g];
-                            let wk = &weights[(ky * p.k_w + kx) * cin_g..][..cin_g];
+                            let wk = w.within_channel(
+                                oc * taps + (ky * p.k_w + kx) * cin_g,
+                                cin_g,
+                                oc,
+                            );
                             let mut sum = 0f32;
                             for (a, b) in pixel.iter().zip(wk) {
                                 sum += a * b;
@@ -375,6 +380,7 @@ mod tests {
                     shape: Some(shape.clone()),
                     data: None,
                     quant: quant.clone(),
+                    storage: None,
                 })
             })
             .collect();
@@ -384,6 +390,7 @@ mod tests {
             shape: Some(out.0.clone()),
             data: None,
             quant: out.1,
+            storage: None,
         });
         let node = Node {
             name: "n".into(),
@@ -514,7 +521,7 @@ mod tests {
                     crate::ir::DType::F32,
                 );
                 let mut y = vec![0f32; y_shape.iter().product()];
-                conv_f32(p, Activation::None, &x, &wt, &bias, &mut y);
+                conv_f32(p, Activation::None, &x, wt.as_slice(), &bias, &mut y);
                 assert_close(&y, expected.as_f32().unwrap(), 1e-5);
             }
         }

@@ -101,6 +101,7 @@ fn float_twin(graph: &mut Graph, like: TensorId, suffix: &str) -> TensorId {
         shape,
         data: None,
         quant: None,
+        storage: None,
     })
 }
 

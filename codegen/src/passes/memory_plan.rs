@@ -181,6 +181,7 @@ fn insert_copies(graph: &mut Graph) -> usize {
             shape: source.shape,
             data: None,
             quant: source.quant,
+            storage: None,
         });
         graph.nodes.push(Node {
             name,

@@ -10,6 +10,7 @@
 //! an invariant is named at once. Users can turn optional passes off (`--disable-pass NAME`) and
 //! print the IR after any pass (`--dump-after NAME`), as in TVM's pass manager.
 
+pub mod compress_weights;
 pub mod dead_nodes;
 pub mod fold_batch_norm;
 pub mod fold_constants;
@@ -39,6 +40,8 @@ pub struct PassOptions {
     pub progress: Progress,
     /// `--io int8`: a quantized model takes and gives its int8 integers, not floats.
     pub io_int8: bool,
+    /// `--quantize int8-weights` or `fp16`: float layers' weights stored in fewer bits.
+    pub stored_weights: Option<compress_weights::StoredWeights>,
 }
 
 /// A callback that long passes tell how far they have got: `(task, done, total)`, such as
@@ -166,6 +169,13 @@ pub const PIPELINE: &[Pass] = &[
         required: true,
         description: "int8 weights and activations from calibration (with --quantize int8; 4-bit \
                       weights with int4-weights) or from the model's own quantization (QDQ models)",
+    },
+    Pass {
+        name: "compress_weights",
+        run: compress_weights::compress_weights,
+        required: true,
+        description: "store float layers' weights as int8 (with --quantize int8-weights) or \
+                      float16 (fp16); they still compute in float",
     },
     Pass {
         name: "plan_memory",

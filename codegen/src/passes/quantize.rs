@@ -968,6 +968,7 @@ fn nhwc_twin(graph: &mut Graph, q: TensorId) -> TensorId {
         shape: Some(vec![shape[0], shape[2], shape[3], shape[1]]),
         data: None,
         quant,
+        storage: None,
     })
 }
 
@@ -1190,6 +1191,7 @@ fn int8_twin(graph: &mut Graph, t: TensorId, quant: Quantization) -> TensorId {
         shape,
         data: None,
         quant: Some(quant),
+        storage: None,
     })
 }
 

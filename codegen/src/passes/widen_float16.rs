@@ -117,6 +117,7 @@ fn float32_twin(graph: &mut Graph, id: TensorId) -> TensorId {
         shape: t.shape.clone(),
         data: None,
         quant: None,
+        storage: None,
     };
     graph.add_tensor(tensor)
 }
@@ -149,6 +150,7 @@ mod tests {
             shape,
             data: None,
             quant: None,
+            storage: None,
         };
         let a = g.add_tensor(tensor("a", Some(vec![3])));
         let b = g.add_tensor(tensor("b", Some(vec![3])));

@@ -120,8 +120,20 @@ impl Lowering<'_> {
     pub(super) fn conv_channels_last(&mut self, a: &ConvAttrs) -> R<()> {
         let p = self.window(&a.kernel_shape, &a.strides, &a.dilations, &a.pads, a.group)?;
         let mut inputs = Vec::new();
+        let mut body = vec![Stmt::Let("p".into(), p)];
         let x = self.operand(0, "X", &mut inputs)?;
-        let (w, int4_weights) = self.weight_operand(&mut inputs)?;
+        let weights = self.graph.tensor(self.node.inputs[1]);
+        // Constant float weights go through `weights::Weights`, which also reads them stored
+        // as int8 or float16.
+        let (w, int4_weights, stored) =
+            if weights.is_constant() && weights.dtype == DType::F32 && !self.is_quantized()
+            {
+                let (w, stored) = self.float_weights(None, &mut body)?;
+                (w, false, stored)
+            } else {
+                let (w, int4) = self.weight_operand(&mut inputs)?;
+                (w, int4, "")
+            };
         let bias = if self.node.inputs.len() > 2 {
             self.operand(2, "BIAS", &mut inputs)?
         } else {
@@ -134,14 +146,13 @@ impl Lowering<'_> {
             ""
         };
         let mut detail = format!(
-            "{kind}{} kernel, stride {}, dilation {}, pads {:?}, channels last{}",
+            "{kind}{} kernel, stride {}, dilation {}, pads {:?}, channels last{}{stored}",
             super::dims(&a.kernel_shape),
             super::dims(&a.strides),
             super::dims(&a.dilations),
             a.pads,
             fused(a.activation)
         );
-        let mut body = vec![Stmt::Let("p".into(), p)];
         if self.is_quantized() {
             let (sx, zx) =
                 quant::single(Some(self.quantization(self.node.inputs[0])?), "the input")?;
@@ -301,7 +312,6 @@ impl Lowering<'_> {
             quant::single(Some(self.quantization(self.node.inputs[0])?), "the input")?;
         let wq = self.quantization(self.node.inputs[1])?.clone();
         let (sy, zy, min, max) = self.output_range(a.activation)?;
-        let scales = quant::fully_connected_scales(sx, &wq, sy, n);
         let weight_zero_point = if wq.is_per_axis() {
             0
         } else {
@@ -316,11 +326,16 @@ impl Lowering<'_> {
             Arg::Empty
         };
         let scales = self.derived(
-            "SCALES",
-            "Per-channel output scales s_in · s_w / s_out (TFLite requantizes fully connected \
-             layers in double precision).",
-            vec![n],
-            TensorData::F64(scales),
+            "WEIGHT_SCALES",
+            if wq.is_per_axis() {
+                "The weights' scales, one per output channel (the kernel rescales each \
+                 channel by s_in · s_w / s_out in double precision, as TFLite does)."
+            } else {
+                "The weights' scale (the kernel rescales by s_in · s_w / s_out in double \
+                 precision, as TFLite does)."
+            },
+            vec![wq.scale.len()],
+            TensorData::F32(wq.scale.clone()),
         );
         let p = Struct::new(
             "int8::FullyConnectedI8",
@@ -328,6 +343,8 @@ impl Lowering<'_> {
                 ("m", usize_(m)),
                 ("k", usize_(k)),
                 ("n", usize_(n)),
+                ("input_scale", Value::F32(sx)),
+                ("output_scale", Value::F32(sy)),
                 ("input_zero_point", isize_(zx)),
                 ("weight_zero_point", isize_(weight_zero_point)),
                 ("output_zero_point", isize_(zy)),

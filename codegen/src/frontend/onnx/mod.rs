@@ -360,6 +360,7 @@ impl Importer {
                 shape: Some(shape),
                 data: Some(data),
                 quant: None,
+                storage: None,
             });
             self.names.insert(init.name.clone(), id);
         }
@@ -438,6 +439,7 @@ impl Importer {
                 shape: Some(shape),
                 data: None,
                 quant: None,
+                storage: None,
             });
             self.names.insert(input.name.clone(), id);
             self.graph.inputs.push(id);
@@ -561,6 +563,7 @@ impl Importer {
                         shape: Some(shape),
                         data: Some(data),
                         quant: None,
+                        storage: None,
                     });
                     if self.names.insert(out.clone(), id).is_some() {
                         self.problems.push(format!(
@@ -701,6 +704,7 @@ impl Importer {
                     shape,
                     data: None,
                     quant: None,
+                    storage: None,
                 });
                 self.graph.nodes.push(Node {
                     name: format!("{name}::cast"),
@@ -745,6 +749,7 @@ impl Importer {
                 shape: None,
                 data: None,
                 quant: None,
+                storage: None,
             });
             self.names.insert(out.clone(), id);
             outputs.push(id);
@@ -820,6 +825,7 @@ impl Importer {
                 shape: Some(vec![]),
                 data: Some(TensorData::F64(vec![n as f64]).cast(dtype)),
                 quant: None,
+                storage: None,
             });
             self.names.insert(count.clone(), id);
             self.node(&part("Div", vec![sum_out, count], out, n));
@@ -868,6 +874,7 @@ impl Importer {
             shape: None,
             data: None,
             quant: None,
+            storage: None,
         });
         self.names.insert(mask, id);
         self.graph.nodes.push(Node {

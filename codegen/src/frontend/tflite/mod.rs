@@ -70,6 +70,7 @@ use crate::ir::{
     Activation, DType, Graph, Node, Op, Quantization, SourceInfo, StateVariable, Tensor,
     TensorData, TensorId, validate,
 };
+use crate::kernels::weights::f16_to_f32;
 use flatbuffer::{FlatError, Table};
 use ops::code;
 
@@ -459,6 +460,7 @@ impl<'a> Importer<'a> {
             shape: Some(shape),
             data,
             quant,
+            storage: None,
         });
         Ok(Slot::Tensor(id))
     }
@@ -919,6 +921,7 @@ impl Translation<'_, '_> {
             shape: None,
             data: None,
             quant: base.quant,
+            storage: None,
         })
     }
 
@@ -1324,6 +1327,7 @@ impl Translation<'_, '_> {
             shape: Some(vec![channels, s[1], s[2], 1]),
             data: Some(relaid),
             quant,
+            storage: None,
         }))
     }
 
@@ -1910,23 +1914,6 @@ fn fused_activation(code: i8) -> std::result::Result<Option<Activation>, Problem
         4 | 5 => None,
         other => return Err(format!("unknown fused activation {other}").into()),
     })
-}
-
-/// IEEE 754 half precision to single precision.
-fn f16_to_f32(bits: u16) -> f32 {
-    let sign = ((bits >> 15) as u32) << 31;
-    let exponent = ((bits >> 10) & 0x1f) as u32;
-    let mantissa = (bits & 0x3ff) as u32;
-    let magnitude = match exponent {
-        0 => {
-            // Zero or subnormal: mantissa × 2^-24, exact in f32.
-            let value = mantissa as f32 * 2f32.powi(-24);
-            return if sign != 0 { -value } else { value };
-        }
-        0x1f => 0xff << 23 | mantissa << 13,
-        e => (e + 127 - 15) << 23 | mantissa << 13,
-    };
-    f32::from_bits(sign | magnitude)
 }
 
 #[cfg(test)]
