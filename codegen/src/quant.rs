@@ -295,7 +295,8 @@ pub fn hard_swish_params(x: (f32, i32), y: (f32, i32)) -> Result<HardSwishI8, St
         quantize_multiplier((high_resolution_scale / y.0) as f64);
     if output_shift > 0 {
         return Err(format!(
-            "a quantized HardSwish needs an output scale of at least 1/128 of the input's              ({} and {})",
+            "a quantized HardSwish needs an output scale of at least 1/128 of the input's \
+             ({} and {})",
             y.0, x.0
         ));
     }
@@ -331,15 +332,11 @@ pub fn sigmoid_f32(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// The table of a quantized `Sigmoid`; TFLite requires the output scale 1/256.
-pub fn sigmoid_table(x: (f32, i32), y: (f32, i32)) -> Result<Vec<i8>, String> {
-    if y.0 != 1.0 / 256.0 {
-        return Err(format!(
-            "a quantized Sigmoid must have the output scale 1/256, not {}",
-            y.0
-        ));
-    }
-    Ok(lookup_table(x, y, sigmoid_f32))
+/// The table of a quantized `Sigmoid`. TFLite's converter gives it the output scale 1/256 (zero
+/// point -128); the table serves any output quantization, such as the 1/255 of onnxruntime's
+/// quantized models.
+pub fn sigmoid_table(x: (f32, i32), y: (f32, i32)) -> Vec<i8> {
+    lookup_table(x, y, sigmoid_f32)
 }
 
 /// The table of a quantized `Tanh` (single-precision `tanhf`).

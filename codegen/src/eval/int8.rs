@@ -465,7 +465,7 @@ pub fn unary(op: &Op, x: Operand, y: &Quantization) -> R<TensorData> {
         }
         Op::Sigmoid | Op::Tanh => {
             let table = if matches!(op, Op::Sigmoid) {
-                quant::sigmoid_table(qx, qy)?
+                quant::sigmoid_table(qx, qy)
             } else {
                 quant::tanh_table(qx, qy)
             };

@@ -47,7 +47,9 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 use crate::eval::Value;
-use crate::ir::{DType, Graph, Node, Op, Quantization, Tensor, TensorData, TensorId};
+use crate::ir::{
+    Activation, DType, Graph, Node, Op, Quantization, Tensor, TensorData, TensorId,
+};
 use crate::passes::{PassOptions, PassReport, Progress};
 
 /// How activation ranges are chosen from the calibration runs.
@@ -568,14 +570,27 @@ enum Plan {
     Conv,
     Pool,
     GlobalAveragePool,
-    Relu,
+    /// `Relu`, `Clip`, `LeakyRelu`, `HardSwish`, `Sigmoid` or `Tanh`, element by element.
+    Activation,
     Softmax,
     View,
+    /// `Concat` of tensors computed at run time: every input takes the output's quantization
+    /// (TFLite's constraint; the int8 kernel moves bytes), requantized where it had another.
+    Concat,
     /// `Add`, `Sub` or `Mul` of two tensors (or a tensor and a constant), with broadcasting.
     Binary,
 }
 
 fn plan(graph: &Graph, node: &Node) -> Option<Plan> {
+    // The int8 kernels fuse only activations that clamp the output's integers.
+    if node.op.activation().is_some_and(|a| {
+        !matches!(
+            a,
+            Activation::None | Activation::Relu | Activation::Clip { .. }
+        )
+    }) {
+        return None;
+    }
     let f32_in = |i: usize| {
         node.inputs
             .get(i)
@@ -625,7 +640,22 @@ fn plan(graph: &Graph, node: &Node) -> Option<Plan> {
         {
             Some(Plan::GlobalAveragePool)
         }
-        Op::Relu if f32_in(0) => Some(Plan::Relu),
+        Op::Relu
+        | Op::Clip(_)
+        | Op::LeakyRelu(_)
+        | Op::HardSwish
+        | Op::Sigmoid
+        | Op::Tanh
+            if f32_in(0) =>
+        {
+            Some(Plan::Activation)
+        }
+        Op::Concat(_)
+            if (0..node.inputs.len()).all(f32_in)
+                && node.inputs.iter().all(|&t| !graph.tensor(t).is_constant()) =>
+        {
+            Some(Plan::Concat)
+        }
         Op::Softmax(a)
             if f32_in(0) && !a.coerce_2d && {
                 let rank = graph.tensor(node.inputs[0]).shape().len() as i64;
@@ -690,11 +720,25 @@ fn rewrite(
                     || activation(t).is_some()
                     || graph.tensor(t).is_constant()
             };
-            let input_known = known_input(node.inputs[0])
-                && (!matches!(kind, Plan::Binary) || known_input(node.inputs[1]));
-            let output_known = matches!(kind, Plan::Pool | Plan::View | Plan::Softmax)
-                || activation(node.outputs[0]).is_some();
-            input_known && output_known
+            let input_known = match kind {
+                Plan::Binary | Plan::Concat => node.inputs.iter().all(|&t| known_input(t)),
+                _ => known_input(node.inputs[0]),
+            };
+            let fixed_output = matches!(kind, Plan::Pool | Plan::View | Plan::Softmax)
+                || matches!(node.op, Op::Sigmoid | Op::Tanh);
+            let output_known = fixed_output || activation(node.outputs[0]).is_some();
+            let input_quant = |t: TensorId| match int8_of.get(&t) {
+                Some(&q) => graph.tensor(q).quant.clone(),
+                None => activation(t),
+            };
+            input_known
+                && output_known
+                && kernel_takes(
+                    &node,
+                    kind,
+                    input_quant(node.inputs[0]),
+                    activation(node.outputs[0]),
+                )
         });
         let Some(kind) = kind else {
             for &t in &node.inputs {
@@ -799,7 +843,39 @@ fn rewrite(
                 inputs.extend(b);
                 (Op::Gemm(attrs), inputs, known(activation(y)))
             }
-            Plan::Relu => (Op::Relu, vec![xq], known(activation(y))),
+            Plan::Activation => {
+                let own = source_quant
+                    .get(&y)
+                    .filter(|q| q.single().is_some())
+                    .cloned();
+                // TFLite's fixed output quantization of the bounded functions, unless the
+                // model has its own.
+                let y_quant = match node.op {
+                    Op::Sigmoid => {
+                        own.unwrap_or(Quantization::per_tensor(1.0 / 256.0, -128))
+                    }
+                    Op::Tanh => own.unwrap_or(Quantization::per_tensor(1.0 / 128.0, 0)),
+                    _ => known(activation(y)),
+                };
+                (node.op.clone(), vec![xq], y_quant)
+            }
+            Plan::Concat => {
+                let y_quant = known(activation(y));
+                let mut inputs = vec![];
+                for (k, &t) in node.inputs.iter().enumerate() {
+                    let tq = match int8_of.get(&t) {
+                        Some(&q) => q,
+                        None => {
+                            let name = format!("{}/quantize_input_{k}", node.name);
+                            let quant = y_quant.clone();
+                            quantize_input(graph, &mut out, &mut int8_of, t, quant, name)
+                        }
+                    };
+                    materialize(graph, &mut out, &mut unmaterialized, tq);
+                    inputs.push(requantized(graph, &mut out, tq, &y_quant, &node.name, k));
+                }
+                (node.op.clone(), inputs, y_quant)
+            }
             // The model's own output quantization, else TFLite's.
             Plan::Softmax => (
                 node.op.clone(),
@@ -854,6 +930,50 @@ fn rewrite(
     }
     graph.nodes = out;
     Ok((quantized, float))
+}
+
+/// Whether the int8 kernel of a planned node takes the quantization the plan would give it:
+/// `HardSwish` needs an output scale of at least 1/128 of the input's.
+fn kernel_takes(
+    node: &Node,
+    kind: &Plan,
+    input: Option<Quantization>,
+    output: Option<Quantization>,
+) -> bool {
+    if !matches!((kind, &node.op), (Plan::Activation, Op::HardSwish)) {
+        return true;
+    }
+    match (
+        input.and_then(|q| q.single()),
+        output.and_then(|q| q.single()),
+    ) {
+        (Some(x), Some(y)) => crate::quant::hard_swish_params(x, y).is_ok(),
+        _ => false,
+    }
+}
+
+/// Int8 tensor `t` with quantization `quant`: `t` itself if it has it, else the output of a new
+/// int8-to-int8 `Quantize` (input `k` of node `node`).
+fn requantized(
+    graph: &mut Graph,
+    out: &mut Vec<Node>,
+    t: TensorId,
+    quant: &Quantization,
+    node: &str,
+    k: usize,
+) -> TensorId {
+    if graph.tensor(t).quant.as_ref() == Some(quant) {
+        return t;
+    }
+    let q = int8_twin(graph, t, quant.clone());
+    out.push(Node {
+        name: format!("{node}/requantize_input_{k}"),
+        op: Op::Quantize,
+        inputs: vec![t],
+        params: vec![],
+        outputs: vec![q],
+    });
+    q
 }
 
 /// Quantizes float tensor `t` for an int8 reader: a `Quantize` node named `name` writes its

@@ -258,7 +258,7 @@ impl Lowering<'_> {
             ),
             Op::Sigmoid | Op::Tanh => {
                 let table = if self.node.op == Op::Sigmoid {
-                    quant::sigmoid_table(qx, qy)?
+                    quant::sigmoid_table(qx, qy)
                 } else {
                     quant::tanh_table(qx, qy)
                 };
