@@ -624,6 +624,20 @@ mod tests {
         assert!(bad[2].contains("layer, global"), "{}", bad[2]);
     }
 
+    /// The combination of the three is checked once all arguments are in, in the macro's words.
+    #[test]
+    fn prune_options_are_combined_in_the_macros_words() {
+        let invocation: Invocation =
+            syn::parse_str("\"m.onnx\", prune = 0.8, prune_mode = \"2:4\"")
+                .expect("parses");
+        let expansion = expand(&invocation, Path::new("/nonexistent")).to_string();
+        assert!(
+            expansion.contains("prune_mode = 2:4 sets two of every four weights to zero")
+                && expansion.contains("give prune = 0.5, not 0.8"),
+            "{expansion}"
+        );
+    }
+
     #[test]
     fn the_name_is_given_once() {
         let errors = errors_of("name = a, name = b");
