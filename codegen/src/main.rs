@@ -45,7 +45,8 @@ enum Command {
         #[arg(short, long, value_name = "OUT.rs")]
         output: PathBuf,
         /// Also write the report of `inspect --format json` (per layer: shapes, MACs, weight
-        /// bytes, arena bytes and steps; every arena tensor's offset, size and steps)
+        /// bytes, parameters and non-zeros, arena bytes and steps; every arena tensor's offset,
+        /// size and steps)
         #[arg(long, value_name = "FILE.json")]
         report: Option<PathBuf>,
         /// Print nothing but errors and warnings (no progress bar)
@@ -85,7 +86,7 @@ enum Command {
     /// accuracy, and the SQNR of every int8 layer
     #[command(
         after_help = "The float reference is the reference evaluator on the model compiled \
-                            without --quantize; the build is the generated code, compiled with \
+                            without --quantize and --prune; the build is the generated code, compiled with \
                             rustc and run. Labels (N integers) give each one's accuracy.\n\n\
                             Examples:\n  \
                             edgegen validate model.onnx --data x.npy --labels y.npy\n  \
@@ -132,7 +133,8 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum InspectFormat {
-    /// A table for the terminal: per layer its output, MACs, weight bytes, arena bytes and steps
+    /// A table for the terminal: per layer its output, MACs, weight bytes, non-zero parameters,
+    /// arena bytes and steps
     Table,
     /// The report as JSON, as `build --report` writes it
     Json,
@@ -188,6 +190,19 @@ struct ModelArgs {
     /// Fail if the model needs more RAM than this (arena and state; 64K, 1M or bytes)
     #[arg(long = "max-ram", value_name = "BYTES", value_parser = options::parse_bytes)]
     max_ram: Option<usize>,
+    /// Set this fraction of the weights of fully connected layers and convolutions to zero, the
+    /// smallest magnitudes first (from 0 up to but not including 1, such as 0.8); before
+    /// --quantize, which keeps the zeros
+    #[arg(long, value_name = "FRACTION", allow_hyphen_values = true)]
+    prune: Option<String>,
+    /// Which weights pruning removes: unstructured (the default; any weights) or 2:4 (the two
+    /// smallest of every four consecutive weights along the input dimension; needs no --prune)
+    #[arg(long = "prune-mode", value_name = "MODE")]
+    prune_mode: Option<String>,
+    /// With --prune: remove the fraction from every layer (layer, the default) or from all the
+    /// layers' weights together, the smallest overall (global)
+    #[arg(long = "prune-scope", value_name = "SCOPE")]
+    prune_scope: Option<String>,
 }
 
 /// Checks a `--calibrator` value, so that clap refuses a wrong one as a usage error.
@@ -236,6 +251,11 @@ impl ModelArgs {
                 stored_weights: options::stored_weights(
                     self.quantize.as_deref(),
                     self.per_tensor,
+                )?,
+                prune: options::prune_settings(
+                    self.prune.as_deref(),
+                    self.prune_mode.as_deref(),
+                    self.prune_scope.as_deref(),
                 )?,
             },
             max_ram: self.max_ram,
@@ -497,6 +517,7 @@ fn validate(
     let mut float_options = model.options()?;
     float_options.passes.int8 = None;
     float_options.passes.stored_weights = None;
+    float_options.passes.prune = None;
     let float = edgegen::compile(&model.model, &float_options, &mut |_, _| {})?;
     let graph = &compiled.graph;
     let (values, samples, _) = read_inputs(graph, data)?;

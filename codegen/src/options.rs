@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::eval::Value;
 use crate::npy;
 use crate::passes::PIPELINE;
+use crate::passes::prune::{PruneScope, PruneSettings};
 use crate::passes::quantize::{Calibration, Calibrator};
 
 /// An option of every command that compiles a model.
@@ -102,6 +103,29 @@ pub const MODEL_OPTIONS: &[ModelOption] = &[
         flag: "max-ram",
         value_name: "BYTES",
         help: "fail if the model needs more RAM than this (arena and state; 64K, 1M or bytes)",
+        repeatable: false,
+    },
+    ModelOption {
+        flag: "prune",
+        value_name: "FRACTION",
+        help: "set this fraction of the weights of fully connected layers and convolutions to \
+               zero, the smallest magnitudes first (from 0 up to but not including 1, such as \
+               0.8); before --quantize, which keeps the zeros",
+        repeatable: false,
+    },
+    ModelOption {
+        flag: "prune-mode",
+        value_name: "MODE",
+        help: "which weights pruning removes: unstructured (the default; any weights) or 2:4 \
+               (the two smallest of every four consecutive weights along the input dimension; \
+               needs no --prune)",
+        repeatable: false,
+    },
+    ModelOption {
+        flag: "prune-scope",
+        value_name: "SCOPE",
+        help: "with --prune: remove the fraction from every layer (layer, the default) or from \
+               all the layers' weights together, the smallest overall (global)",
         repeatable: false,
     },
 ];
@@ -291,6 +315,84 @@ pub fn int8_settings(
     }
 }
 
+/// The pruning modes `--prune-mode` takes.
+pub const PRUNE_MODES: &[&str] = &["unstructured", "2:4"];
+
+/// Parses a `--prune` value: a fraction in `[0, 1)`.
+pub fn parse_prune_fraction(text: &str) -> std::result::Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(fraction) if (0.0..1.0).contains(&fraction) => Ok(fraction),
+        _ => Err(format!(
+            "--prune takes the fraction of weights to remove, from 0 up to but not including 1, \
+             such as 0.8; got '{text}'"
+        )),
+    }
+}
+
+/// Checks a `--prune-mode` value.
+pub fn parse_prune_mode(text: &str) -> std::result::Result<String, String> {
+    if PRUNE_MODES.contains(&text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "--prune-mode: '{text}' is not a pruning mode; the modes are: {}",
+            PRUNE_MODES.join(", ")
+        ))
+    }
+}
+
+/// Checks a `--prune-scope` value.
+pub fn parse_prune_scope(text: &str) -> std::result::Result<PruneScope, String> {
+    PruneScope::parse(text).map_err(|e| format!("--prune-scope: {e}"))
+}
+
+/// The settings of `--prune FRACTION --prune-mode MODE --prune-scope SCOPE`, each as given (or
+/// not). Every value and every combination is checked here, so that the command line and
+/// `include_model!` refuse the same things with the same words.
+pub fn prune_settings(
+    prune: Option<&str>,
+    mode: Option<&str>,
+    scope: Option<&str>,
+) -> Result<Option<PruneSettings>> {
+    let fraction = prune
+        .map(parse_prune_fraction)
+        .transpose()
+        .map_err(Error::invalid_argument)?;
+    let mode = mode
+        .map(parse_prune_mode)
+        .transpose()
+        .map_err(Error::invalid_argument)?;
+    let scope = scope
+        .map(parse_prune_scope)
+        .transpose()
+        .map_err(Error::invalid_argument)?;
+    match (fraction, mode.as_deref(), scope) {
+        (None, None, None) => Ok(None),
+        (fraction, Some("2:4"), None) if fraction.is_none_or(|f| f == 0.5) => {
+            Ok(Some(PruneSettings::TwoOfFour))
+        }
+        (Some(fraction), Some("2:4"), None) => Err(Error::invalid_argument(format!(
+            "--prune-mode 2:4 sets two of every four weights to zero, half of them; leave out \
+             --prune or give --prune 0.5, not {fraction}"
+        ))),
+        (_, Some("2:4"), Some(_)) => Err(Error::invalid_argument(
+            "--prune-scope is only used with --prune-mode unstructured: 2:4 pruning works \
+             within groups of four weights of one layer",
+        )),
+        (Some(fraction), _, scope) => Ok(Some(PruneSettings::Unstructured {
+            fraction,
+            scope: scope.unwrap_or_default(),
+        })),
+        (None, Some(mode), _) => Err(Error::invalid_argument(format!(
+            "--prune-mode {mode} needs --prune FRACTION, the share of the weights to set to \
+             zero, such as --prune 0.8"
+        ))),
+        (None, None, Some(_)) => Err(Error::invalid_argument(
+            "--prune-scope is only used with --prune FRACTION (unstructured pruning)",
+        )),
+    }
+}
+
 /// Parses an `--io` value: whether a quantized model's inputs and outputs are int8.
 pub fn parse_io(text: &str) -> std::result::Result<bool, String> {
     match text {
@@ -419,6 +521,69 @@ mod tests {
         assert!(parse_constant("axes=").is_err());
         assert!(parse_constant("=f.npy").is_err());
         assert!(parse_constant("axes").is_err());
+    }
+
+    #[test]
+    fn prune_options_are_checked_together() {
+        let settings = |p: Option<&str>, m: Option<&str>, s: Option<&str>| {
+            prune_settings(p, m, s).map_err(|e| e.to_string())
+        };
+        assert_eq!(settings(None, None, None), Ok(None));
+        assert_eq!(
+            settings(Some("0.8"), None, None),
+            Ok(Some(PruneSettings::Unstructured {
+                fraction: 0.8,
+                scope: PruneScope::Layer
+            }))
+        );
+        assert_eq!(
+            settings(Some("0"), Some("unstructured"), Some("global")),
+            Ok(Some(PruneSettings::Unstructured {
+                fraction: 0.0,
+                scope: PruneScope::Global
+            }))
+        );
+        for two_of_four in [(None, Some("2:4")), (Some("0.5"), Some("2:4"))] {
+            assert_eq!(
+                settings(two_of_four.0, two_of_four.1, None),
+                Ok(Some(PruneSettings::TwoOfFour))
+            );
+        }
+        for (p, m, s, needle) in [
+            (Some("1"), None, None, "up to but not including 1"),
+            (Some("-0.1"), None, None, "got '-0.1'"),
+            (Some("NaN"), None, None, "got 'NaN'"),
+            (Some("80%"), None, None, "such as 0.8"),
+            (Some("0.8"), Some("2:4"), None, "not 0.8"),
+            (
+                None,
+                Some("2:4"),
+                Some("layer"),
+                "only used with --prune-mode unstructured",
+            ),
+            (None, Some("unstructured"), None, "needs --prune FRACTION"),
+            (
+                None,
+                None,
+                Some("global"),
+                "only used with --prune FRACTION",
+            ),
+            (
+                Some("0.5"),
+                Some("channels"),
+                None,
+                "the modes are: unstructured, 2:4",
+            ),
+            (
+                Some("0.5"),
+                None,
+                Some("model"),
+                "the scopes are: layer, global",
+            ),
+        ] {
+            let error = settings(p, m, s).unwrap_err();
+            assert!(error.contains(needle), "{p:?} {m:?} {s:?}: {error}");
+        }
     }
 
     #[test]

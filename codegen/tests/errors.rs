@@ -386,6 +386,61 @@ error_case!(
     malformed_ram_budget,
     build("{fixtures}/models/digits_mlp.onnx", &["--max-ram", "lots"])
 );
+error_case!(
+    prune_fraction_of_one_or_more,
+    build("{fixtures}/ptq/digits_mlp.onnx", &["--prune", "1"])
+);
+error_case!(
+    negative_prune_fraction,
+    build("{fixtures}/ptq/digits_mlp.onnx", &["--prune", "-0.2"])
+);
+error_case!(
+    prune_fraction_that_is_not_a_number,
+    build("{fixtures}/ptq/digits_mlp.onnx", &["--prune", "80%"])
+);
+error_case!(
+    prune_mode_without_prune,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &["--prune-mode", "unstructured"]
+    )
+);
+error_case!(
+    prune_scope_without_prune,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &["--prune-scope", "global"]
+    )
+);
+error_case!(
+    unknown_prune_mode,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &["--prune", "0.5", "--prune-mode", "channels"]
+    )
+);
+error_case!(
+    unknown_prune_scope,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &["--prune", "0.5", "--prune-scope", "model"]
+    )
+);
+// 2:4 zeroes half of the weights: `--prune` may repeat that, not ask for another share.
+error_case!(
+    two_of_four_with_another_fraction,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &["--prune", "0.8", "--prune-mode", "2:4"]
+    )
+);
+error_case!(
+    prune_scope_with_two_of_four,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &["--prune-mode", "2:4", "--prune-scope", "global"]
+    )
+);
 
 error_case!(run_input_of_the_wrong_shape, {
     std::fs::write(

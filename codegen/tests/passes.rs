@@ -4,25 +4,28 @@
 //! expectations (review the diff before committing).
 //!
 //! Besides the text, every test checks what a pass must never change: the graph computes the
-//! same outputs (reference evaluator, deterministic inputs) before and after.
+//! same outputs (reference evaluator, deterministic inputs) before and after. A file may give
+//! options on a `# options:` line, as on the command line (`--prune 0.5 --prune-scope global`);
+//! pruning changes what the graph computes on purpose, so there the check is instead that the
+//! only change to any constant is elements set to zero.
 
 use std::path::Path;
 
 use edgegen::eval::{Value, evaluate};
+use edgegen::ir::TensorData;
 use edgegen::ir::text::{PrintOptions, parse, print};
 use edgegen::ir::{DType, Graph};
 use edgegen::passes::{PIPELINE, PassOptions};
 
 const EXPECT: &str = "# expect:\n";
 
-fn run_passes(graph: &mut Graph, names: &[&str]) {
+fn run_passes(graph: &mut Graph, names: &[&str], options: &PassOptions) {
     for name in names {
         let pass = PIPELINE
             .iter()
             .find(|p| p.name == *name)
             .unwrap_or_else(|| panic!("no pass {name}"));
-        (pass.run)(graph, &PassOptions::default())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        (pass.run)(graph, options).unwrap_or_else(|e| panic!("{name}: {e}"));
         edgegen::ir::validate(graph, edgegen::ir::validate::Stage::Inferred)
             .unwrap_or_else(|e| panic!("invalid IR after {name}:\n{e}"));
     }
@@ -48,6 +51,57 @@ fn inputs(graph: &Graph) -> Vec<Value> {
         .collect()
 }
 
+/// The options of a file's `# options:` line: the pruning flags, with their values.
+fn options_of(text: &str, name: &str) -> PassOptions {
+    let Some(line) = text.lines().find_map(|l| l.strip_prefix("# options:")) else {
+        return PassOptions::default();
+    };
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (mut prune, mut mode, mut scope) = (None, None, None);
+    for pair in words.chunks(2) {
+        match pair {
+            ["--prune", value] => prune = Some(*value),
+            ["--prune-mode", value] => mode = Some(*value),
+            ["--prune-scope", value] => scope = Some(*value),
+            other => panic!("{name}: the options line cannot give {other:?}"),
+        }
+    }
+    PassOptions {
+        prune: edgegen::options::prune_settings(prune, mode, scope)
+            .unwrap_or_else(|e| panic!("{name}: {e}")),
+        ..PassOptions::default()
+    }
+}
+
+/// Every constant of `pruned` is the constant of the same name in `original`, with some
+/// elements set to zero; returns how many.
+fn check_only_zeros_added(name: &str, original: &Graph, pruned: &Graph) -> usize {
+    let mut zeroed = 0;
+    for tensor in pruned.tensors.iter().filter(|t| t.is_constant()) {
+        let before = original
+            .tensors
+            .iter()
+            .find(|t| t.name == tensor.name)
+            .unwrap_or_else(|| panic!("{name}: constant {} is new", tensor.name));
+        let (Some(TensorData::F32(after)), Some(TensorData::F32(before))) =
+            (&tensor.data, &before.data)
+        else {
+            assert_eq!(tensor.data, before.data, "{name}: {}", tensor.name);
+            continue;
+        };
+        assert_eq!(after.len(), before.len(), "{name}: {}", tensor.name);
+        for (a, b) in after.iter().zip(before) {
+            assert!(
+                a == b || *a == 0.0,
+                "{name}: {} had {b} where it now has {a}",
+                tensor.name
+            );
+            zeroed += usize::from(a != b);
+        }
+    }
+    zeroed
+}
+
 fn check_file(path: &Path) {
     let text = std::fs::read_to_string(path).unwrap();
     let name = path.file_name().unwrap().to_string_lossy();
@@ -60,9 +114,10 @@ fn check_file(path: &Path) {
         Some((source, expected)) => (source, Some(expected)),
         None => (text.as_str(), None),
     };
+    let options = options_of(&text, &name);
     let original = parse(source).unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut transformed = original.clone();
-    run_passes(&mut transformed, &passes);
+    run_passes(&mut transformed, &passes, &options);
     let actual: String = print(&transformed, PrintOptions::default())
         .lines()
         .map(|l| format!("# {l}\n"))
@@ -70,11 +125,19 @@ fn check_file(path: &Path) {
 
     // The passes must not change what the graph computes.
     let mut reference = original;
-    run_passes(&mut reference, &["infer_shapes"]);
+    run_passes(&mut reference, &["infer_shapes"], &PassOptions::default());
     let x = inputs(&reference);
     let before = evaluate(&reference, &x).unwrap_or_else(|e| panic!("{name}: {e}"));
     let after = evaluate(&transformed, &x).unwrap_or_else(|e| panic!("{name}: {e}"));
-    for (b, a) in before.iter().zip(&after) {
+    if options.prune.is_some() {
+        let zeroed = check_only_zeros_added(&name, &reference, &transformed);
+        assert!(zeroed > 0, "{name}: nothing was pruned");
+    }
+    for (b, a) in before
+        .iter()
+        .zip(&after)
+        .filter(|_| options.prune.is_none())
+    {
         assert_eq!(b.shape, a.shape, "{name}: output shapes changed");
         for (u, v) in b
             .data

@@ -52,8 +52,10 @@ use syn::{Ident, Lit, LitStr, Token, bracketed, parse_macro_input};
 ///   aid, to remove afterwards), `quantize = "int8"` (or `"int4-weights"`) with
 ///   `calibration = "data/samples.npy"` (post-training quantization; the samples file is
 ///   tracked too), `quantize = "int8-weights"` or `"fp16"` (float layers' weights stored in
-///   fewer bits, no calibration) and `max_ram = "64K"` (or a
-///   number of bytes: the build fails when the model needs more RAM). A list in brackets gives an option several times; so does
+///   fewer bits, no calibration), `max_ram = "64K"` (or a
+///   number of bytes: the build fails when the model needs more RAM), and `prune = 0.8` with
+///   `prune_mode = "unstructured"` or `"2:4"` and `prune_scope = "layer"` or `"global"`
+///   (magnitude pruning). A list in brackets gives an option several times; so does
 ///   repeating it.
 ///
 /// The module holds what a file from `edgegen build` holds: `Model` with `new()` and `run(..)`,
@@ -179,6 +181,11 @@ struct Settings {
     calibration: Option<PathBuf>,
     calibrator: Option<String>,
     per_tensor: bool,
+    /// `prune`, `prune_mode` and `prune_scope`, each value checked, combined once all
+    /// arguments are in.
+    prune: Option<String>,
+    prune_mode: Option<String>,
+    prune_scope: Option<String>,
     /// The options that may be given once and were.
     given: std::collections::HashSet<&'static str>,
 }
@@ -213,6 +220,20 @@ fn expand(invocation: &Invocation, manifest_dir: &Path) -> proc_macro2::TokenStr
                 .replace("--calibration", "calibration =")
                 .replace("--calibrator", "calibrator =")
                 .replace("--per-tensor", "per_tensor = true"),
+        )),
+    }
+    match options::prune_settings(
+        settings.prune.as_deref(),
+        settings.prune_mode.as_deref(),
+        settings.prune_scope.as_deref(),
+    ) {
+        Ok(prune) => settings.compile.passes.prune = prune,
+        Err(e) => errors.push(syn::Error::new(
+            invocation.path.span(),
+            e.to_string()
+                .replace("--prune-mode", "prune_mode =")
+                .replace("--prune-scope", "prune_scope =")
+                .replace("--prune", "prune ="),
         )),
     }
     // Random calibration deserves a warning; a deprecated item is the one way a macro on
@@ -417,6 +438,22 @@ fn apply_option(
         }
         "per-tensor" => settings.per_tensor = options::parse_switch(text)?,
         "io" => compile.passes.io_int8 = options::parse_io(text)?,
+        // Each value is checked here, on its own span; the three are combined in `expand`.
+        "prune" => {
+            options::parse_prune_fraction(text)
+                .map_err(|e| e.replacen("--prune ", "", 1))?;
+            settings.prune = Some(text.to_string());
+        }
+        "prune-mode" => {
+            options::parse_prune_mode(text)
+                .map_err(|e| e.replacen("--prune-mode: ", "", 1))?;
+            settings.prune_mode = Some(text.to_string());
+        }
+        "prune-scope" => {
+            options::parse_prune_scope(text)
+                .map_err(|e| e.replacen("--prune-scope: ", "", 1))?;
+            settings.prune_scope = Some(text.to_string());
+        }
         _ => {
             return Err(format!(
                 "the command-line option --{flag} is not available in include_model! yet"
@@ -574,6 +611,41 @@ mod tests {
         assert_eq!(errors_of("max_ram = [1, 2]").len(), 1);
         let bad = errors_of("max_ram = \"lots\"");
         assert!(bad[0].contains("not a byte count"), "{}", bad[0]);
+    }
+
+    #[test]
+    fn prune_values_are_checked_on_their_own_span() {
+        for good in [
+            "prune = 0.8",
+            "prune = \"0.8\", prune_scope = \"global\"",
+            "prune_mode = \"2:4\"",
+        ] {
+            assert_eq!(errors_of(good), Vec::<String>::new(), "{good}");
+        }
+        let bad =
+            errors_of("prune = 1.5, prune_mode = \"channels\", prune_scope = \"all\"");
+        assert_eq!(bad.len(), 3, "{bad:#?}");
+        assert!(
+            bad[0].starts_with("prune: takes the fraction of weights to remove"),
+            "{}",
+            bad[0]
+        );
+        assert!(bad[1].contains("unstructured, 2:4"), "{}", bad[1]);
+        assert!(bad[2].contains("layer, global"), "{}", bad[2]);
+    }
+
+    /// The combination of the three is checked once all arguments are in, in the macro's words.
+    #[test]
+    fn prune_options_are_combined_in_the_macros_words() {
+        let invocation: Invocation =
+            syn::parse_str("\"m.onnx\", prune = 0.8, prune_mode = \"2:4\"")
+                .expect("parses");
+        let expansion = expand(&invocation, Path::new("/nonexistent")).to_string();
+        assert!(
+            expansion.contains("prune_mode = 2:4 sets two of every four weights to zero")
+                && expansion.contains("give prune = 0.5, not 0.8"),
+            "{expansion}"
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! widen_float16 → infer_shapes → remove_identity → fold_constants → fuse_matmul_add → fold_batch_norm
-//!   → fuse_activation → remove_dead_nodes → quantize (with --quantize int8) → plan_memory
+//!   → fuse_activation → remove_dead_nodes → prune (with --prune or --prune-mode 2:4)
+//!   → quantize (with --quantize int8) → plan_memory
 //! ```
 //!
 //! A pass is a function `fn(&mut Graph, &PassOptions) -> Result<PassReport>`, testable on a
@@ -17,6 +18,7 @@ pub mod fold_constants;
 pub mod fold_qdq;
 pub mod fuse;
 pub mod memory_plan;
+pub mod prune;
 pub mod quantize;
 pub mod remove_identity;
 pub mod shape_inference;
@@ -42,6 +44,8 @@ pub struct PassOptions {
     pub io_int8: bool,
     /// `--quantize int8-weights` or `fp16`: float layers' weights stored in fewer bits.
     pub stored_weights: Option<compress_weights::StoredWeights>,
+    /// Magnitude pruning (`--prune FRACTION`, `--prune-mode`, `--prune-scope`).
+    pub prune: Option<prune::PruneSettings>,
 }
 
 /// A callback that long passes tell how far they have got: `(task, done, total)`, such as
@@ -164,6 +168,13 @@ pub const PIPELINE: &[Pass] = &[
         description: "drop nodes and tensors that reach no output",
     },
     Pass {
+        name: "prune",
+        run: prune::prune,
+        required: true,
+        description: "zero the smallest float weights of fully connected layers and convolutions \
+                      (with --prune FRACTION or --prune-mode 2:4)",
+    },
+    Pass {
         name: "quantize",
         run: quantize::quantize,
         required: true,
@@ -216,7 +227,7 @@ pub fn check_options(options: &PassOptions) -> Result<()> {
 }
 
 /// Runs the pipeline, validating after each pass. `dump` receives the IR text after the passes
-/// named in `options.dump_after`.
+/// named in `options.dump_after`, preceded by the pass report's details as `#` comments.
 pub fn run_pipeline(
     graph: &mut Graph,
     options: &PassOptions,
@@ -241,7 +252,14 @@ pub fn run_pipeline(
             .iter()
             .any(|d| d == pass.name || d == "all")
         {
-            dump(pass.name, &print(graph, PrintOptions::default()));
+            // What the pass did, as comments the text IR parser skips, then the IR.
+            let mut text: String = report
+                .details
+                .iter()
+                .map(|d| format!("# {}: {}\n", pass.name, d.replace(['\n', '\r'], " ")))
+                .collect();
+            text += &print(graph, PrintOptions::default());
+            dump(pass.name, &text);
         }
         reports.push(report);
     }

@@ -4,7 +4,10 @@
 
 use std::fmt::Write;
 
-use super::{Report, escape_markup, format_bytes, format_svg, group_digits};
+use super::{
+    Report, escape_markup, format_bytes, format_nonzeros, format_svg, group_digits,
+    nonzero_percent,
+};
 
 const STYLE: &str = "\
 body { font-family: sans-serif; margin: 2em; color: #222; }
@@ -63,6 +66,15 @@ pub fn format_html(report: &Report) -> String {
         format!("{} bytes", group_digits(t.weight_bytes as u64)),
     ));
     summary.push((
+        "parameters",
+        format!(
+            "{}, {} of them non-zero ({})",
+            group_digits(t.parameters as u64),
+            group_digits(t.nonzeros as u64),
+            nonzero_percent(t.nonzeros, t.parameters)
+        ),
+    ));
+    summary.push((
         "arena",
         format!(
             "{} bytes ({}), lower bound {} bytes",
@@ -85,12 +97,12 @@ pub fn format_html(report: &Report) -> String {
     let _ = writeln!(
         html,
         "<tr><th>#</th><th>op</th><th>name</th><th>inputs</th><th>outputs</th><th>params</th>\
-         <th>MACs</th><th>weight bytes</th><th>arena bytes</th><th>steps</th></tr>"
+         <th>MACs</th><th>weight bytes</th><th>non-zero</th><th>arena bytes</th><th>steps</th></tr>"
     );
     for l in &report.layers {
         let _ = writeln!(
             html,
-            "<tr>{}{}{}{}{}{}{}{}{}{}</tr>",
+            "<tr>{}{}{}{}{}{}{}{}{}{}{}</tr>",
             cell("number", &l.index.to_string()),
             cell("", &l.op),
             cell("", &l.name),
@@ -99,6 +111,7 @@ pub fn format_html(report: &Report) -> String {
             cell("", &l.params),
             cell("number", &group_digits(l.macs)),
             cell("number", &group_digits(l.weight_bytes as u64)),
+            cell("number", &format_nonzeros(l.nonzeros, l.parameters)),
             cell("tensors", &l.output_places().join("\n")),
             cell("tensors", &l.output_steps().join("\n")),
         );

@@ -1,4 +1,5 @@
-//! Reports: per-layer and total multiply-accumulates, weight bytes and memory.
+//! Reports: per-layer and total multiply-accumulates, weight bytes, parameters and how many of
+//! them are not zero (what pruning leaves), and memory.
 //!
 //! ```text
 //! Graph + Program ──build──▶ Report ──┬─ serde_json        --report r.json, inspect --format json
@@ -21,7 +22,7 @@ pub use table::format_table;
 use serde::Serialize;
 
 use crate::backend::Program;
-use crate::ir::{Graph, Node, Op, TensorId, format_shape};
+use crate::ir::{Graph, Node, Op, Tensor, TensorId, format_shape};
 use crate::passes::memory_plan::{MemoryPlan, Storage};
 
 /// Multiply-accumulates one run of `node` performs (0 for ops that do not multiply-add).
@@ -71,6 +72,53 @@ pub fn node_weight_bytes(graph: &Graph, node: &Node) -> usize {
         .sum()
 }
 
+/// How many elements of a constant are not zero: for a quantized integer tensor, the elements
+/// that are not the zero point of their channel (the integer that stands for 0.0); otherwise
+/// those that are not 0 (a float `-0.0` is zero, a NaN is not).
+pub fn count_nonzeros(tensor: &Tensor) -> usize {
+    let Some(data) = &tensor.data else {
+        return 0;
+    };
+    let values = data.to_f64_vec();
+    let quant = tensor.quant.as_ref().filter(|_| tensor.dtype.is_integer());
+    match quant {
+        Some(q) if q.zero_point.iter().any(|&z| z != 0) => {
+            // Per-axis zero points: element `i` belongs to channel `(i / inner) % channels`.
+            let shape = tensor.shape.as_deref().unwrap_or_default();
+            let channels = shape.get(q.axis).copied().unwrap_or(1).max(1);
+            let inner: usize = shape.iter().skip(q.axis + 1).product::<usize>().max(1);
+            values
+                .iter()
+                .enumerate()
+                .filter(|&(i, &v)| {
+                    let zero_point = match q.zero_point.as_slice() {
+                        [z] => *z,
+                        all => all.get((i / inner) % channels).copied().unwrap_or(0),
+                    };
+                    v != zero_point as f64
+                })
+                .count()
+        }
+        _ => values.iter().filter(|&&v| v != 0.0).count(),
+    }
+}
+
+/// The elements of a node's distinct constant inputs (weights, biases, tables), and how many of
+/// them are not zero ([`count_nonzeros`]).
+pub fn node_parameters(graph: &Graph, node: &Node) -> (usize, usize) {
+    let mut seen: Vec<TensorId> = Vec::new();
+    let mut counts = (0, 0);
+    for &t in &node.inputs {
+        let tensor = graph.tensor(t);
+        if tensor.is_constant() && !seen.contains(&t) {
+            seen.push(t);
+            counts.0 += tensor.data.as_ref().map_or(0, |d| d.len());
+            counts.1 += count_nonzeros(tensor);
+        }
+    }
+    counts
+}
+
 /// Whole-model figures.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Totals {
@@ -81,11 +129,29 @@ pub struct Totals {
     pub arena_bytes: usize,
     /// The most bytes live at once in this schedule: no plan of it can use less arena.
     pub arena_lower_bound_bytes: usize,
+    /// Elements of the constants the layers read (each constant once), and how many of them
+    /// are not zero: what pruning leaves.
+    pub parameters: usize,
+    pub nonzeros: usize,
 }
 
 /// Totals for a graph and the program lowered from it.
 pub fn totals(graph: &Graph, program: &Program) -> Totals {
     let plan = graph.plan.as_ref();
+    let constants: std::collections::BTreeSet<TensorId> = graph
+        .nodes
+        .iter()
+        .flat_map(|n| n.inputs.iter().copied())
+        .filter(|&t| graph.tensor(t).is_constant())
+        .collect();
+    let parameters = constants
+        .iter()
+        .map(|&t| graph.tensor(t).data.as_ref().map_or(0, |d| d.len()))
+        .sum();
+    let nonzeros = constants
+        .iter()
+        .map(|&t| count_nonzeros(graph.tensor(t)))
+        .sum();
     Totals {
         layers: graph.nodes.iter().filter(|n| !n.op.is_view()).count(),
         macs: graph.nodes.iter().map(|n| node_macs(graph, n)).sum(),
@@ -96,6 +162,8 @@ pub fn totals(graph: &Graph, program: &Program) -> Totals {
             .sum(),
         arena_bytes: plan.map_or(0, |p| p.arena_bytes()),
         arena_lower_bound_bytes: plan.map_or(0, |p| p.lower_bound_bytes),
+        parameters,
+        nonzeros,
     }
 }
 
@@ -110,6 +178,28 @@ pub fn group_digits(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// `nonzeros` of `parameters` for tables: `1,638/8,192`, or `-` for a layer without constants.
+pub fn format_nonzeros(nonzeros: usize, parameters: usize) -> String {
+    if parameters == 0 {
+        "-".to_string()
+    } else {
+        format!(
+            "{}/{}",
+            group_digits(nonzeros as u64),
+            group_digits(parameters as u64)
+        )
+    }
+}
+
+/// `nonzeros` as a percentage of `parameters`, with one decimal (`20.0 %`).
+pub fn nonzero_percent(nonzeros: usize, parameters: usize) -> String {
+    if parameters == 0 {
+        "0.0 %".to_string()
+    } else {
+        format!("{:.1} %", 100.0 * nonzeros as f64 / parameters as f64)
+    }
 }
 
 /// One row of the layer table.
@@ -132,6 +222,9 @@ pub struct LayerRow {
     /// The bytes `[start, end)` of each output in the arena of its element type; `null` for an
     /// output that lives elsewhere.
     pub arena_bytes: Vec<Option<(usize, usize)>>,
+    /// Elements of the layer's constant inputs (weights, biases), and how many are not zero.
+    pub parameters: usize,
+    pub nonzeros: usize,
 }
 
 impl LayerRow {
@@ -234,6 +327,7 @@ pub fn build(graph: &Graph, program: &Program) -> Report {
                 .split_once(" {")
                 .map(|(_, rest)| rest.rsplit_once("} @").map_or("", |(a, _)| a))
                 .unwrap_or("");
+            let (parameters, nonzeros) = node_parameters(graph, node);
             LayerRow {
                 index,
                 name: node.name.clone(),
@@ -259,6 +353,8 @@ pub fn build(graph: &Graph, program: &Program) -> Report {
                     .iter()
                     .map(|&t| plan.and_then(|p| arena_range(graph, p, t)))
                     .collect(),
+                parameters,
+                nonzeros,
             }
         })
         .collect();
@@ -407,6 +503,33 @@ mod tests {
             escape_markup("a<b>&\"c\"'d' ]]> \u{0}\u{1b}\tok"),
             "a&lt;b&gt;&amp;&quot;c&quot;&#39;d&#39; ]]&gt; \u{fffd}\u{fffd}&#9;ok"
         );
+    }
+
+    #[test]
+    fn non_zeros_are_counted_against_each_channels_zero_point() {
+        let graph = crate::ir::text::parse(
+            r#"graph "g" {
+  input %x: f32[1, 2]
+  const %w: f32[2, 3] = [0.0, -0.0, 1.5, 0.0, 2.0, 3.0]
+  const %b: f32[3] = [0.0, 0.0, 0.0]
+  const %q: i8[2, 3] quant([0.5, 0.25], [0, 3], 0) = [0, 3, -1, 3, 3, 0]
+  %y: f32[?] = Gemm(%x, %w, %b) @fc
+  output %y
+}
+"#,
+        )
+        .unwrap();
+        let count = |name: &str| {
+            count_nonzeros(graph.tensors.iter().find(|t| t.name == name).unwrap())
+        };
+        assert_eq!(count("w"), 3);
+        assert_eq!(count("b"), 0);
+        // Channel 0 has zero point 0, channel 1 zero point 3.
+        assert_eq!(count("q"), 3);
+        assert_eq!(node_parameters(&graph, &graph.nodes[0]), (9, 3));
+        assert_eq!(format_nonzeros(3, 9), "3/9");
+        assert_eq!(format_nonzeros(0, 0), "-");
+        assert_eq!(nonzero_percent(1, 3), "33.3 %");
     }
 
     #[test]

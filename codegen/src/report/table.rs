@@ -1,6 +1,6 @@
 //! The report as a text table for a terminal: `edgegen inspect`.
 
-use super::{Report, group_digits, truncate};
+use super::{Report, format_nonzeros, group_digits, nonzero_percent, truncate};
 
 /// The width the table tries to keep within: the attributes, the last column, are cut to fit.
 const LINE_WIDTH: usize = 120;
@@ -14,16 +14,18 @@ const NAME_WIDTH: usize = 24;
 
 /// Columns from this one on are numbers, aligned to the right.
 const FIRST_NUMBER_COLUMN: usize = 4;
-const LAST_NUMBER_COLUMN: usize = 5;
+const LAST_NUMBER_COLUMN: usize = 6;
 
 /// The report as a text table for a terminal. Each layer's outputs are listed with their
 /// bytes in the arena of their element type (`0..8,192`), or where they live otherwise
-/// (`output 0`), and the steps they are live (`0–1`).
+/// (`output 0`), and the steps they are live (`0–1`); `non-zero` counts the elements of its
+/// constants that are not zero, of all of them (`1,638/8,192`).
 pub fn format_table(report: &Report) -> String {
     let header = [
-        "#", "op", "name", "output", "MACs", "weights", "arena", "steps", "params",
+        "#", "op", "name", "output", "MACs", "weights", "non-zero", "arena", "steps",
+        "params",
     ];
-    let mut rows: Vec<[String; 9]> = vec![header.map(String::from)];
+    let mut rows: Vec<[String; 10]> = vec![header.map(String::from)];
     for l in &report.layers {
         let output = l
             .outputs
@@ -40,22 +42,24 @@ pub fn format_table(report: &Report) -> String {
             printable(&output),
             group_digits(l.macs),
             group_digits(l.weight_bytes as u64),
+            format_nonzeros(l.nonzeros, l.parameters),
             arena,
             steps,
             printable(&l.params),
         ]);
     }
-    let mut widths: Vec<usize> = (0..9)
+    let last = header.len() - 1;
+    let mut widths: Vec<usize> = (0..header.len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
-    let before_params: usize = widths[..8].iter().map(|w| w + 2).sum();
+    let before_params: usize = widths[..last].iter().map(|w| w + 2).sum();
     let params_width = LINE_WIDTH
         .saturating_sub(before_params)
         .max(MIN_PARAMS_WIDTH)
-        .min(widths[8]);
-    widths[8] = params_width;
+        .min(widths[last]);
+    widths[last] = params_width;
     for row in &mut rows[1..] {
-        row[8] = truncate(&row[8], params_width);
+        row[last] = truncate(&row[last], params_width);
     }
 
     let mut out = format!(
@@ -107,6 +111,12 @@ pub fn format_table(report: &Report) -> String {
         group_digits(t.weight_bytes as u64),
         group_digits(t.arena_bytes as u64),
         group_digits(t.arena_lower_bound_bytes as u64)
+    ));
+    out.push_str(&format!(
+        "{} parameters, {} of them non-zero ({})\n",
+        group_digits(t.parameters as u64),
+        group_digits(t.nonzeros as u64),
+        nonzero_percent(t.nonzeros, t.parameters)
     ));
     out
 }

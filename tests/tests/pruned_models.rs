@@ -1,0 +1,228 @@
+//! Pruning on the post-training quantization fixtures (the digits MLP and CNN of
+//! `fixtures/ptq/`): `--prune 0.8` and `--prune-mode 2:4`, in float and with `--quantize int8`.
+//! The generated code of every pruned build runs on the 400 test images and must give what the
+//! reference evaluator gives for the same pruned graph (exactly for int8, within float rounding
+//! for float), and the weights must have the sparsity asked for, as the report counts it.
+
+mod common;
+
+use common::*;
+use edgegen::CompileOptions;
+use edgegen::eval::Value;
+use edgegen::ir::{Graph, TensorData};
+use edgegen::passes::PassOptions;
+use edgegen::passes::prune::prunable_weights;
+
+fn ptq_dir() -> std::path::PathBuf {
+    fixtures().join("ptq")
+}
+
+/// The test images shaped for `model`, their labels, and the calibration file.
+fn data(model: &str) -> (Value, Vec<i64>, std::path::PathBuf) {
+    let (images, calibration) = if model == "digits_mlp" {
+        ("test_flat.npy", "calibration_flat.npy")
+    } else {
+        ("test_image.npy", "calibration_image.npy")
+    };
+    let x = read_npy(&ptq_dir().join("data").join(images));
+    let labels = match read_npy(&ptq_dir().join("data/test_labels.npy")).data {
+        TensorData::I64(v) => v,
+        other => panic!("labels are {:?}", other.dtype()),
+    };
+    (x, labels, ptq_dir().join("data").join(calibration))
+}
+
+fn accuracy(outputs: &[f32], labels: &[i64]) -> f64 {
+    let classes = outputs.len() / labels.len();
+    let correct = outputs
+        .chunks_exact(classes)
+        .zip(labels)
+        .filter(|(p, label)| {
+            let best = (0..classes).fold(0, |b, k| if p[k] > p[b] { k } else { b });
+            best as i64 == **label
+        })
+        .count();
+    correct as f64 / labels.len() as f64
+}
+
+/// The graph's outputs on every image, from the reference evaluator.
+fn evaluator_outputs(graph: &Graph, images: &Value) -> Vec<f32> {
+    let samples = images.shape[0];
+    let sample_len = images.data.len() / samples;
+    let input_shape = graph.tensor(graph.model_inputs()[0]).shape().to_vec();
+    floats(&images.data)
+        .chunks_exact(sample_len)
+        .flat_map(|sample| {
+            let input = Value::new(input_shape.clone(), TensorData::F32(sample.to_vec()));
+            let out = edgegen::eval::evaluate(graph, &[input]).unwrap();
+            floats(&out[0].data)
+        })
+        .collect()
+}
+
+/// The zeros of each prunable layer's weights (`nodes[i].inputs[1]`), with the layer's index:
+/// float `0.0` or the integer 0 (int8 weights are symmetric, zero point 0).
+fn weight_zeros(graph: &Graph) -> Vec<(usize, Vec<bool>)> {
+    (0..graph.nodes.len())
+        .filter_map(|i| {
+            let (weights, _) = prunable_weights(graph, i)?;
+            let zeros = graph
+                .constant(weights)?
+                .to_f64_vec()
+                .iter()
+                .map(|&w| w == 0.0)
+                .collect();
+            Some((i, zeros))
+        })
+        .collect()
+}
+
+/// Builds `model` with the pruning (and quantization) flags, runs the generated code on the
+/// test images, checks it against the evaluator and that the report's non-zero counts are the
+/// weights' own; returns the compiled graph and the accuracy.
+fn pruned_run(model: &str, prune: &[&str], int8: bool) -> (Graph, f64) {
+    let (images, labels, calibration) = data(model);
+    let flag = |name: &str| prune.iter().position(|a| *a == name).map(|k| prune[k + 1]);
+    let settings =
+        edgegen::options::prune_settings(flag("--prune"), flag("--prune-mode"), None)
+            .unwrap();
+    assert!(settings.is_some(), "{prune:?}");
+    let options = CompileOptions {
+        passes: PassOptions {
+            prune: settings,
+            int8: if int8 {
+                edgegen::options::int8_settings(
+                    Some("int8"),
+                    Some(&calibration),
+                    None,
+                    false,
+                )
+                .unwrap()
+            } else {
+                None
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let compiled = compile(&ptq_dir().join(format!("{model}.onnx")), &options);
+    let graph = compiled.graph;
+    let code = edgegen::backend::rust::emit(&graph).unwrap_or_else(|e| panic!("{e}"));
+    let samples = images.shape[0];
+    let outputs =
+        run_generated(&code, &graph, std::slice::from_ref(&images), samples).remove(0);
+    let expected = evaluator_outputs(&graph, &images);
+    let what = format!("{model} {prune:?} int8 {int8}");
+    if int8 {
+        assert_eq!(
+            outputs, expected,
+            "{what}: generated code and evaluator differ"
+        );
+    } else {
+        let error = relative_error(&outputs, &expected);
+        assert!(error <= 1e-4, "{what}: relative error {error:e}");
+    }
+
+    // The report counts what the weights hold.
+    let program = edgegen::backend::lower::lower(&graph).unwrap();
+    let report = edgegen::report::build(&graph, &program);
+    for (i, zeros) in weight_zeros(&graph) {
+        let row = &report.layers[i];
+        let others: usize = graph.nodes[i]
+            .inputs
+            .iter()
+            .skip(2)
+            .filter_map(|&t| graph.tensor(t).data.as_ref())
+            .map(|d| d.to_f64_vec().iter().filter(|&&v| v != 0.0).count())
+            .sum();
+        let weight_nonzeros = zeros.iter().filter(|&&z| !z).count();
+        assert_eq!(row.nonzeros, weight_nonzeros + others, "{what}: layer {i}");
+    }
+    let accuracy = accuracy(&outputs, &labels);
+    eprintln!(
+        "{what}: accuracy {:.2} %, {} of {} parameters non-zero",
+        100.0 * accuracy,
+        report.totals.nonzeros,
+        report.totals.parameters
+    );
+    (graph, accuracy)
+}
+
+/// `--prune 0.8`: every fully connected layer and convolution has exactly `round(0.8 × n)`
+/// zero float weights; int8 weights have at least as many (small weights may round to 0) and
+/// zeros wherever the float build has them.
+fn check_unstructured(model: &str, layers: usize) {
+    let (float, _) = pruned_run(model, &["--prune", "0.8"], false);
+    let (int8, _) = pruned_run(model, &["--prune", "0.8"], true);
+    let float_zeros = weight_zeros(&float);
+    let int8_zeros = weight_zeros(&int8);
+    assert_eq!(float_zeros.len(), layers, "{model}: pruned layers");
+    assert_eq!(int8_zeros.len(), layers, "{model}: int8 layers");
+    for (_, zeros) in &float_zeros {
+        let expected = (0.8 * zeros.len() as f64).round() as usize;
+        assert_eq!(zeros.iter().filter(|&&z| z).count(), expected, "{model}");
+    }
+    // The int8 layers come in the same order; convolutions are channels-last there, so compare
+    // counts.
+    for ((_, f), (_, q)) in float_zeros.iter().zip(&int8_zeros) {
+        let (f, q) = (
+            f.iter().filter(|&&z| z).count(),
+            q.iter().filter(|&&z| z).count(),
+        );
+        assert!(q >= f, "{model}: {q} int8 zeros, {f} float zeros");
+    }
+}
+
+/// `--prune-mode 2:4`: in every group of four consecutive weights along each layer's reduction
+/// axis at least two are zero (a trailing group of `r` keeps at most `ceil(r / 2)`), in float
+/// and in the int8 build, where convolutions are channels-last: the groups are the same weights.
+fn check_two_of_four(model: &str) {
+    for int8 in [false, true] {
+        let (graph, _) = pruned_run(model, &["--prune-mode", "2:4"], int8);
+        let mut groups = 0;
+        for i in 0..graph.nodes.len() {
+            let Some((weights, layout)) = prunable_weights(&graph, i) else {
+                continue;
+            };
+            let w = graph.constant(weights).unwrap().to_f64_vec();
+            for o in 0..layout.outer {
+                for inner in 0..layout.inner {
+                    for start in (0..layout.reduction).step_by(4) {
+                        let len = (layout.reduction - start).min(4);
+                        let nonzeros = (start..start + len)
+                            .filter(|r| {
+                                w[(o * layout.reduction + r) * layout.inner + inner] != 0.0
+                            })
+                            .count();
+                        assert!(
+                            nonzeros <= len.div_ceil(2),
+                            "{model} int8 {int8}: layer {i}, group at {o}, {start}, {inner}"
+                        );
+                        groups += usize::from(len == 4);
+                    }
+                }
+            }
+        }
+        assert!(groups > 0, "{model}: no group of four");
+    }
+}
+
+#[test]
+fn digits_mlp_unstructured() {
+    check_unstructured("digits_mlp", 3);
+}
+
+#[test]
+fn digits_cnn_unstructured() {
+    check_unstructured("digits_cnn", 4);
+}
+
+#[test]
+fn digits_mlp_two_of_four() {
+    check_two_of_four("digits_mlp");
+}
+
+#[test]
+fn digits_cnn_two_of_four() {
+    check_two_of_four("digits_cnn");
+}
