@@ -8,9 +8,9 @@
 //! `DequantizeLinear` of integers. Run as written, that is float arithmetic with extra rounding.
 //! This pass:
 //!
-//! 1. turns `QLinearConv` nodes with int8 weights (zero points 0) into the same form: a
-//!    `DequantizeLinear` of the input, a float `Conv` of the dequantized weights and bias, and a
-//!    `QuantizeLinear` of the output;
+//! 1. turns `QLinearConv` and `QLinearMatMul` nodes with constant int8 weights (zero points 0)
+//!    into the same form: a `DequantizeLinear` of the input, a float `Conv` or `MatMul` of the
+//!    dequantized weights (and bias), and a `QuantizeLinear` of the output;
 //! 2. turns `MaxPool`, `Transpose` and the views (`Reshape`, `Squeeze`, ...) applied to the
 //!    integers of a quantized tensor into the same op between a `DequantizeLinear` and a
 //!    `QuantizeLinear` with the input's parameters (which is exact: they select or move values,
@@ -18,7 +18,10 @@
 //! 3. removes each `QuantizeLinear` → `DequantizeLinear` pair of equal per-tensor parameters,
 //!    the float tensor going straight to the readers, and records those parameters as the
 //!    tensor's quantization (a `uint8` zero point as that of the `int8` values 128 lower, which
-//!    stand for the same reals).
+//!    stand for the same reals);
+//! 4. records the same for the float tensors at the edges of the quantized part: those a lone
+//!    `DequantizeLinear` writes (a graph input of integers) and those only `QuantizeLinear`
+//!    nodes read (a graph output of integers).
 //!
 //! Weights keep their scales through constant folding, which records them when it folds a
 //! `DequantizeLinear` of integers (see `fold_constants`). The quantize pass then quantizes each
@@ -38,14 +41,17 @@ use crate::passes::{PassOptions, PassReport};
 /// The pass.
 pub fn fold_qdq(graph: &mut Graph, _options: &PassOptions) -> Result<PassReport> {
     let mut report = PassReport::new("fold_qdq");
-    let convolutions = expand_qlinear_conv(graph);
+    let convolutions = expand_qlinear_conv(graph) + expand_qlinear_matmul(graph);
     let commuted = commute_integer_ops(graph);
     let pairs = remove_pairs(graph);
-    report.changes = convolutions + commuted + pairs;
+    let boundaries = record_boundaries(graph);
+    report.changes = convolutions + commuted + pairs + boundaries;
     if report.changes > 0 {
         report.details.push(format!(
             "{pairs} QuantizeLinear/DequantizeLinear pairs read as quantization, \
-             {convolutions} QLinearConv and {commuted} integer pooling or view nodes rewritten"
+             {convolutions} QLinearConv and QLinearMatMul and {commuted} integer pooling or \
+             view nodes rewritten, {boundaries} tensors at the edges of the quantized part \
+             recorded"
         ));
     }
     Ok(report)
@@ -185,27 +191,9 @@ fn expand_qlinear_conv(graph: &mut Graph) -> usize {
         } else {
             q.w_scale.clone()
         };
-        let per_channel = w_q.len() / c_out;
-        let w_f: Vec<f32> = w_q
-            .iter()
-            .enumerate()
-            .map(|(k, &v)| v as f32 * w_scale[k / per_channel])
-            .collect();
-        let w_shape = w_shape.clone();
-        let w_id = graph.add_constant(
-            &format!("{}/weights", node.name),
-            w_shape,
-            TensorData::F32(w_f),
-        );
-        graph.source_quant.insert(
-            w_id,
-            Quantization {
-                scale: w_scale.clone(),
-                zero_point: vec![0; c_out],
-                axis: 0,
-                int4: false,
-            },
-        );
+        let (w_q, w_shape) = (w_q.clone(), w_shape.clone());
+        let name = format!("{}/weights", node.name);
+        let w_id = dequantized_weights(graph, &name, &w_q, w_shape, &w_scale, 0);
         let mut inputs = vec![float_twin(graph, x, "float"), w_id];
         if let Some(b) = bias {
             let b_f: Vec<f32> = b
@@ -244,6 +232,108 @@ fn expand_qlinear_conv(graph: &mut Graph) -> usize {
                 q.x_zero_point,
             ),
             conv,
+            quantize_node(
+                format!("{}/quantize_output", node.name),
+                y_f,
+                y,
+                q.y_scale,
+                q.y_zero_point,
+                y_type,
+            ),
+        ];
+        graph.nodes.splice(i - 1..i, replacement);
+        i += 2;
+        expanded += 1;
+    }
+    expanded
+}
+
+/// A float constant of `integers` times their scales (one per index of `axis`), with that
+/// quantization recorded in [`Graph::source_quant`] so that the quantize pass recovers the
+/// integers.
+fn dequantized_weights(
+    graph: &mut Graph,
+    name: &str,
+    integers: &[i8],
+    shape: Vec<usize>,
+    scales: &[f32],
+    axis: usize,
+) -> TensorId {
+    let inner: usize = shape[axis + 1..].iter().product::<usize>().max(1);
+    let values: Vec<f32> = integers
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| v as f32 * scales[(k / inner) % scales.len()])
+        .collect();
+    let id = graph.add_constant(name, shape, TensorData::F32(values));
+    graph.source_quant.insert(
+        id,
+        Quantization {
+            scale: scales.to_vec(),
+            zero_point: vec![0; scales.len()],
+            axis,
+            int4: false,
+        },
+    );
+    id
+}
+
+/// Step 1 too: `QLinearMatMul` with a constant int8 `B` of zero point 0, `[k, n]` (one scale,
+/// or one per column), as `DequantizeLinear` → `MatMul` → `QuantizeLinear`. Returns how many.
+fn expand_qlinear_matmul(graph: &mut Graph) -> usize {
+    let mut expanded = 0;
+    let mut i = 0;
+    while i < graph.nodes.len() {
+        let node = graph.nodes[i].clone();
+        i += 1;
+        let Op::QLinearMatMul(q) = &node.op else {
+            continue;
+        };
+        let (a, b, y) = (node.inputs[0], node.inputs[1], node.outputs[0]);
+        let (a_type, y_type) = (graph.tensor(a).dtype, graph.tensor(y).dtype);
+        let weights = graph.tensor(b);
+        let (Some(TensorData::I8(b_q)), Some(b_shape)) = (&weights.data, &weights.shape)
+        else {
+            continue;
+        };
+        let eight_bit = |d: DType| matches!(d, DType::I8 | DType::U8);
+        let n = b_shape.last().copied().unwrap_or(0);
+        if !node.params.is_empty()
+            || b_shape.len() != 2
+            || n == 0
+            || !eight_bit(a_type)
+            || !eight_bit(y_type)
+            || q.a_zero_point.len() > 1
+            || q.b_zero_point.iter().any(|&z| z != 0)
+            || !(q.b_scale.len() == 1 || q.b_scale.len() == n)
+        {
+            continue;
+        }
+        let b_scale: Vec<f32> = if q.b_scale.len() == 1 {
+            vec![q.b_scale[0]; n]
+        } else {
+            q.b_scale.clone()
+        };
+        let a_zero_point = q.a_zero_point.first().copied().unwrap_or(0);
+        let (b_q, b_shape) = (b_q.clone(), b_shape.clone());
+        let name = format!("{}/weights", node.name);
+        let b_id = dequantized_weights(graph, &name, &b_q, b_shape, &b_scale, 1);
+        let (a_f, y_f) = (float_twin(graph, a, "float"), float_twin(graph, y, "float"));
+        let replacement = [
+            dequantize_node(
+                format!("{}/dequantize_input", node.name),
+                a,
+                a_f,
+                q.a_scale,
+                a_zero_point,
+            ),
+            Node {
+                name: node.name.clone(),
+                op: Op::MatMul,
+                inputs: vec![a_f, b_id],
+                params: vec![],
+                outputs: vec![y_f],
+            },
             quantize_node(
                 format!("{}/quantize_output", node.name),
                 y_f,
@@ -381,6 +471,49 @@ fn remove_pairs(graph: &mut Graph) -> usize {
     removed
 }
 
+/// Step 4: the float tensors at the edges of the quantized part, where a graph input of
+/// integers is dequantized or a graph output is quantized. A `DequantizeLinear` of per-tensor
+/// parameters writes values that are exactly its integers times its scale; a float tensor that
+/// only `QuantizeLinear` nodes of one set of parameters read is only ever seen rounded. Either
+/// way the tensor has that quantization, so the layers beside it can be int8. Returns how many
+/// tensors it recorded.
+fn record_boundaries(graph: &mut Graph) -> usize {
+    let consumers = graph.consumers();
+    let mut found: Vec<(TensorId, Quantization)> = Vec::new();
+    for node in &graph.nodes {
+        match (&node.op, per_tensor(&node.op)) {
+            (Op::DequantizeLinear(_), Some((s, z, None))) => {
+                let dtype = graph.tensor(node.inputs[0]).dtype;
+                if matches!(dtype, DType::I8 | DType::U8) {
+                    found.push((node.outputs[0], as_int8(s, z, dtype)));
+                }
+            }
+            (Op::QuantizeLinear(_), Some((s, z, Some(dtype)))) => {
+                let x = node.inputs[0];
+                let only_quantized = consumers.get(&x).is_some_and(|readers| {
+                    readers.iter().all(|&r| {
+                        let reader = &graph.nodes[r];
+                        matches!(reader.op, Op::QuantizeLinear(_))
+                            && per_tensor(&reader.op) == Some((s, z, Some(dtype)))
+                    })
+                });
+                if only_quantized && !graph.outputs.contains(&x) {
+                    found.push((x, as_int8(s, z, dtype)));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut recorded = 0;
+    for (t, quant) in found {
+        if graph.tensor(t).dtype == DType::F32 && !graph.source_quant.contains_key(&t) {
+            graph.source_quant.insert(t, quant);
+            recorded += 1;
+        }
+    }
+    recorded
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,6 +558,52 @@ mod tests {
              %y: f32[4] = DequantizeLinear(%xq) {axis=0, scale=[0.25], zero_point=[0]} @dx\n \
              output %y\n}");
         assert_eq!(g.nodes.len(), 2);
+        // Only the edges are recorded: the input, which only the quantizer reads, and the
+        // dequantized output; the integers between keep both parameters.
+        assert_eq!(
+            g.source_quant.get(&g.inputs[0]),
+            Some(&Quantization::per_tensor(0.5, 0))
+        );
+        assert_eq!(
+            g.source_quant.get(&g.outputs[0]),
+            Some(&Quantization::per_tensor(0.25, 0))
+        );
+    }
+
+    #[test]
+    fn the_edges_of_an_integer_model_are_recorded() {
+        let g = run("graph g {\n input %a: u8[1, 2]\n \
+             const %b: i8[2, 2] = [1, -2, 3, 4]\n \
+             %y: u8[1, 2] = QLinearMatMul(%a, %b) {a_scale=0.5, a_zero_point=[128], b_scale=[0.25, 0.5], b_zero_point=[0, 0], y_scale=0.75, y_zero_point=100} @mm\n \
+             output %y\n}");
+        let names: Vec<&str> = g.nodes.iter().map(|n| n.op.name()).collect();
+        assert_eq!(names, ["DequantizeLinear", "MatMul", "QuantizeLinear"]);
+        let (matmul, b) = (&g.nodes[1], g.nodes[1].inputs[1]);
+        // B as floats, with its per-column scales recorded.
+        assert_eq!(
+            g.constant(b),
+            Some(&TensorData::F32(vec![0.25, -1.0, 0.75, 2.0]))
+        );
+        assert_eq!(g.source_quant[&b].scale, [0.25, 0.5]);
+        assert_eq!(g.source_quant[&b].axis, 1);
+        // The dequantized input and the float product before the output's quantizer.
+        assert_eq!(
+            g.source_quant.get(&matmul.inputs[0]),
+            Some(&Quantization::per_tensor(0.5, 0))
+        );
+        assert_eq!(
+            g.source_quant.get(&matmul.outputs[0]),
+            Some(&Quantization::per_tensor(0.75, -28))
+        );
+    }
+
+    #[test]
+    fn a_tensor_with_float_readers_is_not_an_edge() {
+        let g = run("graph g {\n input %x: f32[4]\n \
+             %r: f32[4] = Relu(%x) @relu\n \
+             %q: i8[4] = QuantizeLinear(%r) {axis=0, output_dtype=i8, scale=[0.5], zero_point=[0]} @q\n \
+             %s: f32[4] = Sigmoid(%r) @sigmoid\n \
+             output %q\n output %s\n}");
         assert!(g.source_quant.is_empty());
     }
 

@@ -613,6 +613,15 @@ fn plan(graph: &Graph, node: &Node) -> Option<Plan> {
         {
             Some(Plan::FullyConnected)
         }
+        // A product with constant 2-D weights and no bias is a fully connected layer too.
+        Op::MatMul
+            if f32_in(0)
+                && graph.tensor(node.inputs[0]).shape().len() == 2
+                && graph.tensor(node.inputs[1]).is_constant()
+                && graph.tensor(node.inputs[1]).shape().len() == 2 =>
+        {
+            Some(Plan::FullyConnected)
+        }
         Op::Conv(a)
             if !a.channels_last
                 && f32_in(0)
@@ -828,8 +837,10 @@ fn rewrite(
         materialize(graph, &mut out, &mut unmaterialized, xq);
         let (op, inputs, y_quant) = match kind {
             Plan::FullyConnected => {
-                let Op::Gemm(mut attrs) = node.op.clone() else {
-                    unreachable!("planned as a Gemm")
+                let mut attrs = match &node.op {
+                    Op::Gemm(attrs) => attrs.clone(),
+                    Op::MatMul => crate::ir::op::GemmAttrs::default(),
+                    _ => unreachable!("planned as a Gemm or MatMul"),
                 };
                 let (w, b) = fully_connected_constants(
                     graph,
