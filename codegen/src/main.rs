@@ -195,8 +195,10 @@ struct ModelArgs {
     /// --quantize, which keeps the zeros
     #[arg(long, value_name = "FRACTION", allow_hyphen_values = true)]
     prune: Option<String>,
-    /// Which weights pruning removes: unstructured (the default; any weights) or 2:4 (the two
+    /// Which weights pruning removes: unstructured (the default; any weights), 2:4 (the two
     /// smallest of every four consecutive weights along the input dimension; needs no --prune)
+    /// or channels (whole output channels of smallest L1 norm, and the inputs that read them:
+    /// the layers shrink)
     #[arg(long = "prune-mode", value_name = "MODE")]
     prune_mode: Option<String>,
     /// With --prune: remove the fraction from every layer (layer, the default) or from all the

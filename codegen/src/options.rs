@@ -116,9 +116,10 @@ pub const MODEL_OPTIONS: &[ModelOption] = &[
     ModelOption {
         flag: "prune-mode",
         value_name: "MODE",
-        help: "which weights pruning removes: unstructured (the default; any weights) or 2:4 \
+        help: "which weights pruning removes: unstructured (the default; any weights), 2:4 \
                (the two smallest of every four consecutive weights along the input dimension; \
-               needs no --prune)",
+               needs no --prune) or channels (whole output channels of smallest L1 norm, and \
+               the inputs that read them: the layers shrink)",
         repeatable: false,
     },
     ModelOption {
@@ -316,7 +317,7 @@ pub fn int8_settings(
 }
 
 /// The pruning modes `--prune-mode` takes.
-pub const PRUNE_MODES: &[&str] = &["unstructured", "2:4"];
+pub const PRUNE_MODES: &[&str] = &["unstructured", "2:4", "channels"];
 
 /// Parses a `--prune` value: a fraction in `[0, 1)`.
 pub fn parse_prune_fraction(text: &str) -> std::result::Result<f64, String> {
@@ -375,6 +376,13 @@ pub fn prune_settings(
             "--prune-mode 2:4 sets two of every four weights to zero, half of them; leave out \
              --prune or give --prune 0.5, not {fraction}"
         ))),
+        (Some(fraction), Some("channels"), None) => {
+            Ok(Some(PruneSettings::Channels { fraction }))
+        }
+        (_, Some("channels"), Some(_)) => Err(Error::invalid_argument(
+            "--prune-scope is only used with --prune-mode unstructured: channel pruning \
+             removes the same share of every layer's channels",
+        )),
         (_, Some("2:4"), Some(_)) => Err(Error::invalid_argument(
             "--prune-scope is only used with --prune-mode unstructured: 2:4 pruning works \
              within groups of four weights of one layer",

@@ -442,6 +442,21 @@ error_case!(
     )
 );
 
+error_case!(
+    prune_scope_with_channels,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &[
+            "--prune",
+            "0.5",
+            "--prune-mode",
+            "channels",
+            "--prune-scope",
+            "global"
+        ]
+    )
+);
+
 error_case!(run_input_of_the_wrong_shape, {
     std::fs::write(
         scratch("run_input_of_the_wrong_shape").join("x.npy"),

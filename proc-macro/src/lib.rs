@@ -54,7 +54,7 @@ use syn::{Ident, Lit, LitStr, Token, bracketed, parse_macro_input};
 ///   tracked too), `quantize = "int8-weights"` or `"fp16"` (float layers' weights stored in
 ///   fewer bits, no calibration), `max_ram = "64K"` (or a
 ///   number of bytes: the build fails when the model needs more RAM), and `prune = 0.8` with
-///   `prune_mode = "unstructured"` or `"2:4"` and `prune_scope = "layer"` or `"global"`
+///   `prune_mode = "unstructured"`, `"2:4"` or `"channels"` and `prune_scope = "layer"` or `"global"`
 ///   (magnitude pruning). A list in brackets gives an option several times; so does
 ///   repeating it.
 ///

@@ -226,3 +226,40 @@ fn digits_mlp_two_of_four() {
 fn digits_cnn_two_of_four() {
     check_two_of_four("digits_cnn");
 }
+
+/// `--prune-mode channels --prune 0.5`: half the output channels of every layer whose channels
+/// only other layers read go, so the MLP's MACs fall to at most 55 % of the dense model's (its
+/// last layer, the output, keeps its ten); the generated code still gives the evaluator's
+/// outputs, float and int8 (`pruned_run` checks). Measured without retraining: MACs 6,464 →
+/// 2,720 (42 %); accuracy 97.50 % → 76.00 %. The CNN's two pointwise-separated convolutions
+/// halve too (51,520 → 17,568 MACs).
+#[test]
+fn channel_pruning_shrinks_the_layers() {
+    let dense = compile(
+        &ptq_dir().join("digits_mlp.onnx"),
+        &CompileOptions::default(),
+    );
+    let macs = |graph: &Graph| {
+        graph
+            .nodes
+            .iter()
+            .map(|n| edgegen::report::node_macs(graph, n))
+            .sum::<u64>()
+    };
+    let flags = ["--prune", "0.5", "--prune-mode", "channels"];
+    for int8 in [false, true] {
+        let (graph, _) = pruned_run("digits_mlp", &flags, int8);
+        assert!(
+            macs(&graph) * 100 <= macs(&dense.graph) * 55,
+            "int8 {int8}: {} MACs against {} dense",
+            macs(&graph),
+            macs(&dense.graph)
+        );
+    }
+    let (graph, _) = pruned_run("digits_cnn", &flags, false);
+    let dense = compile(
+        &ptq_dir().join("digits_cnn.onnx"),
+        &CompileOptions::default(),
+    );
+    assert!(macs(&graph) * 100 <= macs(&dense.graph) * 55);
+}

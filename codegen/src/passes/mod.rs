@@ -19,6 +19,7 @@ pub mod fold_qdq;
 pub mod fuse;
 pub mod memory_plan;
 pub mod prune;
+pub mod prune_channels;
 pub mod quantize;
 pub mod remove_identity;
 pub mod shape_inference;
@@ -172,7 +173,8 @@ pub const PIPELINE: &[Pass] = &[
         run: prune::prune,
         required: true,
         description: "zero the smallest float weights of fully connected layers and convolutions \
-                      (with --prune FRACTION or --prune-mode 2:4)",
+                      (with --prune FRACTION or --prune-mode 2:4), or remove whole channels \
+                      (--prune-mode channels)",
     },
     Pass {
         name: "quantize",

@@ -95,6 +95,9 @@ pub enum PruneSettings {
     Unstructured { fraction: f64, scope: PruneScope },
     /// Two zeros in every four consecutive weights along the reduction axis.
     TwoOfFour,
+    /// Whole output channels, a `fraction` of each layer's, removed with their readers' inputs
+    /// ([`super::prune_channels`]).
+    Channels { fraction: f64 },
 }
 
 /// A layer's weights seen as `[outer, reduction, inner]` (row-major): the dot products run
@@ -299,6 +302,16 @@ pub fn prune(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
     let Some(settings) = options.prune else {
         return Ok(report);
     };
+    if let PruneSettings::Channels { fraction } = settings {
+        let (pruned, lines) = super::prune_channels::prune_channels(graph, fraction);
+        report.changes = pruned;
+        report.details.push(format!(
+            "channels, {fraction} of each layer's output channels: {pruned} layer{} pruned",
+            if pruned == 1 { "" } else { "s" }
+        ));
+        report.details.extend(lines);
+        return Ok(report);
+    }
     let (layers, left) = layers(graph);
     // For each layer, the positions of its weights that become zero.
     let zeroed: Vec<Vec<usize>> = match settings {
@@ -338,6 +351,7 @@ pub fn prune(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
             .iter()
             .map(|l| two_of_four(&l.magnitudes, l.layout))
             .collect(),
+        PruneSettings::Channels { .. } => unreachable!("handled above"),
     };
 
     let (mut total, mut total_zeros, mut total_before) = (0, 0, 0);
@@ -392,6 +406,7 @@ pub fn prune(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
         PruneSettings::TwoOfFour => {
             "2:4, two of every four weights along the input dimension".to_string()
         }
+        PruneSettings::Channels { .. } => unreachable!("handled above"),
     };
     report.details.push(format!(
         "{how}: {} of {} weights zero ({}; {} zero before) in {} layer{}",
