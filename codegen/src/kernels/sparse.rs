@@ -35,13 +35,15 @@
 //! and a compare per entry, a bitmask with `trailing_zeros` per set bit.
 //!
 //! The arithmetic is the dense kernels': the int8 layer goes through the same
-//! [`fully_connected_by`] (i32 accumulation, TFLite's double-precision requantization), so it
+//! [`super::int8::fully_connected_by`] (i32 accumulation, TFLite's double-precision requantization), so it
 //! gives the dense kernel's bytes; the float one adds the products in the dense kernel's order
 //! (increasing `k`, onto the bias), so it gives the dense kernel's floats unless an input is
 //! infinite or NaN (whose product with a skipped zero weight the dense kernel would add).
 
-use super::gemm::{Gemm, fill_bias};
-use super::int8::{FullyConnectedI8, fully_connected_by};
+// Paths rather than `use` lists that mix cases: rustfmt's 2021 and 2024 editions sort those
+// differently, and generated code must be clean under both.
+use super::gemm::Gemm;
+use super::int8::FullyConnectedI8;
 use super::weights::Weights;
 
 /// The run of zeros before entry `t` ([runs](self#runs)).
@@ -125,7 +127,7 @@ pub fn fully_connected_i8_runs(
     y: &mut [i8],
 ) {
     let mut cursor = RunCursor::START;
-    fully_connected_by(p, a, bias, weight_scales, y, |j, row| {
+    super::int8::fully_connected_by(p, a, bias, weight_scales, y, |j, row| {
         if j == 0 {
             cursor = RunCursor::START;
         }
@@ -151,7 +153,7 @@ pub fn fully_connected_i8_bitmask(
     y: &mut [i8],
 ) {
     let mut entry = 0;
-    fully_connected_by(p, a, bias, weight_scales, y, |j, row| {
+    super::int8::fully_connected_by(p, a, bias, weight_scales, y, |j, row| {
         if j == 0 {
             entry = 0;
         }
@@ -178,7 +180,7 @@ fn gemm_by(
     let (m, k, n) = (p.m, p.k, p.n);
     for i in 0..m {
         let row = &mut y[i * n..(i + 1) * n];
-        fill_bias(p, c, i, row);
+        super::gemm::fill_bias(p, c, i, row);
         let x = &a[i * k..(i + 1) * k];
         for (j, o) in row.iter_mut().enumerate() {
             *o = row_dot(j, x, *o);
