@@ -8,7 +8,9 @@
 //! is stored `[k, n]`), `BatchNormalization` becomes a scale and a shift per channel, broadcast
 //! and stride patterns are simplified, resize coordinates become tables.
 
-use crate::backend::{Arg, Program, StaticData, Step, Stmt, Struct, Value, comment};
+use crate::backend::{
+    Arg, LayerWeights, Program, StaticData, Step, Stmt, Struct, Value, comment,
+};
 use crate::error::{Error, Result};
 use crate::ir::op::*;
 use crate::ir::shape::{
@@ -28,6 +30,7 @@ mod norm;
 mod onnx_quant;
 mod recurrent;
 mod reduce;
+pub mod sparse;
 
 /// Axes kernels accept for broadcast and strided iteration.
 const MAX_RANK: usize = 6;
@@ -56,9 +59,13 @@ pub fn lower(graph: &Graph) -> Result<Program> {
             index,
             statics: &mut statics,
             steps: Vec::new(),
+            layer_weights: None,
         };
         match lowering.node() {
-            Ok(()) => program.steps.extend(lowering.steps),
+            Ok(()) => {
+                program.steps.extend(lowering.steps);
+                program.layer_weights.extend(lowering.layer_weights);
+            }
             Err(e) => problems.push(format!("{}: {e}", graph.describe_node(node))),
         }
     }
@@ -82,6 +89,7 @@ struct Statics {
 impl Statics {
     fn add(
         &mut self,
+        node: usize,
         name: String,
         doc: String,
         shape: Vec<usize>,
@@ -89,6 +97,7 @@ impl Statics {
     ) -> String {
         self.data.push(StaticData {
             name: name.clone(),
+            node: Some(node),
             doc,
             shape,
             data,
@@ -103,6 +112,8 @@ struct Lowering<'a> {
     index: usize,
     statics: &'a mut Statics,
     steps: Vec<Step>,
+    /// Set by the layers that choose how to store their weight matrix.
+    layer_weights: Option<LayerWeights>,
 }
 
 type R<T> = Result<T, String>;
@@ -256,7 +267,7 @@ impl Lowering<'_> {
         let name = self.static_name(role);
         let doc = format!("Constant `{}`.", comment(&tensor.name));
         self.statics
-            .add(name.clone(), doc, tensor.shape().to_vec(), data);
+            .add(self.index, name.clone(), doc, tensor.shape().to_vec(), data);
         self.statics.by_tensor.push((t, name.clone()));
         Ok(name)
     }
@@ -270,7 +281,8 @@ impl Lowering<'_> {
         data: TensorData,
     ) -> String {
         let name = self.static_name(role);
-        self.statics.add(name, what.to_string(), shape, data)
+        self.statics
+            .add(self.index, name, what.to_string(), shape, data)
     }
 
     /// Data input `i` as a kernel argument: a static for constants, otherwise a run-time input of
@@ -306,10 +318,14 @@ impl Lowering<'_> {
         };
         let name = comment(&tensor.name);
         let source_index = |i: usize| order.as_ref().map_or(i, |(o, _)| o[i]);
+        // The kernel's array: all the weights, or those `order` selects.
+        let len = order.as_ref().map_or(values.len(), |(o, _)| o.len());
         let shape = order
             .as_ref()
             .map_or_else(|| tensor.shape().to_vec(), |(_, s)| s.clone());
-        let laid_out = if order.is_some() {
+        let laid_out = if order.is_some() && shape.len() == 1 {
+            " without its zeros, in the order the sparse kernel reads them".to_string()
+        } else if order.is_some() {
             format!(" transposed to {shape:?} for the kernel")
         } else {
             String::new()
@@ -320,7 +336,7 @@ impl Lowering<'_> {
         match &tensor.storage {
             None if order.is_none() => Ok((Arg::Static(self.constant(t, "WEIGHT")?), "")),
             None => {
-                let data = (0..values.len()).map(|i| values[source_index(i)]).collect();
+                let data = (0..len).map(|i| values[source_index(i)]).collect();
                 let what = format!("`{name}`{laid_out}.");
                 let static_name =
                     self.derived("WEIGHT", &what, shape, TensorData::F32(data));
@@ -328,7 +344,7 @@ impl Lowering<'_> {
             }
             Some(WeightStorage::Int8 { scale, axis }) => {
                 let source_shape = tensor.shape();
-                let integers: Vec<i8> = (0..values.len())
+                let integers: Vec<i8> = (0..len)
                     .map(|i| {
                         let j = source_index(i);
                         let s = WeightStorage::int8_scale(scale, *axis, source_shape, j);
@@ -364,7 +380,7 @@ impl Lowering<'_> {
                 Ok((Arg::Local("w".into()), ", int8 weights"))
             }
             Some(WeightStorage::F16) => {
-                let bits: Vec<u16> = (0..values.len())
+                let bits: Vec<u16> = (0..len)
                     .map(|i| {
                         crate::kernels::elementwise::f16_from_f64(
                             values[source_index(i)] as f64,
@@ -377,6 +393,26 @@ impl Lowering<'_> {
                 Ok((Arg::Local("w".into()), ", float16 weights"))
             }
         }
+    }
+
+    /// A constant float `B` stored dense, `[k, n]` for the kernel: its argument, `trans_b`
+    /// (false) and the storage text.
+    fn dense_gemm_weights(
+        &mut self,
+        trans_b: bool,
+        k: usize,
+        n: usize,
+        body: &mut Vec<Stmt>,
+    ) -> R<(Arg, bool, &'static str)> {
+        let transposed: Vec<usize>;
+        let order = if trans_b {
+            transposed = (0..k * n).map(|i| (i % n) * k + i / n).collect();
+            Some((transposed.as_slice(), vec![k, n]))
+        } else {
+            None
+        };
+        let (b, stored) = self.float_weights(order, body)?;
+        Ok((b, false, stored))
     }
 
     fn in_place(&self) -> bool {
@@ -737,17 +773,48 @@ impl Lowering<'_> {
         let xa = self.operand(0, "A", &mut inputs)?;
         // A constant B is stored [k, n] so that the kernel's inner loop runs along its rows.
         let b_id = self.node.inputs[1];
+        let mut sparse_b = None;
         let (b, trans_b, stored) = match &self.graph.tensor(b_id).data {
-            Some(TensorData::F32(_)) => {
-                let transposed: Vec<usize>;
-                let order = if a.trans_b {
-                    transposed = (0..k * n).map(|i| (i % n) * k + i / n).collect();
-                    Some((transposed.as_slice(), vec![k, n]))
-                } else {
-                    None
+            Some(TensorData::F32(values)) if !a.trans_a => {
+                // Row j of the sparse formats is output j: B's row j when transposed, its
+                // column j otherwise.
+                let source = |i: usize| {
+                    let (j, q) = (i / k, i % k);
+                    if a.trans_b { j * k + q } else { q * n + j }
                 };
-                let (b, stored) = self.float_weights(order, &mut body)?;
-                (b, false, stored)
+                let value_bytes = match self.graph.tensor(b_id).storage {
+                    None => 4,
+                    Some(WeightStorage::Int8 { .. }) => 1,
+                    Some(WeightStorage::F16) => 2,
+                };
+                let encoded =
+                    sparse::choose(n, k, value_bytes, |i| values[source(i)] == 0.0);
+                if encoded.format == sparse::WeightFormat::Dense {
+                    self.dense_gemm_weights(a.trans_b, k, n, &mut body)?
+                } else {
+                    let order: Vec<usize> =
+                        encoded.positions.iter().map(|&i| source(i)).collect();
+                    let count = order.len();
+                    let (b, stored) =
+                        self.float_weights(Some((&order, vec![count])), &mut body)?;
+                    let name = comment(&self.graph.tensor(b_id).name);
+                    let (_, index_what) = sparse_docs(&encoded, &name, n, k);
+                    let index = self.derived(
+                        if encoded.format == sparse::WeightFormat::Runs {
+                            "WEIGHT_RUNS"
+                        } else {
+                            "WEIGHT_MASK"
+                        },
+                        &index_what,
+                        vec![encoded.index.len()],
+                        TensorData::U8(encoded.index.clone()),
+                    );
+                    sparse_b = Some((index, encoded));
+                    (b, false, stored)
+                }
+            }
+            Some(TensorData::F32(_)) => {
+                self.dense_gemm_weights(a.trans_b, k, n, &mut body)?
             }
             _ => (self.operand(1, "WEIGHT", &mut inputs)?, a.trans_b, ""),
         };
@@ -812,12 +879,55 @@ impl Lowering<'_> {
                 ("activation", activation(a.activation)),
             ],
         );
-        let detail = format!("[{m}, {k}] × [{k}, {n}]{}{stored}", fused(a.activation));
+        let detail = format!(
+            "[{m}, {k}] × [{k}, {n}]{}{stored}{}",
+            fused(a.activation),
+            sparse_detail(sparse_b.as_ref().map(|(_, e)| e), n * k)
+        );
         body.insert(0, Stmt::Let("p".into(), p));
-        body.push(Stmt::Call(
-            "gemm::gemm".into(),
-            vec![Arg::Local("p".into()), xa, b, c_arg, Arg::Output],
-        ));
+        if matches!(self.graph.tensor(b_id).data, Some(TensorData::F32(_))) && !a.trans_a {
+            let (format, entries) = sparse_b
+                .as_ref()
+                .map_or((sparse::WeightFormat::Dense, n * k), |(_, e)| {
+                    (e.format, e.positions.len())
+                });
+            self.layer_weights = Some(LayerWeights {
+                node: self.index,
+                format,
+                macs_executed: (m * entries) as u64,
+            });
+        }
+        body.push(match sparse_b {
+            Some((index, encoded)) if encoded.format == sparse::WeightFormat::Runs => {
+                Stmt::Call(
+                    "sparse::gemm_runs".into(),
+                    vec![
+                        Arg::Local("p".into()),
+                        xa,
+                        b,
+                        Arg::Static(index),
+                        Arg::Value(usize_(encoded.positions.len())),
+                        c_arg,
+                        Arg::Output,
+                    ],
+                )
+            }
+            Some((index, _)) => Stmt::Call(
+                "sparse::gemm_bitmask".into(),
+                vec![
+                    Arg::Local("p".into()),
+                    xa,
+                    b,
+                    Arg::Static(index),
+                    c_arg,
+                    Arg::Output,
+                ],
+            ),
+            None => Stmt::Call(
+                "gemm::gemm".into(),
+                vec![Arg::Local("p".into()), xa, b, c_arg, Arg::Output],
+            ),
+        });
         self.push(None, detail, inputs, self.node.outputs[0], false, body);
         Ok(())
     }
@@ -2089,6 +2199,47 @@ fn fused(a: Activation) -> String {
         Activation::Clip { min, max } => format!(", fused Clip({min}, {max})"),
         Activation::LeakyRelu { alpha } => format!(", fused LeakyRelu({alpha})"),
     }
+}
+
+/// What the layer comment says of sparse weights (nothing for dense ones): the format and
+/// how many of the `weights` it stores.
+fn sparse_detail(encoded: Option<&sparse::Encoded>, weights: usize) -> String {
+    match encoded {
+        Some(e) => format!(
+            ", weights sparse ({}: {} of {} stored)",
+            e.format.name(),
+            report::group_digits(e.positions.len() as u64),
+            report::group_digits(weights as u64)
+        ),
+        None => String::new(),
+    }
+}
+
+/// The docs of a sparse layer's values and of its runs or mask, for `[n, k]` weights named
+/// `name`.
+fn sparse_docs(
+    encoded: &sparse::Encoded,
+    name: &str,
+    n: usize,
+    k: usize,
+) -> (String, String) {
+    let what = format!(
+        "`{name}` as [{n}, {k}] rows without their zeros ({} format), in row order.",
+        encoded.format.name()
+    );
+    let index = match encoded.format {
+        sparse::WeightFormat::Runs => format!(
+            "Where the values of `{name}` are: before each, the number of zero weights since \
+             the previous one (4 bits, two per byte, the first in the low nibble; counted over \
+             all {n} rows of {k})."
+        ),
+        _ => format!(
+            "Where the values of `{name}` are: one bit per weight, {} bytes per row, bit q % 8 \
+             of byte q / 8 for column q.",
+            k.div_ceil(8)
+        ),
+    };
+    (what, index)
 }
 
 /// The storage kind of a tensor, for emitters.

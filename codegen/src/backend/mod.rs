@@ -45,12 +45,27 @@ fn breaks_line(c: char) -> bool {
 pub struct Program {
     pub steps: Vec<Step>,
     pub statics: Vec<StaticData>,
+    /// The layers whose weight matrix could be stored sparse, with the format the back end chose
+    /// (`lower::sparse`), in node order.
+    pub layer_weights: Vec<LayerWeights>,
+}
+
+/// How one layer's weight matrix is stored, and the multiply-accumulates its kernel executes
+/// (for a sparse format, one per stored entry and row of the input).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LayerWeights {
+    pub node: usize,
+    pub format: lower::sparse::WeightFormat,
+    pub macs_executed: u64,
 }
 
 /// Constant data the generated code holds (weights, tables).
 #[derive(Clone, Debug)]
 pub struct StaticData {
     pub name: String,
+    /// The node of the layer that made it (the first to use it, for a shared constant); `None`
+    /// for data that belongs to no layer (a state's initial value).
+    pub node: Option<usize>,
     /// One sentence: where the data comes from.
     pub doc: String,
     pub shape: Vec<usize>,

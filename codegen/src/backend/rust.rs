@@ -317,6 +317,7 @@ impl Emitter<'_> {
         let g = self.graph;
         StaticData {
             name: format!("STATE_{k}_INITIAL"),
+            node: None,
             doc: format!(
                 "The initial value of state `{}` (set by `new` and `reset`).",
                 comment(&g.states[k].name)

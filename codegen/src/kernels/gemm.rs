@@ -41,27 +41,35 @@ pub struct Gemm {
     pub activation: Activation,
 }
 
+/// Sets row `i` of `y` to `beta * C` as `p.bias` lays `C` out (zero without a bias): where
+/// every row's sum starts, here and in the sparse kernels of [`super::sparse`].
+#[inline(always)]
+pub fn fill_bias(p: Gemm, c: &[f32], i: usize, row: &mut [f32]) {
+    let n = p.n;
+    match p.bias {
+        Bias::None => row.fill(0.0),
+        Bias::Scalar => row.fill(p.beta * c[0]),
+        Bias::Column => row.fill(p.beta * c[i]),
+        Bias::Row => {
+            for (o, &v) in row.iter_mut().zip(&c[..n]) {
+                *o = p.beta * v;
+            }
+        }
+        Bias::Full => {
+            for (o, &v) in row.iter_mut().zip(&c[i * n..(i + 1) * n]) {
+                *o = p.beta * v;
+            }
+        }
+    }
+}
+
 #[inline(always)]
 pub fn gemm(p: Gemm, a: &[f32], b: impl Weights, c: &[f32], y: &mut [f32]) {
     let (m, k, n) = (p.m, p.k, p.n);
     let a = &a[..m * k];
     for i in 0..m {
         let row = &mut y[i * n..(i + 1) * n];
-        match p.bias {
-            Bias::None => row.fill(0.0),
-            Bias::Scalar => row.fill(p.beta * c[0]),
-            Bias::Column => row.fill(p.beta * c[i]),
-            Bias::Row => {
-                for (o, &v) in row.iter_mut().zip(&c[..n]) {
-                    *o = p.beta * v;
-                }
-            }
-            Bias::Full => {
-                for (o, &v) in row.iter_mut().zip(&c[i * n..(i + 1) * n]) {
-                    *o = p.beta * v;
-                }
-            }
-        }
+        fill_bias(p, c, i, row);
         if p.trans_b {
             for (j, o) in row.iter_mut().enumerate() {
                 let mut acc = 0.0;

@@ -75,15 +75,17 @@ pub fn fully_connected_i8(
 }
 
 /// The loops of the int8 fully connected layers: for each output `j` of each row of `a`, the
-/// bias plus `dot(j, row)`, rescaled by channel `j`'s factor and rounded.
+/// bias plus `dot(j, row)`, rescaled by channel `j`'s factor and rounded. `dot` is called for
+/// `j = 0, 1, ..., n - 1` in turn for each row of `a`, so a sparse kernel
+/// ([`super::sparse`]) can walk its weights as it goes.
 #[inline(always)]
-fn fully_connected_by(
+pub fn fully_connected_by(
     p: FullyConnectedI8,
     a: &[i8],
     bias: &[i32],
     weight_scales: &[f32],
     y: &mut [i8],
-    dot: impl Fn(usize, &[i8]) -> i32,
+    mut dot: impl FnMut(usize, &[i8]) -> i32,
 ) {
     for i in 0..p.m {
         let row = &a[i * p.k..(i + 1) * p.k];

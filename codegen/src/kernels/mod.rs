@@ -30,6 +30,7 @@ pub mod reduce;
 pub mod resize;
 pub mod select;
 pub mod softmax;
+pub mod sparse;
 pub mod weights;
 
 /// A kernel module as source text, with the kernel modules it uses.
@@ -140,6 +141,11 @@ pub const SOURCES: &[KernelSource] = &[
         name: "softmax",
         source: include_str!("softmax.rs"),
         depends_on: &["math", "math64"],
+    },
+    KernelSource {
+        name: "sparse",
+        source: include_str!("sparse.rs"),
+        depends_on: &["gemm", "int8", "weights"],
     },
     KernelSource {
         name: "weights",

@@ -56,8 +56,10 @@ pub fn node_macs(graph: &Graph, node: &Node) -> u64 {
     }
 }
 
-/// Bytes of the constant inputs of a node (its weights), as generated code stores them (4-bit
-/// weights packed two per byte).
+/// Bytes of the constant inputs of a node (its weights) as the IR holds them, dense (4-bit
+/// weights packed two per byte). The report's per-layer figure is what the generated code
+/// stores instead ([`layer_weight_bytes`]): it also counts the data the back end derives
+/// (requantization scales, tables) and stores sparse weights without their zeros.
 pub fn node_weight_bytes(graph: &Graph, node: &Node) -> usize {
     let mut seen: Vec<TensorId> = Vec::new();
     node.inputs
@@ -70,6 +72,30 @@ pub fn node_weight_bytes(graph: &Graph, node: &Node) -> usize {
         })
         .map(|&t| graph.tensor(t).stored_bytes())
         .sum()
+}
+
+/// Bytes of the static data the lowered program holds for layer `node`: each array counted
+/// once, for the first layer that uses it, so the layers add up to [`Totals::weight_bytes`].
+pub fn layer_weight_bytes(program: &Program, node: usize) -> usize {
+    program
+        .statics
+        .iter()
+        .filter(|s| s.node == Some(node))
+        .map(|s| s.data.len() * s.data.dtype().size_bytes())
+        .sum()
+}
+
+/// How layer `node`'s weights are stored: the format the back end chose for a fully connected
+/// layer (`dense`, `runs`, `bitmask`), `dense` for another layer with static data, `-` for a
+/// layer without; and the multiply-accumulates its kernel executes (the dense count unless its
+/// weights are sparse).
+pub fn layer_weight_format(graph: &Graph, program: &Program, node: usize) -> (String, u64) {
+    let macs = node_macs(graph, &graph.nodes[node]);
+    match program.layer_weights.iter().find(|l| l.node == node) {
+        Some(l) => (l.format.name().to_string(), l.macs_executed),
+        None if layer_weight_bytes(program, node) > 0 => ("dense".to_string(), macs),
+        None => ("-".to_string(), macs),
+    }
 }
 
 /// How many elements of a constant are not zero: for a quantized integer tensor, the elements
@@ -124,6 +150,9 @@ pub fn node_parameters(graph: &Graph, node: &Node) -> (usize, usize) {
 pub struct Totals {
     pub layers: usize,
     pub macs: u64,
+    /// The multiply-accumulates the generated code executes: sparse layers multiply only the
+    /// weights they store.
+    pub macs_executed: u64,
     /// Bytes of static data in the generated code (weights, tables), as stored.
     pub weight_bytes: usize,
     pub arena_bytes: usize,
@@ -155,6 +184,9 @@ pub fn totals(graph: &Graph, program: &Program) -> Totals {
     Totals {
         layers: graph.nodes.iter().filter(|n| !n.op.is_view()).count(),
         macs: graph.nodes.iter().map(|n| node_macs(graph, n)).sum(),
+        macs_executed: (0..graph.nodes.len())
+            .map(|i| layer_weight_format(graph, program, i).1)
+            .sum(),
         weight_bytes: program
             .statics
             .iter()
@@ -214,7 +246,16 @@ pub struct LayerRow {
     /// Non-default attributes, as in the text IR.
     pub params: String,
     pub macs: u64,
+    /// The multiply-accumulates the generated code executes (fewer than `macs` when the weights
+    /// are stored sparse).
+    pub macs_executed: u64,
+    /// Bytes of the static data the generated code holds for this layer, as stored: weights
+    /// (sparse ones without their zeros), biases, requantization scales, tables. Data two
+    /// layers share counts for the first.
     pub weight_bytes: usize,
+    /// How the weights are stored: `dense`, `runs` or `bitmask` (sparse; see
+    /// `kernels/sparse.rs`), `-` for a layer without static data.
+    pub weight_format: String,
     /// Where each output lives (`arena f32@0`, `output 0`, ...).
     pub placement: Vec<String>,
     /// First and last node index of each output's storage, when planned.
@@ -328,6 +369,7 @@ pub fn build(graph: &Graph, program: &Program) -> Report {
                 .map(|(_, rest)| rest.rsplit_once("} @").map_or("", |(a, _)| a))
                 .unwrap_or("");
             let (parameters, nonzeros) = node_parameters(graph, node);
+            let (weight_format, macs_executed) = layer_weight_format(graph, program, index);
             LayerRow {
                 index,
                 name: node.name.clone(),
@@ -337,7 +379,9 @@ pub fn build(graph: &Graph, program: &Program) -> Report {
                 dtype: graph.tensor(node.outputs[0]).dtype.to_string(),
                 params: params.to_string(),
                 macs: node_macs(graph, node),
-                weight_bytes: node_weight_bytes(graph, node),
+                macs_executed,
+                weight_bytes: layer_weight_bytes(program, index),
+                weight_format,
                 placement: node
                     .outputs
                     .iter()

@@ -19,13 +19,14 @@ const LAST_NUMBER_COLUMN: usize = 6;
 /// The report as a text table for a terminal. Each layer's outputs are listed with their
 /// bytes in the arena of their element type (`0..8,192`), or where they live otherwise
 /// (`output 0`), and the steps they are live (`0–1`); `non-zero` counts the elements of its
-/// constants that are not zero, of all of them (`1,638/8,192`).
+/// constants that are not zero, of all of them (`1,638/8,192`), and `format` says how its
+/// weights are stored (`dense`, or the sparse `runs` or `bitmask`; `-` without weights).
 pub fn format_table(report: &Report) -> String {
     let header = [
-        "#", "op", "name", "output", "MACs", "weights", "non-zero", "arena", "steps",
-        "params",
+        "#", "op", "name", "output", "MACs", "weights", "non-zero", "format", "arena",
+        "steps", "params",
     ];
-    let mut rows: Vec<[String; 10]> = vec![header.map(String::from)];
+    let mut rows: Vec<[String; 11]> = vec![header.map(String::from)];
     for l in &report.layers {
         let output = l
             .outputs
@@ -43,6 +44,7 @@ pub fn format_table(report: &Report) -> String {
             group_digits(l.macs),
             group_digits(l.weight_bytes as u64),
             format_nonzeros(l.nonzeros, l.parameters),
+            l.weight_format.clone(),
             arena,
             steps,
             printable(&l.params),
@@ -104,8 +106,14 @@ pub fn format_table(report: &Report) -> String {
         }
     }
     let t = &report.totals;
+    let executed = if t.macs_executed == t.macs {
+        String::new()
+    } else {
+        format!(" ({} executed)", group_digits(t.macs_executed))
+    };
     out.push_str(&format!(
-        "\n{} layers, {} MACs, {} bytes of weights, {} bytes of arena (lower bound {})\n",
+        "\n{} layers, {} MACs{executed}, {} bytes of weights, {} bytes of arena (lower bound \
+         {})\n",
         t.layers,
         group_digits(t.macs),
         group_digits(t.weight_bytes as u64),

@@ -8,8 +8,9 @@
 //! [`crate::quant`] — the same functions the reference evaluator uses — and stored as constants
 //! in flash; nothing is derived at start-up.
 
-use super::{Lowering, R, activation, fused, usize_};
-use crate::backend::{Arg, Stmt, Struct, Value};
+use super::sparse::{self, WeightFormat};
+use super::{Lowering, R, activation, fused, sparse_detail, sparse_docs, usize_};
+use crate::backend::{Arg, LayerWeights, Stmt, Struct, Value};
 use crate::ir::op::{BinaryAttrs, ConvAttrs, GemmAttrs, PoolAttrs, SoftmaxAttrs};
 use crate::ir::shape::Spatial2d;
 use crate::ir::{Activation, DType, Quantization, Rounding, TensorData, TensorId};
@@ -27,6 +28,46 @@ impl Lowering<'_> {
             .quant
             .as_ref()
             .ok_or_else(|| format!("'{}' has no quantization parameters", tensor.name))
+    }
+
+    /// The int8 weights (input 1, `[n, k]`) in a sparse format when one is smaller than dense
+    /// ([`sparse::choose`]): the values and the runs or mask as new static data, and the
+    /// encoding. `None` keeps them dense (and 4-bit weights, which stay packed, always).
+    #[allow(clippy::type_complexity)]
+    fn sparse_int8_weights(
+        &mut self,
+        n: usize,
+        k: usize,
+        zero_point: i32,
+    ) -> R<Option<(Arg, Arg, sparse::Encoded)>> {
+        let tensor = self.graph.tensor(self.node.inputs[1]);
+        let Some(TensorData::I8(weights)) = &tensor.data else {
+            return Ok(None);
+        };
+        if tensor.is_int4() || weights.len() != n * k {
+            return Ok(None);
+        }
+        let encoded = sparse::choose(n, k, 1, |i| weights[i] as i32 == zero_point);
+        if encoded.format == WeightFormat::Dense {
+            return Ok(None);
+        }
+        let name = crate::backend::comment(&tensor.name);
+        let values = encoded.positions.iter().map(|&i| weights[i]).collect();
+        let (what, index_what) = sparse_docs(&encoded, &name, n, k);
+        let count = encoded.positions.len();
+        let values = self.derived("WEIGHT", &what, vec![count], TensorData::I8(values));
+        let index_shape = vec![encoded.index.len()];
+        let index = self.derived(
+            if encoded.format == WeightFormat::Runs {
+                "WEIGHT_RUNS"
+            } else {
+                "WEIGHT_MASK"
+            },
+            &index_what,
+            index_shape,
+            TensorData::U8(encoded.index.clone()),
+        );
+        Ok(Some((Arg::Static(values), Arg::Static(index), encoded)))
     }
 
     /// The weights (input 1) as a kernel argument, and whether they are 4-bit. 4-bit weights
@@ -319,7 +360,11 @@ impl Lowering<'_> {
         };
         let mut inputs = Vec::new();
         let xa = self.operand(0, "X", &mut inputs)?;
-        let (w, int4_weights) = self.weight_operand(&mut inputs)?;
+        let sparse = self.sparse_int8_weights(n, k, weight_zero_point)?;
+        let (w, int4_weights) = match &sparse {
+            Some((values, _, _)) => (values.clone(), false),
+            None => self.weight_operand(&mut inputs)?,
+        };
         let bias = if self.node.inputs.len() > 2 {
             self.operand(2, "BIAS", &mut inputs)?
         } else {
@@ -354,25 +399,51 @@ impl Lowering<'_> {
         );
         let body = vec![
             Stmt::Let("p".into(), p),
-            Stmt::Call(
-                if int4_weights {
-                    "int8::fully_connected_i8_int4_weights".into()
-                } else {
-                    "int8::fully_connected_i8".into()
-                },
-                vec![
-                    Arg::Local("p".into()),
-                    xa,
-                    w,
-                    bias,
-                    Arg::Static(scales),
-                    Arg::Output,
-                ],
-            ),
+            match &sparse {
+                Some((values, index, encoded)) => Stmt::Call(
+                    format!("sparse::fully_connected_i8_{}", encoded.format.name()),
+                    vec![
+                        Arg::Local("p".into()),
+                        xa,
+                        values.clone(),
+                        index.clone(),
+                        bias,
+                        Arg::Static(scales),
+                        Arg::Output,
+                    ],
+                ),
+                None => Stmt::Call(
+                    if int4_weights {
+                        "int8::fully_connected_i8_int4_weights".into()
+                    } else {
+                        "int8::fully_connected_i8".into()
+                    },
+                    vec![
+                        Arg::Local("p".into()),
+                        xa,
+                        w,
+                        bias,
+                        Arg::Static(scales),
+                        Arg::Output,
+                    ],
+                ),
+            },
         ];
+        let format = sparse
+            .as_ref()
+            .map_or(WeightFormat::Dense, |(_, _, e)| e.format);
+        let entries = sparse.as_ref().map_or(n * k, |(_, _, e)| e.positions.len());
+        if !int4_weights {
+            self.layer_weights = Some(LayerWeights {
+                node: self.index,
+                format,
+                macs_executed: (m * entries) as u64,
+            });
+        }
         let detail = format!(
-            "[{m}, {k}] × [{k}, {n}], int8{}{}",
+            "[{m}, {k}] × [{k}, {n}], int8{}{}{}",
             if int4_weights { ", 4-bit weights" } else { "" },
+            sparse_detail(sparse.as_ref().map(|(_, _, e)| e), n * k),
             fused(a.activation)
         );
         self.push(None, detail, inputs, self.node.outputs[0], false, body);

@@ -1,0 +1,157 @@
+//! The choice between dense and sparse weights of a fully connected layer, and the encoding
+//! of the sparse formats that `kernels/sparse.rs` reads (its module doc describes them and
+//! says why these two).
+//!
+//! The choice is by bytes alone: a layer is stored in the format whose arrays (values, runs or
+//! mask) take the fewest bytes, dense on a tie. It never looks at `--prune`, so a model whose
+//! file already holds zero weights gets the same treatment, and one without zeros stays dense.
+//! The report reads the result from the lowered program (which static data belongs to which
+//! layer, and the format each layer got), so there is one decision.
+
+/// How a layer's weight matrix is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightFormat {
+    Dense,
+    /// The values that are not zero, each after a 4-bit run of zeros.
+    Runs,
+    /// The values that are not zero, and one bit per weight.
+    Bitmask,
+}
+
+impl WeightFormat {
+    /// The word the report, the layer comments and the kernels' names use.
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightFormat::Dense => "dense",
+            WeightFormat::Runs => "runs",
+            WeightFormat::Bitmask => "bitmask",
+        }
+    }
+}
+
+/// A sparse `[rows, k]` matrix: the flat positions whose values are stored, in order, and the
+/// runs or the mask that say where they are.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Encoded {
+    pub format: WeightFormat,
+    /// Positions (`row * k + column`) of the stored values; a run filler's position holds a
+    /// zero.
+    pub positions: Vec<usize>,
+    /// Runs (two per byte) or the mask (`k.div_ceil(8)` bytes per row).
+    pub index: Vec<u8>,
+}
+
+/// The longest run of zeros one entry can say.
+const MAX_RUN: usize = 15;
+
+/// Encodes a `[rows, k]` matrix in a sparse `format` (`Runs` or `Bitmask`; `Dense` gives every
+/// position and no index); `is_zero(position)` says which weights are left out.
+pub fn encode(
+    format: WeightFormat,
+    rows: usize,
+    k: usize,
+    is_zero: impl Fn(usize) -> bool,
+) -> Encoded {
+    let len = rows * k;
+    let mut positions = Vec::new();
+    let mut index = Vec::new();
+    match format {
+        WeightFormat::Dense => positions.extend(0..len),
+        WeightFormat::Runs => {
+            let mut runs = Vec::new();
+            let mut next = 0;
+            for position in (0..len).filter(|&p| !is_zero(p)) {
+                // Fillers: zero weights that are stored, so that no run exceeds 15.
+                while position - next > MAX_RUN {
+                    positions.push(next + MAX_RUN);
+                    runs.push(MAX_RUN as u8);
+                    next += MAX_RUN + 1;
+                }
+                positions.push(position);
+                runs.push((position - next) as u8);
+                next = position + 1;
+            }
+            index = runs
+                .chunks(2)
+                .map(|pair| pair[0] | pair.get(1).map_or(0, |high| high << 4))
+                .collect();
+        }
+        WeightFormat::Bitmask => {
+            let row_bytes = k.div_ceil(8);
+            index = vec![0u8; rows * row_bytes];
+            for position in (0..len).filter(|&p| !is_zero(p)) {
+                let (row, column) = (position / k, position % k);
+                index[row * row_bytes + column / 8] |= 1 << (column % 8);
+                positions.push(position);
+            }
+        }
+    }
+    Encoded {
+        format,
+        positions,
+        index,
+    }
+}
+
+impl Encoded {
+    /// Bytes the format stores, with values of `value_bytes` each.
+    pub fn bytes(&self, value_bytes: usize) -> usize {
+        self.positions.len() * value_bytes + self.index.len()
+    }
+}
+
+/// The smallest of dense, runs and bitmask for a `[rows, k]` matrix of values of `value_bytes`
+/// bytes (dense on a tie, then bitmask, whose decoding does the least work per weight).
+pub fn choose(
+    rows: usize,
+    k: usize,
+    value_bytes: usize,
+    is_zero: impl Fn(usize) -> bool,
+) -> Encoded {
+    let dense_bytes = rows * k * value_bytes;
+    // Without a zero, neither sparse format can be smaller: spare the work.
+    if !(0..rows * k).any(&is_zero) {
+        return encode(WeightFormat::Dense, rows, k, is_zero);
+    }
+    let mut best = encode(WeightFormat::Dense, rows, k, &is_zero);
+    let mut best_bytes = dense_bytes;
+    for format in [WeightFormat::Bitmask, WeightFormat::Runs] {
+        let candidate = encode(format, rows, k, &is_zero);
+        let bytes = candidate.bytes(value_bytes);
+        if bytes < best_bytes {
+            best = candidate;
+            best_bytes = bytes;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_weights_stay_dense_and_sparse_ones_get_the_smaller_format() {
+        let dense = choose(4, 16, 1, |_| false);
+        assert_eq!(dense.format, WeightFormat::Dense);
+        assert_eq!(dense.bytes(1), 64);
+        // Half zero, alternating: a bitmask (8 mask bytes + 32 values) beats runs (32 + 16).
+        let half = choose(4, 16, 1, |p| p % 2 == 0);
+        assert_eq!((half.format, half.bytes(1)), (WeightFormat::Bitmask, 40));
+        // One weight in eight: runs (8 + 4) beat a bitmask (8 + 8).
+        let eighth = choose(4, 16, 1, |p| p % 8 != 0);
+        assert_eq!((eighth.format, eighth.bytes(1)), (WeightFormat::Runs, 12));
+        // One zero among 64 int8 weights: dense.
+        assert_eq!(choose(4, 16, 1, |p| p == 5).format, WeightFormat::Dense);
+    }
+
+    #[test]
+    fn runs_count_zeros_across_rows() {
+        // Rows of 3: values at 1, 2 (row 0) and 7 (row 2).
+        let e = encode(WeightFormat::Runs, 3, 3, |p| ![1, 2, 7].contains(&p));
+        assert_eq!(e.positions, vec![1, 2, 7]);
+        assert_eq!(e.index, vec![0x01, 0x04]);
+        let mask = encode(WeightFormat::Bitmask, 3, 3, |p| ![1, 2, 7].contains(&p));
+        assert_eq!(mask.index, vec![0b110, 0, 0b010]);
+    }
+}
