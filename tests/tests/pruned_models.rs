@@ -294,6 +294,7 @@ fn channel_pruning_shrinks_the_layers() {
         &CompileOptions::default(),
     );
     assert!(macs(&graph) * 100 <= macs(&dense.graph) * 55);
+}
 
 /// The static data of a build of the MLP (weights, biases, requantization scales), as the
 /// report counts it.
