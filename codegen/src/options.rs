@@ -578,9 +578,9 @@ mod tests {
             ),
             (
                 Some("0.5"),
-                Some("channels"),
+                Some("4:8"),
                 None,
-                "the modes are: unstructured, 2:4",
+                "the modes are: unstructured, 2:4, channels",
             ),
             (
                 Some("0.5"),

@@ -4,7 +4,7 @@
 //!
 //! - input `pixels`: f32 [1, 64] (`INPUT_SHAPE`)
 //! - output `probabilities`: f32 [1, 10] (`OUTPUT_SHAPE`)
-//! - 3 layers, 2,368 multiply-accumulates per run, 9,492 bytes of weights, 168 bytes of arena
+//! - 3 layers, 2,368 multiply-accumulates per run, 9,640 bytes of weights, 168 bytes of arena
 //!
 //! ```text
 //! let mut model = Model::new();
@@ -40,7 +40,7 @@ pub type OutputElem = f32;
 /// Bytes of activation memory a [`Model`] holds (its arena).
 pub const ARENA_BYTES: usize = 168;
 /// Bytes of weights and other constant data.
-pub const WEIGHT_BYTES: usize = 9492;
+pub const WEIGHT_BYTES: usize = 9640;
 
 /// The model. It owns its activation arena ([`ARENA_BYTES`] bytes) and nothing else:
 /// [`Model::new`] is `const`, so a model can live in a `static`.
@@ -77,7 +77,7 @@ impl Default for Model {
 
 /// Layer 0: `fc1` (Gemm), f32 [1, 64] → f32 [1, 32].
 ///
-/// [1, 64] × [64, 32], fused Relu, weights sparse (bitmask: 1,947 of 2,048 stored); 2,048 MACs.
+/// [1, 64] × [64, 32], fused Relu; 2,048 MACs.
 #[inline(never)]
 fn layer_000_gemm(x: &[f32], y: &mut [f32]) {
     let p = kernels::gemm::Gemm {
@@ -91,14 +91,7 @@ fn layer_000_gemm(x: &[f32], y: &mut [f32]) {
         bias: kernels::gemm::Bias::Row,
         activation: kernels::activation::Activation::Relu,
     };
-    kernels::sparse::gemm_bitmask(
-        p,
-        x,
-        &LAYER_000_WEIGHT,
-        &LAYER_000_WEIGHT_MASK,
-        &LAYER_000_BIAS,
-        y,
-    );
+    kernels::gemm::gemm(p, x, &LAYER_000_WEIGHT, &LAYER_000_BIAS, y);
 }
 
 /// Layer 1: `fc2` (Gemm), f32 [1, 32] → f32 [1, 10].
@@ -135,274 +128,274 @@ fn layer_002_softmax(x: &[f32], y: &mut [f32]) {
     kernels::softmax::softmax(p, x, y);
 }
 
-/// f32 [1947]: `fc1.weight` without its zeros, in the order the sparse kernel reads them.
-static LAYER_000_WEIGHT: [f32; 1947] = unsafe {
+/// f32 [64, 32]: `fc1.weight` transposed to [64, 32] for the kernel.
+static LAYER_000_WEIGHT: [f32; 2048] = unsafe {
     // SAFETY: any 4 bytes are a valid f32, and transmute checks that the sizes match.
-    core::mem::transmute::<[u8; 7788], [f32; 1947]>(
+    core::mem::transmute::<[u8; 8192], [f32; 2048]>(
         *b"\
-        \xa9L\xe7\xbdN\xa7r>=\xe1(>\xa6B\x1d\xbe\xd8\x92\x01>v\xd5\xb1>F|V=<\xb5\x91\xbcy\xf4m>;\
-        \xb6\x96\xbcA=\xf2=\xfat\x9d;6A\x92\xbe\xca\xa3&=\xa5\xc3V=\x99\xb1\xca\xba?\xa5$\xbe\xa6\
-        \x1d\x8e>7tt>\x905H>Q\xe6\x01>\xde<\x8a\xbd\xde|\xa49\x7f\xd1\xf1:\x808\xa9\xbe\xacE\x17\
-        >`m7\xbe*\xdd\xc1=f\xb8\x16?\xba\xfdU>i\x00\xc6\xb9\xd0\xde\x17\xbe'c@\xber\xa9\xb0>U}\x85\
-        \xbdq\xc5\x19\xbe\xfb\xd8C\xbdlY\xae\xb7\xa7dm=\xa3\xb1\xcf>\xd2?\x02?[(\x04\xbf\xee\x08\
-        =\xbf6\xa3\x88\xbd\xfa{:;`\xab\x1e:\x7f\x93\x06>1\x80\x0f;\xc4x+?\x18\xe5\x08\xbe\xe9h\xc1\
-        \xbd#\xc1\xf5=E\x0a\x11\xbe/\xa1{9\xa0\xa2\x5c\xbd\xe1\xf1\x1b\xbbwn\x80\xbd\x7fZ\xb1=\xea\
-        \xf9\x08?<\xbe\x92>\x97\x02\x83>fT\x1c\xbe\xf6\x1e}\xbd\xdcZ\x07>O^K>6\xec\xd9:v\xd9\x06\
-        >~\xf5Y=*/0=\xb2\xb7#\xbf\xfb\xa8\x00\xbe\x183\xe1>\x7f\x81\x9c>\xd6\xf4\x03?\xf6\x96^>\x9b\
-        \x85\x84=\xd6\x8fc<\xe1\xe2\x15\xbeW[\x83<\xd0\x5c\xd0>\xaa\xc4\x0d\xbc\x8e\x90\xed>/\xcb\
-        \xd9<\xf1\x1do\xbc\xa7\xdc\xef\xbb\xe0\x86\xba<\x98F\xe5>\xb5\x12\xa7>M*i>\xa5\x8c\xbe>\x98\
-        \xe6\xf5=4j~\xbaF+\xda=\xcf\x84\xef>H\xe7\xaf>\xaf\x15\xad\xbe\x01\x81\xb4>\x01\xb6\xa8>\
-        ~\x1bD\xb8\xec\x01\xc9\xbe\x93Ku>\xf4G\x14\xbf\x11\xab\xab\xbc\x872\xda>\x85\xee\x88=1\xca\
-        \xc3:#}\x84\xbaP\xc0\x10\xbf\xf9\xe3\x5c>r.\xb9\xbe\xd97\xf1\xbe\x9dt\xb1\xbe1\x1a\xb3<\x84\
-        \xa6\xbd\xbcX4\xba\xb9\xe5[\x07\xbe\xfc\xab\x9d\xbe\xfd\xe4Z>\xd5}\x08\xbd\x8f\x91(\xbe\xc3\
-        \xe2\xc9\xbe\x17\xa58\xbe\x22\x0a\x17>|\x0a\x0f>\x8c\xb6\x16>\x1b\xb2\x89\xbd>\xce\x89>\xfc\
-        l\xd2=||\x16\xbe\x17\x04y\xbc\x07W\xb3\xbbhO\xa9\xbeg\xe4C>\xa2\xb1\x0c>\xda\xe0E>\xe5\xf2\
-        \xce=\xcb\x0b\xee\xbd\xf1\xd9\x07\xbct\xca\x81<\x5c})\xbd\xcf\xac\x13>\x00\xad\x20?o{h\xbc\
-        \x84F\x80\xbd\xe7g\x89\xbc\x96th\xbc\x141\x0e=\xec\x856\xbe\xa9Q\xd1>\xb4\xfb>?\xe1q\xbb\
-        =\x83\x05\xf2\xbe\x1b\xc9\x03\xba(\xc9\xd9\xbe\x83\xe6\xbd\xbc\xc8\x87\xe4\xbe\xb6A\x93\xbe\
-        \xdeZ\xcc>\xf4\x87P\xbc\x22\xb7\x02\x00\x05\xf0\xf8\xbe\x80\xa5-\xbf\x14\xbfi\xbf\xa9S\x1e\
-        \xbe\xee3\xf0\xbd9.\x13\xbe\xe0\xe5\xca\xbak\xd2\xa4\xb9\x94\xc1\xe9=\xdf\x96\x80\xbd\x80\
-        \xb3\x9e\xbc\xc5\xff:>\xe5O\x9a>\xf2\xed'>qx\xac>\xb9!)\xb9\xdfWE=@\x85\x9a=Y\xb2l>/\xa4\
-        q>F\xf4V?\xce\x16\x96>\x7f\xf3:>\x05\xbd\x8d=\x22{$\xbf}u\xa7\xbe8\xf2\x02=;)\xc0\xbeJ\xb8\
-        \xd6\xbe-\x87\xd7<\xc74\xca<\x13\xfb#\xbe\xdd\xb0\xfe\xbe\xbc\xcd\xfb=\xd3t\x8d\xbe\x91\xd6\
-        ?\xbfu\xfb\xb0\xbex\x9c\xd9\xbb\x10U\xb0\xbc_\xfc!>U9>>{0r>\x00\xad\xfb\xbe*5\x08\xbf\xfe\
-        B\x0a\xbd]\xd5\xff<\xdb\x13;\xba\xb68\x98>\x8d3\xc3>~\xda\xbf\xbdF%\xc7\xbeQ\x5c\xbc\xbe\
-        wz\x9e>@\xb0\xe0:\x0d\xc27?\x8cP\xa2>%\xd0\x01\xbe\x149\x89>\xd4\x0d\x00?\xb6\xd20?\x8d\xf0\
-        \xb17k1\xb9>\xc9N9?R\xc5\xd3\xbb{\x035?\xe3\x05|?\xb2tb?\xb5\x948<\x84P0\xbai\xae[>\xfa\x0b\
-        \xdc>\x7f4Q>T\xb9\xa3\xbd\xf0\x9d\xd8>\xbd\x09\xbc>\x13\xa9\x8a\xbeO\x95~\xb9\xf3\x81\x98\
-        \xbcf\xbb6\xbfYp\xb0\xbe\x13o\x8d>\x1e\x07\xb0>\x88\x0a\xee\xbd\xf1{\xd7\xbd\xf9[c\xbd\xc5\
-        \x02\xc7\xbd\xfb)\xa3>.\xfb\x0d>\xb7\x8d\xdc\xbd\x80\x92#\xbe\xfb\xd9\xf9=\x1f\x96\x86<\xa0\
-        ;\xbd=\x19\x05\x8c>#\x90\xa4<\x0a\x98\x8b\xbe\x92\xa4\xb7>/\xb8\xd9>7\x90\xd7<\xa9\xec\x0c\
-        <\x5c\x01\x0e>\xb6\xe2N\xbe\xc50\xca=\xae,-?\xa062?X\xf6&?\xce\x19r;J\x1a\xb3;&~\xdb\xbd\
-        Xz\x8d>\xb6\xff\xfe>|=\x0f?\xeb\x94!\xbd\xfa\x1e\xa4\xbd\xa5\xad\x10:\xe6\xe3\x0d\xbf\x03\
-        *\x879\x1c\xd0\xeb>}\x82\xd4>\xd6\xe5\xd4;\xa7\x8b5\xbd\x1d\xdd\xa64k\xfeJ\xbc\x03\x20\x84\
-        \xbf\xa0\x0f\x5c\xbf\x0d<V>\xd5\x9aK>\xee\xf6Q>[\xf8[\xbb4\xafN\xba_\x9a\x80\xbdUz\xe7\xbe\
-        \xae\xd1\xb3\xbe\xce\xf5d\xbe\xc9\x123\xbd\x08k`>A\x13j>Ih3\xbae\xf7\xf5\xbd?\xda2=\x09V\
-        \x0f\xbe*]w>\xa0\xf8q>\x91\x5c\x14>\x0d\x7f\x84\xbd\xb4\xdf\x07>\x81Uh?\xb3\xe0\xb4=v\xaf\
-        \x05\xbd\xc7\x983>\xc8\xba\x1c?[\x5c\x84\xbd6\xc9a\xbb\xe0\xd2D=R\xfa\x88=\xde\x9fG>@\xf1\
-        \xcf=\xc3\xc5\x99\xbe\xb7II\xbe3\xb8=:\xfc\x9a\x18<\x1et\x88>\xa8\x9e\xe5>\xebs\xeb>\xf6\
-        \xf7\xc4\xbe\xcc\xd5\x15\xbf\x10\x89c\xbf]o\x7f;&E/<\xf2>\x19?\xae|\x0a?:\xdd\x82\xbed\xc3\
-        \x14?\xdb\xbd\xd3=\x89\x0d\xba=\x1a\x8b!:\x9b\xcbB<\x0b\xe3\x0d\xbe4\x9c\x8e\xbe\xf5\xbd\
-        \xeb>\x03\xcc\xde>\xe3\x9a\xb6>\x04n\xcf8~\xa55>\xbd\xa0D\xbf\xf2\x01\x1c?\x11\xe4\xa4=s\
-        \xad\x84\xbdD\xcc\xd2\xbd`\xa7\xa7\xbbYk\x1d\xb8GA(?\xa0\x95\x89\xbe{N\x98>\x12\x89\xac>\
-        \xa2D\xc1\xbe9\xcd\xc3\xbeU\xafc>\xca\xe7\xd7\xb7\xd94o=FR=?d2\x81=\xcf\xbe\xd9\xbe\x9b\x9b\
-        \xe3\xbe\x17\xe2\x0e\xbe\xe0\xe0Q>\xd1\xc9r>\xc4\x84m>e<\xdf>y\xc3Q?\x0d?\xa1>\x9d\xfc\x84\
-        >\x20\x80\xad\xbc\x83\xe0\xcd\xba\x94\xab\x17?\xfa\xcam?\xc5\x0fN>\x05\x8c6?v\xf5\xbd>\xd9\
-        \x85\x06?\x5cV\xb2\xbb\xe3\xb8\xea\xbc\xc8xf>\xf5v\xb7\xbeopA\xbf\xe3\x9d\xc6>\xbf\x96Y>\
-        \xe1\x8be>\xc4\xb9\x20\xbc\x80\xf8m\xbc@P\x1d\xbf\xc3\x81Z\xbf\x9355>=5\xe0>2'\xa9\xbc\x02\
-        \xb0\xf7\xbe\xca\x03\x81\xba\x10t\x0e\xbf\xdd\xdf\xc5\xbe\x95I\xcf>\xcb\x18\x97>\xf8~\x88\
-        \xbe)W\xb5\xbe\xb87\xbe\x8aX\xca\xf3\xbe8R\xc6\xbe\xa5\x8e\x17\xbf\x1f\xf7\xb4\xbda\x9a\x9a\
-        >\x11\xe6%>\xb1\x8a\x03\xbc\xf3O\xff9\xa2\x88\xc4=\xcd\x01\xf4;%\xab\x83\xbe1\x07\x0b\xbe\
-        s\x15\xfe>n\x99\xa8>\xb1X\xdd=Y\x9e\x859\xd5\xcf+>\x01\xd6\xf6>32\xa7>\xc0\x8a\xef=\xe0\x8a\
-        A\xbd\xe0\xc2!=B\x1bm\xbe\xb3Q\x1a=\xcc\x96\xbc>R\xb8\xad\xbeb\x991\xbe\x83\xd4\xd4>[L\x10\
-        ?\xe0\xaf\x92\xbc\xbd\x98x\xbb\xe2?\xca\xbd5\xda[=|\x83)>\x0e\xc9v>\xd2\xbe\xa3\xbe4\x8c\
-        \x1c\xbeH\xe2\x92<\x18\x11\x1f=;\x0f\xb9<^IB\xbe\x0d\xc9\xbe>\xf0J\xa1>\x0a\xbc\xa6\xbe\xee\
-        ]\xd2\xbeXH`;\x0e\x13_<,\xc4\x97=\x94\xa8\xa7>\x0d.\xc8={\x88\xd1>Z\xba\x92\xbb\x2214\xbd\
-        \x1a3\xfe9\x84\xc4\xce\xbc\x07\xb3\xf0=\xde\xb0\xb5\xbdz\x91\xdf>0P\xf4=\x1b\xd2\xad\xbc\
-        \x1fP\x018@<\x16\xbeH\x0b\xe4\xbe\xb0\x90/?\x04\xaa\xf9>j\x22\xeb\xbe\x1e\xe2\x80\xbe\x0d\
-        \x9cf\xbb\xac\x182\xb9)f\x7f>\x22\xc7\xa6\xbbH\xa4\x93>\xf5\x11\x5c>\x0b\xf4\x0f>H\xe7\x90\
-        \xbe\x06\x01\x93>\x17}\xbc\xb8\xd3\xe0K<2\xce!>\x1cwH>\xd8w\xde=\xf89\x1d>\xdb\xdc\x1c>H\
-        \x01\xb3>`\xee\x8e>\xb1\x19\xbb>\xb4B\x95>\xa6=(?\xd2\xa9\xe8>a\xbcL?\xc1\xed\x88\xbe\xb7\
-        S\xf9;\xf8Q\x80\xbd8b\x00=\xc4Fi>A8\x8e>\x82\x0d\x1a>\x04\x94\x9f>lw\xad\xbdn7$<\xb1rZ\xbd\
-        j\x99\x93>\x01\x84\xc3>\x15\x923\xbf\x5cA\xa8\xbe\xca\xe5\xe1\xbeF)\x07\xbd\xab!\x16\xbc\
-        \x94\xad\xef>t\x81\xaf>E\xdf\xb3>`\x9aY>\xd4\xb2\x14=.0_\xbf\xf7\x03\x98\xba\xb6\x92\xc4\
-        \xbd{6\x88>\xfa\xaa\x88\xbe\x04\x10\xeb\xbe\xdf\x14\x8c>\xbda\x88\xbd\xf1m\xb2\xb8[\x06\x80\
-        \xbfT\x8bJ\xbe\x5c\x16\x87\xbf\xa2\xa1\xba\xbe\xacK\xb5>~v\x86=\xb9ls\xb8\xd5\xc6\xc7\xb9\
-        \xe6\x1c\x9b\xbe\xadX\x82>\xa7\xed1\xbe\x01\xc3\xa2>\x84\x5cv>\xa0zt>+\xb25\xbdpCG\xb9\x1a\
-        \xfa\x00>\xc1P\x08?\xb8t\xc7>\x98\xa2}=\xe0\x8e\x80>\x8d\x8a_\xbe\xa0\x7f\x8c\xbeh.\x1e\xbd\
-        ]S\xcd=\xfbq\xb5>\xec|=\xbf{\xb7\x1c?\xc9:\x0d<\x8a\x945=\x1d\xba\x1b\xb8\xca\xd1\xd1\xbe\
-        \xad\xe7\x04\xbf\xd8\xf3\x84\xbdN!\xb7>\x8aV\x12?6\xcc\x18\xbe\x85\xdf\x1d=\x17\x99\xc4:\
-        W\x98\x8d>\xd1\x93\x81>\xee(\xc9>@\x98\x17?\xf4\xec\x04?\x12Z\x05?\xb5\x0c\x9f;\x89\xaf\x84\
-        \xbcq\xac\x12=\xbakP=T\x88\xde\xbe9cQ\xbf\xc6m\x0e?=w\x0c>\x03\xda\x83\xba,\x97\x82\xbcC\
-        RI\xbe\xe3\xebe\xbf\x0e\x01\xf7\xbcn\xcc\x11?at\x88\xbe\xc3c\x9d7\x9c\xd2\x8d=\x20\xa0\x8e\
-        \xbe\xeb\xf1\xeb<CG\xc0>\x84\x0c:\xbe\x06\x8b\xb3\xbe\xc63^7D\xcf%8\x03\xb7?>\x1aQ3\xbe0\
-        \xdbn=\xdb\x9c{?#(\x80><\x02\xc7<\xe7\xa83?f\xa7G8\xf9\x9e\x0c=\xf5+6\xbf0\x9a\x12\xbe\x03\
-        \x88\x0d\xbe\xad\xe6\x8f>\xc4\xe0\xf6>\xa9\xdd\x22?\x17\xb7\x84>\x910\x87>p\xd3\x95>!V\x1a\
-        ?\xddQk=\x1b\x82\x10>\xa1\xbe\x98=\x15@\xa7\xbb\xc0AN\xba^\xf1\xd2>\x88\x01a>\xb6\xa4\xa2\
-        >!\x12\xdc>\xec\xe1\x9f=\xd57\xfa=\x90\x0d9\xbdM\xc4M\xbef\xb9\xc9\xbe\x9ct\x22\xbf`\xc5\
-        1\xbf\x15\xad\xd5\xbee3\x04>\x22\x02\x04<\x06o\x1d\xbc\x88\x04\x22\xbe5\xe66\xbe\xcf\xdb\
-        \x0f\xbf<\xdc6\xbe\x8f\xf0M>\x09\x92\xdd>\x1cAZ\xb9HB\xfc>\xdc\xb8\x9e=h.\xfe\xbd\x1b\xcf\
-        \xa0>\x07\xde\xa0>7q\x1e?\x8b\xa6a7\x07\x81\x12>\x92\xfa\xc7>\x9d\x91\xbf=u\xa4!?\xfa\x86\
-        \xf3>\x0a\xda\x0b?\xb1\x202;@\xcc\xde9\xba\x87\xa0\xbdc,(>;T\xea>\xcb0?=\xb5\x81\x84\xbb\
-        \xb4)\xc2=\xfb\xbaa\xbe\xf1\xd5\xeb9rq\x1b>\xcc\x86\xb9>,J&=9I\xe2\xbeK\xda\xbf\xbe\xac\x1e\
-        q\xbd_\xaaQ\xbe\xac\x02p>\xeb\xa0\xa1>\xf6\x82\xb4>\x8fy\xba>\x1a\x09\xa6>+\x1d\x0a>\xc7\
-        n\x1e>\x0a\x04r\xbdN\xae$?C\xf7\x1d=?h;<\xd3\x1f\x13?\xceG\xcf\xbd\x03\xcc\xcc\xbdU\x8ba\
-        =\xc0\xed\xe4\xbc\x19f>\xbe\x85\xda\xfd\xbe0\xec\x87\xbe\xe0\x10\x08?,W\x07>s\x5cP>\xd0\xf2\
-        \x20<CM\x1d\xbc^\x01\x04\xbf\x9b\x88>\xbfz\xb9?\xbf\x1eHj>w\x87U>Rb\x82\xbe\xf7F\x05\xbe\
-        ow\x99\xbe\x5c\xdb\x8c\xber\x9e\xd9>\xbcN\x14>\xb9\xd9\xa8>\xc2\xde\xcd!3#\x12\xbe\x83Y\x99\
-        \xbeD\xb9\xa4=\x99\xd4\xb9\xbe\xfe\xee%\xbf\xbe\x89\xb6\xbd\x9c\xe5\x87;\xa5\x06h:\x16Q\x9a\
-        =\x8cj\xfb\xbd\xcf\xb6D?}\x8e\x02?\xe1\xc0\x03>\x11M\xa6>\xd2&:=\x01\xff\x9b9\xa9\xf9\x09\
-        >\xcf\x05\xc5>c\x227\xbd\x0e\x15g=\xda\x99\xc0>\x8aa*?_\x22\x1e>\xf0\x96\xc3>\x0e\xbe\xb3\
-        \xbd\xd8\xd6\xd2=\xa0|\xa1;\x9c\x19\xb6>\xdb\xeb\x12?\xd1Fk>\x89\x86\x1a\xbcX\x0f\xd2>h\xb1\
-        R=\xb7=\xde\xbb\xae\xe4\x1e?\x10G\xe0=)J[>\x16S->\x04\xda\xab\xbb\xe6o>\xbf\xf5\xc7K\xbf\
-        \x88Am\xbe\xd1\xfd>?r*^\xbek\xcc&\xbe\x0b\x94'<v\x86\xd8\xbaw\x91\x91\xbe\xdc\x9e\x7f\xbd\
-        \x1e\xfc\x1e\xbe\xd7G\xed>\xbe\xa5^>\x13eT=\xe8\x99\xeb\xb9)\x98\xf2>\xcf[\xe0>\x03U\xac\
-        ;\xa6|\xdc>\x14G~?\x93`\x1c?\x1d^O7\xea\x05[\xbe\x04\xce\x18\xbe\xe2\xfd\x13>6/\x06?/\x9e\
-        \x09<SM&>7\xc9\x0f\xbb\xee`\xe8\xb5\x88\xe9s\xbe\xa9\xf6\x18\xbf'\x9aO\xbd\xbf\xc1K<F\x91\
-        ?\xbe\x19y\x1f\xbfpX\xcf\xbd\xce'\x08=GsB>!@i\xbdS\xbc(\xbf\x98\xdb\x19\xbfL\x03\x14\xbf\
-        \xd7\xbe\x97\xbd&P\x89>F\x03\xf2>\xd3\xa8\xfb\xbd\xf3,\x90><\xf9k>$\x0b\x15>`\xa7\x88\xbd\
-        \xc2A\xb7\xbc\xec\xc5\x11>\x89\x8f\x07?~\x05@>2\xd5\xed>\x8d\xc3\x88\xbc\xde\xa8\xb1>e#\x83\
-        \xbd\xa47a\xbd\xb98Q\xbd\x96\x825\xbd\xf4\xe4\x97\xbe'\x1f\x06\xbf\xfe-\xb0\xbed\xfc\xa8\
-        =\xd2/\xbe\xbbS\xd8\x99\xbcy\xf2\xe1=\xc7\x8d\x18\xbf\xec\xa6~\xbe\xbbNL\xbe\xdc\x82x:\x8c\
-        G=\xbe\xf3$\xd6\xb9c\xe2\x98>\xd6t\xac\xbe$\xb7a>\x20\x18/\xbe\xbe\x90{\xbefA\x1f\xbe\x84\
-        \xbe\x8a\xb8`:\xc9=\xbc\x00\x18?\xe0s&?\x96\xb0\xad\xbe\xab\xee\xff\xbb|=s>d\xf1\x8e;\xbe\
-        \xc4\x92:\xf1H\x16\xbd\xc1\xf8\xc4>\xc7nK=n\x96\xf1>\xd8o??\x97\xfb\xf8>~\x8b\x9e\xbe\xc3\
-        \xf6\xc49fny>\xf2\x88\xe2\xbc_\x90\xe5>:M\x80\xbd\x97\x86\xa4>\xc7[\x93>\xb8w@>\xb7\xd4\x20\
-        \xbeM\xa2Q>\xc1\xc1\x04?\x06\x04P?\x9b)}\xbc?\xd8X\xbf\x9b\x9d\xdb;\x20\xff\x8c;\xb56\x15\
-        ?\xadJ\xf6>t\x85\x04>#\xc1\x97=\x81\x80\x9d>m\xf2\x05?(W\x92\xbc\xd0\xc4.\xbd\x03\x08\x13\
-        >>\x01\x99>\x14I\x83\xbe#3\xe0>Z]\x0d?\x97(<?\xbax\x0d\xbc\xd6@\xad\xbc\xc8\xcc\xf5\xbe\xac\
-        \xa1\x0c\xbf\x1bp\x1d>\xbb\x88\xfa=H\x81)=mv\x03<\xc4\x09\x09\xba\x90CE\xbf\xd7\xd4\xf0\xbe\
-        \xc5\x95\xb4>\xb1T\x9e\xbe\xe5E\x17\xbf>X<\xbflt\x94\xb4|'1>\x1aJV\xbd\xec6[<=\x91\xf7\xbe\
-        \x09\xa0\xa8<v\x22X\xbd'\x15\x86\xbb3N2:*\xe1\xc8=\xc0_\xf8>I\x83\xa4\xbeVjt\xbe\x99\xdb\
-        \x83>h\xf1\x9b>\xb9\x92\xfa\xbd\xd4\x96\x999\x5c\x121</8\xfa;\x12\xe2\xa9>=]&?X\xee\x5c>\
-        t\x96\xf2>\x18u\xc2=\xed\x18H9\x1c\xda\x9b\xbep\x10\x19\xbf\x1aw|>\x82\xafl\xbeR\xc7\xca\
-        \xbe\x10@D=\xdcIG\xb8\x12\x8a0;\x00\xf7\x85\xbe@'\xba\xbd\xd1\xc8\x0b>+\xc3\x08\xbe@\xd2\
-        \xcb=n\x13%=\xfc\xa6;:\x92\x06\xad>\x1e\x1d\xc3\xbd\x0b\xc5R>\xb4J\x8f>3x\x1a\xbe\xbd\x0b\
-        \x10?\x87\xba\x12==\x89\x88<\x20\xcdk>\xf2\xadg>\x0bU\x1c\xbfl\xe3\xf9\xbe\xac\xfd\x22?\x0d\
-        \x0c^?\xeck\xc6:#\xfb\x01?:?\xd0<'\xaa!\xbf{\xfa\xf3>\xc0\xde\xf5>\x19SC>G\xca\x0e9\x90\xb4\
-        q?\x5c\xf6\x03\xbe\xf6f\xc1>5<\x84?I\x0c\x9c><\x20\x02\xbd\x07\xc2\x0a\xba\xf5i6:\x93\xe8\
-        1?\xbd\xb1,\xbfTx\x88\xbb\x20\x7fr>r\x87\x90=\xf2\xe7\x8a\xbe\xe8D`=$\xd4\xac9:\x87\x89\xbc\
-        \xb8\xfe<\xbf6\xa1\x05\xbfX+I>&$@=\xa2;\xe8\xbd\xa6\xe1\xdf>\x97A\x89\xbdH\xc0\x01\xbe\xdd\
-        \xe6\xf4=\x95\xf4E=F\xd6\xc7=\x19;S>\xb7\xe2\xd9=\xf1\xa7\xaf8_?\x91>O\xad\x84>\xb7\xd93\
-        \xbe~A\x02\xbf%\x9d\x8d>\x94\x03\xad>\xbfZ`=l\xd9\x04\xbd\x9c\x9cJ>8)\xcf>\x86ag\xbeWY\xaf\
-        \xbc\xf7\x84\xc4>\xeb\xc0\x89>\xea\xec#<)G\x8f\xbb\x03\xd03>\xeb\xed\xe7>\x83s\x10==\x8d\
-        %=\xa0%\xaf>:\xf7\x87>\xe1\x07<;\x88\xbd\x22\xbdbw\x8a=g/\x09>\x9c\xf13=l*6\xbek\xe5?\xbd\
-        <\x15\xa5\xb5{\xaf\x8e=q\x04\xcf\xbe\x82P\xa0\xbdY\xc5\x5c=t\xb1\xc1\xbe\x03\x9c\x15\xbe\
-        tH\xbc)\x82\x80\x94\xba\xf7\x82H>\x90\x9b\x5c\xbdy\x10\xb4=@Q\x94\xbe\xc0\xfcO\xbe|\xd6\x84\
-        \xbe\x90A\xc1\xb9G\x9a\xaa:\x96\xde=\xbd\xf8\xf4\x0c\xb9pV\x8c\xbd\x83&\xcf\xbe\x05I\x8a\
-        \xbe\xf0\xb2_\xbe}\xaf?\xba,D\x86=H\xce\xb6=\x00\xfc\xcc>B\x97#=A\xb9\x05\xbfZ>c>\xabZ\x87\
-        =5\xf6\xf7\xbc\xa6\xc6\xae>A\xfd\x99\xbdg\xaef>a\xfc#?g\x7f\xac=\x9a\x10\xfe\xbdEA1=\xf3\
-        \x93\x9b<\xd1\xa5h=\x1e$R>\xafS\xae>\xbd8\x0c\xbeO\x1d\x20?\x20\xfe\x1b>\xac\xec6;;;\x92\
-        <\xabq\xcf>\xe2)\xc2>\xfb\xaf-\xbf\xa6\xc1\x02\xbe\xf4\xdf\x04?\xe2bf?\x80iW\xb93\x17\x85\
-        <\xd7\x9b\x89>\xd1P(\xbf\xe9R\x1f\xbfK\xef\x1b?\xaf\x01O?\x13\xfam8[\x8f\x9c>o\xcc>;5\xef\
-        \x84\xbedb6\xbem\xee\xac\xbe\xc2\xfa\xc7\xbe\xd9^\x14\xbb\xb2\x95h9\xde\x9c\x95=\xde\x1a\
-        \x81\xbe\xd2\xdf\x19?\x0b\x9f^\xbc/q\xb6\xbe\xaf\x92\xe0\xbe\xd8\xe3\x94\xbd\xb6\xf1\xe1\
-        8\xd2\x9a\xbd\xbc=\x9d\x1a?\xd2\xd3G\xbdT\x1c\xc0=\xf2\xad/<G=\xaf=4U\x10>\xaa\xd6\xbf\xbd\
-        \x1b\x16=>\x98S\xfb<8\xc4V>\xca\x15\x91\xbda\xe6\x0e?\xca\x86\xc1;\x82i\x19=*\xac\x11>I\x89\
-        <?\xe6d3\xbeCK\xdd\xbe-\x8cI>\x1b\xbc\x06?I\xc3\x9f=\x89A_\xbdhG\x93\xbd\xe8\x8d\x8c>\xc4\
-        \xa6\x0c\xbe\x03P\xf5\xbe#\x1aj>\xcc\x0f\xd4<\x12\x22\x86\xbaM\x18\x84\xbc\xa1\xd2\xdd>.\
-        7^?\x12R\x16?{\x880?\xd8*\xb1>\xaa\xea\x22?I\xc0\xac95\xe9\x81=\x01S\xc2>j$\xac>N0\x92\xbd\
-        d(\xf0=\x9d-\x12?>[Y8I\x9f\x9f>\x06\xe0@\xbfmN\x19\xbf\xb0\xd6\x81=\xefv\x81>\xed\xa2\xb9\
-        >2\xd6\x169\xa5O\xf5\xb9\xb1E\xf5>\x9c\x89\x8e\xbd\xf0\x83\x1e\xbf-\x18\x20\xbe\xe5c\xd4\
-        \xbe\x12\xc8*=\x1f\x1a\x1b\xbd\x9f\xef8\xb9o(\x85\xbd\x07\xda\x89>Sz\x0f>g>t;\xe07\xd0\xbe\
-        \x82\xb3\x0a\xbfr\xff\x9a\xbe\x92\x05+=<\x84}\xbe\xba\x1aC>x\xa2\x06\xbe\xfd\xea??\xc6\xa8\
-        Z=\x8e\xf3\xea\xbb\xda3\x10\xbc\x13Y\xd4\xbd\xaa\xef\x94\xbe\xed\xad%=N\xc6,?\xff\xa5U>?\
-        \xaaI\xbe\x8a\x80\xf5<\x12B\x10=\xdc\xbe\xea=H\xd6\xac\xbd\x1d|(>{@8>^\xa4<\xbe\x05=\xb0\
-        >\x8f3\xdb:\x834\xd2:\xd3\x84\x05\xbfC\xad\xfe\xbe\xcf\x1b\x19\xbe\x84Ms\xbe|]\xc8\xbe\xf6\
-        ?\x02\xbf\x0c]\xfa\xb9\x16c\xb9\xbe\xab\xe4\xdd\xbd\x07\x91\xcb>\xdf'\x82>\xb1\x08\xf3\xbe\
-        \xa4\xb5K\xbf\xf7x\xb5\xb8\xdf\x11\xfa\xbe\x02\x1e\xfb>\xc4-%?\xd9\x0e\xc8>uK8\xbe5P\x8d\
-        \xbe8\xd3\x0e:\xd6\xc1\x1f9\x89)\xe2\xbe\xb5\x88\x05=\xed>\x08?\xe0\xfa\xc3>Pw%?)\xdf+>\xdd\
-        \x86A>\x14\xa3\x868\xc2\x80\x93=8\x8e\x91\xbd\x7f\xa8A>\xe9\x038=-[\xda>\xf8\x01\xa4>\xb9\
-        H\x9f>Kx\x1b>\x81\xbb{>\x8e\xff8\xbc\xa5!\xba>\xc0-\x9a>[\x19\xa4>\xe3w]\xbe\x03\x9aP<\xea\
-        \x1a\x92\xbd+\x85u>\x88\x1cP>vW\xf3\xbb\x96\x1fl>\xa7Q\x9f=\xc7\x9d\x8c\xbd\x08\x5c\xf9\xbc\
-        \x95\x9f\xa7:=\xf6\xcc>\xe1i<\xbdLa9\xbf.,R=\x8e\x8f\xc1\xbeb\xf2O\xbc\xe7\xd2q\xbc\xc9V\
-        \x8a>\xa9\xdd\x1a?\xc0\xfb\x08\xbe\x1e\xdaR\xbecP\xbc\xbc\x94\x17\xa7\xbe'\xa1\xab\xb9\xc7\
-        \xdc\xa2<M\x0c\xb9;k-\x0a\xbe\xda\xfb\xfd\xbe'\xda\x1d>\xb7\x0b1>J{\xcf\xb7\xb3_\xde\xbe\
-        H\xbcN\xbe\xb0\x86G\xbf^\xde&\xba\xf8_^>\xcc5b\xbd\x98\x9f\xc6\xba\x92\x1b\xa8\xb8f\xbb0\
-        \xbe\xa3\xa0\x88>(RZ\xbe\x90\xd1\xcd>\xb8\x9a~=T\x9a\xa4\xbe.E\xd7\xbc|Q&\xb8/'\x06>@\xc0\
-        \x06?\x91\xa4&?\xef6\x0c>%`5\xbf\x7fx\x00\xbfB\xb7\x11\xbec\x1f\xb6\xbe\x93{\x11\xbda\xe4\
-        \xc8>\xdb9\x1f\xbeO\x90\xd5;\xa1\x90g\xbf&\xcb\x0f=\xc0\xb0\x1f=|^V\xbe\xb9F\xe4\xbc\x0c\
-        Z\xf6\xbd+\xf1\x05\xbe*\xb4&?(\x16\xd4\xbdm\x802<\x1a\x9b\xae<`\xf2\xb6>\x02\x97v>\xe22N\
-        ?Hl6?\xc6\xf9\x8d?\xfb&5?\x95\x9c\x19\xba\xbeU\x01\xbbQy\xf1<\xda\x0e\xbe>K(C?\xe9\xa2b\xbd\
-        l\xa6?>\x17\x9d\x96>\xf8LB9\x81\x20\xcf\xbe\xbc\xe3Y\xbd3\x1e\xca>\x8at\x87\xbe\x03\x0f\xd3\
-        =\x00xW\xbf\xba\x0c\x9a7\x86\x9fM>\x16\xd2a>\x07u\x88\xbd\x0csf\xbdbf\x8c>\xb8\x9f\xbb\xbe\
-        \xc6k\xc2\xbb\xf9\x81D\xba\xc1%\xa7=\xae\xb5\xa1=\x8b\xd7\xd0\xbe\xba\x0b\x03\xbe\xd1\xf9\
-        @\xbdK\x19|\xbeRd\x82>PT\x8d\xb9\x91\x1a^\xbe\xec5\x13\xbfnB\x91>ei!>\xefZ\x8a\xbdD\x0a\xcd\
-        \xbc\xeb\x96\xf0=\x12\x86\x91\xbc\xdd\x0d\xad>\x05,3\xbee\xe9\xa2\xbe\xf8\x94\xc3>*\x8a\xaf\
-        >Z;\x08\xbe\xeca\xdd<\xef\xf8\xd3\xbek|1\xbdG\x17o>\xfdP\xa7\xbe\xb5i\xd0\xbc\xd1uV</\xe5\
-        `\xbd+\xf6\xaf<\x02[\xd3=$\xf5\x9d>\x06gV?8\x06\xe2\xbe4\xac\xcc\xbe\xbb\xdc\xca\xbe\xeb\
-        \xef\x12\xbcg\xf7\xc0\xb8\xc9~)?c\xe4\x17?5\xc8'?dVn>\x8ft\x1a=\xfc\xd3\xee\xbe\xbaO\x18\
-        90Y\xac\xbe\x18\xa3\xf9>C(\x17?\x85{\xc3\xbd\xf8\xc1\x97>\xa6\xb9#\xbd\xc9U/\xb8\x93\x96\
-        \xd7\xbejk\x8c=\xb6\xf9\x8f\xbeB\x20\xc9<Y\x0f\x5c\xbdFI\x89=\xd3\xf6\xb8:QkO\xba1\x80\x14\
-        =\xb20\x1d\xbek\xf0\xac\xbe\xc4\x0e\xe9=1\x87\xb8=H\xc8\x8c;\xb1\x9e\xc1<\xc86\xbe\xb9W\x0f\
-        \x11\xbd\x96\xd7\x87=\xc6\x16u>\x16\x0e\x88>Q8\xdd>\x22[\x1a\xbe\x96\xd6\x0c\xbd\x11\xa2\
-        &>k\xdf\x9f>\x109\x8f>\x1cmB>\xb3XI=\x87\x05d?\xe0SO=\xf2Z\xcc\xbb\xda\xcd\x05\xbf]_\xeb\
-        >\x0a+O>\xef#\x5c\xbe\x0a\xdc/\xbf)m`\xbe\xb7{\xa8<\xe4Br=\xec]\xed\xbe\xba\x1b\x01\xbe\xcc\
-        \xfd3\xbcbr\xc4\xbe\xf1\x22k\xbf3m\x20\xbf\xf5\x16?:WoF<\x06\x8c\xd6=m\x0c\xa2>p!\xc1>\x87\
-        \xc6\x98>\xa6\x1c\x9c>\xdc32\xbf7@\x89\xba\xbbR\x10?6\xb3X?r\x5c\x10>&\x0e2\xbe\x95\xeb\xd2\
-        \xbe,\xd8\x98=v\x1fb\xb9\xbb\xff\xd7<m\x81`?\xcb\x88\xdd>\x0d\xb4\xcf\xbe\xe7(\x9a\xbeW\xa1\
-        \x9d\xbd\x1b\x95\xc89H\xef\xaf\xbaJ\xa9\xc4\xbb\xf3\xef\x19?\xe3\x0e\xb8>\x07\x87\x95\xbe\
-        \x88\x95\xfb\xbdW\xc9\xa2\xbe\x8d\x96\x07>CO\x01\xbar\xb0\x9a=\xf9\xc82?\xfcb2\xbd\x89\xc0\
-        \xd3=\xbc\xa50\xbeJ&}\xbe\x5c\xb5\xa5>\xbf,\xa0>\x890H>\x8a\xcc\x84=\xe7\x15(?R]\xc8=\xe6\
-        \xec\x5c>\xd9\x99\xae\xbd+\xef=\xbcn\x88\x8e>Q\x84\xfe>\xd6\xd1\xb1>\x16\xd7\xc3=\xbdjV>\
-        Y\x0e\x07?\xa9\x0e<\xbd\x02\xae\x8a\xbd!\x17\xa9\xbebV\x98\xbcQn\x02\xbf!\x10F\xbfVz\x22\
-        \xbf\x22v\x86\xbe5a>\xbb\x1cU\xaf\xbc\x00q\xe4=\x8dP\x84\xbe\xf2\x1eD\xbf\xec\xe0\x03\xbf\
-        z\xb8\xa9\xbe0i\x0c\xbf%\x00\xdf\xb9\xa6v\x02?{\x091>!()=\x04=\xe4\xbdb9\x86\xbc\x1d\x8c\
-        \x11?\x1e/\x8c\xb8\x0aMF\xbe\xf2\xb6\xdf>\xec-j>\xafc\xa3=\x8fs\x12?s\x83H?\xfd.\xcd;\xb9\
-        \x14I:\xfb\xb1\xda\xbe\xc4W\x89>\xc3\xab\x1e>\x0a\xd6@>e\x0e8?H\x8c\x08?\x83\x7f\x0a\xbf\
-        r\x97\xcf9\xd3fu>\x10\x0e\xb9>W\x08\x9d>\xe4#\xf3=5\xe0\xe8<\x0fW\xca\xbdT\xc6\xf5\xbem.\
-        \xeb<\xf4C\x02\xbd>\xd6q>y\xe2\xb9<:\xaa\x5c\xbew\x82\x1b\xbe\x15]q\xbd\x82\x0a\xc0\xbc\xed\
-        =\xc2\xbd\x12a\x10\xbe2\x18\xff;\xb37\xaa>\xd1\x19\x03\xbfE\x9b\x94\xbe<\x9f\xce\xbd\xf3\
-        F\xa6=\xfb\xe8M>\x7f\xac\x91\xbdP\x03\x17?Z/9\xbe|\xea\x82\xbdT\xb1\xba\xbe\xfaR\x9a\xbb\
-        \xd25\x0c=\xbb8\xb8>H\xf8\xf2>\x9d2\x0a?\xed\xb3&>Y\x8d\x02\xbf\x0b9\x0c\xbeZ\x18\x14:\x9e\
-        \x9e\xb4\xbd\xc9!\x85>\xe8\x8d\xac\xbeZ,!\xbd\xc0\x9f\x1e\xbb\x1bg\xc5\xbe\xac\x1b?\xb7.\
-        \x8c\x8a\xbd\xb3\x0f\x8b\xbc[q\xc3>\xd3\xf6I=m\x9a\x12\xbf\x90\xec=\xbf\xe8\xe2\x08\xbbw\
-        \x87\xfe\xb9\xfb[\xa5=JQ\x08\xbf0\x82)?;\x15D?\x94\x8c\x16\xbft\x87\xff\xbe0\x0e\x02?\xaf\
-        g\x85\xb9&\x05\x8f\xbd\xe8\x15B>\xad\x82\xb0=\x9bp\x01>?g\xc5=\x0e\xc1\x04>\x89\x82\xba>\
-        7\x0b\xd7;\xd2\xf1\xc1>\x1bN\xfc>\x9f\x0f\xea\xbd\xcf\x01\x14\xbf\xad\xe5\x16\xbfJ?8<\xf0\
-        \xa1W\xbd\x89{\xf5>\xa8\xf56=\x02\x01\xa4>\xb9\x92\xfb=\x0ei\x18>\x15\x99\xc2\xbekh\x08=\
-        \xb3\xf3\x14\xbd\xf66e\xbe{\x05\xfe>\x09\xd3\x00\xbe\xe8\xa1\x80=jm@?ev\xa2\xbd\x13\xf50\
-        ;\xb1\xf5\xd5\xbb\x0b\xea\xb3>\xb3T4>\x806'\xbeCk\xae\xbea\x8e4>M\xa1(?\x5c\x9e\x1e:(Q\xc3\
-        \xbe\xa2\xae\x9a\xbe|{:\xbf\xdc\xdb-\xbfWVG\xbe\xf1\xec\x16>t[R\x85-G\x94\xbe<\x92\x87\xbe\
-        \x101\x0a\xbe\xfa\xf0U\xbf\x85\xdd\x07\xbfk\xba\x0b\xbez\x13\x0d\xba0\xe9\xbb:q\xd0\x1d>\
-        \xd0\x85\x18>7\xbb@?\xdf\xbc\xa9>X\x02\x97>\x0f4'=_z\x00\xbe\x5c\x90\x19:\xe8g\xc6=\x95g\
-        1?#\x9b\x01?Pc&\xbe\xc3\xcf%\xbc\x99(\xaa>\xd5U{>\xc7\x0b\xd0\xbd+_\xbe>O^\x99\xbc9\x92\x1a\
-        \xbf\xa4\xf7Y\xbe\xd1\xb1\xdb=\xaf\x11\x10>\x09\xda[<\xff\xaa\x84\xbd\xbbg\xd9=\xa3\xd1]\
-        \xbd\x1bo\xa7\xbe\xb6\xa5\xf5<\x12R\xb2\xbeC\xe4\x98<b\x84\x9a<$z\xa7\xbe\xcab1\xbe\xcc\xaf\
-        \x8d\xbe\x90)\x8c>\x8a\xbf\xd5=\xaa\x02T\xbe.\xe9\xfe<v(=<\xbf3\x1c>\xd0\xcf\x04=\x12\x0e\
-        \x80>\xc6d\x0a?Zt=\xbeZ2\x04?\xefiZ:\xb2B\x20>3o\xd7>\xc5\xdd\x11>w\xce*?\x94\xaeT>\x96\xe0\
-        \xa5=\x0c\xd0\xa48pv4?E\xf1\x13?F\xd2\x84?g\xc3\xff>>\xd8o\xbd\xe05\xbf\xbe\xff\xad\x91\xbb\
-        Hm\xe9\xb9Eoe>Q\xce{>x\xc6\x1f?Z\xf6\x1f>\x18\xe7(\xbfn\xea\xf1\xbe\xf6\xbd\x90>\xcb\xf1\
-        n\xb9o@\xb1\xbdu\xaa\xb2<\xae\xfc3>\xd6\xb44\xbe\xd6;'\xbf\xc2\xef\xc3\xbee\xc6\xcb>\xef\
-        t\x91>^\xf9\x1a\xbd5\xbd\x0b?@\xa3\xfe=+8K>d\xc9\xb9\xbe\xc1\xcaS=\x14\x0a\xdc\xbc\xb4\x0b\
-        \xbb>\x1a&\x97\xbe\x0e\xac#\xbe\xfa\xf8\x07?\x8b\xd4\xbc>\xb3\xbb\x11>\x00y\x14\xbd@WY\xbc\
-        \xc3\x85@>F\x14>\xbf\xee\x18\xd1\xbe.\xa1)?\x9b\x8c\x89=d\x07\xec>\xbf.\x10;\xfe\xac\x17\
-        \xbf\xa8\x94c\xbf\x15\xa2w\xbe\xc9\xba\xa6>\x02\x1c$\xbf\xf1\xd7\xcd\xbe\xdf\x13\xfd\xbe\
-        \xcd\x07\x94\xbe\x845\x90\xbe`\xe3k>\x87B/\xbe\x12\x08\x81\xbe\x81r\xb1\xbd\x0e\x8d6\xbf\
-        C\xaeQ\xbf\x00\x85e=\xc1\xb5}>,\xb9,=\x9b\xe7\xd2\xbaNb%9\xa4sG\xbd0\xdc\xee\xbdC\xb8$\xbe\
-        >`(?\xcf\x1d??\xa2\xd7\x0e?\xe5\x10\xaf>\xb4\x0a\xfb8\x8f1y>\x8a\x7f\x92>\x03\xb8\x13>\x9f\
-        \xfd\xc8>\x07B\xfd>b\xce\xb0>\x00NA\xbd\xccH\x86\xbe\xe3\xcc9\xbe\x81\x8b\x87\xbe(\xb5\x88\
-        \xbe\x98\xe2\x83\xbe\x87\xd63\xbf\x8a\xcd\x8a\xbdW{\xd9<\x94\x0f^\xbe\x1f\xean\xbd\x81X\xaf\
-        \xbe_\x8cC\xbfO\xb8R>I\x11\x09>\xa39\xf6\xbc6x\xe0\xbb\x20\xc4\xb1>\xee\xbe\x17?\x04\x98\
-        \xa7>\x9d\xa7\xcd=\x84/I\xbe\xc9\xdf\x1c>|\xe1\xaf;\xc8\x8e\x0d\xbc\xd1\xcb7>\x93X\xfa={\
-        T\x18?\x18\x832\xbe\xfcTW\xbe\x88\x8d\xe6\xbe\x05L\xaa:\x0dbj\xbcOd\xf8=|\xa3&?\xb4\xb0\x0a\
-        >*&\x82\xbe\xa293\xbf\x96\x5c\x84\xb7w)\xa6>\x9d\xb9F?C0\x95?\x9e\x0e\x9b>\x144\xca>\x86\
-        q\xf2=.\xebT;X\xacb\xb9\xde/\x18>\x9dI$?)\xe3\x00>}\xbe.>\xd0\xfd\x1c?\xc7\x8c\x82>p\xbe\
-        \x03\xbe\xa9\xd4\xd1\xb8\x878\xad\xbd\xaaK\xee\xbe\x0e.~=\xd7vk?\xd4\x86\xb3>+\xd9;\xbd\x95\
-        \x18X;\xfc\xd1\x00\xbfBn\xd0\xbe\xf0\x89#>\xd7:\xb9\xbe`\xc8u\xbe\x038\x1f\xbf\x22\xdeE>\
-        .\xbd\xc9<\x07\x1ea\xbe|@P\xbe\xeaP\xf5\xbd\x0d-\xb6=1m\x07=\xb0\x86\xd5\xbbtJ\xe3=$\xc4\
-        \x5c<\xdc\x8c\xa2\xbe\x0eI\xb6>?IB?\xf9T\x8b>\x13\x8d\x84?\x1c\xad\x17?\xd1\x94\x1b<\xe9\
-        R\x1c;\x9d\x8dZ=\xfd}\x1a?\xf2a-?\xc6\x97\xa5\xbe\xe3\xfb2?\x16\xf2\x83?oR\x989\xc0>`>\xdc\
-        \x1d\x01?JE\xc4>K]\xcc=\xd3\xd1\x06>2\xda\x82>\x9d\xa0\x9a7F\xf6\x14?\xa3$!?\x8e\x09&?\x85\
-        ].>\xea\x90\x90\xbeRF\x05\xbe\xdev\xee:\x9e\xa4\xe3\xb9o\xfe\x5c=@\x91\x16>\xcc\xe0J>\x92\
-        \xdbu\xbedh\x86\xbe\x20F\xb2\xbe;qb=\xf9!:\xb9\xc3\xe3\xc0\xbeDOF\xbe\xa5``\xbe\xa4\xca\xbe\
-        <\xacM\x01\xbd\xaf\x93?>\x91p\xd3>i\x0ea<\x00v\xe8\xbe\xef\xa2\x1a\xbf\x87\x86g\xbefV\xce\
-        >Ji\x82>\x20\xc7\x97\xbd\xaf\xde\xee;9\x03\xd9\xbe.\xcb\xf8\xbe\xc8\x19/>\xc0\x17\x1d\xbd\
-        *\xee\x9b\xbe_|\xe4\xbe\x13ob\xbd)\xf6\x80=\xb4I@\xbe\xe6\xea\xa8>I\x0ax?\xb4P\x8a=;!N\xbf\
-        \xecX\x1b\xbf\x22{\x16;\x1c\x9d\xb6<\xa7Q\xda>\x8d\x01\xef>\xf5\x82\xb1>\xf8G\xd4\xbb,\xfb\
-        \xb6\xbd\xfa\xf6!\xbd(#a:>{\xf2>\x86Y\x82>\x8a*[\xbe\xbbo{>\x07\xdc\x02?G|\xcb>5\xaeK\xb7\
-        \x8bC\xaa\xbe\xf4J\x80>\x1c\x1a+\xbd\x97\xc2\x96>6\x86N>\x12\x97i>[\x9c\x8d;I\xd2\x85\xba\
-        \x99t`\xbe\xc7\x0eP\xbe\xbe\xd6\xc0\xbc\xb5\x22\xb8>w\x19\x0b\xbe\xc4\xbb\xee\xbd\x947->\
-        R<\x02\xba\x10\x1d\xf5\xbd[Q$=\x1dt\x02\xbezh\xc6>/\x86\xa4>\x05,Y\xbd\xf6z\xa4>",
-    )
-};
-
-/// u8 [256]: Where the values of `fc1.weight` are: one bit per weight, 8 bytes per row, bit q % 8 of byte q / 8 for column q.
-static LAYER_000_WEIGHT_MASK: [u8; 256] = unsafe {
-    // SAFETY: any 1 byte is a valid u8, and transmute checks that the sizes match.
-    core::mem::transmute::<[u8; 256], [u8; 256]>(
-        *b"\
-        \xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\
-        \xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\
-        \xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\
-        \xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\x7f~\xff\xff\xff\xfe\xff\xff\xff\
-        ~\xff\xff\xfe\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\
-        \xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\
-        \xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\
-        \xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\
-        \xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\
-        \xff\xff~~\xfe\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\xff\xff~\xff\xff\xff\xfe\xff\
-        \xff\xff~\xff\xff\xff",
+        \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x00\x00\x00\x80\x00\x00\
+        \x00\x80\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x80\x00\x00\x00\x80\x00\x00\x00\x00\
+        \x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\
+        \x00\x00\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x00\x00\x00\x80\
+        \x00\x00\x00\x80\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+        \x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xa9L\xe7\xbdfT\x1c\
+        \xbe\x22\x0a\x17>\x05\xbd\x8d=\xf9[c\xbd\xb4\xdf\x07>\xd1\xc9r>\xb3Q\x1a=`\xee\x8e>h.\x1e\
+        \xbd\x17\xb7\x84>\xac\x02p>\xf0\x96\xc3>&P\x89>\xb7\xd4\x20\xbe\xed\x18H9\x97A\x89\xbd,D\
+        \x86=\xaa\xd6\xbf\xbd\x92\x05+=Kx\x1b>c\x1f\xb6\xbe\x12\x86\x91\xbc\x11\xa2&>\xbf,\xa0>m\
+        .\xeb<7\x0b\xd7;\xc7\x0b\xd0\xbd\xeft\x91>\xccH\x86\xbe\xfc\xd1\x00\xbfi\x0ea<N\xa7r>\xf6\
+        \x1e}\xbd|\x0a\x0f>\x22{$\xbf\xc5\x02\xc7\xbd\x81Uh?\xc4\x84m>\xcc\x96\xbc>\xb1\x19\xbb>\
+        ]S\xcd=\x910\x87>\xeb\xa0\xa1>\x0e\xbe\xb3\xbdF\x03\xf2>M\xa2Q>\x1c\xda\x9b\xbeH\xc0\x01\
+        \xbeH\xce\xb6=\x1b\x16=><\x84}\xbe\x81\xbb{>\x93{\x11\xbd\xdd\x0d\xad>k\xdf\x9f>\x890H>\xf4\
+        C\x02\xbd\xd2\xf1\xc1>+_\xbe>^\xf9\x1a\xbd\xe3\xcc9\xbeBn\xd0\xbe\x00v\xe8\xbe=\xe1(>\xdc\
+        Z\x07>\x8c\xb6\x16>}u\xa7\xbe\xfb)\xa3>\xb3\xe0\xb4=e<\xdf>R\xb8\xad\xbe\xb4B\x95>\xfbq\xb5\
+        >p\xd3\x95>\xf6\x82\xb4>\xd8\xd6\xd2=\xd3\xa8\xfb\xbd\xc1\xc1\x04?p\x10\x19\xbf\xdd\xe6\xf4\
+        =\x00\xfc\xcc>\x98S\xfb<\xba\x1aC>\x8e\xff8\xbca\xe4\xc8>\x05,3\xbe\x109\x8f>\x8a\xcc\x84\
+        =>\xd6q>\x1bN\xfc>O^\x99\xbc5\xbd\x0b?\x81\x8b\x87\xbe\xf0\x89#>\xef\xa2\x1a\xbf\xa6B\x1d\
+        \xbeO^K>\x1b\xb2\x89\xbd8\xf2\x02=.\xfb\x0d>v\xaf\x05\xbdy\xc3Q?b\x991\xbe\xa6=(?\xec|=\xbf\
+        !V\x1a?\x8fy\xba>\xa0|\xa1;\xf3,\x90>\x06\x04P?\x1aw|>\x95\xf4E=B\x97#=8\xc4V>x\xa2\x06\xbe\
+        \xa5!\xba>\xdb9\x1f\xbee\xe9\xa2\xbe\x1cmB>\xe7\x15(?y\xe2\xb9<\x9f\x0f\xea\xbd9\x92\x1a\
+        \xbf@\xa3\xfe=(\xb5\x88\xbe\xd7:\xb9\xbe\x87\x86g\xbe\xd8\x92\x01>6\xec\xd9:>\xce\x89>;)\
+        \xc0\xbe\xb7\x8d\xdc\xbd\xc7\x983>\x0d?\xa1>\x83\xd4\xd4>\xd2\xa9\xe8>{\xb7\x1c?\xddQk=\x1a\
+        \x09\xa6>\x9c\x19\xb6><\xf9k>\x9b)}\xbc\x82\xafl\xbeF\xd6\xc7=A\xb9\x05\xbf\xca\x15\x91\xbd\
+        \xfd\xea??\xc0-\x9a>O\x90\xd5;\xf8\x94\xc3>\xb3XI=R]\xc8=:\xaa\x5c\xbe\xcf\x01\x14\xbf\xa4\
+        \xf7Y\xbe+8K>\x98\xe2\x83\xbe`\xc8u\xbefV\xce>v\xd5\xb1>v\xd9\x06>\xfcl\xd2=J\xb8\xd6\xbe\
+        \x80\x92#\xbe\xc8\xba\x1c?\x9d\xfc\x84>[L\x10?a\xbcL?\xc9:\x0d<\x1b\x82\x10>+\x1d\x0a>\xdb\
+        \xeb\x12?$\x0b\x15>?\xd8X\xbfR\xc7\xca\xbe\x19;S>Z>c>a\xe6\x0e?\xc6\xa8Z=[\x19\xa4>\xa1\x90\
+        g\xbf*\x8a\xaf>\x87\x05d?\xe6\xec\x5c>w\x82\x1b\xbe\xad\xe5\x16\xbf\xd1\xb1\xdb=d\xc9\xb9\
+        \xbe\x87\xd63\xbf\x038\x1f\xbfJi\x82>F|V=~\xf5Y=||\x16\xbe-\x87\xd7<\xfb\xd9\xf9=[\x5c\x84\
+        \xbd\x20\x80\xad\xbc\xe0\xaf\x92\xbc\xc1\xed\x88\xbe\x8a\x945=\xa1\xbe\x98=\xc7n\x1e>\xd1\
+        Fk>`\xa7\x88\xbd\x9b\x9d\xdb;\x10@D=\xb7\xe2\xd9=\xabZ\x87=\xca\x86\xc1;\x8e\xf3\xea\xbb\
+        \xe3w]\xbe&\xcb\x0f=Z;\x08\xbe\xe0SO=\xd9\x99\xae\xbd\x15]q\xbdJ?8<\xaf\x11\x10>\xc1\xca\
+        S=\x8a\xcd\x8a\xbd\x22\xdeE>\x20\xc7\x97\xbd<\xb5\x91\xbc*/0=\x17\x04y\xbc\xc74\xca<\x1f\
+        \x96\x86<6\xc9a\xbb\x83\xe0\xcd\xba\xbd\x98x\xbb\xb7S\xf9;\x1d\xba\x1b\xb8\x15@\xa7\xbb\x0a\
+        \x04r\xbd\x89\x86\x1a\xbc\xc2A\xb7\xbc\x20\xff\x8c;\xdcIG\xb8\xf1\xa7\xaf85\xf6\xf7\xbc\x82\
+        i\x19=\xda3\x10\xbc\x03\x9aP<\xc0\xb0\x1f=\xeca\xdd<\xf2Z\xcc\xbb+\xef=\xbc\x82\x0a\xc0\xbc\
+        \xf0\xa1W\xbd\x09\xda[<\x14\x0a\xdc\xbcW{\xd9<.\xbd\xc9<\xaf\xde\xee;y\xf4m>\xb2\xb7#\xbf\
+        \x07W\xb3\xbb\x13\xfb#\xbe\xa0;\xbd=\xe0\xd2D=\x94\xab\x17?\xe2?\xca\xbd\xf8Q\x80\xbd\xca\
+        \xd1\xd1\xbe\xc0AN\xbaN\xae$?X\x0f\xd2>\xec\xc5\x11>\xb56\x15?\x12\x8a0;_?\x91>\xa6\xc6\xae\
+        >*\xac\x11>\x13Y\xd4\xbd\xea\x1a\x92\xbd|^V\xbe\xef\xf8\xd3\xbe\xda\xcd\x05\xbfn\x88\x8e\
+        >\xed=\xc2\xbd\x89{\xf5>\xff\xaa\x84\xbd\xb4\x0b\xbb>\x94\x0f^\xbe\x07\x1ea\xbe9\x03\xd9\
+        \xbe;\xb6\x96\xbc\xfb\xa8\x00\xbehO\xa9\xbe\xdd\xb0\xfe\xbe\x19\x05\x8c>R\xfa\x88=\xfa\xca\
+        m?5\xda[=8b\x00=\xad\xe7\x04\xbf^\xf1\xd2>C\xf7\x1d=h\xb1R=\x89\x8f\x07?\xadJ\xf6>\x00\xf7\
+        \x85\xbeO\xad\x84>A\xfd\x99\xbdI\x89<?\xaa\xef\x94\xbe+\x85u>\xb9F\xe4\xbck|1\xbd]_\xeb>\
+        Q\x84\xfe>\x12a\x10\xbe\xa8\xf56=\xbbg\xd9=\x1a&\x97\xbe\x1f\xean\xbd|@P\xbe.\xcb\xf8\xbe\
+        A=\xf2=\x183\xe1>g\xe4C>\xbc\xcd\xfb=#\x90\xa4<\xde\x9fG>\xc5\x0fN>|\x83)>\xc4Fi>\xd8\xf3\
+        \x84\xbd\x88\x01a>?h;<\xb7=\xde\xbb~\x05@>t\x85\x04>@'\xba\xbd\xb7\xd93\xbeg\xaef>\xe6d3\
+        \xbe\xed\xad%=\x88\x1cP>\x0cZ\xf6\xbdG\x17o>\x0a+O>\xd6\xd1\xb1>2\x18\xff;\x02\x01\xa4>\xa3\
+        \xd1]\xbd\x0e\xac#\xbe\x81X\xaf\xbe\xeaP\xf5\xbd\xc8\x19/>\xfat\x9d;\x7f\x81\x9c>\xa2\xb1\
+        \x0c>\xd3t\x8d\xbe\x0a\x98\x8b\xbe@\xf1\xcf=\x05\x8c6?\x0e\xc9v>A8\x8e>N!\xb7>\xb6\xa4\xa2\
+        >\xd3\x1f\x13?\xae\xe4\x1e?2\xd5\xed>#\xc1\x97=\xd1\xc8\x0b>~A\x02\xbfa\xfc#?CK\xdd\xbeN\
+        \xc6,?vW\xf3\xbb+\xf1\x05\xbe\xfdP\xa7\xbe\xef#\x5c\xbe\x16\xd7\xc3=\xb37\xaa>\xb9\x92\xfb\
+        =\x1bo\xa7\xbe\xfa\xf8\x07?_\x8cC\xbf\x0d-\xb6=\xc0\x17\x1d\xbd6A\x92\xbe\xd6\xf4\x03?\xda\
+        \xe0E>\x91\xd6?\xbf\x92\xa4\xb7>\xc3\xc5\x99\xbev\xf5\xbd>\xd2\xbe\xa3\xbe\x82\x0d\x1a>\x8a\
+        V\x12?!\x12\xdc>\xceG\xcf\xbd\x10G\xe0=\x8d\xc3\x88\xbc\x81\x80\x9d>+\xc3\x08\xbe%\x9d\x8d\
+        >g\x7f\xac=-\x8cI>\xff\xa5U>\x96\x1fl>*\xb4&?\xb5i\xd0\xbc\x0a\xdc/\xbf\xbdjV>\xd1\x19\x03\
+        \xbf\x0ei\x18>\xb6\xa5\xf5<\x8b\xd4\xbc>O\xb8R>1m\x07=*\xee\x9b\xbe\xca\xa3&=\xf6\x96^>\xe5\
+        \xf2\xce=u\xfb\xb0\xbe/\xb8\xd9>\xb7II\xbe\xd9\x85\x06?4\x8c\x1c\xbe\x04\x94\x9f>6\xcc\x18\
+        \xbe\xec\xe1\x9f=\x03\xcc\xcc\xbd)J[>\xde\xa8\xb1>m\xf2\x05?@\xd2\xcb=\x94\x03\xad>\x9a\x10\
+        \xfe\xbd\x1b\xbc\x06??\xaaI\xbe\xa7Q\x9f=(\x16\xd4\xbd\xd1uV<)m`\xbeY\x0e\x07?E\x9b\x94\xbe\
+        \x15\x99\xc2\xbe\x12R\xb2\xbe\xb3\xbb\x11>I\x11\x09>\xb0\x86\xd5\xbb_|\xe4\xbe\xa5\xc3V=\
+        \x9b\x85\x84=\xcb\x0b\xee\xbdx\x9c\xd9\xbb7\x90\xd7<3\xb8=:\x5cV\xb2\xbbH\xe2\x92<lw\xad\
+        \xbd\x85\xdf\x1d=\xd57\xfa=U\x8ba=\x16S->e#\x83\xbd(W\x92\xbcn\x13%=\xbfZ`=EA1=I\xc3\x9f\
+        =\x8a\x80\xf5<\xc7\x9d\x8c\xbdm\x802</\xe5`\xbd\xb7{\xa8<\xa9\x0e<\xbd<\x9f\xce\xbdkh\x08\
+        =C\xe4\x98<\x00y\x14\xbd\xa39\xf6\xbctJ\xe3=\x13ob\xbd\x99\xb1\xca\xba\xd6\x8fc<\xf1\xd9\
+        \x07\xbc\x10U\xb0\xbc\xa9\xec\x0c<\xfc\x9a\x18<\xe3\xb8\xea\xbc\x18\x11\x1f=n7$<\x17\x99\
+        \xc4:\x90\x0d9\xbd\xc0\xed\xe4\xbc\x04\xda\xab\xbb\xa47a\xbd\xd0\xc4.\xbd\xfc\xa6;:l\xd9\
+        \x04\xbd\xf3\x93\x9b<\x89A_\xbd\x12B\x10=\x08\x5c\xf9\xbc\x1a\x9b\xae<+\xf6\xaf<\xe4Br=\x02\
+        \xae\x8a\xbd\xf3F\xa6=\xb3\xf3\x14\xbdb\x84\x9a<@WY\xbc6x\xe0\xbb$\xc4\x5c<)\xf6\x80=?\xa5\
+        $\xbe\xe1\xe2\x15\xbet\xca\x81<_\xfc!>\x5c\x01\x0e>\x1et\x88>\xc8xf>;\x0f\xb9<\xb1rZ\xbd\
+        W\x98\x8d>M\xc4M\xbe\x19f>\xbe\xe6o>\xbf\xb98Q\xbd\x03\x08\x13>\x92\x06\xad>\x9c\x9cJ>\xd1\
+        \xa5h=hG\x93\xbd\xdc\xbe\xea=\x95\x9f\xa7:`\xf2\xb6>\x02[\xd3=\xec]\xed\xbe!\x17\xa9\xbe\
+        \xfb\xe8M>\xf66e\xbe$z\xa7\xbe\xc3\x85@>\x20\xc4\xb1>\xdc\x8c\xa2\xbe\xb4I@\xbe\xa6\x1d\x8e\
+        >W[\x83<\x5c})\xbdU9>>\xb6\xe2N\xbe\xa8\x9e\xe5>\xf5v\xb7\xbe^IB\xbej\x99\x93>\xd1\x93\x81\
+        >f\xb9\xc9\xbe\x85\xda\xfd\xbe\xf5\xc7K\xbf\x96\x825\xbd>\x01\x99>\x1e\x1d\xc3\xbd8)\xcf\
+        >\x1e$R>\xe8\x8d\x8c>H\xd6\xac\xbd=\xf6\xcc>\x02\x97v>$\xf5\x9d>\xba\x1b\x01\xbebV\x98\xbc\
+        \x7f\xac\x91\xbd{\x05\xfe>\xcab1\xbeF\x14>\xbf\xee\xbe\x17?\x0eI\xb6>\xe6\xea\xa8>7tt>\xd0\
+        \x5c\xd0>\xcf\xac\x13>{0r>\xc50\xca=\xebs\xeb>opA\xbf\x0d\xc9\xbe>\x01\x84\xc3>\xee(\xc9\
+        >\x9ct\x22\xbf0\xec\x87\xbe\x88Am\xbe\xf4\xe4\x97\xbe\x14I\x83\xbe\x0b\xc5R>\x86ag\xbe\xaf\
+        S\xae>\xc4\xa6\x0c\xbe\x1d|(>\xe1i<\xbd\xe22N?\x06gV?\xcc\xfd3\xbcQn\x02\xbfP\x03\x17?\x09\
+        \xd3\x00\xbe\xcc\xaf\x8d\xbe\xee\x18\xd1\xbe\x04\x98\xa7>?IB?I\x0ax?\x905H>\xaa\xc4\x0d\xbc\
+        \x00\xad\x20?\x00\xad\xfb\xbe\xae,-?\xf6\xf7\xc4\xbe\xe3\x9d\xc6>\xf0J\xa1>\x15\x923\xbf\
+        @\x98\x17?`\xc51\xbf\xe0\x10\x08?\xd1\xfd>?'\x1f\x06\xbf#3\xe0>\xb4J\x8f>WY\xaf\xbc\xbd8\
+        \x0c\xbe\x03P\xf5\xbe{@8>La9\xbfHl6?8\x06\xe2\xbebr\xc4\xbe!\x10F\xbfZ/9\xbe\xe8\xa1\x80\
+        =\x90)\x8c>.\xa1)?\x9d\xa7\xcd=\xf9T\x8b>\xb4P\x8a=Q\xe6\x01>\x8e\x90\xed>o{h\xbc*5\x08\xbf\
+        \xa062?\xcc\xd5\x15\xbf\xbf\x96Y>\x0a\xbc\xa6\xbe\x5cA\xa8\xbe\xf4\xec\x04?\x15\xad\xd5\xbe\
+        ,W\x07>r*^\xbe\xfe-\xb0\xbeZ]\x0d?3x\x1a\xbe\xf7\x84\xc4>O\x1d\x20?#\x1aj>^\xa4<\xbe.,R=\
+        \xc6\xf9\x8d?4\xac\xcc\xbe\xf1\x22k\xbfVz\x22\xbf|\xea\x82\xbdjm@?\x8a\xbf\xd5=\x9b\x8c\x89\
+        =\x84/I\xbe\x13\x8d\x84?;!N\xbf\xde<\x8a\xbd/\xcb\xd9<\x84F\x80\xbd\xfeB\x0a\xbdX\xf6&?\x10\
+        \x89c\xbf\xe1\x8be>\xee]\xd2\xbe\xca\xe5\xe1\xbe\x12Z\x05?e3\x04>s\x5cP>k\xcc&\xbed\xfc\xa8\
+        =\x97(<?\xbd\x0b\x10?\xeb\xc0\x89>\x20\xfe\x1b>\xcc\x0f\xd4<\x05=\xb0>\x8e\x8f\xc1\xbe\xfb\
+        &5?\xbb\xdc\xca\xbe3m\x20\xbf\x22v\x86\xbeT\xb1\xba\xbeev\xa2\xbd\xaa\x02T\xbed\x07\xec>\
+        \xc9\xdf\x1c>\x1c\xad\x17?\xecX\x1b\xbf\xde|\xa49\xf1\x1do\xbc\xe7g\x89\xbc]\xd5\xff<\xce\
+        \x19r;]o\x7f;\xc4\xb9\x20\xbcXH`;F)\x07\xbd\xb5\x0c\x9f;\x22\x02\x04<\xd0\xf2\x20<\x0b\x94\
+        '<\xd2/\xbe\xbb\xbax\x0d\xbc\x87\xba\x12=\xea\xec#<\xac\xec6;\x12\x22\x86\xba\x8f3\xdb:b\
+        \xf2O\xbc\x95\x9c\x19\xba\xeb\xef\x12\xbc\xf5\x16?:5a>\xbb\xfaR\x9a\xbb\x13\xf50;.\xe9\xfe\
+        <\xbf.\x10;|\xe1\xaf;\xd1\x94\x1b<\x22{\x16;\x7f\xd1\xf1:\xa7\xdc\xef\xbb\x96th\xbc\xdb\x13\
+        ;\xbaJ\x1a\xb3;&E/<\x80\xf8m\xbc\x0e\x13_<\xab!\x16\xbc\x89\xaf\x84\xbc\x06o\x1d\xbcCM\x1d\
+        \xbcv\x86\xd8\xbaS\xd8\x99\xbc\xd6@\xad\xbc=\x89\x88<)G\x8f\xbb;;\x92<M\x18\x84\xbc\x834\
+        \xd2:\xe7\xd2q\xbc\xbeU\x01\xbbg\xf7\xc0\xb8WoF<\x1cU\xaf\xbc\xd25\x0c=\xb1\xf5\xd5\xbbv\
+        (=<\x00\x00\x00\x80\xc8\x8e\x0d\xbc\xe9R\x1c;\x1c\x9d\xb6<\x808\xa9\xbe\xe0\x86\xba<\x14\
+        1\x0e=\xb68\x98>&~\xdb\xbd\xf2>\x19?@P\x1d\xbf,\xc4\x97=\x94\xad\xef>q\xac\x12=\x88\x04\x22\
+        \xbe^\x01\x04\xbfw\x91\x91\xbey\xf2\xe1=\xc8\xcc\xf5\xbe\x20\xcdk>\x03\xd03>\xabq\xcf>\xa1\
+        \xd2\xdd>\xd3\x84\x05\xbf\xc9V\x8a>Qy\xf1<\xc9~)?\x06\x8c\xd6=\x00q\xe4=\xbb8\xb8>\x0b\xea\
+        \xb3>\xbf3\x1c>\xfe\xac\x17\xbf\xd1\xcb7>\x9d\x8dZ=\xa7Q\xda>\xacE\x17>\x98F\xe5>\xec\x85\
+        6\xbe\x8d3\xc3>Xz\x8d>\xae|\x0a?\xc3\x81Z\xbf\x94\xa8\xa7>t\x81\xaf>\xbakP=5\xe66\xbe\x9b\
+        \x88>\xbf\xdc\x9e\x7f\xbd\xc7\x8d\x18\xbf\xac\xa1\x0c\xbf\xf2\xadg>\xeb\xed\xe7>\xe2)\xc2\
+        >.7^?C\xad\xfe\xbe\xa9\xdd\x1a?\xda\x0e\xbe>c\xe4\x17?m\x0c\xa2>\x8dP\x84\xbeH\xf8\xf2>\xb3\
+        T4>\xd0\xcf\x04=\xa8\x94c\xbf\x93X\xfa=\xfd}\x1a?\x8d\x01\xef>`m7\xbe\xb5\x12\xa7>\xa9Q\xd1\
+        >~\xda\xbf\xbd\xb6\xff\xfe>:\xdd\x82\xbe\x9355>\x0d.\xc8=E\xdf\xb3>T\x88\xde\xbe\xcf\xdb\
+        \x0f\xbfz\xb9?\xbf\x1e\xfc\x1e\xbe\xec\xa6~\xbe\x1bp\x1d>\x0bU\x1c\xbf\x83s\x10=\xfb\xaf\
+        -\xbf\x12R\x16?\xcf\x1b\x19\xbe\xc0\xfb\x08\xbeK(C?5\xc8'?p!\xc1>\xf2\x1eD\xbf\x9d2\x0a?\
+        \x806'\xbe\x12\x0e\x80>\x15\xa2w\xbe{T\x18?\xf2a-?\xf5\x82\xb1>*\xdd\xc1=M*i>\xb4\xfb>?F\
+        %\xc7\xbe|=\x0f?d\xc3\x14?=5\xe0>{\x88\xd1>`\x9aY>9cQ\xbf<\xdc6\xbe\x1eHj>\xd7G\xed>\xbb\
+        NL\xbe\xbb\x88\xfa=l\xe3\xf9\xbe=\x8d%=\xa6\xc1\x02\xbe{\x880?\x84Ms\xbe\x1e\xdaR\xbe\xe9\
+        \xa2b\xbddVn>\x87\xc6\x98>\xec\xe0\x03\xbf\xed\xb3&>Ck\xae\xbe\xc6d\x0a?\xc9\xba\xa6>\x18\
+        \x832\xbe\xc6\x97\xa5\xbe\xf8G\xd4\xbbf\xb8\x16?\xa5\x8c\xbe>\xe1q\xbb=Q\x5c\xbc\xbe\xeb\
+        \x94!\xbd\xdb\xbd\xd3=2'\xa9\xbcZ\xba\x92\xbb\xd4\xb2\x14=\xc6m\x0e?\x8f\xf0M>w\x87U>\xbe\
+        \xa5^>\xdc\x82x:H\x81)=\xac\xfd\x22?\xa0%\xaf>\xf4\xdf\x04?\xd8*\xb1>|]\xc8\xbecP\xbc\xbc\
+        l\xa6?>\x8ft\x1a=\xa6\x1c\x9c>z\xb8\xa9\xbeY\x8d\x02\xbfa\x8e4>Zt=\xbe\x02\x1c$\xbf\xfcT\
+        W\xbe\xe3\xfb2?,\xfb\xb6\xbd\xba\xfdU>\x98\xe6\xf5=\x83\x05\xf2\xbewz\x9e>\xfa\x1e\xa4\xbd\
+        \x89\x0d\xba=\x02\xb0\xf7\xbe\x2214\xbd.0_\xbf=w\x0c>\x09\x92\xdd>Rb\x82\xbe\x13eT=\x8cG\
+        =\xbemv\x03<\x0d\x0c^?:\xf7\x87>\xe2bf?\xaa\xea\x22?\xf6?\x02\xbf\x94\x17\xa7\xbe\x17\x9d\
+        \x96>\xfc\xd3\xee\xbe\xdc32\xbf0i\x0c\xbf\x0b9\x0c\xbeM\xa1(?Z2\x04?\xf1\xd7\xcd\xbe\x88\
+        \x8d\xe6\xbe\x16\xf2\x83?\xfa\xf6!\xbdi\x00\xc6\xb94j~\xba\x1b\xc9\x03\xba@\xb0\xe0:\xa5\
+        \xad\x10:\x1a\x8b!:\xca\x03\x81\xba\x1a3\xfe9\xf7\x03\x98\xba\x03\xda\x83\xba\x1cAZ\xb9\x00\
+        \x00\x00\x80\xe8\x99\xeb\xb9\xf3$\xd6\xb9\xc4\x09\x09\xba\xeck\xc6:\xe1\x07<;\x80iW\xb9I\
+        \xc0\xac9\x0c]\xfa\xb9'\xa1\xab\xb9\xf8LB9\xbaO\x1897@\x89\xba%\x00\xdf\xb9Z\x18\x14:\x5c\
+        \x9e\x1e:\xefiZ:\x00\x00\x00\x00\x05L\xaa:oR\x989(#a:\x00\x00\x00\x80\x00\x00\x00\x80\x00\
+        \x00\x00\x00\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+        \x00\x00\x00\x00\x80\x00\x00\x00\x80\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+        \x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+        \x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x80\x00\
+        \x00\x00\x80\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+        \x80\x00\x00\x00\x80\x00\x00\x00\x00\xd0\xde\x17\xbeF+\xda=(\xc9\xd9\xbe\x0d\xc27?\xe6\xe3\
+        \x0d\xbf\x9b\xcbB<\x10t\x0e\xbf\x84\xc4\xce\xbc\xb6\x92\xc4\xbd,\x97\x82\xbcHB\xfc>\xf7F\
+        \x05\xbe)\x98\xf2>c\xe2\x98>\x90CE\xbf#\xfb\x01?\x88\xbd\x22\xbd3\x17\x85<5\xe9\x81=\x16\
+        c\xb9\xbe\xc7\xdc\xa2<\x81\x20\xcf\xbe0Y\xac\xbe\xbbR\x10?\xa6v\x02?\x9e\x9e\xb4\xbd(Q\xc3\
+        \xbe\xb2B\x20>\xdf\x13\xfd\xbe\x0dbj\xbc\xc0>`>>{\xf2>'c@\xbe\xcf\x84\xef>\x83\xe6\xbd\xbc\
+        \x8cP\xa2>\x03*\x879\x0b\xe3\x0d\xbe\xdd\xdf\xc5\xbe\x07\xb3\xf0={6\x88>CRI\xbe\xdc\xb8\x9e\
+        =ow\x99\xbe\xcf[\xe0>\xd6t\xac\xbe\xd7\xd4\xf0\xbe:?\xd0<bw\x8a=\xd7\x9b\x89>\x01S\xc2>\xab\
+        \xe4\xdd\xbdM\x0c\xb9;\xbc\xe3Y\xbd\x18\xa3\xf9>6\xb3X?{\x091>\xc9!\x85>\xa2\xae\x9a\xbe\
+        3o\xd7>\xcd\x07\x94\xbeOd\xf8=\xdc\x1d\x01?\x86Y\x82>r\xa9\xb0>H\xe7\xaf>\xc8\x87\xe4\xbe\
+        %\xd0\x01\xbe\x1c\xd0\xeb>4\x9c\x8e\xbe\x95I\xcf>\xde\xb0\xb5\xbd\xfa\xaa\x88\xbe\xe3\xeb\
+        e\xbfh.\xfe\xbd\x5c\xdb\x8c\xbe\x03U\xac;$\xb7a>\xc5\x95\xb4>'\xaa!\xbfg/\x09>\xd1P(\xbf\
+        j$\xac>\x07\x91\xcb>k-\x0a\xbe3\x1e\xca>C(\x17?r\x5c\x10>!()=\xe8\x8d\xac\xbe|{:\xbf\xc5\
+        \xdd\x11>\x845\x90\xbe|\xa3&?JE\xc4>\x8a*[\xbeU}\x85\xbd\xaf\x15\xad\xbe\xb6A\x93\xbe\x14\
+        9\x89>}\x82\xd4>\xf5\xbd\xeb>\xcb\x18\x97>z\x91\xdf>\x04\x10\xeb\xbe\x0e\x01\xf7\xbc\x1b\
+        \xcf\xa0>r\x9e\xd9>\xa6|\xdc>\x20\x18/\xbe\xb1T\x9e\xbe{\xfa\xf3>\x9c\xf13=\xe9R\x1f\xbf\
+        N0\x92\xbd\xdf'\x82>\xda\xfb\xfd\xbe\x8at\x87\xbe\x85{\xc3\xbd&\x0e2\xbe\x04=\xe4\xbdZ,!\
+        \xbd\xdc\xdb-\xbfw\xce*?`\xe3k>\xb4\xb0\x0a>K]\xcc=\xbbo{>q\xc5\x19\xbe\x01\x81\xb4>\xde\
+        Z\xcc>\xd4\x0d\x00?\xd6\xe5\xd4;\x03\xcc\xde>\xf8~\x88\xbe0P\xf4=\xdf\x14\x8c>n\xcc\x11?\
+        \x07\xde\xa0>\xbcN\x14>\x14G~?\xbe\x90{\xbe\xe5E\x17\xbf\xc0\xde\xf5>l*6\xbeK\xef\x1b?d(\
+        \xf0=\xb1\x08\xf3\xbe'\xda\x1d>\x03\x0f\xd3=\xf8\xc1\x97>\x95\xeb\xd2\xbeb9\x86\xbc\xc0\x9f\
+        \x1e\xbbWVG\xbe\x94\xaeT>\x87B/\xbe*&\x82\xbe\xd3\xd1\x06>\x07\xdc\x02?\xfb\xd8C\xbd\x01\
+        \xb6\xa8>\xf4\x87P\xbc\xb6\xd20?\xa7\x8b5\xbd\xe3\x9a\xb6>)W\xb5\xbe\x1b\xd2\xad\xbc\xbd\
+        a\x88\xbdat\x88\xbe7q\x1e?\xb9\xd9\xa8>\x93`\x1c?fA\x1f\xbe>X<\xbf\x19SC>k\xe5?\xbd\xaf\x01\
+        O?\x9d-\x12?\xa4\xb5K\xbf\xb7\x0b1>\x00xW\xbf\xa6\xb9#\xbd,\xd8\x98=\x1d\x8c\x11?\x1bg\xc5\
+        \xbe\xf1\xec\x16>\x96\xe0\xa5=\x12\x08\x81\xbe\xa293\xbf2\xda\x82>G|\xcb>\x00\x00\x00\x00\
+        \x00\x00\x00\x00\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x00\x00\
+        \x00\x00\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x00\x00\x00\x00\
+        \x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x80\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\
+        \x00\x80\x00\x00\x00\x00\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x80\x00\x00\x00\x00\
+        \x00\x00\x00\x80\x00\x00\x00\x80\x00\x00\x00\x00\x00\x00\x00\x80\x00\x00\x00\x80\x00\x00\
+        \x00\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80lY\xae\xb7~\x1bD\xb8\x22\xb7\x02\
+        \x00\x8d\xf0\xb17\x1d\xdd\xa64\x04n\xcf8\xb87\xbe\x8a\x1fP\x018\xf1m\xb2\xb8\xc3c\x9d7\x8b\
+        \xa6a7\xc2\xde\xcd!\x1d^O7\x84\xbe\x8a\xb8lt\x94\xb4G\xca\x0e9<\x15\xa5\xb5\x13\xfam8>[Y\
+        8\xf7x\xb5\xb8J{\xcf\xb7\xba\x0c\x9a7\xc9U/\xb8v\x1fb\xb9\x1e/\x8c\xb8\xac\x1b?\xb7t[R\x85\
+        \x0c\xd0\xa48\x00\x00\x00\x00\x96\x5c\x84\xb7\x9d\xa0\x9a75\xaeK\xb7\xa7dm=\xec\x01\xc9\xbe\
+        \x05\xf0\xf8\xbek1\xb9>k\xfeJ\xbc~\xa55>X\xca\xf3\xbe@<\x16\xbe[\x06\x80\xbf\x9c\xd2\x8d\
+        =\x07\x81\x12>3#\x12\xbe\xea\x05[\xbe`:\xc9=|'1>\x90\xb4q?{\xaf\x8e=[\x8f\x9c>I\x9f\x9f>\
+        \xdf\x11\xfa\xbe\xb3_\xde\xbe\x86\x9fM>\x93\x96\xd7\xbe\xbb\xff\xd7<\x0aMF\xbe.\x8c\x8a\xbd\
+        -G\x94\xbepv4?\x81r\xb1\xbdw)\xa6>F\xf6\x14?\x8bC\xaa\xbe\xa3\xb1\xcf>\x93Ku>\x80\xa5-\xbf\
+        \xc9N9?\x03\x20\x84\xbf\xbd\xa0D\xbf8R\xc6\xbeH\x0b\xe4\xbeT\x8bJ\xbe\x20\xa0\x8e\xbe\x92\
+        \xfa\xc7>\x83Y\x99\xbe\x04\xce\x18\xbe\xbc\x00\x18?\x1aJV\xbd\x5c\xf6\x03\xbeq\x04\xcf\xbe\
+        o\xcc>;\x06\xe0@\xbf\x02\x1e\xfb>H\xbcN\xbe\x16\xd2a>jk\x8c=m\x81`?\xf2\xb6\xdf>\xb3\x0f\
+        \x8b\xbc<\x92\x87\xbeE\xf1\x13?\x0e\x8d6\xbf\x9d\xb9F?\xa3$!?\xf4J\x80>\xd2?\x02?\xf4G\x14\
+        \xbf\x14\xbfi\xbfR\xc5\xd3\xbb\xa0\x0f\x5c\xbf\xf2\x01\x1c?\xa5\x8e\x17\xbf\xb0\x90/?\x5c\
+        \x16\x87\xbf\xeb\xf1\xeb<\x9d\x91\xbf=D\xb9\xa4=\xe2\xfd\x13>\xe0s&?\xec6[<\xf6f\xc1>\x82\
+        P\xa0\xbd5\xef\x84\xbemN\x19\xbf\xc4-%?\xb0\x86G\xbf\x07u\x88\xbd\xb6\xf9\x8f\xbe\xcb\x88\
+        \xdd>\xec-j>[q\xc3>\x101\x0a\xbeF\xd2\x84?C\xaeQ\xbfC0\x95?\x8e\x09&?\x1c\x1a+\xbd[(\x04\
+        \xbf\x11\xab\xab\xbc\xa9S\x1e\xbe{\x035?\x0d<V>\x11\xe4\xa4=\x1f\xf7\xb4\xbd\x04\xaa\xf9\
+        >\xa2\xa1\xba\xbeCG\xc0>u\xa4!?\x99\xd4\xb9\xbe6/\x06?\x96\xb0\xad\xbe=\x91\xf7\xbe5<\x84\
+        ?Y\xc5\x5c=db6\xbe\xb0\xd6\x81=\xd9\x0e\xc8>^\xde&\xba\x0csf\xbdB\x20\xc9<\x0d\xb4\xcf\xbe\
+        \xafc\xa3=\xd3\xf6I=\xfa\xf0U\xbfg\xc3\xff>\x00\x85e=\x9e\x0e\x9b>\x85].>\x97\xc2\x96>\xee\
+        \x08=\xbf\x872\xda>\xee3\xf0\xbd\xe3\x05|?\xd5\x9aK>s\xad\x84\xbda\x9a\x9a>j\x22\xeb\xbe\
+        \xacK\xb5>\x84\x0c:\xbe\xfa\x86\xf3>\xfe\xee%\xbf/\x9e\x09<\xab\xee\xff\xbb\x09\xa0\xa8<\
+        I\x0c\x9c>t\xb1\xc1\xbem\xee\xac\xbe\xefv\x81>uK8\xbe\xf8_^>bf\x8c>Y\x0f\x5c\xbd\xe7(\x9a\
+        \xbe\x8fs\x12?m\x9a\x12\xbf\x85\xdd\x07\xbf>\xd8o\xbd\xc1\xb5}>\x144\xca>\xea\x90\x90\xbe\
+        6\x86N>6\xa3\x88\xbd\x85\xee\x88=9.\x13\xbe\xb2tb?\xee\xf6Q>D\xcc\xd2\xbd\x11\xe6%>\x1e\xe2\
+        \x80\xbe~v\x86=\x06\x8b\xb3\xbe\x0a\xda\x0b?\xbe\x89\xb6\xbdSM&>|=s>v\x22X\xbd<\x20\x02\xbd\
+        \x03\x9c\x15\xbe\xc2\xfa\xc7\xbe\xed\xa2\xb9>5P\x8d\xbe\xcc5b\xbd\xb8\x9f\xbb\xbeFI\x89=\
+        W\xa1\x9d\xbds\x83H?\x90\xec=\xbfk\xba\x0b\xbe\xe05\xbf\xbe,\xb9,=\x86q\xf2=RF\x05\xbe\x12\
+        \x97i>\xfa{:;1\xca\xc3:\xe0\xe5\xca\xba\xb5\x948<[\xf8[\xbb`\xa7\xa7\xbb\xb1\x8a\x03\xbc\
+        \x0d\x9cf\xbb\xb9ls\xb8\xc63^7\xb1\x202;\x9c\xe5\x87;7\xc9\x0f\xbbd\xf1\x8e;'\x15\x86\xbb\
+        \x07\xc2\x0a\xbatH\xbc)\xd9^\x14\xbb2\xd6\x1698\xd3\x0e:\x98\x9f\xc6\xba\xc6k\xc2\xbb\xd3\
+        \xf6\xb8:\x1b\x95\xc89\xfd.\xcd;\xe8\xe2\x08\xbbz\x13\x0d\xba\xff\xad\x91\xbb\x9b\xe7\xd2\
+        \xba.\xebT;\xdev\xee:[\x9c\x8d;`\xab\x1e:#}\x84\xbak\xd2\xa4\xb9\x84P0\xba4\xafN\xbaYk\x1d\
+        \xb8\xf3O\xff9\xac\x182\xb9\xd5\xc6\xc7\xb9D\xcf%8@\xcc\xde9\xa5\x06h:\xee`\xe8\xb5\xbe\xc4\
+        \x92:3N2:\xf5i6:\x82\x80\x94\xba\xb2\x95h9\xa5O\xf5\xb9\xd6\xc1\x1f9\x92\x1b\xa8\xb8\xf9\
+        \x81D\xbaQkO\xbaH\xef\xaf\xba\xb9\x14I:w\x87\xfe\xb90\xe9\xbb:Hm\xe9\xb9Nb%9X\xacb\xb9\x9e\
+        \xa4\xe3\xb9I\xd2\x85\xba\x7f\x93\x06>P\xc0\x10\xbf\x94\xc1\xe9=i\xae[>_\x9a\x80\xbdGA(?\
+        \xa2\x88\xc4=)f\x7f>\xe6\x1c\x9b\xbe\x03\xb7?>\xba\x87\xa0\xbd\x16Q\x9a=\x88\xe9s\xbe\xf1\
+        H\x16\xbd*\xe1\xc8=\x93\xe81?\xf7\x82H>\xde\x9c\x95=\xb1E\xf5>\x89)\xe2\xbef\xbb0\xbe\xc1\
+        %\xa7=1\x80\x14=J\xa9\xc4\xbb\xfb\xb1\xda\xbe\xfb[\xa5=q\xd0\x1d>Eoe>\xa4sG\xbd\xde/\x18\
+        >o\xfe\x5c=\x99t`\xbe1\x80\x0f;\xf9\xe3\x5c>\xdf\x96\x80\xbd\xfa\x0b\xdc>Uz\xe7\xbe\xa0\x95\
+        \x89\xbe\xcd\x01\xf4;\x22\xc7\xa6\xbb\xadX\x82>\x1aQ3\xbec,(>\x8cj\xfb\xbd\xa9\xf6\x18\xbf\
+        \xc1\xf8\xc4>\xc0_\xf8>\xbd\xb1,\xbf\x90\x9b\x5c\xbd\xde\x1a\x81\xbe\x9c\x89\x8e\xbd\xb5\
+        \x88\x05=\xa3\xa0\x88>\xae\xb5\xa1=\xb20\x1d\xbe\xf3\xef\x19?\xc4W\x89>JQ\x08\xbf\xd0\x85\
+        \x18>Q\xce{>0\xdc\xee\xbd\x9dI$?@\x91\x16>\xc7\x0eP\xbe\xc4x+?r.\xb9\xbe\x80\xb3\x9e\xbc\
+        \x7f4Q>\xae\xd1\xb3\xbe{N\x98>%\xab\x83\xbeH\xa4\x93>\xa7\xed1\xbe0\xdbn=;T\xea>\xcf\xb6\
+        D?'\x9aO\xbd\xc7nK=I\x83\xa4\xbeTx\x88\xbby\x10\xb4=\xd2\xdf\x19?\xf0\x83\x1e\xbf\xed>\x08\
+        ?(RZ\xbe\x8b\xd7\xd0\xbek\xf0\xac\xbe\xe3\x0e\xb8>\xc3\xab\x1e>0\x82)?7\xbb@?x\xc6\x1f?C\
+        \xb8$\xbe)\xe3\x00>\xcc\xe0J>\xbe\xd6\xc0\xbc\x18\xe5\x08\xbe\xd97\xf1\xbe\xc5\xff:>T\xb9\
+        \xa3\xbd\xce\xf5d\xbe\x12\x89\xac>1\x07\x0b\xbe\xf5\x11\x5c>\x01\xc3\xa2>\xdb\x9c{?\xcb0\
+        ?=}\x8e\x02?\xbf\xc1K<n\x96\xf1>Vjt\xbe\x20\x7fr>@Q\x94\xbe\x0b\x9f^\xbc-\x18\x20\xbe\xe0\
+        \xfa\xc3>\x90\xd1\xcd>\xba\x0b\x03\xbe\xc4\x0e\xe9=\x07\x87\x95\xbe\x0a\xd6@>;\x15D?\xdf\
+        \xbc\xa9>Z\xf6\x1f>>`(?}\xbe.>\x92\xdbu\xbe\xb5\x22\xb8>\xe9h\xc1\xbd\x9dt\xb1\xbe\xe5O\x9a\
+        >\xf0\x9d\xd8>\xc9\x123\xbd\xa2D\xc1\xbes\x15\xfe>\x0b\xf4\x0f>\x84\x5cv>#(\x80>\xb5\x81\
+        \x84\xbb\xe1\xc0\x03>F\x91?\xbe\xd8o??\x99\xdb\x83>r\x87\x90=\xc0\xfcO\xbe/q\xb6\xbe\xe5\
+        c\xd4\xbePw%?\xb8\x9a~=\xd1\xf9@\xbd1\x87\xb8=\x88\x95\xfb\xbde\x0e8?\x94\x8c\x16\xbfX\x02\
+        \x97>\x18\xe7(\xbf\xcf\x1d??\xd0\xfd\x1c?dh\x86\xbew\x19\x0b\xbe#\xc1\xf5=1\x1a\xb3<\xf2\
+        \xed'>\xbd\x09\xbc>\x08k`>9\xcd\xc3\xben\x99\xa8>H\xe7\x90\xbe\xa0zt><\x02\xc7<\xb4)\xc2\
+        =\x11M\xa6>\x19y\x1f\xbf\x97\xfb\xf8>h\xf1\x9b>\xf2\xe7\x8a\xbe|\xd6\x84\xbe\xaf\x92\xe0\
+        \xbe\x12\xc8*=)\xdf+>T\x9a\xa4\xbeK\x19|\xbeH\xc8\x8c;W\xc9\xa2\xbeH\x8c\x08?t\x87\xff\xbe\
+        \x0f4'=n\xea\xf1\xbe\xa2\xd7\x0e?\xc7\x8c\x82>\x20F\xb2\xbe\xc4\xbb\xee\xbdE\x0a\x11\xbe\
+        \x84\xa6\xbd\xbcqx\xac>\x13\xa9\x8a\xbeA\x13j>U\xafc>\xb1X\xdd=\x06\x01\x93>+\xb25\xbd\xe7\
+        \xa83?\xfb\xbaa\xbe\xd2&:=pX\xcf\xbd~\x8b\x9e\xbe\xb9\x92\xfa\xbd\xe8D`=\x90A\xc1\xb9\xd8\
+        \xe3\x94\xbd\x1f\x1a\x1b\xbd\xdd\x86A>.E\xd7\xbcRd\x82>\xb1\x9e\xc1<\x8d\x96\x07>\x83\x7f\
+        \x0a\xbf0\x0e\x02?_z\x00\xbe\xf6\xbd\x90>\xe5\x10\xaf>p\xbe\x03\xbe;qb=\x947->/\xa1{9X4\xba\
+        \xb9\xb9!)\xb9O\x95~\xb9Ih3\xba\xca\xe7\xd7\xb7Y\x9e\x859\x17}\xbc\xb8pCG\xb9f\xa7G8\xf1\
+        \xd5\xeb9\x01\xff\x9b9\x00\x00\x00\x80\xc3\xf6\xc49\xd4\x96\x999$\xd4\xac9G\x9a\xaa:\xb6\
+        \xf1\xe18\x9f\xef8\xb9\x14\xa3\x868|Q&\xb8PT\x8d\xb9\xc86\xbe\xb9CO\x01\xbar\x97\xcf9\xaf\
+        g\x85\xb9\x5c\x90\x19:\xcb\xf1n\xb9\xb4\x0a\xfb8\xa9\xd4\xd1\xb8\xf9!:\xb9R<\x02\xba\xa0\
+        \xa2\x5c\xbd\xe5[\x07\xbe\xdfWE=\xf3\x81\x98\xbce\xf7\xf5\xbd\xd94o=\xd5\xcf+>\xd3\xe0K<\
+        \x1a\xfa\x00>\xf9\x9e\x0c=rq\x1b>\xa9\xf9\x09>\xce'\x08=fny>\x5c\x121<:\x87\x89\xbc\x96\xde\
+        =\xbd\xd2\x9a\xbd\xbco(\x85\xbd\xc2\x80\x93=/'\x06>\x91\x1a^\xbeW\x0f\x11\xbdr\xb0\x9a=\xd3\
+        fu>&\x05\x8f\xbd\xe8g\xc6=o@\xb1\xbd\x8f1y>\x878\xad\xbd\xc3\xe3\xc0\xbe\x10\x1d\xf5\xbd\
+        \xe1\xf1\x1b\xbb\xfc\xab\x9d\xbe@\x85\x9a=f\xbb6\xbf?\xda2=FR=?\x01\xd6\xf6>2\xce!>\xc1P\
+        \x08?\xf5+6\xbf\xcc\x86\xb9>\xcf\x05\xc5>GsB>\xf2\x88\xe2\xbc/8\xfa;\xb8\xfe<\xbf\xf8\xf4\
+        \x0c\xb9=\x9d\x1a?\x07\xda\x89>8\x8e\x91\xbd@\xc0\x06?\xec5\x13\xbf\x96\xd7\x87=\xf9\xc8\
+        2?\x10\x0e\xb9>\xe8\x15B>\x95g1?u\xaa\xb2<\x8a\x7f\x92>\xaaK\xee\xbeDOF\xbe[Q$=wn\x80\xbd\
+        \xfd\xe4Z>Y\xb2l>Yp\xb0\xbe\x09V\x0f\xbed2\x81=32\xa7>\x1cwH>\xb8t\xc7>0\x9a\x12\xbe,J&=\
+        c\x227\xbd!@i\xbd_\x90\xe5>\x12\xe2\xa9>6\xa1\x05\xbfpV\x8c\xbd\xd2\xd3G\xbdSz\x0f>\x7f\xa8\
+        A>\x91\xa4&?nB\x91>\xc6\x16u>\xfcb2\xbdW\x08\x9d>\xad\x82\xb0=#\x9b\x01?\xae\xfc3>\x03\xb8\
+        \x13>\x0e.~=\xa5``\xbe\x1dt\x02\xbe\x7fZ\xb1=\xd5}\x08\xbd/\xa4q>\x13o\x8d>*]w>\xcf\xbe\xd9\
+        \xbe\xc0\x8a\xef=\xd8w\xde=\x98\xa2}=\x03\x88\x0d\xbe9I\xe2\xbe\x0e\x15g=S\xbc(\xbf:M\x80\
+        \xbd=]&?X+I>\x83&\xcf\xbeT\x1c\xc0=g>t;\xe9\x038=\xef6\x0c>ei!>\x16\x0e\x88>\x89\xc0\xd3\
+        =\xe4#\xf3=\x9bp\x01>Pc&\xbe\xd6\xb44\xbe\x9f\xfd\xc8>\xd7vk?\xa4\xca\xbe<zh\xc6>\xea\xf9\
+        \x08?\x8f\x91(\xbeF\xf4V?\x1e\x07\xb0>\xa0\xf8q>\x9b\x9b\xe3\xbe\xe0\x8aA\xbd\xf89\x1d>\xe0\
+        \x8e\x80>\xad\xe6\x8f>K\xda\xbf\xbe\xda\x99\xc0>\x98\xdb\x19\xbf\x97\x86\xa4>X\xee\x5c>&\
+        $@=\x05I\x8a\xbe\xf2\xad/<\xe07\xd0\xbe-[\xda>%`5\xbf\xefZ\x8a\xbdQ8\xdd>\xbc\xa50\xbe5\xe0\
+        \xe8<?g\xc5=\xc3\xcf%\xbc\xd6;'\xbf\x07B\xfd>\xd4\x86\xb3>\xacM\x01\xbd/\x86\xa4><\xbe\x92\
+        >\xc3\xe2\xc9\xbe\xce\x16\x96>\x88\x0a\xee\xbd\x91\x5c\x14>\x17\xe2\x0e\xbe\xe0\xc2!=\xdb\
+        \xdc\x1c>\x8d\x8a_\xbe\xc4\xe0\xf6>\xac\x1eq\xbd\x8aa*?L\x03\x14\xbf\xc7[\x93>t\x96\xf2>\
+        \xa2;\xe8\xbd\xf0\xb2_\xbeG=\xaf=\x82\xb3\x0a\xbf\xf8\x01\xa4>\x7fx\x00\xbfD\x0a\xcd\xbc\
+        \x22[\x1a\xbeJ&}\xbe\x0fW\xca\xbd\x0e\xc1\x04>\x99(\xaa>\xc2\xef\xc3\xbeb\xce\xb0>+\xd9;\
+        \xbd\xaf\x93?>\x05,Y\xbd\x97\x02\x83>\x17\xa58\xbe\x7f\xf3:>\xf1{\xd7\xbd\x0d\x7f\x84\xbd\
+        \xe0\xe0Q>B\x1bm\xbeH\x01\xb3>\xa0\x7f\x8c\xbe\xa9\xdd\x22?_\xaaQ\xbe_\x22\x1e>\xd7\xbe\x97\
+        \xbd\xb8w@>\x18u\xc2=\xa6\xe1\xdf>}\xaf?\xba4U\x10>r\xff\x9a\xbe\xb9H\x9f>B\xb7\x11\xbe\xeb\
+        \x96\xf0=\x96\xd6\x0c\xbd\x5c\xb5\xa5>T\xc6\xf5\xbe\x89\x82\xba>\xd5U{>e\xc6\xcb>\x00NA\xbd\
+        \x95\x18X;\x91p\xd3>\xf6z\xa4>",
     )
 };
 
@@ -1906,1015 +1899,6 @@ mod kernels {
         }
     }
 
-    pub mod int8 {
-        //! Int8 kernels of the element-wise and dense ops of TFLite int8 models: the fully connected
-        //! layer, `Add`/`Sub`/`Mul` (with broadcasting), `Softmax`, the activations (`Relu`/`Clip`,
-        //! `LeakyRelu`, `PRelu`, `HardSwish`, and `Sigmoid`/`Tanh` through a 256-entry table),
-        //! `Quantize`/`Dequantize`, `ReduceMean`, and the byte moves of int8 `Concat` and `Pad`; each
-        //! with the exact arithmetic of TFLite's reference kernels (see [`super::quant`]). Convolution
-        //! and pooling are in [`super::nhwc`].
-        //!
-        //! Each element-wise op has a parameter struct whose `apply` is the arithmetic of one element;
-        //! the reference evaluator calls the same `apply` (it is the specification, written once), and
-        //! the kernels add the loops: broadcasting, in-place variants. Every parameter is computed at
-        //! compile time by the compiler's `quant` module.
-
-        use super::quant::{
-            exp_on_negative_values, int4_at, multiply_by_quantized_multiplier, reciprocal,
-            requantize, round_half_away, rounding_divide_by_pot,
-            saturating_rounding_doubling_high_mul, saturating_rounding_multiply_by_pot,
-        };
-
-        /// Axes of the broadcast iteration space of the binary int8 kernels.
-        pub const MAX_RANK: usize = 6;
-
-        /// An int8 fully connected layer (TFLite `FULLY_CONNECTED`): `y[m, n]` from `a[m, k]` and
-        /// weights `b[n, k]`, requantized in double precision as TFLite's reference kernel does.
-        #[derive(Clone, Copy, Debug)]
-        pub struct FullyConnectedI8 {
-            pub m: usize,
-            pub k: usize,
-            pub n: usize,
-            /// The input's and the output's scales, from which with each weight scale the kernel
-            /// derives the output channel's rescaling factor ([`fully_connected_scale`]).
-            pub input_scale: f32,
-            pub output_scale: f32,
-            pub input_zero_point: i32,
-            /// Subtracted from every weight (0 for per-channel weights, whose zero points TFLite
-            /// ignores).
-            pub weight_zero_point: i32,
-            pub output_zero_point: i32,
-            pub output_min: i32,
-            pub output_max: i32,
-        }
-
-        /// The factor that rescales output channel `n`'s accumulator of an int8 fully connected layer,
-        /// `s_in · s_w[n] / s_out` in double precision as TFLite computes it. The kernel derives it
-        /// from the three `f32` scales rather than storing it: the same operations give the same
-        /// `f64`, and flash holds four bytes per channel instead of eight.
-        #[inline(always)]
-        pub fn fully_connected_scale(
-            input_scale: f32,
-            weight_scale: f32,
-            output_scale: f32,
-        ) -> f64 {
-            input_scale as f64 * weight_scale as f64 / output_scale as f64
-        }
-
-        /// `y = clamp(round((Σ (a − z_a)(b − z_b) + bias) · scale[n]) + z_y)`, with `scale[n]` from
-        /// [`fully_connected_scale`]; `bias` is empty or `n` values, `weight_scales` has `n` values or
-        /// one for all.
-        #[inline(always)]
-        pub fn fully_connected_i8(
-            p: FullyConnectedI8,
-            a: &[i8],
-            b: &[i8],
-            bias: &[i32],
-            weight_scales: &[f32],
-            y: &mut [i8],
-        ) {
-            fully_connected_by(p, a, bias, weight_scales, y, |j, row| {
-                let weights = &b[j * p.k..(j + 1) * p.k];
-                let mut acc = 0i32;
-                for (&x, &w) in row.iter().zip(weights) {
-                    acc += (x as i32 - p.input_zero_point) * (w as i32 - p.weight_zero_point);
-                }
-                acc
-            });
-        }
-
-        /// The loops of the int8 fully connected layers: for each output `j` of each row of `a`, the
-        /// bias plus `dot(j, row)`, rescaled by channel `j`'s factor and rounded. `dot` is called for
-        /// `j = 0, 1, ..., n - 1` in turn for each row of `a`, so a sparse kernel
-        /// ([`super::sparse`]) can walk its weights as it goes.
-        #[inline(always)]
-        pub fn fully_connected_by(
-            p: FullyConnectedI8,
-            a: &[i8],
-            bias: &[i32],
-            weight_scales: &[f32],
-            y: &mut [i8],
-            mut dot: impl FnMut(usize, &[i8]) -> i32,
-        ) {
-            for i in 0..p.m {
-                let row = &a[i * p.k..(i + 1) * p.k];
-                for j in 0..p.n {
-                    let bias = if bias.is_empty() { 0 } else { bias[j] };
-                    let acc = bias + dot(j, row);
-                    let weight_scale = weight_scales[if weight_scales.len() == 1 { 0 } else { j }];
-                    let scale = fully_connected_scale(p.input_scale, weight_scale, p.output_scale);
-                    let scaled =
-                        round_half_away(acc as f64 * scale).saturating_add(p.output_zero_point);
-                    y[i * p.n + j] = scaled.clamp(p.output_min, p.output_max) as i8;
-                }
-            }
-        }
-
-        /// [`fully_connected_i8`] with 4-bit weights (`--quantize int4-weights`): row `j` of `b` holds
-        /// the `k` weights of output `j` packed two per byte ([`int4_at`]), `k.div_ceil(2)` bytes. The
-        /// arithmetic is that of int8 weights; only the loads differ.
-        #[inline(always)]
-        pub fn fully_connected_i8_int4_weights(
-            p: FullyConnectedI8,
-            a: &[i8],
-            b: &[u8],
-            bias: &[i32],
-            weight_scales: &[f32],
-            y: &mut [i8],
-        ) {
-            let row_bytes = p.k.div_ceil(2);
-            fully_connected_by(p, a, bias, weight_scales, y, |j, row| {
-                let weights = &b[j * row_bytes..(j + 1) * row_bytes];
-                let mut acc = 0i32;
-                for (t, &x) in row.iter().enumerate() {
-                    acc += (x as i32 - p.input_zero_point)
-                        * (int4_at(weights, t) - p.weight_zero_point);
-                }
-                acc
-            });
-        }
-
-        /// The int8 `Add`/`Sub` of TFLite on two tensors of the same shape: each input is offset by its
-        /// zero point, shifted left by `left_shift` bits and rescaled to a common scale, the two are
-        /// summed (or subtracted) and the result requantized to the output.
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct AddI8 {
-            pub subtract: bool,
-            pub left_shift: i32,
-            pub a_offset: i32,
-            pub a_multiplier: i32,
-            pub a_shift: i32,
-            pub b_offset: i32,
-            pub b_multiplier: i32,
-            pub b_shift: i32,
-            pub output_multiplier: i32,
-            pub output_shift: i32,
-            pub output_zero_point: i32,
-            pub output_min: i32,
-            pub output_max: i32,
-        }
-
-        impl AddI8 {
-            #[inline(always)]
-            fn apply(&self, a: i8, b: i8) -> i8 {
-                let a = multiply_by_quantized_multiplier(
-                    (a as i32 + self.a_offset) << self.left_shift,
-                    self.a_multiplier,
-                    self.a_shift,
-                );
-                let b = multiply_by_quantized_multiplier(
-                    (b as i32 + self.b_offset) << self.left_shift,
-                    self.b_multiplier,
-                    self.b_shift,
-                );
-                let sum = if self.subtract { a - b } else { a + b };
-                requantize(
-                    sum,
-                    self.output_multiplier,
-                    self.output_shift,
-                    self.output_zero_point,
-                    self.output_min,
-                    self.output_max,
-                ) as i8
-            }
-        }
-
-        #[inline(always)]
-        pub fn add_i8(p: AddI8, a: &[i8], b: &[i8], y: &mut [i8]) {
-            for ((o, &x), &z) in y.iter_mut().zip(a).zip(b) {
-                *o = p.apply(x, z);
-            }
-        }
-
-        /// [`add_i8`] writing over its first input.
-        #[inline(always)]
-        pub fn add_i8_in_place(p: AddI8, y: &mut [i8], b: &[i8]) {
-            for (o, &z) in y.iter_mut().zip(b) {
-                *o = p.apply(*o, z);
-            }
-        }
-
-        /// The int8 softmax over rows of `len` values. TFLite requires the output scale 1/256 and zero
-        /// point −128; other output parameters (those of an ONNX model) rescale the probability.
-        #[derive(Clone, Copy, Debug)]
-        pub struct SoftmaxI8 {
-            pub rows: usize,
-            pub len: usize,
-            /// `beta · s_in · 2^26` as a Q31 multiplier and a left shift (at least 0).
-            pub input_multiplier: i32,
-            pub input_left_shift: i32,
-            /// Differences from the row's maximum below this contribute nothing (their exponential
-            /// underflows the fixed-point format).
-            pub diff_min: i32,
-            /// Whether the output is not TFLite's (1/256, −128): each probability is then multiplied by
-            /// `1 / (256 · s_out)`, given as `output_multiplier · 2^(output_shift − 31)`, rounded once,
-            /// and offset by `output_zero_point`.
-            pub rescale: bool,
-            pub output_multiplier: i32,
-            pub output_shift: i32,
-            pub output_zero_point: i32,
-        }
-
-        impl SoftmaxI8 {
-            /// The output of probability `q · 2^−(exponent + 8)`, `q` in `0..=2^31`.
-            #[inline(always)]
-            fn output(&self, q: i32, exponent: i32) -> i8 {
-                if !self.rescale {
-                    return (rounding_divide_by_pot(q, exponent) - 128).clamp(-128, 127) as i8;
-                }
-                let total = exponent + 31 - self.output_shift;
-                let product = q as i64 * self.output_multiplier as i64;
-                let scaled = if total > 62 {
-                    0
-                } else if total <= 0 {
-                    i32::MAX as i64
-                } else {
-                    (product + (1i64 << (total - 1))) >> total
-                };
-                (scaled + self.output_zero_point as i64).clamp(-128, 127) as i8
-            }
-        }
-
-        /// Integer bits of the scaled differences and of the sum of exponentials.
-        const SCALED_DIFF_INTEGER_BITS: i32 = 5;
-        const ACCUMULATION_INTEGER_BITS: i32 = 12;
-
-        /// `exp(beta · s_in · (x − max))` with 0 integer bits, for a difference `diff >= diff_min`.
-        #[inline(always)]
-        fn exp_of_difference(p: &SoftmaxI8, diff: i32) -> i32 {
-            let scaled = saturating_rounding_doubling_high_mul(
-                diff.wrapping_mul(1 << p.input_left_shift),
-                p.input_multiplier,
-            );
-            exp_on_negative_values(scaled, SCALED_DIFF_INTEGER_BITS)
-        }
-
-        /// TFLite's reference int8 softmax, step for step: the exponentials of the differences from the
-        /// row maximum in fixed point, their sum with 12 integer bits, its reciprocal, and each
-        /// exponential times the reciprocal rounded to 8 bits.
-        #[inline(always)]
-        pub fn softmax_i8(p: SoftmaxI8, x: &[i8], y: &mut [i8]) {
-            for r in 0..p.rows {
-                let row = &x[r * p.len..(r + 1) * p.len];
-                let out = &mut y[r * p.len..(r + 1) * p.len];
-                let max = row.iter().copied().max().unwrap_or(0) as i32;
-                let mut sum: i32 = 0;
-                for &v in row {
-                    let diff = v as i32 - max;
-                    if diff >= p.diff_min {
-                        let e = exp_of_difference(&p, diff);
-                        sum = sum.wrapping_add(saturating_rounding_multiply_by_pot(
-                            e,
-                            -ACCUMULATION_INTEGER_BITS,
-                        ));
-                    }
-                }
-                let (scale, bits_over_unit) = reciprocal(sum, ACCUMULATION_INTEGER_BITS);
-                let exponent = bits_over_unit + 31 - 8;
-                for (o, &v) in out.iter_mut().zip(row) {
-                    let diff = v as i32 - max;
-                    *o = if diff >= p.diff_min {
-                        let e = exp_of_difference(&p, diff);
-                        p.output(saturating_rounding_doubling_high_mul(scale, e), exponent)
-                    } else {
-                        p.output(0, exponent)
-                    };
-                }
-            }
-        }
-
-        /// The iteration space of a binary op with broadcasting: the output's shape (leading axes
-        /// padded with 1) and each operand's stride along each axis, in elements (0 where it is
-        /// broadcast). The back end merges adjacent axes first, so most ops have one or two.
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct Broadcast {
-            pub shape: [usize; MAX_RANK],
-            pub a_strides: [usize; MAX_RANK],
-            pub b_strides: [usize; MAX_RANK],
-        }
-
-        /// Calls `visit(out, a, b)` with the element offsets of every output element, in order.
-        #[inline(always)]
-        fn for_each_pair(s: &Broadcast, mut visit: impl FnMut(usize, usize, usize)) {
-            let [n0, n1, n2, n3, n4, n5] = s.shape;
-            let (sa, sb) = (s.a_strides, s.b_strides);
-            let mut out = 0;
-            for i0 in 0..n0 {
-                for i1 in 0..n1 {
-                    for i2 in 0..n2 {
-                        for i3 in 0..n3 {
-                            for i4 in 0..n4 {
-                                let a =
-                                    i0 * sa[0] + i1 * sa[1] + i2 * sa[2] + i3 * sa[3] + i4 * sa[4];
-                                let b =
-                                    i0 * sb[0] + i1 * sb[1] + i2 * sb[2] + i3 * sb[3] + i4 * sb[4];
-                                for i5 in 0..n5 {
-                                    visit(out, a + i5 * sa[5], b + i5 * sb[5]);
-                                    out += 1;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
-        /// [`add_i8`] with broadcasting.
-        #[inline(always)]
-        pub fn add_i8_broadcast(p: AddI8, s: Broadcast, a: &[i8], b: &[i8], y: &mut [i8]) {
-            for_each_pair(&s, |o, i, j| y[o] = p.apply(a[i], b[j]));
-        }
-
-        /// [`add_i8_broadcast`] writing over its first input (which has the output's shape).
-        #[inline(always)]
-        pub fn add_i8_broadcast_in_place(p: AddI8, s: Broadcast, y: &mut [i8], b: &[i8]) {
-            for_each_pair(&s, |o, _, j| y[o] = p.apply(y[o], b[j]));
-        }
-
-        /// The int8 `Mul` of TFLite: `(a − z_a)(b − z_b)` requantized with one multiplier (which may
-        /// exceed one: a positive shift).
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct MulI8 {
-            pub a_offset: i32,
-            pub b_offset: i32,
-            pub multiplier: i32,
-            pub shift: i32,
-            pub output_zero_point: i32,
-            pub output_min: i32,
-            pub output_max: i32,
-        }
-
-        impl MulI8 {
-            #[inline(always)]
-            pub fn apply(&self, a: i8, b: i8) -> i8 {
-                let product = (a as i32 + self.a_offset) * (b as i32 + self.b_offset);
-                requantize(
-                    product,
-                    self.multiplier,
-                    self.shift,
-                    self.output_zero_point,
-                    self.output_min,
-                    self.output_max,
-                ) as i8
-            }
-        }
-
-        /// `y = a · b` with broadcasting.
-        #[inline(always)]
-        pub fn mul_i8(p: MulI8, s: Broadcast, a: &[i8], b: &[i8], y: &mut [i8]) {
-            for_each_pair(&s, |o, i, j| y[o] = p.apply(a[i], b[j]));
-        }
-
-        /// [`mul_i8`] writing over its first input (which has the output's shape).
-        #[inline(always)]
-        pub fn mul_i8_in_place(p: MulI8, s: Broadcast, y: &mut [i8], b: &[i8]) {
-            for_each_pair(&s, |o, _, j| y[o] = p.apply(y[o], b[j]));
-        }
-
-        /// Requantization of each element to another scale and zero point, clamped to
-        /// `[output_min, output_max]`: TFLite's int8 `QUANTIZE` (int8 to int8, full range) and `RELU`,
-        /// `RELU6`, `RELU_N1_TO_1` (the clamp is the activation).
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct RequantizeI8 {
-            pub input_zero_point: i32,
-            pub multiplier: i32,
-            pub shift: i32,
-            pub output_zero_point: i32,
-            pub output_min: i32,
-            pub output_max: i32,
-        }
-
-        impl RequantizeI8 {
-            #[inline(always)]
-            pub fn apply(&self, x: i8) -> i8 {
-                requantize(
-                    x as i32 - self.input_zero_point,
-                    self.multiplier,
-                    self.shift,
-                    self.output_zero_point,
-                    self.output_min,
-                    self.output_max,
-                ) as i8
-            }
-        }
-
-        #[inline(always)]
-        pub fn requantize_i8(p: RequantizeI8, x: &[i8], y: &mut [i8]) {
-            for (o, &v) in y.iter_mut().zip(x) {
-                *o = p.apply(v);
-            }
-        }
-
-        #[inline(always)]
-        pub fn requantize_i8_in_place(p: RequantizeI8, y: &mut [i8]) {
-            for o in y.iter_mut() {
-                *o = p.apply(*o);
-            }
-        }
-
-        /// The int8 leaky ReLU of TFLite: non-negative inputs (after the zero point) are rescaled by
-        /// `s_in / s_out`, negative ones by `alpha · s_in / s_out`; a negative `alpha` has its
-        /// multiplier negated and the product's sign flipped, since a Q31 multiplier is positive.
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct LeakyReluI8 {
-            pub input_zero_point: i32,
-            pub identity_multiplier: i32,
-            pub identity_shift: i32,
-            pub alpha_multiplier: i32,
-            pub alpha_shift: i32,
-            pub output_zero_point: i32,
-        }
-
-        impl LeakyReluI8 {
-            #[inline(always)]
-            pub fn apply(&self, x: i8) -> i8 {
-                let v = x as i32 - self.input_zero_point;
-                let scaled = if v >= 0 {
-                    multiply_by_quantized_multiplier(
-                        v,
-                        self.identity_multiplier,
-                        self.identity_shift,
-                    )
-                } else if self.alpha_multiplier < 0 {
-                    -multiply_by_quantized_multiplier(v, -self.alpha_multiplier, self.alpha_shift)
-                } else {
-                    multiply_by_quantized_multiplier(v, self.alpha_multiplier, self.alpha_shift)
-                };
-                (scaled + self.output_zero_point).clamp(-128, 127) as i8
-            }
-        }
-
-        #[inline(always)]
-        pub fn leaky_relu_i8(p: LeakyReluI8, x: &[i8], y: &mut [i8]) {
-            for (o, &v) in y.iter_mut().zip(x) {
-                *o = p.apply(v);
-            }
-        }
-
-        #[inline(always)]
-        pub fn leaky_relu_i8_in_place(p: LeakyReluI8, y: &mut [i8]) {
-            for o in y.iter_mut() {
-                *o = p.apply(*o);
-            }
-        }
-
-        /// The int8 PReLU of TFLite: non-negative inputs are rescaled by `s_in / s_out`, negative ones
-        /// multiplied by their (int8, broadcast) slope and rescaled by `s_in · s_alpha / s_out`.
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct PReluI8 {
-            pub input_zero_point: i32,
-            pub alpha_zero_point: i32,
-            pub identity_multiplier: i32,
-            pub identity_shift: i32,
-            pub alpha_multiplier: i32,
-            pub alpha_shift: i32,
-            pub output_zero_point: i32,
-        }
-
-        impl PReluI8 {
-            #[inline(always)]
-            pub fn apply(&self, x: i8, alpha: i8) -> i8 {
-                let v = x as i32 - self.input_zero_point;
-                let scaled = if v >= 0 {
-                    multiply_by_quantized_multiplier(
-                        v,
-                        self.identity_multiplier,
-                        self.identity_shift,
-                    )
-                } else {
-                    multiply_by_quantized_multiplier(
-                        v * (alpha as i32 - self.alpha_zero_point),
-                        self.alpha_multiplier,
-                        self.alpha_shift,
-                    )
-                };
-                (scaled + self.output_zero_point).clamp(-128, 127) as i8
-            }
-        }
-
-        /// `y = prelu(x, alpha)`, the slope broadcast to `x`'s shape.
-        #[inline(always)]
-        pub fn prelu_i8(p: PReluI8, s: Broadcast, x: &[i8], alpha: &[i8], y: &mut [i8]) {
-            for_each_pair(&s, |o, i, j| y[o] = p.apply(x[i], alpha[j]));
-        }
-
-        #[inline(always)]
-        pub fn prelu_i8_in_place(p: PReluI8, s: Broadcast, y: &mut [i8], alpha: &[i8]) {
-            for_each_pair(&s, |o, _, j| y[o] = p.apply(y[o], alpha[j]));
-        }
-
-        /// `a · b / 2^15` rounded to nearest (ties towards +∞), saturated: the 16-bit
-        /// `SaturatingRoundingDoublingHighMul` of gemmlowp.
-        #[inline(always)]
-        fn saturating_rounding_doubling_high_mul_i16(a: i16, b: i16) -> i16 {
-            if a == i16::MIN && b == i16::MIN {
-                return i16::MAX;
-            }
-            let product = a as i32 * b as i32;
-            let nudge = if product >= 0 { 1 << 14 } else { 1 - (1 << 14) };
-            ((product + nudge) / (1 << 15)) as i16
-        }
-
-        /// `a · b / 2^15` truncated towards zero, saturated (gemmlowp's `SaturatingDoublingHighMul`).
-        #[inline(always)]
-        fn saturating_doubling_high_mul_i16(a: i16, b: i16) -> i16 {
-            if a == i16::MIN && b == i16::MIN {
-                return i16::MAX;
-            }
-            ((a as i32 * b as i32) / (1 << 15)) as i16
-        }
-
-        /// `v · 2^exponent` saturated to 16 bits.
-        #[inline(always)]
-        fn saturating_left_shift_i16(v: i16, exponent: i32) -> i16 {
-            (v as i32 * (1 << exponent)).clamp(i16::MIN as i32, i16::MAX as i32) as i16
-        }
-
-        /// The int8 hard swish of TFLite, `x · relu6(x + 3) / 6`, in 16-bit fixed point: the input
-        /// (times 128) is rescaled once to the output scale and once to a "reluish" value in
-        /// `[-3, 3]` with scale 3/2^15, which is mapped to `[0, 1]` and multiplies the former.
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct HardSwishI8 {
-            pub input_zero_point: i32,
-            pub output_zero_point: i32,
-            /// `s_in / 128 / s_out` as a Q15 multiplier and a shift (at most 0).
-            pub output_multiplier: i16,
-            pub output_shift: i32,
-            /// `s_in / 128 / (3 / 2^15)` as a Q15 multiplier and a shift.
-            pub reluish_multiplier: i16,
-            pub reluish_shift: i32,
-        }
-
-        impl HardSwishI8 {
-            #[inline(always)]
-            pub fn apply(&self, x: i8) -> i8 {
-                let input = (x as i32 - self.input_zero_point) as i16;
-                let high_resolution = input.wrapping_mul(128);
-                let preshift_output = saturating_rounding_doubling_high_mul_i16(
-                    high_resolution,
-                    self.output_multiplier,
-                );
-                let mut reluish = high_resolution;
-                if self.reluish_shift > 0 {
-                    reluish = saturating_left_shift_i16(reluish, self.reluish_shift - 1);
-                }
-                reluish =
-                    saturating_rounding_doubling_high_mul_i16(reluish, self.reluish_multiplier);
-                if self.reluish_shift > 0 {
-                    reluish = saturating_left_shift_i16(reluish, 1);
-                }
-                if self.reluish_shift < 0 {
-                    reluish = rounding_divide_by_pot(reluish as i32, -self.reluish_shift) as i16;
-                }
-                // From [-1, 1] in Q15 to [0, 1].
-                let reluish = ((reluish as i32 + (1 << 15)) >> 1) as i16;
-                let preshift = saturating_doubling_high_mul_i16(reluish, preshift_output);
-                let output = (rounding_divide_by_pot(preshift as i32, -self.output_shift)
-                    + self.output_zero_point) as i16;
-                (output as i32).clamp(-128, 127) as i8
-            }
-        }
-
-        #[inline(always)]
-        pub fn hard_swish_i8(p: HardSwishI8, x: &[i8], y: &mut [i8]) {
-            for (o, &v) in y.iter_mut().zip(x) {
-                *o = p.apply(v);
-            }
-        }
-
-        #[inline(always)]
-        pub fn hard_swish_i8_in_place(p: HardSwishI8, y: &mut [i8]) {
-            for o in y.iter_mut() {
-                *o = p.apply(*o);
-            }
-        }
-
-        /// `y = table[x]`: any function of one int8 value (TFLite's int8 `LOGISTIC` and `TANH`),
-        /// tabulated at compile time. The table is indexed by `x + 128`.
-        #[inline(always)]
-        pub fn lookup_i8(table: &[i8], x: &[i8], y: &mut [i8]) {
-            for (o, &v) in y.iter_mut().zip(x) {
-                *o = table[(v as i32 + 128) as usize];
-            }
-        }
-
-        #[inline(always)]
-        pub fn lookup_i8_in_place(table: &[i8], y: &mut [i8]) {
-            for o in y.iter_mut() {
-                *o = table[(*o as i32 + 128) as usize];
-            }
-        }
-
-        /// Float to int8 (TFLite's `QUANTIZE`): `round(x / scale) + zero_point`, rounded half away from
-        /// zero and saturated to int8.
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct QuantizeI8 {
-            pub scale: f32,
-            pub zero_point: i32,
-        }
-
-        impl QuantizeI8 {
-            #[inline(always)]
-            pub fn apply(&self, x: f32) -> i8 {
-                let t = x / self.scale;
-                // TFLite converts with a C cast, which on x86 gives i32::MIN for NaN and for quotients
-                // outside the i32 range (then adds the zero point with wrapping); the same here, so
-                // that huge inputs give the interpreter's bytes.
-                let rounded = if (-2_147_483_648.0..2_147_483_648.0).contains(&t) {
-                    round_half_away(t as f64)
-                } else {
-                    i32::MIN
-                };
-                rounded.wrapping_add(self.zero_point).clamp(-128, 127) as i8
-            }
-        }
-
-        #[inline(always)]
-        pub fn quantize_i8(p: QuantizeI8, x: &[f32], y: &mut [i8]) {
-            for (o, &v) in y.iter_mut().zip(x) {
-                *o = p.apply(v);
-            }
-        }
-
-        /// Int8 to float (TFLite's `DEQUANTIZE`): `scale · (q − zero_point)`. The single-precision
-        /// product of two exact values is TFLite's double product rounded to float.
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct DequantizeI8 {
-            pub scale: f32,
-            pub zero_point: i32,
-        }
-
-        impl DequantizeI8 {
-            #[inline(always)]
-            pub fn apply(&self, q: i8) -> f32 {
-                self.scale * (q as i32 - self.zero_point) as f32
-            }
-        }
-
-        #[inline(always)]
-        pub fn dequantize_i8(p: DequantizeI8, x: &[i8], y: &mut [f32]) {
-            for (o, &v) in y.iter_mut().zip(x) {
-                *o = p.apply(v);
-            }
-        }
-
-        /// The int8 mean of TFLite over `len` values of stride `inner`, for each of `outer · inner`
-        /// outputs: the raw sum less `len` zero points, rescaled by `s_in / (s_out · len)` (the
-        /// division by `len` folded into the multiplier at compile time).
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct MeanI8 {
-            pub outer: usize,
-            pub len: usize,
-            pub inner: usize,
-            pub input_zero_point: i32,
-            pub multiplier: i32,
-            pub shift: i32,
-            pub output_zero_point: i32,
-            /// Round the rescaled sum once rather than twice (see `nhwc::ConvQuant`).
-            pub single_rounding: bool,
-        }
-
-        impl MeanI8 {
-            /// The output of the raw sum of `len` inputs.
-            #[inline(always)]
-            pub fn apply(&self, sum: i32) -> i8 {
-                let acc = sum.wrapping_sub(self.input_zero_point.wrapping_mul(self.len as i32));
-                let requantize = if self.single_rounding {
-                    super::quant::requantize_once
-                } else {
-                    requantize
-                };
-                requantize(
-                    acc,
-                    self.multiplier,
-                    self.shift,
-                    self.output_zero_point,
-                    -128,
-                    127,
-                ) as i8
-            }
-        }
-
-        #[inline(always)]
-        pub fn mean_i8(p: MeanI8, x: &[i8], y: &mut [i8]) {
-            for o in 0..p.outer {
-                for i in 0..p.inner {
-                    let mut sum: i32 = 0;
-                    for k in 0..p.len {
-                        sum = sum.wrapping_add(x[(o * p.len + k) * p.inner + i] as i32);
-                    }
-                    y[o * p.inner + i] = p.apply(sum);
-                }
-            }
-        }
-
-        /// Constant padding of an int8 tensor of up to [`MAX_RANK`] axes (leading axes padded with
-        /// 1): the input bytes unchanged, `value` around them.
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct PadI8 {
-            pub in_shape: [usize; MAX_RANK],
-            pub out_shape: [usize; MAX_RANK],
-            pub pads_begin: [usize; MAX_RANK],
-            pub value: i8,
-        }
-
-        #[inline(always)]
-        pub fn pad_i8(p: PadI8, x: &[i8], y: &mut [i8]) {
-            for o in y.iter_mut() {
-                *o = p.value;
-            }
-            let [n0, n1, n2, n3, n4, n5] = p.in_shape;
-            let (b, s) = (p.pads_begin, p.out_shape);
-            let mut src = 0;
-            for i0 in 0..n0 {
-                for i1 in 0..n1 {
-                    for i2 in 0..n2 {
-                        for i3 in 0..n3 {
-                            for i4 in 0..n4 {
-                                let row = (((((i0 + b[0]) * s[1] + i1 + b[1]) * s[2] + i2 + b[2])
-                                    * s[3]
-                                    + i3
-                                    + b[3])
-                                    * s[4]
-                                    + i4
-                                    + b[4])
-                                    * s[5]
-                                    + b[5];
-                                y[row..row + n5].copy_from_slice(&x[src..src + n5]);
-                                src += n5;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    pub mod quant {
-        //! Fixed-point helpers of integer-only requantization (the TFLite int8 scheme, after Jacob et
-        //! al. 2018 and gemmlowp).
-        //!
-        //! A real multiplier `M` (for a convolution, `s_in · s_w / s_out`) is stored at compile time as
-        //! a Q31 `multiplier` in `[2^30, 2^31)` and a power-of-two `shift`: `M ≈ multiplier · 2^(shift -
-        //! 31)`. At run time an `i32` accumulator is scaled with two roundings, exactly as TFLite's
-        //! reference kernels do in their default build (not the `TFLITE_SINGLE_ROUNDING` variant):
-        //! 1. a saturating rounding doubling high multiply: `a · b / 2^31` rounded to nearest with ties
-        //!    towards +∞ (gemmlowp's nudge-and-truncate gives exactly that), with the one overflow case
-        //!    (`i32::MIN · i32::MIN`) saturated;
-        //! 2. a rounding right shift that rounds half away from zero.
-        //!
-        //! Matching those two roundings bit for bit is what makes generated code give the same bytes
-        //! as the TFLite interpreter; a single rounding would differ by one on some values.
-
-        /// `a · b / 2^31` rounded to nearest, ties towards +∞, saturated (gemmlowp's
-        /// `SaturatingRoundingDoublingHighMul`).
-        #[inline(always)]
-        pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
-            if a == i32::MIN && b == i32::MIN {
-                return i32::MAX;
-            }
-            let product = a as i64 * b as i64;
-            let nudge: i64 = if product >= 0 { 1 << 30 } else { 1 - (1 << 30) };
-            // Division truncates toward zero; with the nudge that is round-to-nearest, ties up.
-            ((product + nudge) / (1i64 << 31)) as i32
-        }
-
-        /// `round(x / 2^exponent)`, half away from zero (gemmlowp's `RoundingDivideByPOT`), for
-        /// `exponent` in `0..=31`.
-        #[inline(always)]
-        pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
-            let mask = ((1i64 << exponent) - 1) as i32;
-            let remainder = x & mask;
-            let threshold = (mask >> 1) + (x < 0) as i32;
-            (x >> exponent) + (remainder > threshold) as i32
-        }
-
-        /// `x · multiplier · 2^(shift - 31)` with TFLite's roundings (`MultiplyByQuantizedMultiplier`):
-        /// a positive shift multiplies before the high multiply, a negative one divides after it.
-        #[inline(always)]
-        pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> i32 {
-            let left = if shift > 0 { shift } else { 0 };
-            let right = if shift > 0 { 0 } else { -shift };
-            // TFLite multiplies in 32 bits here; the compiler only emits shifts for which the
-            // accumulator cannot overflow in practice, and wrapping keeps the same bits if it did.
-            rounding_divide_by_pot(
-                saturating_rounding_doubling_high_mul(x.wrapping_mul(1 << left), multiplier),
-                right,
-            )
-        }
-
-        /// `x · multiplier · 2^(shift - 31)` rounded once, half up, from the exact 64-bit product
-        /// (TFLite's single-rounding variant; onnxruntime rounds the same real number): nearer the
-        /// exact result than [`multiply_by_quantized_multiplier`], whose first rounding can move a
-        /// value within a thousandth of a step of a tie to the other side.
-        #[inline(always)]
-        pub fn multiply_by_quantized_multiplier_once(x: i32, multiplier: i32, shift: i32) -> i32 {
-            let total = 31 - shift;
-            if total > 62 {
-                return 0;
-            }
-            let product = x as i64 * multiplier as i64;
-            let scaled = if total <= 0 {
-                product << -total
-            } else {
-                (product + (1i64 << (total - 1))) >> total
-            };
-            scaled.clamp(i32::MIN as i64, i32::MAX as i64) as i32
-        }
-
-        /// [`requantize`] with [`multiply_by_quantized_multiplier_once`].
-        #[inline(always)]
-        pub fn requantize_once(
-            acc: i32,
-            multiplier: i32,
-            shift: i32,
-            zero_point: i32,
-            min: i32,
-            max: i32,
-        ) -> i32 {
-            multiply_by_quantized_multiplier_once(acc, multiplier, shift)
-                .saturating_add(zero_point)
-                .clamp(min, max)
-        }
-
-        /// Requantizes an accumulator to an output value: scale, add the output zero point, clamp to
-        /// `[min, max]` (the element type's range narrowed by a fused activation).
-        #[inline(always)]
-        pub fn requantize(
-            acc: i32,
-            multiplier: i32,
-            shift: i32,
-            zero_point: i32,
-            min: i32,
-            max: i32,
-        ) -> i32 {
-            let scaled = multiply_by_quantized_multiplier(acc, multiplier, shift) + zero_point;
-            if scaled < min {
-                min
-            } else if scaled > max {
-                max
-            } else {
-                scaled
-            }
-        }
-
-        /// `x` rounded to the nearest integer, ties away from zero (C's `round`), saturated to `i32`.
-        /// `core` has no `f64::round` without `std`; the fraction `x − trunc(x)` is exact in double
-        /// precision, so comparing it with one half decides the rounding exactly.
-        #[inline(always)]
-        pub fn round_half_away(x: f64) -> i32 {
-            if !(x > i32::MIN as f64 - 1.0 && x < i32::MAX as f64 + 1.0) {
-                return if x > 0.0 { i32::MAX } else { i32::MIN };
-            }
-            let truncated = x as i64;
-            let fraction = x - truncated as f64;
-            let rounded = if fraction >= 0.5 {
-                truncated + 1
-            } else if fraction <= -0.5 {
-                truncated - 1
-            } else {
-                truncated
-            };
-            rounded.clamp(i32::MIN as i64, i32::MAX as i64) as i32
-        }
-
-        // ---------------------------------------------------------------------------------------------
-        // gemmlowp-style fixed-point functions, for the integer softmax. A value with `k` integer bits
-        // is an `i32` holding `real · 2^(31 − k)`.
-        // ---------------------------------------------------------------------------------------------
-
-        /// `x · 2^exponent` with rounding (negative exponents) or saturation (positive ones).
-        #[inline(always)]
-        pub fn saturating_rounding_multiply_by_pot(x: i32, exponent: i32) -> i32 {
-            if exponent == 0 {
-                x
-            } else if exponent < 0 {
-                rounding_divide_by_pot(x, -exponent)
-            } else {
-                let threshold = (1i32 << (31 - exponent)) - 1;
-                if x > threshold {
-                    i32::MAX
-                } else if x < -threshold {
-                    i32::MIN
-                } else {
-                    x << exponent
-                }
-            }
-        }
-
-        /// `exp(x)` for `x` in `[-1/4, 0)`, `x` and the result with 0 integer bits: a fourth-order
-        /// Taylor expansion around −1/8.
-        #[inline(always)]
-        fn exp_on_interval_between_negative_one_quarter_and_0_excl(a: i32) -> i32 {
-            // exp(-1/8) and 1/3 in Q31.
-            const EXP_MINUS_ONE_EIGHTH: i32 = 1_895_147_668;
-            const ONE_THIRD: i32 = 715_827_883;
-            let mul = saturating_rounding_doubling_high_mul;
-            let x = a.wrapping_add(1 << 28);
-            let x2 = mul(x, x);
-            let x3 = mul(x2, x);
-            let x4 = mul(x2, x2);
-            let x4_over_4 = saturating_rounding_multiply_by_pot(x4, -2);
-            let series = saturating_rounding_multiply_by_pot(
-                mul(x4_over_4.wrapping_add(x3), ONE_THIRD).wrapping_add(x2),
-                -1,
-            );
-            EXP_MINUS_ONE_EIGHTH.wrapping_add(mul(EXP_MINUS_ONE_EIGHTH, x.wrapping_add(series)))
-        }
-
-        /// `exp(a)` for `a <= 0` with `INTEGER_BITS` integer bits; the result has 0 integer bits.
-        /// The argument is split into a multiple of 1/4 and a remainder in `[-1/4, 0)`; the multiple's
-        /// bits select constant factors `exp(-2^k)`.
-        #[inline(always)]
-        pub fn exp_on_negative_values(a: i32, integer_bits: i32) -> i32 {
-            let fractional_bits = 31 - integer_bits;
-            let one_quarter = 1i32 << (fractional_bits - 2);
-            let mask = one_quarter - 1;
-            let a_mod_quarter_minus_quarter = (a & mask).wrapping_sub(one_quarter);
-            let mut result = exp_on_interval_between_negative_one_quarter_and_0_excl(
-                saturating_rounding_multiply_by_pot(a_mod_quarter_minus_quarter, integer_bits),
-            );
-            let remainder = a_mod_quarter_minus_quarter.wrapping_sub(a);
-            // exp(-2^k) in Q31 for k = -2..=4.
-            const FACTORS: [(i32, i32); 7] = [
-                (-2, 1_672_461_947),
-                (-1, 1_302_514_674),
-                (0, 790_015_084),
-                (1, 290_630_308),
-                (2, 39_332_535),
-                (3, 720_401),
-                (4, 242),
-            ];
-            for (exponent, factor) in FACTORS {
-                if integer_bits > exponent {
-                    let shift = fractional_bits + exponent;
-                    if remainder & (1 << shift) != 0 {
-                        result = saturating_rounding_doubling_high_mul(result, factor);
-                    }
-                }
-            }
-            if integer_bits > 5 && a < -(1 << (36 - integer_bits)) {
-                result = 0;
-            }
-            if a == 0 {
-                return i32::MAX;
-            }
-            result
-        }
-
-        /// `1 / (1 + x)` for `x` in `[0, 1)` (0 integer bits in, 0 out), by three Newton-Raphson steps
-        /// on `1 / d` with `d = (1 + x) / 2`.
-        #[inline(always)]
-        fn one_over_one_plus_x_for_x_in_0_1(a: i32) -> i32 {
-            let mul = saturating_rounding_doubling_high_mul;
-            // (a + 1) / 2 with 0 integer bits, rounded half away from zero.
-            let sum = a as i64 + i32::MAX as i64;
-            let half_denominator = ((sum + if sum >= 0 { 1 } else { -1 }) / 2) as i32;
-            // 48/17 and -32/17 with 2 integer bits.
-            const C48_OVER_17: i32 = 1_515_870_810;
-            const CMINUS32_OVER_17: i32 = -1_010_580_540;
-            let mut x = C48_OVER_17.wrapping_add(mul(half_denominator, CMINUS32_OVER_17));
-            let one = 1i32 << 29;
-            for _ in 0..3 {
-                let half_denominator_times_x = mul(half_denominator, x);
-                let one_minus = one.wrapping_sub(half_denominator_times_x);
-                x = x.wrapping_add(saturating_rounding_multiply_by_pot(mul(x, one_minus), 2));
-            }
-            // From 2 integer bits to 0, after halving (the denominator was halved).
-            saturating_rounding_multiply_by_pot(x, 1)
-        }
-
-        /// The reciprocal of a positive sum with `integer_bits` integer bits: `(r, e)` with the sum's
-        /// reciprocal equal to `r · 2^-e` (`r` with 0 integer bits).
-        #[inline(always)]
-        pub fn reciprocal(x: i32, integer_bits: i32) -> (i32, i32) {
-            let headroom_plus_one = (x as u32).leading_zeros() as i32;
-            let bits_over_unit = integer_bits - headroom_plus_one;
-            let shifted = (x as u32)
-                .checked_shl(headroom_plus_one as u32)
-                .unwrap_or(0);
-            let shifted_minus_one = shifted.wrapping_sub(1 << 31) as i32;
-            (
-                one_over_one_plus_x_for_x_in_0_1(shifted_minus_one),
-                bits_over_unit,
-            )
-        }
-
-        /// Value `i` of a row of 4-bit weights packed two per byte (`--quantize int4-weights`):
-        /// value `2j` is the low nibble of byte `j` and value `2j + 1` its high nibble, each a
-        /// two's-complement integer in `[-8, 7]`. Rows start on a byte boundary; a row of an odd number
-        /// of values leaves the high nibble of its last byte unused (zero). The compiler packs them
-        /// with `crate::quant::pack_int4_rows`.
-        #[inline(always)]
-        pub fn int4_at(row: &[u8], i: usize) -> i32 {
-            let byte = row[i >> 1];
-            // Moving the nibble to the top of the byte and shifting it back arithmetically extends
-            // its sign.
-            let top = if i & 1 == 0 { byte << 4 } else { byte & 0xf0 };
-            ((top as i8) >> 4) as i32
-        }
-    }
-
     pub mod softmax {
         //! Softmax and log-softmax over one axis of an `[outer, len, inner]` view, in float32 or
         //! float64.
@@ -3027,247 +2011,6 @@ mod kernels {
                     }
                 }
             }
-        }
-    }
-
-    pub mod sparse {
-        //! Kernels of fully connected layers whose weights are stored without their zeros: the int8
-        //! fully connected layer and the float `Gemm`, each in two sparse formats. The back end
-        //! (`backend::lower::sparse`) stores a layer in whichever of dense, [runs](#runs) and
-        //! [bitmask](#bitmask) takes the fewest bytes, counting every array the format needs, so a
-        //! pruned model (`--prune`) or one that arrives with zero weights gets smaller code without a
-        //! flag, and a dense one stays as it was.
-        //!
-        //! Both formats store the weight matrix as `[n, k]` rows, one per output, and keep its
-        //! non-zero values (`values`) in row order; they differ in how they say where each value is.
-        //!
-        //! # Runs
-        //! Entry `t` has a 4-bit *run*, the number of zero weights between the previous entry (or the
-        //! start of the matrix) and this one, packed two per byte (entry `2i` in the low nibble of byte
-        //! `i`). Positions are counted over the whole matrix, so a run may cross the end of a row and
-        //! no row offsets are needed. A run of more than 15 zeros is cut by a *filler* entry whose
-        //! value is zero, which the kernel multiplies like any other (it adds nothing). Cost: one value
-        //! and half a byte per entry.
-        //!
-        //! # Bitmask
-        //! Each row has `k.div_ceil(8)` bytes of mask, bit `q % 8` of byte `q / 8` set when weight `q`
-        //! is stored. Cost: one value per non-zero and one bit per weight.
-        //!
-        //! # Why these two
-        //! A column index per value (CSR) is the usual format, but with `u8` indices it costs a whole
-        //! byte per non-zero (plus row offsets), twice what runs cost, so for int8 weights it loses to
-        //! runs until fewer than about one weight in twenty is left. On the digits MLP of
-        //! `fixtures/ptq/` with `--prune 0.8 --quantize int8`, the three weight matrices (6,464 int8
-        //! weights, 1,287 non-zero) take 2,058 bytes as runs (1,371 entries with their fillers), 2,095
-        //! as a bitmask and 2,792 as CSR with `u8` indices and `u16` row offsets; with the biases and
-        //! scales, runs are what brings the layer's static data under 40 % of dense int8 (39.7 %,
-        //! where a bitmask gives 40.2 %). With 2:4 pruning (half the weights) a bitmask (0.625 bytes
-        //! per weight, as small as the two-values-and-a-4-bit-mask format of 2:4 hardware, which it
-        //! contains) beats runs (0.75 bytes and more). Both formats
-        //! decode sequentially with no multiplication or division in the inner loop: runs with an add
-        //! and a compare per entry, a bitmask with `trailing_zeros` per set bit.
-        //!
-        //! The arithmetic is the dense kernels': the int8 layer goes through the same
-        //! [`super::int8::fully_connected_by`] (i32 accumulation, TFLite's double-precision requantization), so it
-        //! gives the dense kernel's bytes; the float one adds the products in the dense kernel's order
-        //! (increasing `k`, onto the bias), so it gives the dense kernel's floats unless an input is
-        //! infinite or NaN (whose product with a skipped zero weight the dense kernel would add).
-
-        // Paths rather than `use` lists that mix cases: rustfmt's 2021 and 2024 editions sort those
-        // differently, and generated code must be clean under both.
-        use super::gemm::Gemm;
-        use super::int8::FullyConnectedI8;
-        use super::weights::Weights;
-
-        /// The run of zeros before entry `t` ([runs](self#runs)).
-        #[inline(always)]
-        fn run_at(runs: &[u8], t: usize) -> usize {
-            ((runs[t / 2] >> ((t % 2) * 4)) & 0xF) as usize
-        }
-
-        /// Where the walk through a run-coded matrix is: the next entry and the position just after
-        /// the previous one (flat, over the whole `[n, k]` matrix).
-        #[derive(Clone, Copy, Debug)]
-        struct RunCursor {
-            entry: usize,
-            position: usize,
-        }
-
-        impl RunCursor {
-            const START: RunCursor = RunCursor {
-                entry: 0,
-                position: 0,
-            };
-
-            /// Calls `f(column, entry)` for each of the `entries` that lies in row `row` of a matrix of
-            /// `k` columns, and leaves the cursor at the first entry of a later row.
-            #[inline(always)]
-            fn row(
-                &mut self,
-                runs: &[u8],
-                entries: usize,
-                row: usize,
-                k: usize,
-                mut f: impl FnMut(usize, usize),
-            ) {
-                let (row_start, row_end) = (row * k, (row + 1) * k);
-                while self.entry < entries {
-                    let position = self.position + run_at(runs, self.entry);
-                    if position >= row_end {
-                        break;
-                    }
-                    f(position - row_start, self.entry);
-                    self.position = position + 1;
-                    self.entry += 1;
-                }
-            }
-        }
-
-        /// Calls `f(column, entry)` for each set bit of row `row` of a [bitmask](self#bitmask) of `k`
-        /// columns, `entry` counting on from `*entry`.
-        #[inline(always)]
-        fn mask_row(
-            mask: &[u8],
-            row: usize,
-            k: usize,
-            entry: &mut usize,
-            mut f: impl FnMut(usize, usize),
-        ) {
-            let row_bytes = k.div_ceil(8);
-            for (b, &byte) in mask[row * row_bytes..(row + 1) * row_bytes]
-                .iter()
-                .enumerate()
-            {
-                let mut bits = byte;
-                while bits != 0 {
-                    f(b * 8 + bits.trailing_zeros() as usize, *entry);
-                    *entry += 1;
-                    bits &= bits - 1;
-                }
-            }
-        }
-
-        /// [`super::int8::fully_connected_i8`] with run-coded weights: `values` are the entries of the
-        /// `[n, k]` weight matrix (zero-point-valued fillers included), `runs` their runs of zeros.
-        #[inline(always)]
-        pub fn fully_connected_i8_runs(
-            p: FullyConnectedI8,
-            a: &[i8],
-            values: &[i8],
-            runs: &[u8],
-            bias: &[i32],
-            weight_scales: &[f32],
-            y: &mut [i8],
-        ) {
-            let mut cursor = RunCursor::START;
-            super::int8::fully_connected_by(p, a, bias, weight_scales, y, |j, row| {
-                if j == 0 {
-                    cursor = RunCursor::START;
-                }
-                let mut acc = 0i32;
-                cursor.row(runs, values.len(), j, p.k, |q, t| {
-                    acc += (row[q] as i32 - p.input_zero_point)
-                        * (values[t] as i32 - p.weight_zero_point);
-                });
-                acc
-            });
-        }
-
-        /// [`super::int8::fully_connected_i8`] with the weights that are not the zero point as
-        /// `values`, in row order, and a bitmask of where they are.
-        #[inline(always)]
-        pub fn fully_connected_i8_bitmask(
-            p: FullyConnectedI8,
-            a: &[i8],
-            values: &[i8],
-            mask: &[u8],
-            bias: &[i32],
-            weight_scales: &[f32],
-            y: &mut [i8],
-        ) {
-            let mut entry = 0;
-            super::int8::fully_connected_by(p, a, bias, weight_scales, y, |j, row| {
-                if j == 0 {
-                    entry = 0;
-                }
-                let mut acc = 0i32;
-                mask_row(mask, j, p.k, &mut entry, |q, t| {
-                    acc += (row[q] as i32 - p.input_zero_point)
-                        * (values[t] as i32 - p.weight_zero_point);
-                });
-                acc
-            });
-        }
-
-        /// The float `Gemm` of a layer (`a` not transposed) whose constant `B` is stored as the rows of
-        /// its outputs (`[n, k]`), sparse: `row_dot(i, j, x, acc)` adds the products of row `j` to
-        /// `acc` in increasing `k`, as the dense kernel adds them.
-        #[inline(always)]
-        fn gemm_by(
-            p: Gemm,
-            a: &[f32],
-            c: &[f32],
-            y: &mut [f32],
-            mut row_dot: impl FnMut(usize, &[f32], f32) -> f32,
-        ) {
-            let (m, k, n) = (p.m, p.k, p.n);
-            for i in 0..m {
-                let row = &mut y[i * n..(i + 1) * n];
-                super::gemm::fill_bias(p, c, i, row);
-                let x = &a[i * k..(i + 1) * k];
-                for (j, o) in row.iter_mut().enumerate() {
-                    *o = row_dot(j, x, *o);
-                }
-                p.activation.apply_all(row);
-            }
-        }
-
-        /// [`super::gemm::gemm`] with run-coded weights (`p.trans_a` false): `values` holds the
-        /// `entries` entries of `B` as `[n, k]` rows, read through [`Weights`] (so they may be int8 or
-        /// float16 too), `runs` their runs of zeros.
-        #[inline(always)]
-        pub fn gemm_runs(
-            p: Gemm,
-            a: &[f32],
-            values: impl Weights,
-            runs: &[u8],
-            entries: usize,
-            c: &[f32],
-            y: &mut [f32],
-        ) {
-            let mut cursor = RunCursor::START;
-            gemm_by(p, a, c, y, |j, x, mut acc| {
-                if j == 0 {
-                    cursor = RunCursor::START;
-                }
-                cursor.row(runs, entries, j, p.k, |q, t| {
-                    acc += (p.alpha * x[q]) * values.at(t, j);
-                });
-                acc
-            });
-        }
-
-        /// [`super::gemm::gemm`] with the non-zero weights of `B` as `[n, k]` rows in `values` and a
-        /// bitmask of where they are (`p.trans_a` false).
-        #[inline(always)]
-        pub fn gemm_bitmask(
-            p: Gemm,
-            a: &[f32],
-            values: impl Weights,
-            mask: &[u8],
-            c: &[f32],
-            y: &mut [f32],
-        ) {
-            let mut entry = 0;
-            gemm_by(p, a, c, y, |j, x, mut acc| {
-                if j == 0 {
-                    entry = 0;
-                }
-                mask_row(mask, j, p.k, &mut entry, |q, t| {
-                    acc += (p.alpha * x[q]) * values.at(t, j);
-                });
-                acc
-            });
         }
     }
 

@@ -622,15 +622,14 @@ mod tests {
         ] {
             assert_eq!(errors_of(good), Vec::<String>::new(), "{good}");
         }
-        let bad =
-            errors_of("prune = 1.5, prune_mode = \"channels\", prune_scope = \"all\"");
+        let bad = errors_of("prune = 1.5, prune_mode = \"4:8\", prune_scope = \"all\"");
         assert_eq!(bad.len(), 3, "{bad:#?}");
         assert!(
             bad[0].starts_with("prune: takes the fraction of weights to remove"),
             "{}",
             bad[0]
         );
-        assert!(bad[1].contains("unstructured, 2:4"), "{}", bad[1]);
+        assert!(bad[1].contains("unstructured, 2:4, channels"), "{}", bad[1]);
         assert!(bad[2].contains("layer, global"), "{}", bad[2]);
     }
 
