@@ -2065,14 +2065,15 @@ mod kernels {
                 self[start..start + len].iter().copied()
             }
 
+            /// Plain weights have no per-channel scale: a run across channels reads as one within.
             #[inline(always)]
             fn across_channels(
                 self,
                 start: usize,
                 len: usize,
-                _first_channel: usize,
+                first_channel: usize,
             ) -> impl Iterator<Item = f32> {
-                self[start..start + len].iter().copied()
+                self.within_channel(start, len, first_channel)
             }
         }
 
@@ -2186,14 +2187,15 @@ mod kernels {
                 self.bits[start..start + len].iter().map(|&h| f16_to_f32(h))
             }
 
+            /// Float16 weights have no per-channel scale either.
             #[inline(always)]
             fn across_channels(
                 self,
                 start: usize,
                 len: usize,
-                _first_channel: usize,
+                first_channel: usize,
             ) -> impl Iterator<Item = f32> {
-                self.bits[start..start + len].iter().map(|&h| f16_to_f32(h))
+                self.within_channel(start, len, first_channel)
             }
         }
 

@@ -34,34 +34,6 @@ fn data(model: &str) -> (Value, Vec<i64>, std::path::PathBuf) {
     (x, labels, ptq_dir().join("data").join(calibration))
 }
 
-fn accuracy(outputs: &[f32], labels: &[i64]) -> f64 {
-    let classes = outputs.len() / labels.len();
-    let correct = outputs
-        .chunks_exact(classes)
-        .zip(labels)
-        .filter(|(p, label)| {
-            let best = (0..classes).fold(0, |b, k| if p[k] > p[b] { k } else { b });
-            best as i64 == **label
-        })
-        .count();
-    correct as f64 / labels.len() as f64
-}
-
-/// The graph's outputs on every image, from the reference evaluator.
-fn evaluator_outputs(graph: &Graph, images: &Value) -> Vec<f32> {
-    let samples = images.shape[0];
-    let sample_len = images.data.len() / samples;
-    let input_shape = graph.tensor(graph.model_inputs()[0]).shape().to_vec();
-    floats(&images.data)
-        .chunks_exact(sample_len)
-        .flat_map(|sample| {
-            let input = Value::new(input_shape.clone(), TensorData::F32(sample.to_vec()));
-            let out = edgegen::eval::evaluate(graph, &[input]).unwrap();
-            floats(&out[0].data)
-        })
-        .collect()
-}
-
 /// The zeros of each prunable layer's weights (`nodes[i].inputs[1]`), with the layer's index:
 /// float `0.0` or the integer 0 (int8 weights are symmetric, zero point 0).
 fn weight_zeros(graph: &Graph) -> Vec<(usize, Vec<bool>)> {

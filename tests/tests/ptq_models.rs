@@ -43,19 +43,6 @@ fn test_split(model: &str) -> (Value, Vec<i64>) {
     (x, labels)
 }
 
-fn accuracy(probabilities: &[f32], labels: &[i64]) -> f64 {
-    let classes = probabilities.len() / labels.len();
-    let correct = probabilities
-        .chunks_exact(classes)
-        .zip(labels)
-        .filter(|(p, label)| {
-            let best = (0..classes).fold(0, |b, k| if p[k] > p[b] { k } else { b });
-            best as i64 == **label
-        })
-        .count();
-    correct as f64 / labels.len() as f64
-}
-
 /// Runs the generated code of `file` on the test split; returns its single output.
 fn generated_outputs(file: &str, images: &Value) -> Vec<f32> {
     generated_outputs_with(file, images, &CompileOptions::default()).0
@@ -630,24 +617,6 @@ fn digits_mlp_qdq_integer() {
 #[test]
 fn digits_cnn_qdq_integer() {
     check_qdq_integer("digits_cnn");
-}
-
-/// The reference evaluator's output of `graph` on each of the test images.
-fn evaluator_outputs(graph: &edgegen::ir::Graph, images: &Value) -> Vec<f32> {
-    let samples = images.shape[0];
-    let sample_len = images.data.len() / samples;
-    let input_shape = graph.tensor(graph.model_inputs()[0]).shape().to_vec();
-    floats(&images.data)
-        .chunks_exact(sample_len)
-        .flat_map(|sample| {
-            let input = Value::new(
-                input_shape.clone(),
-                edgegen::ir::TensorData::F32(sample.to_vec()),
-            );
-            let out = edgegen::eval::evaluate(graph, &[input]).unwrap();
-            floats(&out[0].data)
-        })
-        .collect()
 }
 
 /// `--per-tensor`: one scale for each weight tensor. The code still equals the evaluator, every

@@ -48,14 +48,15 @@ impl Weights for &[f32] {
         self[start..start + len].iter().copied()
     }
 
+    /// Plain weights have no per-channel scale: a run across channels reads as one within.
     #[inline(always)]
     fn across_channels(
         self,
         start: usize,
         len: usize,
-        _first_channel: usize,
+        first_channel: usize,
     ) -> impl Iterator<Item = f32> {
-        self[start..start + len].iter().copied()
+        self.within_channel(start, len, first_channel)
     }
 }
 
@@ -169,14 +170,15 @@ impl Weights for F16<'_> {
         self.bits[start..start + len].iter().map(|&h| f16_to_f32(h))
     }
 
+    /// Float16 weights have no per-channel scale either.
     #[inline(always)]
     fn across_channels(
         self,
         start: usize,
         len: usize,
-        _first_channel: usize,
+        first_channel: usize,
     ) -> impl Iterator<Item = f32> {
-        self.bits[start..start + len].iter().map(|&h| f16_to_f32(h))
+        self.within_channel(start, len, first_channel)
     }
 }
 
@@ -323,47 +325,50 @@ mod tests {
                 pad_left: pad,
                 groups,
             };
-            let run = |w: &dyn Fn(&mut Vec<f32>, bool)| {
-                let mut y = vec![0f32; c_out * h_out * w_out];
-                w(&mut y, false);
-                let mut y_nhwc = vec![0f32; c_out * h_out * w_out];
-                w(&mut y_nhwc, true);
-                (y, y_nhwc)
+            // Both layouts' outputs of the convolution with weights `w`.
+            let run = |w: &dyn Fn(&mut [f32], bool)| {
+                let mut outputs = [
+                    vec![0f32; c_out * h_out * w_out],
+                    vec![0f32; c_out * h_out * w_out],
+                ];
+                w(&mut outputs[0], false);
+                w(&mut outputs[1], true);
+                outputs
             };
+            fn convolve(
+                (p, window): (conv::Conv2d, nhwc::Window),
+                x: &[f32],
+                w: impl Weights,
+                bias: &[f32],
+                y: &mut [f32],
+                channels_last: bool,
+            ) {
+                if channels_last {
+                    nhwc::conv_f32(window, Activation::None, x, w, bias, y)
+                } else {
+                    conv::conv2d(p, x, w, bias, y)
+                }
+            }
+            let shape = (p, window);
             let decoded_int8 = decode(&|i, c| int8.at(i, c));
             let decoded_f16 = decode(&|i, c| f16.at(i, c));
-            let with_int8 = run(&|y, channels_last| {
-                if channels_last {
-                    nhwc::conv_f32(window, Activation::None, &x, int8, &bias, y)
-                } else {
-                    conv::conv2d(p, &x, int8, &bias, y)
-                }
-            });
-            let with_decoded = run(&|y, channels_last| {
-                let w = decoded_int8.as_slice();
-                if channels_last {
-                    nhwc::conv_f32(window, Activation::None, &x, w, &bias, y)
-                } else {
-                    conv::conv2d(p, &x, w, &bias, y)
-                }
-            });
-            assert_eq!(with_int8, with_decoded, "int8, c_in {c_in}, k {k}");
-            let with_f16 = run(&|y, channels_last| {
-                if channels_last {
-                    nhwc::conv_f32(window, Activation::None, &x, f16, &bias, y)
-                } else {
-                    conv::conv2d(p, &x, f16, &bias, y)
-                }
-            });
-            let with_decoded = run(&|y, channels_last| {
-                let w = decoded_f16.as_slice();
-                if channels_last {
-                    nhwc::conv_f32(window, Activation::None, &x, w, &bias, y)
-                } else {
-                    conv::conv2d(p, &x, w, &bias, y)
-                }
-            });
-            assert_eq!(with_f16, with_decoded, "f16, c_in {c_in}, k {k}");
+            assert_eq!(
+                run(&|y, last| convolve(shape, &x, int8, &bias, y, last)),
+                run(&|y, last| convolve(
+                    shape,
+                    &x,
+                    decoded_int8.as_slice(),
+                    &bias,
+                    y,
+                    last
+                )),
+                "int8, c_in {c_in}, k {k}"
+            );
+            assert_eq!(
+                run(&|y, last| convolve(shape, &x, f16, &bias, y, last)),
+                run(&|y, last| convolve(shape, &x, decoded_f16.as_slice(), &bias, y, last)),
+                "f16, c_in {c_in}, k {k}"
+            );
         }
 
         // Gemm: B is [k, n] and its output channels are its columns.

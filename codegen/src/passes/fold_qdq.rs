@@ -223,29 +223,54 @@ fn expand_qlinear_conv(graph: &mut Graph) -> usize {
             params: vec![],
             outputs: vec![y_f],
         };
-        let replacement = [
-            dequantize_node(
-                format!("{}/dequantize_input", node.name),
-                x,
-                inputs[0],
-                q.x_scale,
-                q.x_zero_point,
-            ),
+        put_between(
+            graph,
+            i - 1,
             conv,
-            quantize_node(
-                format!("{}/quantize_output", node.name),
-                y_f,
-                y,
-                q.y_scale,
-                q.y_zero_point,
-                y_type,
-            ),
-        ];
-        graph.nodes.splice(i - 1..i, replacement);
+            x,
+            (q.x_scale, q.x_zero_point),
+            y,
+            (q.y_scale, q.y_zero_point, y_type),
+        );
         i += 2;
         expanded += 1;
     }
     expanded
+}
+
+/// Replaces node `at` by `float_op` between a `DequantizeLinear` of the integers `x` (with
+/// their scale and zero point) into its input and a `QuantizeLinear` of its output into the
+/// integers `y` (with theirs and their type).
+fn put_between(
+    graph: &mut Graph,
+    at: usize,
+    float_op: Node,
+    x: TensorId,
+    (x_scale, x_zero_point): (f32, i64),
+    y: TensorId,
+    (y_scale, y_zero_point, y_type): (f32, i64, DType),
+) {
+    let name = float_op.name.clone();
+    let (x_f, y_f) = (float_op.inputs[0], float_op.outputs[0]);
+    let replacement = [
+        dequantize_node(
+            format!("{name}/dequantize_input"),
+            x,
+            x_f,
+            x_scale,
+            x_zero_point,
+        ),
+        float_op,
+        quantize_node(
+            format!("{name}/quantize_output"),
+            y_f,
+            y,
+            y_scale,
+            y_zero_point,
+            y_type,
+        ),
+    ];
+    graph.nodes.splice(at..at + 1, replacement);
 }
 
 /// A float constant of `integers` times their scales (one per index of `axis`), with that
@@ -319,31 +344,22 @@ fn expand_qlinear_matmul(graph: &mut Graph) -> usize {
         let name = format!("{}/weights", node.name);
         let b_id = dequantized_weights(graph, &name, &b_q, b_shape, &b_scale, 1);
         let (a_f, y_f) = (float_twin(graph, a, "float"), float_twin(graph, y, "float"));
-        let replacement = [
-            dequantize_node(
-                format!("{}/dequantize_input", node.name),
-                a,
-                a_f,
-                q.a_scale,
-                a_zero_point,
-            ),
-            Node {
-                name: node.name.clone(),
-                op: Op::MatMul,
-                inputs: vec![a_f, b_id],
-                params: vec![],
-                outputs: vec![y_f],
-            },
-            quantize_node(
-                format!("{}/quantize_output", node.name),
-                y_f,
-                y,
-                q.y_scale,
-                q.y_zero_point,
-                y_type,
-            ),
-        ];
-        graph.nodes.splice(i - 1..i, replacement);
+        let matmul = Node {
+            name: node.name.clone(),
+            op: Op::MatMul,
+            inputs: vec![a_f, b_id],
+            params: vec![],
+            outputs: vec![y_f],
+        };
+        put_between(
+            graph,
+            i - 1,
+            matmul,
+            a,
+            (q.a_scale, a_zero_point),
+            y,
+            (q.y_scale, q.y_zero_point, y_type),
+        );
         i += 2;
         expanded += 1;
     }
@@ -381,19 +397,7 @@ fn commute_integer_ops(graph: &mut Graph) -> usize {
         let mut float_op = node.clone();
         float_op.inputs[0] = x_f;
         float_op.outputs[0] = y_f;
-        let replacement = [
-            dequantize_node(format!("{}/dequantize_input", node.name), x, x_f, s, z),
-            float_op,
-            quantize_node(
-                format!("{}/quantize_output", node.name),
-                y_f,
-                y,
-                s,
-                z,
-                dtype,
-            ),
-        ];
-        graph.nodes.splice(i - 1..i, replacement);
+        put_between(graph, i - 1, float_op, x, (s, z), y, (s, z, dtype));
         i += 2;
         known.insert(y, (s, z, dtype));
         commuted += 1;

@@ -262,3 +262,34 @@ pub fn run_program(name: &str, code: &str, main_rs: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// The share of samples whose largest output is at their label (`outputs` holds one row of
+/// class scores per label).
+pub fn accuracy(outputs: &[f32], labels: &[i64]) -> f64 {
+    let classes = outputs.len() / labels.len();
+    let correct = outputs
+        .chunks_exact(classes)
+        .zip(labels)
+        .filter(|(p, label)| {
+            let best = (0..classes).fold(0, |b, k| if p[k] > p[b] { k } else { b });
+            best as i64 == **label
+        })
+        .count();
+    correct as f64 / labels.len() as f64
+}
+
+/// The reference evaluator's output of a single-input, single-output `graph` on each sample
+/// of `images` (stacked on the first axis).
+pub fn evaluator_outputs(graph: &Graph, images: &Value) -> Vec<f32> {
+    let samples = images.shape[0];
+    let sample_len = images.data.len() / samples;
+    let input_shape = graph.tensor(graph.model_inputs()[0]).shape().to_vec();
+    floats(&images.data)
+        .chunks_exact(sample_len)
+        .flat_map(|sample| {
+            let input = Value::new(input_shape.clone(), TensorData::F32(sample.to_vec()));
+            let out = edgegen::eval::evaluate(graph, &[input]).unwrap();
+            floats(&out[0].data)
+        })
+        .collect()
+}
