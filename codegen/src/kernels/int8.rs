@@ -803,6 +803,59 @@ mod tests {
         assert_eq!([p.apply(1e12), p.apply(-1e12), p.apply(f32::NAN)], [127; 3]);
     }
 
+    /// The evaluator's output of an int8 fully connected layer `[m, k] × [n, k]ᵀ` with input
+    /// parameters (0.04, -5), weights `wq` and output (0.2, 9), and the kernel's parameters.
+    fn fully_connected_case(
+        (m, k, n): (usize, usize, usize),
+        a: &[i8],
+        b: &[i8],
+        bias: &[i32],
+        wq: &Quantization,
+        relu: bool,
+    ) -> (FullyConnectedI8, TensorData) {
+        let (xq, yq) = (
+            Quantization::per_tensor(0.04, -5),
+            Quantization::per_tensor(0.2, 9),
+        );
+        let act = if relu {
+            Activation::Relu
+        } else {
+            Activation::None
+        };
+        let av = Value::new(vec![m, k], TensorData::I8(a.to_vec()));
+        let bv = Value::new(vec![n, k], TensorData::I8(b.to_vec()));
+        let bias_value = Value::new(vec![n], TensorData::I32(bias.to_vec()));
+        let expected = reference::fully_connected(
+            Operand {
+                value: &av,
+                quant: &xq,
+            },
+            Operand {
+                value: &bv,
+                quant: wq,
+            },
+            Some(&bias_value),
+            &yq,
+            &[m, n],
+            act,
+        )
+        .unwrap();
+        let (min, max) = crate::quant::activation_range(act, 0.2, 9, DType::I8).unwrap();
+        let p = FullyConnectedI8 {
+            m,
+            k,
+            n,
+            input_scale: 0.04,
+            output_scale: 0.2,
+            input_zero_point: -5,
+            weight_zero_point: 0,
+            output_zero_point: 9,
+            output_min: min,
+            output_max: max,
+        };
+        (p, expected)
+    }
+
     proptest! {
         #[test]
         fn fully_connected_matches_the_evaluator(
@@ -811,21 +864,12 @@ mod tests {
         ) {
             let (a, b) = (bytes(seed, m * k), bytes(seed ^ 1, n * k));
             let bias: Vec<i32> = bytes(seed ^ 2, n).iter().map(|&v| v as i32 * 37).collect();
-            let (xq, yq) = (Quantization::per_tensor(0.04, -5), Quantization::per_tensor(0.2, 9));
             let wq = if per_channel {
                 Quantization { scale: (0..n).map(|j| 0.01 + 0.003 * j as f32).collect(), zero_point: vec![0; n], axis: 0, int4: false }
             } else {
                 Quantization::per_tensor(0.02, 0)
             };
-            let act = if relu { Activation::Relu } else { Activation::None };
-            let (av, bv) = (Value::new(vec![m, k], TensorData::I8(a.clone())), Value::new(vec![n, k], TensorData::I8(b.clone())));
-            let bias_value = Value::new(vec![n], TensorData::I32(bias.clone()));
-            let expected = reference::fully_connected(
-                Operand { value: &av, quant: &xq }, Operand { value: &bv, quant: &wq },
-                Some(&bias_value), &yq, &[m, n], act,
-            ).unwrap();
-            let (min, max) = crate::quant::activation_range(act, 0.2, 9, DType::I8).unwrap();
-            let p = FullyConnectedI8 { m, k, n, input_scale: 0.04, output_scale: 0.2, input_zero_point: -5, weight_zero_point: 0, output_zero_point: 9, output_min: min, output_max: max };
+            let (p, expected) = fully_connected_case((m, k, n), &a, &b, &bias, &wq, relu);
             let mut y = vec![0i8; m * n];
             fully_connected_i8(p, &a, &b, &bias, &wq.scale, &mut y);
             prop_assert_eq!(TensorData::I8(y), expected);
@@ -841,22 +885,13 @@ mod tests {
             let a = bytes(seed, m * k);
             let b: Vec<i8> = bytes(seed ^ 1, n * k).iter().map(|&v| v >> 4).collect();
             let bias: Vec<i32> = bytes(seed ^ 2, n).iter().map(|&v| v as i32 * 37).collect();
-            let (xq, yq) = (Quantization::per_tensor(0.04, -5), Quantization::per_tensor(0.2, 9));
             let wq = Quantization {
                 scale: (0..n).map(|j| 0.1 + 0.03 * j as f32).collect(),
                 zero_point: vec![0; n],
                 axis: 0,
                 int4: true,
             };
-            let act = if relu { Activation::Relu } else { Activation::None };
-            let (av, bv) = (Value::new(vec![m, k], TensorData::I8(a.clone())), Value::new(vec![n, k], TensorData::I8(b.clone())));
-            let bias_value = Value::new(vec![n], TensorData::I32(bias.clone()));
-            let expected = reference::fully_connected(
-                Operand { value: &av, quant: &xq }, Operand { value: &bv, quant: &wq },
-                Some(&bias_value), &yq, &[m, n], act,
-            ).unwrap();
-            let (min, max) = crate::quant::activation_range(act, 0.2, 9, DType::I8).unwrap();
-            let p = FullyConnectedI8 { m, k, n, input_scale: 0.04, output_scale: 0.2, input_zero_point: -5, weight_zero_point: 0, output_zero_point: 9, output_min: min, output_max: max };
+            let (p, expected) = fully_connected_case((m, k, n), &a, &b, &bias, &wq, relu);
             let packed = crate::quant::pack_int4_rows(&b, k);
             prop_assert_eq!(packed.len(), n * k.div_ceil(2));
             let mut y = vec![0i8; m * n];

@@ -448,6 +448,51 @@ mod tests {
         )
     }
 
+    /// The evaluator's output of an int8 channels-last convolution (input parameters
+    /// (0.05, 3), output `(output_scale, -7)`) of `x`, `wt` and `bias` with shapes `[x, w, y]`,
+    /// and the kernel's per-channel multipliers and shifts for it.
+    fn int8_conv_case(
+        attrs: ConvAttrs,
+        [x_shape, w_shape, y_shape]: [Vec<usize>; 3],
+        (x, wt, bias): (&[i8], &[i8], &[i32]),
+        wq: &Quantization,
+        output_scale: f32,
+    ) -> (TensorData, Vec<i32>, Vec<i32>) {
+        let c_out = w_shape[0];
+        let xq = Quantization::per_tensor(0.05, 3);
+        let yq = Quantization::per_tensor(output_scale, -7);
+        let expected = evaluate(
+            Op::Conv(attrs),
+            vec![
+                (x_shape, TensorData::I8(x.to_vec()), Some(xq)),
+                (w_shape, TensorData::I8(wt.to_vec()), Some(wq.clone())),
+                (vec![c_out], TensorData::I32(bias.to_vec()), None),
+            ],
+            (y_shape, Some(yq)),
+            crate::ir::DType::I8,
+        );
+        let (multipliers, shifts) =
+            crate::quant::channel_multipliers(0.05, wq, output_scale, c_out);
+        (expected, multipliers, shifts)
+    }
+
+    /// The kernel's quantization for [`int8_conv_case`].
+    fn conv_quant<'a>(
+        multipliers: &'a [i32],
+        shifts: &'a [i32],
+        single_rounding: bool,
+    ) -> ConvQuant<'a> {
+        ConvQuant {
+            input_zero_point: 3,
+            multipliers,
+            shifts,
+            output_zero_point: -7,
+            output_min: -128,
+            output_max: 127,
+            single_rounding,
+        }
+    }
+
     fn bytes(seed: u64, n: usize) -> Vec<i8> {
         floats(seed, n).iter().map(|v| (v * 127.0) as i8).collect()
     }
@@ -483,27 +528,10 @@ mod tests {
                     axis: 0,
                     int4: false,
                 };
-                let (xq, yq) = (Quantization::per_tensor(0.05, 3), Quantization::per_tensor(0.08, -7));
-                let expected = evaluate(
-                    Op::Conv(attrs),
-                    vec![
-                        (x_shape, TensorData::I8(x.clone()), Some(xq)),
-                        (w_shape, TensorData::I8(wt.clone()), Some(wq.clone())),
-                        (vec![c_out], TensorData::I32(bias.clone()), None),
-                    ],
-                    (y_shape.clone(), Some(yq)),
-                    crate::ir::DType::I8,
-                );
-                let (multipliers, shifts) = crate::quant::channel_multipliers(0.05, &wq, 0.08, c_out);
-                let q = ConvQuant {
-                    input_zero_point: 3,
-                    multipliers: &multipliers,
-                    shifts: &shifts,
-                    output_zero_point: -7,
-                    output_min: -128,
-                    output_max: 127,
-                    single_rounding: false,
-                };
+                let shapes = [x_shape, w_shape, y_shape.clone()];
+                let (expected, multipliers, shifts) =
+                    int8_conv_case(attrs, shapes, (&x, &wt, &bias), &wq, 0.08);
+                let q = conv_quant(&multipliers, &shifts, false);
                 let mut y = vec![0i8; y_shape.iter().product()];
                 conv_i8(p, q, &x, &wt, &bias, &mut y);
                 prop_assert_eq!(TensorData::I8(y), expected);
@@ -559,28 +587,11 @@ mod tests {
                 axis: 0,
                 int4: true,
             };
-            let (xq, yq) = (Quantization::per_tensor(0.05, 3), Quantization::per_tensor(0.3, -7));
             let y_shape = vec![1, h_out, w_out, c_out];
-            let expected = evaluate(
-                Op::Conv(attrs),
-                vec![
-                    (vec![1, h, w, c_in], TensorData::I8(x.clone()), Some(xq)),
-                    (vec![c_out, k, k, cin_g], TensorData::I8(wt.clone()), Some(wq.clone())),
-                    (vec![c_out], TensorData::I32(bias.clone()), None),
-                ],
-                (y_shape.clone(), Some(yq)),
-                crate::ir::DType::I8,
-            );
-            let (multipliers, shifts) = crate::quant::channel_multipliers(0.05, &wq, 0.3, c_out);
-            let q = ConvQuant {
-                input_zero_point: 3,
-                multipliers: &multipliers,
-                shifts: &shifts,
-                output_zero_point: -7,
-                output_min: -128,
-                output_max: 127,
-                single_rounding,
-            };
+            let shapes = [vec![1, h, w, c_in], vec![c_out, k, k, cin_g], y_shape.clone()];
+            let (expected, multipliers, shifts) =
+                int8_conv_case(attrs, shapes, (&x, &wt, &bias), &wq, 0.3);
+            let q = conv_quant(&multipliers, &shifts, single_rounding);
             let packed = crate::quant::pack_int4_rows(&wt, taps);
             prop_assert_eq!(packed.len(), c_out * taps.div_ceil(2));
             let mut y = vec![0i8; y_shape.iter().product()];
