@@ -86,7 +86,7 @@ enum Command {
     /// accuracy, and the SQNR of every int8 layer
     #[command(
         after_help = "The float reference is the reference evaluator on the model compiled \
-                            without --quantize and --prune; the build is the generated code, compiled with \
+                            without --quantize, --prune and --cluster; the build is the generated code, compiled with \
                             rustc and run. Labels (N integers) give each one's accuracy.\n\n\
                             Examples:\n  \
                             edgegen validate model.onnx --data x.npy --labels y.npy\n  \
@@ -205,6 +205,11 @@ struct ModelArgs {
     /// layers' weights together, the smallest overall (global)
     #[arg(long = "prune-scope", value_name = "SCOPE")]
     prune_scope: Option<String>,
+    /// Share each layer's weights among K values (2 to 256) found by k-means, stored as a
+    /// codebook and an index per weight (4 bits for K up to 16); with --prune, zero stays one of
+    /// the K; with --quantize int8 the values are int8
+    #[arg(long, value_name = "K")]
+    cluster: Option<String>,
 }
 
 /// Checks a `--calibrator` value, so that clap refuses a wrong one as a usage error.
@@ -258,6 +263,10 @@ impl ModelArgs {
                     self.prune.as_deref(),
                     self.prune_mode.as_deref(),
                     self.prune_scope.as_deref(),
+                )?,
+                cluster: options::cluster_settings(
+                    self.cluster.as_deref(),
+                    self.quantize.as_deref(),
                 )?,
             },
             max_ram: self.max_ram,
@@ -520,6 +529,7 @@ fn validate(
     float_options.passes.int8 = None;
     float_options.passes.stored_weights = None;
     float_options.passes.prune = None;
+    float_options.passes.cluster = None;
     let float = edgegen::compile(&model.model, &float_options, &mut |_, _| {})?;
     let graph = &compiled.graph;
     let (values, samples, _) = read_inputs(graph, data)?;

@@ -129,6 +129,14 @@ pub const MODEL_OPTIONS: &[ModelOption] = &[
                all the layers' weights together, the smallest overall (global)",
         repeatable: false,
     },
+    ModelOption {
+        flag: "cluster",
+        value_name: "K",
+        help: "share each layer's weights among K values (2 to 256) found by k-means, stored as \
+               a codebook and an index per weight (4 bits for K up to 16); with --prune, zero \
+               stays one of the K; with --quantize int8 the values are int8",
+        repeatable: false,
+    },
 ];
 
 /// Parses `NAME=DIMS` (`input=1,3,32,32`).
@@ -398,6 +406,42 @@ pub fn prune_settings(
         (None, None, Some(_)) => Err(Error::invalid_argument(
             "--prune-scope is only used with --prune FRACTION (unstructured pruning)",
         )),
+    }
+}
+
+/// Parses a `--cluster` value: how many values each layer's weights share, 2 to 256.
+pub fn parse_cluster(text: &str) -> std::result::Result<usize, String> {
+    let most = crate::passes::cluster::MAX_CLUSTERS;
+    match text.trim().parse::<usize>() {
+        Ok(k) if (2..=most).contains(&k) => Ok(k),
+        _ => Err(format!(
+            "--cluster takes how many values each layer's weights share, a whole number from 2 \
+             to {most} (16 or fewer give 4-bit indices), such as 16; got '{text}'"
+        )),
+    }
+}
+
+/// The setting of `--cluster K` with the `--quantize` mode it goes with: weights stored in
+/// fewer bits each (`int8-weights`, `fp16`) are refused, since a clustered layer is stored as a
+/// codebook and indices already.
+pub fn cluster_settings(
+    cluster: Option<&str>,
+    quantize: Option<&str>,
+) -> Result<Option<usize>> {
+    let Some(k) = cluster
+        .map(parse_cluster)
+        .transpose()
+        .map_err(Error::invalid_argument)?
+    else {
+        return Ok(None);
+    };
+    match quantize {
+        Some(mode @ ("int8-weights" | "fp16")) => Err(Error::invalid_argument(format!(
+            "--cluster stores each layer's weights as a codebook of {k} values and an index per \
+             weight, already smaller than --quantize {mode} would make them; leave out one of \
+             the two (with --quantize int8 the codebook holds int8 values)"
+        ))),
+        _ => Ok(Some(k)),
     }
 }
 

@@ -416,7 +416,7 @@ error_case!(
     unknown_prune_mode,
     build(
         "{fixtures}/ptq/digits_mlp.onnx",
-        &["--prune", "0.5", "--prune-mode", "channels"]
+        &["--prune", "0.5", "--prune-mode", "4:8"]
     )
 );
 error_case!(
@@ -454,6 +454,25 @@ error_case!(
             "--prune-scope",
             "global"
         ]
+    )
+);
+error_case!(
+    cluster_of_one_value,
+    build("{fixtures}/ptq/digits_mlp.onnx", &["--cluster", "1"])
+);
+error_case!(
+    cluster_beyond_an_eight_bit_index,
+    build("{fixtures}/ptq/digits_mlp.onnx", &["--cluster", "300"])
+);
+error_case!(
+    cluster_count_that_is_not_a_number,
+    build("{fixtures}/ptq/digits_mlp.onnx", &["--cluster", "sixteen"])
+);
+error_case!(
+    cluster_with_weights_stored_in_fewer_bits,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &["--cluster", "16", "--quantize", "int8-weights"]
     )
 );
 

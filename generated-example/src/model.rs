@@ -2017,8 +2017,8 @@ mod kernels {
     pub mod weights {
         //! Where the float convolution and matrix kernels read their weights from: plain `f32` arrays,
         //! or weights stored in fewer bits and decoded as they are read (`--quantize int8-weights`,
-        //! `--quantize fp16`), so that a layer's flash shrinks while it still computes in float and
-        //! needs no scratch memory for decoded weights.
+        //! `--quantize fp16`, and the shared values of `--cluster K`), so that a layer's flash shrinks
+        //! while it still computes in float and needs no scratch memory for decoded weights.
         //!
         //! A kernel takes any [`Weights`] and asks for one weight ([`Weights::at`]) or for a run of
         //! them ([`Weights::within_channel`], [`Weights::across_channels`]); each kernel knows which
@@ -2196,6 +2196,66 @@ mod kernels {
                 first_channel: usize,
             ) -> impl Iterator<Item = f32> {
                 self.within_channel(start, len, first_channel)
+            }
+        }
+
+        /// Weights shared among a few values (`--cluster K`): weight `i` of channel `c` is
+        /// `values[j] * scales[c]` with `j` its [index](codebook_index), or `values[j]` itself when
+        /// `scales` is empty; one scale serves every channel.
+        #[derive(Clone, Copy, Debug)]
+        pub struct Codebook<'a> {
+            pub values: &'a [f32],
+            pub scales: &'a [f32],
+            pub indices: &'a [u8],
+        }
+
+        impl Codebook<'_> {
+            #[inline(always)]
+            fn value(&self, index: usize, channel: usize) -> f32 {
+                let v = self.values[codebook_index(self.indices, self.values.len(), index)];
+                match self.scales.len() {
+                    0 => v,
+                    1 => v * self.scales[0],
+                    _ => v * self.scales[channel],
+                }
+            }
+        }
+
+        impl Weights for Codebook<'_> {
+            #[inline(always)]
+            fn at(self, index: usize, channel: usize) -> f32 {
+                self.value(index, channel)
+            }
+
+            #[inline(always)]
+            fn within_channel(
+                self,
+                start: usize,
+                len: usize,
+                channel: usize,
+            ) -> impl Iterator<Item = f32> {
+                (start..start + len).map(move |i| self.value(i, channel))
+            }
+
+            #[inline(always)]
+            fn across_channels(
+                self,
+                start: usize,
+                len: usize,
+                first_channel: usize,
+            ) -> impl Iterator<Item = f32> {
+                (0..len).map(move |j| self.value(start + j, first_channel + j))
+            }
+        }
+
+        /// Index `i` of a codebook of `count` values: 4 bits when `count ≤ 16`, two per byte (index
+        /// `2j` in the low nibble of byte `j`), else one byte each.
+        #[inline(always)]
+        pub fn codebook_index(indices: &[u8], count: usize, i: usize) -> usize {
+            if count <= 16 {
+                ((indices[i / 2] >> ((i % 2) * 4)) & 0xF) as usize
+            } else {
+                indices[i] as usize
             }
         }
 

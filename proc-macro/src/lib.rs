@@ -55,7 +55,7 @@ use syn::{Ident, Lit, LitStr, Token, bracketed, parse_macro_input};
 ///   fewer bits, no calibration), `max_ram = "64K"` (or a
 ///   number of bytes: the build fails when the model needs more RAM), and `prune = 0.8` with
 ///   `prune_mode = "unstructured"`, `"2:4"` or `"channels"` and `prune_scope = "layer"` or `"global"`
-///   (magnitude pruning). A list in brackets gives an option several times; so does
+///   (magnitude pruning), and `cluster = 16` (weight sharing). A list in brackets gives an option several times; so does
 ///   repeating it.
 ///
 /// The module holds what a file from `edgegen build` holds: `Model` with `new()` and `run(..)`,
@@ -186,6 +186,8 @@ struct Settings {
     prune: Option<String>,
     prune_mode: Option<String>,
     prune_scope: Option<String>,
+    /// `cluster`, checked, and combined with `quantize` once all arguments are in.
+    cluster: Option<String>,
     /// The options that may be given once and were.
     given: std::collections::HashSet<&'static str>,
 }
@@ -234,6 +236,18 @@ fn expand(invocation: &Invocation, manifest_dir: &Path) -> proc_macro2::TokenStr
                 .replace("--prune-mode", "prune_mode =")
                 .replace("--prune-scope", "prune_scope =")
                 .replace("--prune", "prune ="),
+        )),
+    }
+    match options::cluster_settings(
+        settings.cluster.as_deref(),
+        settings.quantize.as_deref(),
+    ) {
+        Ok(k) => settings.compile.passes.cluster = k,
+        Err(e) => errors.push(syn::Error::new(
+            invocation.path.span(),
+            e.to_string()
+                .replace("--cluster", "cluster =")
+                .replace("--quantize", "quantize ="),
         )),
     }
     // Random calibration deserves a warning; a deprecated item is the one way a macro on
@@ -454,6 +468,10 @@ fn apply_option(
                 .map_err(|e| e.replacen("--prune-scope: ", "", 1))?;
             settings.prune_scope = Some(text.to_string());
         }
+        "cluster" => {
+            options::parse_cluster(text).map_err(|e| e.replacen("--cluster ", "", 1))?;
+            settings.cluster = Some(text.to_string());
+        }
         _ => {
             return Err(format!(
                 "the command-line option --{flag} is not available in include_model! yet"
@@ -643,6 +661,25 @@ mod tests {
         assert!(
             expansion.contains("prune_mode = 2:4 sets two of every four weights to zero")
                 && expansion.contains("give prune = 0.5, not 0.8"),
+            "{expansion}"
+        );
+    }
+
+    #[test]
+    fn cluster_is_checked_alone_and_with_quantize() {
+        assert_eq!(errors_of("cluster = 16"), Vec::<String>::new());
+        let bad = errors_of("cluster = 300");
+        assert!(
+            bad.len() == 1 && bad[0].starts_with("cluster: takes how many values"),
+            "{bad:#?}"
+        );
+        let invocation: Invocation =
+            syn::parse_str("\"m.onnx\", cluster = 16, quantize = \"fp16\"")
+                .expect("parses");
+        let expansion = expand(&invocation, Path::new("/nonexistent")).to_string();
+        assert!(
+            expansion.contains("cluster = stores each layer's weights as a codebook")
+                && expansion.contains("than quantize = fp16 would"),
             "{expansion}"
         );
     }

@@ -942,6 +942,7 @@ fn weight_only_quantization() {
                             t.len() + 4 * scale.len()
                         }
                         edgegen::ir::WeightStorage::F16 => 2 * t.len(),
+                        other => panic!("{mode:?} stores '{}' as {other:?}", t.name),
                     };
                     Some(4 * t.len() - stored)
                 })

@@ -60,11 +60,23 @@ pub fn lower(graph: &Graph) -> Result<Program> {
             statics: &mut statics,
             steps: Vec::new(),
             layer_weights: None,
+            codebook: None,
         };
         match lowering.node() {
             Ok(()) => {
                 program.steps.extend(lowering.steps);
-                program.layer_weights.extend(lowering.layer_weights);
+                let mut weights = lowering.layer_weights;
+                if let Some(k) = lowering.codebook {
+                    weights
+                        .get_or_insert(LayerWeights {
+                            node: index,
+                            format: sparse::WeightFormat::Dense,
+                            codebook: None,
+                            macs_executed: crate::report::node_macs(graph, node),
+                        })
+                        .codebook = Some(k);
+                }
+                program.layer_weights.extend(weights);
             }
             Err(e) => problems.push(format!("{}: {e}", graph.describe_node(node))),
         }
@@ -114,6 +126,8 @@ struct Lowering<'a> {
     steps: Vec<Step>,
     /// Set by the layers that choose how to store their weight matrix.
     layer_weights: Option<LayerWeights>,
+    /// Set by a layer whose weights are stored as a codebook of this many values.
+    codebook: Option<usize>,
 }
 
 type R<T> = Result<T, String>;
@@ -378,6 +392,80 @@ impl Lowering<'_> {
                     ],
                 ));
                 Ok((Arg::Local("w".into()), ", int8 weights"))
+            }
+            Some(WeightStorage::Codebook {
+                values: shared,
+                scale,
+                axis,
+            }) => {
+                let all = WeightStorage::codebook_indices(
+                    shared,
+                    scale,
+                    *axis,
+                    tensor.shape(),
+                    values,
+                )
+                .map_err(|i| format!("element {i} of '{name}' is not in its codebook"))?;
+                let indices: Vec<usize> =
+                    (0..len).map(|i| all[source_index(i)] as usize).collect();
+                let bits = WeightStorage::index_bits(shared.len());
+                let packed = sparse::pack_indices(&indices, shared.len());
+                let scales = if scale.is_empty() {
+                    None
+                } else {
+                    Some(self.derived(
+                        "WEIGHT_SCALES",
+                        &format!(
+                            "The scale{} of `{name}`'s shared values{}.",
+                            if scale.len() == 1 { "" } else { "s" },
+                            if scale.len() == 1 {
+                                ""
+                            } else {
+                                ", one per output channel"
+                            }
+                        ),
+                        vec![scale.len()],
+                        TensorData::F32(scale.clone()),
+                    ))
+                };
+                let v = self.derived(
+                    "WEIGHT_VALUES",
+                    &format!(
+                        "The {} values the weights of `{name}` share{}.",
+                        shared.len(),
+                        scales.as_ref().map_or(String::new(), |s| format!(
+                            ", times their scale in `{s}`"
+                        ))
+                    ),
+                    vec![shared.len()],
+                    TensorData::F32(shared.clone()),
+                );
+                let scales = scales.map_or(Value::EmptySlice, Value::StaticRef);
+                let what = format!(
+                    "`{name}`{laid_out}, as the {bits}-bit index of each weight's value in \
+                     `{v}`{}.",
+                    if bits == 4 {
+                        " (two per byte, the first in the low nibble)"
+                    } else {
+                        ""
+                    }
+                );
+                let i = self.derived(
+                    "WEIGHT_INDICES",
+                    &what,
+                    vec![packed.len()],
+                    TensorData::U8(packed),
+                );
+                body.push(view(
+                    "weights::Codebook",
+                    vec![
+                        ("values", Value::StaticRef(v)),
+                        ("scales", scales),
+                        ("indices", Value::StaticRef(i)),
+                    ],
+                ));
+                self.codebook = Some(shared.len());
+                Ok((Arg::Local("w".into()), ", shared weights"))
             }
             Some(WeightStorage::F16) => {
                 let bits: Vec<u16> = (0..len)
@@ -782,13 +870,16 @@ impl Lowering<'_> {
                     let (j, q) = (i / k, i % k);
                     if a.trans_b { j * k + q } else { q * n + j }
                 };
-                let value_bytes = match self.graph.tensor(b_id).storage {
-                    None => 4,
-                    Some(WeightStorage::Int8 { .. }) => 1,
-                    Some(WeightStorage::F16) => 2,
+                let value_bits = match &self.graph.tensor(b_id).storage {
+                    None => 32,
+                    Some(WeightStorage::Int8 { .. }) => 8,
+                    Some(WeightStorage::F16) => 16,
+                    Some(WeightStorage::Codebook { values, .. }) => {
+                        WeightStorage::index_bits(values.len())
+                    }
                 };
                 let encoded =
-                    sparse::choose(n, k, value_bytes, |i| values[source(i)] == 0.0);
+                    sparse::choose(n, k, value_bits, |i| values[source(i)] == 0.0);
                 if encoded.format == sparse::WeightFormat::Dense {
                     self.dense_gemm_weights(a.trans_b, k, n, &mut body)?
                 } else {
@@ -894,6 +985,7 @@ impl Lowering<'_> {
             self.layer_weights = Some(LayerWeights {
                 node: self.index,
                 format,
+                codebook: None,
                 macs_executed: (m * entries) as u64,
             });
         }

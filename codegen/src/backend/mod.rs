@@ -45,8 +45,8 @@ fn breaks_line(c: char) -> bool {
 pub struct Program {
     pub steps: Vec<Step>,
     pub statics: Vec<StaticData>,
-    /// The layers whose weight matrix could be stored sparse, with the format the back end chose
-    /// (`lower::sparse`), in node order.
+    /// The layers whose weight matrix could be stored sparse or as a codebook, with the format
+    /// the back end chose (`lower::sparse`), in node order.
     pub layer_weights: Vec<LayerWeights>,
 }
 
@@ -56,7 +56,22 @@ pub struct Program {
 pub struct LayerWeights {
     pub node: usize,
     pub format: lower::sparse::WeightFormat,
+    /// The number of shared values when the weights are stored as a codebook and indices
+    /// (`--cluster K`), in whichever format.
+    pub codebook: Option<usize>,
     pub macs_executed: u64,
+}
+
+impl LayerWeights {
+    /// The format as the report and the layer comments name it: `dense`, `runs`, `bitmask`,
+    /// and `codebook(K)` or `runs+codebook(K)` for shared weights.
+    pub fn describe(&self) -> String {
+        match (self.format, self.codebook) {
+            (lower::sparse::WeightFormat::Dense, Some(k)) => format!("codebook({k})"),
+            (format, Some(k)) => format!("{}+codebook({k})", format.name()),
+            (format, None) => format.name().to_string(),
+        }
+    }
 }
 
 /// Constant data the generated code holds (weights, tables).
@@ -145,4 +160,6 @@ pub enum Value {
     Array(Vec<Value>),
     /// A reference to static data.
     StaticRef(String),
+    /// An empty slice.
+    EmptySlice,
 }

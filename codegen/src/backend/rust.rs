@@ -117,6 +117,7 @@ fn value(v: &Value) -> String {
         }
         Value::Array(items) => format::array(&items.iter().map(value).collect::<Vec<_>>()),
         Value::StaticRef(name) => format!("&{name}"),
+        Value::EmptySlice => "&[]".to_string(),
     }
 }
 

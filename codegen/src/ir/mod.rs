@@ -75,9 +75,68 @@ pub enum WeightStorage {
     Int8 { scale: Vec<f32>, axis: usize },
     /// IEEE 754 half precision: each value is a float16 widened to `f32`.
     F16,
+    /// Weight sharing (`--cluster K`): each value is one of `values` (at most 256) times its
+    /// channel's scale, `values[j] * scale[c]` in `f32`, with one scale per index of `axis`,
+    /// one for the tensor, or none (the value itself). Generated code stores the values and
+    /// scales and one index per weight, 4 bits when there are 16 values or fewer, else 8.
+    Codebook {
+        values: Vec<f32>,
+        scale: Vec<f32>,
+        axis: usize,
+    },
 }
 
 impl WeightStorage {
+    /// The bits of one codebook index: 4 for up to 16 values, else 8.
+    pub fn index_bits(values: usize) -> usize {
+        if values <= 16 { 4 } else { 8 }
+    }
+
+    /// For a tensor of shape `shape` stored as [`WeightStorage::Codebook`], the position in
+    /// `values` of each element of `data` (the first, if two products are equal), or the
+    /// position of the first element that is none of its channel's products.
+    pub fn codebook_indices(
+        values: &[f32],
+        scale: &[f32],
+        axis: usize,
+        shape: &[usize],
+        data: &[f32],
+    ) -> Result<Vec<u8>, usize> {
+        let channels = scale.len().max(1);
+        let inner: usize = if channels > 1 {
+            shape
+                .get(axis + 1..)
+                .map_or(1, |s| s.iter().product::<usize>().max(1))
+        } else {
+            1
+        };
+        // For each channel, the index of each product's bit pattern.
+        let lookup: Vec<std::collections::HashMap<u32, u8>> = (0..channels)
+            .map(|c| {
+                let mut map = std::collections::HashMap::new();
+                for (j, &v) in values.iter().enumerate() {
+                    let product = match scale.get(c) {
+                        Some(&s) => v * s,
+                        None => v,
+                    };
+                    map.entry(product.to_bits()).or_insert(j as u8);
+                }
+                map
+            })
+            .collect();
+        data.iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let c = if channels > 1 {
+                    (i / inner) % channels
+                } else {
+                    0
+                };
+                lookup[c].get(&v.to_bits()).copied().ok_or(i)
+            })
+            .collect()
+    }
+
     /// The scale of element `index` of a tensor of shape `shape` stored as int8.
     pub fn int8_scale(scale: &[f32], axis: usize, shape: &[usize], index: usize) -> f32 {
         if scale.len() == 1 {
@@ -178,6 +237,10 @@ impl Tensor {
         match &self.storage {
             Some(WeightStorage::Int8 { scale, .. }) => return self.len() + 4 * scale.len(),
             Some(WeightStorage::F16) => return 2 * self.len(),
+            Some(WeightStorage::Codebook { values, scale, .. }) => {
+                let bits = WeightStorage::index_bits(values.len());
+                return 4 * (values.len() + scale.len()) + (self.len() * bits).div_ceil(8);
+            }
             None => {}
         }
         if !self.is_int4() {

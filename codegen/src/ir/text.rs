@@ -214,6 +214,19 @@ pub fn format_type(t: &Tensor) -> String {
             let _ = write!(out, " stored(int8, [{}], {axis})", scales.join(", "));
         }
         Some(WeightStorage::F16) => out.push_str(" stored(f16)"),
+        Some(WeightStorage::Codebook {
+            values,
+            scale,
+            axis,
+        }) => {
+            let list = |v: &[f32]| v.iter().map(|&x| format_f32(x)).collect::<Vec<_>>();
+            let _ = write!(
+                out,
+                " stored(codebook, [{}], [{}], {axis})",
+                list(values).join(", "),
+                list(scale).join(", ")
+            );
+        }
         None => {}
     }
     out
@@ -720,9 +733,19 @@ impl Parser {
         }
     }
 
-    /// `stored(int8, [scales], axis)` or `stored(f16)`.
+    /// `stored(int8, [scales], axis)`, `stored(f16)` or `stored(codebook, [values], [scales],
+    /// axis)`.
     fn storage(&mut self) -> Result<WeightStorage, ParseError> {
-        let expected = "stored(int8, [scales], axis) or stored(f16)";
+        let expected = "stored(int8, [scales], axis), stored(f16) or stored(codebook, [values], [scales], axis)";
+        let floats = |list: &[AttrValue]| -> Option<Vec<f32>> {
+            list.iter()
+                .map(|v| match v {
+                    AttrValue::Float(x) => Some(*x),
+                    AttrValue::Int(i) => Some(*i as f32),
+                    _ => None,
+                })
+                .collect()
+        };
         let AttrValue::Call(_, args) = self.attr_value()? else {
             return self.error(format!("expected {expected}"));
         };
@@ -733,18 +756,24 @@ impl Parser {
                 AttrValue::List(s),
                 AttrValue::Int(axis),
             ] if kind == "int8" && *axis >= 0 => {
-                let scale: Option<Vec<f32>> = s
-                    .iter()
-                    .map(|v| match v {
-                        AttrValue::Float(x) => Some(*x),
-                        AttrValue::Int(i) => Some(*i as f32),
-                        _ => None,
-                    })
-                    .collect();
-                scale.map(|scale| WeightStorage::Int8 {
+                floats(s).map(|scale| WeightStorage::Int8 {
                     scale,
                     axis: *axis as usize,
                 })
+            }
+            [
+                AttrValue::Word(kind),
+                AttrValue::List(v),
+                AttrValue::List(s),
+                AttrValue::Int(axis),
+            ] if kind == "codebook" && *axis >= 0 => {
+                floats(v)
+                    .zip(floats(s))
+                    .map(|(values, scale)| WeightStorage::Codebook {
+                        values,
+                        scale,
+                        axis: *axis as usize,
+                    })
             }
             _ => None,
         };
@@ -1015,6 +1044,40 @@ mod tests {
         assert_eq!(w.stored_bytes(), 6 + 2 * 4);
         assert_eq!(graph.tensor(graph.nodes[1].inputs[1]).stored_bytes(), 8);
         assert_eq!(print(&graph, PrintOptions::default()), text);
+    }
+
+    #[test]
+    fn codebook_weights_round_trip_and_must_hold_their_values() {
+        // Column c of `w` is a value of the codebook times scale c (axis 1).
+        let text = r#"graph "shared" {
+  input %x: f32[1, 3]
+  const %w: f32[3, 2] stored(codebook, [-1.0, 0.0, 3.0], [0.5, 2.0], 1) = [1.5, 6.0, -0.5, 0.0, 0.0, -2.0]
+  const %v: f32[2, 2] stored(codebook, [0.25, -4.0], [], 0) = [0.25, 0.25, -4.0, 0.25]
+  %y: f32[1, 2] = Gemm(%x, %w) @fc
+  %z: f32[1, 2] = Gemm(%y, %v) @fc2
+  output %z
+}
+"#;
+        let graph = parse(text).unwrap();
+        assert_eq!(
+            crate::ir::validate(&graph, crate::ir::validate::Stage::Inferred),
+            Ok(())
+        );
+        // Three values and two scales (4 bytes each) and six 4-bit indices.
+        let w = graph.tensor(graph.nodes[0].inputs[1]);
+        assert_eq!(w.stored_bytes(), 4 * 5 + 3);
+        assert_eq!(print(&graph, PrintOptions::default()), text);
+
+        let wrong = text.replace("[1.5, 6.0,", "[1.5, 3.0,");
+        let problems = crate::ir::validate(
+            &parse(&wrong).unwrap(),
+            crate::ir::validate::Stage::Inferred,
+        )
+        .unwrap_err();
+        assert!(
+            problems.contains("element 1, 3, is none of the codebook's values"),
+            "{problems}"
+        );
     }
 
     #[test]

@@ -309,6 +309,45 @@ fn check_storage(tensor: &Tensor, storage: &WeightStorage, problems: &mut Vec<St
                 ));
             }
         }
+        WeightStorage::Codebook {
+            values: shared,
+            scale,
+            axis,
+        } => {
+            if shared.is_empty()
+                || shared.len() > 256
+                || shared.iter().any(|v| !v.is_finite())
+            {
+                problems.push(format!(
+                    "'{name}' is stored as a codebook of {} values, not 1 to 256 finite ones",
+                    shared.len()
+                ));
+                return;
+            }
+            if let Some(bad) = scale.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+                problems.push(format!(
+                    "'{name}' is stored as a codebook with the scale {bad}"
+                ));
+                return;
+            }
+            if scale.len() > 1 && shape.get(*axis) != Some(&scale.len()) {
+                problems.push(format!(
+                    "'{name}' {shape:?} is stored as a codebook with {} scales along axis \
+                     {axis}",
+                    scale.len()
+                ));
+                return;
+            }
+            if let Err(i) =
+                WeightStorage::codebook_indices(shared, scale, *axis, shape, values)
+            {
+                problems.push(format!(
+                    "'{name}' is stored as a codebook but its element {i}, {}, is none of the \
+                     codebook's values times its scale",
+                    values[i]
+                ));
+            }
+        }
         WeightStorage::F16 => {
             let widen = crate::kernels::weights::f16_to_f32;
             let narrow = |v: f32| crate::kernels::elementwise::f16_from_f64(v as f64);

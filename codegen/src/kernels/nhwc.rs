@@ -156,6 +156,31 @@ pub fn conv_i8_int4_weights(
     });
 }
 
+/// [`conv_i8`] with weights shared among at most 256 int8 values (`--cluster K`): weight `i`
+/// (in [`conv_i8`]'s order) is `codebook[j]` with `j` its
+/// [`codebook_index`](super::weights::codebook_index).
+#[inline(always)]
+pub fn conv_i8_codebook(
+    p: Window,
+    q: ConvQuant,
+    x: &[i8],
+    codebook: &[i8],
+    indices: &[u8],
+    bias: &[i32],
+    y: &mut [i8],
+) {
+    let taps = p.k_h * p.k_w * (p.c_in / p.groups);
+    conv_i8_by(p, q, x, bias, y, |oc, tap, pixel, offset| {
+        let first = oc * taps + tap;
+        let mut acc = 0i32;
+        for (i, &a) in pixel.iter().enumerate() {
+            let j = super::weights::codebook_index(indices, codebook.len(), first + i);
+            acc += (a as i32 + offset) * codebook[j] as i32;
+        }
+        acc
+    });
+}
+
 /// The loops of the int8 convolutions: for each output value, the bias plus
 /// `dot(oc, tap, pixel, input_offset)` over the kernel taps inside the image (`tap` the index
 /// of the tap's first weight within channel `oc`'s, `pixel` the input channels of its group),
@@ -596,6 +621,16 @@ mod tests {
             prop_assert_eq!(packed.len(), c_out * taps.div_ceil(2));
             let mut y = vec![0i8; y_shape.iter().product()];
             conv_i8_int4_weights(p, q, &x, &packed, &bias, &mut y);
+            // The same weights as a codebook of their (at most 16) values give the same bytes.
+            let mut values = wt.clone();
+            values.sort_unstable();
+            values.dedup();
+            let indices: Vec<usize> =
+                wt.iter().map(|w| values.binary_search(w).unwrap_or(0)).collect();
+            let indices = crate::backend::lower::sparse::pack_indices(&indices, values.len());
+            let mut shared = vec![0i8; y.len()];
+            conv_i8_codebook(p, q, &x, &values, &indices, &bias, &mut shared);
+            prop_assert_eq!(&shared, &y);
             // The evaluator rounds as TFLite does; single rounding is checked against the int8
             // kernel on the same values.
             if single_rounding {

@@ -1,5 +1,7 @@
 //! Kernels of fully connected layers whose weights are stored without their zeros: the int8
-//! fully connected layer and the float `Gemm`, each in two sparse formats. The back end
+//! fully connected layer and the float `Gemm`, each in two sparse formats; and the int8 layer
+//! whose weights share a few values (`--cluster K`), stored as a codebook and indices (float
+//! layers read theirs through [`super::weights::Codebook`]). The back end
 //! (`backend::lower::sparse`) stores a layer in whichever of dense, [runs](#runs) and
 //! [bitmask](#bitmask) takes the fewest bytes, counting every array the format needs (a sparse
 //! one only when it saves a quarter of the dense bytes), so a
@@ -163,6 +165,30 @@ pub fn fully_connected_i8_bitmask(
             acc += (row[q] as i32 - p.input_zero_point)
                 * (values[t] as i32 - p.weight_zero_point);
         });
+        acc
+    });
+}
+
+/// [`super::int8::fully_connected_i8`] with weights shared among at most 256 int8 values
+/// (`--cluster K`): weight `q` of output `j` is `codebook[i]` with `i` the
+/// [`codebook_index`](super::weights::codebook_index) of position `j * k + q`.
+#[inline(always)]
+pub fn fully_connected_i8_codebook(
+    p: FullyConnectedI8,
+    a: &[i8],
+    codebook: &[i8],
+    indices: &[u8],
+    bias: &[i32],
+    weight_scales: &[f32],
+    y: &mut [i8],
+) {
+    super::int8::fully_connected_by(p, a, bias, weight_scales, y, |j, row| {
+        let mut acc = 0i32;
+        for (q, &x) in row.iter().enumerate() {
+            let i = super::weights::codebook_index(indices, codebook.len(), j * p.k + q);
+            acc += (x as i32 - p.input_zero_point)
+                * (codebook[i] as i32 - p.weight_zero_point);
+        }
         acc
     });
 }
@@ -389,6 +415,31 @@ mod tests {
             let p = int8_params(m, k, n, zero_point);
             let (dense, sparse) = int8_both(format, p, &a, &b, &bias, &scales);
             prop_assert_eq!(sparse, dense);
+        }
+
+        /// Weights of up to 16 values (4-bit indices) or more (8-bit), as a codebook: the
+        /// dense kernel's bytes.
+        #[test]
+        fn int8_codebook_kernel_gives_the_dense_kernels_bytes(
+            m in 1..4usize, k in 1..40usize, n in 1..9usize, count in 1..40usize,
+            seed in any::<u64>(), zero_point in prop_oneof![Just(0i32), -3..3i32],
+        ) {
+            let a: Vec<i8> = floats(seed ^ 1, m * k).iter().map(|v| (v * 127.0) as i8).collect();
+            let shared: Vec<i8> = (0..count).map(|v| (v as i32 * 6 - 120) as i8).collect();
+            let indices: Vec<usize> = floats(seed, n * k)
+                .iter()
+                .map(|v| ((v.abs() * 1000.0) as usize) % count)
+                .collect();
+            let b: Vec<i8> = indices.iter().map(|&i| shared[i]).collect();
+            let packed = crate::backend::lower::sparse::pack_indices(&indices, count);
+            let bias: Vec<i32> = (0..n as i32).map(|j| j * 311 - 900).collect();
+            let scales = [0.02f32];
+            let p = int8_params(m, k, n, zero_point);
+            let mut dense = vec![0i8; m * n];
+            fully_connected_i8(p, &a, &b, &bias, &scales, &mut dense);
+            let mut codebook = vec![0i8; m * n];
+            fully_connected_i8_codebook(p, &a, &shared, &packed, &bias, &scales, &mut codebook);
+            prop_assert_eq!(codebook, dense);
         }
 
         /// Same summation order as the dense kernel: the same floats, bit for bit.

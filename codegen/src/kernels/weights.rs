@@ -1,7 +1,7 @@
 //! Where the float convolution and matrix kernels read their weights from: plain `f32` arrays,
 //! or weights stored in fewer bits and decoded as they are read (`--quantize int8-weights`,
-//! `--quantize fp16`), so that a layer's flash shrinks while it still computes in float and
-//! needs no scratch memory for decoded weights.
+//! `--quantize fp16`, and the shared values of `--cluster K`), so that a layer's flash shrinks
+//! while it still computes in float and needs no scratch memory for decoded weights.
 //!
 //! A kernel takes any [`Weights`] and asks for one weight ([`Weights::at`]) or for a run of
 //! them ([`Weights::within_channel`], [`Weights::across_channels`]); each kernel knows which
@@ -182,6 +182,66 @@ impl Weights for F16<'_> {
     }
 }
 
+/// Weights shared among a few values (`--cluster K`): weight `i` of channel `c` is
+/// `values[j] * scales[c]` with `j` its [index](codebook_index), or `values[j]` itself when
+/// `scales` is empty; one scale serves every channel.
+#[derive(Clone, Copy, Debug)]
+pub struct Codebook<'a> {
+    pub values: &'a [f32],
+    pub scales: &'a [f32],
+    pub indices: &'a [u8],
+}
+
+impl Codebook<'_> {
+    #[inline(always)]
+    fn value(&self, index: usize, channel: usize) -> f32 {
+        let v = self.values[codebook_index(self.indices, self.values.len(), index)];
+        match self.scales.len() {
+            0 => v,
+            1 => v * self.scales[0],
+            _ => v * self.scales[channel],
+        }
+    }
+}
+
+impl Weights for Codebook<'_> {
+    #[inline(always)]
+    fn at(self, index: usize, channel: usize) -> f32 {
+        self.value(index, channel)
+    }
+
+    #[inline(always)]
+    fn within_channel(
+        self,
+        start: usize,
+        len: usize,
+        channel: usize,
+    ) -> impl Iterator<Item = f32> {
+        (start..start + len).map(move |i| self.value(i, channel))
+    }
+
+    #[inline(always)]
+    fn across_channels(
+        self,
+        start: usize,
+        len: usize,
+        first_channel: usize,
+    ) -> impl Iterator<Item = f32> {
+        (0..len).map(move |j| self.value(start + j, first_channel + j))
+    }
+}
+
+/// Index `i` of a codebook of `count` values: 4 bits when `count ≤ 16`, two per byte (index
+/// `2j` in the low nibble of byte `j`), else one byte each.
+#[inline(always)]
+pub fn codebook_index(indices: &[u8], count: usize, i: usize) -> usize {
+    if count <= 16 {
+        ((indices[i / 2] >> ((i % 2) * 4)) & 0xF) as usize
+    } else {
+        indices[i] as usize
+    }
+}
+
 /// IEEE 754 half precision to single precision (exact: every float16 is an `f32`).
 #[inline(always)]
 pub fn f16_to_f32(bits: u16) -> f32 {
@@ -281,6 +341,20 @@ mod tests {
                 scales: &scales,
             };
             let f16 = F16 { bits: &halves };
+            // Shared weights: nine values, each weight's index from the int8 integers.
+            let shared = [-1.5f32, -0.75, -0.25, 0.0, 0.125, 0.5, 1.0, 2.0, 3.5];
+            let codebook_indices: Vec<u8> = integers
+                .iter()
+                .map(|&q| q.unsigned_abs() % 9)
+                .collect::<Vec<u8>>()
+                .chunks(2)
+                .map(|pair| pair[0] | pair.get(1).map_or(0, |h| h << 4))
+                .collect();
+            let codebook = Codebook {
+                values: &shared,
+                scales: &scales,
+                indices: &codebook_indices,
+            };
             let decode = |w: &dyn Fn(usize, usize) -> f32| -> Vec<f32> {
                 (0..c_out * per_channel)
                     .map(|i| w(i, i / per_channel))
@@ -364,6 +438,19 @@ mod tests {
                 )),
                 "int8, c_in {c_in}, k {k}"
             );
+            let decoded_codebook = decode(&|i, c| codebook.at(i, c));
+            assert_eq!(
+                run(&|y, last| convolve(shape, &x, codebook, &bias, y, last)),
+                run(&|y, last| convolve(
+                    shape,
+                    &x,
+                    decoded_codebook.as_slice(),
+                    &bias,
+                    y,
+                    last
+                )),
+                "codebook, c_in {c_in}, k {k}"
+            );
             assert_eq!(
                 run(&|y, last| convolve(shape, &x, f16, &bias, y, last)),
                 run(&|y, last| convolve(shape, &x, decoded_f16.as_slice(), &bias, y, last)),
@@ -397,6 +484,41 @@ mod tests {
         gemm::gemm(p, &a, int8, &c, &mut y1);
         gemm::gemm(p, &a, decoded.as_slice(), &c, &mut y2);
         assert_eq!(y1, y2);
+        // Shared weights of more than 16 values take a byte per index; without scales, each
+        // weight is its value.
+        let shared: Vec<f32> = (0..20).map(|v| v as f32 * 0.25 - 2.0).collect();
+        let indices: Vec<u8> = integers.iter().map(|&q| q.unsigned_abs() % 20).collect();
+        let codebook = Codebook {
+            values: &shared,
+            scales: &[],
+            indices: &indices,
+        };
+        let decoded: Vec<f32> = (0..k * n).map(|i| shared[indices[i] as usize]).collect();
+        gemm::gemm(p, &a, codebook, &c, &mut y1);
+        gemm::gemm(p, &a, decoded.as_slice(), &c, &mut y2);
+        assert_eq!(y1, y2);
+    }
+
+    #[test]
+    fn codebook_weights_decode_by_index_and_channel() {
+        // Indices 1, 2, 0, 3 (two per byte, low nibble first) into four values.
+        let values = [0.5f32, -1.0, 2.0, 0.0];
+        let indices = [0x21u8, 0x30];
+        let scaled = Codebook {
+            values: &values,
+            scales: &[1.0, 0.5],
+            indices: &indices,
+        };
+        let across: Vec<f32> = scaled.across_channels(0, 2, 0).collect();
+        assert_eq!(across, [-1.0, 1.0]);
+        let within: Vec<f32> = scaled.within_channel(2, 2, 1).collect();
+        assert_eq!(within, [0.25, 0.0]);
+        let one_scale = Codebook {
+            values: &values,
+            scales: &[4.0],
+            indices: &indices,
+        };
+        assert_eq!(one_scale.at(2, 1), 2.0);
     }
 
     #[test]

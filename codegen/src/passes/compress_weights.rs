@@ -113,7 +113,7 @@ pub fn compress_weights(graph: &mut Graph, options: &PassOptions) -> Result<Pass
 
 /// The axis of a layer's weights (input 1) along which its output channels run, for the layers
 /// whose kernels read stored weights.
-fn output_channel_axis(op: &Op) -> Option<usize> {
+pub(super) fn output_channel_axis(op: &Op) -> Option<usize> {
     match op {
         // `B` is `[k, n]`, or `[n, k]` with `transB`.
         Op::Gemm(a) => Some(if a.trans_b { 0 } else { 1 }),

@@ -3,7 +3,8 @@
 //! ```text
 //! widen_float16 → infer_shapes → remove_identity → fold_constants → fuse_matmul_add → fold_batch_norm
 //!   → fuse_activation → remove_dead_nodes → prune (with --prune or --prune-mode 2:4)
-//!   → quantize (with --quantize int8) → plan_memory
+//!   → cluster (with --cluster K) → quantize (with --quantize int8) → compress_weights
+//!   → plan_memory
 //! ```
 //!
 //! A pass is a function `fn(&mut Graph, &PassOptions) -> Result<PassReport>`, testable on a
@@ -11,6 +12,7 @@
 //! an invariant is named at once. Users can turn optional passes off (`--disable-pass NAME`) and
 //! print the IR after any pass (`--dump-after NAME`), as in TVM's pass manager.
 
+pub mod cluster;
 pub mod compress_weights;
 pub mod dead_nodes;
 pub mod fold_batch_norm;
@@ -47,6 +49,8 @@ pub struct PassOptions {
     pub stored_weights: Option<compress_weights::StoredWeights>,
     /// Magnitude pruning (`--prune FRACTION`, `--prune-mode`, `--prune-scope`).
     pub prune: Option<prune::PruneSettings>,
+    /// Weight sharing (`--cluster K`): each layer's weights take at most `K` values.
+    pub cluster: Option<usize>,
 }
 
 /// A callback that long passes tell how far they have got: `(task, done, total)`, such as
@@ -175,6 +179,13 @@ pub const PIPELINE: &[Pass] = &[
         description: "zero the smallest float weights of fully connected layers and convolutions \
                       (with --prune FRACTION or --prune-mode 2:4), or remove whole channels \
                       (--prune-mode channels)",
+    },
+    Pass {
+        name: "cluster",
+        run: cluster::cluster,
+        required: true,
+        description: "share each float layer's weights among K values found by k-means (with \
+                      --cluster K), stored as a codebook and indices",
     },
     Pass {
         name: "quantize",

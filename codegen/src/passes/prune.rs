@@ -178,18 +178,19 @@ pub fn prunable_weights(
     Some((weights, layout))
 }
 
-/// A layer the pass prunes.
-struct Layer {
-    node: usize,
-    weights: TensorId,
+/// A layer the pass prunes (or `cluster` clusters).
+pub(super) struct Layer {
+    pub(super) node: usize,
+    pub(super) weights: TensorId,
     layout: ReductionLayout,
     /// `|w|` of every weight, in order.
     magnitudes: Vec<f64>,
     zeros_before: usize,
 }
 
-/// The layers with prunable float weights, and a line for each layer left as it is.
-fn layers(graph: &Graph) -> (Vec<Layer>, Vec<String>) {
+/// The layers with float weights read by nothing else, and a line for each layer left as it
+/// is, saying why (`done` is what the pass does to weights: "pruned", "clustered").
+pub(super) fn layers(graph: &Graph, done: &str) -> (Vec<Layer>, Vec<String>) {
     // How many times each tensor is read, so that weights shared with anything else stay.
     let mut uses: HashMap<TensorId, usize> = HashMap::new();
     for node in &graph.nodes {
@@ -210,7 +211,7 @@ fn layers(graph: &Graph) -> (Vec<Layer>, Vec<String>) {
         let what = graph.describe_node(node);
         if !matches!(tensor.dtype, DType::F32 | DType::F64) {
             left.push(format!(
-                "{what}: left as it is, its weights are {} (only float weights are pruned)",
+                "{what}: left as it is, its weights are {} (only float weights are {done})",
                 tensor.dtype
             ));
             continue;
@@ -312,7 +313,7 @@ pub fn prune(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
         report.details.extend(lines);
         return Ok(report);
     }
-    let (layers, left) = layers(graph);
+    let (layers, left) = layers(graph, "pruned");
     // For each layer, the positions of its weights that become zero.
     let zeroed: Vec<Vec<usize>> = match settings {
         PruneSettings::Unstructured {

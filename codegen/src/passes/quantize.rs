@@ -116,7 +116,7 @@ pub enum WeightBits {
 
 impl WeightBits {
     /// The largest magnitude of a weight quantized from float: 127 or 7.
-    fn largest(self) -> f32 {
+    pub(crate) fn largest(self) -> f32 {
         match self {
             WeightBits::Int8 => 127.0,
             WeightBits::Int4 => 7.0,

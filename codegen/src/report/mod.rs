@@ -86,13 +86,14 @@ pub fn layer_weight_bytes(program: &Program, node: usize) -> usize {
 }
 
 /// How layer `node`'s weights are stored: the format the back end chose for a fully connected
-/// layer (`dense`, `runs`, `bitmask`), `dense` for another layer with static data, `-` for a
+/// layer or a layer of shared weights ([`crate::backend::LayerWeights::describe`]), `dense` for
+/// another layer with static data, `-` for a
 /// layer without; and the multiply-accumulates its kernel executes (the dense count unless its
 /// weights are sparse).
 pub fn layer_weight_format(graph: &Graph, program: &Program, node: usize) -> (String, u64) {
     let macs = node_macs(graph, &graph.nodes[node]);
     match program.layer_weights.iter().find(|l| l.node == node) {
-        Some(l) => (l.format.name().to_string(), l.macs_executed),
+        Some(l) => (l.describe(), l.macs_executed),
         None if layer_weight_bytes(program, node) > 0 => ("dense".to_string(), macs),
         None => ("-".to_string(), macs),
     }

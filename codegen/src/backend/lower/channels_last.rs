@@ -21,6 +21,69 @@ fn isize_(n: i32) -> Value {
     Value::Isize(n as isize)
 }
 
+/// How an int8 layer's weights reach its kernel.
+pub(super) enum Int8Weights {
+    /// As they are: a static array, or a run-time input.
+    Plain(Arg),
+    /// 4-bit integers packed two per byte.
+    Int4(Arg),
+    /// The `values` int8 values the weights share, and each weight's 4-bit index.
+    Codebook {
+        codebook: Arg,
+        indices: Arg,
+        values: usize,
+    },
+}
+
+impl Int8Weights {
+    /// The kernel that reads them, from the name of the one that reads plain weights
+    /// (`nhwc::conv_i8`, `int8::fully_connected_i8`).
+    fn kernel(&self, plain: &str) -> String {
+        match self {
+            Int8Weights::Plain(_) => plain.to_string(),
+            Int8Weights::Int4(_) => format!("{plain}_int4_weights"),
+            Int8Weights::Codebook { .. } => {
+                let name = plain.rsplit("::").next().unwrap_or(plain);
+                let module = if name.starts_with("conv") {
+                    "nhwc"
+                } else {
+                    "sparse"
+                };
+                format!("{module}::{name}_codebook")
+            }
+        }
+    }
+
+    /// The weights as the one argument of a kernel that reads plain weights.
+    fn plain(self) -> R<Arg> {
+        match self {
+            Int8Weights::Plain(w) => Ok(w),
+            _ => Err("only int8 layers read 4-bit or shared int8 weights".into()),
+        }
+    }
+
+    /// The kernel's weight arguments.
+    fn args(self) -> Vec<Arg> {
+        match self {
+            Int8Weights::Plain(w) | Int8Weights::Int4(w) => vec![w],
+            Int8Weights::Codebook {
+                codebook, indices, ..
+            } => vec![codebook, indices],
+        }
+    }
+
+    /// What the layer's comment says of them.
+    fn detail(&self) -> String {
+        match self {
+            Int8Weights::Plain(_) => String::new(),
+            Int8Weights::Int4(_) => ", 4-bit weights".to_string(),
+            Int8Weights::Codebook { values, .. } => {
+                format!(", weights sharing {values} values")
+            }
+        }
+    }
+}
+
 impl Lowering<'_> {
     fn quantization(&self, t: TensorId) -> R<&Quantization> {
         let tensor = self.graph.tensor(t);
@@ -31,14 +94,16 @@ impl Lowering<'_> {
     }
 
     /// The int8 weights (input 1, `[n, k]`) in a sparse format when one is smaller than dense
-    /// ([`sparse::choose`]): the values and the runs or mask as new static data, and the
-    /// encoding. `None` keeps them dense (and 4-bit weights, which stay packed, always).
+    /// ([`sparse::choose`]) and than `codebook_bytes`, the bytes of a codebook of them: the
+    /// values and the runs or mask as new static data, and the encoding. `None` keeps them dense
+    /// (and 4-bit weights, which stay packed, always).
     #[allow(clippy::type_complexity)]
     fn sparse_int8_weights(
         &mut self,
         n: usize,
         k: usize,
         zero_point: i32,
+        codebook_bytes: Option<usize>,
     ) -> R<Option<(Arg, Arg, sparse::Encoded)>> {
         let tensor = self.graph.tensor(self.node.inputs[1]);
         let Some(TensorData::I8(weights)) = &tensor.data else {
@@ -47,8 +112,10 @@ impl Lowering<'_> {
         if tensor.is_int4() || weights.len() != n * k {
             return Ok(None);
         }
-        let encoded = sparse::choose(n, k, 1, |i| weights[i] as i32 == zero_point);
-        if encoded.format == WeightFormat::Dense {
+        let encoded = sparse::choose(n, k, 8, |i| weights[i] as i32 == zero_point);
+        if encoded.format == WeightFormat::Dense
+            || codebook_bytes.is_some_and(|bytes| bytes <= encoded.bytes(8))
+        {
             return Ok(None);
         }
         let name = crate::backend::comment(&tensor.name);
@@ -70,14 +137,53 @@ impl Lowering<'_> {
         Ok(Some((Arg::Static(values), Arg::Static(index), encoded)))
     }
 
-    /// The weights (input 1) as a kernel argument, and whether they are 4-bit. 4-bit weights
+    /// A codebook for the constant int8 weights (input 1) of an int8 layer, when they share at
+    /// most 16 values and that saves a quarter of their bytes ([`sparse::int8_codebook`]).
+    fn int8_codebook(&self) -> Option<(Vec<i8>, Vec<u8>)> {
+        let tensor = self.graph.tensor(self.node.inputs[1]);
+        match &tensor.data {
+            Some(TensorData::I8(values)) if !tensor.is_int4() && self.is_quantized() => {
+                sparse::int8_codebook(values)
+            }
+            _ => None,
+        }
+    }
+
+    /// The weights (input 1) as the kernel takes them ([`Int8Weights`]). 4-bit weights
     /// ([`Quantization::int4`]) become new static bytes, packed two per byte with one row per
     /// output channel (index of the first axis), each row padded to a whole byte
-    /// ([`quant::pack_int4_rows`]); the `*_int4_weights` kernels read that layout.
-    fn weight_operand(&mut self, inputs: &mut Vec<TensorId>) -> R<(Arg, bool)> {
+    /// ([`quant::pack_int4_rows`]); the `*_int4_weights` kernels read that layout. The weights
+    /// of an int8 layer that share a few values become a codebook and indices.
+    fn weight_operand(&mut self, inputs: &mut Vec<TensorId>) -> R<Int8Weights> {
         let tensor = self.graph.tensor(self.node.inputs[1]);
+        let name = crate::backend::comment(&tensor.name);
+        if let Some((codebook, indices)) = self.int8_codebook() {
+            let count = codebook.len();
+            let values = self.derived(
+                "WEIGHT_VALUES",
+                &format!("The {count} int8 values the weights of `{name}` share."),
+                vec![count],
+                TensorData::I8(codebook),
+            );
+            let what = format!(
+                "`{name}` as the 4-bit index of each weight's value in `{values}` (two per \
+                 byte, the first in the low nibble)."
+            );
+            let indices = self.derived(
+                "WEIGHT_INDICES",
+                &what,
+                vec![indices.len()],
+                TensorData::U8(indices),
+            );
+            self.codebook = Some(count);
+            return Ok(Int8Weights::Codebook {
+                codebook: Arg::Static(values),
+                indices: Arg::Static(indices),
+                values: count,
+            });
+        }
         if !tensor.is_int4() {
-            return Ok((self.operand(1, "WEIGHT", inputs)?, false));
+            return Ok(Int8Weights::Plain(self.operand(1, "WEIGHT", inputs)?));
         }
         let Some(TensorData::I8(values)) = &tensor.data else {
             return Err(format!(
@@ -89,14 +195,13 @@ impl Lowering<'_> {
         let row_len = values.len() / rows;
         let packed = quant::pack_int4_rows(values, row_len);
         let doc = format!(
-            "Constant `{}`: 4-bit weights in [-8, 7], {row_len} per output channel, packed two \
+            "Constant `{name}`: 4-bit weights in [-8, 7], {row_len} per output channel, packed two \
              per byte (value 2j in the low nibble of byte j, 2j + 1 in the high nibble), each \
-             channel starting on a whole byte.",
-            crate::backend::comment(&tensor.name)
+             channel starting on a whole byte."
         );
         let shape = vec![rows, row_len.div_ceil(2)];
         let name = self.derived("WEIGHT", &doc, shape, TensorData::U8(packed));
-        Ok((Arg::Static(name), true))
+        Ok(Int8Weights::Int4(Arg::Static(name)))
     }
 
     /// Whether the op computes on quantized int8 data.
@@ -166,14 +271,13 @@ impl Lowering<'_> {
         let weights = self.graph.tensor(self.node.inputs[1]);
         // Constant float weights go through `weights::Weights`, which also reads them stored
         // as int8 or float16.
-        let (w, int4_weights, stored) =
+        let (w, stored) =
             if weights.is_constant() && weights.dtype == DType::F32 && !self.is_quantized()
             {
                 let (w, stored) = self.float_weights(None, &mut body)?;
-                (w, false, stored)
+                (Int8Weights::Plain(w), stored)
             } else {
-                let (w, int4) = self.weight_operand(&mut inputs)?;
-                (w, int4, "")
+                (self.weight_operand(&mut inputs)?, "")
             };
         let bias = if self.node.inputs.len() > 2 {
             self.operand(2, "BIAS", &mut inputs)?
@@ -235,28 +339,14 @@ impl Lowering<'_> {
                     ],
                 ),
             ));
-            let kernel = if int4_weights {
-                "nhwc::conv_i8_int4_weights"
-            } else {
-                "nhwc::conv_i8"
-            };
-            body.push(Stmt::Call(
-                kernel.into(),
-                vec![
-                    Arg::Local("p".into()),
-                    Arg::Local("q".into()),
-                    x,
-                    w,
-                    bias,
-                    Arg::Output,
-                ],
-            ));
-            detail.push_str(if int4_weights {
-                ", int8, 4-bit weights"
-            } else {
-                ", int8"
-            });
+            let kernel = w.kernel("nhwc::conv_i8");
+            detail.push_str(&format!(", int8{}", w.detail()));
+            let mut args = vec![Arg::Local("p".into()), Arg::Local("q".into()), x];
+            args.extend(w.args());
+            args.extend([bias, Arg::Output]);
+            body.push(Stmt::Call(kernel, args));
         } else if is_hybrid_conv(self.graph, self.node)? {
+            let w = w.plain()?;
             let (weight_scale, _) = quant::single(
                 Some(self.quantization(self.node.inputs[1])?),
                 "the weights",
@@ -277,6 +367,7 @@ impl Lowering<'_> {
                 ", int8 weights (hybrid: the input is quantized to int8 per image as it is read)",
             );
         } else {
+            let w = w.plain()?;
             body.push(Stmt::Call(
                 "nhwc::conv_f32".into(),
                 vec![
@@ -360,27 +451,39 @@ impl Lowering<'_> {
         };
         let mut inputs = Vec::new();
         let xa = self.operand(0, "X", &mut inputs)?;
-        let sparse = self.sparse_int8_weights(n, k, weight_zero_point)?;
-        let (w, int4_weights) = match &sparse {
-            Some((values, _, _)) => (values.clone(), false),
+        let codebook_bytes = self
+            .int8_codebook()
+            .map(|(values, indices)| values.len() + indices.len());
+        let sparse = self.sparse_int8_weights(n, k, weight_zero_point, codebook_bytes)?;
+        let w = match &sparse {
+            Some((values, _, _)) => Int8Weights::Plain(values.clone()),
             None => self.weight_operand(&mut inputs)?,
         };
+        let int4_weights = matches!(w, Int8Weights::Int4(_));
+        let weights_detail = w.detail();
         let bias = if self.node.inputs.len() > 2 {
             self.operand(2, "BIAS", &mut inputs)?
         } else {
             Arg::Empty
         };
+        // Scales that are all equal (`--per-tensor`, shared weights) are stored once.
+        let one_scale = wq.scale.windows(2).all(|pair| pair[0] == pair[1]);
+        let weight_scales = if one_scale {
+            wq.scale[..1].to_vec()
+        } else {
+            wq.scale.clone()
+        };
         let scales = self.derived(
             "WEIGHT_SCALES",
-            if wq.is_per_axis() {
+            if !one_scale {
                 "The weights' scales, one per output channel (the kernel rescales each \
                  channel by s_in · s_w / s_out in double precision, as TFLite does)."
             } else {
                 "The weights' scale (the kernel rescales by s_in · s_w / s_out in double \
                  precision, as TFLite does)."
             },
-            vec![wq.scale.len()],
-            TensorData::F32(wq.scale.clone()),
+            vec![weight_scales.len()],
+            TensorData::F32(weight_scales),
         );
         let p = Struct::new(
             "int8::FullyConnectedI8",
@@ -412,21 +515,13 @@ impl Lowering<'_> {
                         Arg::Output,
                     ],
                 ),
-                None => Stmt::Call(
-                    if int4_weights {
-                        "int8::fully_connected_i8_int4_weights".into()
-                    } else {
-                        "int8::fully_connected_i8".into()
-                    },
-                    vec![
-                        Arg::Local("p".into()),
-                        xa,
-                        w,
-                        bias,
-                        Arg::Static(scales),
-                        Arg::Output,
-                    ],
-                ),
+                None => {
+                    let kernel = w.kernel("int8::fully_connected_i8");
+                    let mut args = vec![Arg::Local("p".into()), xa];
+                    args.extend(w.args());
+                    args.extend([bias, Arg::Static(scales), Arg::Output]);
+                    Stmt::Call(kernel, args)
+                }
             },
         ];
         let format = sparse
@@ -437,12 +532,13 @@ impl Lowering<'_> {
             self.layer_weights = Some(LayerWeights {
                 node: self.index,
                 format,
+                codebook: None,
                 macs_executed: (m * entries) as u64,
             });
         }
         let detail = format!(
             "[{m}, {k}] × [{k}, {n}], int8{}{}{}",
-            if int4_weights { ", 4-bit weights" } else { "" },
+            weights_detail,
             sparse_detail(sparse.as_ref().map(|(_, _, e)| e), n * k),
             fused(a.activation)
         );
