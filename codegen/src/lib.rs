@@ -29,6 +29,7 @@ pub mod passes;
 pub mod quant;
 pub mod report;
 pub mod run;
+pub mod search;
 pub mod validate;
 
 pub use error::{Error, ErrorKind, Result};

@@ -49,6 +49,18 @@ enum Command {
         /// size and steps)
         #[arg(long, value_name = "FILE.json")]
         report: Option<PathBuf>,
+        /// Search the pruning and clustering of each layer that store the weights in the fewest
+        /// bytes while the accuracy on --data and --labels stays at most this many percentage
+        /// points below the float model's; print them as options, and build that
+        #[arg(long = "max-accuracy-drop", value_name = "POINTS", requires_all = ["data", "labels"])]
+        max_accuracy_drop: Option<f64>,
+        /// Samples for --max-accuracy-drop: one .npy array of N samples per model input, in
+        /// order (or NAME=FILE)
+        #[arg(long, value_name = "FILE", requires = "max_accuracy_drop")]
+        data: Vec<String>,
+        /// The N labels (integer class indices) of --data
+        #[arg(long, value_name = "FILE", requires = "max_accuracy_drop")]
+        labels: Option<PathBuf>,
         /// Print nothing but errors and warnings (no progress bar)
         #[arg(short, long)]
         quiet: bool,
@@ -205,6 +217,15 @@ struct ModelArgs {
     /// layers' weights together, the smallest overall (global)
     #[arg(long = "prune-scope", value_name = "SCOPE")]
     prune_scope: Option<String>,
+    /// Prune the named layer (a fully connected layer or convolution, by node name) by its own
+    /// fraction, unstructured; the other layers take --prune's, or none (what
+    /// --max-accuracy-drop prints)
+    #[arg(long = "prune-layer", value_name = "NAME=FRACTION", value_parser = options::parse_prune_layer)]
+    prune_layers: Vec<(String, f64)>,
+    /// Cluster the named layer's weights into its own number of values; the other layers take
+    /// --cluster's, or none (what --max-accuracy-drop prints)
+    #[arg(long = "cluster-layer", value_name = "NAME=K", value_parser = options::parse_cluster_layer)]
+    cluster_layers: Vec<(String, usize)>,
     /// Share each layer's weights among K values (2 to 256) found by k-means, stored as a
     /// codebook and an index per weight (4 bits for K up to 16); with --prune, zero stays one of
     /// the K; with --quantize int8 the values are int8
@@ -266,8 +287,11 @@ impl ModelArgs {
                 )?,
                 cluster: options::cluster_settings(
                     self.cluster.as_deref(),
+                    &self.cluster_layers,
                     self.quantize.as_deref(),
                 )?,
+                prune_layers: self.prune_layers.clone(),
+                cluster_layers: self.cluster_layers.clone(),
             },
             max_ram: self.max_ram,
         })
@@ -371,9 +395,17 @@ fn execute(command: Command) -> Result<()> {
             model,
             output,
             report: report_path,
+            max_accuracy_drop,
+            data,
+            labels,
             quiet,
         } => {
-            let compiled = model.compile(quiet)?;
+            let compiled = match (max_accuracy_drop, labels) {
+                (Some(points), Some(labels)) => {
+                    searched_build(&model, points, &data, &labels, quiet)?
+                }
+                _ => model.compile(quiet)?,
+            };
             let code = backend::rust::emit(&compiled.graph)?;
             if output.as_os_str() == "-" {
                 print!("{code}");
@@ -508,6 +540,131 @@ fn execute(command: Command) -> Result<()> {
     }
 }
 
+/// `edgegen build --max-accuracy-drop`: searches the pruning and clustering
+/// ([`edgegen::search`]), says what it chose as options that rebuild it, and compiles that.
+fn searched_build(
+    model: &ModelArgs,
+    points: f64,
+    data: &[String],
+    labels: &Path,
+    quiet: bool,
+) -> Result<Compiled> {
+    edgegen::search::check_budget(points)?;
+    let chosen_elsewhere = model.prune.is_some()
+        || model.prune_mode.is_some()
+        || model.prune_scope.is_some()
+        || model.cluster.is_some()
+        || !model.prune_layers.is_empty()
+        || !model.cluster_layers.is_empty();
+    if chosen_elsewhere {
+        return Err(Error::invalid_argument(
+            "--max-accuracy-drop chooses the pruning and clustering itself; leave out --prune, \
+             --prune-mode, --prune-scope, --cluster, --prune-layer and --cluster-layer",
+        ));
+    }
+    if model.io == Some(true) {
+        return Err(Error::invalid_argument(
+            "--max-accuracy-drop measures accuracy on float data; leave out --io int8 for the \
+             search",
+        ));
+    }
+    // The build as asked, which also fixes the shapes the samples must have.
+    let base = model.compile(quiet)?;
+    let (values, samples, _) = read_inputs(&base.graph, data)?;
+    let labels = edgegen::validate::labels(&options::read_array(labels)?, samples)
+        .map_err(|e| Error::invalid_argument(format!("{}: {e}", labels.display())))?;
+    let data = edgegen::search::Labelled {
+        samples: split_samples(&base.graph, &values, samples),
+        labels,
+    };
+    let options = model.options()?;
+    let graph = edgegen::frontend::load_model(&model.model, &options.import)?;
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(0)
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "Searching pruning and clustering {bar:30} {pos}/{len} builds [{elapsed}]",
+    ) {
+        bar.set_style(style);
+    }
+    let shown = bar.clone();
+    let progress = Progress::new(move |_, done, total| {
+        shown.set_length(total as u64);
+        shown.set_position(done as u64);
+    });
+    let outcome = edgegen::search::search(&graph, &options, &data, points, &progress)
+        .map_err(|e| e.context(model.model.display()))?;
+    bar.finish_and_clear();
+    let percent = |x: f64| format!("{:.2} %", 100.0 * x);
+    let digits = |n: usize| report::group_digits(n as u64);
+    eprintln!(
+        "searched {} builds ({} run on {} samples): accuracy {} against the float model's {} \
+         (at least {} allowed; {} without pruning or clustering); {} bytes of weights against \
+         {} ({:.1} %)",
+        outcome.compiles,
+        outcome.runs,
+        data.samples.len(),
+        percent(outcome.accuracy),
+        percent(outcome.float_accuracy),
+        percent(outcome.float_accuracy - points / 100.0),
+        percent(outcome.start_accuracy),
+        digits(outcome.bytes),
+        digits(outcome.start_bytes),
+        100.0 * outcome.bytes as f64 / outcome.start_bytes.max(1) as f64
+    );
+    let flags = outcome.choice.flags();
+    if flags.is_empty() {
+        eprintln!(
+            "no pruning or clustering saved bytes within the budget: the build is the one \
+             without them"
+        );
+    } else {
+        eprintln!(
+            "to build this again without searching, use these options:\n  {}",
+            flags.join(" ")
+        );
+    }
+    edgegen::compile_graph(graph, &outcome.choice.apply(&options), &mut |_, _| {})
+        .map_err(|e| e.context(model.model.display()))
+}
+
+/// The samples of `values` (one array per graph input, `samples` samples each), one value per
+/// input each, in the inputs' shapes and element types.
+fn split_samples(
+    graph: &Graph,
+    values: &[TensorData],
+    samples: usize,
+) -> Vec<Vec<edgegen::eval::Value>> {
+    let inputs: Vec<(Vec<usize>, usize)> = graph
+        .model_inputs()
+        .iter()
+        .map(|&t| {
+            let shape = graph.tensor(t).shape().to_vec();
+            let len = shape.iter().product();
+            (shape, len)
+        })
+        .collect();
+    (0..samples)
+        .map(|i| {
+            inputs
+                .iter()
+                .zip(values)
+                .map(|((shape, len), data)| {
+                    let all = data.to_f64_vec();
+                    let chunk: Vec<f64> = all[i * len..(i + 1) * len].to_vec();
+                    let dtype = data.dtype();
+                    edgegen::eval::Value::new(
+                        shape.clone(),
+                        TensorData::F64(chunk).cast(dtype),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// `edgegen validate`: the float model on the evaluator against the build's generated code.
 fn validate(
     model: &ModelArgs,
@@ -530,6 +687,8 @@ fn validate(
     float_options.passes.stored_weights = None;
     float_options.passes.prune = None;
     float_options.passes.cluster = None;
+    float_options.passes.prune_layers.clear();
+    float_options.passes.cluster_layers.clear();
     let float = edgegen::compile(&model.model, &float_options, &mut |_, _| {})?;
     let graph = &compiled.graph;
     let (values, samples, _) = read_inputs(graph, data)?;
@@ -561,32 +720,7 @@ fn validate(
     let generated = run::run_harness(&binary, graph, &values, samples)?;
 
     // The float model on the evaluator, sample by sample.
-    let inputs: Vec<(Vec<usize>, usize)> = graph
-        .model_inputs()
-        .iter()
-        .map(|&t| {
-            let shape = graph.tensor(t).shape().to_vec();
-            let len = shape.iter().product();
-            (shape, len)
-        })
-        .collect();
-    let sample_values: Vec<Vec<edgegen::eval::Value>> = (0..samples)
-        .map(|i| {
-            inputs
-                .iter()
-                .zip(&values)
-                .map(|((shape, len), data)| {
-                    let all = data.to_f64_vec();
-                    let chunk: Vec<f64> = all[i * len..(i + 1) * len].to_vec();
-                    let dtype = data.dtype();
-                    edgegen::eval::Value::new(
-                        shape.clone(),
-                        TensorData::F64(chunk).cast(dtype),
-                    )
-                })
-                .collect()
-        })
-        .collect();
+    let sample_values = split_samples(graph, &values, samples);
     let bar = if quiet {
         indicatif::ProgressBar::hidden()
     } else {

@@ -421,27 +421,51 @@ pub fn parse_cluster(text: &str) -> std::result::Result<usize, String> {
     }
 }
 
-/// The setting of `--cluster K` with the `--quantize` mode it goes with: weights stored in
-/// fewer bits each (`int8-weights`, `fp16`) are refused, since a clustered layer is stored as a
-/// codebook and indices already.
+/// Parses a `--prune-layer` value: `NAME=FRACTION`.
+pub fn parse_prune_layer(text: &str) -> std::result::Result<(String, f64), String> {
+    let (name, fraction) = text
+        .rsplit_once('=')
+        .ok_or("expected NAME=FRACTION, a layer's node name and a fraction such as 0.8")?;
+    let fraction =
+        parse_prune_fraction(fraction).map_err(|e| e.replacen("--prune ", "", 1))?;
+    Ok((name.to_string(), fraction))
+}
+
+/// Parses a `--cluster-layer` value: `NAME=K`.
+pub fn parse_cluster_layer(text: &str) -> std::result::Result<(String, usize), String> {
+    let (name, k) = text
+        .rsplit_once('=')
+        .ok_or("expected NAME=K, a layer's node name and a number of values such as 16")?;
+    let k = parse_cluster(k).map_err(|e| e.replacen("--cluster ", "", 1))?;
+    Ok((name.to_string(), k))
+}
+
+/// The setting of `--cluster K` and the clustering of `--cluster-layer`, with the `--quantize`
+/// mode they go with: weights stored in fewer bits each (`int8-weights`, `fp16`) are refused,
+/// since a clustered layer is stored as a codebook and indices already.
 pub fn cluster_settings(
     cluster: Option<&str>,
+    by_layer: &[(String, usize)],
     quantize: Option<&str>,
 ) -> Result<Option<usize>> {
-    let Some(k) = cluster
+    let k = cluster
         .map(parse_cluster)
         .transpose()
-        .map_err(Error::invalid_argument)?
-    else {
-        return Ok(None);
+        .map_err(Error::invalid_argument)?;
+    let flag = if k.is_some() {
+        "--cluster"
+    } else {
+        "--cluster-layer"
     };
-    match quantize {
-        Some(mode @ ("int8-weights" | "fp16")) => Err(Error::invalid_argument(format!(
-            "--cluster stores each layer's weights as a codebook of {k} values and an index per \
+    match (k.or(by_layer.first().map(|l| l.1)), quantize) {
+        (Some(k), Some(mode @ ("int8-weights" | "fp16"))) => {
+            Err(Error::invalid_argument(format!(
+                "{flag} stores each layer's weights as a codebook of {k} values and an index per \
              weight, already smaller than --quantize {mode} would make them; leave out one of \
              the two (with --quantize int8 the codebook holds int8 values)"
-        ))),
-        _ => Ok(Some(k)),
+            )))
+        }
+        _ => Ok(k),
     }
 }
 

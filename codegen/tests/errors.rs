@@ -475,6 +475,73 @@ error_case!(
         &["--cluster", "16", "--quantize", "int8-weights"]
     )
 );
+error_case!(
+    prune_layer_that_does_not_exist,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &["--prune-layer", "fc9=0.5"]
+    )
+);
+error_case!(
+    prune_layer_with_two_of_four,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &[
+            "--prune-layer",
+            "digits_mlp_1/fc1_1/MatMul_Gemm__1=0.5",
+            "--prune-mode",
+            "2:4"
+        ]
+    )
+);
+error_case!(
+    cluster_layer_without_a_count,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &["--cluster-layer", "fc1"]
+    )
+);
+error_case!(
+    accuracy_search_with_pruning_given,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &[
+            "--max-accuracy-drop",
+            "1",
+            "--data",
+            "{fixtures}/ptq/data/test_flat.npy",
+            "--labels",
+            "{fixtures}/ptq/data/test_labels.npy",
+            "--prune",
+            "0.5"
+        ]
+    )
+);
+error_case!(
+    accuracy_search_without_labels,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &[
+            "--max-accuracy-drop",
+            "1",
+            "--data",
+            "{fixtures}/ptq/data/test_flat.npy"
+        ]
+    )
+);
+error_case!(
+    negative_accuracy_drop,
+    build(
+        "{fixtures}/ptq/digits_mlp.onnx",
+        &[
+            "--max-accuracy-drop=-1",
+            "--data",
+            "{fixtures}/ptq/data/test_flat.npy",
+            "--labels",
+            "{fixtures}/ptq/data/test_labels.npy"
+        ]
+    )
+);
 
 error_case!(run_input_of_the_wrong_shape, {
     std::fs::write(

@@ -55,7 +55,9 @@ use syn::{Ident, Lit, LitStr, Token, bracketed, parse_macro_input};
 ///   fewer bits, no calibration), `max_ram = "64K"` (or a
 ///   number of bytes: the build fails when the model needs more RAM), and `prune = 0.8` with
 ///   `prune_mode = "unstructured"`, `"2:4"` or `"channels"` and `prune_scope = "layer"` or `"global"`
-///   (magnitude pruning), and `cluster = 16` (weight sharing). A list in brackets gives an option several times; so does
+///   (magnitude pruning), `cluster = 16` (weight sharing), and `prune_layer = "NAME=0.8"` and
+///   `cluster_layer = "NAME=16"` for one layer (what `edgegen build --max-accuracy-drop`
+///   prints). A list in brackets gives an option several times; so does
 ///   repeating it.
 ///
 /// The module holds what a file from `edgegen build` holds: `Model` with `new()` and `run(..)`,
@@ -240,12 +242,14 @@ fn expand(invocation: &Invocation, manifest_dir: &Path) -> proc_macro2::TokenStr
     }
     match options::cluster_settings(
         settings.cluster.as_deref(),
+        &settings.compile.passes.cluster_layers,
         settings.quantize.as_deref(),
     ) {
         Ok(k) => settings.compile.passes.cluster = k,
         Err(e) => errors.push(syn::Error::new(
             invocation.path.span(),
             e.to_string()
+                .replace("--cluster-layer", "cluster_layer =")
                 .replace("--cluster", "cluster =")
                 .replace("--quantize", "quantize ="),
         )),
@@ -467,6 +471,14 @@ fn apply_option(
             options::parse_prune_scope(text)
                 .map_err(|e| e.replacen("--prune-scope: ", "", 1))?;
             settings.prune_scope = Some(text.to_string());
+        }
+        "prune-layer" => {
+            let layer = options::parse_prune_layer(text)?;
+            compile.passes.prune_layers.push(layer);
+        }
+        "cluster-layer" => {
+            let layer = options::parse_cluster_layer(text)?;
+            compile.passes.cluster_layers.push(layer);
         }
         "cluster" => {
             options::parse_cluster(text).map_err(|e| e.replacen("--cluster ", "", 1))?;

@@ -67,15 +67,21 @@ pub const MAX_ITERATIONS: usize = 300;
 /// The pass: clusters every layer's weights into `options.cluster` values.
 pub fn cluster(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
     let mut report = PassReport::new("cluster");
-    let Some(k) = options.cluster else {
+    let by_name = &options.cluster_layers;
+    if options.cluster.is_none() && by_name.is_empty() {
         return Ok(report);
-    };
+    }
     let (layers, mut left) = super::prune::layers(graph, "clustered");
+    super::prune::check_layer_names(graph, &layers, by_name, "--cluster-layer")?;
     let grid = options.int8.as_ref().map(|s| s.weights);
     let mut lines = Vec::new();
     let mut clustered_weights = 0usize;
     for layer in &layers {
         let node = &graph.nodes[layer.node];
+        let named = by_name.iter().rev().find(|(n, _)| *n == node.name);
+        let Some(k) = named.map(|(_, k)| *k).or(options.cluster) else {
+            continue;
+        };
         let what = graph.describe_node(node);
         let tensor = graph.tensor(layer.weights);
         let Some(TensorData::F32(values)) = &tensor.data else {
@@ -143,7 +149,7 @@ pub fn cluster(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
         let len = graph.tensor(layer.weights).len();
         clustered_weights += len;
         lines.push(format!(
-            "{what}: {} weights share {count} values{} ({} distinct before)",
+            "{what}: {} weights share {count} values{} ({} distinct before, K = {k})",
             group_digits(len as u64),
             match (per_channel, grid.is_some()) {
                 (true, true) => " of int8, with a scale per output channel",
@@ -154,8 +160,12 @@ pub fn cluster(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
             group_digits(before as u64)
         ));
     }
+    let per_layer = match options.cluster {
+        Some(k) => format!("{k} values per layer"),
+        None => "values by layer".to_string(),
+    };
     report.details.push(format!(
-        "{k} values per layer: {} layer{} clustered, {} weights",
+        "{per_layer}: {} layer{} clustered, {} weights",
         report.changes,
         if report.changes == 1 { "" } else { "s" },
         group_digits(clustered_weights as u64)

@@ -51,6 +51,12 @@ pub struct PassOptions {
     pub prune: Option<prune::PruneSettings>,
     /// Weight sharing (`--cluster K`): each layer's weights take at most `K` values.
     pub cluster: Option<usize>,
+    /// `--prune-layer NAME=FRACTION`: unstructured pruning of the named layers by their own
+    /// fractions (the others take `--prune`'s, or none).
+    pub prune_layers: Vec<(String, f64)>,
+    /// `--cluster-layer NAME=K`: the named layers' own cluster counts (the others take
+    /// `--cluster`'s, or none).
+    pub cluster_layers: Vec<(String, usize)>,
 }
 
 /// A callback that long passes tell how far they have got: `(task, done, total)`, such as

@@ -56,7 +56,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ir::{DType, Graph, Op, TensorData, TensorId};
 use crate::passes::{PassOptions, PassReport};
 use crate::report::group_digits;
@@ -297,11 +297,81 @@ fn percent(part: usize, whole: usize) -> String {
     }
 }
 
-/// The pass: prunes the weights of every layer as `options.prune` asks.
+/// The names of the layers pruning and clustering take in `graph`, with their number of
+/// weights, in schedule order.
+pub fn layer_names(graph: &Graph) -> Vec<(String, usize)> {
+    layers(graph, "pruned")
+        .0
+        .iter()
+        .map(|l| (graph.nodes[l.node].name.clone(), l.magnitudes.len()))
+        .collect()
+}
+
+/// Fails unless every name of `named` (given with `flag`) is a layer of `layers`.
+pub(super) fn check_layer_names<T>(
+    graph: &Graph,
+    layers: &[Layer],
+    named: &[(String, T)],
+    flag: &str,
+) -> Result<()> {
+    let known: Vec<&str> = layers
+        .iter()
+        .map(|l| graph.nodes[l.node].name.as_str())
+        .collect();
+    let unknown: Vec<&str> = named
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| !known.contains(n))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(Error::invalid_argument(format!(
+        "{flag}: no layer named {}; the layers are {}",
+        unknown
+            .iter()
+            .map(|n| format!("'{n}'"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if known.is_empty() {
+            "none: the model has no float fully connected layer or convolution".to_string()
+        } else {
+            known
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    )))
+}
+
+/// The pass: prunes the weights of every layer as `options.prune` and `options.prune_layers`
+/// ask.
 pub fn prune(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
     let mut report = PassReport::new("prune");
-    let Some(settings) = options.prune else {
-        return Ok(report);
+    let by_name = &options.prune_layers;
+    let settings = match (options.prune, by_name.is_empty()) {
+        (None, true) => return Ok(report),
+        (None, false) => PruneSettings::Unstructured {
+            fraction: 0.0,
+            scope: PruneScope::Layer,
+        },
+        (Some(settings), true) => settings,
+        (
+            Some(
+                settings @ PruneSettings::Unstructured {
+                    scope: PruneScope::Layer,
+                    ..
+                },
+            ),
+            false,
+        ) => settings,
+        (Some(_), false) => {
+            return Err(Error::invalid_argument(
+                "--prune-layer gives a layer its own share of unstructured pruning by layer; it \
+                 cannot be combined with --prune-mode 2:4 or channels or --prune-scope global",
+            ));
+        }
     };
     if let PruneSettings::Channels { fraction } = settings {
         let (pruned, lines) = super::prune_channels::prune_channels(graph, fraction);
@@ -314,6 +384,7 @@ pub fn prune(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
         return Ok(report);
     }
     let (layers, left) = layers(graph, "pruned");
+    check_layer_names(graph, &layers, by_name, "--prune-layer")?;
     // For each layer, the positions of its weights that become zero.
     let zeroed: Vec<Vec<usize>> = match settings {
         PruneSettings::Unstructured {
@@ -321,7 +392,15 @@ pub fn prune(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
             scope: PruneScope::Layer,
         } => layers
             .iter()
-            .map(|l| smallest(&l.magnitudes, share(fraction, l.magnitudes.len())))
+            .map(|l| {
+                let name = &graph.nodes[l.node].name;
+                let fraction = by_name
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n == name)
+                    .map_or(fraction, |(_, f)| *f);
+                smallest(&l.magnitudes, share(fraction, l.magnitudes.len()))
+            })
             .collect(),
         PruneSettings::Unstructured {
             fraction,
@@ -396,6 +475,17 @@ pub fn prune(graph: &mut Graph, options: &PassOptions) -> Result<PassReport> {
         lines.push(line);
     }
     let how = match settings {
+        PruneSettings::Unstructured {
+            fraction,
+            scope: PruneScope::Layer,
+        } if !by_name.is_empty() => format!(
+            "unstructured, {fraction} of each layer's weights except {}",
+            by_name
+                .iter()
+                .map(|(n, f)| format!("{f} of '{n}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         PruneSettings::Unstructured {
             fraction,
             scope: PruneScope::Layer,
