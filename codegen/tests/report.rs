@@ -443,3 +443,58 @@ fn the_page_holds_the_summary_the_picture_and_the_layers() {
         assert!(!svg.contains(absent), "{absent} in the picture");
     }
 }
+
+/// The layers of two builds are matched by name, the k-th of a name with the k-th: a layer only
+/// the compressed build has gets no `before`, and one only the other has is named apart and
+/// counts in the totals before.
+#[test]
+fn layers_are_matched_by_name_in_order() {
+    let weights = |n: usize| {
+        let values: Vec<String> = (0..n).map(|i| format!("{}.0", i + 1)).collect();
+        format!("[{}]", values.join(", "))
+    };
+    let graph = |last: &str| {
+        parse(&format!(
+            r#"graph "matched" {{
+  input %x: f32[1, 4]
+  const %w1: f32[4, 8] = {}
+  const %w2: f32[8, 2] = {}
+  const %w3: f32[2, 2] = {}
+  %h: f32[?] = MatMul(%x, %w1) @twice
+  %y: f32[?] = MatMul(%h, %w2) @twice
+  %z: f32[?] = MatMul(%y, %w3) @{last}
+  output %z
+}}
+"#,
+            weights(32),
+            weights(16),
+            weights(4)
+        ))
+    };
+    let before = report_of_graph(graph("gone"));
+    let mut after = report_of_graph(graph("new"));
+    after.compare_with(&before);
+    let macs_before: Vec<Option<u64>> = after
+        .layers
+        .iter()
+        .map(|l| l.before.map(|b| b.macs))
+        .collect();
+    assert_eq!(macs_before, [Some(32), Some(16), None]);
+    assert_eq!(after.before_only_layers, ["gone"]);
+    let totals_before = after.totals.before.unwrap();
+    assert_eq!(
+        (totals_before.macs, totals_before.parameters),
+        (before.totals.macs, before.totals.parameters)
+    );
+    let table = report::format_table(&after);
+    let new_row = table.lines().find(|l| l.starts_with("2  new")).unwrap();
+    assert_eq!(new_row.matches("- →").count(), 4, "{new_row}");
+    assert!(
+        table
+            .contains("Only in the build without compression (counted in its total): gone"),
+        "{table}"
+    );
+    let html = report::format_html(&after);
+    check_well_formed(&html, &["meta"]);
+    assert!(html.contains("<td>new</td><td class=\"number\">- → 4</td>"));
+}
