@@ -49,6 +49,19 @@ pub struct CompileOptions {
     pub max_ram: Option<usize>,
 }
 
+impl CompileOptions {
+    /// The options of the same build without compression ([`PassOptions::without_compression`]),
+    /// or `None` when these ask for none. The RAM budget is dropped: it is for the build that
+    /// ships, and the build without compression is only measured, for the report.
+    pub fn without_compression(&self) -> Option<CompileOptions> {
+        Some(CompileOptions {
+            import: self.import.clone(),
+            passes: self.passes.without_compression()?,
+            max_ram: None,
+        })
+    }
+}
+
 /// A model after the pipeline, ready for a back end.
 pub struct Compiled {
     pub graph: Graph,

@@ -46,7 +46,8 @@ enum Command {
         output: PathBuf,
         /// Also write the report of `inspect --format json` (per layer: shapes, MACs, weight
         /// bytes, parameters and non-zeros, arena bytes and steps; every arena tensor's offset,
-        /// size and steps)
+        /// size and steps; for a pruned build, also the figures of the same build without
+        /// pruning, which is compiled too)
         #[arg(long, value_name = "FILE.json")]
         report: Option<PathBuf>,
         /// Search the pruning and clustering of each layer that store the weights in the fewest
@@ -146,13 +147,15 @@ enum Command {
 #[derive(Clone, Copy, ValueEnum)]
 enum InspectFormat {
     /// A table for the terminal: per layer its output, MACs, weight bytes, non-zero parameters,
-    /// arena bytes and steps
+    /// arena bytes and steps; for a pruned build, a second table of each layer's figures
+    /// before and after pruning
     Table,
     /// The report as JSON, as `build --report` writes it
     Json,
     /// A memory timeline (SVG): each arena buffer as a bar over the steps it is live
     Svg,
-    /// One self-contained HTML page: summary, memory timeline and the layer table
+    /// One self-contained HTML page: summary, memory timeline and the layer table (for a
+    /// pruned build, also before and after pruning)
     Html,
     /// The IR in its text form
     Ir,
@@ -309,7 +312,18 @@ impl ModelArgs {
                 options::RANDOM_CALIBRATION_WARNING
             );
         }
-        let mut options = self.options()?;
+        self.compile_with(self.options()?, quiet, "", true)
+    }
+
+    /// Compiles the model with `options`; `label` follows the progress bar's task, and
+    /// `dump` says whether `--dump-after` prints this compile's IR.
+    fn compile_with(
+        &self,
+        mut options: CompileOptions,
+        quiet: bool,
+        label: &'static str,
+        dump: bool,
+    ) -> Result<Compiled> {
         // Hidden until calibration first reports, so that a build without it draws nothing.
         let bar = indicatif::ProgressBar::hidden();
         if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -321,7 +335,7 @@ impl ModelArgs {
         options.passes.progress = Progress::new(move |task, done, total| {
             if shown.length() != Some(total as u64) {
                 shown.set_length(total as u64);
-                shown.set_message(task.to_string());
+                shown.set_message(format!("{task}{label}"));
                 shown.reset_elapsed();
                 if !quiet {
                     shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
@@ -330,10 +344,40 @@ impl ModelArgs {
             shown.set_position(done as u64);
         });
         let compiled = edgegen::compile(&self.model, &options, &mut |pass, text| {
-            bar.suspend(|| eprintln!("# IR after {pass}\n{text}"));
+            if dump {
+                bar.suspend(|| eprintln!("# IR after {pass}\n{text}"));
+            }
         });
         bar.finish_and_clear();
         compiled
+    }
+
+    /// The report of `compiled`, this model's build. When `compare` and the build asks for
+    /// compression, the model is compiled a second time without it, and the report puts that
+    /// build's figures next to its own (`report::Report::compare_with`).
+    fn report(
+        &self,
+        compiled: &Compiled,
+        compare: bool,
+        quiet: bool,
+    ) -> Result<report::Report> {
+        let program = backend::lower::lower(&compiled.graph)?;
+        let mut built = report::build(&compiled.graph, &program);
+        let without_compression = if compare {
+            self.options()?.without_compression()
+        } else {
+            None
+        };
+        if let Some(options) = without_compression {
+            let before = self
+                .compile_with(options, quiet, " (without pruning, for the report)", false)
+                .map_err(|e| {
+                    e.context(format_args!("{} (for the report)", report::BEFORE_BUILD))
+                })?;
+            let program = backend::lower::lower(&before.graph)?;
+            built.compare_with(&report::build(&before.graph, &program));
+        }
+        Ok(built)
     }
 }
 
@@ -413,9 +457,8 @@ fn execute(command: Command) -> Result<()> {
                 write_atomically(&output, code.as_bytes())?;
             }
             if let Some(path) = report_path {
-                let program = backend::lower::lower(&compiled.graph)?;
                 let json =
-                    serde_json::to_string_pretty(&report::build(&compiled.graph, &program))
+                    serde_json::to_string_pretty(&model.report(&compiled, true, quiet)?)
                         .expect("reports serialize");
                 write_atomically(&path, json.as_bytes())?;
             }
@@ -515,8 +558,10 @@ fn execute(command: Command) -> Result<()> {
             quiet,
         } => {
             let compiled = model.compile(quiet)?;
-            let program = backend::lower::lower(&compiled.graph)?;
-            let report = report::build(&compiled.graph, &program);
+            // The memory timeline draws only this build, and the IR is the graph's own: neither
+            // needs the build without compression that `ModelArgs::report` compiles.
+            let compare = !matches!(format, InspectFormat::Svg | InspectFormat::Ir);
+            let report = model.report(&compiled, compare, quiet)?;
             match format {
                 InspectFormat::Table => print!("{}", report::format_table(&report)),
                 InspectFormat::Svg => print!("{}", report::format_svg(&report)),

@@ -443,3 +443,252 @@ fn the_page_holds_the_summary_the_picture_and_the_layers() {
         assert!(!svg.contains(absent), "{absent} in the picture");
     }
 }
+
+/// Runs `edgegen` with `args` and returns its standard output; it must succeed.
+fn edgegen(args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_edgegen"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "edgegen {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `edgegen inspect MODEL --format FORMAT` with the build options `options`.
+fn inspect(model: &Path, format: &str, options: &[&str]) -> String {
+    let model = model.to_str().unwrap();
+    let mut args = vec!["inspect", model, "--format", format, "--quiet"];
+    args.extend_from_slice(options);
+    edgegen(&args)
+}
+
+/// The figures a `before` object holds.
+const BEFORE_FIGURES: [&str; 5] = [
+    "parameters",
+    "nonzeros",
+    "weight_bytes",
+    "macs",
+    "macs_executed",
+];
+
+/// Checks the `before` figures of the report `compressed` against `plain`, the report of the
+/// same build without compression, compiled on its own: each layer's are those of the layer of
+/// the same name, and the totals' are its totals. Returns the names of the layers compared.
+fn check_before(compressed: &serde_json::Value, plain: &serde_json::Value) -> Vec<String> {
+    let plain_layers = plain["layers"].as_array().unwrap();
+    let mut compared = Vec::new();
+    for layer in compressed["layers"].as_array().unwrap() {
+        let name = layer["name"].as_str().unwrap();
+        let plain_layer = plain_layers
+            .iter()
+            .find(|l| l["name"] == name)
+            .unwrap_or_else(|| panic!("no layer {name} in the plain build"));
+        for key in BEFORE_FIGURES {
+            assert_eq!(
+                layer["before"][key], plain_layer[key],
+                "{name}: {key} before compression"
+            );
+        }
+        compared.push(name.to_string());
+    }
+    assert_eq!(compared.len(), plain_layers.len(), "every layer is matched");
+    for key in BEFORE_FIGURES {
+        assert_eq!(
+            compressed["totals"]["before"][key], plain["totals"][key],
+            "total {key} before compression"
+        );
+    }
+    assert!(compressed.get("before_only_layers").is_none());
+    compared
+}
+
+/// `--prune 0.8` of the int8 digits MLP: the report puts each layer's figures of the same int8
+/// build without pruning, compiled on its own here, next to its own, and the table and the page
+/// show both with what is left.
+#[test]
+fn a_pruned_build_is_reported_before_and_after_pruning() {
+    let model = root().join("fixtures/models/digits_mlp.onnx");
+    let calibration = root().join("fixtures/ptq/data/calibration_flat.npy");
+    let int8 = [
+        "--quantize",
+        "int8",
+        "--calibration",
+        calibration.to_str().unwrap(),
+    ];
+    let pruned_options = [&int8[..], &["--prune", "0.8"]].concat();
+    let json = inspect(&model, "json", &pruned_options);
+    let pruned: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let plain: serde_json::Value =
+        serde_json::from_str(&inspect(&model, "json", &int8)).unwrap();
+    check_before(&pruned, &plain);
+    // Pruning left a fifth of the weights: fewer non-zeros, bytes and MACs than before.
+    for layer in pruned["layers"].as_array().unwrap() {
+        if layer["op"] == "Gemm" {
+            let before = &layer["before"];
+            for key in ["nonzeros", "weight_bytes", "macs_executed"] {
+                assert!(
+                    layer[key].as_u64() < before[key].as_u64(),
+                    "{}: {key} {} not below {}",
+                    layer["name"],
+                    layer[key],
+                    before[key]
+                );
+            }
+            assert_eq!(layer["parameters"], before["parameters"]);
+        }
+    }
+    insta::assert_snapshot!("pruned_int8_mlp_json", json);
+    let table = inspect(&model, "table", &pruned_options);
+    insta::assert_snapshot!("pruned_int8_mlp_table", table);
+    // The README shows this part of the table.
+    let compression = &table[table.find("Before → after").unwrap()..];
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("```text\n{compression}```")),
+        "the README's table is not\n{compression}"
+    );
+    let html = inspect(&model, "html", &pruned_options);
+    check_well_formed(&html, &["meta"]);
+    for needle in [
+        "<h2>Compression</h2>",
+        "<td class=\"number\">2,304 → 894</td><td class=\"number\">38.8 %</td>",
+        "weights 2,704 → 1,072 bytes (39.6 %)",
+    ] {
+        assert!(html.contains(needle), "{needle} not in the page");
+    }
+
+    // `build --report` writes the same report.
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report_pruned");
+    std::fs::create_dir_all(&out).unwrap();
+    let report = out.join("report.json");
+    let mut args = vec![
+        "build",
+        model.to_str().unwrap(),
+        "-o",
+        "-",
+        "--quiet",
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    args.extend_from_slice(&pruned_options);
+    edgegen(&args);
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), json.trim_end());
+}
+
+/// Channel pruning shrinks the layers: the report matches them by name and gives the figures
+/// of the full ones before. The build without pruning is only measured, so the RAM budget the
+/// pruned build meets (192 bytes of arena) does not apply to it (384).
+#[test]
+fn a_channel_pruned_build_is_compared_by_layer_name() {
+    let model = root().join("fixtures/ptq/digits_mlp.onnx");
+    let options = [
+        "--prune-mode",
+        "channels",
+        "--prune",
+        "0.5",
+        "--max-ram",
+        "200",
+    ];
+    let pruned: serde_json::Value =
+        serde_json::from_str(&inspect(&model, "json", &options)).unwrap();
+    let plain: serde_json::Value =
+        serde_json::from_str(&inspect(&model, "json", &[])).unwrap();
+    assert!(plain["totals"]["arena_bytes"].as_u64() > Some(200));
+    let compared = check_before(&pruned, &plain);
+    assert_eq!(compared.len(), 4);
+    let totals = &pruned["totals"];
+    for key in ["parameters", "macs", "weight_bytes"] {
+        assert!(
+            totals[key].as_u64() < totals["before"][key].as_u64(),
+            "{key}"
+        );
+    }
+    assert_eq!(totals["before"]["macs"], 6464);
+    assert_eq!(totals["macs"], 2720);
+}
+
+/// A build without compression has no `before` anywhere, no compression table and no
+/// compression section.
+#[test]
+fn an_uncompressed_build_has_no_before_figures() {
+    let model = root().join("fixtures/models/digits_mlp.onnx");
+    let json = inspect(&model, "json", &[]);
+    assert!(!json.contains("before"), "{json}");
+    let table = inspect(&model, "table", &[]);
+    assert!(!table.contains("compression"), "{table}");
+    let html = inspect(&model, "html", &[]);
+    assert!(!html.contains("ompression"), "{html}");
+    // And in the library: the report of a build is without them until compared.
+    let report = report_of_file(&model).unwrap();
+    assert!(report.totals.before.is_none());
+    assert!(report.layers.iter().all(|l| l.before.is_none()));
+    let value = serde_json::to_value(&report).unwrap();
+    assert!(value.get("before_only_layers").is_none());
+    assert!(value["totals"].get("before").is_none());
+    assert!(
+        value["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l.get("before").is_none())
+    );
+}
+
+/// The layers of two builds are matched by name, the k-th of a name with the k-th: a layer only
+/// the compressed build has gets no `before`, and one only the other has is named apart and
+/// counts in the totals before.
+#[test]
+fn layers_are_matched_by_name_in_order() {
+    let weights = |n: usize| {
+        let values: Vec<String> = (0..n).map(|i| format!("{}.0", i + 1)).collect();
+        format!("[{}]", values.join(", "))
+    };
+    let graph = |last: &str| {
+        parse(&format!(
+            r#"graph "matched" {{
+  input %x: f32[1, 4]
+  const %w1: f32[4, 8] = {}
+  const %w2: f32[8, 2] = {}
+  const %w3: f32[2, 2] = {}
+  %h: f32[?] = MatMul(%x, %w1) @twice
+  %y: f32[?] = MatMul(%h, %w2) @twice
+  %z: f32[?] = MatMul(%y, %w3) @{last}
+  output %z
+}}
+"#,
+            weights(32),
+            weights(16),
+            weights(4)
+        ))
+    };
+    let before = report_of_graph(graph("gone"));
+    let mut after = report_of_graph(graph("new"));
+    after.compare_with(&before);
+    let macs_before: Vec<Option<u64>> = after
+        .layers
+        .iter()
+        .map(|l| l.before.map(|b| b.macs))
+        .collect();
+    assert_eq!(macs_before, [Some(32), Some(16), None]);
+    assert_eq!(after.before_only_layers, ["gone"]);
+    let totals_before = after.totals.before.unwrap();
+    assert_eq!(
+        (totals_before.macs, totals_before.parameters),
+        (before.totals.macs, before.totals.parameters)
+    );
+    let table = report::format_table(&after);
+    let new_row = table.lines().find(|l| l.starts_with("2  new")).unwrap();
+    assert_eq!(new_row.matches("- →").count(), 4, "{new_row}");
+    assert!(
+        table
+            .contains("Only in the build without compression (counted in its total): gone"),
+        "{table}"
+    );
+    let html = report::format_html(&after);
+    check_well_formed(&html, &["meta"]);
+    assert!(html.contains("<td>new</td><td class=\"number\">- → 4</td>"));
+}

@@ -59,6 +59,34 @@ pub struct PassOptions {
     pub cluster_layers: Vec<(String, usize)>,
 }
 
+impl PassOptions {
+    /// The same options without compression: what the report compares a compressed build
+    /// with, to show what compression bought. Compression is what changes the weights' values
+    /// after training to make them cheaper to store and run (pruning); quantization
+    /// (`--quantize`) is part of both builds. `None` when these options ask for no compression,
+    /// so that there is nothing to compare and no second compile.
+    pub fn without_compression(&self) -> Option<PassOptions> {
+        // Every field named, so that a new option cannot be added without deciding here whether
+        // it is compression: a `cluster` option (`--cluster K`) is, and is cleared like `prune`.
+        let PassOptions {
+            disabled: _,
+            dump_after: _,
+            int8: _,
+            progress: _,
+            io_int8: _,
+            stored_weights: _,
+            prune,
+        } = self;
+        if prune.is_none() {
+            return None;
+        }
+        Some(PassOptions {
+            prune: None,
+            ..self.clone()
+        })
+    }
+}
+
 /// A callback that long passes tell how far they have got: `(task, done, total)`, such as
 /// `("Calibrating", 40, 200)` after 40 of 200 sample runs. By default it does nothing.
 #[derive(Clone, Default)]
@@ -283,4 +311,29 @@ pub fn run_pipeline(
         reports.push(report);
     }
     Ok(reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_compression_clears_pruning_and_keeps_the_rest() {
+        let plain = PassOptions {
+            disabled: vec!["fold_constants".into()],
+            io_int8: true,
+            stored_weights: Some(compress_weights::StoredWeights::F16),
+            ..PassOptions::default()
+        };
+        assert!(plain.without_compression().is_none());
+        let pruned = PassOptions {
+            prune: Some(prune::PruneSettings::TwoOfFour),
+            ..plain.clone()
+        };
+        let before = pruned.without_compression().unwrap();
+        assert_eq!(before.prune, None);
+        assert_eq!(before.disabled, plain.disabled);
+        assert!(before.io_int8);
+        assert_eq!(before.stored_weights, plain.stored_weights);
+    }
 }

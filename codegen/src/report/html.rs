@@ -5,8 +5,8 @@
 use std::fmt::Write;
 
 use super::{
-    Report, escape_markup, format_bytes, format_nonzeros, format_svg, group_digits,
-    nonzero_percent,
+    BEFORE_BUILD, Before, Report, escape_markup, format_bytes, format_nonzeros, format_svg,
+    group_digits, nonzero_percent, share_percent,
 };
 
 const STYLE: &str = "\
@@ -83,6 +83,20 @@ pub fn format_html(report: &Report) -> String {
             group_digits(t.arena_lower_bound_bytes as u64)
         ),
     ));
+    if let Some(before) = &t.before {
+        summary.push((
+            "compression",
+            format!(
+                "weights {} → {} bytes ({}), MACs executed {} → {} ({}); before: {BEFORE_BUILD}",
+                group_digits(before.weight_bytes as u64),
+                group_digits(t.weight_bytes as u64),
+                share_percent(t.weight_bytes as u64, before.weight_bytes as u64),
+                group_digits(before.macs_executed),
+                group_digits(t.macs_executed),
+                share_percent(t.macs_executed, before.macs_executed)
+            ),
+        ));
+    }
     let _ = writeln!(html, "<table class=\"summary\">");
     for (key, value) in &summary {
         let _ = writeln!(html, "<tr><th>{key}</th>{}</tr>", cell("", value));
@@ -118,6 +132,10 @@ pub fn format_html(report: &Report) -> String {
     }
     let _ = writeln!(html, "</table>");
 
+    if t.before.is_some() {
+        compression(&mut html, report);
+    }
+
     let _ = writeln!(html, "<h2>Arena tensors</h2>");
     if report.memory.tensors.is_empty() {
         let _ = writeln!(html, "<p>This model needs no arena.</p>");
@@ -150,4 +168,75 @@ pub fn format_html(report: &Report) -> String {
     }
     let _ = writeln!(html, "</body>\n</html>");
     html
+}
+
+/// The section of before and after compression: for each layer with weights or MACs in either
+/// build, and in total, its parameters, non-zeros, weight bytes and MACs executed in the build
+/// without compression and in this one, and the share of the bytes and MACs left.
+fn compression(html: &mut String, report: &Report) {
+    let _ = writeln!(html, "<h2>Compression</h2>");
+    let _ = writeln!(
+        html,
+        "<p>Each figure is before → after: before is {BEFORE_BUILD}, matched layer by layer by \
+         name; the share is what is left of it.</p>"
+    );
+    let _ = writeln!(html, "<table class=\"compression\">");
+    let _ = writeln!(
+        html,
+        "<tr><th>#</th><th>op</th><th>name</th><th>parameters</th><th>non-zero</th>\
+         <th>weight bytes</th><th>share</th><th>MACs executed</th><th>share</th></tr>"
+    );
+    let row = |html: &mut String,
+               index: &str,
+               op: &str,
+               name: &str,
+               before: Option<Before>,
+               after: Before| {
+        let pair = |f: fn(&Before) -> u64| {
+            let before = before
+                .as_ref()
+                .map_or("-".to_string(), |b| group_digits(f(b)));
+            format!("{before} → {}", group_digits(f(&after)))
+        };
+        let share = |f: fn(&Before) -> u64| {
+            before
+                .as_ref()
+                .map_or("-".to_string(), |b| share_percent(f(&after), f(b)))
+        };
+        let weight_bytes = |f: &Before| f.weight_bytes as u64;
+        let macs_executed = |f: &Before| f.macs_executed;
+        let _ = writeln!(
+            html,
+            "<tr>{}{}{}{}{}{}{}{}{}</tr>",
+            cell("number", index),
+            cell("", op),
+            cell("", name),
+            cell("number", &pair(|f| f.parameters as u64)),
+            cell("number", &pair(|f| f.nonzeros as u64)),
+            cell("number", &pair(weight_bytes)),
+            cell("number", &share(weight_bytes)),
+            cell("number", &pair(macs_executed)),
+            cell("number", &share(macs_executed)),
+        );
+    };
+    for l in report.layers.iter().filter(|l| l.has_weights_or_macs()) {
+        row(
+            html,
+            &l.index.to_string(),
+            &l.op,
+            &l.name,
+            l.before,
+            Before::of_layer(l),
+        );
+    }
+    let t = &report.totals;
+    row(html, "", "", "total", t.before, Before::of_totals(t));
+    let _ = writeln!(html, "</table>");
+    if !report.before_only_layers.is_empty() {
+        let _ = writeln!(
+            html,
+            "<p>Only in the build without compression (counted in its total): {}</p>",
+            escape_markup(&report.before_only_layers.join(", "))
+        );
+    }
 }

@@ -10,6 +10,17 @@
 //!
 //! [`build`] gathers everything from the graph and its memory plan; the renderers only read the
 //! [`Report`], so what a picture shows is what the JSON says.
+//!
+//! **Before and after compression.** A build that asks for compression (`--prune`) is also
+//! compiled without it ([`crate::CompileOptions::without_compression`]: the same model and the
+//! same other options, `--quantize` included), and [`Report::compare_with`] puts that build's
+//! figures next to its own: parameters, non-zeros, weight bytes as stored and MACs, in a
+//! `before` object of each layer and of the totals. Layers are matched by node name (channel
+//! pruning changes shapes, never names; the k-th layer of a name with the k-th layer of that
+//! name, should a model repeat one). A layer of the compressed build that the other lacks has
+//! no `before`; a layer only the other has is named in `before_only_layers`, and its figures
+//! count in the totals' `before` but in no row. A build without compression has none of these
+//! fields, so its report is exactly what it was before they existed.
 
 mod html;
 mod svg;
@@ -18,6 +29,8 @@ mod table;
 pub use html::format_html;
 pub use svg::format_svg;
 pub use table::format_table;
+
+use std::collections::{HashMap, VecDeque};
 
 use serde::Serialize;
 
@@ -163,6 +176,44 @@ pub struct Totals {
     /// are not zero: what pruning leaves.
     pub parameters: usize,
     pub nonzeros: usize,
+    /// The same figures in the build without compression; only in the report of a build that
+    /// asked for some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Before>,
+}
+
+/// A layer's figures, or the whole model's, in the build without compression: what the
+/// compressed build is compared with. The fields mean what the fields of the same names in
+/// [`LayerRow`] and [`Totals`] mean.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Before {
+    pub parameters: usize,
+    pub nonzeros: usize,
+    pub weight_bytes: usize,
+    pub macs: u64,
+    pub macs_executed: u64,
+}
+
+impl Before {
+    fn of_layer(row: &LayerRow) -> Before {
+        Before {
+            parameters: row.parameters,
+            nonzeros: row.nonzeros,
+            weight_bytes: row.weight_bytes,
+            macs: row.macs,
+            macs_executed: row.macs_executed,
+        }
+    }
+
+    fn of_totals(totals: &Totals) -> Before {
+        Before {
+            parameters: totals.parameters,
+            nonzeros: totals.nonzeros,
+            weight_bytes: totals.weight_bytes,
+            macs: totals.macs,
+            macs_executed: totals.macs_executed,
+        }
+    }
 }
 
 /// Totals for a graph and the program lowered from it.
@@ -197,6 +248,7 @@ pub fn totals(graph: &Graph, program: &Program) -> Totals {
         arena_lower_bound_bytes: plan.map_or(0, |p| p.lower_bound_bytes),
         parameters,
         nonzeros,
+        before: None,
     }
 }
 
@@ -235,6 +287,19 @@ pub fn nonzero_percent(nonzeros: usize, parameters: usize) -> String {
     }
 }
 
+/// `after` as a percentage of `before`, with one decimal (`39.7 %`), or `-` when `before` is 0.
+pub fn share_percent(after: u64, before: u64) -> String {
+    if before == 0 {
+        "-".to_string()
+    } else {
+        format!("{:.1} %", 100.0 * after as f64 / before as f64)
+    }
+}
+
+/// What the renderers call the build a compressed one is compared with.
+// With `--cluster`, "or clustering" joins "pruning" here.
+pub const BEFORE_BUILD: &str = "the same build without pruning";
+
 /// One row of the layer table.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LayerRow {
@@ -267,6 +332,10 @@ pub struct LayerRow {
     /// Elements of the layer's constant inputs (weights, biases), and how many are not zero.
     pub parameters: usize,
     pub nonzeros: usize,
+    /// The same layer's figures in the build without compression; only in the report of a
+    /// build that asked for some, and there only when that build has a layer of this name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Before>,
 }
 
 impl LayerRow {
@@ -285,6 +354,14 @@ impl LayerRow {
                 None => placement.clone(),
             })
             .collect()
+    }
+
+    /// Whether the tables of before and after compression list this layer: it has parameters,
+    /// weight bytes or MACs in either build.
+    pub fn has_weights_or_macs(&self) -> bool {
+        let before = self.before.unwrap_or_default();
+        self.parameters + self.weight_bytes + before.parameters + before.weight_bytes > 0
+            || self.macs + before.macs > 0
     }
 
     /// The steps each output is live, for tables: `0–1`, or `-` when unplanned.
@@ -343,8 +420,42 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub states: Vec<String>,
     pub layers: Vec<LayerRow>,
+    /// The layers of the build without compression that this build does not have, by name
+    /// (see the module doc); only in the report of a build that asked for compression.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub before_only_layers: Vec<String>,
     pub memory: Memory,
     pub totals: Totals,
+}
+
+impl Report {
+    /// Puts the figures of `before`, the report of the same build without compression, next to
+    /// this report's own: in each layer of the same name and in the totals (see the module doc).
+    pub fn compare_with(&mut self, before: &Report) {
+        // The indices of the layers of each name, in order, that no layer here has claimed yet.
+        let mut unclaimed: HashMap<&str, VecDeque<usize>> = HashMap::new();
+        for (k, row) in before.layers.iter().enumerate() {
+            unclaimed.entry(row.name.as_str()).or_default().push_back(k);
+        }
+        let mut claimed = vec![false; before.layers.len()];
+        for row in &mut self.layers {
+            let k = unclaimed
+                .get_mut(row.name.as_str())
+                .and_then(VecDeque::pop_front);
+            if let Some(k) = k {
+                claimed[k] = true;
+            }
+            row.before = k.map(|k| Before::of_layer(&before.layers[k]));
+        }
+        self.before_only_layers = before
+            .layers
+            .iter()
+            .zip(&claimed)
+            .filter(|&(_, &claimed)| !claimed)
+            .map(|(row, _)| row.name.clone())
+            .collect();
+        self.totals.before = Some(Before::of_totals(&before.totals));
+    }
 }
 
 fn typed(graph: &Graph, t: TensorId) -> String {
@@ -400,6 +511,7 @@ pub fn build(graph: &Graph, program: &Program) -> Report {
                     .collect(),
                 parameters,
                 nonzeros,
+                before: None,
             }
         })
         .collect();
@@ -428,6 +540,7 @@ pub fn build(graph: &Graph, program: &Program) -> Report {
             })
             .collect(),
         layers,
+        before_only_layers: Vec::new(),
         memory: plan.map_or_else(Memory::default, |p| memory(graph, p)),
         totals: totals(graph, program),
     }
@@ -575,6 +688,13 @@ mod tests {
         assert_eq!(format_nonzeros(3, 9), "3/9");
         assert_eq!(format_nonzeros(0, 0), "-");
         assert_eq!(nonzero_percent(1, 3), "33.3 %");
+    }
+
+    #[test]
+    fn shares_are_what_is_left_of_the_figure_before() {
+        assert_eq!(share_percent(2_906, 7_312), "39.7 %");
+        assert_eq!(share_percent(5, 5), "100.0 %");
+        assert_eq!(share_percent(0, 0), "-");
     }
 
     #[test]
