@@ -46,8 +46,8 @@ enum Command {
         output: PathBuf,
         /// Also write the report of `inspect --format json` (per layer: shapes, MACs, weight
         /// bytes, parameters and non-zeros, arena bytes and steps; every arena tensor's offset,
-        /// size and steps; for a pruned build, also the figures of the same build without
-        /// pruning, which is compiled too)
+        /// size and steps; for a pruned or clustered build, also the figures of the same build
+        /// without pruning or clustering, which is compiled too)
         #[arg(long, value_name = "FILE.json")]
         report: Option<PathBuf>,
         /// Search the pruning and clustering of each layer that store the weights in the fewest
@@ -147,15 +147,15 @@ enum Command {
 #[derive(Clone, Copy, ValueEnum)]
 enum InspectFormat {
     /// A table for the terminal: per layer its output, MACs, weight bytes, non-zero parameters,
-    /// arena bytes and steps; for a pruned build, a second table of each layer's figures
-    /// before and after pruning
+    /// arena bytes and steps; for a pruned or clustered build, a second table of each layer's
+    /// figures before and after
     Table,
     /// The report as JSON, as `build --report` writes it
     Json,
     /// A memory timeline (SVG): each arena buffer as a bar over the steps it is live
     Svg,
     /// One self-contained HTML page: summary, memory timeline and the layer table (for a
-    /// pruned build, also before and after pruning)
+    /// pruned or clustered build, also before and after)
     Html,
     /// The IR in its text form
     Ir,
@@ -370,7 +370,12 @@ impl ModelArgs {
         };
         if let Some(options) = without_compression {
             let before = self
-                .compile_with(options, quiet, " (without pruning, for the report)", false)
+                .compile_with(
+                    options,
+                    quiet,
+                    " (without pruning or clustering, for the report)",
+                    false,
+                )
                 .map_err(|e| {
                     e.context(format_args!("{} (for the report)", report::BEFORE_BUILD))
                 })?;

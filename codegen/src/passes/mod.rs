@@ -62,12 +62,12 @@ pub struct PassOptions {
 impl PassOptions {
     /// The same options without compression: what the report compares a compressed build
     /// with, to show what compression bought. Compression is what changes the weights' values
-    /// after training to make them cheaper to store and run (pruning); quantization
+    /// after training to make them cheaper to store and run (pruning, clustering); quantization
     /// (`--quantize`) is part of both builds. `None` when these options ask for no compression,
     /// so that there is nothing to compare and no second compile.
     pub fn without_compression(&self) -> Option<PassOptions> {
         // Every field named, so that a new option cannot be added without deciding here whether
-        // it is compression: a `cluster` option (`--cluster K`) is, and is cleared like `prune`.
+        // it is compression.
         let PassOptions {
             disabled: _,
             dump_after: _,
@@ -76,12 +76,22 @@ impl PassOptions {
             io_int8: _,
             stored_weights: _,
             prune,
+            cluster,
+            prune_layers,
+            cluster_layers,
         } = self;
-        if prune.is_none() {
+        if prune.is_none()
+            && cluster.is_none()
+            && prune_layers.is_empty()
+            && cluster_layers.is_empty()
+        {
             return None;
         }
         Some(PassOptions {
             prune: None,
+            cluster: None,
+            prune_layers: Vec::new(),
+            cluster_layers: Vec::new(),
             ..self.clone()
         })
     }
@@ -318,7 +328,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn without_compression_clears_pruning_and_keeps_the_rest() {
+    fn without_compression_clears_pruning_and_clustering_and_keeps_the_rest() {
         let plain = PassOptions {
             disabled: vec!["fold_constants".into()],
             io_int8: true,
@@ -332,6 +342,15 @@ mod tests {
         };
         let before = pruned.without_compression().unwrap();
         assert_eq!(before.prune, None);
+        let clustered = PassOptions {
+            cluster_layers: vec![("fc".into(), 16)],
+            prune_layers: vec![("fc".into(), 0.5)],
+            ..plain.clone()
+        };
+        let unclustered = clustered.without_compression().unwrap();
+        assert!(
+            unclustered.cluster_layers.is_empty() && unclustered.prune_layers.is_empty()
+        );
         assert_eq!(before.disabled, plain.disabled);
         assert!(before.io_int8);
         assert_eq!(before.stored_weights, plain.stored_weights);

@@ -297,8 +297,7 @@ pub fn share_percent(after: u64, before: u64) -> String {
 }
 
 /// What the renderers call the build a compressed one is compared with.
-// With `--cluster`, "or clustering" joins "pruning" here.
-pub const BEFORE_BUILD: &str = "the same build without pruning";
+pub const BEFORE_BUILD: &str = "the same build without pruning or clustering";
 
 /// One row of the layer table.
 #[derive(Clone, Debug, PartialEq, Serialize)]
