@@ -220,6 +220,11 @@ struct ModelArgs {
     /// layers' weights together, the smallest overall (global)
     #[arg(long = "prune-scope", value_name = "SCOPE")]
     prune_scope: Option<String>,
+    /// Share each layer's weights among K values (2 to 256) found by k-means, stored as a
+    /// codebook and an index per weight (4 bits for K up to 16); with --prune, zero stays one of
+    /// the K; with --quantize int8 the values are int8
+    #[arg(long, value_name = "K")]
+    cluster: Option<String>,
     /// Prune the named layer (a fully connected layer or convolution, by node name) by its own
     /// fraction, unstructured; the other layers take --prune's, or none (what
     /// --max-accuracy-drop prints)
@@ -229,11 +234,6 @@ struct ModelArgs {
     /// --cluster's, or none (what --max-accuracy-drop prints)
     #[arg(long = "cluster-layer", value_name = "NAME=K", value_parser = options::parse_cluster_layer)]
     cluster_layers: Vec<(String, usize)>,
-    /// Share each layer's weights among K values (2 to 256) found by k-means, stored as a
-    /// codebook and an index per weight (4 bits for K up to 16); with --prune, zero stays one of
-    /// the K; with --quantize int8 the values are int8
-    #[arg(long, value_name = "K")]
-    cluster: Option<String>,
 }
 
 /// Checks a `--calibrator` value, so that clap refuses a wrong one as a usage error.

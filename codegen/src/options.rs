@@ -137,6 +137,21 @@ pub const MODEL_OPTIONS: &[ModelOption] = &[
                stays one of the K; with --quantize int8 the values are int8",
         repeatable: false,
     },
+    ModelOption {
+        flag: "prune-layer",
+        value_name: "NAME=FRACTION",
+        help: "prune the named layer (a fully connected layer or convolution, by node name) by \
+               its own fraction, unstructured; the other layers take --prune's, or none (what \
+               --max-accuracy-drop prints)",
+        repeatable: true,
+    },
+    ModelOption {
+        flag: "cluster-layer",
+        value_name: "NAME=K",
+        help: "cluster the named layer's weights into its own number of values; the other \
+               layers take --cluster's, or none (what --max-accuracy-drop prints)",
+        repeatable: true,
+    },
 ];
 
 /// Parses `NAME=DIMS` (`input=1,3,32,32`).

@@ -680,6 +680,10 @@ mod tests {
     #[test]
     fn cluster_is_checked_alone_and_with_quantize() {
         assert_eq!(errors_of("cluster = 16"), Vec::<String>::new());
+        let layers = "prune_layer = [\"fc=0.5\", \"conv=0.25\"], cluster_layer = \"fc=16\"";
+        assert_eq!(errors_of(layers), Vec::<String>::new());
+        let bad = errors_of("prune_layer = \"fc\", cluster_layer = \"fc=1\"");
+        assert_eq!(bad.len(), 2, "{bad:#?}");
         let bad = errors_of("cluster = 300");
         assert!(
             bad.len() == 1 && bad[0].starts_with("cluster: takes how many values"),
