@@ -31,6 +31,7 @@ pub mod resize;
 pub mod select;
 pub mod softmax;
 pub mod sparse;
+pub mod sparse_conv;
 pub mod weights;
 
 /// A kernel module as source text, with the kernel modules it uses.
@@ -146,6 +147,11 @@ pub const SOURCES: &[KernelSource] = &[
         name: "sparse",
         source: include_str!("sparse.rs"),
         depends_on: &["gemm", "int8", "weights"],
+    },
+    KernelSource {
+        name: "sparse_conv",
+        source: include_str!("sparse_conv.rs"),
+        depends_on: &["nhwc", "sparse"],
     },
     KernelSource {
         name: "weights",

@@ -41,14 +41,15 @@ pub struct Window {
 impl Window {
     /// The input row of output row `oy` and kernel row `ky`, if inside the image.
     #[inline(always)]
-    fn row(&self, oy: usize, ky: usize) -> Option<usize> {
+    pub fn row(&self, oy: usize, ky: usize) -> Option<usize> {
         (oy * self.stride_h + ky * self.dilation_h)
             .checked_sub(self.pad_top)
             .filter(|&y| y < self.h_in)
     }
 
+    /// The input column of output column `ox` and kernel column `kx`, if inside the image.
     #[inline(always)]
-    fn col(&self, ox: usize, kx: usize) -> Option<usize> {
+    pub fn col(&self, ox: usize, kx: usize) -> Option<usize> {
         (ox * self.stride_w + kx * self.dilation_w)
             .checked_sub(self.pad_left)
             .filter(|&x| x < self.w_in)
@@ -68,6 +69,26 @@ pub struct ConvQuant<'a> {
     /// Round the rescaled accumulator once ([`requantize_once`]) rather than twice as TFLite's
     /// reference kernels do ([`requantize`]).
     pub single_rounding: bool,
+}
+
+impl ConvQuant<'_> {
+    /// Output channel `oc`'s accumulator requantized to int8.
+    #[inline(always)]
+    pub fn output(&self, acc: i32, oc: usize) -> i8 {
+        let requantize = if self.single_rounding {
+            requantize_once
+        } else {
+            requantize
+        };
+        requantize(
+            acc,
+            self.multipliers[oc],
+            self.shifts[oc],
+            self.output_zero_point,
+            self.output_min,
+            self.output_max,
+        ) as i8
+    }
 }
 
 /// Float channels-last convolution: `y = activation(conv(x, w) + bias)`, the weights read
@@ -196,11 +217,6 @@ fn conv_i8_by(
 ) {
     let (cin_g, cout_g) = (p.c_in / p.groups, p.c_out / p.groups);
     let input_offset = -q.input_zero_point;
-    let requantize = if q.single_rounding {
-        requantize_once
-    } else {
-        requantize
-    };
     for n in 0..p.batch {
         for oy in 0..p.h_out {
             for ox in 0..p.w_out {
@@ -219,14 +235,7 @@ fn conv_i8_by(
                             acc += dot(oc, (ky * p.k_w + kx) * cin_g, pixel, input_offset);
                         }
                     }
-                    *o = requantize(
-                        acc,
-                        q.multipliers[oc],
-                        q.shifts[oc],
-                        q.output_zero_point,
-                        q.output_min,
-                        q.output_max,
-                    ) as i8;
+                    *o = q.output(acc, oc);
                 }
             }
         }

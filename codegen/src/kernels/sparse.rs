@@ -1,5 +1,6 @@
 //! Kernels of fully connected layers whose weights are stored without their zeros: the int8
-//! fully connected layer and the float `Gemm`, each in two sparse formats; and the int8 layer
+//! fully connected layer and the float `Gemm`, each in two sparse formats (the int8
+//! convolution's are in [`super::sparse_conv`]); and the int8 fully connected layer
 //! whose weights share a few values (`--cluster K`), stored as a codebook and indices (float
 //! layers read theirs through [`super::weights::Codebook`]). The back end
 //! (`backend::lower::sparse`) stores a layer in whichever of dense, [runs](#runs) and
@@ -58,13 +59,13 @@ fn run_at(runs: &[u8], t: usize) -> usize {
 /// Where the walk through a run-coded matrix is: the next entry and the position just after
 /// the previous one (flat, over the whole `[n, k]` matrix).
 #[derive(Clone, Copy, Debug)]
-struct RunCursor {
+pub struct RunCursor {
     entry: usize,
     position: usize,
 }
 
 impl RunCursor {
-    const START: RunCursor = RunCursor {
+    pub const START: RunCursor = RunCursor {
         entry: 0,
         position: 0,
     };
@@ -72,7 +73,7 @@ impl RunCursor {
     /// Calls `f(column, entry)` for each of the `entries` that lies in row `row` of a matrix of
     /// `k` columns, and leaves the cursor at the first entry of a later row.
     #[inline(always)]
-    fn row(
+    pub fn row(
         &mut self,
         runs: &[u8],
         entries: usize,
@@ -96,7 +97,7 @@ impl RunCursor {
 /// Calls `f(column, entry)` for each set bit of row `row` of a [bitmask](self#bitmask) of `k`
 /// columns, `entry` counting on from `*entry`.
 #[inline(always)]
-fn mask_row(
+pub fn mask_row(
     mask: &[u8],
     row: usize,
     k: usize,

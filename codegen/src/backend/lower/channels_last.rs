@@ -33,23 +33,32 @@ pub(super) enum Int8Weights {
         indices: Arg,
         values: usize,
     },
+    /// The weights that are not zero and their runs or mask ([`sparse::Encoded`]), of
+    /// `weights` in all.
+    Sparse {
+        values: Arg,
+        index: Arg,
+        encoded: sparse::Encoded,
+        weights: usize,
+    },
 }
 
 impl Int8Weights {
     /// The kernel that reads them, from the name of the one that reads plain weights
     /// (`nhwc::conv_i8`, `int8::fully_connected_i8`).
     fn kernel(&self, plain: &str) -> String {
+        let name = plain.rsplit("::").next().unwrap_or(plain);
+        let conv = name.starts_with("conv");
         match self {
             Int8Weights::Plain(_) => plain.to_string(),
             Int8Weights::Int4(_) => format!("{plain}_int4_weights"),
             Int8Weights::Codebook { .. } => {
-                let name = plain.rsplit("::").next().unwrap_or(plain);
-                let module = if name.starts_with("conv") {
-                    "nhwc"
-                } else {
-                    "sparse"
-                };
+                let module = if conv { "nhwc" } else { "sparse" };
                 format!("{module}::{name}_codebook")
+            }
+            Int8Weights::Sparse { encoded, .. } => {
+                let module = if conv { "sparse_conv" } else { "sparse" };
+                format!("{module}::{name}_{}", encoded.format.name())
             }
         }
     }
@@ -58,7 +67,7 @@ impl Int8Weights {
     fn plain(self) -> R<Arg> {
         match self {
             Int8Weights::Plain(w) => Ok(w),
-            _ => Err("only int8 layers read 4-bit or shared int8 weights".into()),
+            _ => Err("only int8 layers read 4-bit, shared or sparse int8 weights".into()),
         }
     }
 
@@ -69,6 +78,7 @@ impl Int8Weights {
             Int8Weights::Codebook {
                 codebook, indices, ..
             } => vec![codebook, indices],
+            Int8Weights::Sparse { values, index, .. } => vec![values, index],
         }
     }
 
@@ -80,6 +90,9 @@ impl Int8Weights {
             Int8Weights::Codebook { values, .. } => {
                 format!(", weights sharing {values} values")
             }
+            Int8Weights::Sparse {
+                encoded, weights, ..
+            } => sparse_detail(Some(encoded), *weights),
         }
     }
 }
@@ -135,6 +148,40 @@ impl Lowering<'_> {
             TensorData::U8(encoded.index.clone()),
         );
         Ok(Some((Arg::Static(values), Arg::Static(index), encoded)))
+    }
+
+    /// The weights of a channels-last convolution as its kernel takes them: for an int8 one,
+    /// sparse ([`sparse::choose`], one row per output channel) when that is smaller than dense
+    /// and than a codebook; otherwise as [`Self::weight_operand`] gives them.
+    fn conv_int8_weights(&mut self, inputs: &mut Vec<TensorId>) -> R<Int8Weights> {
+        let shape = self.input_shape(1).to_vec();
+        if !self.is_quantized() || shape.is_empty() {
+            return self.weight_operand(inputs);
+        }
+        let (rows, per_channel) = (shape[0], shape[1..].iter().product::<usize>());
+        let codebook_bytes = self
+            .int8_codebook()
+            .map(|(values, indices)| values.len() + indices.len());
+        let Some((values, index, encoded)) =
+            self.sparse_int8_weights(rows, per_channel, 0, codebook_bytes)?
+        else {
+            return self.weight_operand(inputs);
+        };
+        // The dense count, scaled by the share of the weights the kernel multiplies.
+        let macs = crate::report::node_macs(self.graph, self.node);
+        let weights = rows * per_channel;
+        self.layer_weights = Some(LayerWeights {
+            node: self.index,
+            format: encoded.format,
+            codebook: None,
+            macs_executed: macs * encoded.positions.len() as u64 / weights.max(1) as u64,
+        });
+        Ok(Int8Weights::Sparse {
+            values,
+            index,
+            encoded,
+            weights,
+        })
     }
 
     /// A codebook for the constant int8 weights (input 1) of an int8 layer, when they share at
@@ -277,7 +324,7 @@ impl Lowering<'_> {
                 let (w, stored) = self.float_weights(None, &mut body)?;
                 (Int8Weights::Plain(w), stored)
             } else {
-                (self.weight_operand(&mut inputs)?, "")
+                (self.conv_int8_weights(&mut inputs)?, "")
             };
         let bias = if self.node.inputs.len() > 2 {
             self.operand(2, "BIAS", &mut inputs)?

@@ -1,6 +1,7 @@
-//! The choice between dense and sparse weights of a fully connected layer, and the encoding
-//! of the sparse formats that `kernels/sparse.rs` reads (its module doc describes them and
-//! says why these two).
+//! The choice between dense, sparse and codebook weights of a fully connected layer or an int8
+//! convolution, and the encoding of the sparse formats that `kernels/sparse.rs` and
+//! `kernels/sparse_conv.rs` read (the former's module doc describes them and says why these
+//! two) and of codebook indices.
 //!
 //! The choice is by bytes alone: a layer is stored in the format whose arrays (values, runs or
 //! mask) take the fewest bytes, dense on a tie. It never looks at `--prune`, so a model whose

@@ -1,0 +1,204 @@
+//! The int8 channels-last convolution with its weights stored without their zeros, in the two
+//! sparse formats of [`super::sparse`] (its module doc describes them): the weight matrix is
+//! `[c_out, k_h · k_w · c_in / groups]`, one row per output channel in
+//! [`super::nhwc::conv_i8`]'s order, so a pruned convolution (`--prune`) stores and multiplies
+//! only its non-zero weights. For each output pixel the kernel walks the output channels' rows in
+//! turn, turns each stored weight's position into its kernel tap and input channel, and skips
+//! the taps outside the image; the accumulation is in `i32` and the requantization
+//! [`super::nhwc::ConvQuant::output`]'s, so the output bytes are the dense kernel's.
+
+// Paths rather than `use` lists that mix cases: rustfmt's 2021 and 2024 editions sort those
+// differently, and generated code must be clean under both.
+use super::nhwc::ConvQuant;
+use super::nhwc::Window;
+use super::sparse::RunCursor;
+
+/// Where the taps of one output pixel of a channels-last int8 convolution read the input:
+/// image `n`, output position `(oy, ox)`, the first input channel `first` of the output
+/// channel's group, and the input offset (minus the input zero point).
+#[derive(Clone, Copy)]
+struct PixelTaps<'a> {
+    p: Window,
+    x: &'a [i8],
+    n: usize,
+    oy: usize,
+    ox: usize,
+    first: usize,
+    offset: i32,
+}
+
+impl PixelTaps<'_> {
+    /// The offset input under weight `position` of an output channel's `k_h · k_w · c_in /
+    /// groups` weights (in [`super::nhwc::conv_i8`]'s order), or `None` for a tap outside the
+    /// image.
+    #[inline(always)]
+    fn at(&self, position: usize) -> Option<i32> {
+        let p = &self.p;
+        let cin_g = p.c_in / p.groups;
+        let (tap, channel) = (position / cin_g, position % cin_g);
+        let iy = p.row(self.oy, tap / p.k_w)?;
+        let ix = p.col(self.ox, tap % p.k_w)?;
+        let pixel = ((self.n * p.h_in + iy) * p.w_in + ix) * p.c_in;
+        Some(self.x[pixel + self.first + channel] as i32 + self.offset)
+    }
+}
+
+/// The loops of the sparse int8 convolutions: for each output value, the bias plus
+/// `dot(oc, taps)`, requantized. `dot` is called for `oc = 0, 1, ..., c_out - 1` in turn for
+/// each output pixel, so a sparse format can walk its weights as it goes.
+#[inline(always)]
+fn conv_i8_sparse_by(
+    p: Window,
+    q: ConvQuant,
+    x: &[i8],
+    bias: &[i32],
+    y: &mut [i8],
+    mut dot: impl FnMut(usize, PixelTaps) -> i32,
+) {
+    let (cin_g, cout_g) = (p.c_in / p.groups, p.c_out / p.groups);
+    for n in 0..p.batch {
+        for oy in 0..p.h_out {
+            for ox in 0..p.w_out {
+                let out =
+                    &mut y[((n * p.h_out + oy) * p.w_out + ox) * p.c_out..][..p.c_out];
+                for (oc, o) in out.iter_mut().enumerate() {
+                    let taps = PixelTaps {
+                        p,
+                        x,
+                        n,
+                        oy,
+                        ox,
+                        first: (oc / cout_g) * cin_g,
+                        offset: -q.input_zero_point,
+                    };
+                    let bias = if bias.is_empty() { 0 } else { bias[oc] };
+                    *o = q.output(bias + dot(oc, taps), oc);
+                }
+            }
+        }
+    }
+}
+
+/// [`super::nhwc::conv_i8`] with run-coded weights: `values` are the entries of the
+/// `[c_out, k_h · k_w · c_in / groups]` weight matrix (zero fillers included), `runs` their runs
+/// of zeros; only the stored weights are multiplied, and taps outside the image skipped.
+#[inline(always)]
+pub fn conv_i8_runs(
+    p: Window,
+    q: ConvQuant,
+    x: &[i8],
+    values: &[i8],
+    runs: &[u8],
+    bias: &[i32],
+    y: &mut [i8],
+) {
+    let per_channel = p.k_h * p.k_w * (p.c_in / p.groups);
+    let mut cursor = RunCursor::START;
+    conv_i8_sparse_by(p, q, x, bias, y, |oc, taps| {
+        if oc == 0 {
+            cursor = RunCursor::START;
+        }
+        let mut acc = 0i32;
+        cursor.row(runs, values.len(), oc, per_channel, |position, t| {
+            if let Some(a) = taps.at(position) {
+                acc += a * values[t] as i32;
+            }
+        });
+        acc
+    });
+}
+
+/// [`super::nhwc::conv_i8`] with the weights that are not zero as `values`, in row order, and
+/// a bitmask of where they are in each output channel's weights.
+#[inline(always)]
+pub fn conv_i8_bitmask(
+    p: Window,
+    q: ConvQuant,
+    x: &[i8],
+    values: &[i8],
+    mask: &[u8],
+    bias: &[i32],
+    y: &mut [i8],
+) {
+    let per_channel = p.k_h * p.k_w * (p.c_in / p.groups);
+    let mut entry = 0;
+    conv_i8_sparse_by(p, q, x, bias, y, |oc, taps| {
+        if oc == 0 {
+            entry = 0;
+        }
+        let mut acc = 0i32;
+        super::sparse::mask_row(mask, oc, per_channel, &mut entry, |position, t| {
+            if let Some(a) = taps.at(position) {
+                acc += a * values[t] as i32;
+            }
+        });
+        acc
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::lower::sparse::{WeightFormat, encode};
+    use crate::kernels::nhwc::conv_i8;
+    use crate::kernels::test_support::floats;
+    use proptest::prelude::*;
+
+    fn bytes(seed: u64, n: usize) -> Vec<i8> {
+        floats(seed, n).iter().map(|v| (v * 127.0) as i8).collect()
+    }
+
+    proptest! {
+        /// Ordinary and depthwise convolutions with strides, padding and dilation, weights of any
+        /// density (whole channels empty too), in both formats: the dense kernel's bytes.
+        #[test]
+        fn sparse_convolutions_give_the_dense_kernels_bytes(
+            h in 1..7usize, w in 1..7usize, depthwise in any::<bool>(), c in 1..5usize,
+            cin_g in 1..5usize, cout_g in 1..4usize, k in 1..4usize, stride in 1..3usize,
+            dilation in 1..3usize, pad in 0..3usize, density in 0..=100u32, seed in any::<u64>(),
+            runs in any::<bool>(), single_rounding in any::<bool>(), with_bias in any::<bool>(),
+        ) {
+            let span = (k - 1) * dilation + 1;
+            prop_assume!(h + 2 * pad >= span && w + 2 * pad >= span);
+            let (groups, cin_g) = if depthwise { (c, 1) } else { (1, cin_g) };
+            let (c_in, c_out) = (groups * cin_g, groups * cout_g);
+            let (h_out, w_out) = ((h + 2 * pad - span) / stride + 1, (w + 2 * pad - span) / stride + 1);
+            let p = Window {
+                batch: 1, h_in: h, w_in: w, c_in, h_out, w_out, c_out, k_h: k, k_w: k,
+                stride_h: stride, stride_w: stride, dilation_h: dilation, dilation_w: dilation,
+                pad_top: pad, pad_left: pad, groups,
+            };
+            let per_channel = k * k * cin_g;
+            let keep = floats(seed ^ 3, c_out * per_channel);
+            let wt: Vec<i8> = bytes(seed ^ 1, c_out * per_channel)
+                .iter()
+                .zip(&keep)
+                .map(|(&v, &r)| if (r.abs() * 100.0) as u32 >= density { 0 } else { v })
+                .collect();
+            let x = bytes(seed, h * w * c_in);
+            let bias: Vec<i32> = if with_bias {
+                (0..c_out as i32).map(|j| j * 97 - 200).collect()
+            } else {
+                Vec::new()
+            };
+            let multipliers: Vec<i32> = (0..c_out as i32).map(|j| 1_500_000_000 - j * 1_000_000).collect();
+            let shifts: Vec<i32> = (0..c_out as i32).map(|j| -7 - j % 3).collect();
+            let q = ConvQuant {
+                input_zero_point: 3, multipliers: &multipliers, shifts: &shifts,
+                output_zero_point: -7, output_min: -128, output_max: 127, single_rounding,
+            };
+            let mut dense = vec![0i8; h_out * w_out * c_out];
+            conv_i8(p, q, &x, &wt, &bias, &mut dense);
+            let format = if runs { WeightFormat::Runs } else { WeightFormat::Bitmask };
+            let encoded = encode(format, c_out, per_channel, |i| wt[i] == 0);
+            let values: Vec<i8> = encoded.positions.iter().map(|&i| wt[i]).collect();
+            let mut sparse = vec![0i8; dense.len()];
+            if runs {
+                conv_i8_runs(p, q, &x, &values, &encoded.index, &bias, &mut sparse);
+            } else {
+                conv_i8_bitmask(p, q, &x, &values, &encoded.index, &bias, &mut sparse);
+            }
+            prop_assert_eq!(sparse, dense);
+        }
+    }
+}
