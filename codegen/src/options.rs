@@ -130,11 +130,34 @@ pub const MODEL_OPTIONS: &[ModelOption] = &[
         repeatable: false,
     },
     ModelOption {
+        flag: "prune-layer",
+        value_name: "NAME=FRACTION",
+        help: "prune the named layer (a fully connected layer or convolution, by node name) by \
+               its own fraction, unstructured; the other layers take --prune's, or none (what \
+               --max-accuracy-drop prints)",
+        repeatable: true,
+    },
+    ModelOption {
+        flag: "cluster-layer",
+        value_name: "NAME=K",
+        help: "cluster the named layer's weights into its own number of values; the other \
+               layers take --cluster's, or none (what --max-accuracy-drop prints)",
+        repeatable: true,
+    },
+    ModelOption {
         flag: "cluster",
         value_name: "K",
         help: "share each layer's weights among K values (2 to 256) found by k-means, stored as \
                a codebook and an index per weight (4 bits for K up to 16); with --prune, zero \
                stays one of the K; with --quantize int8 the values are int8",
+        repeatable: false,
+    },
+    ModelOption {
+        flag: "unroll",
+        value_name: "MODE",
+        help: "write fully connected layers as straight-line code with their weights as \
+               constants, no code for a zero weight: none (the default; kernels read the \
+               weights), auto (the layers of at most 1,024 non-zero weights) or full (every one)",
         repeatable: false,
     },
 ];
@@ -466,6 +489,23 @@ pub fn cluster_settings(
             )))
         }
         _ => Ok(k),
+    }
+}
+
+/// The modes `--unroll` takes.
+pub const UNROLL_MODES: &[&str] = &["none", "auto", "full"];
+
+/// Parses an `--unroll` value.
+pub fn parse_unroll(text: &str) -> std::result::Result<crate::ir::Unroll, String> {
+    use crate::ir::Unroll;
+    match text {
+        "none" => Ok(Unroll::None),
+        "auto" => Ok(Unroll::Auto),
+        "full" => Ok(Unroll::Full),
+        _ => Err(format!(
+            "'{text}' is not an unrolling mode; the modes are: {}",
+            UNROLL_MODES.join(", ")
+        )),
     }
 }
 
