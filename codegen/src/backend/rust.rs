@@ -850,7 +850,7 @@ fn unrolled_closure(name: &str, dot: &UnrolledDot) -> String {
             let op = if term.weight.is_negative() { '-' } else { '+' };
             let input = match dot.element {
                 UnrolledElement::Int8 => format!("row[{}] as i32", term.input),
-                UnrolledElement::Float { alpha } if alpha == 1.0 => {
+                UnrolledElement::Float { alpha: 1.0 } => {
                     format!("row[{}]", term.input)
                 }
                 UnrolledElement::Float { alpha } => {
@@ -860,7 +860,7 @@ fn unrolled_closure(name: &str, dot: &UnrolledDot) -> String {
             // A weight of magnitude 1 multiplies by nothing (the same number or float).
             let product = match term.weight.magnitude() {
                 UnrolledWeight::I32(1) => input,
-                UnrolledWeight::F32(w) if w == 1.0 => input,
+                UnrolledWeight::F32(1.0) => input,
                 UnrolledWeight::I32(w) => format!("{input} * {w}"),
                 UnrolledWeight::F32(w) => format!("{input} * {}", rust_f32(w)),
             };
