@@ -47,17 +47,23 @@ pub struct CompileOptions {
     pub passes: PassOptions,
     /// The most RAM (arena and state) the generated code may need (`--max-ram`).
     pub max_ram: Option<usize>,
+    /// Which fully connected layers the back end unrolls (`--unroll`): set on the graph by
+    /// [`compile_graph`], since every lowering of the graph must make the same choice.
+    pub unroll: ir::Unroll,
 }
 
 impl CompileOptions {
     /// The options of the same build without compression ([`PassOptions::without_compression`]),
     /// or `None` when these ask for none. The RAM budget is dropped: it is for the build that
-    /// ships, and the build without compression is only measured, for the report.
+    /// ships, and the build without compression is only measured, for the report. `--unroll`
+    /// stays: it is how the code is written, not a compression, so the comparison shows what
+    /// pruning and clustering bought in the same kind of code.
     pub fn without_compression(&self) -> Option<CompileOptions> {
         Some(CompileOptions {
             import: self.import.clone(),
             passes: self.passes.without_compression()?,
             max_ram: None,
+            unroll: self.unroll,
         })
     }
 }
@@ -85,6 +91,7 @@ pub fn compile_graph(
     dump: &mut dyn FnMut(&str, &str),
 ) -> Result<Compiled> {
     let reports = passes::run_pipeline(&mut graph, &options.passes, dump)?;
+    graph.unroll = options.unroll;
     backend::rust::check_supported(&graph)?;
     if let Some(budget) = options.max_ram {
         check_ram(&graph, budget)?;

@@ -234,6 +234,11 @@ struct ModelArgs {
     /// --cluster's, or none (what --max-accuracy-drop prints)
     #[arg(long = "cluster-layer", value_name = "NAME=K", value_parser = options::parse_cluster_layer)]
     cluster_layers: Vec<(String, usize)>,
+    /// Write fully connected layers as straight-line code with their weights as constants, no
+    /// code for a zero weight: none (the default; kernels read the weights), auto (the layers of
+    /// at most 1,024 non-zero weights) or full (every one)
+    #[arg(long, value_name = "MODE", value_parser = options::parse_unroll)]
+    unroll: Option<edgegen::ir::Unroll>,
 }
 
 /// Checks a `--calibrator` value, so that clap refuses a wrong one as a usage error.
@@ -297,6 +302,7 @@ impl ModelArgs {
                 cluster_layers: self.cluster_layers.clone(),
             },
             max_ram: self.max_ram,
+            unroll: self.unroll.unwrap_or_default(),
         })
     }
 

@@ -152,6 +152,14 @@ pub const MODEL_OPTIONS: &[ModelOption] = &[
                layers take --cluster's, or none (what --max-accuracy-drop prints)",
         repeatable: true,
     },
+    ModelOption {
+        flag: "unroll",
+        value_name: "MODE",
+        help: "write fully connected layers as straight-line code with their weights as \
+               constants, no code for a zero weight: none (the default; kernels read the \
+               weights), auto (the layers of at most 1,024 non-zero weights) or full (every one)",
+        repeatable: false,
+    },
 ];
 
 /// Parses `NAME=DIMS` (`input=1,3,32,32`).
@@ -481,6 +489,23 @@ pub fn cluster_settings(
             )))
         }
         _ => Ok(k),
+    }
+}
+
+/// The modes `--unroll` takes.
+pub const UNROLL_MODES: &[&str] = &["none", "auto", "full"];
+
+/// Parses an `--unroll` value.
+pub fn parse_unroll(text: &str) -> std::result::Result<crate::ir::Unroll, String> {
+    use crate::ir::Unroll;
+    match text {
+        "none" => Ok(Unroll::None),
+        "auto" => Ok(Unroll::Auto),
+        "full" => Ok(Unroll::Full),
+        _ => Err(format!(
+            "'{text}' is not an unrolling mode; the modes are: {}",
+            UNROLL_MODES.join(", ")
+        )),
     }
 }
 

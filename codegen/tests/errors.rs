@@ -465,6 +465,14 @@ error_case!(
     build("{fixtures}/ptq/digits_mlp.onnx", &["--cluster", "300"])
 );
 error_case!(
+    unroll_mode_that_does_not_exist,
+    build("{fixtures}/ptq/digits_mlp.onnx", &["--unroll", "all"])
+);
+error_case!(
+    unroll_without_a_mode,
+    build("{fixtures}/ptq/digits_mlp.onnx", &["--unroll"])
+);
+error_case!(
     cluster_count_that_is_not_a_number,
     build("{fixtures}/ptq/digits_mlp.onnx", &["--cluster", "sixteen"])
 );

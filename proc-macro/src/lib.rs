@@ -57,7 +57,8 @@ use syn::{Ident, Lit, LitStr, Token, bracketed, parse_macro_input};
 ///   `prune_mode = "unstructured"`, `"2:4"` or `"channels"` and `prune_scope = "layer"` or `"global"`
 ///   (magnitude pruning), `cluster = 16` (weight sharing), and `prune_layer = "NAME=0.8"` and
 ///   `cluster_layer = "NAME=16"` for one layer (what `edgegen build --max-accuracy-drop`
-///   prints). A list in brackets gives an option several times; so does
+///   prints), and `unroll = "auto"` or `"full"` (fully connected layers as straight-line
+///   code). A list in brackets gives an option several times; so does
 ///   repeating it.
 ///
 /// The module holds what a file from `edgegen build` holds: `Model` with `new()` and `run(..)`,
@@ -484,6 +485,7 @@ fn apply_option(
             options::parse_cluster(text).map_err(|e| e.replacen("--cluster ", "", 1))?;
             settings.cluster = Some(text.to_string());
         }
+        "unroll" => compile.unroll = options::parse_unroll(text)?,
         _ => {
             return Err(format!(
                 "the command-line option --{flag} is not available in include_model! yet"

@@ -84,20 +84,8 @@ fn pruned_run(model: &str, prune: &[&str], int8: bool) -> (Graph, f64) {
     let compiled = compile(&ptq_dir().join(format!("{model}.onnx")), &options);
     let graph = compiled.graph;
     let code = edgegen::backend::rust::emit(&graph).unwrap_or_else(|e| panic!("{e}"));
-    let samples = images.shape[0];
-    let outputs =
-        run_generated(&code, &graph, std::slice::from_ref(&images), samples).remove(0);
-    let expected = evaluator_outputs(&graph, &images);
     let what = format!("{model} {prune:?} int8 {int8}");
-    if int8 {
-        assert_eq!(
-            outputs, expected,
-            "{what}: generated code and evaluator differ"
-        );
-    } else {
-        let error = relative_error(&outputs, &expected);
-        assert!(error <= 1e-4, "{what}: relative error {error:e}");
-    }
+    let outputs = generated_matches_evaluator(&what, &code, &graph, &images, int8);
 
     // The report counts what the weights hold.
     let program = edgegen::backend::lower::lower(&graph).unwrap();

@@ -48,15 +48,29 @@ const TINY_BROADCAST: &str = r#"graph "tiny_broadcast" {
 }
 "#;
 
+/// A fully connected layer with zero weights, for `--unroll full`: output 1 reads none but
+/// the bias, and alpha is not 1.
+const TINY_UNROLLED: &str = r#"graph "tiny_unrolled" {
+  input %x: f32[1, 4]
+  const %w: f32[3, 4] = [0.5, 0.0, -0.25, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.125]
+  const %b: f32[3] = [0.1, -0.2, 0.3]
+  %y: f32[?] = Gemm(%x, %w, %b) {alpha=2.0, trans_b=true} @fc
+  output %y
+}
+"#;
+
 fn check(text: &str, inputs: Vec<Value>) -> String {
+    check_with(text, inputs, &Default::default())
+}
+
+fn check_with(text: &str, inputs: Vec<Value>, options: &edgegen::CompileOptions) -> String {
     let mut graph = edgegen::ir::text::parse(text).unwrap_or_else(|e| panic!("{e}"));
     graph.source = SourceInfo {
         file_name: format!("{}.ir", graph.name),
         sha256: "0".repeat(64),
         description: "edgegen text IR".into(),
     };
-    let compiled =
-        edgegen::compile_graph(graph, &Default::default(), &mut |_, _| {}).unwrap();
+    let compiled = edgegen::compile_graph(graph, options, &mut |_, _| {}).unwrap();
     let code = edgegen::backend::rust::emit(&compiled.graph).unwrap();
     let expected = edgegen::eval::evaluate(&compiled.graph, &inputs).unwrap();
     let actual = run_generated(&code, &compiled.graph, &inputs, 1);
@@ -99,4 +113,15 @@ fn tiny_broadcast() {
     let a = Value::f32(vec![1, 3, 2], vec![0.5, -1.0, 2.0, -0.25, 0.0, 1.5]);
     let b = Value::f32(vec![3, 1], vec![-0.5, 0.25, 1.0]);
     insta::assert_snapshot!(check(TINY_BROADCAST, vec![a, b]));
+}
+
+/// `--unroll full`: one statement per non-zero weight, none for the zeros.
+#[test]
+fn tiny_unrolled() {
+    let x = Value::f32(vec![1, 4], vec![0.5, -1.5, 2.0, 0.25]);
+    let options = edgegen::CompileOptions {
+        unroll: edgegen::ir::Unroll::Full,
+        ..Default::default()
+    };
+    insta::assert_snapshot!(check_with(TINY_UNROLLED, vec![x], &options));
 }

@@ -31,6 +31,7 @@ mod onnx_quant;
 mod recurrent;
 mod reduce;
 pub mod sparse;
+pub mod unroll;
 
 /// Axes kernels accept for broadcast and strided iteration.
 const MAX_RANK: usize = 6;
@@ -72,6 +73,7 @@ pub fn lower(graph: &Graph) -> Result<Program> {
                             node: index,
                             format: sparse::WeightFormat::Dense,
                             codebook: None,
+                            unrolled: false,
                             macs_executed: crate::report::node_macs(graph, node),
                         })
                         .codebook = Some(k);
@@ -862,6 +864,7 @@ impl Lowering<'_> {
         // A constant B is stored [k, n] so that the kernel's inner loop runs along its rows.
         let b_id = self.node.inputs[1];
         let mut sparse_b = None;
+        let mut unrolled = None;
         let (b, trans_b, stored) = match &self.graph.tensor(b_id).data {
             Some(TensorData::F32(values)) if !a.trans_a => {
                 // Row j of the sparse formats is output j: B's row j when transposed, its
@@ -870,38 +873,47 @@ impl Lowering<'_> {
                     let (j, q) = (i / k, i % k);
                     if a.trans_b { j * k + q } else { q * n + j }
                 };
-                let value_bits = match &self.graph.tensor(b_id).storage {
-                    None => 32,
-                    Some(WeightStorage::Int8 { .. }) => 8,
-                    Some(WeightStorage::F16) => 16,
-                    Some(WeightStorage::Codebook { values, .. }) => {
-                        WeightStorage::index_bits(values.len())
-                    }
-                };
-                let encoded =
-                    sparse::choose(n, k, value_bits, |i| values[source(i)] == 0.0);
-                if encoded.format == sparse::WeightFormat::Dense {
-                    self.dense_gemm_weights(a.trans_b, k, n, &mut body)?
+                let nonzero = values.iter().filter(|&&w| w != 0.0).count();
+                if unroll::chosen(self.graph.unroll, nonzero) {
+                    // The weights (the values the stored form decodes to) become literals:
+                    // no static data, no decoding.
+                    unrolled =
+                        Some(unroll::float_dot(n, k, |i| values[source(i)], a.alpha));
+                    (Arg::Empty, false, "")
                 } else {
-                    let order: Vec<usize> =
-                        encoded.positions.iter().map(|&i| source(i)).collect();
-                    let count = order.len();
-                    let (b, stored) =
-                        self.float_weights(Some((&order, vec![count])), &mut body)?;
-                    let name = comment(&self.graph.tensor(b_id).name);
-                    let (_, index_what) = sparse_docs(&encoded, &name, n, k);
-                    let index = self.derived(
-                        if encoded.format == sparse::WeightFormat::Runs {
-                            "WEIGHT_RUNS"
-                        } else {
-                            "WEIGHT_MASK"
-                        },
-                        &index_what,
-                        vec![encoded.index.len()],
-                        TensorData::U8(encoded.index.clone()),
-                    );
-                    sparse_b = Some((index, encoded));
-                    (b, false, stored)
+                    let value_bits = match &self.graph.tensor(b_id).storage {
+                        None => 32,
+                        Some(WeightStorage::Int8 { .. }) => 8,
+                        Some(WeightStorage::F16) => 16,
+                        Some(WeightStorage::Codebook { values, .. }) => {
+                            WeightStorage::index_bits(values.len())
+                        }
+                    };
+                    let encoded =
+                        sparse::choose(n, k, value_bits, |i| values[source(i)] == 0.0);
+                    if encoded.format == sparse::WeightFormat::Dense {
+                        self.dense_gemm_weights(a.trans_b, k, n, &mut body)?
+                    } else {
+                        let order: Vec<usize> =
+                            encoded.positions.iter().map(|&i| source(i)).collect();
+                        let count = order.len();
+                        let (b, stored) =
+                            self.float_weights(Some((&order, vec![count])), &mut body)?;
+                        let name = comment(&self.graph.tensor(b_id).name);
+                        let (_, index_what) = sparse_docs(&encoded, &name, n, k);
+                        let index = self.derived(
+                            if encoded.format == sparse::WeightFormat::Runs {
+                                "WEIGHT_RUNS"
+                            } else {
+                                "WEIGHT_MASK"
+                            },
+                            &index_what,
+                            vec![encoded.index.len()],
+                            TensorData::U8(encoded.index.clone()),
+                        );
+                        sparse_b = Some((index, encoded));
+                        (b, false, stored)
+                    }
                 }
             }
             Some(TensorData::F32(_)) => {
@@ -971,9 +983,10 @@ impl Lowering<'_> {
             ],
         );
         let detail = format!(
-            "[{m}, {k}] × [{k}, {n}]{}{stored}{}",
+            "[{m}, {k}] × [{k}, {n}]{}{stored}{}{}",
             fused(a.activation),
-            sparse_detail(sparse_b.as_ref().map(|(_, e)| e), n * k)
+            sparse_detail(sparse_b.as_ref().map(|(_, e)| e), n * k),
+            unrolled_detail(unrolled.as_ref(), n * k)
         );
         body.insert(0, Stmt::Let("p".into(), p));
         if matches!(self.graph.tensor(b_id).data, Some(TensorData::F32(_))) && !a.trans_a {
@@ -986,8 +999,25 @@ impl Lowering<'_> {
                 node: self.index,
                 format,
                 codebook: None,
-                macs_executed: (m * entries) as u64,
+                unrolled: unrolled.is_some(),
+                macs_executed: (m * unrolled.as_ref().map_or(entries, |d| d.terms()))
+                    as u64,
             });
+        }
+        if let Some(dot) = unrolled {
+            body.push(Stmt::Unrolled("dot".into(), dot));
+            body.push(Stmt::Call(
+                "gemm::gemm_by_rows".into(),
+                vec![
+                    Arg::Local("p".into()),
+                    xa,
+                    c_arg,
+                    Arg::Output,
+                    Arg::Local("dot".into()),
+                ],
+            ));
+            self.push(None, detail, inputs, self.node.outputs[0], false, body);
+            return Ok(());
         }
         body.push(match sparse_b {
             Some((index, encoded)) if encoded.format == sparse::WeightFormat::Runs => {
@@ -2301,6 +2331,19 @@ fn sparse_detail(encoded: Option<&sparse::Encoded>, weights: usize) -> String {
             ", weights sparse ({}: {} of {} stored)",
             e.format.name(),
             report::group_digits(e.positions.len() as u64),
+            report::group_digits(weights as u64)
+        ),
+        None => String::new(),
+    }
+}
+
+/// What the layer comment says of an unrolled layer (nothing for the others): how many of its
+/// `weights` have a term.
+fn unrolled_detail(dot: Option<&crate::backend::UnrolledDot>, weights: usize) -> String {
+    match dot {
+        Some(dot) => format!(
+            ", unrolled, {} of {} weights non-zero",
+            report::group_digits(dot.terms() as u64),
             report::group_digits(weights as u64)
         ),
         None => String::new(),

@@ -59,13 +59,20 @@ pub struct LayerWeights {
     /// The number of shared values when the weights are stored as a codebook and indices
     /// (`--cluster K`), in whichever format.
     pub codebook: Option<usize>,
+    /// The layer is unrolled (`--unroll`): its weights are constants in its code, and `format`
+    /// and `codebook` say nothing.
+    pub unrolled: bool,
     pub macs_executed: u64,
 }
 
 impl LayerWeights {
     /// The format as the report and the layer comments name it: `dense`, `runs`, `bitmask`,
-    /// and `codebook(K)` or `runs+codebook(K)` for shared weights.
+    /// `codebook(K)` or `runs+codebook(K)` for shared weights, and `unrolled` for weights that
+    /// are constants in the code.
     pub fn describe(&self) -> String {
+        if self.unrolled {
+            return "unrolled".to_string();
+        }
         match (self.format, self.codebook) {
             (lower::sparse::WeightFormat::Dense, Some(k)) => format!("codebook({k})"),
             (format, Some(k)) => format!("{}+codebook({k})", format.name()),
@@ -112,6 +119,57 @@ pub enum Stmt {
     Call(String, Vec<Arg>),
     /// Copy the argument into the output.
     Copy(Arg),
+    /// `let name = <closure>;`: the dot products of an unrolled layer, as the closure its
+    /// kernel's `*_by` loop calls for each output.
+    Unrolled(String, UnrolledDot),
+}
+
+/// The dot products of an unrolled fully connected layer (`lower::unroll`): for each output
+/// `j`, the sum of its terms, each the input at a column times a weight that is a literal
+/// constant. A weight that is zero has no term. An emitter prints it as a closure `(j, row)`
+/// (int8: returns the row's `i32` sum) or `(j, row, acc)` (float: adds the row's products to
+/// `acc`, in the order of the terms, and returns it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnrolledDot {
+    pub element: UnrolledElement,
+    /// The rows that have terms, by increasing output; the others sum to nothing (int8: 0;
+    /// float: `acc` unchanged).
+    pub rows: Vec<UnrolledRow>,
+}
+
+/// What an unrolled dot product computes on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UnrolledElement {
+    /// int8 inputs widened to `i32`, `i32` weights (the int8 weight minus its zero point).
+    Int8,
+    /// float inputs, each multiplied by `alpha` (unless it is 1) before its weight, as the
+    /// dense `Gemm` kernel does.
+    Float { alpha: f32 },
+}
+
+/// The terms of one output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnrolledRow {
+    pub output: usize,
+    /// A constant added to the row's sum (int8: the input zero point's share, folded at
+    /// compile time; 0 for float).
+    pub constant: i64,
+    /// In the order they are added (increasing column).
+    pub terms: Vec<UnrolledTerm>,
+}
+
+/// `row[input] * weight`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UnrolledTerm {
+    pub input: usize,
+    pub weight: UnrolledWeight,
+}
+
+/// A weight literal of an unrolled layer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UnrolledWeight {
+    I32(i32),
+    F32(f32),
 }
 
 /// A kernel parameter struct literal.

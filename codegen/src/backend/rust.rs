@@ -22,7 +22,10 @@ use std::fmt::Write as _;
 
 use crate::backend::format::{self, call, pad, signature, struct_literal};
 use crate::backend::lower::{lower, storage};
-use crate::backend::{Arg, Program, StaticData, Step, Stmt, Value, comment, one_line};
+use crate::backend::{
+    Arg, Program, StaticData, Step, Stmt, UnrolledDot, UnrolledElement, UnrolledWeight,
+    Value, comment, one_line,
+};
 use crate::error::Result;
 use crate::ir::attr::format_f32;
 use crate::ir::{DType, Graph, TensorData, TensorId};
@@ -723,6 +726,7 @@ impl Emitter<'_> {
                 Stmt::Copy(source) => {
                     let _ = writeln!(out, "    y.copy_from_slice({});", arg(source));
                 }
+                Stmt::Unrolled(name, dot) => out.push_str(&unrolled_closure(name, dot)),
             }
         }
         out.push_str("}\n");
@@ -758,7 +762,7 @@ impl Emitter<'_> {
                             }
                         }
                     }
-                    Stmt::Copy(_) => {}
+                    Stmt::Copy(_) | Stmt::Unrolled(..) => {}
                 }
             }
         }
@@ -806,6 +810,66 @@ impl Emitter<'_> {
             |&t| matches!(storage(g, t), Storage::Arena { dtype: d, .. } if d == dtype),
         )
     }
+}
+
+/// `let name = <closure>;` for an unrolled layer's dot products, at the indentation of a layer
+/// function's body: a `match` on the output with one arm per row that has terms, each term one
+/// statement (`acc += row[q] as i32 * 37;`, `acc -= row[q] * 0.25;`), so that rustfmt has no
+/// line to break whatever the row's length.
+fn unrolled_closure(name: &str, dot: &UnrolledDot) -> String {
+    let (params, unused, start, returned) = match dot.element {
+        UnrolledElement::Int8 => (
+            "j: usize, row: &[i8]",
+            "_: usize, _: &[i8]",
+            Some("let mut acc = 0i32;"),
+            "0",
+        ),
+        UnrolledElement::Float { .. } => (
+            "j: usize, row: &[f32], mut acc: f32",
+            "_: usize, _: &[f32], acc: f32",
+            None,
+            "acc",
+        ),
+    };
+    if dot.rows.is_empty() {
+        // Every weight is zero: the bias alone.
+        return format!("    let {name} = |{unused}| {returned};\n");
+    }
+    let mut out = format!("    let {name} = |{params}| {{\n");
+    if let Some(start) = start {
+        let _ = writeln!(out, "        {start}");
+    }
+    out.push_str("        match j {\n");
+    for row in &dot.rows {
+        let _ = writeln!(out, "            {} => {{", row.output);
+        if row.constant != 0 {
+            let op = if row.constant < 0 { '-' } else { '+' };
+            let _ = writeln!(out, "                acc {op}= {};", row.constant.abs());
+        }
+        for term in &row.terms {
+            let op = if term.weight.is_negative() { '-' } else { '+' };
+            let input = match dot.element {
+                UnrolledElement::Int8 => format!("row[{}] as i32", term.input),
+                UnrolledElement::Float { alpha: 1.0 } => {
+                    format!("row[{}]", term.input)
+                }
+                UnrolledElement::Float { alpha } => {
+                    format!("{} * row[{}]", rust_f32(alpha), term.input)
+                }
+            };
+            // A weight of magnitude 1 multiplies by nothing (the same number or float).
+            let product = match term.weight.magnitude() {
+                UnrolledWeight::I32(1) => input,
+                UnrolledWeight::F32(1.0) => input,
+                UnrolledWeight::I32(w) => format!("{input} * {w}"),
+                UnrolledWeight::F32(w) => format!("{input} * {}", rust_f32(w)),
+            };
+            let _ = writeln!(out, "                acc {op}= {product};");
+        }
+        out.push_str("            }\n");
+    }
+    out.push_str("            _ => {}\n        }\n        acc\n    };\n");
+    out
 }
 
 fn visit_variants(v: &Value, note: &mut impl FnMut(&str)) {

@@ -314,6 +314,24 @@ pub struct Graph {
     pub source_quant: std::collections::BTreeMap<TensorId, Quantization>,
     /// How the int8 convolution and mean kernels round a rescaled accumulator.
     pub rounding: Rounding,
+    /// Which fully connected layers the back end unrolls (`--unroll`). A back-end choice that
+    /// no pass reads; it travels with the graph so that every lowering of it (the emitted
+    /// file, the report, the RAM check) makes the same one.
+    pub unroll: Unroll,
+}
+
+/// Which fully connected layers (the int8 one and the float `Gemm` with constant weights) the
+/// back end unrolls into straight-line code with their weights as literals
+/// (`backend::lower::unroll` says how and when).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Unroll {
+    /// None: every layer calls a kernel that reads its weights from static data.
+    #[default]
+    None,
+    /// The layers whose non-zero weights are few enough that their code stays small.
+    Auto,
+    /// Every such layer, whatever its size.
+    Full,
 }
 
 /// How int8 kernels round `accumulator · multiplier`.

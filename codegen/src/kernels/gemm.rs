@@ -100,6 +100,32 @@ pub fn gemm(p: Gemm, a: &[f32], b: impl Weights, c: &[f32], y: &mut [f32]) {
     }
 }
 
+/// The float `Gemm` (`a` not transposed) of a layer whose constant `B` is read row by row of
+/// its outputs: `row_dot(j, x, acc)` adds the products of output `j`'s weights with the row `x`
+/// of `a` to `acc` (which starts as the bias) in increasing `k`, as [`gemm`] adds them, and
+/// returns the sum. The sparse kernels ([`super::sparse`]) and unrolled layers (whose
+/// `row_dot` has the weights as constants) share these loops, so bias and activation are
+/// [`gemm`]'s own.
+#[inline(always)]
+pub fn gemm_by_rows(
+    p: Gemm,
+    a: &[f32],
+    c: &[f32],
+    y: &mut [f32],
+    mut row_dot: impl FnMut(usize, &[f32], f32) -> f32,
+) {
+    let (m, k, n) = (p.m, p.k, p.n);
+    for i in 0..m {
+        let row = &mut y[i * n..(i + 1) * n];
+        fill_bias(p, c, i, row);
+        let x = &a[i * k..(i + 1) * k];
+        for (j, o) in row.iter_mut().enumerate() {
+            *o = row_dot(j, x, *o);
+        }
+        p.activation.apply_all(row);
+    }
+}
+
 /// An element type `MatMul` computes on: float32 and float64, and the integer types ONNX allows
 /// (int32, int64, uint32, uint64) with wrapping arithmetic.
 pub trait MatMulElement: Copy {

@@ -194,29 +194,6 @@ pub fn fully_connected_i8_codebook(
     });
 }
 
-/// The float `Gemm` of a layer (`a` not transposed) whose constant `B` is stored as the rows of
-/// its outputs (`[n, k]`), sparse: `row_dot(i, j, x, acc)` adds the products of row `j` to
-/// `acc` in increasing `k`, as the dense kernel adds them.
-#[inline(always)]
-fn gemm_by(
-    p: Gemm,
-    a: &[f32],
-    c: &[f32],
-    y: &mut [f32],
-    mut row_dot: impl FnMut(usize, &[f32], f32) -> f32,
-) {
-    let (m, k, n) = (p.m, p.k, p.n);
-    for i in 0..m {
-        let row = &mut y[i * n..(i + 1) * n];
-        super::gemm::fill_bias(p, c, i, row);
-        let x = &a[i * k..(i + 1) * k];
-        for (j, o) in row.iter_mut().enumerate() {
-            *o = row_dot(j, x, *o);
-        }
-        p.activation.apply_all(row);
-    }
-}
-
 /// [`super::gemm::gemm`] with run-coded weights (`p.trans_a` false): `values` holds the
 /// `entries` entries of `B` as `[n, k]` rows, read through [`Weights`] (so they may be int8 or
 /// float16 too), `runs` their runs of zeros.
@@ -231,7 +208,7 @@ pub fn gemm_runs(
     y: &mut [f32],
 ) {
     let mut cursor = RunCursor::START;
-    gemm_by(p, a, c, y, |j, x, mut acc| {
+    super::gemm::gemm_by_rows(p, a, c, y, |j, x, mut acc| {
         if j == 0 {
             cursor = RunCursor::START;
         }
@@ -254,7 +231,7 @@ pub fn gemm_bitmask(
     y: &mut [f32],
 ) {
     let mut entry = 0;
-    gemm_by(p, a, c, y, |j, x, mut acc| {
+    super::gemm::gemm_by_rows(p, a, c, y, |j, x, mut acc| {
         if j == 0 {
             entry = 0;
         }

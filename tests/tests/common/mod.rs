@@ -293,3 +293,29 @@ pub fn evaluator_outputs(graph: &Graph, images: &Value) -> Vec<f32> {
         })
         .collect()
 }
+
+/// Runs the generated `code` of single-input `graph` on every sample of `images` and checks it
+/// against the reference evaluator: exactly for an int8 build, within 1e-4 relative error for a
+/// float one. Returns the generated code's outputs.
+pub fn generated_matches_evaluator(
+    what: &str,
+    code: &str,
+    graph: &Graph,
+    images: &Value,
+    int8: bool,
+) -> Vec<f32> {
+    let samples = images.shape[0];
+    let outputs =
+        run_generated(code, graph, std::slice::from_ref(images), samples).remove(0);
+    let expected = evaluator_outputs(graph, images);
+    if int8 {
+        assert_eq!(
+            outputs, expected,
+            "{what}: generated code and evaluator differ"
+        );
+    } else {
+        let error = relative_error(&outputs, &expected);
+        assert!(error <= 1e-4, "{what}: relative error {error:e}");
+    }
+    outputs
+}

@@ -9,6 +9,7 @@
 //! in flash; nothing is derived at start-up.
 
 use super::sparse::{self, WeightFormat};
+use super::unroll;
 use super::{Lowering, R, activation, fused, sparse_detail, sparse_docs, usize_};
 use crate::backend::{Arg, LayerWeights, Stmt, Struct, Value};
 use crate::ir::op::{BinaryAttrs, ConvAttrs, GemmAttrs, PoolAttrs, SoftmaxAttrs};
@@ -174,6 +175,7 @@ impl Lowering<'_> {
             node: self.index,
             format: encoded.format,
             codebook: None,
+            unrolled: false,
             macs_executed: macs * encoded.positions.len() as u64 / weights.max(1) as u64,
         });
         Ok(Int8Weights::Sparse {
@@ -182,6 +184,35 @@ impl Lowering<'_> {
             encoded,
             weights,
         })
+    }
+
+    /// The dot products of the constant int8 weights (input 1, `[n, k]`, 4-bit ones too) as
+    /// straight-line code, when `--unroll` asks for this layer's (`lower::unroll`).
+    fn unrolled_int8_weights(
+        &self,
+        n: usize,
+        k: usize,
+        weight_zero_point: i32,
+        input_zero_point: i32,
+    ) -> Option<crate::backend::UnrolledDot> {
+        let tensor = self.graph.tensor(self.node.inputs[1]);
+        let Some(TensorData::I8(weights)) = &tensor.data else {
+            return None;
+        };
+        let nonzero = weights
+            .iter()
+            .filter(|&&w| w as i32 != weight_zero_point)
+            .count();
+        if weights.len() != n * k || !unroll::chosen(self.graph.unroll, nonzero) {
+            return None;
+        }
+        unroll::int8_dot(
+            n,
+            k,
+            |i| weights[i] as i32,
+            weight_zero_point,
+            input_zero_point,
+        )
     }
 
     /// A codebook for the constant int8 weights (input 1) of an int8 layer, when they share at
@@ -498,16 +529,24 @@ impl Lowering<'_> {
         };
         let mut inputs = Vec::new();
         let xa = self.operand(0, "X", &mut inputs)?;
-        let codebook_bytes = self
-            .int8_codebook()
-            .map(|(values, indices)| values.len() + indices.len());
-        let sparse = self.sparse_int8_weights(n, k, weight_zero_point, codebook_bytes)?;
-        let w = match &sparse {
-            Some((values, _, _)) => Int8Weights::Plain(values.clone()),
-            None => self.weight_operand(&mut inputs)?,
+        let unrolled = self.unrolled_int8_weights(n, k, weight_zero_point, zx);
+        let (sparse, w) = if unrolled.is_some() {
+            // The weights are literals in the code: no static data.
+            (None, None)
+        } else {
+            let codebook_bytes = self
+                .int8_codebook()
+                .map(|(values, indices)| values.len() + indices.len());
+            let sparse =
+                self.sparse_int8_weights(n, k, weight_zero_point, codebook_bytes)?;
+            let w = match &sparse {
+                Some((values, _, _)) => Int8Weights::Plain(values.clone()),
+                None => self.weight_operand(&mut inputs)?,
+            };
+            (sparse, Some(w))
         };
-        let int4_weights = matches!(w, Int8Weights::Int4(_));
-        let weights_detail = w.detail();
+        let int4_weights = matches!(w, Some(Int8Weights::Int4(_)));
+        let weights_detail = w.as_ref().map_or(String::new(), Int8Weights::detail);
         let bias = if self.node.inputs.len() > 2 {
             self.operand(2, "BIAS", &mut inputs)?
         } else {
@@ -547,6 +586,44 @@ impl Lowering<'_> {
                 ("output_max", isize_(max)),
             ],
         );
+        if let Some(dot) = unrolled {
+            let detail = format!(
+                "[{m}, {k}] × [{k}, {n}], int8{}, unrolled, {} of {} weights non-zero{}",
+                if self.graph.tensor(self.node.inputs[1]).is_int4() {
+                    ", 4-bit weights"
+                } else {
+                    ""
+                },
+                crate::report::group_digits(dot.terms() as u64),
+                crate::report::group_digits((n * k) as u64),
+                fused(a.activation)
+            );
+            self.layer_weights = Some(LayerWeights {
+                node: self.index,
+                format: WeightFormat::Dense,
+                codebook: None,
+                unrolled: true,
+                macs_executed: (m * dot.terms()) as u64,
+            });
+            let body = vec![
+                Stmt::Let("p".into(), p),
+                Stmt::Unrolled("dot".into(), dot),
+                Stmt::Call(
+                    "int8::fully_connected_by".into(),
+                    vec![
+                        Arg::Local("p".into()),
+                        xa,
+                        bias,
+                        Arg::Static(scales),
+                        Arg::Output,
+                        Arg::Local("dot".into()),
+                    ],
+                ),
+            ];
+            self.push(None, detail, inputs, self.node.outputs[0], false, body);
+            return Ok(());
+        }
+        let w = w.expect("weights unless unrolled");
         let body = vec![
             Stmt::Let("p".into(), p),
             match &sparse {
@@ -580,6 +657,7 @@ impl Lowering<'_> {
                 node: self.index,
                 format,
                 codebook: None,
+                unrolled: false,
                 macs_executed: (m * entries) as u64,
             });
         }
