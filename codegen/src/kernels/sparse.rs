@@ -52,7 +52,7 @@ use super::weights::Weights;
 
 /// The run of zeros before entry `t` ([runs](self#runs)).
 #[inline(always)]
-fn run_at(runs: &[u8], t: usize) -> usize {
+pub fn run_at(runs: &[u8], t: usize) -> usize {
     ((runs[t / 2] >> ((t % 2) * 4)) & 0xF) as usize
 }
 

@@ -11,7 +11,6 @@
 // differently, and generated code must be clean under both.
 use super::nhwc::ConvQuant;
 use super::nhwc::Window;
-use super::sparse::RunCursor;
 
 /// Where the taps of one output pixel of a channels-last int8 convolution read the input:
 /// image `n`, output position `(oy, ox)`, the first input channel `first` of the output
@@ -35,30 +34,137 @@ impl PixelTaps<'_> {
     fn at(&self, position: usize) -> Option<i32> {
         let p = &self.p;
         let cin_g = p.c_in / p.groups;
-        let (tap, channel) = (position / cin_g, position % cin_g);
-        let iy = p.row(self.oy, tap / p.k_w)?;
-        let ix = p.col(self.ox, tap % p.k_w)?;
+        // A pointwise convolution (the common sparse one) has one tap: no division.
+        let (ky, kx, channel) = if p.k_h == 1 && p.k_w == 1 {
+            (0, 0, position)
+        } else {
+            let tap = position / cin_g;
+            (tap / p.k_w, tap % p.k_w, position % cin_g)
+        };
+        let iy = p.row(self.oy, ky)?;
+        let ix = p.col(self.ox, kx)?;
         let pixel = ((self.n * p.h_in + iy) * p.w_in + ix) * p.c_in;
         Some(self.x[pixel + self.first + channel] as i32 + self.offset)
     }
 }
 
-/// The loops of the sparse int8 convolutions: for each output value, the bias plus
-/// `dot(oc, taps)`, requantized. `dot` is called for `oc = 0, 1, ..., c_out - 1` in turn for
-/// each output pixel, so a sparse format can walk its weights as it goes.
+/// How a sparse format walks the stored weights of one output channel after another, without
+/// closures (so that the whole walk inlines into a layer): after `restart` at each output pixel,
+/// `start_row(row, k)` for each row in turn, then `next` gives each stored weight of the row as
+/// `(position in the row, entry)`.
+trait Walk {
+    fn restart(&mut self);
+    fn start_row(&mut self, row: usize, k: usize);
+    fn next(&mut self) -> Option<(usize, usize)>;
+}
+
+/// The [runs](super::sparse#runs) of `entries` stored weights, and where the walk is.
+struct Runs<'a> {
+    runs: &'a [u8],
+    entries: usize,
+    entry: usize,
+    /// The flat position just after the previous entry, and the current row's bounds.
+    position: usize,
+    row_start: usize,
+    row_end: usize,
+}
+
+impl Walk for Runs<'_> {
+    #[inline(always)]
+    fn restart(&mut self) {
+        self.entry = 0;
+        self.position = 0;
+    }
+
+    #[inline(always)]
+    fn start_row(&mut self, row: usize, k: usize) {
+        self.row_start = row * k;
+        self.row_end = (row + 1) * k;
+    }
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<(usize, usize)> {
+        if self.entry >= self.entries {
+            return None;
+        }
+        let position = self.position + super::sparse::run_at(self.runs, self.entry);
+        if position >= self.row_end {
+            return None;
+        }
+        let entry = self.entry;
+        self.position = position + 1;
+        self.entry += 1;
+        Some((position - self.row_start, entry))
+    }
+}
+
+/// A [bitmask](super::sparse#bitmask), and where the walk is: the entry the next set bit
+/// stands for, the byte being read and its bits not yet visited.
+struct Mask<'a> {
+    mask: &'a [u8],
+    entry: usize,
+    byte: usize,
+    bits: u8,
+    row_start: usize,
+    row_end: usize,
+}
+
+impl Walk for Mask<'_> {
+    #[inline(always)]
+    fn restart(&mut self) {
+        self.entry = 0;
+    }
+
+    #[inline(always)]
+    fn start_row(&mut self, row: usize, k: usize) {
+        let row_bytes = k.div_ceil(8);
+        self.row_start = row * row_bytes;
+        self.row_end = (row + 1) * row_bytes;
+        self.byte = self.row_start;
+        self.bits = if self.byte < self.row_end {
+            self.mask[self.byte]
+        } else {
+            0
+        };
+    }
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<(usize, usize)> {
+        while self.bits == 0 {
+            self.byte += 1;
+            if self.byte >= self.row_end {
+                return None;
+            }
+            self.bits = self.mask[self.byte];
+        }
+        let position =
+            (self.byte - self.row_start) * 8 + self.bits.trailing_zeros() as usize;
+        self.bits &= self.bits - 1;
+        let entry = self.entry;
+        self.entry += 1;
+        Some((position, entry))
+    }
+}
+
+/// The loops of the sparse int8 convolutions: for each output value, the bias plus the
+/// products of the stored weights `walk` finds in its output channel's row (`values[entry]`)
+/// with the inputs under them, requantized.
 #[inline(always)]
-fn conv_i8_sparse_by(
+fn conv_i8_sparse(
     p: Window,
     q: ConvQuant,
     x: &[i8],
+    values: &[i8],
     bias: &[i32],
     y: &mut [i8],
-    mut dot: impl FnMut(usize, PixelTaps) -> i32,
+    mut walk: impl Walk,
 ) {
     let (cin_g, cout_g) = (p.c_in / p.groups, p.c_out / p.groups);
+    let per_channel = p.k_h * p.k_w * cin_g;
     for n in 0..p.batch {
         for oy in 0..p.h_out {
             for ox in 0..p.w_out {
+                walk.restart();
                 let out =
                     &mut y[((n * p.h_out + oy) * p.w_out + ox) * p.c_out..][..p.c_out];
                 for (oc, o) in out.iter_mut().enumerate() {
@@ -71,8 +177,14 @@ fn conv_i8_sparse_by(
                         first: (oc / cout_g) * cin_g,
                         offset: -q.input_zero_point,
                     };
-                    let bias = if bias.is_empty() { 0 } else { bias[oc] };
-                    *o = q.output(bias + dot(oc, taps), oc);
+                    let mut acc = if bias.is_empty() { 0 } else { bias[oc] };
+                    walk.start_row(oc, per_channel);
+                    while let Some((position, t)) = walk.next() {
+                        if let Some(a) = taps.at(position) {
+                            acc += a * values[t] as i32;
+                        }
+                    }
+                    *o = q.output(acc, oc);
                 }
             }
         }
@@ -92,20 +204,15 @@ pub fn conv_i8_runs(
     bias: &[i32],
     y: &mut [i8],
 ) {
-    let per_channel = p.k_h * p.k_w * (p.c_in / p.groups);
-    let mut cursor = RunCursor::START;
-    conv_i8_sparse_by(p, q, x, bias, y, |oc, taps| {
-        if oc == 0 {
-            cursor = RunCursor::START;
-        }
-        let mut acc = 0i32;
-        cursor.row(runs, values.len(), oc, per_channel, |position, t| {
-            if let Some(a) = taps.at(position) {
-                acc += a * values[t] as i32;
-            }
-        });
-        acc
-    });
+    let walk = Runs {
+        runs,
+        entries: values.len(),
+        entry: 0,
+        position: 0,
+        row_start: 0,
+        row_end: 0,
+    };
+    conv_i8_sparse(p, q, x, values, bias, y, walk);
 }
 
 /// [`super::nhwc::conv_i8`] with the weights that are not zero as `values`, in row order, and
@@ -120,20 +227,15 @@ pub fn conv_i8_bitmask(
     bias: &[i32],
     y: &mut [i8],
 ) {
-    let per_channel = p.k_h * p.k_w * (p.c_in / p.groups);
-    let mut entry = 0;
-    conv_i8_sparse_by(p, q, x, bias, y, |oc, taps| {
-        if oc == 0 {
-            entry = 0;
-        }
-        let mut acc = 0i32;
-        super::sparse::mask_row(mask, oc, per_channel, &mut entry, |position, t| {
-            if let Some(a) = taps.at(position) {
-                acc += a * values[t] as i32;
-            }
-        });
-        acc
-    });
+    let walk = Mask {
+        mask,
+        entry: 0,
+        byte: 0,
+        bits: 0,
+        row_start: 0,
+        row_end: 0,
+    };
+    conv_i8_sparse(p, q, x, values, bias, y, walk);
 }
 
 #[cfg(test)]
