@@ -41,9 +41,17 @@ enum Command {
     Build {
         #[command(flatten)]
         model: ModelArgs,
-        /// Where to write the generated file (`-` for standard output)
+        /// Where to write the generated file (`-` for standard output); with --emit c, the
+        /// header is written next to it with the extension .h
         #[arg(short, long, value_name = "OUT.rs")]
         output: PathBuf,
+        /// The language of the generated code
+        #[arg(long, value_enum, default_value_t = Emit::Rust)]
+        emit: Emit,
+        /// With --emit c: the prefix of the C API (kws gives kws_run, KWS_ARENA_BYTES,
+        /// KWS_INPUT_SHAPE) [default: the output file's name without extension]
+        #[arg(long, value_name = "PREFIX", requires = "emit")]
+        name: Option<String>,
         /// Also write the report of `inspect --format json` (per layer: shapes, MACs, weight
         /// bytes, parameters and non-zeros, arena bytes and steps; every arena tensor's offset,
         /// size and steps; for a pruned or clustered build, also the figures of the same build
@@ -88,9 +96,13 @@ enum Command {
         /// Directory for compiled harnesses [default: $EDGEGEN_CACHE_DIR or ~/.cache/edgegen]
         #[arg(long, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
-        /// rustc optimisation level for the generated code
+        /// rustc (or C compiler) optimisation level for the generated code
         #[arg(long, default_value = "3", value_name = "LEVEL")]
         opt_level: String,
+        /// The language of the generated code: rust (compiled with rustc) or c (compiled with
+        /// $CC, else cc)
+        #[arg(long, value_enum, default_value_t = Emit::Rust)]
+        emit: Emit,
         /// Print nothing but errors and warnings
         #[arg(short, long)]
         quiet: bool,
@@ -119,6 +131,10 @@ enum Command {
         /// Also the SQNR of every int8 layer output against the float model's tensor
         #[arg(long)]
         per_layer: bool,
+        /// The language of the generated code: rust (compiled with rustc) or c (compiled with
+        /// $CC, else cc)
+        #[arg(long, value_enum, default_value_t = Emit::Rust)]
+        emit: Emit,
         /// Directory for compiled harnesses [default: $EDGEGEN_CACHE_DIR or ~/.cache/edgegen]
         #[arg(long, value_name = "DIR")]
         cache_dir: Option<PathBuf>,
@@ -142,6 +158,32 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+}
+
+/// The language of the generated code.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Emit {
+    /// One Rust file (#![no_std], no heap, no dependencies)
+    Rust,
+    /// A C99 source file and its header (OUT.c and OUT.h; <stdint.h> and <string.h> only)
+    C,
+}
+
+impl Emit {
+    fn language(self) -> run::Language {
+        match self {
+            Emit::Rust => run::Language::Rust,
+            Emit::C => run::Language::C,
+        }
+    }
+
+    /// The compiler that builds the code for `run` and `validate`.
+    fn compiler(self) -> &'static str {
+        match self {
+            Emit::Rust => "rustc",
+            Emit::C => "the C compiler",
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -444,28 +486,81 @@ fn paint(text: &str, style: &str) -> String {
     }
 }
 
+/// For `build --emit c -o OUT.c`: the API prefix (`--name`, else the file's stem), the header's
+/// path (OUT.h) and the name the source includes it by.
+fn c_output_files(output: &Path, name: Option<&str>) -> Result<(String, PathBuf, String)> {
+    if output.as_os_str() == "-" {
+        return Err(Error::invalid_argument(
+            "--emit c writes two files, a source and its header: give -o FILE.c, not -",
+        ));
+    }
+    if output.extension().is_some_and(|e| e == "h") {
+        return Err(Error::invalid_argument(format!(
+            "-o {} names a header; give the source file (FILE.c) and the header is written \
+             next to it",
+            output.display()
+        )));
+    }
+    let stem = output
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let prefix = match name {
+        Some(name) => name.to_string(),
+        None => backend::c::default_prefix(&stem),
+    };
+    backend::c::check_prefix(&prefix)?;
+    let header_path = output.with_extension("h");
+    let header_file = header_path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((prefix, header_path, header_file))
+}
+
 fn execute(command: Command) -> Result<()> {
     match command {
         Command::Build {
             model,
             output,
+            emit,
+            name,
             report: report_path,
             max_accuracy_drop,
             data,
             labels,
             quiet,
         } => {
+            let c_files = match emit {
+                Emit::Rust if name.is_some() => {
+                    return Err(Error::invalid_argument(
+                        "--name prefixes the names of the C API; it is for --emit c (the Rust \
+                         API is the module you include)",
+                    ));
+                }
+                Emit::Rust => None,
+                Emit::C => Some(c_output_files(&output, name.as_deref())?),
+            };
             let compiled = match (max_accuracy_drop, labels) {
                 (Some(points), Some(labels)) => {
                     searched_build(&model, points, &data, &labels, quiet)?
                 }
                 _ => model.compile(quiet)?,
             };
-            let code = backend::rust::emit(&compiled.graph)?;
-            if output.as_os_str() == "-" {
-                print!("{code}");
-            } else {
-                write_atomically(&output, code.as_bytes())?;
+            match c_files {
+                None => {
+                    let code = backend::rust::emit(&compiled.graph)?;
+                    if output.as_os_str() == "-" {
+                        print!("{code}");
+                    } else {
+                        write_atomically(&output, code.as_bytes())?;
+                    }
+                }
+                Some((prefix, header_path, header_file)) => {
+                    let code = backend::c::emit(&compiled.graph, &prefix, &header_file)?;
+                    write_atomically(&header_path, code.header.as_bytes())?;
+                    write_atomically(&output, code.source.as_bytes())?;
+                }
             }
             if let Some(path) = report_path {
                 let json =
@@ -481,12 +576,12 @@ fn execute(command: Command) -> Result<()> {
             output_dir,
             cache_dir,
             opt_level,
+            emit,
             quiet,
         } => {
             let compiled = model.compile(quiet)?;
             let graph = &compiled.graph;
             let (values, samples, batched) = read_inputs(graph, &inputs)?;
-            let code = backend::rust::emit(graph)?;
             let options = run::BuildOptions {
                 cache_dir: cache_dir.unwrap_or_else(run::default_cache_dir),
                 opt_level,
@@ -494,12 +589,13 @@ fn execute(command: Command) -> Result<()> {
             };
             let started = Instant::now();
             let mut spinner = None;
-            let binary = run::build_harness(&code, graph, &options, &mut || {
+            let binary = run::build_model(graph, emit.language(), &options, &mut || {
                 spinner = Some(progress(
                     quiet,
                     format!(
-                        "Compiling the generated code for {} with rustc (cached for later runs)",
-                        model.model.display()
+                        "Compiling the generated code for {} with {} (cached for later runs)",
+                        model.model.display(),
+                        emit.compiler()
                     ),
                 ));
             })?;
@@ -553,6 +649,7 @@ fn execute(command: Command) -> Result<()> {
             data,
             labels,
             per_layer,
+            emit,
             cache_dir,
             quiet,
         } => validate(
@@ -560,6 +657,7 @@ fn execute(command: Command) -> Result<()> {
             &data,
             labels.as_deref(),
             per_layer,
+            emit,
             cache_dir,
             quiet,
         ),
@@ -727,6 +825,7 @@ fn validate(
     data: &[String],
     labels: Option<&Path>,
     per_layer: bool,
+    emit: Emit,
     cache_dir: Option<PathBuf>,
     quiet: bool,
 ) -> Result<()> {
@@ -757,17 +856,16 @@ fn validate(
     };
 
     // The build: generated code, compiled and run on every sample.
-    let code = backend::rust::emit(graph)?;
     let build_options = run::BuildOptions {
         cache_dir: cache_dir.unwrap_or_else(run::default_cache_dir),
         opt_level: "3".into(),
         extra_flags: Vec::new(),
     };
     let mut spinner = None;
-    let binary = run::build_harness(&code, graph, &build_options, &mut || {
+    let binary = run::build_model(graph, emit.language(), &build_options, &mut || {
         spinner = Some(progress(
             quiet,
-            "Compiling the generated code with rustc".to_string(),
+            format!("Compiling the generated code with {}", emit.compiler()),
         ));
     })?;
     if let Some(spinner) = spinner {

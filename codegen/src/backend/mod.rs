@@ -8,6 +8,7 @@
 //! Lowering decides *what* runs (which kernel, which parameters, which data layout); an emitter
 //! only decides how it is spelled. Back ends never see a model file format.
 
+pub mod c;
 pub mod format;
 pub mod lower;
 pub mod rust;

@@ -123,6 +123,19 @@ pub fn run_generated_typed(
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// [`run_generated_typed`] for the C back end: emits `graph` in C, compiles it with the local C
+/// compiler (C99, every warning an error) and runs it on `inputs`.
+pub fn run_generated_c(graph: &Graph, inputs: &[Value], samples: usize) -> Vec<TensorData> {
+    let code = edgegen::backend::c::emit(graph, "model", "model.h")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let binary =
+        edgegen::run::build_c_harness(&code, graph, "model", &build_options(), &mut || {})
+            .unwrap_or_else(|e| panic!("{e}"));
+    let values: Vec<TensorData> = inputs.iter().map(|v| v.data.clone()).collect();
+    edgegen::run::run_harness(&binary, graph, &values, samples)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 pub fn floats(data: &TensorData) -> Vec<f32> {
     data.as_f32().expect("float32 data").to_vec()
 }

@@ -187,3 +187,23 @@ pub fn check_op_cases(prefix: &str) {
         check_rustfmt(&name, &code);
     }
 }
+
+/// The generated C on every sample, checked like [`check_generated_code`]; `None` when the C
+/// back end refuses the model (with the error).
+pub fn check_generated_c(case: &TfliteCase) -> Result<(), edgegen::Error> {
+    let compiled = compile(&case.model, &CompileOptions::default());
+    edgegen::backend::c::check_supported(&compiled.graph)?;
+    let samples = case.samples();
+    let outputs = run_generated_c(&compiled.graph, &case.inputs, samples);
+    for (k, (actual, expected)) in outputs.iter().zip(&case.outputs).enumerate() {
+        let stacked = Value::new(expected.shape.clone(), actual.clone());
+        for i in 0..samples {
+            assert_same(
+                &format!("{} (generated C), sample {i}, output {k}", case.name),
+                &sample(&stacked, i).data,
+                &sample(expected, i).data,
+            );
+        }
+    }
+    Ok(())
+}
