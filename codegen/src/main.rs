@@ -17,13 +17,14 @@ use edgegen::{CompileOptions, Compiled, backend, npy, options, report, run};
 #[command(
     name = "edgegen",
     version,
-    about = "Compile ONNX and TFLite models into standalone, dependency-free Rust code",
+    about = "Compile ONNX and TFLite models into standalone, dependency-free Rust or C code",
     long_about = "edgegen compiles a trained neural network (ONNX or TFLite, float or int8) ahead of time into one self-contained \
-                  Rust source file: #![no_std], no heap, no dependencies, weights as static data and \
-                  kernels specialised to every layer's shapes.",
+                  Rust source file (#![no_std], no heap, no dependencies) or a C99 source and header, with weights as \
+                  static data and kernels specialised to every layer's shapes.",
     after_help = "Examples:\n  \
                   edgegen build model.onnx -o src/model.rs\n  \
                   edgegen build kws_int8.tflite -o src/kws.rs\n  \
+                  edgegen build kws_int8.tflite --emit c --name kws -o kws.c\n  \
                   edgegen run model.onnx --input x.npy --output-dir out/\n  \
                   edgegen inspect model.tflite"
 )]
@@ -34,10 +35,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate the Rust source of a model
+    /// Generate the Rust (or C) source of a model
     #[command(after_help = "Examples:\n  \
                             edgegen build model.onnx -o src/model.rs\n  \
-                            edgegen build model.onnx -o model.rs --input-shape input=1,3,32,32 --report report.json")]
+                            edgegen build model.onnx -o model.rs --input-shape input=1,3,32,32 --report report.json\n  \
+                            edgegen build model.tflite --emit c --name kws -o kws.c   (writes kws.c and kws.h)")]
     Build {
         #[command(flatten)]
         model: ModelArgs,
@@ -74,7 +76,7 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
-    /// Generate the code, compile it with the local rustc and run it on input files
+    /// Generate the code, compile it with the local rustc (or C compiler) and run it on input files
     #[command(
         after_help = "Inputs are .npy arrays or ONNX TensorProto .pb files, one per model input, in order \
                             (or NAME=FILE), in the input's element type (int8 for an int8 TFLite model; float64 \
@@ -112,7 +114,7 @@ enum Command {
     #[command(
         after_help = "The float reference is the reference evaluator on the model compiled \
                             without --quantize, --prune and --cluster; the build is the generated code, compiled with \
-                            rustc and run. Labels (N integers) give each one's accuracy.\n\n\
+                            rustc (or, with --emit c, the C compiler) and run. Labels (N integers) give each one's accuracy.\n\n\
                             Examples:\n  \
                             edgegen validate model.onnx --data x.npy --labels y.npy\n  \
                             edgegen validate model.onnx --quantize int8 --calibration calib.npy \

@@ -6,7 +6,8 @@
 //! ```
 //!
 //! For C (`--emit c`) the harness is a C program built with the local C compiler (`$CC`, else
-//! `cc`) in C99 with every warning an error, the same way and in the same cache.
+//! `cc`, with `$CFLAGS` added) in C99 with every warning an error, the same way and in the same
+//! cache.
 //!
 //! The harness is a small `std` program that includes the generated file as a module under
 //! `#![deny(warnings)]`, reads little-endian inputs (of each input's element type) for N
@@ -365,6 +366,9 @@ pub fn build_c_harness(
         .collect();
     flags.push(format!("-O{}", options.opt_level));
     flags.extend(options.extra_flags.iter().cloned());
+    if let Some(extra) = std::env::var_os("CFLAGS") {
+        flags.extend(extra.to_string_lossy().split_whitespace().map(String::from));
+    }
     let mut hasher = Sha256::new();
     let version = String::from_utf8_lossy(&version.stdout).into_owned();
     for part in [

@@ -568,6 +568,69 @@ fn run_takes_and_writes_int8_for_an_int8_tflite_model() {
     );
 }
 
+/// `build --emit c` writes the source and its header, named by `--name`; `run --emit c` builds
+/// the C with the local compiler and gives the TFLite interpreter's bytes, as the Rust does.
+#[test]
+fn build_and_run_emit_c() {
+    let out = scratch("emit_c");
+    let model = fixture("mlperf-tiny/kws_ref_model.tflite");
+    let source = out.join("keyword-spotter.c");
+    let result = edgegen(&[
+        "build",
+        model.to_str().unwrap(),
+        "--emit",
+        "c",
+        "-o",
+        source.to_str().unwrap(),
+    ]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let header = std::fs::read_to_string(out.join("keyword-spotter.h")).unwrap();
+    assert!(header.contains("void keyword_spotter_run("), "{header}");
+    let code = std::fs::read_to_string(&source).unwrap();
+    assert!(code.contains("#include \"keyword-spotter.h\""));
+    let result = edgegen(&[
+        "build",
+        model.to_str().unwrap(),
+        "--emit",
+        "c",
+        "--name",
+        "kws",
+        "-o",
+        source.to_str().unwrap(),
+    ]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let header = std::fs::read_to_string(out.join("keyword-spotter.h")).unwrap();
+    assert!(header.contains("void kws_run(") && header.contains("#define KWS_ARENA_BYTES"));
+
+    let stacked =
+        edgegen::npy::read_npy_file(&fixture("reference/tflite/kws_ref_model/input_0.npy"))
+            .unwrap();
+    let samples = out.join("x.npy");
+    std::fs::write(
+        &samples,
+        edgegen::npy::write_npy(&[20, 49, 10, 1], &stacked.data),
+    )
+    .unwrap();
+    let result = edgegen(&[
+        "run",
+        model.to_str().unwrap(),
+        "--emit",
+        "c",
+        "--input",
+        samples.to_str().unwrap(),
+        "--output-dir",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let actual = edgegen::npy::read_npy_file(&out.join("output_0.npy")).unwrap();
+    let expected = edgegen::npy::read_npy_file(&fixture(
+        "reference/tflite/kws_ref_model/output_0.npy",
+    ))
+    .unwrap();
+    assert_eq!(actual.data, expected.data);
+}
+
 /// A model with inputs and outputs without elements (a 0 in the shape, which ONNX allows)
 /// compiles and runs: a reduction over an empty set gives the reduction's identity, an empty
 /// part of a concatenation adds nothing, a split may make an empty part, and an empty output

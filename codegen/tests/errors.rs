@@ -661,3 +661,48 @@ fn a_failed_build_writes_nothing() {
     let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert_eq!(entries.len(), 1, "no temporary files are left");
 }
+
+// The C back end.
+fn build_c(model: &str, output: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&["build", model, "--emit", "c", "-o", output]);
+    args.extend(strings(extra));
+    args
+}
+error_case!(
+    c_to_standard_output,
+    build_c("{fixtures}/mlperf-tiny/kws_ref_model.tflite", "-", &[])
+);
+error_case!(
+    c_output_named_as_a_header,
+    build_c(
+        "{fixtures}/mlperf-tiny/kws_ref_model.tflite",
+        "{scratch}/kws.h",
+        &[]
+    )
+);
+error_case!(
+    c_prefix_that_is_not_an_identifier,
+    build_c(
+        "{fixtures}/mlperf-tiny/kws_ref_model.tflite",
+        "{scratch}/kws.c",
+        &["--name", "9-kws"]
+    )
+);
+error_case!(
+    c_prefix_for_rust,
+    build(
+        "{fixtures}/mlperf-tiny/kws_ref_model.tflite",
+        &["--emit", "rust", "--name", "kws"]
+    )
+);
+error_case!(
+    c_prefix_without_emit,
+    build(
+        "{fixtures}/mlperf-tiny/kws_ref_model.tflite",
+        &["--name", "kws"]
+    )
+);
+error_case!(
+    layers_without_c_kernels,
+    build_c("{fixtures}/models/resize.onnx", "{scratch}/resize.c", &[])
+);

@@ -185,8 +185,8 @@ pub fn check_prefix(prefix: &str) -> Result<()> {
     } else {
         Err(Error::invalid_argument(format!(
             "--name {prefix:?} is not a C identifier: use letters, digits and underscores, \
-             starting with a letter (it prefixes the API: {prefix}_run, {}_ARENA_BYTES)",
-            prefix.to_uppercase()
+             starting with a letter (it prefixes the API's names, as kws does in kws_run and \
+             KWS_ARENA_BYTES)"
         )))
     }
 }
@@ -237,6 +237,20 @@ fn check_program(graph: &Graph, program: &Program) -> Result<()> {
                     missing.insert("unrolled layers (--unroll)".into());
                 }
             }
+        }
+        // The kernels (lower case after the module) say what is missing; the types and
+        // variants that come with them only when no kernel is missing.
+        let kernels: BTreeSet<String> = missing
+            .iter()
+            .filter(|m| {
+                m.rsplit("::")
+                    .next()
+                    .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_lowercase()))
+            })
+            .cloned()
+            .collect();
+        if !kernels.is_empty() {
+            missing = kernels;
         }
         if !missing.is_empty() && !problems.iter().any(|(n, _)| *n == step.node) {
             let node = &graph.nodes[step.node];
@@ -880,9 +894,10 @@ fn capitalized(text: &str) -> String {
     }
 }
 
-/// A C string literal of any text (names from the model may hold anything).
+/// A C string literal of any text (names from the model may hold anything), on one line (it
+/// may be the body of a macro).
 fn c_string(text: &str) -> String {
-    string_literal(text.as_bytes(), 8)
+    string_literal(text.as_bytes(), 0).replace("\n", "")
 }
 
 /// The longest string literal ISO C99 compilers must accept (`-pedantic` warns above it).
@@ -976,6 +991,8 @@ mod tests {
         assert_eq!(long.lines().count(), 5);
         assert!(long.lines().skip(1).all(|l| l.starts_with("    \"")));
         assert_eq!(string_literal(b"", 4), "\"\"");
+        // In a macro, a long name stays on one line.
+        assert!(!c_string(&"n".repeat(300)).contains('\n'));
     }
 
     #[test]
