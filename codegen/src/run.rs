@@ -191,8 +191,35 @@ pub fn build_harness(
     ];
     flags.extend(["-C".to_string(), "debuginfo=0".to_string()]);
     flags.extend(options.extra_flags.iter().cloned());
+    cached_build(
+        options,
+        &[code, &main, &version, &flags.join(" ")],
+        &[("model.rs", code), ("main.rs", &main)],
+        on_compile,
+        |build, output| {
+            let mut command = Command::new(rustc());
+            command
+                .args(&flags)
+                .arg(build.join("main.rs"))
+                .arg("-o")
+                .arg(output);
+            (command, "rustc")
+        },
+    )
+}
+
+/// Builds a harness in the cache directory keyed by `key_parts` (or finds it there): writes
+/// `files` into a build directory of its own and runs the compiler `command` gives for an
+/// output path.
+fn cached_build(
+    options: &BuildOptions,
+    key_parts: &[&str],
+    files: &[(&str, &str)],
+    on_compile: &mut dyn FnMut(),
+    command: impl FnOnce(&Path, &Path) -> (Command, &'static str),
+) -> Result<PathBuf> {
     let mut hasher = Sha256::new();
-    for part in [code, &main, &version, &flags.join(" ")] {
+    for part in key_parts {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());
     }
@@ -211,9 +238,9 @@ pub fn build_harness(
     if binary.exists() {
         return Ok(binary);
     }
-    // Each build has its own directory (rustc writes intermediate files next to its output),
-    // so that builds of the same code at once, by threads or processes, do not clobber each
-    // other; the finished binary is renamed into place, and an interrupted build leaves no
+    // Each build has its own directory (compilers write intermediate files next to their
+    // output), so that builds of the same code at once, by threads or processes, do not clobber
+    // each other; the finished binary is renamed into place, and an interrupted build leaves no
     // binary that a later run would trust.
     static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let build = dir.join(format!(
@@ -223,24 +250,23 @@ pub fn build_harness(
     ));
     std::fs::create_dir_all(&build)
         .map_err(|e| Error::io(&build, "create the cache directory", &e))?;
-    write_file(&build.join("model.rs"), code)?;
-    write_file(&build.join("main.rs"), &main)?;
+    for (name, text) in files {
+        write_file(&build.join(name), text)?;
+    }
     on_compile();
     let partial = build.join("harness");
-    let output = Command::new(rustc())
-        .args(&flags)
-        .arg(build.join("main.rs"))
-        .arg("-o")
-        .arg(&partial)
+    let (mut command, compiler) = command(&build, &partial);
+    let output = command
         .output()
-        .map_err(|e| Error::new(ErrorKind::Build, format!("cannot run rustc: {e}")))?;
+        .map_err(|e| Error::new(ErrorKind::Build, format!("cannot run {compiler}: {e}")))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let shown: Vec<&str> = stderr.lines().take(60).collect();
         return Err(Error::new(
             ErrorKind::Build,
             format!(
-                "the generated code did not compile (a bug in edgegen; the sources are in {}):\n{}",
+                "the generated code did not compile with {compiler} (a bug in edgegen; the \
+                 sources are in {}):\n{}",
                 build.display(),
                 shown.join("\n")
             ),
@@ -369,69 +395,34 @@ pub fn build_c_harness(
     if let Some(extra) = std::env::var_os("CFLAGS") {
         flags.extend(extra.to_string_lossy().split_whitespace().map(String::from));
     }
-    let mut hasher = Sha256::new();
     let version = String::from_utf8_lossy(&version.stdout).into_owned();
-    for part in [
-        "c",
-        &code.source,
-        &code.header,
-        &main,
-        &version,
-        &flags.join(" "),
-    ] {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part.as_bytes());
-    }
-    let key: String = hasher
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let dir = options.cache_dir.join("run").join(&key);
-    let binary = dir.join("harness");
-    if binary.exists() {
-        return Ok(binary);
-    }
-    static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let build = dir.join(format!(
-        "build.{}.{}",
-        std::process::id(),
-        BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&build)
-        .map_err(|e| Error::io(&build, "create the cache directory", &e))?;
-    write_file(&build.join("model.c"), &code.source)?;
-    write_file(&build.join("model.h"), &code.header)?;
-    write_file(&build.join("main.c"), &main)?;
-    on_compile();
-    let partial = build.join("harness");
-    let output = Command::new(&compiler)
-        .args(&flags)
-        .arg(build.join("model.c"))
-        .arg(build.join("main.c"))
-        .arg("-o")
-        .arg(&partial)
-        .output()
-        .map_err(|e| {
-            Error::new(ErrorKind::Build, format!("cannot run the C compiler: {e}"))
-        })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let shown: Vec<&str> = stderr.lines().take(60).collect();
-        return Err(Error::new(
-            ErrorKind::Build,
-            format!(
-                "the generated C did not compile (a bug in edgegen; the sources are in {}):\n{}",
-                build.display(),
-                shown.join("\n")
-            ),
-        ));
-    }
-    std::fs::rename(&partial, &binary)
-        .map_err(|e| Error::io(&binary, "store the compiled harness", &e))?;
-    let _ = std::fs::remove_dir_all(&build);
-    Ok(binary)
+    cached_build(
+        options,
+        &[
+            "c",
+            &code.source,
+            &code.header,
+            &main,
+            &version,
+            &flags.join(" "),
+        ],
+        &[
+            ("model.c", &code.source),
+            ("model.h", &code.header),
+            ("main.c", &main),
+        ],
+        on_compile,
+        |build, output| {
+            let mut command = Command::new(&compiler);
+            command
+                .args(&flags)
+                .arg(build.join("model.c"))
+                .arg(build.join("main.c"))
+                .arg("-o")
+                .arg(output);
+            (command, "the C compiler")
+        },
+    )
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {

@@ -511,37 +511,48 @@ fn the_batch_hint_appears_only_for_a_leading_dimension_of_one() {
 
 /// An int8 TFLite model takes int8 samples and writes int8 outputs equal to the interpreter's;
 /// float data for it is refused.
-#[test]
-fn run_takes_and_writes_int8_for_an_int8_tflite_model() {
-    let out = scratch("int8");
-    let model = fixture("mlperf-tiny/kws_ref_model.tflite");
+/// The 20 reference samples of the KWS int8 model as one `[20, 49, 10, 1]` array in `dir`. The
+/// reference stacks samples on a new axis: `[20, 1, 49, 10, 1]` is 20 samples of `[1, 49, 10, 1]`.
+fn kws_samples(dir: &Path) -> PathBuf {
     let stacked =
         edgegen::npy::read_npy_file(&fixture("reference/tflite/kws_ref_model/input_0.npy"))
             .unwrap();
-    // The reference stacks samples on a new axis: [20, 1, 49, 10, 1] is 20 samples of [1, 49, 10, 1].
-    let samples = out.join("x.npy");
+    let samples = dir.join("x.npy");
     std::fs::write(
         &samples,
         edgegen::npy::write_npy(&[20, 49, 10, 1], &stacked.data),
     )
     .unwrap();
-    let result = edgegen(&[
-        "run",
-        model.to_str().unwrap(),
-        "--input",
-        samples.to_str().unwrap(),
-        "--output-dir",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(result.status.success(), "{}", stderr(&result));
-    let actual = edgegen::npy::read_npy_file(&out.join("output_0.npy")).unwrap();
+    samples
+}
+
+#[test]
+fn run_takes_and_writes_int8_for_an_int8_tflite_model() {
+    let out = scratch("int8");
+    let model = fixture("mlperf-tiny/kws_ref_model.tflite");
+    let samples = kws_samples(&out);
     let expected = edgegen::npy::read_npy_file(&fixture(
         "reference/tflite/kws_ref_model/output_0.npy",
     ))
     .unwrap();
-    assert_eq!(actual.shape, vec![20, 12]);
-    assert_eq!(actual.data, expected.data);
+    // The Rust and (`--emit c`) the C, each built with the local compiler.
+    for emit in ["rust", "c"] {
+        let result = edgegen(&[
+            "run",
+            model.to_str().unwrap(),
+            "--emit",
+            emit,
+            "--input",
+            samples.to_str().unwrap(),
+            "--output-dir",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(result.status.success(), "{emit}: {}", stderr(&result));
+        let actual = edgegen::npy::read_npy_file(&out.join("output_0.npy")).unwrap();
+        assert_eq!(actual.shape, vec![20, 12]);
+        assert_eq!(actual.data, expected.data, "{emit}");
+    }
 
     let floats = out.join("f.npy");
     std::fs::write(
@@ -568,10 +579,9 @@ fn run_takes_and_writes_int8_for_an_int8_tflite_model() {
     );
 }
 
-/// `build --emit c` writes the source and its header, named by `--name`; `run --emit c` builds
-/// the C with the local compiler and gives the TFLite interpreter's bytes, as the Rust does.
+/// `build --emit c` writes the source and its header, named by `--name` or after the file.
 #[test]
-fn build_and_run_emit_c() {
+fn build_emit_c_writes_a_source_and_its_header() {
     let out = scratch("emit_c");
     let model = fixture("mlperf-tiny/kws_ref_model.tflite");
     let source = out.join("keyword-spotter.c");
@@ -601,34 +611,6 @@ fn build_and_run_emit_c() {
     assert!(result.status.success(), "{}", stderr(&result));
     let header = std::fs::read_to_string(out.join("keyword-spotter.h")).unwrap();
     assert!(header.contains("void kws_run(") && header.contains("#define KWS_ARENA_BYTES"));
-
-    let stacked =
-        edgegen::npy::read_npy_file(&fixture("reference/tflite/kws_ref_model/input_0.npy"))
-            .unwrap();
-    let samples = out.join("x.npy");
-    std::fs::write(
-        &samples,
-        edgegen::npy::write_npy(&[20, 49, 10, 1], &stacked.data),
-    )
-    .unwrap();
-    let result = edgegen(&[
-        "run",
-        model.to_str().unwrap(),
-        "--emit",
-        "c",
-        "--input",
-        samples.to_str().unwrap(),
-        "--output-dir",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(result.status.success(), "{}", stderr(&result));
-    let actual = edgegen::npy::read_npy_file(&out.join("output_0.npy")).unwrap();
-    let expected = edgegen::npy::read_npy_file(&fixture(
-        "reference/tflite/kws_ref_model/output_0.npy",
-    ))
-    .unwrap();
-    assert_eq!(actual.data, expected.data);
 }
 
 /// A model with inputs and outputs without elements (a 0 in the shape, which ONNX allows)

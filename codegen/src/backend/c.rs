@@ -474,7 +474,11 @@ impl Emitter<'_> {
         let _ = writeln!(out, "#define {u}_WEIGHT_BYTES {}", totals.weight_bytes);
         if !g.states.is_empty() {
             let _ = writeln!(out, "/* Bytes of state kept between runs. */");
-            let _ = writeln!(out, "#define {u}_STATE_BYTES {}", self.state_bytes());
+            let _ = writeln!(
+                out,
+                "#define {u}_STATE_BYTES {}",
+                super::state_bytes(self.graph, self.program)
+            );
         }
         if g.states.is_empty() {
             out.push_str(
@@ -607,7 +611,11 @@ impl Emitter<'_> {
             let _ = writeln!(out, "static {} arena_{dtype}[{}];", c_type(dtype), n.max(1));
         }
         for k in 0..g.states.len() {
-            let initial = self.initial_state(k);
+            let initial = super::initial_state(
+                self.graph,
+                k,
+                "set by the first run and by the reset function",
+            );
             out.push('\n');
             out.push_str(&static_data(&initial, "static const"));
             let t = g.tensor(g.state_input(k));
@@ -622,7 +630,7 @@ impl Emitter<'_> {
                 c_type(t.dtype),
                 t.len().max(1)
             );
-            if self.needs_next_buffer(k) {
+            if super::needs_next_buffer(self.graph, self.program, k) {
                 out.push_str("/* Its next value, copied in at the end of a run. */\n");
                 let _ = writeln!(
                     out,
@@ -640,47 +648,6 @@ impl Emitter<'_> {
         }
     }
 
-    fn initial_state(&self, k: usize) -> StaticData {
-        let g = self.graph;
-        StaticData {
-            name: format!("STATE_{k}_INITIAL"),
-            node: None,
-            doc: format!(
-                "The initial value of state `{}`.",
-                comment(&g.states[k].name)
-            ),
-            shape: g.tensor(g.state_input(k)).shape().to_vec(),
-            data: g.states[k].initial.clone(),
-        }
-    }
-
-    /// As the Rust back end decides: a state needs a second buffer when a step reads its current
-    /// value at or after the first step that writes the next one.
-    fn needs_next_buffer(&self, k: usize) -> bool {
-        let g = self.graph;
-        let (input, output) = (
-            Storage::Input(g.model_inputs().len() + k),
-            Storage::Output(g.model_outputs().len() + k),
-        );
-        let steps = &self.program.steps;
-        let first_write = steps.iter().position(|s| storage(g, s.output) == output);
-        let last_read = steps
-            .iter()
-            .rposition(|s| s.inputs.iter().any(|&t| storage(g, t) == input));
-        matches!((first_write, last_read), (Some(w), Some(r)) if r >= w)
-    }
-
-    fn state_bytes(&self) -> usize {
-        let g = self.graph;
-        (0..g.states.len())
-            .map(|k| {
-                let t = g.tensor(g.state_input(k));
-                let copies = if self.needs_next_buffer(k) { 2 } else { 1 };
-                copies * t.len() * t.dtype.size_bytes()
-            })
-            .sum()
-    }
-
     /// The pointer expression of tensor `t` in the run function.
     fn pointer(&self, t: TensorId) -> String {
         let g = self.graph;
@@ -690,7 +657,7 @@ impl Emitter<'_> {
             Storage::Input(i) => io_names("input", i, n_in).param,
             Storage::Output(j) if j >= n_out => {
                 let k = j - n_out;
-                if self.needs_next_buffer(k) {
+                if super::needs_next_buffer(self.graph, self.program, k) {
                     format!("next_state_{k}")
                 } else {
                     format!("state_{k}")
@@ -718,27 +685,14 @@ impl Emitter<'_> {
             let _ = write!(out, "\n * {}", one_line(line).replace("*/", "* /"));
         }
         out.push_str("\n */\n");
-        let elem = |t: TensorId| c_type(g.tensor(t).dtype);
-        let n = step.inputs.len();
-        let input_name = |k: usize| {
-            if step.in_place || n > 1 {
-                format!("x{k}")
-            } else {
-                "x".to_string()
-            }
-        };
-        let mut params = Vec::new();
-        if step.in_place {
-            params.push(format!("{} *y", elem(step.output)));
-            for k in 1..n {
-                params.push(format!("const {} *{}", elem(step.inputs[k]), input_name(k)));
-            }
-        } else {
-            for k in 0..n {
-                params.push(format!("const {} *{}", elem(step.inputs[k]), input_name(k)));
-            }
-            params.push(format!("{} *y", elem(step.output)));
-        }
+        let params: Vec<String> = step
+            .params()
+            .into_iter()
+            .map(|(name, t, output)| {
+                let constness = if output { "" } else { "const " };
+                format!("{constness}{} *{name}", c_type(g.tensor(t).dtype))
+            })
+            .collect();
         let _ = writeln!(out, "EG_LAYER void {}({}) {{", step.name, params.join(", "));
         let len = |t: TensorId| g.tensor(t).len();
         let static_len = |name: &str| {
@@ -750,7 +704,9 @@ impl Emitter<'_> {
         };
         let arg = |a: &Arg| -> String {
             match a {
-                Arg::Input(k) => format!("{}, {}", input_name(*k), len(step.inputs[*k])),
+                Arg::Input(k) => {
+                    format!("{}, {}", step.input_name(*k), len(step.inputs[*k]))
+                }
                 Arg::Output => format!("y, {}", len(step.output)),
                 Arg::Static(name) => format!("{name}.v, {}", static_len(name)),
                 Arg::Local(name) => name.clone(),
@@ -841,7 +797,7 @@ impl Emitter<'_> {
             }
         }
         for k in 0..g.states.len() {
-            if self.needs_next_buffer(k) {
+            if super::needs_next_buffer(self.graph, self.program, k) {
                 let _ = writeln!(
                     out,
                     "    memcpy(state_{k}, next_state_{k}, sizeof(state_{k}));"

@@ -13,7 +13,8 @@ pub mod format;
 pub mod lower;
 pub mod rust;
 
-use crate::ir::{TensorData, TensorId};
+use crate::ir::{Graph, TensorData, TensorId};
+use crate::passes::memory_plan::Storage;
 
 /// Text from the model (a node or tensor name, a producer string) made safe to put in a comment
 /// or a Markdown code span: a line break would end the comment and let the rest of the text be
@@ -109,6 +110,37 @@ pub struct Step {
     /// The output overwrites `inputs[0]`, which is then passed only as the output.
     pub in_place: bool,
     pub body: Vec<Stmt>,
+}
+
+impl Step {
+    /// The parameters of the layer function, in order, as (name, tensor, whether it is the
+    /// output): the inputs `x` (or `x0`, `x1`, ...) then the output `y`; in place, `y` (which is
+    /// input 0) then the other inputs.
+    pub fn params(&self) -> Vec<(String, TensorId, bool)> {
+        let n = self.inputs.len();
+        let mut params = Vec::new();
+        if self.in_place {
+            params.push(("y".to_string(), self.output, true));
+        }
+        let first = usize::from(self.in_place);
+        for k in first..n {
+            params.push((self.input_name(k), self.inputs[k], false));
+        }
+        if !self.in_place {
+            params.push(("y".to_string(), self.output, true));
+        }
+        params
+    }
+
+    /// The name of input `k` in the layer function: `x`, or `x0`, `x1`, ... when there are
+    /// several or the step is in place.
+    pub fn input_name(&self, k: usize) -> String {
+        if self.in_place || self.inputs.len() > 1 {
+            format!("x{k}")
+        } else {
+            "x".to_string()
+        }
+    }
 }
 
 /// A statement of a layer function.
@@ -221,4 +253,53 @@ pub enum Value {
     StaticRef(String),
     /// An empty slice.
     EmptySlice,
+}
+
+// ---- The state of a stateful model, as both emitters keep it ----
+
+/// State `k`'s initial value as named constant data; `when` says what sets it (for the doc).
+pub fn initial_state(graph: &Graph, k: usize, when: &str) -> StaticData {
+    StaticData {
+        name: format!("STATE_{k}_INITIAL"),
+        node: None,
+        doc: format!(
+            "The initial value of state `{}` ({when}).",
+            comment(&graph.states[k].name)
+        ),
+        shape: graph.tensor(graph.state_input(k)).shape().to_vec(),
+        data: graph.states[k].initial.clone(),
+    }
+}
+
+/// Whether state `k` needs a second buffer for its next value: when a step reads its current
+/// value at or after the first step that writes the next one (otherwise the next value is
+/// written over the current one in place).
+pub fn needs_next_buffer(graph: &Graph, program: &Program, k: usize) -> bool {
+    let (input, output) = (
+        Storage::Input(graph.model_inputs().len() + k),
+        Storage::Output(graph.model_outputs().len() + k),
+    );
+    let steps = &program.steps;
+    let first_write = steps
+        .iter()
+        .position(|s| lower::storage(graph, s.output) == output);
+    let last_read = steps
+        .iter()
+        .rposition(|s| s.inputs.iter().any(|&t| lower::storage(graph, t) == input));
+    matches!((first_write, last_read), (Some(w), Some(r)) if r >= w)
+}
+
+/// Bytes of the state (with the buffers for next values).
+pub fn state_bytes(graph: &Graph, program: &Program) -> usize {
+    (0..graph.states.len())
+        .map(|k| {
+            let t = graph.tensor(graph.state_input(k));
+            let copies = if needs_next_buffer(graph, program, k) {
+                2
+            } else {
+                1
+            };
+            copies * t.len() * t.dtype.size_bytes()
+        })
+        .sum()
 }

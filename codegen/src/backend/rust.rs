@@ -52,12 +52,8 @@ pub fn emit(graph: &Graph) -> Result<String> {
 /// stateful model (`STATE_BYTES`, 0 for the others).
 pub fn ram_bytes(graph: &Graph) -> Result<(usize, usize)> {
     let program = lower(graph)?;
-    let emitter = Emitter {
-        graph,
-        program: &program,
-    };
     let arena = graph.plan.as_ref().map_or(0, |plan| plan.arena_bytes());
-    Ok((arena, emitter.state_bytes()))
+    Ok((arena, super::state_bytes(graph, &program)))
 }
 
 struct Emitter<'a> {
@@ -307,60 +303,16 @@ impl Emitter<'_> {
             let _ = writeln!(
                 out,
                 "pub const STATE_BYTES: usize = {};",
-                self.state_bytes()
+                super::state_bytes(self.graph, self.program)
             );
         }
         for k in 0..g.states.len() {
             out.push('\n');
-            out.push_str(&constant_data(&self.initial_state(k), "const"));
+            out.push_str(&constant_data(
+                &super::initial_state(self.graph, k, "set by `new` and `reset`"),
+                "const",
+            ));
         }
-    }
-
-    /// State `k`'s initial value as named constant data.
-    fn initial_state(&self, k: usize) -> StaticData {
-        let g = self.graph;
-        StaticData {
-            name: format!("STATE_{k}_INITIAL"),
-            node: None,
-            doc: format!(
-                "The initial value of state `{}` (set by `new` and `reset`).",
-                comment(&g.states[k].name)
-            ),
-            shape: g.tensor(g.state_input(k)).shape().to_vec(),
-            data: g.states[k].initial.clone(),
-        }
-    }
-
-    /// Whether state `k` needs a second buffer for its next value: when a step reads its
-    /// current value at or after the first step that writes the next one (otherwise the next
-    /// value is written over the current one in place).
-    fn needs_next_buffer(&self, k: usize) -> bool {
-        let g = self.graph;
-        let (input, output) = (
-            Storage::Input(g.model_inputs().len() + k),
-            Storage::Output(g.model_outputs().len() + k),
-        );
-        let steps = &self.program.steps;
-        let first_write = steps.iter().position(|s| storage(g, s.output) == output);
-        let last_read = steps
-            .iter()
-            .rposition(|s| s.inputs.iter().any(|&t| storage(g, t) == input));
-        match (first_write, last_read) {
-            (Some(w), Some(r)) => r >= w,
-            _ => false,
-        }
-    }
-
-    /// Bytes of the state fields (with the buffers for next values).
-    fn state_bytes(&self) -> usize {
-        let g = self.graph;
-        (0..g.states.len())
-            .map(|k| {
-                let t = g.tensor(g.state_input(k));
-                let copies = if self.needs_next_buffer(k) { 2 } else { 1 };
-                copies * t.len() * t.dtype.size_bytes()
-            })
-            .sum()
     }
 
     fn arenas(&self) -> Vec<(DType, usize)> {
@@ -374,7 +326,7 @@ impl Emitter<'_> {
     /// The fields of state `k`: its value, and its next value if it needs its own buffer.
     fn state_fields(&self, k: usize) -> Vec<String> {
         let mut fields = vec![format!("state_{k}")];
-        if self.needs_next_buffer(k) {
+        if super::needs_next_buffer(self.graph, self.program, k) {
             fields.push(format!("next_state_{k}"));
         }
         fields
@@ -543,7 +495,7 @@ impl Emitter<'_> {
             }
         }
         for k in 0..g.states.len() {
-            if self.needs_next_buffer(k) {
+            if super::needs_next_buffer(self.graph, self.program, k) {
                 let _ = writeln!(
                     out,
                     "        // The next value of state `{}` becomes its value.",
@@ -563,7 +515,7 @@ impl Emitter<'_> {
 
     fn state_output_field(&self, j: usize) -> Option<String> {
         let k = j.checked_sub(self.graph.model_outputs().len())?;
-        Some(if self.needs_next_buffer(k) {
+        Some(if super::needs_next_buffer(self.graph, self.program, k) {
             format!("self.next_state_{k}")
         } else {
             format!("self.state_{k}")
@@ -674,29 +626,17 @@ impl Emitter<'_> {
         }
         out.push_str("#[inline(never)]\n");
         let elem = |t: TensorId| self.graph.tensor(t).dtype.rust_type();
-        let n = step.inputs.len();
-        let input_name = |k: usize| {
-            if step.in_place || n > 1 {
-                format!("x{k}")
-            } else {
-                "x".to_string()
-            }
-        };
-        let mut params = Vec::new();
-        if step.in_place {
-            params.push(format!("y: &mut [{}]", elem(step.output)));
-            for k in 1..n {
-                params.push(format!("{}: &[{}]", input_name(k), elem(step.inputs[k])));
-            }
-        } else {
-            for k in 0..n {
-                params.push(format!("{}: &[{}]", input_name(k), elem(step.inputs[k])));
-            }
-            params.push(format!("y: &mut [{}]", elem(step.output)));
-        }
+        let params: Vec<String> = step
+            .params()
+            .into_iter()
+            .map(|(name, t, output)| {
+                let mutability = if output { "mut " } else { "" };
+                format!("{name}: &{mutability}[{}]", elem(t))
+            })
+            .collect();
         out.push_str(&signature(0, &format!("fn {}", step.name), &params, " {"));
         let arg = |a: &Arg| match a {
-            Arg::Input(k) => input_name(*k),
+            Arg::Input(k) => step.input_name(*k),
             Arg::Output => "y".to_string(),
             Arg::Static(name) => format!("&{name}"),
             Arg::Local(name) => name.clone(),

@@ -165,17 +165,22 @@ pub fn check_generated_code(case: &TfliteCase) -> String {
         .unwrap_or_else(|e| panic!("{}: {e}", case.name));
     let samples = case.samples();
     let outputs = run_generated_typed(&code, &compiled.graph, &case.inputs, samples);
+    check_outputs(case, "generated code", &outputs);
+    code
+}
+
+/// The outputs of all samples (stacked) against the case's, sample by sample.
+fn check_outputs(case: &TfliteCase, what: &str, outputs: &[TensorData]) {
     for (k, (actual, expected)) in outputs.iter().zip(&case.outputs).enumerate() {
         let stacked = Value::new(expected.shape.clone(), actual.clone());
-        for i in 0..samples {
+        for i in 0..case.samples() {
             assert_same(
-                &format!("{} (generated code), sample {i}, output {k}", case.name),
+                &format!("{} ({what}), sample {i}, output {k}", case.name),
                 &sample(&stacked, i).data,
                 &sample(expected, i).data,
             );
         }
     }
-    code
 }
 
 /// Every one-operator case named `prefix*`, through the evaluator and the generated code.
@@ -188,22 +193,12 @@ pub fn check_op_cases(prefix: &str) {
     }
 }
 
-/// The generated C on every sample, checked like [`check_generated_code`]; `None` when the C
-/// back end refuses the model (with the error).
+/// The generated C on every sample, checked like [`check_generated_code`]; the C back end's
+/// error when it refuses the model.
 pub fn check_generated_c(case: &TfliteCase) -> Result<(), edgegen::Error> {
     let compiled = compile(&case.model, &CompileOptions::default());
     edgegen::backend::c::check_supported(&compiled.graph)?;
-    let samples = case.samples();
-    let outputs = run_generated_c(&compiled.graph, &case.inputs, samples);
-    for (k, (actual, expected)) in outputs.iter().zip(&case.outputs).enumerate() {
-        let stacked = Value::new(expected.shape.clone(), actual.clone());
-        for i in 0..samples {
-            assert_same(
-                &format!("{} (generated C), sample {i}, output {k}", case.name),
-                &sample(&stacked, i).data,
-                &sample(expected, i).data,
-            );
-        }
-    }
+    let outputs = run_generated_c(&compiled.graph, &case.inputs, case.samples());
+    check_outputs(case, "generated C", &outputs);
     Ok(())
 }
