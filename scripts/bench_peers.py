@@ -1,23 +1,33 @@
 #!/usr/bin/env python3
-"""Time edgegen's generated code against onnxruntime on the same models, side by side.
+"""Time edgegen's generated code against the other ways to run the same model, side by side.
 
 For each model: `edgegen build` writes the Rust code, a small timing program around it is
-compiled with `rustc -C opt-level=3` (and `-C target-cpu=native` unless --portable), and both it
-and an onnxruntime session (one thread, all graph optimisations, CPU provider) run the fixture's
-reference input many times. The script prints the median time per inference of each and the
-ratio, plus edgegen's arena and weight bytes. Timings on a shared machine are noisy: compare the
-ratios of one run, not absolute times across runs.
+compiled with `rustc -C opt-level=3 -C codegen-units=1` (and `-C target-cpu=native` unless
+--portable), and it and every peer that can run the model time the fixture's first reference
+input many times, one thread each, in one run:
 
-Needs: the repository's Rust toolchain, and Python with numpy and onnxruntime
-(`pip install -r fixtures/requirements.txt`). Run from anywhere:
+  litert-builtin  the TFLite interpreter (ai-edge-litert) with its builtin optimized kernels and
+                  no delegate (OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+  litert-xnnpack  the TFLite interpreter with its default XNNPACK delegate (OpResolverType.AUTO)
+  tflite-micro    TensorFlow Lite Micro's interpreter (the tflite_micro package: its portable
+                  reference kernels, as on a microcontroller without CMSIS-NN)
+  onnxruntime     for ONNX models: one thread, all graph optimisations, CPU provider
 
-    python3 scripts/bench_peers.py                 # the MLPerf Tiny float models
-    python3 scripts/bench_peers.py --models digits_mlp cnn_bn --runs 2000
+The script prints the median time per inference of each and the ratio of each peer's time to
+edgegen's (above 1: edgegen is faster), plus edgegen's arena and weight bytes and the rustc
+time. Timings on a shared machine are noisy: compare the ratios of one run, not absolute times
+across runs.
+
+Needs: the repository's Rust toolchain, and Python with `fixtures/requirements.txt` installed
+(numpy, onnxruntime, ai-edge-litert, tflite-micro). Run from anywhere:
+
+    python3 scripts/bench_peers.py                        # the MLPerf Tiny int8 and float models
+    python3 scripts/bench_peers.py --models kws_ref_model --runs 2000
+    python3 scripts/bench_peers.py --peers litert-builtin litert-xnnpack
 """
 
 import argparse
 import json
-import os
 import re
 import statistics
 import subprocess
@@ -29,16 +39,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 
-# The timing program: reads one input per model input (raw little-endian f32) and runs the model
-# `warmup` times, then `batches` batches of `per_batch` runs, printing nanoseconds per run for
-# each batch. The model's output is folded into a checksum so the work cannot be optimised away.
+PEERS = ["litert-builtin", "litert-xnnpack", "tflite-micro", "onnxruntime"]
+DEFAULT_MODELS = [
+    "kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8",
+    "kws_ref_model_float32", "vww_96_float", "pretrainedResnet", "ad01_fp32",
+]
+
+# Rust element types of the model inputs and outputs, by numpy dtype.
+RUST_TYPES = {"float32": "f32", "int8": "i8", "uint8": "u8", "int32": "i32"}
+
+# The timing program: reads one input per model input (raw little-endian values) and runs the
+# model `warmup` times, then `batches` batches of `per_batch` runs, printing nanoseconds per run
+# for each batch. The model's output is folded into a checksum so the work cannot be optimised
+# away.
 HARNESS = """\
 #![deny(warnings)]
 mod model;
-
-fn read(path: &str) -> Vec<f32> {{
-    std::fs::read(path).expect("input").chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
-}}
 
 fn main() {{
     let args: Vec<String> = std::env::args().collect();
@@ -47,7 +63,7 @@ fn main() {{
     {reads}
     let mut model = Box::new(model::Model::new());
     {outputs}
-    let mut checksum = 0f32;
+    let mut checksum = 0f64;
     for _ in 0..warmup {{
         model.run({args});
     }}
@@ -55,7 +71,7 @@ fn main() {{
         let start = std::time::Instant::now();
         for _ in 0..per_batch {{
             model.run({args});
-            checksum += {first_output}[0];
+            checksum += output_0[0] as f64;
         }}
         println!("{{}}", start.elapsed().as_nanos() as f64 / per_batch as f64);
     }}
@@ -64,12 +80,25 @@ fn main() {{
 """
 
 
-def fixture_entry(name):
-    manifest = json.loads((FIXTURES / "manifest.json").read_text())
-    for entry in manifest["models"]:
-        if entry["name"] == name:
-            return entry
-    sys.exit(f"no fixture named {name!r} in fixtures/manifest.json")
+def fixture(name):
+    """(model path, [input arrays], kind) of a fixture of manifest.json or tflite_manifest.json."""
+    import numpy as np
+
+    for manifest, reference in (("manifest.json", "reference"), ("tflite_manifest.json", "reference/tflite")):
+        for entry in json.loads((FIXTURES / manifest).read_text())["models"]:
+            if entry["name"] != name:
+                continue
+            directory = FIXTURES / reference / name
+            arrays = [np.load(directory / f"input_{i}.npy") for i in range(len(entry["inputs"]))]
+            specs = entry["inputs"]
+            # The TFLite references stack samples on a new axis: take the first sample.
+            if manifest == "tflite_manifest.json":
+                arrays = [a[0] for a in arrays]
+            else:
+                arrays = [a[:1] if a.shape[0] > 1 and list(a.shape[1:]) == s["shape"][1:] else a
+                          for a, s in zip(arrays, specs)]
+            return FIXTURES / entry["model"], arrays, specs
+    sys.exit(f"no fixture named {name!r} in fixtures/manifest.json or fixtures/tflite_manifest.json")
 
 
 def edgegen_binary():
@@ -77,27 +106,30 @@ def edgegen_binary():
     return ROOT / "target" / "release" / "edgegen"
 
 
-def build_edgegen(edgegen, model_path, n_inputs, n_outputs, work, portable):
+def build_edgegen(edgegen, model_path, inputs, work, portable):
     code = work / "model.rs"
     subprocess.run([str(edgegen), "build", str(model_path), "-o", str(code)], check=True)
     source = code.read_text()
     arena = int(re.search(r"pub const ARENA_BYTES: usize = (\d+);", source).group(1))
     weights = int(re.search(r"pub const WEIGHT_BYTES: usize = (\d+);", source).group(1))
+    n_outputs = len(re.findall(r"pub const OUTPUT(?:_\d+)?_LEN: usize", source))
 
     def const(kind, i, n):
         return f"model::{kind.upper()}" if n == 1 else f"model::{kind.upper()}_{i}"
 
-    reads = "\n    ".join(
-        f"let input_{i}: [f32; {const('input', i, n_inputs)}_LEN] = read(&args[{4 + i}]).try_into().expect(\"input size\");"
-        for i in range(n_inputs)
-    )
-    outputs = "\n    ".join(
-        f"let mut output_{j} = [0f32; {const('output', j, n_outputs)}_LEN];" for j in range(n_outputs)
-    )
-    args = ", ".join([f"&input_{i}" for i in range(n_inputs)] + [f"&mut output_{j}" for j in range(n_outputs)])
-    (work / "main.rs").write_text(
-        HARNESS.format(reads=reads, outputs=outputs, args=args, first_output="output_0")
-    )
+    reads = []
+    for i, array in enumerate(inputs):
+        ty = RUST_TYPES[str(array.dtype)]
+        size = array.dtype.itemsize
+        reads.append(
+            f"let input_{i}: [{ty}; {const('input', i, len(inputs))}_LEN] = std::fs::read(&args[{4 + i}])"
+            f".expect(\"input\").chunks_exact({size}).map(|c| {ty}::from_le_bytes(c.try_into().unwrap()))"
+            f".collect::<Vec<_>>().try_into().expect(\"input size\");")
+    out_types = re.findall(r"pub type Output\d*Elem = (\w+);", source)
+    outputs = [f"let mut output_{j} = [0{out_types[j]}; {const('output', j, n_outputs)}_LEN];"
+               for j in range(n_outputs)]
+    args = ", ".join([f"&input_{i}" for i in range(len(inputs))] + [f"&mut output_{j}" for j in range(n_outputs)])
+    (work / "main.rs").write_text(HARNESS.format(reads="\n    ".join(reads), outputs="\n    ".join(outputs), args=args))
     flags = ["-C", "opt-level=3", "-C", "codegen-units=1"]
     if not portable:
         flags += ["-C", "target-cpu=native"]
@@ -111,14 +143,45 @@ def time_edgegen(binary, input_files, runs, batches):
     per_batch = max(1, runs // batches)
     out = subprocess.run(
         [str(binary), str(max(10, per_batch // 10)), str(batches), str(per_batch), *map(str, input_files)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+        check=True, capture_output=True, text=True)
     return statistics.median(float(line) for line in out.stdout.split())
 
 
-def time_onnxruntime(model_path, feeds, runs, batches):
+def time_calls(call, runs, batches):
+    """Median nanoseconds per call over `batches` batches, after a warm-up."""
+    per_batch = max(1, runs // batches)
+    for _ in range(max(10, per_batch // 10)):
+        call()
+    samples = []
+    for _ in range(batches):
+        started = time.perf_counter_ns()
+        for _ in range(per_batch):
+            call()
+        samples.append((time.perf_counter_ns() - started) / per_batch)
+    return statistics.median(samples)
+
+
+def litert(model_path, inputs, xnnpack):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    interpreter = Interpreter(model_path=str(model_path), num_threads=1, experimental_op_resolver_type=resolver)
+    interpreter.allocate_tensors()
+    for detail, array in zip(interpreter.get_input_details(), inputs):
+        interpreter.set_tensor(detail["index"], array.reshape(detail["shape"]))
+    return interpreter.invoke
+
+
+def tflite_micro(model_path, inputs):
+    from tflite_micro.python.tflite_micro import runtime
+
+    interpreter = runtime.Interpreter.from_file(str(model_path), arena_size=4 << 20)
+    for i, array in enumerate(inputs):
+        interpreter.set_input(array, i)
+    return interpreter.invoke
+
+
+def onnxruntime(model_path, inputs, specs):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -127,26 +190,15 @@ def time_onnxruntime(model_path, feeds, runs, batches):
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-    per_batch = max(1, runs // batches)
-    for _ in range(max(10, per_batch // 10)):
-        session.run(None, feeds)
-    samples = []
-    for _ in range(batches):
-        started = time.perf_counter_ns()
-        for _ in range(per_batch):
-            session.run(None, feeds)
-        samples.append((time.perf_counter_ns() - started) / per_batch)
-    return statistics.median(samples)
+    feeds = {spec["name"]: array for spec, array in zip(specs, inputs)}
+    return lambda: session.run(None, feeds)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        default=["kws_ref_model_float32", "vww_96_float", "pretrainedResnet", "ad01_fp32"],
-        help="fixture names (see fixtures/manifest.json)",
-    )
+    parser.add_argument("--models", nargs="+", default=DEFAULT_MODELS,
+                        help="fixture names (fixtures/manifest.json, fixtures/tflite_manifest.json)")
+    parser.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS, help="which peers to time")
     parser.add_argument("--runs", type=int, default=300, help="timed runs per model and tool")
     parser.add_argument("--batches", type=int, default=10, help="timing batches (the median is reported)")
     parser.add_argument("--portable", action="store_true", help="no -C target-cpu=native")
@@ -158,34 +210,48 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory(prefix="edgegen-bench-") as tmp:
         for name in options.models:
-            entry = fixture_entry(name)
-            model_path = FIXTURES / entry["model"]
-            reference = FIXTURES / "reference" / name
-            inputs = [np.load(reference / f"input_{i}.npy") for i in range(len(entry["inputs"]))]
+            model_path, inputs, specs = fixture(name)
+            tflite = model_path.suffix == ".tflite"
+            inputs = [np.ascontiguousarray(a.reshape([1] + list(s["shape"][1:])), dtype=a.dtype)
+                      for a, s in zip(inputs, specs)]
             work = Path(tmp) / name
             work.mkdir()
             input_files = []
             for i, array in enumerate(inputs):
                 path = work / f"input_{i}.bin"
-                path.write_bytes(np.ascontiguousarray(array, dtype="<f4").tobytes())
+                path.write_bytes(array.astype(array.dtype.newbyteorder("<")).tobytes())
                 input_files.append(path)
-            binary, arena, weights, compile_seconds = build_edgegen(
-                edgegen, model_path, len(inputs), len(entry["outputs"]), work, options.portable
-            )
-            ours = time_edgegen(binary, input_files, options.runs, options.batches)
-            feeds = {spec["name"]: array for spec, array in zip(entry["inputs"], inputs)}
-            theirs = time_onnxruntime(model_path, feeds, options.runs, options.batches)
-            rows.append((name, ours, theirs, arena, weights, compile_seconds))
-            print(f"{name}: edgegen {ours / 1e3:.1f} µs, onnxruntime {theirs / 1e3:.1f} µs", file=sys.stderr)
+            binary, arena, weights, compile_seconds = build_edgegen(edgegen, model_path, inputs, work, options.portable)
+            times = {"edgegen": time_edgegen(binary, input_files, options.runs, options.batches)}
+            for peer in options.peers:
+                if peer.startswith("litert") and tflite:
+                    call = litert(model_path, inputs, xnnpack=peer == "litert-xnnpack")
+                elif peer == "tflite-micro" and tflite:
+                    call = tflite_micro(model_path, inputs)
+                elif peer == "onnxruntime" and not tflite:
+                    call = onnxruntime(model_path, inputs, specs)
+                else:
+                    continue
+                # tflite-micro's reference kernels are slow: fewer runs keep the script short.
+                runs = max(options.batches, options.runs // 10) if peer == "tflite-micro" else options.runs
+                times[peer] = time_calls(call, runs, options.batches)
+            rows.append((name, times, arena, weights, compile_seconds))
+            shown = ", ".join(f"{tool} {t / 1e3:.1f} µs" for tool, t in times.items())
+            print(f"{name}: {shown}", file=sys.stderr, flush=True)
 
+    tools = ["edgegen"] + [p for p in options.peers if any(p in r[1] for r in rows)]
     print()
-    print(f"{'model':<24} {'edgegen µs':>11} {'onnxruntime µs':>15} {'ORT / edgegen':>14} {'arena B':>9} {'weights B':>10} {'rustc s':>8}")
-    for name, ours, theirs, arena, weights, compile_seconds in rows:
-        print(
-            f"{name:<24} {ours / 1e3:>11.1f} {theirs / 1e3:>15.1f} {theirs / ours:>14.2f} "
-            f"{arena:>9} {weights:>10} {compile_seconds:>8.1f}"
-        )
-    print("\nOne thread each; ORT / edgegen above 1 means the generated code is faster.")
+    header = f"{'model':<24}" + "".join(f" {t + ' µs':>17}" for t in tools) + \
+        "".join(f" {t + '/edgegen':>24}" for t in tools[1:]) + f" {'arena B':>9} {'weights B':>10} {'rustc s':>8}"
+    print(header)
+    for name, times, arena, weights, compile_seconds in rows:
+        line = f"{name:<24}"
+        for t in tools:
+            line += f" {times[t] / 1e3:>17.1f}" if t in times else f" {'-':>17}"
+        for t in tools[1:]:
+            line += f" {times[t] / times['edgegen']:>24.2f}" if t in times else f" {'-':>24}"
+        print(line + f" {arena:>9} {weights:>10} {compile_seconds:>8.1f}")
+    print("\nOne thread each; a ratio above 1 means the generated code is faster than that peer.")
 
 
 if __name__ == "__main__":
