@@ -290,6 +290,39 @@ fn missing_in_value(v: &Value, missing: &mut BTreeSet<String>) {
     }
 }
 
+/// The C kernel library's modules named (with what they need, in emission order) after the
+/// prelude every generated source has: what a test needs to call C kernels directly.
+pub fn kernel_library(modules: &[&str]) -> String {
+    let mut used: BTreeSet<&'static str> = MODULES
+        .iter()
+        .map(|m| m.name)
+        .filter(|n| modules.contains(n))
+        .collect();
+    close_over_needs(&mut used);
+    let mut out = String::from(PRELUDE);
+    for m in MODULES.iter().filter(|m| used.contains(m.name)) {
+        out.push('\n');
+        out.push_str(m.source);
+    }
+    out
+}
+
+/// Adds the modules that the modules in `used` need, recursively.
+fn close_over_needs(used: &mut BTreeSet<&'static str>) {
+    loop {
+        let more: Vec<&str> = MODULES
+            .iter()
+            .filter(|m| used.contains(m.name))
+            .flat_map(|m| m.needs.iter().copied())
+            .filter(|n| !used.contains(n))
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        used.extend(more);
+    }
+}
+
 /// A float literal: the shortest text that reads back as `x`, with C's `f` suffix.
 fn c_f32(x: f32) -> String {
     if x.is_nan() {
@@ -573,19 +606,7 @@ impl Emitter<'_> {
                 }
             }
         }
-        // Close over what the modules need.
-        loop {
-            let more: Vec<&str> = MODULES
-                .iter()
-                .filter(|m| used.contains(m.name))
-                .flat_map(|m| m.needs.iter().copied())
-                .filter(|n| !used.contains(n))
-                .collect();
-            if more.is_empty() {
-                break;
-            }
-            used.extend(more);
-        }
+        close_over_needs(&mut used);
         out.push_str("\n/* ---- The kernels this model uses, from edgegen's C kernel library ---- */\n");
         for m in MODULES.iter().filter(|m| used.contains(m.name)) {
             out.push('\n');

@@ -1,0 +1,511 @@
+//! The C kernel library tested directly: each int8 C kernel is called on random shapes and
+//! values (padding, strides, dilations, groups, sparse formats, both roundings) in one C
+//! program, and its output bytes must equal the Rust kernel's on the same arguments. The models
+//! of `c_backend.rs` cover the shapes real layers have; these cover the corners they do not.
+
+use std::fmt::Write as _;
+use std::process::Command;
+
+use edgegen::backend::lower::sparse::{WeightFormat, encode};
+use edgegen::kernels::{int8, nhwc, sparse_conv};
+
+/// A small deterministic generator (xorshift64*), so that a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next() % (hi - lo + 1) as u64) as i64
+    }
+    fn i8s(&mut self, n: usize) -> Vec<i8> {
+        (0..n).map(|_| self.range(-128, 127) as i8).collect()
+    }
+    fn coin(&mut self) -> bool {
+        self.next() & 1 == 1
+    }
+}
+
+/// `static const T name[] = {...};` (C99 has no empty arrays: one element for none).
+fn c_array<T: ToString>(out: &mut String, ty: &str, name: &str, values: &[T]) {
+    let items: Vec<String> = values.iter().map(T::to_string).collect();
+    let items = if items.is_empty() {
+        "0".to_string()
+    } else {
+        items.join(", ")
+    };
+    let _ = writeln!(out, "static const {ty} {name}[] = {{{items}}};");
+}
+
+fn window_literal(p: &nhwc::Window) -> String {
+    format!(
+        "{{ .batch = {}, .h_in = {}, .w_in = {}, .c_in = {}, .h_out = {}, .w_out = {}, .c_out = {}, \
+         .k_h = {}, .k_w = {}, .stride_h = {}, .stride_w = {}, .dilation_h = {}, .dilation_w = {}, \
+         .pad_top = {}, .pad_left = {}, .groups = {} }}",
+        p.batch,
+        p.h_in,
+        p.w_in,
+        p.c_in,
+        p.h_out,
+        p.w_out,
+        p.c_out,
+        p.k_h,
+        p.k_w,
+        p.stride_h,
+        p.stride_w,
+        p.dilation_h,
+        p.dilation_w,
+        p.pad_top,
+        p.pad_left,
+        p.groups
+    )
+}
+
+/// One call of a C kernel: the declarations, the call writing `y`, and the bytes the Rust
+/// kernel wrote.
+struct Case {
+    name: String,
+    body: String,
+    y_len: usize,
+    expected: Vec<i8>,
+}
+
+/// Random convolution geometry (depthwise, grouped or plain) with requantization parameters.
+fn conv_case(rng: &mut Rng) -> (nhwc::Window, Vec<i32>, Vec<i32>, i32, i32, bool) {
+    let (h, w) = (1 + rng.below(6), 1 + rng.below(6));
+    let (k_h, k_w) = (1 + rng.below(3), 1 + rng.below(3));
+    let (dilation_h, dilation_w) = (1 + rng.below(2), 1 + rng.below(2));
+    let (stride_h, stride_w) = (1 + rng.below(2), 1 + rng.below(2));
+    let (pad_top, pad_left) = (rng.below(3), rng.below(3));
+    let (groups, cin_g, cout_g) = match rng.below(3) {
+        0 => (1 + rng.below(6), 1, 1 + rng.below(2)),
+        1 => (1 + rng.below(3), 1 + rng.below(3), 1 + rng.below(3)),
+        _ => (1, 1 + rng.below(7), 1 + rng.below(7)),
+    };
+    let span_h = (k_h - 1) * dilation_h + 1;
+    let span_w = (k_w - 1) * dilation_w + 1;
+    let (h_in, w_in) = (h.max(span_h), w.max(span_w));
+    let h_out = (h_in + 2 * pad_top - span_h) / stride_h + 1;
+    let w_out = (w_in + 2 * pad_left - span_w) / stride_w + 1;
+    let p = nhwc::Window {
+        batch: 1,
+        h_in,
+        w_in,
+        c_in: groups * cin_g,
+        h_out,
+        w_out,
+        c_out: groups * cout_g,
+        k_h,
+        k_w,
+        stride_h,
+        stride_w,
+        dilation_h,
+        dilation_w,
+        pad_top,
+        pad_left,
+        groups,
+    };
+    let multipliers = (0..p.c_out)
+        .map(|_| rng.range(1 << 30, i32::MAX as i64) as i32)
+        .collect();
+    let shifts = (0..p.c_out).map(|_| rng.range(-12, 1) as i32).collect();
+    let (zx, zy) = (rng.range(-128, 127) as i32, rng.range(-128, 127) as i32);
+    (p, multipliers, shifts, zx, zy, rng.coin())
+}
+
+fn conv_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
+    let (p, multipliers, shifts, zx, zy, single_rounding) = conv_case(rng);
+    let q = nhwc::ConvQuant {
+        input_zero_point: zx,
+        multipliers: &multipliers,
+        shifts: &shifts,
+        output_zero_point: zy,
+        output_min: -128 + rng.below(50) as i32,
+        output_max: 127 - rng.below(50) as i32,
+        single_rounding,
+    };
+    let per_channel = p.k_h * p.k_w * p.c_in / p.groups;
+    let x = rng.i8s(p.h_in * p.w_in * p.c_in);
+    let density = rng.below(101);
+    let w: Vec<i8> = rng
+        .i8s(p.c_out * per_channel)
+        .into_iter()
+        .map(|v| if rng.below(100) < density { v } else { 0 })
+        .collect();
+    let bias: Vec<i32> = if rng.coin() {
+        (0..p.c_out)
+            .map(|_| rng.range(-5000, 5000) as i32)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let y_len = p.h_out * p.w_out * p.c_out;
+    let mut common = String::new();
+    c_array(&mut common, "int8_t", "x", &x);
+    c_array(&mut common, "int32_t", "mult", &multipliers);
+    c_array(&mut common, "int32_t", "shift", &shifts);
+    if !bias.is_empty() {
+        c_array(&mut common, "int32_t", "bias", &bias);
+    }
+    let _ = writeln!(
+        common,
+        "const eg_nhwc_Window p = {};\nconst eg_nhwc_ConvQuant q = {{ .input_zero_point = {zx}, \
+         .multipliers = mult, .shifts = shift, .output_zero_point = {zy}, .output_min = {}, \
+         .output_max = {}, .single_rounding = {} }};",
+        window_literal(&p),
+        q.output_min,
+        q.output_max,
+        u8::from(single_rounding)
+    );
+    let bias_arg = if bias.is_empty() {
+        "NULL, 0".to_string()
+    } else {
+        format!("bias, {}", bias.len())
+    };
+    let mut cases = Vec::new();
+
+    let mut expected = vec![0i8; y_len];
+    nhwc::conv_i8(p, q, &x, &w, &bias, &mut expected);
+    let mut body = common.clone();
+    c_array(&mut body, "int8_t", "w", &w);
+    let _ = writeln!(
+        body,
+        "eg_nhwc_conv_i8(p, q, x, {}, w, {}, {bias_arg}, y, {y_len});",
+        x.len(),
+        w.len()
+    );
+    cases.push(Case {
+        name: format!("conv_i8 #{index} {p:?}"),
+        body,
+        y_len,
+        expected: expected.clone(),
+    });
+
+    for format in [WeightFormat::Runs, WeightFormat::Bitmask] {
+        let encoded = encode(format, p.c_out, per_channel, |i| w[i] == 0);
+        let values: Vec<i8> = encoded.positions.iter().map(|&i| w[i]).collect();
+        let mut sparse = vec![0i8; y_len];
+        let kernel = if format == WeightFormat::Runs {
+            sparse_conv::conv_i8_runs(
+                p,
+                q,
+                &x,
+                &values,
+                &encoded.index,
+                &bias,
+                &mut sparse,
+            );
+            "eg_sparse_conv_conv_i8_runs"
+        } else {
+            sparse_conv::conv_i8_bitmask(
+                p,
+                q,
+                &x,
+                &values,
+                &encoded.index,
+                &bias,
+                &mut sparse,
+            );
+            "eg_sparse_conv_conv_i8_bitmask"
+        };
+        assert_eq!(
+            sparse, expected,
+            "the Rust sparse kernel differs from the dense one"
+        );
+        let mut body = common.clone();
+        c_array(&mut body, "int8_t", "values", &values);
+        c_array(&mut body, "uint8_t", "index", &encoded.index);
+        let _ = writeln!(
+            body,
+            "{kernel}(p, q, x, {}, values, {}, index, {}, {bias_arg}, y, {y_len});",
+            x.len(),
+            values.len(),
+            encoded.index.len()
+        );
+        cases.push(Case {
+            name: format!("{kernel} #{index} {p:?}"),
+            body,
+            y_len,
+            expected: sparse,
+        });
+    }
+
+    // The same layer with weights shared among a codebook of 3 to 20 values.
+    let count = 3 + rng.below(18);
+    let codebook = rng.i8s(count);
+    let choices: Vec<usize> = (0..w.len()).map(|_| rng.below(count)).collect();
+    let indices: Vec<u8> = if count <= 16 {
+        choices
+            .chunks(2)
+            .map(|pair| (pair[0] | pair.get(1).map_or(0, |&h| h << 4)) as u8)
+            .collect()
+    } else {
+        choices.iter().map(|&c| c as u8).collect()
+    };
+    let mut shared = vec![0i8; y_len];
+    nhwc::conv_i8_codebook(p, q, &x, &codebook, &indices, &bias, &mut shared);
+    let mut body = common;
+    c_array(&mut body, "int8_t", "codebook", &codebook);
+    c_array(&mut body, "uint8_t", "indices", &indices);
+    let _ = writeln!(
+        body,
+        "eg_nhwc_conv_i8_codebook(p, q, x, {}, codebook, {count}, indices, {}, {bias_arg}, y, {y_len});",
+        x.len(),
+        indices.len()
+    );
+    cases.push(Case {
+        name: format!("conv_i8_codebook #{index} {p:?}"),
+        body,
+        y_len,
+        expected: shared,
+    });
+
+    // Pooling over the same window (input channels only).
+    let pool = nhwc::Window {
+        c_out: p.c_in,
+        groups: p.c_in,
+        ..p
+    };
+    let max = rng.coin();
+    let (lo, hi) = (-128 + rng.below(20) as i32, 127 - rng.below(20) as i32);
+    let pool_len = p.h_out * p.w_out * p.c_in;
+    let mut pooled = vec![0i8; pool_len];
+    nhwc::pool_i8(pool, max, lo, hi, &x, &mut pooled);
+    let mut body = String::new();
+    c_array(&mut body, "int8_t", "x", &x);
+    let _ = writeln!(
+        body,
+        "const eg_nhwc_Window p = {};\neg_nhwc_pool_i8(p, {}, {lo}, {hi}, x, {}, y, {pool_len});",
+        window_literal(&pool),
+        u8::from(max),
+        x.len()
+    );
+    cases.push(Case {
+        name: format!("pool_i8 #{index} max {max} {pool:?}"),
+        body,
+        y_len: pool_len,
+        expected: pooled,
+    });
+    cases
+}
+
+fn dense_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
+    let (m, k, n) = (1 + rng.below(3), 1 + rng.below(40), 1 + rng.below(12));
+    let p = int8::FullyConnectedI8 {
+        m,
+        k,
+        n,
+        input_scale: 0.01 + rng.below(1000) as f32 * 1e-4,
+        output_scale: 0.05 + rng.below(1000) as f32 * 1e-3,
+        input_zero_point: rng.range(-128, 127) as i32,
+        weight_zero_point: if rng.coin() {
+            0
+        } else {
+            rng.range(-5, 5) as i32
+        },
+        output_zero_point: rng.range(-128, 127) as i32,
+        output_min: -128,
+        output_max: 127 - rng.below(100) as i32,
+    };
+    let a = rng.i8s(m * k);
+    let b = rng.i8s(n * k);
+    let bias: Vec<i32> = (0..n).map(|_| rng.range(-20000, 20000) as i32).collect();
+    let scales: Vec<f32> = (0..if rng.coin() { 1 } else { n })
+        .map(|_| 0.001 + rng.below(1000) as f32 * 1e-5)
+        .collect();
+    let mut expected = vec![0i8; m * n];
+    int8::fully_connected_i8(p, &a, &b, &bias, &scales, &mut expected);
+    let mut body = String::new();
+    c_array(&mut body, "int8_t", "a", &a);
+    c_array(&mut body, "int8_t", "b", &b);
+    c_array(&mut body, "int32_t", "bias", &bias);
+    let floats: Vec<String> = scales.iter().map(|s| format!("{s:e}f")).collect();
+    c_array(&mut body, "float", "scales", &floats);
+    let _ = writeln!(
+        body,
+        "const eg_int8_FullyConnectedI8 p = {{ .m = {m}, .k = {k}, .n = {n}, .input_scale = {:e}f, \
+         .output_scale = {:e}f, .input_zero_point = {}, .weight_zero_point = {}, \
+         .output_zero_point = {}, .output_min = {}, .output_max = {} }};\n\
+         eg_int8_fully_connected_i8(p, a, {}, b, {}, bias, {n}, scales, {}, y, {});",
+        p.input_scale,
+        p.output_scale,
+        p.input_zero_point,
+        p.weight_zero_point,
+        p.output_zero_point,
+        p.output_min,
+        p.output_max,
+        a.len(),
+        b.len(),
+        scales.len(),
+        m * n
+    );
+    let mut cases = vec![Case {
+        name: format!("fully_connected_i8 #{index} {p:?}"),
+        body,
+        y_len: m * n,
+        expected,
+    }];
+
+    let add = int8::AddI8 {
+        subtract: rng.coin(),
+        left_shift: 20,
+        a_offset: rng.range(-127, 128) as i32,
+        a_multiplier: rng.range(1 << 30, i32::MAX as i64) as i32,
+        a_shift: rng.range(-8, 0) as i32,
+        b_offset: rng.range(-127, 128) as i32,
+        b_multiplier: rng.range(1 << 30, i32::MAX as i64) as i32,
+        b_shift: rng.range(-8, 0) as i32,
+        output_multiplier: rng.range(1 << 30, i32::MAX as i64) as i32,
+        output_shift: rng.range(-20, -10) as i32,
+        output_zero_point: rng.range(-128, 127) as i32,
+        output_min: -128,
+        output_max: 127,
+    };
+    let len = 1 + rng.below(50);
+    let (x, z) = (rng.i8s(len), rng.i8s(len));
+    let mut expected = vec![0i8; len];
+    int8::add_i8(add, &x, &z, &mut expected);
+    let mut body = String::new();
+    c_array(&mut body, "int8_t", "a", &x);
+    c_array(&mut body, "int8_t", "b", &z);
+    let _ = writeln!(
+        body,
+        "const eg_int8_AddI8 p = {{ .subtract = {}, .left_shift = {}, .a_offset = {}, \
+         .a_multiplier = {}, .a_shift = {}, .b_offset = {}, .b_multiplier = {}, .b_shift = {}, \
+         .output_multiplier = {}, .output_shift = {}, .output_zero_point = {}, \
+         .output_min = -128, .output_max = 127 }};\n\
+         eg_int8_add_i8(p, a, {len}, b, {len}, y, {len});",
+        u8::from(add.subtract),
+        add.left_shift,
+        add.a_offset,
+        add.a_multiplier,
+        add.a_shift,
+        add.b_offset,
+        add.b_multiplier,
+        add.b_shift,
+        add.output_multiplier,
+        add.output_shift,
+        add.output_zero_point
+    );
+    cases.push(Case {
+        name: format!("add_i8 #{index} {add:?}"),
+        body,
+        y_len: len,
+        expected,
+    });
+
+    let (rows, row_len) = (1 + rng.below(3), 1 + rng.below(20));
+    let softmax = int8::SoftmaxI8 {
+        rows,
+        len: row_len,
+        input_multiplier: rng.range(1 << 30, i32::MAX as i64) as i32,
+        input_left_shift: rng.range(18, 26) as i32,
+        diff_min: -(rng.range(1, 255) as i32),
+        rescale: rng.coin(),
+        output_multiplier: rng.range(1 << 30, i32::MAX as i64) as i32,
+        output_shift: rng.range(-2, 1) as i32,
+        output_zero_point: rng.range(-128, 0) as i32,
+    };
+    let x = rng.i8s(rows * row_len);
+    let mut expected = vec![0i8; rows * row_len];
+    int8::softmax_i8(softmax, &x, &mut expected);
+    let mut body = String::new();
+    c_array(&mut body, "int8_t", "x", &x);
+    let _ = writeln!(
+        body,
+        "const eg_int8_SoftmaxI8 p = {{ .rows = {rows}, .len = {row_len}, .input_multiplier = {}, \
+         .input_left_shift = {}, .diff_min = {}, .rescale = {}, .output_multiplier = {}, \
+         .output_shift = {}, .output_zero_point = {} }};\n\
+         eg_int8_softmax_i8(p, x, {n}, y, {n});",
+        softmax.input_multiplier,
+        softmax.input_left_shift,
+        softmax.diff_min,
+        u8::from(softmax.rescale),
+        softmax.output_multiplier,
+        softmax.output_shift,
+        softmax.output_zero_point,
+        n = rows * row_len
+    );
+    cases.push(Case {
+        name: format!("softmax_i8 #{index} {softmax:?}"),
+        body,
+        y_len: rows * row_len,
+        expected,
+    });
+    cases
+}
+
+#[test]
+fn int8_c_kernels_give_the_rust_kernels_bytes() {
+    let mut rng = Rng(0x5eed_c0de_1234_5678);
+    let mut cases = Vec::new();
+    for i in 0..40 {
+        cases.extend(conv_cases(&mut rng, i));
+        cases.extend(dense_cases(&mut rng, i));
+    }
+    let mut program = edgegen::backend::c::kernel_library(&["nhwc", "int8", "sparse_conv"]);
+    program.push_str("\n#include <stdio.h>\n");
+    for (i, case) in cases.iter().enumerate() {
+        let _ = writeln!(
+            program,
+            "\nstatic void case_{i}(void) {{\n    static int8_t y[{}];\n    size_t i;",
+            case.y_len.max(1)
+        );
+        for line in case.body.lines() {
+            let _ = writeln!(program, "    {line}");
+        }
+        let _ = writeln!(
+            program,
+            "    for (i = 0; i < {}; i++) printf(\"%d \", y[i]);\n    printf(\"\\n\");\n}}",
+            case.y_len
+        );
+    }
+    program.push_str("\nint main(void) {\n");
+    for i in 0..cases.len() {
+        let _ = writeln!(program, "    case_{i}();");
+    }
+    program.push_str("    return 0;\n}\n");
+
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c_kernels");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("kernels.c"), &program).unwrap();
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let built = Command::new(cc)
+        .args([
+            "-std=c99",
+            "-pedantic",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-O2",
+        ])
+        .arg(dir.join("kernels.c"))
+        .arg("-o")
+        .arg(dir.join("kernels"))
+        .output()
+        .expect("run the C compiler");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let ran = Command::new(dir.join("kernels")).output().unwrap();
+    assert!(ran.status.success());
+    let stdout = String::from_utf8(ran.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), cases.len());
+    for (case, line) in cases.iter().zip(lines) {
+        let got: Vec<i8> = line
+            .split_whitespace()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(got, case.expected, "{}", case.name);
+    }
+}
