@@ -237,6 +237,30 @@ fn conv_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
         });
     }
 
+    // A depthwise layer (one output per channel) through the depthwise kernel, its weights
+    // laid out [k_h, k_w, c].
+    if p.groups == p.c_in && p.c_out == p.c_in {
+        let taps = p.k_h * p.k_w;
+        let hwc: Vec<i8> = (0..w.len()).map(|i| w[(i % p.c_in) * taps + i / p.c_in]).collect();
+        let mut depthwise = vec![0i8; y_len];
+        nhwc::depthwise_i8(p, q, &x, &hwc, &bias, &mut depthwise);
+        assert_eq!(depthwise, expected, "the Rust depthwise kernel differs from conv_i8");
+        let mut body = common.clone();
+        c_array(&mut body, "int8_t", "w", &hwc);
+        let _ = writeln!(
+            body,
+            "eg_nhwc_depthwise_i8(p, q, x, {}, w, {}, {bias_arg}, y, {y_len});",
+            x.len(),
+            hwc.len()
+        );
+        cases.push(Case {
+            name: format!("depthwise_i8 #{index} {p:?}"),
+            body,
+            y_len,
+            expected: depthwise,
+        });
+    }
+
     // The same layer with weights shared among a codebook of 3 to 20 values.
     let count = 3 + rng.below(18);
     let codebook = rng.i8s(count);

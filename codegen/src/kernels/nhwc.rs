@@ -153,6 +153,57 @@ pub fn conv_i8(p: Window, q: ConvQuant, x: &[i8], w: &[i8], bias: &[i32], y: &mu
     });
 }
 
+/// [`conv_i8`] for a depthwise convolution with one output per input channel (`groups = c_in =
+/// c_out`), its weights laid out `[k_h, k_w, c]` so that the inner loop runs over contiguous
+/// channels of both the input pixel and the weights (with one input channel per group,
+/// [`conv_i8`]'s inner loop has one element). The sums are [`conv_i8`]'s, in the same order.
+#[inline(always)]
+pub fn depthwise_i8(
+    p: Window,
+    q: ConvQuant,
+    x: &[i8],
+    w: &[i8],
+    bias: &[i32],
+    y: &mut [i8],
+) {
+    const BLOCK: usize = 64;
+    let c = p.c_in;
+    let offset = -q.input_zero_point;
+    let mut acc = [0i32; BLOCK];
+    for n in 0..p.batch {
+        for oy in 0..p.h_out {
+            for ox in 0..p.w_out {
+                let mut c0 = 0;
+                while c0 < c {
+                    let width = (c - c0).min(BLOCK);
+                    let acc = &mut acc[..width];
+                    for (j, a) in acc.iter_mut().enumerate() {
+                        *a = if bias.is_empty() { 0 } else { bias[c0 + j] };
+                    }
+                    for ky in 0..p.k_h {
+                        let Some(iy) = p.row(oy, ky) else { continue };
+                        for kx in 0..p.k_w {
+                            let Some(ix) = p.col(ox, kx) else { continue };
+                            let pixel =
+                                &x[((n * p.h_in + iy) * p.w_in + ix) * c + c0..][..width];
+                            let wk = &w[(ky * p.k_w + kx) * c + c0..][..width];
+                            for ((a, &v), &wv) in acc.iter_mut().zip(pixel).zip(wk) {
+                                *a += (v as i32 + offset) * wv as i32;
+                            }
+                        }
+                    }
+                    let out =
+                        &mut y[((n * p.h_out + oy) * p.w_out + ox) * c + c0..][..width];
+                    for (j, (o, &a)) in out.iter_mut().zip(acc.iter()).enumerate() {
+                        *o = q.output(a, c0 + j);
+                    }
+                    c0 += width;
+                }
+            }
+        }
+    }
+}
+
 /// [`conv_i8`] with 4-bit weights (`--quantize int4-weights`): the `k_h · k_w · c_in / groups`
 /// weights of each output channel, in the order of [`conv_i8`]'s, packed two per byte
 /// ([`int4_at`]), each channel starting on a byte boundary. The arithmetic is that of int8
@@ -586,6 +637,37 @@ mod tests {
                 conv_f32(p, Activation::None, &x, wt.as_slice(), &bias, &mut y);
                 assert_close(&y, expected.as_f32().unwrap(), 1e-5);
             }
+        }
+
+        /// The depthwise kernel on weights laid out `[k_h, k_w, c]` gives [`conv_i8`]'s bytes on
+        /// the same weights laid out `[c, k_h, k_w, 1]`; more than 64 channels take two blocks.
+        #[test]
+        fn depthwise_gives_the_convolutions_bytes(
+            h in 1..7usize, w in 1..7usize, c in prop_oneof![1..9usize, 60..70usize],
+            k in 1..4usize, stride in 1..3usize, pad in 0..2usize, seed in any::<u64>(),
+            single_rounding in any::<bool>(), with_bias in any::<bool>(), zx in -128..128i32,
+        ) {
+            prop_assume!(h + 2 * pad >= k && w + 2 * pad >= k);
+            let (p, h_out, w_out) = window(1, h, w, c, c, k, stride, pad, c);
+            let x = bytes(seed, h * w * c);
+            let wt = bytes(seed ^ 1, c * k * k);
+            let bias: Vec<i32> = if with_bias {
+                bytes(seed ^ 2, c).iter().map(|&b| b as i32 * 50).collect()
+            } else {
+                Vec::new()
+            };
+            let multipliers: Vec<i32> = (0..c).map(|i| (1 << 30) + i as i32 * 7919).collect();
+            let shifts: Vec<i32> = (0..c).map(|i| -7 - (i % 3) as i32).collect();
+            let q = ConvQuant {
+                input_zero_point: zx,
+                ..conv_quant(&multipliers, &shifts, single_rounding)
+            };
+            let mut expected = vec![0i8; h_out * w_out * c];
+            conv_i8(p, q, &x, &wt, &bias, &mut expected);
+            let hwc: Vec<i8> = (0..k * k * c).map(|i| wt[(i % c) * k * k + i / c]).collect();
+            let mut y = vec![0i8; expected.len()];
+            depthwise_i8(p, q, &x, &hwc, &bias, &mut y);
+            prop_assert_eq!(y, expected);
         }
 
         /// 4-bit weights, packed per output channel, of ordinary and depthwise convolutions;

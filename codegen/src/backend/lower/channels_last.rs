@@ -341,6 +341,60 @@ impl Lowering<'_> {
         ))
     }
 
+    /// The plain int8 weights `name` (`[c, k_h, k_w, 1]`) of a depthwise convolution laid out
+    /// `[k_h, k_w, c]` for [`nhwc::depthwise_i8`](crate::kernels::nhwc::depthwise_i8): the static
+    /// this layer made is rewritten in place (and no longer shared by tensor, so that another
+    /// layer reading the same weights gets its own copy); one another layer made is copied.
+    /// `None` when they are not `c · k_h · k_w` int8 values.
+    fn depthwise_weights(&mut self, name: &str, c: usize) -> Option<String> {
+        let t = self.node.inputs[1];
+        let index = self.index;
+        let relaid =
+            |data: &TensorData, shape: &[usize]| -> Option<(TensorData, Vec<usize>)> {
+                let TensorData::I8(values) = data else {
+                    return None;
+                };
+                let (k_h, k_w) = (shape.get(1).copied()?, shape.get(2).copied()?);
+                if values.len() != c * k_h * k_w {
+                    return None;
+                }
+                let taps = k_h * k_w;
+                let out = (0..values.len())
+                    .map(|i| values[(i % c) * taps + i / c])
+                    .collect();
+                Some((TensorData::I8(out), vec![k_h, k_w, c]))
+            };
+        let own = self
+            .statics
+            .data
+            .iter()
+            .position(|s| s.name == name && s.node == Some(index));
+        if let Some(i) = own
+            && let Some((data, shape)) =
+                relaid(&self.statics.data[i].data, &self.statics.data[i].shape)
+        {
+            let s = &mut self.statics.data[i];
+            s.data = data;
+            s.shape = shape;
+            s.doc = format!("{} Laid out [k_h, k_w, c] for the depthwise kernel.", s.doc);
+            self.statics.by_tensor.retain(|(id, _)| *id != t);
+            return Some(name.to_string());
+        }
+        let source = self
+            .statics
+            .data
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| relaid(&s.data, &s.shape));
+        let (data, shape) = source?;
+        Some(self.derived(
+            "WEIGHT_HWC",
+            "The depthwise weights laid out [k_h, k_w, c] for the depthwise kernel.",
+            shape,
+            data,
+        ))
+    }
+
     pub(super) fn conv_channels_last(&mut self, a: &ConvAttrs) -> R<()> {
         let p = self.window(&a.kernel_shape, &a.strides, &a.dilations, &a.pads, a.group)?;
         let mut inputs = Vec::new();
@@ -417,10 +471,25 @@ impl Lowering<'_> {
                     ],
                 ),
             ));
-            let kernel = w.kernel("nhwc::conv_i8");
             detail.push_str(&format!(", int8{}", w.detail()));
+            let c_in = self.input_shape(0)[3];
+            let (kernel, weight_args) = match w {
+                // A depthwise convolution with one output per channel and plain weights runs
+                // over contiguous channels, its weights laid out [k_h, k_w, c].
+                Int8Weights::Plain(Arg::Static(name))
+                    if a.group == c_in && c_out == c_in && c_in > 1 =>
+                {
+                    match self.depthwise_weights(&name, c_in) {
+                        Some(relaid) => {
+                            ("nhwc::depthwise_i8".to_string(), vec![Arg::Static(relaid)])
+                        }
+                        None => ("nhwc::conv_i8".to_string(), vec![Arg::Static(name)]),
+                    }
+                }
+                w => (w.kernel("nhwc::conv_i8"), w.args()),
+            };
             let mut args = vec![Arg::Local("p".into()), Arg::Local("q".into()), x];
-            args.extend(w.args());
+            args.extend(weight_args);
             args.extend([bias, Arg::Output]);
             body.push(Stmt::Call(kernel, args));
         } else if is_hybrid_conv(self.graph, self.node)? {
