@@ -241,10 +241,15 @@ fn conv_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
     // laid out [k_h, k_w, c].
     if p.groups == p.c_in && p.c_out == p.c_in {
         let taps = p.k_h * p.k_w;
-        let hwc: Vec<i8> = (0..w.len()).map(|i| w[(i % p.c_in) * taps + i / p.c_in]).collect();
+        let hwc: Vec<i8> = (0..w.len())
+            .map(|i| w[(i % p.c_in) * taps + i / p.c_in])
+            .collect();
         let mut depthwise = vec![0i8; y_len];
         nhwc::depthwise_i8(p, q, &x, &hwc, &bias, &mut depthwise);
-        assert_eq!(depthwise, expected, "the Rust depthwise kernel differs from conv_i8");
+        assert_eq!(
+            depthwise, expected,
+            "the Rust depthwise kernel differs from conv_i8"
+        );
         let mut body = common.clone();
         c_array(&mut body, "int8_t", "w", &hwc);
         let _ = writeln!(
@@ -258,6 +263,34 @@ fn conv_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
             body,
             y_len,
             expected: depthwise,
+        });
+    }
+
+    // A one-group layer through the kernel of few input channels, its weights laid out
+    // [k_h, k_w, c_in, c_out].
+    if p.groups == 1 {
+        let hwio: Vec<i8> = (0..w.len())
+            .map(|i| w[(i % p.c_out) * per_channel + i / p.c_out])
+            .collect();
+        let mut few = vec![0i8; y_len];
+        nhwc::conv_i8_hwio(p, q, &x, &hwio, &bias, &mut few);
+        assert_eq!(
+            few, expected,
+            "the Rust conv_i8_hwio kernel differs from conv_i8"
+        );
+        let mut body = common.clone();
+        c_array(&mut body, "int8_t", "w", &hwio);
+        let _ = writeln!(
+            body,
+            "eg_nhwc_conv_i8_hwio(p, q, x, {}, w, {}, {bias_arg}, y, {y_len});",
+            x.len(),
+            hwio.len()
+        );
+        cases.push(Case {
+            name: format!("conv_i8_hwio #{index} {p:?}"),
+            body,
+            y_len,
+            expected: few,
         });
     }
 

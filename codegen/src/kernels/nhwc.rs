@@ -204,6 +204,61 @@ pub fn depthwise_i8(
     }
 }
 
+/// [`conv_i8`] for a convolution of one group with few input channels (the first layer of an
+/// image or audio model), its weights laid out `[k_h, k_w, c_in, c_out]` so that the inner loop
+/// runs over contiguous output channels (with few input channels, [`conv_i8`]'s inner loop is
+/// a dot product of one to four elements). The sums are [`conv_i8`]'s.
+#[inline(always)]
+pub fn conv_i8_hwio(
+    p: Window,
+    q: ConvQuant,
+    x: &[i8],
+    w: &[i8],
+    bias: &[i32],
+    y: &mut [i8],
+) {
+    const BLOCK: usize = 64;
+    let (c_in, c_out) = (p.c_in, p.c_out);
+    let offset = -q.input_zero_point;
+    let mut acc = [0i32; BLOCK];
+    for n in 0..p.batch {
+        for oy in 0..p.h_out {
+            for ox in 0..p.w_out {
+                let mut c0 = 0;
+                while c0 < c_out {
+                    let width = (c_out - c0).min(BLOCK);
+                    let acc = &mut acc[..width];
+                    for (j, a) in acc.iter_mut().enumerate() {
+                        *a = if bias.is_empty() { 0 } else { bias[c0 + j] };
+                    }
+                    for ky in 0..p.k_h {
+                        let Some(iy) = p.row(oy, ky) else { continue };
+                        for kx in 0..p.k_w {
+                            let Some(ix) = p.col(ox, kx) else { continue };
+                            let pixel =
+                                &x[((n * p.h_in + iy) * p.w_in + ix) * c_in..][..c_in];
+                            for (ci, &v) in pixel.iter().enumerate() {
+                                let v = v as i32 + offset;
+                                let wk = &w[((ky * p.k_w + kx) * c_in + ci) * c_out + c0..]
+                                    [..width];
+                                for (a, &wv) in acc.iter_mut().zip(wk) {
+                                    *a += v * wv as i32;
+                                }
+                            }
+                        }
+                    }
+                    let out =
+                        &mut y[((n * p.h_out + oy) * p.w_out + ox) * c_out + c0..][..width];
+                    for (j, (o, &a)) in out.iter_mut().zip(acc.iter()).enumerate() {
+                        *o = q.output(a, c0 + j);
+                    }
+                    c0 += width;
+                }
+            }
+        }
+    }
+}
+
 /// [`conv_i8`] with 4-bit weights (`--quantize int4-weights`): the `k_h · k_w · c_in / groups`
 /// weights of each output channel, in the order of [`conv_i8`]'s, packed two per byte
 /// ([`int4_at`]), each channel starting on a byte boundary. The arithmetic is that of int8
@@ -667,6 +722,39 @@ mod tests {
             let hwc: Vec<i8> = (0..k * k * c).map(|i| wt[(i % c) * k * k + i / c]).collect();
             let mut y = vec![0i8; expected.len()];
             depthwise_i8(p, q, &x, &hwc, &bias, &mut y);
+            prop_assert_eq!(y, expected);
+        }
+
+        /// The convolution of few input channels on weights laid out `[k_h, k_w, c_in, c_out]`
+        /// gives [`conv_i8`]'s bytes; more than 64 output channels take two blocks.
+        #[test]
+        fn hwio_gives_the_convolutions_bytes(
+            h in 1..7usize, w in 1..7usize, c_in in 1..5usize,
+            c_out in prop_oneof![1..9usize, 60..70usize], k in 1..4usize, stride in 1..3usize,
+            pad in 0..2usize, seed in any::<u64>(), single_rounding in any::<bool>(),
+            with_bias in any::<bool>(), zx in -128..128i32,
+        ) {
+            prop_assume!(h + 2 * pad >= k && w + 2 * pad >= k);
+            let (p, h_out, w_out) = window(1, h, w, c_in, c_out, k, stride, pad, 1);
+            let x = bytes(seed, h * w * c_in);
+            let per = k * k * c_in;
+            let wt = bytes(seed ^ 1, c_out * per);
+            let bias: Vec<i32> = if with_bias {
+                bytes(seed ^ 2, c_out).iter().map(|&b| b as i32 * 50).collect()
+            } else {
+                Vec::new()
+            };
+            let multipliers: Vec<i32> = (0..c_out).map(|i| (1 << 30) + i as i32 * 7919).collect();
+            let shifts: Vec<i32> = (0..c_out).map(|i| -7 - (i % 3) as i32).collect();
+            let q = ConvQuant {
+                input_zero_point: zx,
+                ..conv_quant(&multipliers, &shifts, single_rounding)
+            };
+            let mut expected = vec![0i8; h_out * w_out * c_out];
+            conv_i8(p, q, &x, &wt, &bias, &mut expected);
+            let hwio: Vec<i8> = (0..per * c_out).map(|i| wt[(i % c_out) * per + i / c_out]).collect();
+            let mut y = vec![0i8; expected.len()];
+            conv_i8_hwio(p, q, &x, &hwio, &bias, &mut y);
             prop_assert_eq!(y, expected);
         }
 

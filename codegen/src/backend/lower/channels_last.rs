@@ -18,6 +18,11 @@ use crate::ir::{Activation, DType, Quantization, Rounding, TensorData, TensorId}
 use crate::passes::shape_inference::{channels_first, is_hybrid_conv};
 use crate::quant;
 
+/// The most input channels of a one-group int8 convolution that runs over contiguous output
+/// channels ([`nhwc::conv_i8_hwio`](crate::kernels::nhwc::conv_i8_hwio)); with more, the dot
+/// product over input channels of [`nhwc::conv_i8`](crate::kernels::nhwc::conv_i8) is as fast.
+const HWIO_MAX_INPUT_CHANNELS: usize = 4;
+
 fn isize_(n: i32) -> Value {
     Value::Isize(n as isize)
 }
@@ -341,12 +346,14 @@ impl Lowering<'_> {
         ))
     }
 
-    /// The plain int8 weights `name` (`[c, k_h, k_w, 1]`) of a depthwise convolution laid out
-    /// `[k_h, k_w, c]` for [`nhwc::depthwise_i8`](crate::kernels::nhwc::depthwise_i8): the static
-    /// this layer made is rewritten in place (and no longer shared by tensor, so that another
-    /// layer reading the same weights gets its own copy); one another layer made is copied.
-    /// `None` when they are not `c · k_h · k_w` int8 values.
-    fn depthwise_weights(&mut self, name: &str, c: usize) -> Option<String> {
+    /// The plain int8 weights `name` of a convolution (`[c_out, k_h, k_w, c_in / groups]`)
+    /// transposed to `[k_h, k_w, c_in / groups, c_out]` for the kernels that run over contiguous
+    /// output channels ([`nhwc::depthwise_i8`](crate::kernels::nhwc::depthwise_i8), whose
+    /// `[k_h, k_w, 1, c]` is `[k_h, k_w, c]`, and [`nhwc::conv_i8_hwio`](crate::kernels::nhwc::conv_i8_hwio)):
+    /// the static this layer made is rewritten in place (and no longer shared by tensor, so that
+    /// another layer reading the same weights gets its own copy); one another layer made is
+    /// copied. `None` when they are not int8 values of that shape.
+    fn transposed_weights(&mut self, name: &str, c_out: usize) -> Option<String> {
         let t = self.node.inputs[1];
         let index = self.index;
         let relaid =
@@ -354,15 +361,17 @@ impl Lowering<'_> {
                 let TensorData::I8(values) = data else {
                     return None;
                 };
-                let (k_h, k_w) = (shape.get(1).copied()?, shape.get(2).copied()?);
-                if values.len() != c * k_h * k_w {
+                let [n, k_h, k_w, cin_g] = *shape else {
+                    return None;
+                };
+                let per = k_h * k_w * cin_g;
+                if n != c_out || values.len() != c_out * per {
                     return None;
                 }
-                let taps = k_h * k_w;
                 let out = (0..values.len())
-                    .map(|i| values[(i % c) * taps + i / c])
+                    .map(|i| values[(i % c_out) * per + i / c_out])
                     .collect();
-                Some((TensorData::I8(out), vec![k_h, k_w, c]))
+                Some((TensorData::I8(out), vec![k_h, k_w, cin_g, c_out]))
             };
         let own = self
             .statics
@@ -376,7 +385,10 @@ impl Lowering<'_> {
             let s = &mut self.statics.data[i];
             s.data = data;
             s.shape = shape;
-            s.doc = format!("{} Laid out [k_h, k_w, c] for the depthwise kernel.", s.doc);
+            s.doc = format!(
+                "{} Transposed to [k_h, k_w, c_in, c_out] for the kernel.",
+                s.doc
+            );
             self.statics.by_tensor.retain(|(id, _)| *id != t);
             return Some(name.to_string());
         }
@@ -388,8 +400,8 @@ impl Lowering<'_> {
             .and_then(|s| relaid(&s.data, &s.shape));
         let (data, shape) = source?;
         Some(self.derived(
-            "WEIGHT_HWC",
-            "The depthwise weights laid out [k_h, k_w, c] for the depthwise kernel.",
+            "WEIGHT_HWIO",
+            "The weights transposed to [k_h, k_w, c_in, c_out] for the kernel.",
             shape,
             data,
         ))
@@ -473,20 +485,23 @@ impl Lowering<'_> {
             ));
             detail.push_str(&format!(", int8{}", w.detail()));
             let c_in = self.input_shape(0)[3];
-            let (kernel, weight_args) = match w {
-                // A depthwise convolution with one output per channel and plain weights runs
-                // over contiguous channels, its weights laid out [k_h, k_w, c].
-                Int8Weights::Plain(Arg::Static(name))
-                    if a.group == c_in && c_out == c_in && c_in > 1 =>
-                {
-                    match self.depthwise_weights(&name, c_in) {
-                        Some(relaid) => {
-                            ("nhwc::depthwise_i8".to_string(), vec![Arg::Static(relaid)])
-                        }
+            // A depthwise convolution with one output per channel, and one of a few input
+            // channels, run over contiguous channels with their plain weights transposed.
+            let channels_inner = if a.group == c_in && c_out == c_in && c_in > 1 {
+                Some("nhwc::depthwise_i8")
+            } else if a.group == 1 && c_in <= HWIO_MAX_INPUT_CHANNELS {
+                Some("nhwc::conv_i8_hwio")
+            } else {
+                None
+            };
+            let (kernel, weight_args) = match (w, channels_inner) {
+                (Int8Weights::Plain(Arg::Static(name)), Some(kernel)) => {
+                    match self.transposed_weights(&name, c_out) {
+                        Some(relaid) => (kernel.to_string(), vec![Arg::Static(relaid)]),
                         None => ("nhwc::conv_i8".to_string(), vec![Arg::Static(name)]),
                     }
                 }
-                w => (w.kernel("nhwc::conv_i8"), w.args()),
+                (w, _) => (w.kernel("nhwc::conv_i8"), w.args()),
             };
             let mut args = vec![Arg::Local("p".into()), Arg::Local("q".into()), x];
             args.extend(weight_args);
