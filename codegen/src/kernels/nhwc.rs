@@ -166,42 +166,14 @@ pub fn depthwise_i8(
     bias: &[i32],
     y: &mut [i8],
 ) {
-    const BLOCK: usize = 64;
-    let c = p.c_in;
-    let offset = -q.input_zero_point;
-    let mut acc = [0i32; BLOCK];
-    for n in 0..p.batch {
-        for oy in 0..p.h_out {
-            for ox in 0..p.w_out {
-                let mut c0 = 0;
-                while c0 < c {
-                    let width = (c - c0).min(BLOCK);
-                    let acc = &mut acc[..width];
-                    for (j, a) in acc.iter_mut().enumerate() {
-                        *a = if bias.is_empty() { 0 } else { bias[c0 + j] };
-                    }
-                    for ky in 0..p.k_h {
-                        let Some(iy) = p.row(oy, ky) else { continue };
-                        for kx in 0..p.k_w {
-                            let Some(ix) = p.col(ox, kx) else { continue };
-                            let pixel =
-                                &x[((n * p.h_in + iy) * p.w_in + ix) * c + c0..][..width];
-                            let wk = &w[(ky * p.k_w + kx) * c + c0..][..width];
-                            for ((a, &v), &wv) in acc.iter_mut().zip(pixel).zip(wk) {
-                                *a += (v as i32 + offset) * wv as i32;
-                            }
-                        }
-                    }
-                    let out =
-                        &mut y[((n * p.h_out + oy) * p.w_out + ox) * c + c0..][..width];
-                    for (j, (o, &a)) in out.iter_mut().zip(acc.iter()).enumerate() {
-                        *o = q.output(a, c0 + j);
-                    }
-                    c0 += width;
-                }
-            }
+    let (c, offset) = (p.c_in, -q.input_zero_point);
+    channels_inner_by(p, q, bias, y, |acc, pixel, tap, c0| {
+        let pixel = &x[pixel * c + c0..][..acc.len()];
+        let wk = &w[tap * c + c0..][..acc.len()];
+        for ((a, &v), &wv) in acc.iter_mut().zip(pixel).zip(wk) {
+            *a += (v as i32 + offset) * wv as i32;
         }
-    }
+    });
 }
 
 /// [`conv_i8`] for a convolution of one group with few input channels (the first layer of an
@@ -217,16 +189,38 @@ pub fn conv_i8_hwio(
     bias: &[i32],
     y: &mut [i8],
 ) {
+    let (c_in, c_out, offset) = (p.c_in, p.c_out, -q.input_zero_point);
+    channels_inner_by(p, q, bias, y, |acc, pixel, tap, c0| {
+        for (ci, &v) in x[pixel * c_in..][..c_in].iter().enumerate() {
+            let v = v as i32 + offset;
+            let wk = &w[(tap * c_in + ci) * c_out + c0..][..acc.len()];
+            for (a, &wv) in acc.iter_mut().zip(wk) {
+                *a += v * wv as i32;
+            }
+        }
+    });
+}
+
+/// The loops of the convolutions that run over contiguous output channels: for each output
+/// pixel, blocks of up to 64 output channels starting at `c0`, their accumulators set to the
+/// bias, `add(acc, pixel, tap, c0)` for each kernel tap inside the image (`pixel` the index of
+/// the input pixel, `tap` of the tap), and the accumulators requantized.
+#[inline(always)]
+fn channels_inner_by(
+    p: Window,
+    q: ConvQuant,
+    bias: &[i32],
+    y: &mut [i8],
+    mut add: impl FnMut(&mut [i32], usize, usize, usize),
+) {
     const BLOCK: usize = 64;
-    let (c_in, c_out) = (p.c_in, p.c_out);
-    let offset = -q.input_zero_point;
     let mut acc = [0i32; BLOCK];
     for n in 0..p.batch {
         for oy in 0..p.h_out {
             for ox in 0..p.w_out {
                 let mut c0 = 0;
-                while c0 < c_out {
-                    let width = (c_out - c0).min(BLOCK);
+                while c0 < p.c_out {
+                    let width = (p.c_out - c0).min(BLOCK);
                     let acc = &mut acc[..width];
                     for (j, a) in acc.iter_mut().enumerate() {
                         *a = if bias.is_empty() { 0 } else { bias[c0 + j] };
@@ -235,20 +229,11 @@ pub fn conv_i8_hwio(
                         let Some(iy) = p.row(oy, ky) else { continue };
                         for kx in 0..p.k_w {
                             let Some(ix) = p.col(ox, kx) else { continue };
-                            let pixel =
-                                &x[((n * p.h_in + iy) * p.w_in + ix) * c_in..][..c_in];
-                            for (ci, &v) in pixel.iter().enumerate() {
-                                let v = v as i32 + offset;
-                                let wk = &w[((ky * p.k_w + kx) * c_in + ci) * c_out + c0..]
-                                    [..width];
-                                for (a, &wv) in acc.iter_mut().zip(wk) {
-                                    *a += v * wv as i32;
-                                }
-                            }
+                            add(acc, (n * p.h_in + iy) * p.w_in + ix, ky * p.k_w + kx, c0);
                         }
                     }
-                    let out =
-                        &mut y[((n * p.h_out + oy) * p.w_out + ox) * c_out + c0..][..width];
+                    let out = &mut y[((n * p.h_out + oy) * p.w_out + ox) * p.c_out + c0..]
+                        [..width];
                     for (j, (o, &a)) in out.iter_mut().zip(acc.iter()).enumerate() {
                         *o = q.output(a, c0 + j);
                     }

@@ -124,64 +124,15 @@ EG_KERNEL void eg_nhwc_conv_i8(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8
     eg_nhwc_conv_i8_by(p, q, x, EG_NHWC_INT8, w, NULL, 0, bias, y);
 }
 
-/* eg_nhwc_conv_i8 for a depthwise convolution with one output per input channel, its weights
- * laid out [k_h, k_w, c] so that the inner loop runs over contiguous channels (blocks of 64
- * accumulators). The sums are eg_nhwc_conv_i8's, in the same order. */
-EG_KERNEL void eg_nhwc_depthwise_i8(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8_t *x,
-                                    size_t x_len, const int8_t *w, size_t w_len,
-                                    const int32_t *bias, size_t bias_len, int8_t *y,
-                                    size_t y_len) {
-    int32_t acc[64];
-    size_t c = p.c_in, n, oy, ox, ky, kx, j, c0;
-    int32_t offset = -q.input_zero_point;
-    (void)x_len, (void)w_len, (void)y_len;
-    for (n = 0; n < p.batch; n++) {
-        for (oy = 0; oy < p.h_out; oy++) {
-            for (ox = 0; ox < p.w_out; ox++) {
-                for (c0 = 0; c0 < c; c0 += 64) {
-                    size_t width = c - c0 < 64 ? c - c0 : 64;
-                    int8_t *out = y + ((n * p.h_out + oy) * p.w_out + ox) * c + c0;
-                    for (j = 0; j < width; j++) {
-                        acc[j] = bias_len ? bias[c0 + j] : 0;
-                    }
-                    for (ky = 0; ky < p.k_h; ky++) {
-                        size_t iy;
-                        if (!eg_nhwc_row(&p, oy, ky, &iy)) {
-                            continue;
-                        }
-                        for (kx = 0; kx < p.k_w; kx++) {
-                            size_t ix;
-                            const int8_t *pixel, *wk;
-                            if (!eg_nhwc_col(&p, ox, kx, &ix)) {
-                                continue;
-                            }
-                            pixel = x + ((n * p.h_in + iy) * p.w_in + ix) * c + c0;
-                            wk = w + (ky * p.k_w + kx) * c + c0;
-                            for (j = 0; j < width; j++) {
-                                acc[j] += ((int32_t)pixel[j] + offset) * (int32_t)wk[j];
-                            }
-                        }
-                    }
-                    for (j = 0; j < width; j++) {
-                        out[j] = eg_nhwc_output(&q, acc[j], c0 + j);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/* eg_nhwc_conv_i8 for a convolution of one group with few input channels, its weights laid out
- * [k_h, k_w, c_in, c_out] so that the inner loop runs over contiguous output channels (blocks
- * of 64 accumulators). */
-EG_KERNEL void eg_nhwc_conv_i8_hwio(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8_t *x,
-                                    size_t x_len, const int8_t *w, size_t w_len,
-                                    const int32_t *bias, size_t bias_len, int8_t *y,
-                                    size_t y_len) {
+/* The convolutions that run over contiguous output channels, for each output pixel in blocks
+ * of 64 accumulators: depthwise (one output per input channel, weights [k_h, k_w, c]) or of
+ * one group (weights [k_h, k_w, c_in, c_out]). The sums are eg_nhwc_conv_i8's. */
+EG_KERNEL void eg_nhwc_channels_inner(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8_t *x,
+                                      const int8_t *w, const int32_t *bias, int depthwise,
+                                      int8_t *y) {
     int32_t acc[64];
     size_t c_in = p.c_in, c_out = p.c_out, n, oy, ox, ky, kx, ci, j, c0;
     int32_t offset = -q.input_zero_point;
-    (void)x_len, (void)w_len, (void)y_len;
     for (n = 0; n < p.batch; n++) {
         for (oy = 0; oy < p.h_out; oy++) {
             for (ox = 0; ox < p.w_out; ox++) {
@@ -189,7 +140,7 @@ EG_KERNEL void eg_nhwc_conv_i8_hwio(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const
                     size_t width = c_out - c0 < 64 ? c_out - c0 : 64;
                     int8_t *out = y + ((n * p.h_out + oy) * p.w_out + ox) * c_out + c0;
                     for (j = 0; j < width; j++) {
-                        acc[j] = bias_len ? bias[c0 + j] : 0;
+                        acc[j] = bias ? bias[c0 + j] : 0;
                     }
                     for (ky = 0; ky < p.k_h; ky++) {
                         size_t iy;
@@ -197,15 +148,22 @@ EG_KERNEL void eg_nhwc_conv_i8_hwio(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const
                             continue;
                         }
                         for (kx = 0; kx < p.k_w; kx++) {
-                            size_t ix;
+                            size_t ix, tap = ky * p.k_w + kx;
                             const int8_t *pixel;
                             if (!eg_nhwc_col(&p, ox, kx, &ix)) {
                                 continue;
                             }
                             pixel = x + ((n * p.h_in + iy) * p.w_in + ix) * c_in;
+                            if (depthwise) {
+                                const int8_t *wk = w + tap * c_out + c0;
+                                for (j = 0; j < width; j++) {
+                                    acc[j] += ((int32_t)pixel[c0 + j] + offset) * (int32_t)wk[j];
+                                }
+                                continue;
+                            }
                             for (ci = 0; ci < c_in; ci++) {
                                 int32_t v = (int32_t)pixel[ci] + offset;
-                                const int8_t *wk = w + ((ky * p.k_w + kx) * c_in + ci) * c_out + c0;
+                                const int8_t *wk = w + (tap * c_in + ci) * c_out + c0;
                                 for (j = 0; j < width; j++) {
                                     acc[j] += v * (int32_t)wk[j];
                                 }
@@ -219,6 +177,26 @@ EG_KERNEL void eg_nhwc_conv_i8_hwio(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const
             }
         }
     }
+}
+
+/* eg_nhwc_conv_i8 for a depthwise convolution with one output per input channel, its weights
+ * laid out [k_h, k_w, c]. */
+EG_KERNEL void eg_nhwc_depthwise_i8(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8_t *x,
+                                    size_t x_len, const int8_t *w, size_t w_len,
+                                    const int32_t *bias, size_t bias_len, int8_t *y,
+                                    size_t y_len) {
+    (void)x_len, (void)w_len, (void)y_len;
+    eg_nhwc_channels_inner(p, q, x, w, bias_len ? bias : NULL, 1, y);
+}
+
+/* eg_nhwc_conv_i8 for a convolution of one group with few input channels, its weights laid out
+ * [k_h, k_w, c_in, c_out]. */
+EG_KERNEL void eg_nhwc_conv_i8_hwio(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8_t *x,
+                                    size_t x_len, const int8_t *w, size_t w_len,
+                                    const int32_t *bias, size_t bias_len, int8_t *y,
+                                    size_t y_len) {
+    (void)x_len, (void)w_len, (void)y_len;
+    eg_nhwc_channels_inner(p, q, x, w, bias_len ? bias : NULL, 0, y);
 }
 
 /* eg_nhwc_conv_i8 with 4-bit weights (--quantize int4-weights). */
