@@ -24,13 +24,55 @@ macro_rules! c_tests {
     };
 }
 
-// The five MLPerf Tiny int8 models, bit-exact with the TFLite interpreter.
+// The five MLPerf Tiny int8 models, bit-exact with the TFLite interpreter, and the float
+// ones, within the interpreter's float tolerance.
 c_tests!(
     ad01_int8,
     kws_ref_model,
     pretrainedResnet_quant,
     str_ww_ref_model,
     vww_96_int8,
+    ad01_fp32,
+    pretrainedResnet,
+    vww_96_float,
+);
+
+/// The tolerance of the ONNX fixtures, as for the Rust back end: 1e-4 relative error against
+/// onnxruntime.
+const ONNX_TOLERANCE: f64 = 1e-4;
+
+fn check_onnx(name: &str) {
+    let fixture = fixture(name);
+    let compiled = compile(&fixture.model, &CompileOptions::default());
+    let outputs: Vec<Vec<f32>> = run_generated_c(&compiled.graph, &fixture.inputs(), 1)
+        .iter()
+        .map(floats)
+        .collect();
+    assert_outputs(
+        &format!("{name} (generated C)"),
+        &outputs,
+        &fixture.outputs(),
+        ONNX_TOLERANCE,
+    );
+}
+
+macro_rules! onnx_c_tests {
+    ($($name:ident),* $(,)?) => {
+        #[allow(non_snake_case)]
+        mod onnx_models {
+            $( #[test] fn $name() { super::check_onnx(stringify!($name)); } )*
+        }
+    };
+}
+
+// The float ONNX models of common CNNs and MLPs (the fixtures of `onnx_models`), within
+// onnxruntime's tolerance.
+onnx_c_tests!(
+    digits_mlp,
+    kws_ref_model_float32,
+    vww_96_float,
+    pretrainedResnet,
+    ad01_fp32,
 );
 
 /// The one-operator TFLite cases the C back end accepts give the interpreter's outputs; it

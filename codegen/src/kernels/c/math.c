@@ -1,6 +1,10 @@
-/* math: the float helpers of the C kernels. C99 without <math.h>: the maximum and minimum
- * follow Rust's f32::max and f32::min (a NaN operand gives the other one), which the Rust
- * kernels use, so that both back ends agree. */
+/* math: the float helpers of the C kernels, the C twin of edgegen's `kernels::math`. C99
+ * without <math.h>: every function is the Rust one step for step (the same constants, the same
+ * operations in the same order, bit manipulations on uint32_t), so both back ends give the same
+ * results. This relies on float arithmetic being IEEE single precision without contraction
+ * into fused multiply-adds, which is what C99 compilers do in their standard modes
+ * (`-std=c99`: no `-ffast-math`, FLT_EVAL_METHOD 0 on current hardware). The maximum and
+ * minimum follow Rust's f32::max and f32::min (a NaN operand gives the other one). */
 
 EG_KERNEL float eg_math_max_f32(float a, float b) {
     if (a != a) {
@@ -20,4 +24,184 @@ EG_KERNEL float eg_math_min_f32(float a, float b) {
         return a;
     }
     return a < b ? a : b;
+}
+
+EG_KERNEL uint32_t eg_math_to_bits(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return bits;
+}
+
+EG_KERNEL float eg_math_from_bits(uint32_t bits) {
+    float x;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
+EG_KERNEL float eg_math_abs(float x) {
+    return eg_math_from_bits(eg_math_to_bits(x) & 0x7fffffffu);
+}
+
+/* The magnitude of x with the sign of s. */
+EG_KERNEL float eg_math_copysign(float x, float s) {
+    return eg_math_from_bits((eg_math_to_bits(x) & 0x7fffffffu) |
+                             (eg_math_to_bits(s) & 0x80000000u));
+}
+
+/* 2^k for -126 <= k <= 127, from the bit pattern (wrapping for other k, as in Rust). */
+EG_KERNEL float eg_math_pow2(int32_t k) {
+    return eg_math_from_bits(((uint32_t)k + 127u) << 23);
+}
+
+/* e^x: Cody-Waite reduction by ln 2 and a degree-6 polynomial (see math.rs). */
+EG_KERNEL float eg_math_exp(float x) {
+    const float log2_e = 1.44269504088896340736f;
+    const float round_shift = 12582912.0f;
+    const float ln2_hi = 0.69314575f;
+    const float ln2_lo = 1.4286068e-6f;
+    const float c2 = 0.49999994f, c3 = 0.16666515f, c4 = 0.041668456f, c5 = 0.00836941f,
+                c6 = 0.0013813161f;
+    float t, nf, r, q, p;
+    int32_t n, n1;
+    /* Rust's clamp: a NaN stays NaN. */
+    if (x < -104.0f) {
+        x = -104.0f;
+    }
+    if (x > 89.0f) {
+        x = 89.0f;
+    }
+    t = x * log2_e + round_shift;
+    nf = t - round_shift;
+    n = (int32_t)(eg_math_to_bits(t) - eg_math_to_bits(round_shift));
+    r = (x - nf * ln2_hi) - nf * ln2_lo;
+    q = c2 + r * (c3 + r * (c4 + r * (c5 + r * c6)));
+    p = 1.0f + (r + r * r * q);
+    /* n >> 1 (arithmetic shift: the floor of n / 2) without shifting a negative value. */
+    n1 = n >= 0 ? n / 2 : -((1 - n) / 2);
+    return p * eg_math_pow2(n1) * eg_math_pow2((int32_t)((uint32_t)n - (uint32_t)n1));
+}
+
+/* The natural logarithm: x = 2^k m, ln(1 + f) = 2 atanh(f / (2 + f)) (see math.rs). */
+EG_KERNEL float eg_math_ln(float x) {
+    const uint32_t sqrt_half_bits = 0x3f3504f3u;
+    const float ln2_hi = 0.69314575f;
+    const float ln2_lo = 1.4286068e-6f;
+    const float l1 = 0.66666776f, l2 = 0.39977536f, l3 = 0.29871863f;
+    uint32_t bits = eg_math_to_bits(x);
+    int32_t k = 0;
+    float m, f, s, z, r, hfsq, kf;
+    if (bits - 0x00800000u >= 0x7f000000u) {
+        if ((uint32_t)(bits << 1) == 0) {
+            return -EG_INFINITY;
+        }
+        if (bits >= 0x7f800000u) {
+            return bits <= 0x7fffffffu ? x : EG_NAN;
+        }
+        bits = eg_math_to_bits(x * 33554432.0f);
+        k = -25;
+    }
+    bits += 0x3f800000u - sqrt_half_bits;
+    k += (int32_t)(bits >> 23) - 127;
+    m = eg_math_from_bits((bits & 0x007fffffu) + sqrt_half_bits);
+    f = m - 1.0f;
+    s = f / (2.0f + f);
+    z = s * s;
+    r = z * (l1 + z * (l2 + z * l3));
+    hfsq = 0.5f * f * f;
+    kf = (float)k;
+    return kf * ln2_hi - ((hfsq - (s * (hfsq + r) + kf * ln2_lo)) - f);
+}
+
+/* The hyperbolic tangent: an odd polynomial below 0.625, 1 - 2 / (e^2|x| + 1) above. */
+EG_KERNEL float eg_math_tanh(float x) {
+    const float t1 = -0.3333328f, t2 = 0.13331442f, t3 = -0.053739715f, t4 = 0.020639088f,
+                t5 = -0.0057049873f;
+    float a = eg_math_abs(x);
+    float z = a * a;
+    float small = a + a * z * (t1 + z * (t2 + z * (t3 + z * (t4 + z * t5))));
+    float large = 1.0f - 2.0f / (eg_math_exp(a + a) + 1.0f);
+    return eg_math_copysign(a < 0.625f ? small : large, x);
+}
+
+/* The logistic function 1 / (1 + e^-x). */
+EG_KERNEL float eg_math_sigmoid(float x) {
+    float e = eg_math_exp(-eg_math_abs(x));
+    float numerator = x < 0.0f ? e : 1.0f;
+    return numerator / (1.0f + e);
+}
+
+/* The square root, correctly rounded: an estimate checked and corrected in exact 64-bit
+ * integer arithmetic (see math.rs). */
+EG_KERNEL float eg_math_sqrt(float x) {
+    uint32_t bits = eg_math_to_bits(x);
+    uint32_t m, exponent;
+    int32_t e, j;
+    int64_t big, s, root, d;
+    float a, y, refined;
+    if (bits - 0x00800000u < 0x7f000000u) {
+        m = (bits & 0x007fffffu) | 0x00800000u;
+        e = (int32_t)(bits >> 23) - 150;
+    } else if ((uint32_t)(bits << 1) == 0 || bits == 0x7f800000u || x != x) {
+        return x;
+    } else if (bits > 0x7fffffffu) {
+        return EG_NAN;
+    } else {
+        uint32_t shift = 0;
+        while (!(bits & (0x80000000u >> shift))) {
+            shift++;
+        }
+        shift -= 8;
+        m = bits << shift;
+        e = -149 - (int32_t)shift;
+    }
+    j = 23 + (int32_t)((uint32_t)(e - 23) & 1u);
+    big = (int64_t)m << j;
+    a = (float)big;
+    y = eg_math_from_bits(0x5f3759dfu - (eg_math_to_bits(a) >> 1));
+    y *= 1.5f - 0.5f * a * y * y;
+    y *= 1.5f - 0.5f * a * y * y;
+    s = (int64_t)(a * y);
+    refined = (float)s + (float)(big - s * s) * (0.5f * y);
+    root = (int64_t)(refined + 0.5f);
+    d = big - root * root;
+    root += (int64_t)(d > root) - (int64_t)(d <= -root);
+    exponent = (uint32_t)((e - j) / 2 + 149);
+    return eg_math_from_bits((exponent << 23) + (uint32_t)root);
+}
+
+/* The largest integer not greater than x, keeping the sign of zero. */
+EG_KERNEL float eg_math_floor(float x) {
+    if (eg_math_abs(x) < 8388608.0f) {
+        float t = (float)(int32_t)x;
+        return eg_math_copysign(t > x ? t - 1.0f : t, x);
+    }
+    return x;
+}
+
+/* The smallest integer not less than x, keeping the sign of zero. */
+EG_KERNEL float eg_math_ceil(float x) {
+    if (eg_math_abs(x) < 8388608.0f) {
+        float t = (float)(int32_t)x;
+        return eg_math_copysign(t < x ? t + 1.0f : t, x);
+    }
+    return x;
+}
+
+/* Rounds to the nearest integer, ties to even. */
+EG_KERNEL float eg_math_round_half_to_even(float x) {
+    float a = eg_math_abs(x);
+    if (a < 8388608.0f) {
+        return eg_math_copysign((a + 8388608.0f) - 8388608.0f, x);
+    }
+    return x;
+}
+
+/* Rounds to the nearest integer, ties away from zero. */
+EG_KERNEL float eg_math_round_half_away_from_zero(float x) {
+    float a = eg_math_abs(x);
+    if (a < 8388608.0f) {
+        float t = (float)(int32_t)a;
+        return eg_math_copysign(a - t >= 0.5f ? t + 1.0f : t, x);
+    }
+    return x;
 }

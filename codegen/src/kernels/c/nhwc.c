@@ -36,7 +36,9 @@ EG_KERNEL int eg_nhwc_col(const eg_nhwc_Window *p, size_t ox, size_t kx, size_t 
 typedef struct {
     int32_t input_zero_point;
     const int32_t *multipliers;
+    size_t multipliers_len;
     const int32_t *shifts;
+    size_t shifts_len;
     int32_t output_zero_point, output_min, output_max;
     /* Round the rescaled accumulator once rather than twice as TFLite's reference kernels do. */
     int single_rounding;

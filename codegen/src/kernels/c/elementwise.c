@@ -1,0 +1,641 @@
+/* elementwise: binary ops with broadcasting, one-input functions and per-channel affine maps,
+ * the C twin of edgegen's `kernels::elementwise`. Broadcasting is an iteration space of six
+ * axes and the stride of each operand along each (0 where it is broadcast).
+ *
+ * What each op means on each element type is Rust's `Number`: IEEE arithmetic on floats;
+ * wrapping arithmetic on integers (done on unsigned types here, where wrapping is defined),
+ * division and remainder by zero giving 0; logical ops on bool. Each element type has its
+ * scalar functions (eg_elementwise_binary_op_f32, ...) and its instance of each kernel
+ * (eg_elementwise_binary_f32, ...). Ops this library lacks on a type (the trigonometric and
+ * error functions, float Pow and Mod) have no constructor, so models using them are refused. */
+
+enum {
+    EG_BINARY_ADD,
+    EG_BINARY_SUB,
+    EG_BINARY_MUL,
+    EG_BINARY_DIV,
+    EG_BINARY_PRELU,
+    EG_BINARY_MAX,
+    EG_BINARY_MIN,
+    EG_BINARY_MOD,
+    EG_BINARY_FMOD,
+    EG_BINARY_AND,
+    EG_BINARY_OR,
+    EG_BINARY_XOR
+};
+
+typedef struct {
+    int kind;
+} eg_elementwise_BinaryOp;
+
+EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_binary_op(int kind) {
+    eg_elementwise_BinaryOp op;
+    op.kind = kind;
+    return op;
+}
+
+EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Add(void) {
+    return eg_elementwise_binary_op(EG_BINARY_ADD);
+}
+
+EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Sub(void) {
+    return eg_elementwise_binary_op(EG_BINARY_SUB);
+}
+
+EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Mul(void) {
+    return eg_elementwise_binary_op(EG_BINARY_MUL);
+}
+
+EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Div(void) {
+    return eg_elementwise_binary_op(EG_BINARY_DIV);
+}
+
+EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_PRelu(void) {
+    return eg_elementwise_binary_op(EG_BINARY_PRELU);
+}
+
+EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Max(void) {
+    return eg_elementwise_binary_op(EG_BINARY_MAX);
+}
+
+EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Min(void) {
+    return eg_elementwise_binary_op(EG_BINARY_MIN);
+}
+
+EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_And(void) {
+    return eg_elementwise_binary_op(EG_BINARY_AND);
+}
+
+EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Or(void) {
+    return eg_elementwise_binary_op(EG_BINARY_OR);
+}
+
+EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Xor(void) {
+    return eg_elementwise_binary_op(EG_BINARY_XOR);
+}
+
+enum {
+    EG_UNARY_RELU,
+    EG_UNARY_LEAKY_RELU,
+    EG_UNARY_CLIP,
+    EG_UNARY_SIGMOID,
+    EG_UNARY_HARD_SIGMOID,
+    EG_UNARY_HARD_SWISH,
+    EG_UNARY_TANH,
+    EG_UNARY_ABS,
+    EG_UNARY_NEG,
+    EG_UNARY_SIGN,
+    EG_UNARY_SQRT,
+    EG_UNARY_EXP,
+    EG_UNARY_LOG,
+    EG_UNARY_FLOOR,
+    EG_UNARY_CEIL,
+    EG_UNARY_ROUND,
+    EG_UNARY_RECIPROCAL,
+    EG_UNARY_SOFTPLUS,
+    EG_UNARY_SOFTSIGN,
+    EG_UNARY_MISH,
+    EG_UNARY_ELU,
+    EG_UNARY_CELU,
+    EG_UNARY_SELU,
+    EG_UNARY_NOT
+};
+
+/* A one-input function and its parameters (alpha, beta, min, max, gamma as the op has). */
+typedef struct {
+    int kind;
+    float a, b;
+} eg_elementwise_Unary;
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_unary_make(int kind, float a, float b) {
+    eg_elementwise_Unary u;
+    u.kind = kind;
+    u.a = a;
+    u.b = b;
+    return u;
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Relu(void) {
+    return eg_elementwise_unary_make(EG_UNARY_RELU, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_LeakyRelu(float alpha) {
+    return eg_elementwise_unary_make(EG_UNARY_LEAKY_RELU, alpha, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Clip(float min, float max) {
+    return eg_elementwise_unary_make(EG_UNARY_CLIP, min, max);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Sigmoid(void) {
+    return eg_elementwise_unary_make(EG_UNARY_SIGMOID, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_HardSigmoid(float alpha, float beta) {
+    return eg_elementwise_unary_make(EG_UNARY_HARD_SIGMOID, alpha, beta);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_HardSwish(void) {
+    return eg_elementwise_unary_make(EG_UNARY_HARD_SWISH, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Tanh(void) {
+    return eg_elementwise_unary_make(EG_UNARY_TANH, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Abs(void) {
+    return eg_elementwise_unary_make(EG_UNARY_ABS, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Neg(void) {
+    return eg_elementwise_unary_make(EG_UNARY_NEG, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Sign(void) {
+    return eg_elementwise_unary_make(EG_UNARY_SIGN, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Sqrt(void) {
+    return eg_elementwise_unary_make(EG_UNARY_SQRT, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Exp(void) {
+    return eg_elementwise_unary_make(EG_UNARY_EXP, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Log(void) {
+    return eg_elementwise_unary_make(EG_UNARY_LOG, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Floor(void) {
+    return eg_elementwise_unary_make(EG_UNARY_FLOOR, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Ceil(void) {
+    return eg_elementwise_unary_make(EG_UNARY_CEIL, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Round(void) {
+    return eg_elementwise_unary_make(EG_UNARY_ROUND, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Reciprocal(void) {
+    return eg_elementwise_unary_make(EG_UNARY_RECIPROCAL, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Softplus(void) {
+    return eg_elementwise_unary_make(EG_UNARY_SOFTPLUS, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Softsign(void) {
+    return eg_elementwise_unary_make(EG_UNARY_SOFTSIGN, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Mish(void) {
+    return eg_elementwise_unary_make(EG_UNARY_MISH, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Elu(float alpha) {
+    return eg_elementwise_unary_make(EG_UNARY_ELU, alpha, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Celu(float alpha) {
+    return eg_elementwise_unary_make(EG_UNARY_CELU, alpha, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Selu(float alpha, float gamma) {
+    return eg_elementwise_unary_make(EG_UNARY_SELU, alpha, gamma);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Not(void) {
+    return eg_elementwise_unary_make(EG_UNARY_NOT, 0.0f, 0.0f);
+}
+
+/* ---- float32 ---- */
+
+/* x, or a NaN operand (f32::max would return the other operand). */
+EG_KERNEL float eg_elementwise_nan_or_f32(float a, float b, float x) {
+    if (a != a) {
+        return a;
+    }
+    if (b != b) {
+        return b;
+    }
+    return x;
+}
+
+EG_KERNEL float eg_elementwise_binary_op_f32(eg_elementwise_BinaryOp op, float a, float b) {
+    switch (op.kind) {
+    case EG_BINARY_ADD:
+        return a + b;
+    case EG_BINARY_SUB:
+        return a - b;
+    case EG_BINARY_MUL:
+        return a * b;
+    case EG_BINARY_DIV:
+        return a / b;
+    case EG_BINARY_PRELU:
+        return a < 0.0f ? a * b : a;
+    case EG_BINARY_MAX:
+        return eg_elementwise_nan_or_f32(a, b, a >= b ? a : b);
+    case EG_BINARY_MIN:
+        return eg_elementwise_nan_or_f32(a, b, a <= b ? a : b);
+    default:
+        return a;
+    }
+}
+
+EG_KERNEL float eg_elementwise_softplus_f32(float v) {
+    return v > 20.0f ? v : eg_math_ln(1.0f + eg_math_exp(v));
+}
+
+/* Rust's f32::clamp (a NaN stays NaN). */
+EG_KERNEL float eg_elementwise_clamp_f32(float x, float min, float max) {
+    if (x < min) {
+        x = min;
+    }
+    if (x > max) {
+        x = max;
+    }
+    return x;
+}
+
+EG_KERNEL float eg_elementwise_unary_op_f32(eg_elementwise_Unary op, float x) {
+    switch (op.kind) {
+    case EG_UNARY_RELU:
+        return eg_math_max_f32(x, 0.0f);
+    case EG_UNARY_LEAKY_RELU:
+        return x < 0.0f ? op.a * x : x;
+    case EG_UNARY_CLIP:
+        return eg_math_min_f32(eg_math_max_f32(x, op.a), op.b);
+    case EG_UNARY_SIGMOID:
+        return eg_math_sigmoid(x);
+    case EG_UNARY_HARD_SIGMOID:
+        return eg_elementwise_clamp_f32(op.a * x + op.b, 0.0f, 1.0f);
+    case EG_UNARY_HARD_SWISH:
+        return x * eg_elementwise_clamp_f32(x * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f);
+    case EG_UNARY_TANH:
+        return eg_math_tanh(x);
+    case EG_UNARY_ABS:
+        return eg_math_abs(x);
+    case EG_UNARY_NEG:
+        return -x;
+    case EG_UNARY_SIGN:
+        return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x);
+    case EG_UNARY_SQRT:
+        return eg_math_sqrt(x);
+    case EG_UNARY_EXP:
+        return eg_math_exp(x);
+    case EG_UNARY_LOG:
+        return eg_math_ln(x);
+    case EG_UNARY_FLOOR:
+        return eg_math_floor(x);
+    case EG_UNARY_CEIL:
+        return eg_math_ceil(x);
+    case EG_UNARY_ROUND:
+        return eg_math_round_half_to_even(x);
+    case EG_UNARY_RECIPROCAL:
+        return 1.0f / x;
+    case EG_UNARY_SOFTPLUS:
+        return eg_elementwise_softplus_f32(x);
+    case EG_UNARY_SOFTSIGN:
+        return x / (1.0f + eg_math_abs(x));
+    case EG_UNARY_MISH:
+        return x * eg_math_tanh(eg_elementwise_softplus_f32(x));
+    case EG_UNARY_ELU:
+        return x < 0.0f ? op.a * (eg_math_exp(x) - 1.0f) : x;
+    case EG_UNARY_CELU:
+        return eg_math_max_f32(x, 0.0f) +
+               eg_math_min_f32(op.a * (eg_math_exp(x / op.a) - 1.0f), 0.0f);
+    case EG_UNARY_SELU:
+        return x > 0.0f ? op.b * x : op.b * op.a * (eg_math_exp(x) - 1.0f);
+    default:
+        return x;
+    }
+}
+
+EG_KERNEL float eg_elementwise_activate_f32(eg_activation_Activation act, float x) {
+    return eg_activation_apply(act, x);
+}
+
+/* ---- integers: wrapping arithmetic on U, the unsigned type of at least T's width and of at
+ * least int's (so that no operand is promoted to a signed int); NEG(x) says whether x is
+ * negative (0 for unsigned types, which have no negative values to test). ---- */
+
+#define EG_ELEMENTWISE_NEG_SIGNED(x) ((x) < 0)
+#define EG_ELEMENTWISE_NEG_UNSIGNED(x) ((void)(x), 0)
+
+#define EG_ELEMENTWISE_INTEGER_OPS(binary_name, unary_name, activate_name, T, U, MIN, NEG)     \
+    EG_KERNEL T binary_name(eg_elementwise_BinaryOp op, T a, T b) {                             \
+        T r;                                                                                    \
+        switch (op.kind) {                                                                      \
+        case EG_BINARY_ADD:                                                                     \
+            return (T)((U)a + (U)b);                                                            \
+        case EG_BINARY_SUB:                                                                     \
+            return (T)((U)a - (U)b);                                                            \
+        case EG_BINARY_MUL:                                                                     \
+            return (T)((U)a * (U)b);                                                            \
+        case EG_BINARY_DIV:                                                                     \
+            /* Rust's checked_div(b).unwrap_or(0): 0 for a division by zero or overflow. */    \
+            if (b == 0 || (a == MIN && b == (T)(U)-1 && NEG(b))) {                              \
+                return 0;                                                                       \
+            }                                                                                   \
+            return (T)(a / b);                                                                  \
+        case EG_BINARY_PRELU:                                                                   \
+            return NEG(a) ? (T)((U)a * (U)b) : a;                                               \
+        case EG_BINARY_MAX:                                                                     \
+            return a >= b ? a : b;                                                              \
+        case EG_BINARY_MIN:                                                                     \
+            return a <= b ? a : b;                                                              \
+        case EG_BINARY_FMOD:                                                                    \
+        case EG_BINARY_MOD:                                                                     \
+            if (b == 0 || (a == MIN && b == (T)(U)-1 && NEG(b))) {                              \
+                r = 0;                                                                          \
+            } else {                                                                            \
+                r = (T)(a % b);                                                                 \
+            }                                                                                   \
+            if (op.kind == EG_BINARY_MOD && r != 0 && NEG(r) != NEG(b)) {                       \
+                r = (T)((U)r + (U)b);                                                           \
+            }                                                                                   \
+            return r;                                                                           \
+        default:                                                                                \
+            return a;                                                                           \
+        }                                                                                       \
+    }                                                                                           \
+    EG_KERNEL T unary_name(eg_elementwise_Unary op, T x) {                                      \
+        double v;                                                                               \
+        switch (op.kind) {                                                                      \
+        case EG_UNARY_RELU:                                                                     \
+            return NEG(x) ? (T)0 : x;                                                           \
+        case EG_UNARY_CLIP:                                                                     \
+            v = (double)x;                                                                      \
+            if (v < (double)op.a) {                                                             \
+                return eg_elementwise_float_to_##T(op.a);                                       \
+            }                                                                                   \
+            if (v > (double)op.b) {                                                             \
+                return eg_elementwise_float_to_##T(op.b);                                       \
+            }                                                                                   \
+            return x;                                                                           \
+        case EG_UNARY_ABS:                                                                      \
+            return NEG(x) ? (T)((U)0 - (U)x) : x;                                               \
+        case EG_UNARY_NEG:                                                                      \
+            return (T)((U)0 - (U)x);                                                            \
+        case EG_UNARY_SIGN:                                                                     \
+            return x > 0 ? (T)1 : (NEG(x) ? (T)((U)0 - (U)1) : (T)0);                           \
+        default:                                                                                \
+            return x;                                                                           \
+        }                                                                                       \
+    }                                                                                           \
+    EG_KERNEL T activate_name(eg_activation_Activation act, T x) {                              \
+        switch (act.kind) {                                                                     \
+        case EG_ACT_RELU:                                                                       \
+            return unary_name(eg_elementwise_Unary_Relu(), x);                                  \
+        case EG_ACT_CLIP:                                                                       \
+            return unary_name(eg_elementwise_Unary_Clip(act.a, act.b), x);                      \
+        default:                                                                                \
+            return x;                                                                           \
+        }                                                                                       \
+    }
+
+/* Rust's `as` from f32 to an integer type: truncation toward zero, saturating, NaN to 0. */
+#define EG_ELEMENTWISE_FLOAT_TO(T, MIN, MAX)                                                    \
+    EG_KERNEL T eg_elementwise_float_to_##T(float v) {                                          \
+        if (v != v) {                                                                           \
+            return 0;                                                                           \
+        }                                                                                       \
+        if ((double)v <= (double)(MIN)) {                                                       \
+            return MIN;                                                                         \
+        }                                                                                       \
+        if ((double)v >= (double)(MAX)) {                                                       \
+            return MAX;                                                                         \
+        }                                                                                       \
+        return (T)v;                                                                            \
+    }
+
+EG_ELEMENTWISE_FLOAT_TO(int8_t, INT8_MIN, INT8_MAX)
+EG_ELEMENTWISE_FLOAT_TO(uint8_t, 0, UINT8_MAX)
+EG_ELEMENTWISE_FLOAT_TO(int16_t, INT16_MIN, INT16_MAX)
+EG_ELEMENTWISE_FLOAT_TO(uint16_t, 0, UINT16_MAX)
+EG_ELEMENTWISE_FLOAT_TO(int32_t, INT32_MIN, INT32_MAX)
+EG_ELEMENTWISE_FLOAT_TO(uint32_t, 0, UINT32_MAX)
+EG_ELEMENTWISE_FLOAT_TO(int64_t, INT64_MIN, INT64_MAX)
+EG_ELEMENTWISE_FLOAT_TO(uint64_t, 0, UINT64_MAX)
+
+EG_ELEMENTWISE_INTEGER_OPS(eg_elementwise_binary_op_i8, eg_elementwise_unary_op_i8,
+                           eg_elementwise_activate_i8, int8_t, uint32_t, INT8_MIN,
+                           EG_ELEMENTWISE_NEG_SIGNED)
+EG_ELEMENTWISE_INTEGER_OPS(eg_elementwise_binary_op_u8, eg_elementwise_unary_op_u8,
+                           eg_elementwise_activate_u8, uint8_t, uint32_t, 0,
+                           EG_ELEMENTWISE_NEG_UNSIGNED)
+EG_ELEMENTWISE_INTEGER_OPS(eg_elementwise_binary_op_i16, eg_elementwise_unary_op_i16,
+                           eg_elementwise_activate_i16, int16_t, uint32_t, INT16_MIN,
+                           EG_ELEMENTWISE_NEG_SIGNED)
+EG_ELEMENTWISE_INTEGER_OPS(eg_elementwise_binary_op_u16, eg_elementwise_unary_op_u16,
+                           eg_elementwise_activate_u16, uint16_t, uint32_t, 0,
+                           EG_ELEMENTWISE_NEG_UNSIGNED)
+EG_ELEMENTWISE_INTEGER_OPS(eg_elementwise_binary_op_i32, eg_elementwise_unary_op_i32,
+                           eg_elementwise_activate_i32, int32_t, uint32_t, INT32_MIN,
+                           EG_ELEMENTWISE_NEG_SIGNED)
+EG_ELEMENTWISE_INTEGER_OPS(eg_elementwise_binary_op_u32, eg_elementwise_unary_op_u32,
+                           eg_elementwise_activate_u32, uint32_t, uint32_t, 0,
+                           EG_ELEMENTWISE_NEG_UNSIGNED)
+EG_ELEMENTWISE_INTEGER_OPS(eg_elementwise_binary_op_i64, eg_elementwise_unary_op_i64,
+                           eg_elementwise_activate_i64, int64_t, uint64_t, INT64_MIN,
+                           EG_ELEMENTWISE_NEG_SIGNED)
+EG_ELEMENTWISE_INTEGER_OPS(eg_elementwise_binary_op_u64, eg_elementwise_unary_op_u64,
+                           eg_elementwise_activate_u64, uint64_t, uint64_t, 0,
+                           EG_ELEMENTWISE_NEG_UNSIGNED)
+
+/* ---- bool (uint8_t holding 0 or 1) ---- */
+
+EG_KERNEL uint8_t eg_elementwise_binary_op_bool(eg_elementwise_BinaryOp op, uint8_t a,
+                                                uint8_t b) {
+    switch (op.kind) {
+    case EG_BINARY_AND:
+    case EG_BINARY_MIN:
+    case EG_BINARY_MUL:
+        return a & b;
+    case EG_BINARY_OR:
+    case EG_BINARY_MAX:
+    case EG_BINARY_ADD:
+        return a | b;
+    case EG_BINARY_XOR:
+        return a ^ b;
+    default:
+        return a;
+    }
+}
+
+EG_KERNEL uint8_t eg_elementwise_unary_op_bool(eg_elementwise_Unary op, uint8_t x) {
+    return op.kind == EG_UNARY_NOT ? (uint8_t)!x : x;
+}
+
+EG_KERNEL uint8_t eg_elementwise_activate_bool(eg_activation_Activation act, uint8_t x) {
+    (void)act;
+    return x;
+}
+
+/* ---- the kernels, one instance per element type ---- */
+
+/* A broadcast binary op: `shape` is the output's iteration space (leading axes padded with
+ * 1), strides in elements. */
+typedef struct {
+    eg_elementwise_BinaryOp op;
+    size_t shape[6], a_strides[6], b_strides[6];
+    eg_activation_Activation activation;
+} eg_elementwise_Binary;
+
+/* y = activation(op(a, b)) with broadcasting. */
+#define EG_ELEMENTWISE_BINARY(name, T, OP, ACTIVATE)                                            \
+    EG_KERNEL void name(eg_elementwise_Binary p, const T *a, size_t a_len, const T *b,          \
+                        size_t b_len, T *y, size_t y_len) {                                     \
+        size_t n = p.shape[5], sa = p.a_strides[5], sb = p.b_strides[5], out = 0;               \
+        size_t i0, i1, i2, i3, i4, i;                                                           \
+        (void)a_len, (void)b_len, (void)y_len;                                                  \
+        for (i0 = 0; i0 < p.shape[0]; i0++) {                                                   \
+            for (i1 = 0; i1 < p.shape[1]; i1++) {                                               \
+                for (i2 = 0; i2 < p.shape[2]; i2++) {                                           \
+                    for (i3 = 0; i3 < p.shape[3]; i3++) {                                       \
+                        for (i4 = 0; i4 < p.shape[4]; i4++) {                                   \
+                            size_t ao = i0 * p.a_strides[0] + i1 * p.a_strides[1] +             \
+                                        i2 * p.a_strides[2] + i3 * p.a_strides[3] +             \
+                                        i4 * p.a_strides[4];                                    \
+                            size_t bo = i0 * p.b_strides[0] + i1 * p.b_strides[1] +             \
+                                        i2 * p.b_strides[2] + i3 * p.b_strides[3] +             \
+                                        i4 * p.b_strides[4];                                    \
+                            for (i = 0; i < n; i++) {                                           \
+                                y[out + i] = ACTIVATE(p.activation,                             \
+                                                      OP(p.op, a[ao + i * sa], b[bo + i * sb])); \
+                            }                                                                   \
+                            out += n;                                                           \
+                        }                                                                       \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
+/* a = activation(op(a, b)), where a has the output's shape (contiguous). */
+#define EG_ELEMENTWISE_BINARY_IN_PLACE(name, T, OP, ACTIVATE)                                   \
+    EG_KERNEL void name(eg_elementwise_Binary p, T *a, size_t a_len, const T *b,                \
+                        size_t b_len) {                                                         \
+        size_t n = p.shape[5], sb = p.b_strides[5], out = 0;                                    \
+        size_t i0, i1, i2, i3, i4, i;                                                           \
+        (void)a_len, (void)b_len;                                                               \
+        for (i0 = 0; i0 < p.shape[0]; i0++) {                                                   \
+            for (i1 = 0; i1 < p.shape[1]; i1++) {                                               \
+                for (i2 = 0; i2 < p.shape[2]; i2++) {                                           \
+                    for (i3 = 0; i3 < p.shape[3]; i3++) {                                       \
+                        for (i4 = 0; i4 < p.shape[4]; i4++) {                                   \
+                            size_t bo = i0 * p.b_strides[0] + i1 * p.b_strides[1] +             \
+                                        i2 * p.b_strides[2] + i3 * p.b_strides[3] +             \
+                                        i4 * p.b_strides[4];                                    \
+                            for (i = 0; i < n; i++) {                                           \
+                                a[out + i] = ACTIVATE(p.activation,                             \
+                                                      OP(p.op, a[out + i], b[bo + i * sb]));    \
+                            }                                                                   \
+                            out += n;                                                           \
+                        }                                                                       \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
+#define EG_ELEMENTWISE_UNARY(name, T, OP)                                                       \
+    EG_KERNEL void name(eg_elementwise_Unary op, const T *x, size_t x_len, T *y, size_t y_len) { \
+        size_t i;                                                                               \
+        (void)x_len;                                                                            \
+        for (i = 0; i < y_len; i++) {                                                           \
+            y[i] = OP(op, x[i]);                                                                \
+        }                                                                                       \
+    }
+
+#define EG_ELEMENTWISE_UNARY_IN_PLACE(name, T, OP)                                              \
+    EG_KERNEL void name(eg_elementwise_Unary op, T *y, size_t y_len) {                          \
+        size_t i;                                                                               \
+        for (i = 0; i < y_len; i++) {                                                           \
+            y[i] = OP(op, y[i]);                                                                \
+        }                                                                                       \
+    }
+
+EG_ELEMENTWISE_BINARY(eg_elementwise_binary_f32, float, eg_elementwise_binary_op_f32, eg_elementwise_activate_f32)
+EG_ELEMENTWISE_BINARY(eg_elementwise_binary_i8, int8_t, eg_elementwise_binary_op_i8, eg_elementwise_activate_i8)
+EG_ELEMENTWISE_BINARY(eg_elementwise_binary_u8, uint8_t, eg_elementwise_binary_op_u8, eg_elementwise_activate_u8)
+EG_ELEMENTWISE_BINARY(eg_elementwise_binary_i16, int16_t, eg_elementwise_binary_op_i16, eg_elementwise_activate_i16)
+EG_ELEMENTWISE_BINARY(eg_elementwise_binary_u16, uint16_t, eg_elementwise_binary_op_u16, eg_elementwise_activate_u16)
+EG_ELEMENTWISE_BINARY(eg_elementwise_binary_i32, int32_t, eg_elementwise_binary_op_i32, eg_elementwise_activate_i32)
+EG_ELEMENTWISE_BINARY(eg_elementwise_binary_u32, uint32_t, eg_elementwise_binary_op_u32, eg_elementwise_activate_u32)
+EG_ELEMENTWISE_BINARY(eg_elementwise_binary_i64, int64_t, eg_elementwise_binary_op_i64, eg_elementwise_activate_i64)
+EG_ELEMENTWISE_BINARY(eg_elementwise_binary_u64, uint64_t, eg_elementwise_binary_op_u64, eg_elementwise_activate_u64)
+EG_ELEMENTWISE_BINARY(eg_elementwise_binary_bool, uint8_t, eg_elementwise_binary_op_bool, eg_elementwise_activate_bool)
+
+EG_ELEMENTWISE_BINARY_IN_PLACE(eg_elementwise_binary_in_place_f32, float, eg_elementwise_binary_op_f32, eg_elementwise_activate_f32)
+EG_ELEMENTWISE_BINARY_IN_PLACE(eg_elementwise_binary_in_place_i8, int8_t, eg_elementwise_binary_op_i8, eg_elementwise_activate_i8)
+EG_ELEMENTWISE_BINARY_IN_PLACE(eg_elementwise_binary_in_place_u8, uint8_t, eg_elementwise_binary_op_u8, eg_elementwise_activate_u8)
+EG_ELEMENTWISE_BINARY_IN_PLACE(eg_elementwise_binary_in_place_i16, int16_t, eg_elementwise_binary_op_i16, eg_elementwise_activate_i16)
+EG_ELEMENTWISE_BINARY_IN_PLACE(eg_elementwise_binary_in_place_u16, uint16_t, eg_elementwise_binary_op_u16, eg_elementwise_activate_u16)
+EG_ELEMENTWISE_BINARY_IN_PLACE(eg_elementwise_binary_in_place_i32, int32_t, eg_elementwise_binary_op_i32, eg_elementwise_activate_i32)
+EG_ELEMENTWISE_BINARY_IN_PLACE(eg_elementwise_binary_in_place_u32, uint32_t, eg_elementwise_binary_op_u32, eg_elementwise_activate_u32)
+EG_ELEMENTWISE_BINARY_IN_PLACE(eg_elementwise_binary_in_place_i64, int64_t, eg_elementwise_binary_op_i64, eg_elementwise_activate_i64)
+EG_ELEMENTWISE_BINARY_IN_PLACE(eg_elementwise_binary_in_place_u64, uint64_t, eg_elementwise_binary_op_u64, eg_elementwise_activate_u64)
+EG_ELEMENTWISE_BINARY_IN_PLACE(eg_elementwise_binary_in_place_bool, uint8_t, eg_elementwise_binary_op_bool, eg_elementwise_activate_bool)
+
+EG_ELEMENTWISE_UNARY(eg_elementwise_unary_f32, float, eg_elementwise_unary_op_f32)
+EG_ELEMENTWISE_UNARY(eg_elementwise_unary_i8, int8_t, eg_elementwise_unary_op_i8)
+EG_ELEMENTWISE_UNARY(eg_elementwise_unary_u8, uint8_t, eg_elementwise_unary_op_u8)
+EG_ELEMENTWISE_UNARY(eg_elementwise_unary_i16, int16_t, eg_elementwise_unary_op_i16)
+EG_ELEMENTWISE_UNARY(eg_elementwise_unary_u16, uint16_t, eg_elementwise_unary_op_u16)
+EG_ELEMENTWISE_UNARY(eg_elementwise_unary_i32, int32_t, eg_elementwise_unary_op_i32)
+EG_ELEMENTWISE_UNARY(eg_elementwise_unary_u32, uint32_t, eg_elementwise_unary_op_u32)
+EG_ELEMENTWISE_UNARY(eg_elementwise_unary_i64, int64_t, eg_elementwise_unary_op_i64)
+EG_ELEMENTWISE_UNARY(eg_elementwise_unary_u64, uint64_t, eg_elementwise_unary_op_u64)
+EG_ELEMENTWISE_UNARY(eg_elementwise_unary_bool, uint8_t, eg_elementwise_unary_op_bool)
+
+EG_ELEMENTWISE_UNARY_IN_PLACE(eg_elementwise_unary_in_place_f32, float, eg_elementwise_unary_op_f32)
+EG_ELEMENTWISE_UNARY_IN_PLACE(eg_elementwise_unary_in_place_i8, int8_t, eg_elementwise_unary_op_i8)
+EG_ELEMENTWISE_UNARY_IN_PLACE(eg_elementwise_unary_in_place_u8, uint8_t, eg_elementwise_unary_op_u8)
+EG_ELEMENTWISE_UNARY_IN_PLACE(eg_elementwise_unary_in_place_i16, int16_t, eg_elementwise_unary_op_i16)
+EG_ELEMENTWISE_UNARY_IN_PLACE(eg_elementwise_unary_in_place_u16, uint16_t, eg_elementwise_unary_op_u16)
+EG_ELEMENTWISE_UNARY_IN_PLACE(eg_elementwise_unary_in_place_i32, int32_t, eg_elementwise_unary_op_i32)
+EG_ELEMENTWISE_UNARY_IN_PLACE(eg_elementwise_unary_in_place_u32, uint32_t, eg_elementwise_unary_op_u32)
+EG_ELEMENTWISE_UNARY_IN_PLACE(eg_elementwise_unary_in_place_i64, int64_t, eg_elementwise_unary_op_i64)
+EG_ELEMENTWISE_UNARY_IN_PLACE(eg_elementwise_unary_in_place_u64, uint64_t, eg_elementwise_unary_op_u64)
+EG_ELEMENTWISE_UNARY_IN_PLACE(eg_elementwise_unary_in_place_bool, uint8_t, eg_elementwise_unary_op_bool)
+
+/* y = x * scale[c] + shift[c] for channel c of an [outer, channels, inner] tensor. */
+typedef struct {
+    size_t outer, channels, inner;
+} eg_elementwise_ChannelAffine;
+
+EG_KERNEL void eg_elementwise_channel_affine(eg_elementwise_ChannelAffine p, const float *x,
+                                             size_t x_len, const float *scale, size_t scale_len,
+                                             const float *shift, size_t shift_len, float *y,
+                                             size_t y_len) {
+    size_t o, c, i;
+    (void)x_len, (void)scale_len, (void)shift_len, (void)y_len;
+    for (o = 0; o < p.outer; o++) {
+        for (c = 0; c < p.channels; c++) {
+            size_t base = (o * p.channels + c) * p.inner;
+            for (i = 0; i < p.inner; i++) {
+                y[base + i] = x[base + i] * scale[c] + shift[c];
+            }
+        }
+    }
+}
+
+EG_KERNEL void eg_elementwise_channel_affine_in_place(eg_elementwise_ChannelAffine p, float *y,
+                                                      size_t y_len, const float *scale,
+                                                      size_t scale_len, const float *shift,
+                                                      size_t shift_len) {
+    size_t o, c, i;
+    (void)y_len, (void)scale_len, (void)shift_len;
+    for (o = 0; o < p.outer; o++) {
+        for (c = 0; c < p.channels; c++) {
+            size_t base = (o * p.channels + c) * p.inner;
+            for (i = 0; i < p.inner; i++) {
+                y[base + i] = y[base + i] * scale[c] + shift[c];
+            }
+        }
+    }
+}
