@@ -95,6 +95,11 @@ const MODULES: &[Module] = &[
         needs: &["weights", "activation"],
     },
     Module {
+        name: "sparse",
+        source: include_str!("../kernels/c/sparse.c"),
+        needs: &["int8", "gemm", "weights"],
+    },
+    Module {
         name: "softmax",
         source: include_str!("../kernels/c/softmax.c"),
         needs: &["math"],
@@ -113,6 +118,16 @@ const MODULES: &[Module] = &[
         name: "elementwise",
         source: include_str!("../kernels/c/elementwise.c"),
         needs: &["math", "activation"],
+    },
+    Module {
+        name: "reduce",
+        source: include_str!("../kernels/c/reduce.c"),
+        needs: &["elementwise"],
+    },
+    Module {
+        name: "resize",
+        source: include_str!("../kernels/c/resize.c"),
+        needs: &["quant"],
     },
     Module {
         name: "layout",
@@ -1132,7 +1147,52 @@ mod tests {
         assert!(provides("nhwc::conv_i8"));
         assert!(provides("nhwc::Window"));
         assert!(provides("activation::Activation::Clip"));
-        assert!(!provides("nhwc::conv_hybrid"));
+        assert!(provides("nhwc::conv_hybrid"));
+        assert!(!provides("recurrent::recurrent"));
+    }
+
+    /// Every kernel of the library, used or not by the models the tests run, compiles under
+    /// the flags the run harness uses (the instances for every element type included).
+    #[test]
+    fn the_whole_library_compiles_as_strict_c99() {
+        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+        // Kernels as external functions, so that the compiler compiles (and warns about)
+        // every one, not only those a model calls.
+        let kernel = "#define EG_KERNEL static inline __attribute__((always_inline))";
+        assert!(PRELUDE.contains(kernel));
+        let mut source = PRELUDE.replace(kernel, "#define EG_KERNEL");
+        for m in MODULES {
+            source.push_str(m.source);
+        }
+        let dir =
+            std::env::temp_dir().join(format!("edgegen-c-library-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("library.c");
+        std::fs::write(&file, source).unwrap();
+        let Ok(out) = std::process::Command::new(&cc)
+            .args([
+                "-std=c99",
+                "-pedantic",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-O1",
+                "-c",
+            ])
+            .arg(&file)
+            .arg("-o")
+            .arg(dir.join("library.o"))
+            .output()
+        else {
+            eprintln!("no C compiler ({cc}): not checked");
+            return;
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     #[test]

@@ -639,3 +639,331 @@ EG_KERNEL void eg_elementwise_channel_affine_in_place(eg_elementwise_ChannelAffi
         }
     }
 }
+
+/* ---- comparisons, Where and casts ---- */
+
+enum {
+    EG_COMPARE_EQUAL,
+    EG_COMPARE_LESS,
+    EG_COMPARE_LESS_OR_EQUAL,
+    EG_COMPARE_GREATER,
+    EG_COMPARE_GREATER_OR_EQUAL
+};
+
+typedef struct {
+    int kind;
+} eg_elementwise_CompareOp;
+
+
+EG_KERNEL eg_elementwise_CompareOp eg_elementwise_CompareOp_Equal(void) {
+    eg_elementwise_CompareOp op;
+    op.kind = EG_COMPARE_EQUAL;
+    return op;
+}
+
+
+EG_KERNEL eg_elementwise_CompareOp eg_elementwise_CompareOp_Less(void) {
+    eg_elementwise_CompareOp op;
+    op.kind = EG_COMPARE_LESS;
+    return op;
+}
+
+
+EG_KERNEL eg_elementwise_CompareOp eg_elementwise_CompareOp_LessOrEqual(void) {
+    eg_elementwise_CompareOp op;
+    op.kind = EG_COMPARE_LESS_OR_EQUAL;
+    return op;
+}
+
+
+EG_KERNEL eg_elementwise_CompareOp eg_elementwise_CompareOp_Greater(void) {
+    eg_elementwise_CompareOp op;
+    op.kind = EG_COMPARE_GREATER;
+    return op;
+}
+
+
+EG_KERNEL eg_elementwise_CompareOp eg_elementwise_CompareOp_GreaterOrEqual(void) {
+    eg_elementwise_CompareOp op;
+    op.kind = EG_COMPARE_GREATER_OR_EQUAL;
+    return op;
+}
+
+
+/* A broadcast comparison (strides as in eg_elementwise_Binary). */
+typedef struct {
+    eg_elementwise_CompareOp op;
+    size_t shape[6], a_strides[6], b_strides[6];
+} eg_elementwise_Compare;
+
+/* y = a op b with broadcasting; y is bool. */
+#define EG_ELEMENTWISE_COMPARE(name, T)                                                         \
+    EG_KERNEL void name(eg_elementwise_Compare p, const T *a, size_t a_len, const T *b,         \
+                        size_t b_len, uint8_t *y, size_t y_len) {                               \
+        size_t n = p.shape[5], sa = p.a_strides[5], sb = p.b_strides[5], out = 0;               \
+        size_t i0, i1, i2, i3, i4, i;                                                           \
+        (void)a_len, (void)b_len, (void)y_len;                                                  \
+        for (i0 = 0; i0 < p.shape[0]; i0++) {                                                   \
+            for (i1 = 0; i1 < p.shape[1]; i1++) {                                               \
+                for (i2 = 0; i2 < p.shape[2]; i2++) {                                           \
+                    for (i3 = 0; i3 < p.shape[3]; i3++) {                                       \
+                        for (i4 = 0; i4 < p.shape[4]; i4++) {                                   \
+                            size_t ao = i0 * p.a_strides[0] + i1 * p.a_strides[1] +             \
+                                        i2 * p.a_strides[2] + i3 * p.a_strides[3] +             \
+                                        i4 * p.a_strides[4];                                    \
+                            size_t bo = i0 * p.b_strides[0] + i1 * p.b_strides[1] +             \
+                                        i2 * p.b_strides[2] + i3 * p.b_strides[3] +             \
+                                        i4 * p.b_strides[4];                                    \
+                            for (i = 0; i < n; i++) {                                           \
+                                T x = a[ao + i * sa], v = b[bo + i * sb];                       \
+                                int r;                                                          \
+                                switch (p.op.kind) {                                            \
+                                case EG_COMPARE_EQUAL:                                          \
+                                    r = x == v;                                                 \
+                                    break;                                                      \
+                                case EG_COMPARE_LESS:                                           \
+                                    r = x < v;                                                  \
+                                    break;                                                      \
+                                case EG_COMPARE_LESS_OR_EQUAL:                                  \
+                                    r = x <= v;                                                 \
+                                    break;                                                      \
+                                case EG_COMPARE_GREATER:                                        \
+                                    r = x > v;                                                  \
+                                    break;                                                      \
+                                default:                                                        \
+                                    r = x >= v;                                                 \
+                                    break;                                                      \
+                                }                                                               \
+                                y[out + i] = (uint8_t)r;                                        \
+                            }                                                                   \
+                            out += n;                                                           \
+                        }                                                                       \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
+/* Where: y = condition ? a : b with broadcasting of all three. */
+typedef struct {
+    size_t shape[6], condition_strides[6], a_strides[6], b_strides[6];
+} eg_elementwise_Select;
+
+#define EG_ELEMENTWISE_SELECT(name, T)                                                          \
+    EG_KERNEL void name(eg_elementwise_Select p, const uint8_t *condition, size_t condition_len,\
+                        const T *a, size_t a_len, const T *b, size_t b_len, T *y,               \
+                        size_t y_len) {                                                         \
+        size_t n = p.shape[5], out = 0, i0, i1, i2, i3, i4, i;                                  \
+        (void)condition_len, (void)a_len, (void)b_len, (void)y_len;                             \
+        for (i0 = 0; i0 < p.shape[0]; i0++) {                                                   \
+            for (i1 = 0; i1 < p.shape[1]; i1++) {                                               \
+                for (i2 = 0; i2 < p.shape[2]; i2++) {                                           \
+                    for (i3 = 0; i3 < p.shape[3]; i3++) {                                       \
+                        for (i4 = 0; i4 < p.shape[4]; i4++) {                                   \
+                            size_t co = i0 * p.condition_strides[0] +                           \
+                                        i1 * p.condition_strides[1] +                           \
+                                        i2 * p.condition_strides[2] +                           \
+                                        i3 * p.condition_strides[3] +                           \
+                                        i4 * p.condition_strides[4];                            \
+                            size_t ao = i0 * p.a_strides[0] + i1 * p.a_strides[1] +             \
+                                        i2 * p.a_strides[2] + i3 * p.a_strides[3] +             \
+                                        i4 * p.a_strides[4];                                    \
+                            size_t bo = i0 * p.b_strides[0] + i1 * p.b_strides[1] +             \
+                                        i2 * p.b_strides[2] + i3 * p.b_strides[3] +             \
+                                        i4 * p.b_strides[4];                                    \
+                            for (i = 0; i < n; i++) {                                           \
+                                y[out + i] = condition[co + i * p.condition_strides[5]]         \
+                                                 ? a[ao + i * p.a_strides[5]]                   \
+                                                 : b[bo + i * p.b_strides[5]];                  \
+                            }                                                                   \
+                            out += n;                                                           \
+                        }                                                                       \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
+/* Rust's `as` from f64 to each integer type: truncation toward zero, saturating, NaN to 0. */
+#define EG_ELEMENTWISE_F64_TO(name, T, MIN, MAX)                                                \
+    EG_KERNEL T name(double v) {                                                                \
+        if (v != v) {                                                                           \
+            return 0;                                                                           \
+        }                                                                                       \
+        if (v <= (double)(MIN)) {                                                               \
+            return MIN;                                                                         \
+        }                                                                                       \
+        if (v >= (double)(MAX)) {                                                               \
+            return MAX;                                                                         \
+        }                                                                                       \
+        return (T)v;                                                                            \
+    }
+
+
+EG_ELEMENTWISE_F64_TO(eg_elementwise_f64_to_i8, int8_t, INT8_MIN, INT8_MAX)
+EG_ELEMENTWISE_F64_TO(eg_elementwise_f64_to_u8, uint8_t, 0, UINT8_MAX)
+EG_ELEMENTWISE_F64_TO(eg_elementwise_f64_to_i16, int16_t, INT16_MIN, INT16_MAX)
+EG_ELEMENTWISE_F64_TO(eg_elementwise_f64_to_u16, uint16_t, 0, UINT16_MAX)
+EG_ELEMENTWISE_F64_TO(eg_elementwise_f64_to_i32, int32_t, INT32_MIN, INT32_MAX)
+EG_ELEMENTWISE_F64_TO(eg_elementwise_f64_to_u32, uint32_t, 0, UINT32_MAX)
+EG_ELEMENTWISE_F64_TO(eg_elementwise_f64_to_i64, int64_t, INT64_MIN, INT64_MAX)
+EG_ELEMENTWISE_F64_TO(eg_elementwise_f64_to_u64, uint64_t, 0, UINT64_MAX)
+
+/* Cast as ONNX does (Rust's Number): from a float through double (floats to integers truncate
+ * and saturate, anything to bool is "not zero"), from an integer or bool through int64 (wrapping
+ * to narrower integers). */
+#define EG_ELEMENTWISE_CAST(name, A, B, CONVERT)                                                \
+    EG_KERNEL void name(const A *x, size_t x_len, B *y, size_t y_len) {                         \
+        size_t i;                                                                               \
+        (void)x_len;                                                                            \
+        for (i = 0; i < y_len; i++) {                                                           \
+            A v = x[i];                                                                         \
+            y[i] = CONVERT;                                                                     \
+        }                                                                                       \
+    }
+
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f32, float, float, (float)((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f32_f64, float, double, ((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f32_i8, float, int8_t, eg_elementwise_f64_to_i8((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f32_u8, float, uint8_t, eg_elementwise_f64_to_u8((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f32_i16, float, int16_t, eg_elementwise_f64_to_i16((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f32_u16, float, uint16_t, eg_elementwise_f64_to_u16((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f32_i32, float, int32_t, eg_elementwise_f64_to_i32((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f32_u32, float, uint32_t, eg_elementwise_f64_to_u32((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f32_i64, float, int64_t, eg_elementwise_f64_to_i64((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f32_u64, float, uint64_t, eg_elementwise_f64_to_u64((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f32_bool, float, uint8_t, (uint8_t)(((double)v) != 0.0))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f64_f32, double, float, (float)((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f64, double, double, ((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f64_i8, double, int8_t, eg_elementwise_f64_to_i8((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f64_u8, double, uint8_t, eg_elementwise_f64_to_u8((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f64_i16, double, int16_t, eg_elementwise_f64_to_i16((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f64_u16, double, uint16_t, eg_elementwise_f64_to_u16((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f64_i32, double, int32_t, eg_elementwise_f64_to_i32((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f64_u32, double, uint32_t, eg_elementwise_f64_to_u32((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f64_i64, double, int64_t, eg_elementwise_f64_to_i64((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f64_u64, double, uint64_t, eg_elementwise_f64_to_u64((double)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_f64_bool, double, uint8_t, (uint8_t)(((double)v) != 0.0))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i8_f32, int8_t, float, (float)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i8_f64, int8_t, double, (double)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i8, int8_t, int8_t, (int8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i8_u8, int8_t, uint8_t, (uint8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i8_i16, int8_t, int16_t, (int16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i8_u16, int8_t, uint16_t, (uint16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i8_i32, int8_t, int32_t, (int32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i8_u32, int8_t, uint32_t, (uint32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i8_i64, int8_t, int64_t, (int64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i8_u64, int8_t, uint64_t, (uint64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i8_bool, int8_t, uint8_t, (uint8_t)(((int64_t)v) != 0))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u8_f32, uint8_t, float, (float)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u8_f64, uint8_t, double, (double)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u8_i8, uint8_t, int8_t, (int8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u8, uint8_t, uint8_t, (uint8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u8_i16, uint8_t, int16_t, (int16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u8_u16, uint8_t, uint16_t, (uint16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u8_i32, uint8_t, int32_t, (int32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u8_u32, uint8_t, uint32_t, (uint32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u8_i64, uint8_t, int64_t, (int64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u8_u64, uint8_t, uint64_t, (uint64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u8_bool, uint8_t, uint8_t, (uint8_t)(((int64_t)v) != 0))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i16_f32, int16_t, float, (float)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i16_f64, int16_t, double, (double)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i16_i8, int16_t, int8_t, (int8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i16_u8, int16_t, uint8_t, (uint8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i16, int16_t, int16_t, (int16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i16_u16, int16_t, uint16_t, (uint16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i16_i32, int16_t, int32_t, (int32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i16_u32, int16_t, uint32_t, (uint32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i16_i64, int16_t, int64_t, (int64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i16_u64, int16_t, uint64_t, (uint64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i16_bool, int16_t, uint8_t, (uint8_t)(((int64_t)v) != 0))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u16_f32, uint16_t, float, (float)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u16_f64, uint16_t, double, (double)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u16_i8, uint16_t, int8_t, (int8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u16_u8, uint16_t, uint8_t, (uint8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u16_i16, uint16_t, int16_t, (int16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u16, uint16_t, uint16_t, (uint16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u16_i32, uint16_t, int32_t, (int32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u16_u32, uint16_t, uint32_t, (uint32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u16_i64, uint16_t, int64_t, (int64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u16_u64, uint16_t, uint64_t, (uint64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u16_bool, uint16_t, uint8_t, (uint8_t)(((int64_t)v) != 0))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i32_f32, int32_t, float, (float)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i32_f64, int32_t, double, (double)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i32_i8, int32_t, int8_t, (int8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i32_u8, int32_t, uint8_t, (uint8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i32_i16, int32_t, int16_t, (int16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i32_u16, int32_t, uint16_t, (uint16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i32, int32_t, int32_t, (int32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i32_u32, int32_t, uint32_t, (uint32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i32_i64, int32_t, int64_t, (int64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i32_u64, int32_t, uint64_t, (uint64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i32_bool, int32_t, uint8_t, (uint8_t)(((int64_t)v) != 0))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u32_f32, uint32_t, float, (float)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u32_f64, uint32_t, double, (double)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u32_i8, uint32_t, int8_t, (int8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u32_u8, uint32_t, uint8_t, (uint8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u32_i16, uint32_t, int16_t, (int16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u32_u16, uint32_t, uint16_t, (uint16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u32_i32, uint32_t, int32_t, (int32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u32, uint32_t, uint32_t, (uint32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u32_i64, uint32_t, int64_t, (int64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u32_u64, uint32_t, uint64_t, (uint64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u32_bool, uint32_t, uint8_t, (uint8_t)(((int64_t)v) != 0))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i64_f32, int64_t, float, (float)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i64_f64, int64_t, double, (double)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i64_i8, int64_t, int8_t, (int8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i64_u8, int64_t, uint8_t, (uint8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i64_i16, int64_t, int16_t, (int16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i64_u16, int64_t, uint16_t, (uint16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i64_i32, int64_t, int32_t, (int32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i64_u32, int64_t, uint32_t, (uint32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i64, int64_t, int64_t, (int64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i64_u64, int64_t, uint64_t, (uint64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_i64_bool, int64_t, uint8_t, (uint8_t)(((int64_t)v) != 0))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u64_f32, uint64_t, float, (float)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u64_f64, uint64_t, double, (double)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u64_i8, uint64_t, int8_t, (int8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u64_u8, uint64_t, uint8_t, (uint8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u64_i16, uint64_t, int16_t, (int16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u64_u16, uint64_t, uint16_t, (uint16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u64_i32, uint64_t, int32_t, (int32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u64_u32, uint64_t, uint32_t, (uint32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u64_i64, uint64_t, int64_t, (int64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u64, uint64_t, uint64_t, (uint64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_u64_bool, uint64_t, uint8_t, (uint8_t)(((int64_t)v) != 0))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_bool_f32, uint8_t, float, (float)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_bool_f64, uint8_t, double, (double)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_bool_i8, uint8_t, int8_t, (int8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_bool_u8, uint8_t, uint8_t, (uint8_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_bool_i16, uint8_t, int16_t, (int16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_bool_u16, uint8_t, uint16_t, (uint16_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_bool_i32, uint8_t, int32_t, (int32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_bool_u32, uint8_t, uint32_t, (uint32_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_bool_i64, uint8_t, int64_t, (int64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_bool_u64, uint8_t, uint64_t, (uint64_t)(uint64_t)((int64_t)v))
+EG_ELEMENTWISE_CAST(eg_elementwise_cast_bool, uint8_t, uint8_t, (uint8_t)(((int64_t)v) != 0))
+
+EG_ELEMENTWISE_COMPARE(eg_elementwise_compare_f32_bool, float)
+EG_ELEMENTWISE_COMPARE(eg_elementwise_compare_f64_bool, double)
+EG_ELEMENTWISE_COMPARE(eg_elementwise_compare_i8_bool, int8_t)
+EG_ELEMENTWISE_COMPARE(eg_elementwise_compare_u8_bool, uint8_t)
+EG_ELEMENTWISE_COMPARE(eg_elementwise_compare_i16_bool, int16_t)
+EG_ELEMENTWISE_COMPARE(eg_elementwise_compare_u16_bool, uint16_t)
+EG_ELEMENTWISE_COMPARE(eg_elementwise_compare_i32_bool, int32_t)
+EG_ELEMENTWISE_COMPARE(eg_elementwise_compare_u32_bool, uint32_t)
+EG_ELEMENTWISE_COMPARE(eg_elementwise_compare_i64_bool, int64_t)
+EG_ELEMENTWISE_COMPARE(eg_elementwise_compare_u64_bool, uint64_t)
+EG_ELEMENTWISE_COMPARE(eg_elementwise_compare_bool, uint8_t)
+
+EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool_f32, float)
+EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool_f64, double)
+EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool_i8, int8_t)
+EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool_u8, uint8_t)
+EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool_i16, int16_t)
+EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool_u16, uint16_t)
+EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool_i32, int32_t)
+EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool_u32, uint32_t)
+EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool_i64, int64_t)
+EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool_u64, uint64_t)
+EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool, uint8_t)
