@@ -130,6 +130,16 @@ const MODULES: &[Module] = &[
         needs: &["quant"],
     },
     Module {
+        name: "select",
+        source: include_str!("../kernels/c/select.c"),
+        needs: &[],
+    },
+    Module {
+        name: "norm",
+        source: include_str!("../kernels/c/norm.c"),
+        needs: &["math"],
+    },
+    Module {
         name: "layout",
         source: include_str!("../kernels/c/layout.c"),
         needs: &[],
@@ -348,8 +358,10 @@ fn check_program(graph: &Graph, program: &Program) -> Result<()> {
                     for a in args {
                         if let Arg::Value(v) = a {
                             missing_in_value(v, &mut missing);
-                            if matches!(v, Value::Array(_)) {
-                                missing.insert("an array argument".into());
+                            if let Value::Array(items) = v
+                                && c_array_type(items).is_none()
+                            {
+                                missing.insert("an array argument of this type".into());
                             }
                         }
                     }
@@ -396,6 +408,18 @@ fn missing_in_value(v: &Value, missing: &mut BTreeSet<String>) {
         Value::Array(items) => items.iter().for_each(|a| missing_in_value(a, missing)),
         _ => {}
     }
+}
+
+/// The C element type of an array argument: that of its (non-empty, uniform) elements.
+fn c_array_type(items: &[Value]) -> Option<&'static str> {
+    let ty = |v: &Value| match v {
+        Value::Usize(_) => Some("size_t"),
+        Value::Isize(_) => Some("intptr_t"),
+        Value::F32(_) => Some("float"),
+        _ => None,
+    };
+    let first = ty(items.first()?)?;
+    items.iter().all(|v| ty(v) == Some(first)).then_some(first)
 }
 
 /// A float literal: the shortest text that reads back as `x`, with C's `f` suffix.
@@ -862,6 +886,13 @@ impl Emitter<'_> {
                 Arg::Output => format!("y, {}", len(step.output)),
                 Arg::Static(name) => format!("{name}.v, {}", static_len(name)),
                 Arg::Local(name) => name.clone(),
+                // An array argument (a Rust array passed by value) is a C99 compound literal,
+                // which the kernel receives as a pointer to its first element.
+                Arg::Value(Value::Array(items)) => format!(
+                    "(const {}[]){}",
+                    c_array_type(items).expect("checked by check_program"),
+                    c_value(&Value::Array(items.clone()))
+                ),
                 Arg::Value(v) => c_value(v),
                 Arg::Empty => "NULL, 0".into(),
             }

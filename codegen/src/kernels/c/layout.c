@@ -349,3 +349,57 @@ EG_LAYOUT_PAD(eg_layout_pad_u32, uint32_t, eg_layout_f64_to_u32(v))
 EG_LAYOUT_PAD(eg_layout_pad_i64, int64_t, eg_layout_f64_to_i64(v))
 EG_LAYOUT_PAD(eg_layout_pad_u64, uint64_t, eg_layout_f64_to_u64(v))
 EG_LAYOUT_PAD(eg_layout_pad_bool, uint8_t, (uint8_t)(v != 0.0))
+
+/* GatherElements: y (contiguous, the indices' shape `shape`) takes the element of x at the
+ * same coordinates except along `axis`, where the index says. */
+typedef struct {
+    size_t shape[6], x_strides[6];
+    size_t axis, axis_len;
+} eg_layout_GatherElements;
+
+#define EG_LAYOUT_GATHER_ELEMENTS(name, I, T)                                                   \
+    EG_KERNEL void name(eg_layout_GatherElements p, const I *indices, size_t indices_len,       \
+                        const T *x, size_t x_len, T *y, size_t y_len) {                         \
+        size_t coordinate[6] = {0, 0, 0, 0, 0, 0}, o, d;                                        \
+        (void)x_len;                                                                            \
+        for (o = 0; o < y_len && o < indices_len; o++) {                                        \
+            size_t src = 0;                                                                     \
+            for (d = 0; d < 6; d++) {                                                           \
+                size_t c = d == p.axis ? eg_layout_position((int64_t)indices[o], p.axis_len)    \
+                                       : coordinate[d];                                         \
+                src += c * p.x_strides[d];                                                      \
+            }                                                                                   \
+            y[o] = x[src];                                                                      \
+            for (d = 6; d-- > 0;) {                                                             \
+                if (++coordinate[d] < p.shape[d]) {                                             \
+                    break;                                                                      \
+                }                                                                               \
+                coordinate[d] = 0;                                                              \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i32_f32, int32_t, float)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i32_f64, int32_t, double)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i32_f16, int32_t, uint16_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i32_i8, int32_t, int8_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i32_u8, int32_t, uint8_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i32_i16, int32_t, int16_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i32_u16, int32_t, uint16_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i32, int32_t, int32_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i32_u32, int32_t, uint32_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i32_i64, int32_t, int64_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i32_u64, int32_t, uint64_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i32_bool, int32_t, uint8_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i64_f32, int64_t, float)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i64_f64, int64_t, double)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i64_f16, int64_t, uint16_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i64_i8, int64_t, int8_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i64_u8, int64_t, uint8_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i64_i16, int64_t, int16_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i64_u16, int64_t, uint16_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i64_i32, int64_t, int32_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i64_u32, int64_t, uint32_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i64, int64_t, int64_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i64_u64, int64_t, uint64_t)
+EG_LAYOUT_GATHER_ELEMENTS(eg_layout_gather_elements_i64_bool, int64_t, uint8_t)

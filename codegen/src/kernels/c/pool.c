@@ -232,3 +232,59 @@ EG_KERNEL void eg_pool_global_max_pool(eg_pool_GlobalPool p, const float *x, siz
         y[c] = max;
     }
 }
+
+/* The position of each window's maximum (the first in row-major order among equals) as the
+ * flat index into the whole input: the plane's offset plus index_strides . [z, y, x] (three
+ * values). A window without input taps (or only NaNs) gives -1. */
+#define EG_POOL_MAX_POOL_INDICES(name, T, LOWEST)                                               \
+    EG_KERNEL void name(eg_pool_Pool3d p, const size_t *index_strides, const T *x,              \
+                        size_t x_len, int64_t *y, size_t y_len) {                               \
+        eg_pool_Pool2d plane = eg_pool_plane(&p);                                               \
+        size_t d_in = p.shape_in[0], d_out = p.shape_out[0];                                    \
+        size_t plane_in = plane.h_in * plane.w_in, volume_in = d_in * plane_in;                 \
+        size_t c, oz, oy, ox, kz, ky, kx;                                                       \
+        (void)x_len, (void)y_len;                                                               \
+        for (c = 0; c < p.planes; c++) {                                                        \
+            for (oz = 0; oz < d_out; oz++) {                                                    \
+                for (oy = 0; oy < plane.h_out; oy++) {                                          \
+                    for (ox = 0; ox < plane.w_out; ox++) {                                      \
+                        T max = LOWEST;                                                         \
+                        size_t at = 0;                                                          \
+                        int found = 0;                                                          \
+                        for (kz = 0; kz < p.kernel[0]; kz++) {                                  \
+                            size_t pz = oz * p.strides[0] + kz * p.dilations[0], iz;            \
+                            if (pz < p.pads_begin[0] || pz - p.pads_begin[0] >= d_in) {         \
+                                continue;                                                       \
+                            }                                                                   \
+                            iz = pz - p.pads_begin[0];                                          \
+                            for (ky = 0; ky < plane.k_h; ky++) {                                \
+                                for (kx = 0; kx < plane.k_w; kx++) {                            \
+                                    size_t tap = 0;                                             \
+                                    T v;                                                        \
+                                    if (eg_pool_tap(&plane, oy, ox, ky, kx, &tap) != 2) {       \
+                                        continue;                                               \
+                                    }                                                           \
+                                    v = x[(c * d_in + iz) * plane_in + tap];                    \
+                                    /* Until a tap is found, max is the lowest value, which     \
+                                     * every number but NaN reaches. */                         \
+                                    if (found ? v > max : v >= max) {                           \
+                                        max = v;                                                \
+                                        at = iz * index_strides[0] +                            \
+                                             (tap / plane.w_in) * index_strides[1] +            \
+                                             (tap % plane.w_in) * index_strides[2];             \
+                                        found = 1;                                              \
+                                    }                                                           \
+                                }                                                               \
+                            }                                                                   \
+                        }                                                                       \
+                        y[((c * d_out + oz) * plane.h_out + oy) * plane.w_out + ox] =           \
+                            found ? (int64_t)(c * volume_in + at) : -1;                         \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
+EG_POOL_MAX_POOL_INDICES(eg_pool_max_pool_indices_f32_i64, float, -EG_INFINITY)
+EG_POOL_MAX_POOL_INDICES(eg_pool_max_pool_indices_i8_i64, int8_t, INT8_MIN)
+EG_POOL_MAX_POOL_INDICES(eg_pool_max_pool_indices_u8_i64, uint8_t, 0)
