@@ -300,3 +300,115 @@ fn layers_without_c_kernels_are_listed() {
         "{e}"
     );
 }
+
+/// The models edgegen quantizes or compresses itself (`fixtures/ptq/`): built in C, they give
+/// the Rust build's bytes on the 400 test images, for `--quantize int8` (per channel and per
+/// tensor), `int4-weights`, `int8-weights` and `fp16`, and pruned (`--prune`: sparse weights)
+/// and clustered (`--cluster`: codebooks) float and int8 builds.
+#[test]
+fn models_edgegen_quantizes_give_the_rust_bytes() {
+    use edgegen::passes::PassOptions;
+    use edgegen::passes::compress_weights::StoredWeights;
+    let ptq = fixtures().join("ptq");
+    let int8 = |mode: &str, calibration: &str, per_tensor: bool| {
+        edgegen::options::int8_settings(
+            Some(mode),
+            Some(&ptq.join("data").join(calibration)),
+            None,
+            per_tensor,
+        )
+        .unwrap()
+    };
+    let prune = |fraction: &str| {
+        edgegen::options::prune_settings(Some(fraction), None, None).unwrap()
+    };
+    for (model, images, calibration) in [
+        ("digits_mlp", "test_flat.npy", "calibration_flat.npy"),
+        ("digits_cnn", "test_image.npy", "calibration_image.npy"),
+    ] {
+        let images = read_npy(&ptq.join("data").join(images));
+        let builds: Vec<(&str, PassOptions)> = vec![
+            (
+                "int8",
+                PassOptions {
+                    int8: int8("int8", calibration, false),
+                    ..Default::default()
+                },
+            ),
+            (
+                "int8 per tensor",
+                PassOptions {
+                    int8: int8("int8", calibration, true),
+                    ..Default::default()
+                },
+            ),
+            (
+                "int4-weights",
+                PassOptions {
+                    int8: int8("int4-weights", calibration, false),
+                    ..Default::default()
+                },
+            ),
+            (
+                "int8-weights",
+                PassOptions {
+                    stored_weights: Some(StoredWeights::Int8 { per_tensor: false }),
+                    ..Default::default()
+                },
+            ),
+            (
+                "fp16",
+                PassOptions {
+                    stored_weights: Some(StoredWeights::F16),
+                    ..Default::default()
+                },
+            ),
+            (
+                "pruned float",
+                PassOptions {
+                    prune: prune("0.8"),
+                    ..Default::default()
+                },
+            ),
+            (
+                "pruned int8",
+                PassOptions {
+                    prune: prune("0.8"),
+                    int8: int8("int8", calibration, false),
+                    ..Default::default()
+                },
+            ),
+            (
+                "clustered float",
+                PassOptions {
+                    cluster: Some(16),
+                    ..Default::default()
+                },
+            ),
+            (
+                "clustered int8",
+                PassOptions {
+                    cluster: Some(16),
+                    int8: int8("int8", calibration, false),
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (what, passes) in builds {
+            let options = CompileOptions {
+                passes,
+                ..Default::default()
+            };
+            let compiled = compile(&ptq.join(format!("{model}.onnx")), &options);
+            let samples = images.shape[0];
+            let inputs = std::slice::from_ref(&images);
+            let code = edgegen::backend::rust::emit(&compiled.graph).unwrap();
+            let rust = run_generated_typed(&code, &compiled.graph, inputs, samples);
+            let c = run_generated_c(&compiled.graph, inputs, samples);
+            assert!(
+                rust == c,
+                "{model} ({what}): the C build's outputs differ from Rust's"
+            );
+        }
+    }
+}
