@@ -15,6 +15,7 @@ enum {
     EG_BINARY_MUL,
     EG_BINARY_DIV,
     EG_BINARY_PRELU,
+    EG_BINARY_POW,
     EG_BINARY_MAX,
     EG_BINARY_MIN,
     EG_BINARY_MOD,
@@ -52,6 +53,10 @@ EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Div(void) {
 
 EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_PRelu(void) {
     return eg_elementwise_binary_op(EG_BINARY_PRELU);
+}
+
+EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Pow(void) {
+    return eg_elementwise_binary_op(EG_BINARY_POW);
 }
 
 EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Max(void) {
@@ -236,6 +241,8 @@ EG_KERNEL float eg_elementwise_binary_op_f32(eg_elementwise_BinaryOp op, float a
         return a / b;
     case EG_BINARY_PRELU:
         return a < 0.0f ? a * b : a;
+    case EG_BINARY_POW:
+        return eg_math_pow(a, b);
     case EG_BINARY_MAX:
         return eg_elementwise_nan_or_f32(a, b, a >= b ? a : b);
     case EG_BINARY_MIN:
@@ -325,6 +332,29 @@ EG_KERNEL float eg_elementwise_activate_f32(eg_activation_Activation act, float 
 #define EG_ELEMENTWISE_NEG_SIGNED(x) ((x) < 0)
 #define EG_ELEMENTWISE_NEG_UNSIGNED(x) ((void)(x), 0)
 
+/* a^b on integers: repeated squaring with wrapping; a negative exponent gives the truncated
+ * reciprocal (1 or -1 for a base of 1 or -1, else 0). */
+EG_KERNEL int64_t eg_elementwise_integer_pow(int64_t a, int64_t b) {
+    uint64_t base = (uint64_t)a, acc = 1;
+    if (b < 0) {
+        if (a == 1) {
+            return 1;
+        }
+        if (a == -1) {
+            return b % 2 == 0 ? 1 : -1;
+        }
+        return 0;
+    }
+    while (b > 0) {
+        if (b & 1) {
+            acc *= base;
+        }
+        base *= base;
+        b >>= 1;
+    }
+    return (int64_t)acc;
+}
+
 #define EG_ELEMENTWISE_INTEGER_OPS(binary_name, unary_name, activate_name, T, U, MIN, NEG)     \
     EG_KERNEL T binary_name(eg_elementwise_BinaryOp op, T a, T b) {                             \
         T r;                                                                                    \
@@ -343,6 +373,8 @@ EG_KERNEL float eg_elementwise_activate_f32(eg_activation_Activation act, float 
             return (T)(a / b);                                                                  \
         case EG_BINARY_PRELU:                                                                   \
             return NEG(a) ? (T)((U)a * (U)b) : a;                                               \
+        case EG_BINARY_POW:                                                                     \
+            return (T)eg_elementwise_integer_pow((int64_t)a, (int64_t)b);                       \
         case EG_BINARY_MAX:                                                                     \
             return a >= b ? a : b;                                                              \
         case EG_BINARY_MIN:                                                                     \
@@ -967,3 +999,88 @@ EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool_u32, uint32_t)
 EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool_i64, int64_t)
 EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool_u64, uint64_t)
 EG_ELEMENTWISE_SELECT(eg_elementwise_select_bool, uint8_t)
+
+/* ---- float16 (bit patterns) ---- */
+
+/* The value of a float16 bit pattern (exact). */
+EG_KERNEL double eg_elementwise_f16_to_f64(uint16_t h) {
+    int64_t exponent = (h >> 10) & 0x1f;
+    double mantissa = (double)(h & 0x3ff), magnitude;
+    if (exponent == 0) {
+        magnitude = mantissa * (1.0 / 16777216.0);
+    } else if (exponent == 31) {
+        magnitude = mantissa == 0.0 ? (double)EG_INFINITY : (double)EG_NAN;
+    } else {
+        uint64_t bits = (uint64_t)(exponent - 25 + 1023) << 52;
+        double scale;
+        memcpy(&scale, &bits, sizeof scale);
+        magnitude = (1024.0 + mantissa) * scale;
+    }
+    return (h & 0x8000) ? -magnitude : magnitude;
+}
+
+/* The float16 nearest to v (ties to even), as its bit pattern. */
+EG_KERNEL uint16_t eg_elementwise_f16_from_f64(double v) {
+    uint64_t bits, abits;
+    uint16_t sign, base, whole, rounded;
+    double a, q, rest;
+    memcpy(&bits, &v, sizeof bits);
+    sign = (uint16_t)((bits >> 48) & 0x8000);
+    abits = bits & 0x7fffffffffffffffu;
+    memcpy(&a, &abits, sizeof a);
+    if (a != a) {
+        return (uint16_t)(sign | 0x7e00);
+    }
+    if (a >= 65520.0) {
+        return (uint16_t)(sign | 0x7c00);
+    }
+    if (a < 1.0 / 16384.0) {
+        base = 0;
+        q = a * 16777216.0;
+    } else {
+        int64_t e = (int64_t)(abits >> 52) - 1023;
+        uint64_t unit_bits = (uint64_t)(e - 10 + 1023) << 52;
+        double unit;
+        memcpy(&unit, &unit_bits, sizeof unit);
+        base = (uint16_t)((e + 15) << 10);
+        q = a / unit - 1024.0;
+    }
+    whole = (uint16_t)q;
+    rest = q - (double)whole;
+    rounded = (uint16_t)(rest > 0.5 || (rest == 0.5 && (whole & 1)) ? whole + 1 : whole);
+    return (uint16_t)(sign | (uint16_t)(base + rounded));
+}
+
+#define EG_ELEMENTWISE_CAST_F16(name, A, B, CONVERT)                                            \
+    EG_KERNEL void name(const A *x, size_t x_len, B *y, size_t y_len) {                         \
+        size_t i;                                                                               \
+        (void)x_len;                                                                            \
+        for (i = 0; i < y_len; i++) {                                                           \
+            A v = x[i];                                                                         \
+            y[i] = CONVERT;                                                                     \
+        }                                                                                       \
+    }
+
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_from_f16_f16_f32, uint16_t, float, (float)(eg_elementwise_f16_to_f64(v)))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_from_f16_f16_f64, uint16_t, double, (eg_elementwise_f16_to_f64(v)))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_from_f16_f16_i8, uint16_t, int8_t, eg_elementwise_f64_to_i8(eg_elementwise_f16_to_f64(v)))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_from_f16_f16_u8, uint16_t, uint8_t, eg_elementwise_f64_to_u8(eg_elementwise_f16_to_f64(v)))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_from_f16_f16_i16, uint16_t, int16_t, eg_elementwise_f64_to_i16(eg_elementwise_f16_to_f64(v)))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_from_f16_f16_u16, uint16_t, uint16_t, eg_elementwise_f64_to_u16(eg_elementwise_f16_to_f64(v)))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_from_f16_f16_i32, uint16_t, int32_t, eg_elementwise_f64_to_i32(eg_elementwise_f16_to_f64(v)))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_from_f16_f16_u32, uint16_t, uint32_t, eg_elementwise_f64_to_u32(eg_elementwise_f16_to_f64(v)))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_from_f16_f16_i64, uint16_t, int64_t, eg_elementwise_f64_to_i64(eg_elementwise_f16_to_f64(v)))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_from_f16_f16_u64, uint16_t, uint64_t, eg_elementwise_f64_to_u64(eg_elementwise_f16_to_f64(v)))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_from_f16_f16_bool, uint16_t, uint8_t, (uint8_t)((eg_elementwise_f16_to_f64(v)) != 0.0))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_from_f16_f16, uint16_t, uint16_t, eg_elementwise_f16_from_f64(eg_elementwise_f16_to_f64(v)))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_to_f16_f32_f16, float, uint16_t, eg_elementwise_f16_from_f64((double)v))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_to_f16_f64_f16, double, uint16_t, eg_elementwise_f16_from_f64((double)v))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_to_f16_i8_f16, int8_t, uint16_t, eg_elementwise_f16_from_f64((double)(int64_t)v))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_to_f16_u8_f16, uint8_t, uint16_t, eg_elementwise_f16_from_f64((double)(int64_t)v))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_to_f16_i16_f16, int16_t, uint16_t, eg_elementwise_f16_from_f64((double)(int64_t)v))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_to_f16_u16_f16, uint16_t, uint16_t, eg_elementwise_f16_from_f64((double)(int64_t)v))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_to_f16_i32_f16, int32_t, uint16_t, eg_elementwise_f16_from_f64((double)(int64_t)v))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_to_f16_u32_f16, uint32_t, uint16_t, eg_elementwise_f16_from_f64((double)(int64_t)v))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_to_f16_i64_f16, int64_t, uint16_t, eg_elementwise_f16_from_f64((double)(int64_t)v))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_to_f16_u64_f16, uint64_t, uint16_t, eg_elementwise_f16_from_f64((double)(int64_t)v))
+EG_ELEMENTWISE_CAST_F16(eg_elementwise_cast_to_f16_bool_f16, uint8_t, uint16_t, eg_elementwise_f16_from_f64((double)(int64_t)v))

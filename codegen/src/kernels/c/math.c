@@ -205,3 +205,100 @@ EG_KERNEL float eg_math_round_half_away_from_zero(float x) {
     }
     return x;
 }
+
+/* log2(a) in double for a positive finite a (see math.rs): a = 2^k m, and the Taylor series of
+ * 2 atanh(s) with s = (m - 1) / (m + 1). */
+EG_KERNEL double eg_math_log2_wide(float a) {
+    const uint32_t sqrt_half_bits = 0x3f3504f3u;
+    uint32_t bits = eg_math_to_bits(a);
+    int32_t k = 0;
+    double m, s, z, series;
+    if (bits < 0x00800000u) {
+        bits = eg_math_to_bits(a * 33554432.0f);
+        k = -25;
+    }
+    bits += 0x3f800000u - sqrt_half_bits;
+    k += (int32_t)(bits >> 23) - 127;
+    m = (double)eg_math_from_bits((bits & 0x007fffffu) + sqrt_half_bits);
+    s = (m - 1.0) / (m + 1.0);
+    z = s * s;
+    series = 1.0 / 23.0;
+    series = 1.0 / 21.0 + z * series;
+    series = 1.0 / 19.0 + z * series;
+    series = 1.0 / 17.0 + z * series;
+    series = 1.0 / 15.0 + z * series;
+    series = 1.0 / 13.0 + z * series;
+    series = 1.0 / 11.0 + z * series;
+    series = 1.0 / 9.0 + z * series;
+    series = 1.0 / 7.0 + z * series;
+    series = 1.0 / 5.0 + z * series;
+    series = 1.0 / 3.0 + z * series;
+    series = 1.0 + z * series;
+    return (double)k + 2.0 * s * series * 1.44269504088896340735992468100189214;
+}
+
+/* 2^t in double for -152 <= t <= 130: t = n + r, 2^r by its Taylor series, 2^n from bits. */
+EG_KERNEL double eg_math_exp2_wide(double t) {
+    const double shift = 6755399441055744.0;
+    double n = (t + shift) - shift;
+    double w = (t - n) * 0.693147180559945309417232121458176568;
+    double sum = 1.0 / 6227020800.0;
+    uint64_t bits;
+    double scale;
+    sum = 1.0 / 479001600.0 + w * sum;
+    sum = 1.0 / 39916800.0 + w * sum;
+    sum = 1.0 / 3628800.0 + w * sum;
+    sum = 1.0 / 362880.0 + w * sum;
+    sum = 1.0 / 40320.0 + w * sum;
+    sum = 1.0 / 5040.0 + w * sum;
+    sum = 1.0 / 720.0 + w * sum;
+    sum = 1.0 / 120.0 + w * sum;
+    sum = 1.0 / 24.0 + w * sum;
+    sum = 1.0 / 6.0 + w * sum;
+    sum = 1.0 / 2.0 + w * sum;
+    sum = 1.0 + w * sum;
+    sum = 1.0 + w * sum;
+    bits = ((uint64_t)(int64_t)n + 1023u) << 52;
+    memcpy(&scale, &bits, sizeof scale);
+    return sum * scale;
+}
+
+/* x to the power y with the special cases of C99 powf, computed as 2^(y log2 |x|) in double
+ * and rounded once (see math.rs). */
+EG_KERNEL float eg_math_pow(float x, float y) {
+    int is_integer, is_odd;
+    float a, limit, magnitude;
+    if (y == 0.0f || x == 1.0f) {
+        return 1.0f;
+    }
+    if (x != x || y != y) {
+        return EG_NAN;
+    }
+    if (eg_math_abs(y) >= 8388608.0f) {
+        is_integer = 1;
+        is_odd = eg_math_abs(y) < 16777216.0f && (eg_math_to_bits(y) & 1u);
+    } else {
+        float t = (float)(int32_t)y;
+        is_integer = t == y;
+        is_odd = t == y && ((uint32_t)(int32_t)y & 1u);
+    }
+    a = eg_math_abs(x);
+    if (y == EG_INFINITY || y == -EG_INFINITY) {
+        if (a == 1.0f) {
+            return 1.0f;
+        }
+        return (a < 1.0f) == (y < 0.0f) ? EG_INFINITY : 0.0f;
+    }
+    if (x < 0.0f && x != -EG_INFINITY && !is_integer) {
+        return EG_NAN;
+    }
+    limit = (y < 0.0f) == (a == 0.0f) ? EG_INFINITY : 0.0f;
+    if (a == 0.0f || a == EG_INFINITY) {
+        magnitude = limit;
+    } else {
+        double t = (double)y * eg_math_log2_wide(a);
+        t = t < -152.0 ? -152.0 : (t > 130.0 ? 130.0 : t);
+        magnitude = (float)eg_math_exp2_wide(t);
+    }
+    return is_odd ? eg_math_copysign(magnitude, x) : magnitude;
+}
