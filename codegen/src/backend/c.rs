@@ -140,6 +140,11 @@ const MODULES: &[Module] = &[
         needs: &["math"],
     },
     Module {
+        name: "qlinear",
+        source: include_str!("../kernels/c/qlinear.c"),
+        needs: &["math"],
+    },
+    Module {
         name: "layout",
         source: include_str!("../kernels/c/layout.c"),
         needs: &[],
