@@ -145,6 +145,11 @@ const MODULES: &[Module] = &[
         needs: &["math"],
     },
     Module {
+        name: "recurrent",
+        source: include_str!("../kernels/c/recurrent.c"),
+        needs: &["math"],
+    },
+    Module {
         name: "layout",
         source: include_str!("../kernels/c/layout.c"),
         needs: &[],
@@ -207,8 +212,10 @@ fn defines(path: &str, name: &str) -> bool {
 ///   `Codebook`) calls the kernel's name with the view's type appended
 ///   (`eg_gemm_gemm_Int8`); plain float weights call the name itself;
 /// - an element type (`strided_copy<T>`): if the library has no function of the plain name,
-///   the element types of the slice arguments are appended, each once, in the order of the
-///   arguments (`eg_layout_strided_copy_f32`, `eg_elementwise_compare_f32_bool`).
+///   the element types of the slice arguments (not those of empty ones) are appended, each
+///   once, in the order of the arguments (`eg_layout_strided_copy_f32`,
+///   `eg_elementwise_compare_f32_bool`);
+/// - a const generic argument (`recurrent::recurrent::<15>`) is dropped.
 fn c_function(
     program: &Program,
     graph: &Graph,
@@ -216,8 +223,12 @@ fn c_function(
     path: &str,
     args: &[Arg],
 ) -> std::result::Result<String, String> {
+    let missing_path = path;
+    // A const generic argument (`recurrent::recurrent::<15>`, the size of a stack array) is
+    // not part of the C name: the C kernel sizes the array from its parameters.
+    let path = path.split("::<").next().unwrap_or(path);
     let mut name = c_name(path);
-    let mut missing = path.to_string();
+    let mut missing = missing_path.to_string();
     for a in args {
         if let Arg::Local(local) = a {
             let view = step.body.iter().find_map(|s| match s {
@@ -1184,7 +1195,8 @@ mod tests {
         assert!(provides("nhwc::Window"));
         assert!(provides("activation::Activation::Clip"));
         assert!(provides("nhwc::conv_hybrid"));
-        assert!(!provides("recurrent::recurrent"));
+        assert!(provides("recurrent::recurrent"));
+        assert!(!provides("einsum::einsum"));
     }
 
     /// Every kernel of the library, used or not by the models the tests run, compiles under
