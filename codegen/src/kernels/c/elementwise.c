@@ -103,7 +103,13 @@ enum {
     EG_UNARY_ELU,
     EG_UNARY_CELU,
     EG_UNARY_SELU,
-    EG_UNARY_NOT
+    EG_UNARY_NOT,
+    EG_UNARY_ASIN,
+    EG_UNARY_ACOS,
+    EG_UNARY_ATAN,
+    EG_UNARY_ERF,
+    EG_UNARY_GELU,
+    EG_UNARY_GELU_TANH
 };
 
 /* A one-input function and its parameters (alpha, beta, min, max, gamma as the op has). */
@@ -216,6 +222,30 @@ EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Not(void) {
     return eg_elementwise_unary_make(EG_UNARY_NOT, 0.0f, 0.0f);
 }
 
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Asin(void) {
+    return eg_elementwise_unary_make(EG_UNARY_ASIN, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Acos(void) {
+    return eg_elementwise_unary_make(EG_UNARY_ACOS, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Atan(void) {
+    return eg_elementwise_unary_make(EG_UNARY_ATAN, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Erf(void) {
+    return eg_elementwise_unary_make(EG_UNARY_ERF, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Gelu(void) {
+    return eg_elementwise_unary_make(EG_UNARY_GELU, 0.0f, 0.0f);
+}
+
+EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_GeluTanh(void) {
+    return eg_elementwise_unary_make(EG_UNARY_GELU_TANH, 0.0f, 0.0f);
+}
+
 /* ---- float32 ---- */
 
 /* x, or a NaN operand (f32::max would return the other operand). */
@@ -316,6 +346,18 @@ EG_KERNEL float eg_elementwise_unary_op_f32(eg_elementwise_Unary op, float x) {
                eg_math_min_f32(op.a * (eg_math_exp(x / op.a) - 1.0f), 0.0f);
     case EG_UNARY_SELU:
         return x > 0.0f ? op.b * x : op.b * op.a * (eg_math_exp(x) - 1.0f);
+    case EG_UNARY_ASIN:
+        return eg_math_asin(x);
+    case EG_UNARY_ACOS:
+        return eg_math_acos(x);
+    case EG_UNARY_ATAN:
+        return eg_math_atan(x);
+    case EG_UNARY_ERF:
+        return eg_math_erf(x);
+    case EG_UNARY_GELU:
+        return 0.5f * x * (1.0f + eg_math_erf(x * 0.70710678118654752440f));
+    case EG_UNARY_GELU_TANH:
+        return 0.5f * x * (1.0f + eg_math_tanh(0.7978846f * (x + 0.044715f * x * x * x)));
     default:
         return x;
     }

@@ -302,3 +302,114 @@ EG_KERNEL float eg_math_pow(float x, float y) {
     }
     return is_odd ? eg_math_copysign(magnitude, x) : magnitude;
 }
+
+/* pi/2, pi/4 and pi split in an f32 head and the f32 nearest to the rest (see math.rs). */
+#define EG_MATH_PIO2_HI eg_math_from_bits(0x3fc90fdbu)
+#define EG_MATH_PIO2_LO eg_math_from_bits(0xb33bbd2eu)
+#define EG_MATH_PIO4_HI eg_math_from_bits(0x3f490fdbu)
+#define EG_MATH_PIO4_LO eg_math_from_bits(0xb2bbbd2eu)
+#define EG_MATH_PI_HI eg_math_from_bits(0x40490fdbu)
+#define EG_MATH_PI_LO eg_math_from_bits(0xb3bbbd2eu)
+
+/* atan(t) for |t| <= tan(pi/8): t + t^3 A(t^2). */
+EG_KERNEL float eg_math_atan_kernel(float t) {
+    const float a0 = -0.33333316f, a1 = 0.19998471f, a2 = -0.14243522f, a3 = 0.10593727f,
+                a4 = -0.06077991f;
+    float z = t * t;
+    return t + t * z * (a0 + z * (a1 + z * (a2 + z * (a3 + z * a4))));
+}
+
+/* The arc tangent, in [-pi/2, pi/2], exactly odd (see math.rs). */
+EG_KERNEL float eg_math_atan(float x) {
+    const float tan_pi_8 = 0.41421357f, tan_3pi_8 = 2.4142137f;
+    float a = eg_math_abs(x), v;
+    if (a <= tan_pi_8) {
+        v = eg_math_atan_kernel(a);
+    } else if (a <= tan_3pi_8) {
+        v = EG_MATH_PIO4_HI + (EG_MATH_PIO4_LO + eg_math_atan_kernel((a - 1.0f) / (a + 1.0f)));
+    } else {
+        v = EG_MATH_PIO2_HI + (EG_MATH_PIO2_LO + eg_math_atan_kernel(-1.0f / a));
+    }
+    return eg_math_copysign(v, x);
+}
+
+/* asin(s) - s for 0 <= s <= 1/2, given z = s^2. */
+EG_KERNEL float eg_math_asin_tail(float s, float z) {
+    const float b0 = 0.1666666f, b1 = 0.07500504f, b2 = 0.044516955f, b3 = 0.031807724f,
+                b4 = 0.014438586f, b5 = 0.03751648f;
+    return s * z * (b0 + z * (b1 + z * (b2 + z * (b3 + z * (b4 + z * b5)))));
+}
+
+/* sqrt(z) as hi + lo, hi with 12 significant bits. */
+EG_KERNEL float eg_math_sqrt_split(float z, float *lo) {
+    float s = eg_math_sqrt(z);
+    float hi = eg_math_from_bits(eg_math_to_bits(s) & 0xfffff000u);
+    *lo = s > 0.0f ? (z - hi * hi) / (s + hi) : 0.0f;
+    return hi;
+}
+
+/* The arc sine, in [-pi/2, pi/2]; NaN outside [-1, 1]. */
+EG_KERNEL float eg_math_asin(float x) {
+    float a = eg_math_abs(x), z, s, hi, lo;
+    if (a <= 0.5f) {
+        return x + eg_math_asin_tail(x, x * x);
+    }
+    z = (1.0f - a) * 0.5f;
+    s = eg_math_sqrt(z);
+    hi = eg_math_sqrt_split(z, &lo);
+    return eg_math_copysign((EG_MATH_PIO2_HI - 2.0f * hi) +
+                                (EG_MATH_PIO2_LO - 2.0f * (lo + eg_math_asin_tail(s, z))),
+                            x);
+}
+
+/* The arc cosine, in [0, pi]; NaN outside [-1, 1]. */
+EG_KERNEL float eg_math_acos(float x) {
+    float a = eg_math_abs(x), z, s;
+    if (a <= 0.5f) {
+        return EG_MATH_PIO2_HI - (x + (eg_math_asin_tail(x, x * x) - EG_MATH_PIO2_LO));
+    }
+    z = (1.0f - a) * 0.5f;
+    s = eg_math_sqrt(z);
+    if (x > 0.0f) {
+        float lo, hi = eg_math_sqrt_split(z, &lo);
+        return 2.0f * (hi + (lo + eg_math_asin_tail(s, z)));
+    }
+    return EG_MATH_PI_HI - (2.0f * (s + eg_math_asin_tail(s, z)) - EG_MATH_PI_LO);
+}
+
+/* The error function, exactly odd (see math.rs). */
+EG_KERNEL float eg_math_erf(float x) {
+    const float e0 = 1.1283791f, e1 = -0.37612626f, e2 = 0.112835854f, e3 = -0.026853813f,
+                e4 = 0.005188328f, e5 = -0.00080101937f, e6 = 7.8538615e-5f;
+    const float h0 = 0.0005551505f, h1 = 0.5551959f, h2 = 0.06411139f, h3 = -0.54188657f,
+                h4 = 0.6308997f, h5 = -0.39602885f, h6 = 0.12283953f, h7 = 0.0036178322f,
+                h8 = -0.015121548f, h9 = 0.0034009512f;
+    float a = eg_math_abs(x);
+    if (a < 1.0f) {
+        float z = x * x, p = e6;
+        p = e5 + z * p;
+        p = e4 + z * p;
+        p = e3 + z * p;
+        p = e2 + z * p;
+        p = e1 + z * p;
+        p = (e0 - 1.0f) + z * p;
+        return x + x * p;
+    }
+    if (a < 3.93f) {
+        float u = 1.0f / a, h = h9;
+        h = h8 + u * h;
+        h = h7 + u * h;
+        h = h6 + u * h;
+        h = h5 + u * h;
+        h = h4 + u * h;
+        h = h3 + u * h;
+        h = h2 + u * h;
+        h = h1 + u * h;
+        h = h0 + u * h;
+        return eg_math_copysign(1.0f - eg_math_exp(-(a * a)) * h, x);
+    }
+    if (a != a) {
+        return x;
+    }
+    return eg_math_copysign(1.0f, x);
+}
