@@ -222,6 +222,7 @@ EG_REDUCE_REDUCE(eg_reduce_reduce_u16, uint16_t, eg_elementwise_binary_op_u16, e
 EG_REDUCE_REDUCE(eg_reduce_reduce_i32, int32_t, eg_elementwise_binary_op_i32, eg_elementwise_unary_op_i32, INT32_MIN, INT32_MAX)
 EG_REDUCE_REDUCE(eg_reduce_reduce_u32, uint32_t, eg_elementwise_binary_op_u32, eg_elementwise_unary_op_u32, 0, UINT32_MAX)
 EG_REDUCE_REDUCE(eg_reduce_reduce_i64, int64_t, eg_elementwise_binary_op_i64, eg_elementwise_unary_op_i64, INT64_MIN, INT64_MAX)
+EG_REDUCE_REDUCE(eg_reduce_reduce_bool, uint8_t, eg_elementwise_binary_op_bool, eg_elementwise_unary_op_bool, 0, 1)
 EG_REDUCE_REDUCE(eg_reduce_reduce_u64, uint64_t, eg_elementwise_binary_op_u64, eg_elementwise_unary_op_u64, 0, UINT64_MAX)
 
 EG_REDUCE_CUMSUM(eg_reduce_cumsum_f32, float, eg_elementwise_binary_op_f32)
@@ -232,4 +233,5 @@ EG_REDUCE_CUMSUM(eg_reduce_cumsum_u16, uint16_t, eg_elementwise_binary_op_u16)
 EG_REDUCE_CUMSUM(eg_reduce_cumsum_i32, int32_t, eg_elementwise_binary_op_i32)
 EG_REDUCE_CUMSUM(eg_reduce_cumsum_u32, uint32_t, eg_elementwise_binary_op_u32)
 EG_REDUCE_CUMSUM(eg_reduce_cumsum_i64, int64_t, eg_elementwise_binary_op_i64)
+EG_REDUCE_CUMSUM(eg_reduce_cumsum_bool, uint8_t, eg_elementwise_binary_op_bool)
 EG_REDUCE_CUMSUM(eg_reduce_cumsum_u64, uint64_t, eg_elementwise_binary_op_u64)
