@@ -142,7 +142,7 @@ const MODULES: &[Module] = &[
     Module {
         name: "qlinear",
         source: include_str!("../kernels/c/qlinear.c"),
-        needs: &["math"],
+        needs: &["math", "gemm"],
     },
     Module {
         name: "recurrent",

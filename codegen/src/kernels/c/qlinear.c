@@ -157,3 +157,84 @@ EG_QLINEAR_QUANTIZE(eg_qlinear_quantize_linear_f32_i32, int32_t, int32_t)
 EG_QLINEAR_QUANTIZE(eg_qlinear_quantize_linear_run_time_f32_i32, int32_t, int32_t)
 EG_QLINEAR_DEQUANTIZE(eg_qlinear_dequantize_linear_i32_f32, int32_t, int32_t)
 EG_QLINEAR_DEQUANTIZE(eg_qlinear_dequantize_linear_run_time_i32_f32, int32_t, int32_t)
+
+/* ---- MatMulInteger and QLinearMatMul ---- */
+
+/* The output quantization of a QLinear op: the zero point and range (the float32 multipliers
+ * (a_scale * b_scale) / y_scale are a slice of their own). */
+typedef struct {
+    int32_t zero_point, q_min, q_max;
+} eg_qlinear_Requantize;
+
+/* The int32 accumulators of a quantized matrix product (batches as eg_gemm_MatMul says), the
+ * zero points of a per tensor or per row, of b per tensor or per column: BODY sees `i` (the
+ * output index), `c` (the column) and `acc`. */
+#define EG_QLINEAR_MATMUL_ACC(p, a, b, za, za_len, zb, zb_len, BODY)                            \
+    do {                                                                                        \
+        size_t i = 0, i0, i1, i2, i3, row, c, t;                                                \
+        for (i0 = 0; i0 < (p).batch[0]; i0++) {                                                 \
+            for (i1 = 0; i1 < (p).batch[1]; i1++) {                                             \
+                for (i2 = 0; i2 < (p).batch[2]; i2++) {                                         \
+                    for (i3 = 0; i3 < (p).batch[3]; i3++) {                                     \
+                        size_t ao = i0 * (p).a_strides[0] + i1 * (p).a_strides[1] +             \
+                                    i2 * (p).a_strides[2] + i3 * (p).a_strides[3];              \
+                        size_t bo = i0 * (p).b_strides[0] + i1 * (p).b_strides[1] +             \
+                                    i2 * (p).b_strides[2] + i3 * (p).b_strides[3];              \
+                        for (row = 0; row < (p).m; row++) {                                     \
+                            int32_t zr = (za)[(za_len) == 1 ? 0 : row];                         \
+                            for (c = 0; c < (p).n; c++) {                                       \
+                                int32_t zc = (zb)[(zb_len) == 1 ? 0 : c];                       \
+                                uint32_t sum = 0;                                               \
+                                int32_t acc;                                                    \
+                                for (t = 0; t < (p).k; t++) {                                   \
+                                    int32_t x = (int32_t)(a)[ao + row * (p).k + t] - zr;        \
+                                    int32_t w = (int32_t)(b)[bo + t * (p).n + c] - zc;          \
+                                    sum += (uint32_t)(x * w);                                   \
+                                }                                                               \
+                                acc = (int32_t)sum;                                             \
+                                BODY;                                                           \
+                                i++;                                                            \
+                            }                                                                   \
+                        }                                                                       \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+    } while (0)
+
+#define EG_QLINEAR_MATMUL_INTEGER(name, A, B)                                                   \
+    EG_KERNEL void name(eg_gemm_MatMul p, const A *a, size_t a_len, const B *b, size_t b_len,   \
+                        const int32_t *a_zero_point, size_t a_zero_point_len,                   \
+                        const int32_t *b_zero_point, size_t b_zero_point_len, int32_t *y,       \
+                        size_t y_len) {                                                         \
+        (void)a_len, (void)b_len, (void)y_len;                                                  \
+        EG_QLINEAR_MATMUL_ACC(p, a, b, a_zero_point, a_zero_point_len, b_zero_point,            \
+                              b_zero_point_len, ((void)c, y[i] = acc));                         \
+    }
+
+/* QLinearMatMul: the product requantized with one multiplier per column of b (or one). Only
+ * a and b of one type have instances: with the element types named once each, int8 a, uint8 b
+ * and an int8 output would have the name of the uint8 output. */
+#define EG_QLINEAR_QLINEAR_MATMUL(name, A, B, Y)                                                \
+    EG_KERNEL void name(eg_gemm_MatMul p, eg_qlinear_Requantize r, const A *a, size_t a_len,    \
+                        const B *b, size_t b_len, const int32_t *a_zero_point,                  \
+                        size_t a_zero_point_len, const int32_t *b_zero_point,                   \
+                        size_t b_zero_point_len, const float *multiplier,                       \
+                        size_t multiplier_len, Y *y, size_t y_len) {                            \
+        (void)a_len, (void)b_len, (void)y_len;                                                  \
+        EG_QLINEAR_MATMUL_ACC(                                                                  \
+            p, a, b, a_zero_point, a_zero_point_len, b_zero_point, b_zero_point_len,            \
+            y[i] = (Y)(int32_t)eg_qlinear_saturate(                                             \
+                (float)acc * multiplier[multiplier_len == 1 ? 0 : c], r.zero_point, r.q_min,    \
+                r.q_max));                                                                      \
+    }
+
+
+EG_QLINEAR_MATMUL_INTEGER(eg_qlinear_matmul_integer_i8_i32, int8_t, int8_t)
+EG_QLINEAR_MATMUL_INTEGER(eg_qlinear_matmul_integer_i8_u8_i32, int8_t, uint8_t)
+EG_QLINEAR_MATMUL_INTEGER(eg_qlinear_matmul_integer_u8_i8_i32, uint8_t, int8_t)
+EG_QLINEAR_MATMUL_INTEGER(eg_qlinear_matmul_integer_u8_i32, uint8_t, uint8_t)
+EG_QLINEAR_QLINEAR_MATMUL(eg_qlinear_qlinear_matmul_i8_i32_f32, int8_t, int8_t, int8_t)
+EG_QLINEAR_QLINEAR_MATMUL(eg_qlinear_qlinear_matmul_i8_i32_f32_u8, int8_t, int8_t, uint8_t)
+EG_QLINEAR_QLINEAR_MATMUL(eg_qlinear_qlinear_matmul_u8_i32_f32_i8, uint8_t, uint8_t, int8_t)
+EG_QLINEAR_QLINEAR_MATMUL(eg_qlinear_qlinear_matmul_u8_i32_f32, uint8_t, uint8_t, uint8_t)
