@@ -13,9 +13,12 @@
 //! name (`nhwc::conv_i8` is `eg_nhwc_conv_i8`) with the same arithmetic, written once in
 //! `codegen/src/kernels/c/` and checked against the Rust kernels and the reference outputs by
 //! the tests that compile and run the generated C. The calling convention is the Rust kernel's
-//! with each slice passed as a pointer and a length; parameter structs are `typedef`ed structs
-//! of the same fields, passed by value; enum variants are constructor functions
-//! (`eg_activation_Activation_Relu()`).
+//! with each slice passed as a pointer and a length (in elements); parameter structs are
+//! `typedef`ed structs of the same fields, passed by value, a slice field `f` being a pointer
+//! `f` and a length `f_len`; enum variants are constructor functions
+//! (`eg_activation_Activation_Relu()`). A Rust kernel generic over its element type or its
+//! weight format is one C function per instance, named after it (`eg_layout_strided_copy_f32`,
+//! `eg_gemm_gemm_Int8`: see [`c_function`]).
 //!
 //! Kernels are `static inline` and always inlined (on GCC and Clang) into `noinline` layer
 //! functions, as the Rust kernels are `#[inline(always)]` in `#[inline(never)]` layer
@@ -86,10 +89,76 @@ const MODULES: &[Module] = &[
         source: include_str!("../kernels/c/sparse_conv.c"),
         needs: &["nhwc"],
     },
+    Module {
+        name: "gemm",
+        source: include_str!("../kernels/c/gemm.c"),
+        needs: &["weights", "activation"],
+    },
+    Module {
+        name: "sparse",
+        source: include_str!("../kernels/c/sparse.c"),
+        needs: &["int8", "gemm", "weights"],
+    },
+    Module {
+        name: "softmax",
+        source: include_str!("../kernels/c/softmax.c"),
+        needs: &["math"],
+    },
+    Module {
+        name: "conv",
+        source: include_str!("../kernels/c/conv.c"),
+        needs: &["weights", "activation"],
+    },
+    Module {
+        name: "pool",
+        source: include_str!("../kernels/c/pool.c"),
+        needs: &["math"],
+    },
+    Module {
+        name: "elementwise",
+        source: include_str!("../kernels/c/elementwise.c"),
+        needs: &["math", "activation"],
+    },
+    Module {
+        name: "reduce",
+        source: include_str!("../kernels/c/reduce.c"),
+        needs: &["elementwise"],
+    },
+    Module {
+        name: "resize",
+        source: include_str!("../kernels/c/resize.c"),
+        needs: &["quant"],
+    },
+    Module {
+        name: "select",
+        source: include_str!("../kernels/c/select.c"),
+        needs: &[],
+    },
+    Module {
+        name: "norm",
+        source: include_str!("../kernels/c/norm.c"),
+        needs: &["math"],
+    },
+    Module {
+        name: "qlinear",
+        source: include_str!("../kernels/c/qlinear.c"),
+        needs: &["math", "gemm"],
+    },
+    Module {
+        name: "recurrent",
+        source: include_str!("../kernels/c/recurrent.c"),
+        needs: &["math"],
+    },
+    Module {
+        name: "layout",
+        source: include_str!("../kernels/c/layout.c"),
+        needs: &[],
+    },
 ];
 
-/// The names a module's source defines: its kernels and helpers (`EG_KERNEL type eg_name(`)
-/// and its types (`} eg_name;`).
+/// The names a module's source defines: its kernels and helpers (`EG_KERNEL type eg_name(`),
+/// its types (`} eg_name;`), and the instances of its kernels generic over the element type,
+/// each a line `EG_MACRO(eg_name, ...)` calling the macro that defines one.
 fn defined_names(source: &str) -> Vec<&str> {
     let mut names = Vec::new();
     for line in source.lines() {
@@ -97,6 +166,10 @@ fn defined_names(source: &str) -> Vec<&str> {
             rest.split('(')
                 .next()
                 .and_then(|head| head.split_whitespace().last())
+        } else if line.starts_with("EG_")
+            && let Some((_, rest)) = line.split_once('(')
+        {
+            rest.split([',', ')']).next().map(str::trim)
         } else if let Some(rest) = line.strip_prefix("} ") {
             rest.strip_suffix(';')
         } else {
@@ -119,11 +192,86 @@ fn c_name(path: &str) -> String {
 
 /// Whether the C kernel library defines `path`.
 fn provides(path: &str) -> bool {
-    let name = c_name(path);
+    defines(path, &c_name(path))
+}
+
+/// Whether the module of the Rust kernel `path` defines the C name `name`.
+fn defines(path: &str, name: &str) -> bool {
     let module = path.split("::").next().unwrap_or(path);
     MODULES
         .iter()
-        .any(|m| m.name == module && defined_names(m.source).contains(&name.as_str()))
+        .any(|m| m.name == module && defined_names(m.source).contains(&name))
+}
+
+/// The C function of a call of the Rust kernel `path` with `args` in `step`, or, when the
+/// library has none, what is missing (the kernel and the types it was asked for).
+///
+/// C has no generics, so a Rust kernel generic over how or what it reads is one C function per
+/// instance, named after the instance:
+/// - a weight format (`impl Weights`): a local bound to a `weights::Int8` view (or `F16`,
+///   `Codebook`) calls the kernel's name with the view's type appended
+///   (`eg_gemm_gemm_Int8`); plain float weights call the name itself;
+/// - an element type (`strided_copy<T>`): if the library has no function of the plain name,
+///   the element types of the slice arguments (not those of empty ones) are appended, each
+///   once, in the order of the arguments (`eg_layout_strided_copy_f32`,
+///   `eg_elementwise_compare_f32_bool`);
+/// - a const generic argument (`recurrent::recurrent::<15>`) is dropped.
+fn c_function(
+    program: &Program,
+    graph: &Graph,
+    step: &Step,
+    path: &str,
+    args: &[Arg],
+) -> std::result::Result<String, String> {
+    let missing_path = path;
+    // A const generic argument (`recurrent::recurrent::<15>`, the size of a stack array) is
+    // not part of the C name: the C kernel sizes the array from its parameters.
+    let path = path.split("::<").next().unwrap_or(path);
+    let mut name = c_name(path);
+    let mut missing = missing_path.to_string();
+    for a in args {
+        if let Arg::Local(local) = a {
+            let view = step.body.iter().find_map(|s| match s {
+                Stmt::Let(n, st) if n == local && st.path.starts_with("weights::") => {
+                    st.path.rsplit("::").next()
+                }
+                _ => None,
+            });
+            if let Some(view) = view {
+                name = format!("{name}_{view}");
+                missing = format!("{missing} with weights::{view} weights");
+            }
+        }
+    }
+    if defines(path, &name) {
+        return Ok(name);
+    }
+    let mut types: Vec<&str> = Vec::new();
+    for a in args {
+        let dtype = match a {
+            Arg::Input(k) => Some(graph.tensor(step.inputs[*k]).dtype),
+            Arg::Output => Some(graph.tensor(step.output).dtype),
+            Arg::Static(s) => program
+                .statics
+                .iter()
+                .find(|d| &d.name == s)
+                .map(|d| d.data.dtype()),
+            _ => None,
+        };
+        if let Some(dtype) = dtype
+            && !types.contains(&dtype.name())
+        {
+            types.push(dtype.name());
+        }
+    }
+    if !types.is_empty() {
+        let typed = format!("{name}_{}", types.join("_"));
+        if defines(path, &typed) {
+            return Ok(typed);
+        }
+        missing = format!("{missing} on {}", types.join(", "));
+    }
+    Err(missing)
 }
 
 /// The C element type of a tensor element type.
@@ -220,14 +368,16 @@ fn check_program(graph: &Graph, program: &Program) -> Result<()> {
                     }
                 }
                 Stmt::Call(f, args) => {
-                    if !provides(f) {
-                        missing.insert(f.clone());
+                    if let Err(what) = c_function(program, graph, step, f, args) {
+                        missing.insert(what);
                     }
                     for a in args {
                         if let Arg::Value(v) = a {
                             missing_in_value(v, &mut missing);
-                            if matches!(v, Value::Array(_)) {
-                                missing.insert("an array argument".into());
+                            if let Value::Array(items) = v
+                                && c_array_type(items).is_none()
+                            {
+                                missing.insert("an array argument of this type".into());
                             }
                         }
                     }
@@ -321,6 +471,18 @@ fn close_over_needs(used: &mut BTreeSet<&'static str>) {
         }
         used.extend(more);
     }
+}
+
+/// The C element type of an array argument: that of its (non-empty, uniform) elements.
+fn c_array_type(items: &[Value]) -> Option<&'static str> {
+    let ty = |v: &Value| match v {
+        Value::Usize(_) => Some("size_t"),
+        Value::Isize(_) => Some("intptr_t"),
+        Value::F32(_) => Some("float"),
+        _ => None,
+    };
+    let first = ty(items.first()?)?;
+    items.iter().all(|v| ty(v) == Some(first)).then_some(first)
 }
 
 /// A float literal: the shortest text that reads back as `x`, with C's `f` suffix.
@@ -731,6 +893,13 @@ impl Emitter<'_> {
                 Arg::Output => format!("y, {}", len(step.output)),
                 Arg::Static(name) => format!("{name}.v, {}", static_len(name)),
                 Arg::Local(name) => name.clone(),
+                // An array argument (a Rust array passed by value) is a C99 compound literal,
+                // which the kernel receives as a pointer to its first element.
+                Arg::Value(Value::Array(items)) => format!(
+                    "(const {}[]){}",
+                    c_array_type(items).expect("checked by check_program"),
+                    c_value(&Value::Array(items.clone()))
+                ),
                 Arg::Value(v) => c_value(v),
                 Arg::Empty => "NULL, 0".into(),
             }
@@ -741,12 +910,28 @@ impl Emitter<'_> {
                     let _ = writeln!(out, "    const {} {name} = {{", c_name(&s.path));
                     for (field, v) in &s.fields {
                         let _ = writeln!(out, "        .{field} = {},", c_value(v));
+                        // A slice field is a pointer and a length, as a slice argument is.
+                        match v {
+                            Value::StaticRef(data) => {
+                                let _ = writeln!(
+                                    out,
+                                    "        .{field}_len = {},",
+                                    static_len(data)
+                                );
+                            }
+                            Value::EmptySlice => {
+                                let _ = writeln!(out, "        .{field}_len = 0,");
+                            }
+                            _ => {}
+                        }
                     }
                     out.push_str("    };\n");
                 }
                 Stmt::Call(f, args) => {
+                    let function = c_function(self.program, g, step, f, args)
+                        .expect("checked by check_program");
                     let args: Vec<String> = args.iter().map(arg).collect();
-                    out.push_str(&c_call(&c_name(f), &args));
+                    out.push_str(&c_call(&function, &args));
                 }
                 Stmt::Copy(source) => {
                     let (pointer, _) = arg(source)
@@ -949,6 +1134,13 @@ const PRELUDE: &str = r#"#include <stdint.h>
  * compiler pads; this fails to compile if one did. */
 typedef char eg_char_arrays_are_not_padded[sizeof(struct { unsigned char a[3]; unsigned char b[5]; }) == 8 ? 1 : -1];
 
+/* The float kernels do the Rust kernels' operations in the same order, each rounded: a
+ * multiply-add must not be contracted into a fused one (GCC does not in its ISO modes; Clang
+ * does unless told). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 #define EG_INFINITY (1.0f / 0.0f)
 #define EG_NAN (0.0f / 0.0f)
 "#;
@@ -996,7 +1188,52 @@ mod tests {
         assert!(provides("nhwc::conv_i8"));
         assert!(provides("nhwc::Window"));
         assert!(provides("activation::Activation::Clip"));
-        assert!(!provides("nhwc::conv_hybrid"));
+        assert!(provides("nhwc::conv_hybrid"));
+        assert!(provides("recurrent::recurrent"));
+        assert!(!provides("einsum::einsum"));
+    }
+
+    /// Every kernel of the library, used or not by the models the tests run, compiles under
+    /// the flags the run harness uses (the instances for every element type included).
+    #[test]
+    fn the_whole_library_compiles_as_strict_c99() {
+        let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+        // Kernels as external functions, so that the compiler compiles (and warns about)
+        // every one, not only those a model calls.
+        let kernel = "#define EG_KERNEL static inline __attribute__((always_inline))";
+        assert!(PRELUDE.contains(kernel));
+        let mut source = PRELUDE.replace(kernel, "#define EG_KERNEL");
+        for m in MODULES {
+            source.push_str(m.source);
+        }
+        let dir =
+            std::env::temp_dir().join(format!("edgegen-c-library-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("library.c");
+        std::fs::write(&file, source).unwrap();
+        let Ok(out) = std::process::Command::new(&cc)
+            .args([
+                "-std=c99",
+                "-pedantic",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-O1",
+                "-c",
+            ])
+            .arg(&file)
+            .arg("-o")
+            .arg(dir.join("library.o"))
+            .output()
+        else {
+            panic!("no C compiler ({cc}): the tests need one (install gcc, or set CC)");
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     #[test]

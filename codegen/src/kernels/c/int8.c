@@ -234,3 +234,306 @@ EG_KERNEL void eg_int8_lookup_i8_in_place(const int8_t *table, size_t table_len,
         y[i] = table[(int32_t)y[i] + 128];
     }
 }
+
+/* The iteration space of a binary op with broadcasting: the output's shape (leading axes
+ * padded with 1) and each operand's stride along each axis, in elements (0 where it is
+ * broadcast). */
+typedef struct {
+    size_t shape[6], a_strides[6], b_strides[6];
+} eg_int8_Broadcast;
+
+/* The element offsets of a and b for the output elements of one innermost run: calls BODY
+ * with `o` (the output offset), `i` and `j` (the operands' offsets) in order. */
+#define EG_INT8_FOR_EACH_PAIR(s, BODY)                                                          \
+    do {                                                                                        \
+        size_t o = 0, i0, i1, i2, i3, i4, i5;                                                   \
+        for (i0 = 0; i0 < (s).shape[0]; i0++) {                                                 \
+            for (i1 = 0; i1 < (s).shape[1]; i1++) {                                             \
+                for (i2 = 0; i2 < (s).shape[2]; i2++) {                                         \
+                    for (i3 = 0; i3 < (s).shape[3]; i3++) {                                     \
+                        for (i4 = 0; i4 < (s).shape[4]; i4++) {                                 \
+                            size_t a0 = i0 * (s).a_strides[0] + i1 * (s).a_strides[1] +         \
+                                        i2 * (s).a_strides[2] + i3 * (s).a_strides[3] +         \
+                                        i4 * (s).a_strides[4];                                  \
+                            size_t b0 = i0 * (s).b_strides[0] + i1 * (s).b_strides[1] +         \
+                                        i2 * (s).b_strides[2] + i3 * (s).b_strides[3] +         \
+                                        i4 * (s).b_strides[4];                                  \
+                            for (i5 = 0; i5 < (s).shape[5]; i5++) {                             \
+                                size_t i = a0 + i5 * (s).a_strides[5];                          \
+                                size_t j = b0 + i5 * (s).b_strides[5];                          \
+                                BODY;                                                           \
+                                o++;                                                            \
+                            }                                                                   \
+                        }                                                                       \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+    } while (0)
+
+/* eg_int8_add_i8 with broadcasting. */
+EG_KERNEL void eg_int8_add_i8_broadcast(eg_int8_AddI8 p, eg_int8_Broadcast s, const int8_t *a,
+                                        size_t a_len, const int8_t *b, size_t b_len, int8_t *y,
+                                        size_t y_len) {
+    (void)a_len, (void)b_len, (void)y_len;
+    EG_INT8_FOR_EACH_PAIR(s, y[o] = eg_int8_add_apply(&p, a[i], b[j]));
+}
+
+/* eg_int8_add_i8_broadcast writing over its first input (which has the output's shape). */
+EG_KERNEL void eg_int8_add_i8_broadcast_in_place(eg_int8_AddI8 p, eg_int8_Broadcast s, int8_t *y,
+                                                 size_t y_len, const int8_t *b, size_t b_len) {
+    (void)y_len, (void)b_len;
+    EG_INT8_FOR_EACH_PAIR(s, ((void)i, y[o] = eg_int8_add_apply(&p, y[o], b[j])));
+}
+
+/* The int8 Mul of TFLite: (a - z_a)(b - z_b) requantized with one multiplier. */
+typedef struct {
+    int32_t a_offset, b_offset, multiplier, shift, output_zero_point, output_min, output_max;
+} eg_int8_MulI8;
+
+EG_KERNEL int8_t eg_int8_mul_apply(const eg_int8_MulI8 *p, int8_t a, int8_t b) {
+    int32_t product = ((int32_t)a + p->a_offset) * ((int32_t)b + p->b_offset);
+    return (int8_t)eg_quant_requantize(product, p->multiplier, p->shift, p->output_zero_point,
+                                       p->output_min, p->output_max);
+}
+
+EG_KERNEL void eg_int8_mul_i8(eg_int8_MulI8 p, eg_int8_Broadcast s, const int8_t *a, size_t a_len,
+                              const int8_t *b, size_t b_len, int8_t *y, size_t y_len) {
+    (void)a_len, (void)b_len, (void)y_len;
+    EG_INT8_FOR_EACH_PAIR(s, y[o] = eg_int8_mul_apply(&p, a[i], b[j]));
+}
+
+EG_KERNEL void eg_int8_mul_i8_in_place(eg_int8_MulI8 p, eg_int8_Broadcast s, int8_t *y,
+                                       size_t y_len, const int8_t *b, size_t b_len) {
+    (void)y_len, (void)b_len;
+    EG_INT8_FOR_EACH_PAIR(s, ((void)i, y[o] = eg_int8_mul_apply(&p, y[o], b[j])));
+}
+
+/* Requantization of each element to another scale and zero point, clamped (TFLite's int8
+ * QUANTIZE and RELU, RELU6, RELU_N1_TO_1). */
+typedef struct {
+    int32_t input_zero_point, multiplier, shift, output_zero_point, output_min, output_max;
+} eg_int8_RequantizeI8;
+
+EG_KERNEL int8_t eg_int8_requantize_apply(const eg_int8_RequantizeI8 *p, int8_t x) {
+    return (int8_t)eg_quant_requantize((int32_t)x - p->input_zero_point, p->multiplier, p->shift,
+                                       p->output_zero_point, p->output_min, p->output_max);
+}
+
+EG_KERNEL void eg_int8_requantize_i8(eg_int8_RequantizeI8 p, const int8_t *x, size_t x_len,
+                                     int8_t *y, size_t y_len) {
+    size_t i;
+    (void)x_len;
+    for (i = 0; i < y_len; i++) {
+        y[i] = eg_int8_requantize_apply(&p, x[i]);
+    }
+}
+
+EG_KERNEL void eg_int8_requantize_i8_in_place(eg_int8_RequantizeI8 p, int8_t *y, size_t y_len) {
+    size_t i;
+    for (i = 0; i < y_len; i++) {
+        y[i] = eg_int8_requantize_apply(&p, y[i]);
+    }
+}
+
+/* The int8 leaky ReLU of TFLite: non-negative inputs rescaled by s_in / s_out, negative ones by
+ * alpha * s_in / s_out (a negative alpha has its multiplier negated and the sign flipped). */
+typedef struct {
+    int32_t input_zero_point, identity_multiplier, identity_shift, alpha_multiplier, alpha_shift;
+    int32_t output_zero_point;
+} eg_int8_LeakyReluI8;
+
+EG_KERNEL int8_t eg_int8_leaky_relu_apply(const eg_int8_LeakyReluI8 *p, int8_t x) {
+    int32_t v = (int32_t)x - p->input_zero_point, scaled;
+    if (v >= 0) {
+        scaled = eg_quant_mbqm(v, p->identity_multiplier, p->identity_shift);
+    } else if (p->alpha_multiplier < 0) {
+        scaled = -eg_quant_mbqm(v, -p->alpha_multiplier, p->alpha_shift);
+    } else {
+        scaled = eg_quant_mbqm(v, p->alpha_multiplier, p->alpha_shift);
+    }
+    return (int8_t)eg_quant_clamp(scaled + p->output_zero_point, -128, 127);
+}
+
+EG_KERNEL void eg_int8_leaky_relu_i8(eg_int8_LeakyReluI8 p, const int8_t *x, size_t x_len,
+                                     int8_t *y, size_t y_len) {
+    size_t i;
+    (void)x_len;
+    for (i = 0; i < y_len; i++) {
+        y[i] = eg_int8_leaky_relu_apply(&p, x[i]);
+    }
+}
+
+EG_KERNEL void eg_int8_leaky_relu_i8_in_place(eg_int8_LeakyReluI8 p, int8_t *y, size_t y_len) {
+    size_t i;
+    for (i = 0; i < y_len; i++) {
+        y[i] = eg_int8_leaky_relu_apply(&p, y[i]);
+    }
+}
+
+/* The int8 PReLU of TFLite: negative inputs multiplied by their (int8, broadcast) slope and
+ * rescaled by s_in * s_alpha / s_out, the others by s_in / s_out. */
+typedef struct {
+    int32_t input_zero_point, alpha_zero_point, identity_multiplier, identity_shift;
+    int32_t alpha_multiplier, alpha_shift, output_zero_point;
+} eg_int8_PReluI8;
+
+EG_KERNEL int8_t eg_int8_prelu_apply(const eg_int8_PReluI8 *p, int8_t x, int8_t alpha) {
+    int32_t v = (int32_t)x - p->input_zero_point, scaled;
+    if (v >= 0) {
+        scaled = eg_quant_mbqm(v, p->identity_multiplier, p->identity_shift);
+    } else {
+        scaled = eg_quant_mbqm(v * ((int32_t)alpha - p->alpha_zero_point), p->alpha_multiplier,
+                               p->alpha_shift);
+    }
+    return (int8_t)eg_quant_clamp(scaled + p->output_zero_point, -128, 127);
+}
+
+EG_KERNEL void eg_int8_prelu_i8(eg_int8_PReluI8 p, eg_int8_Broadcast s, const int8_t *x,
+                                size_t x_len, const int8_t *alpha, size_t alpha_len, int8_t *y,
+                                size_t y_len) {
+    (void)x_len, (void)alpha_len, (void)y_len;
+    EG_INT8_FOR_EACH_PAIR(s, y[o] = eg_int8_prelu_apply(&p, x[i], alpha[j]));
+}
+
+EG_KERNEL void eg_int8_prelu_i8_in_place(eg_int8_PReluI8 p, eg_int8_Broadcast s, int8_t *y,
+                                         size_t y_len, const int8_t *alpha, size_t alpha_len) {
+    (void)y_len, (void)alpha_len;
+    EG_INT8_FOR_EACH_PAIR(s, ((void)i, y[o] = eg_int8_prelu_apply(&p, y[o], alpha[j])));
+}
+
+/* a * b / 2^15 rounded to nearest (ties towards +inf), saturated (gemmlowp's 16-bit
+ * SaturatingRoundingDoublingHighMul). */
+EG_KERNEL int16_t eg_int8_srdhm_i16(int16_t a, int16_t b) {
+    int32_t product, nudge;
+    if (a == INT16_MIN && b == INT16_MIN) {
+        return INT16_MAX;
+    }
+    product = (int32_t)a * (int32_t)b;
+    nudge = product >= 0 ? (1 << 14) : 1 - (1 << 14);
+    return (int16_t)((product + nudge) / (1 << 15));
+}
+
+/* a * b / 2^15 truncated towards zero, saturated (gemmlowp's SaturatingDoublingHighMul). */
+EG_KERNEL int16_t eg_int8_sdhm_i16(int16_t a, int16_t b) {
+    if (a == INT16_MIN && b == INT16_MIN) {
+        return INT16_MAX;
+    }
+    return (int16_t)(((int32_t)a * (int32_t)b) / (1 << 15));
+}
+
+/* v * 2^exponent saturated to 16 bits. */
+EG_KERNEL int16_t eg_int8_saturating_left_shift_i16(int16_t v, int32_t exponent) {
+    int64_t r = (int64_t)v * ((int64_t)1 << exponent);
+    return (int16_t)(r < INT16_MIN ? INT16_MIN : (r > INT16_MAX ? INT16_MAX : r));
+}
+
+/* The int8 hard swish of TFLite, x * relu6(x + 3) / 6, in 16-bit fixed point. */
+typedef struct {
+    int32_t input_zero_point, output_zero_point;
+    int16_t output_multiplier;
+    int32_t output_shift;
+    int16_t reluish_multiplier;
+    int32_t reluish_shift;
+} eg_int8_HardSwishI8;
+
+EG_KERNEL int8_t eg_int8_hard_swish_apply(const eg_int8_HardSwishI8 *p, int8_t x) {
+    /* Rust's `as i16` and wrapping_mul(128): the low 16 bits. */
+    int16_t input = (int16_t)(uint16_t)(uint32_t)((int32_t)x - p->input_zero_point);
+    int16_t high_resolution = (int16_t)(uint16_t)((uint32_t)(uint16_t)input * 128u);
+    int16_t preshift_output = eg_int8_srdhm_i16(high_resolution, p->output_multiplier);
+    int16_t reluish = high_resolution, preshift;
+    int32_t output;
+    if (p->reluish_shift > 0) {
+        reluish = eg_int8_saturating_left_shift_i16(reluish, p->reluish_shift - 1);
+    }
+    reluish = eg_int8_srdhm_i16(reluish, p->reluish_multiplier);
+    if (p->reluish_shift > 0) {
+        reluish = eg_int8_saturating_left_shift_i16(reluish, 1);
+    }
+    if (p->reluish_shift < 0) {
+        reluish = (int16_t)eg_quant_rdivpot((int32_t)reluish, -p->reluish_shift);
+    }
+    /* From [-1, 1] in Q15 to [0, 1]. */
+    reluish = (int16_t)(((int32_t)reluish + (1 << 15)) / 2);
+    preshift = eg_int8_sdhm_i16(reluish, preshift_output);
+    output = (int16_t)(uint16_t)(uint32_t)(eg_quant_rdivpot((int32_t)preshift, -p->output_shift) +
+                                           p->output_zero_point);
+    return (int8_t)eg_quant_clamp(output, -128, 127);
+}
+
+EG_KERNEL void eg_int8_hard_swish_i8(eg_int8_HardSwishI8 p, const int8_t *x, size_t x_len,
+                                     int8_t *y, size_t y_len) {
+    size_t i;
+    (void)x_len;
+    for (i = 0; i < y_len; i++) {
+        y[i] = eg_int8_hard_swish_apply(&p, x[i]);
+    }
+}
+
+EG_KERNEL void eg_int8_hard_swish_i8_in_place(eg_int8_HardSwishI8 p, int8_t *y, size_t y_len) {
+    size_t i;
+    for (i = 0; i < y_len; i++) {
+        y[i] = eg_int8_hard_swish_apply(&p, y[i]);
+    }
+}
+
+/* The int8 mean of TFLite over `len` values of stride `inner`, for each of outer * inner
+ * outputs: the raw sum less len zero points, rescaled by s_in / (s_out * len). */
+typedef struct {
+    size_t outer, len, inner;
+    int32_t input_zero_point, multiplier, shift, output_zero_point;
+    int single_rounding;
+} eg_int8_MeanI8;
+
+EG_KERNEL void eg_int8_mean_i8(eg_int8_MeanI8 p, const int8_t *x, size_t x_len, int8_t *y,
+                               size_t y_len) {
+    size_t o, i, k;
+    (void)x_len, (void)y_len;
+    for (o = 0; o < p.outer; o++) {
+        for (i = 0; i < p.inner; i++) {
+            uint32_t sum = 0;
+            int32_t acc;
+            for (k = 0; k < p.len; k++) {
+                sum += (uint32_t)(int32_t)x[(o * p.len + k) * p.inner + i];
+            }
+            acc = (int32_t)(sum - (uint32_t)p.input_zero_point * (uint32_t)p.len);
+            y[o * p.inner + i] =
+                (int8_t)(p.single_rounding
+                             ? eg_quant_requantize_once(acc, p.multiplier, p.shift,
+                                                        p.output_zero_point, -128, 127)
+                             : eg_quant_requantize(acc, p.multiplier, p.shift,
+                                                   p.output_zero_point, -128, 127));
+        }
+    }
+}
+
+/* Constant padding of an int8 tensor of up to six axes: the input bytes unchanged, `value`
+ * around them. */
+typedef struct {
+    size_t in_shape[6], out_shape[6], pads_begin[6];
+    int8_t value;
+} eg_int8_PadI8;
+
+EG_KERNEL void eg_int8_pad_i8(eg_int8_PadI8 p, const int8_t *x, size_t x_len, int8_t *y,
+                              size_t y_len) {
+    const size_t *b = p.pads_begin, *s = p.out_shape;
+    size_t src = 0, i0, i1, i2, i3, i4;
+    (void)x_len;
+    memset(y, (unsigned char)p.value, y_len);
+    for (i0 = 0; i0 < p.in_shape[0]; i0++) {
+        for (i1 = 0; i1 < p.in_shape[1]; i1++) {
+            for (i2 = 0; i2 < p.in_shape[2]; i2++) {
+                for (i3 = 0; i3 < p.in_shape[3]; i3++) {
+                    for (i4 = 0; i4 < p.in_shape[4]; i4++) {
+                        size_t row =
+                            (((((i0 + b[0]) * s[1] + i1 + b[1]) * s[2] + i2 + b[2]) * s[3] + i3 +
+                              b[3]) * s[4] + i4 + b[4]) * s[5] + b[5];
+                        memcpy(y + row, x + src, p.in_shape[5]);
+                        src += p.in_shape[5];
+                    }
+                }
+            }
+        }
+    }
+}

@@ -36,7 +36,9 @@ EG_KERNEL int eg_nhwc_col(const eg_nhwc_Window *p, size_t ox, size_t kx, size_t 
 typedef struct {
     int32_t input_zero_point;
     const int32_t *multipliers;
+    size_t multipliers_len;
     const int32_t *shifts;
+    size_t shifts_len;
     int32_t output_zero_point, output_min, output_max;
     /* Round the rescaled accumulator once rather than twice as TFLite's reference kernels do. */
     int single_rounding;
@@ -218,14 +220,14 @@ EG_KERNEL void eg_nhwc_conv_i8_codebook(eg_nhwc_Window p, eg_nhwc_ConvQuant q, c
     eg_nhwc_conv_i8_by(p, q, x, EG_NHWC_CODEBOOK, codebook, indices, codebook_len, bias, y);
 }
 
-/* Float channels-last convolution: y = activation(conv(x, w) + bias), weights as float. */
-EG_KERNEL void eg_nhwc_conv_f32(eg_nhwc_Window p, eg_activation_Activation act, const float *x,
-                                size_t x_len, const float *w, size_t w_len, const float *bias,
-                                size_t bias_len, float *y, size_t y_len) {
+/* Float channels-last convolution: y = activation(conv(x, w) + bias), the weights in any
+ * format of eg_weights (one function per format below). */
+EG_KERNEL void eg_nhwc_conv_f32_by(eg_nhwc_Window p, eg_activation_Activation act,
+                                   const float *x, eg_weights_View w, const float *bias,
+                                   size_t bias_len, float *y) {
     size_t cin_g = p.c_in / p.groups, cout_g = p.c_out / p.groups;
     size_t taps = p.k_h * p.k_w * cin_g;
     size_t n, oy, ox, oc, ky, kx, i;
-    (void)x_len, (void)w_len, (void)y_len;
     for (n = 0; n < p.batch; n++) {
         for (oy = 0; oy < p.h_out; oy++) {
             for (ox = 0; ox < p.w_out; ox++) {
@@ -239,21 +241,114 @@ EG_KERNEL void eg_nhwc_conv_f32(eg_nhwc_Window p, eg_activation_Activation act, 
                             continue;
                         }
                         for (kx = 0; kx < p.k_w; kx++) {
-                            size_t ix;
-                            const float *pixel, *wk;
+                            size_t ix, start;
+                            const float *pixel;
                             float sum = 0.0f;
                             if (!eg_nhwc_col(&p, ox, kx, &ix)) {
                                 continue;
                             }
                             pixel = x + ((n * p.h_in + iy) * p.w_in + ix) * p.c_in + first;
-                            wk = w + oc * taps + (ky * p.k_w + kx) * cin_g;
+                            start = oc * taps + (ky * p.k_w + kx) * cin_g;
                             for (i = 0; i < cin_g; i++) {
-                                sum += pixel[i] * wk[i];
+                                sum += pixel[i] * eg_weights_at(&w, start + i, oc);
                             }
                             acc += sum;
                         }
                     }
                     out[oc] = eg_activation_apply(act, acc);
+                }
+            }
+        }
+    }
+}
+
+EG_KERNEL void eg_nhwc_conv_f32(eg_nhwc_Window p, eg_activation_Activation act, const float *x,
+                                size_t x_len, const float *w, size_t w_len, const float *bias,
+                                size_t bias_len, float *y, size_t y_len) {
+    (void)x_len, (void)w_len, (void)y_len;
+    eg_nhwc_conv_f32_by(p, act, x, eg_weights_view_f32(w), bias, bias_len, y);
+}
+
+EG_KERNEL void eg_nhwc_conv_f32_Int8(eg_nhwc_Window p, eg_activation_Activation act,
+                                     const float *x, size_t x_len, eg_weights_Int8 w,
+                                     const float *bias, size_t bias_len, float *y, size_t y_len) {
+    (void)x_len, (void)y_len;
+    eg_nhwc_conv_f32_by(p, act, x, eg_weights_view_Int8(w), bias, bias_len, y);
+}
+
+EG_KERNEL void eg_nhwc_conv_f32_F16(eg_nhwc_Window p, eg_activation_Activation act,
+                                    const float *x, size_t x_len, eg_weights_F16 w,
+                                    const float *bias, size_t bias_len, float *y, size_t y_len) {
+    (void)x_len, (void)y_len;
+    eg_nhwc_conv_f32_by(p, act, x, eg_weights_view_F16(w), bias, bias_len, y);
+}
+
+EG_KERNEL void eg_nhwc_conv_f32_Codebook(eg_nhwc_Window p, eg_activation_Activation act,
+                                         const float *x, size_t x_len, eg_weights_Codebook w,
+                                         const float *bias, size_t bias_len, float *y,
+                                         size_t y_len) {
+    (void)x_len, (void)y_len;
+    eg_nhwc_conv_f32_by(p, act, x, eg_weights_view_Codebook(w), bias, bias_len, y);
+}
+
+/* The hybrid convolution of TFLite (float activations, int8 weights with one scale): each
+ * image is quantized symmetrically by its largest magnitude, convolved in int32 and the sum
+ * rescaled to float before the bias and activation. */
+EG_KERNEL void eg_nhwc_conv_hybrid(eg_nhwc_Window p, eg_activation_Activation act,
+                                   float weight_scale, const float *x, size_t x_len,
+                                   const int8_t *w, size_t w_len, const float *bias,
+                                   size_t bias_len, float *y, size_t y_len) {
+    size_t cin_g = p.c_in / p.groups, cout_g = p.c_out / p.groups;
+    size_t taps = p.k_h * p.k_w * cin_g;
+    size_t image_len = p.h_in * p.w_in * p.c_in;
+    size_t n, oy, ox, oc, ky, kx, i;
+    (void)x_len, (void)w_len, (void)y_len;
+    for (n = 0; n < p.batch; n++) {
+        const float *image = x + n * image_len;
+        float range = 0.0f, scale, inverse, output_scale;
+        for (i = 0; i < image_len; i++) {
+            range = eg_math_max_f32(range, eg_math_abs(image[i]));
+        }
+        /* An all-zero image quantizes to zeros whatever the factor; TFLite's scale is then 1. */
+        if (range == 0.0f) {
+            scale = 1.0f;
+            inverse = 0.0f;
+        } else {
+            scale = range / 127.0f;
+            inverse = 127.0f / range;
+        }
+        output_scale = scale * weight_scale;
+        for (oy = 0; oy < p.h_out; oy++) {
+            for (ox = 0; ox < p.w_out; ox++) {
+                float *out = y + ((n * p.h_out + oy) * p.w_out + ox) * p.c_out;
+                for (oc = 0; oc < p.c_out; oc++) {
+                    size_t first = (oc / cout_g) * cin_g;
+                    const int8_t *weights = w + oc * taps;
+                    int32_t acc = 0;
+                    for (ky = 0; ky < p.k_h; ky++) {
+                        size_t iy;
+                        if (!eg_nhwc_row(&p, oy, ky, &iy)) {
+                            continue;
+                        }
+                        for (kx = 0; kx < p.k_w; kx++) {
+                            size_t ix;
+                            const float *pixel;
+                            const int8_t *wk;
+                            if (!eg_nhwc_col(&p, ox, kx, &ix)) {
+                                continue;
+                            }
+                            pixel = image + (iy * p.w_in + ix) * p.c_in + first;
+                            wk = weights + (ky * p.k_w + kx) * cin_g;
+                            for (i = 0; i < cin_g; i++) {
+                                /* Rust's `as i32` (saturating, NaN to 0), then the clamp. */
+                                float r = eg_math_round_half_away_from_zero(pixel[i] * inverse);
+                                int32_t q = r != r ? 0 : (r > 127.0f ? 127 : (r < -127.0f ? -127 : (int32_t)r));
+                                acc += q * (int32_t)wk[i];
+                            }
+                        }
+                    }
+                    out[oc] = eg_activation_apply(
+                        act, (float)acc * output_scale + (bias_len ? bias[oc] : 0.0f));
                 }
             }
         }
