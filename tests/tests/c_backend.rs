@@ -25,7 +25,8 @@ macro_rules! c_tests {
 }
 
 // The five MLPerf Tiny int8 models, bit-exact with the TFLite interpreter, and the float
-// ones, within the interpreter's float tolerance.
+// ones, within the interpreter's float tolerance; and the stateful models, whose samples are
+// consecutive steps of a stream (the harness runs them in turn on the model's static state).
 c_tests!(
     ad01_int8,
     kws_ref_model,
@@ -36,6 +37,8 @@ c_tests!(
     kws_ref_model_float32,
     pretrainedResnet,
     vww_96_float,
+    stateful_stream,
+    stateful_stream_int8,
 );
 
 /// The tolerance of the ONNX fixtures, as for the Rust back end: 1e-4 relative error against
@@ -516,4 +519,72 @@ fn float_functions_give_the_rust_bits() {
             "{name}: {differ} of {n} results differ from Rust's"
         );
     }
+}
+
+/// A stateful model's C keeps its state between runs, and `prefix_reset` starts the stream
+/// again: the first step after a reset gives the first step's outputs.
+#[test]
+fn stateful_model_resets_in_c() {
+    let case = mlperf_case("stateful_stream");
+    let compiled = compile(&case.model, &CompileOptions::default());
+    let code = edgegen::backend::c::emit(&compiled.graph, "stream", "stream.h").unwrap();
+    assert!(code.header.contains("void stream_reset(void);"));
+    let inputs = floats(&case.inputs[0].data);
+    let steps = case.samples();
+    let values: Vec<String> = inputs.iter().map(|v| format!("{v:e}f")).collect();
+    let main = format!(
+        "#include <stdio.h>\n#include \"stream.h\"\n\
+         static const float steps[{steps}][STREAM_INPUT_LEN] = {{{{{}}}}};\n\
+         static void show(const float *y) {{\n\
+         \x20   int i;\n\
+         \x20   for (i = 0; i < STREAM_OUTPUT_LEN; i++) printf(\"%a \", y[i]);\n\
+         \x20   printf(\"\\n\");\n}}\n\
+         int main(void) {{\n\
+         \x20   float y[STREAM_OUTPUT_LEN];\n\
+         \x20   int s;\n\
+         \x20   for (s = 0; s < {steps}; s++) {{ stream_run(steps[s], y); show(y); }}\n\
+         \x20   stream_reset();\n\
+         \x20   stream_run(steps[0], y);\n\
+         \x20   show(y);\n\
+         \x20   return 0;\n}}\n",
+        values
+            .chunks(inputs.len() / steps)
+            .map(|c| c.join(", "))
+            .collect::<Vec<_>>()
+            .join("}, {")
+    );
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c_stream");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("stream.h"), &code.header).unwrap();
+    std::fs::write(dir.join("stream.c"), &code.source).unwrap();
+    std::fs::write(dir.join("main.c"), main).unwrap();
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let built = Command::new(cc)
+        .current_dir(&dir)
+        .args([
+            "-std=c99",
+            "-pedantic",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-O2",
+        ])
+        .args(["stream.c", "main.c", "-o", "stream"])
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let ran = Command::new(dir.join("stream")).output().unwrap();
+    let lines: Vec<String> = String::from_utf8(ran.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines.len(), steps + 1);
+    // The steps differ (the state matters), and after the reset the first step comes again.
+    assert_ne!(lines[0], lines[1]);
+    assert_eq!(lines[steps], lines[0]);
 }
