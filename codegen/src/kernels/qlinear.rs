@@ -54,8 +54,9 @@ fn zero_point_at(zero_point: &[i32], k: usize) -> i32 {
 /// `clamp(round_half_to_even(v) + zero_point, q_min, q_max)`.
 #[inline(always)]
 pub fn saturate(v: f32, zero_point: i32, q_min: i32, q_max: i32) -> i32 {
-    // Float-to-int `as` saturates (NaN to 0), so huge values clamp instead of wrapping.
-    let q = round_half_to_even(v) as i64 + zero_point as i64;
+    // Float-to-int `as` saturates (NaN to 0) and the zero point is added with saturation, so
+    // huge and infinite values clamp instead of wrapping.
+    let q = (round_half_to_even(v) as i64).saturating_add(zero_point as i64);
     if q < q_min as i64 {
         q_min
     } else if q > q_max as i64 {
@@ -602,7 +603,7 @@ mod tests {
             halves in -600i32..600,
             zero_point in -128i32..128,
         ) {
-            for v in [v, halves as f32 / 2.0] {
+            for v in [v, halves as f32 / 2.0, f32::INFINITY, f32::NEG_INFINITY, f32::MAX] {
                 let want = reference::requantize_value(v, zero_point as i64, crate::ir::DType::I8);
                 prop_assert_eq!(saturate(v, zero_point, -128, 127) as i64, want);
             }
