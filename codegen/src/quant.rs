@@ -112,6 +112,92 @@ pub fn channel_multipliers(
         .unzip()
 }
 
+/// The constants of [`requantize_rounded`](crate::kernels::quant::requantize_rounded) for
+/// per-channel `(multiplier, shift)` pairs: the rounding term's base and the term added for
+/// negative accumulators. `None` unless every multiplier is positive and every shift in
+/// `-22..=-2`, where the 64-bit sum cannot overflow and the zero point's term is one shift of a
+/// word; such layers keep the two-step requantization.
+pub fn requantize_roundings(
+    multipliers: &[i32],
+    shifts: &[i32],
+    zero_point: i32,
+    single_rounding: bool,
+) -> Option<(i64, i64)> {
+    let usable = multipliers.iter().all(|&m| m > 0)
+        && shifts.iter().all(|&s| (-22..=-2).contains(&s))
+        && (-256..=255).contains(&zero_point)
+        && multipliers.len() == shifts.len();
+    if !usable {
+        return None;
+    }
+    Some(if single_rounding {
+        (0, 0)
+    } else {
+        (1 << 30, -(1 << 31))
+    })
+}
+
+/// The one-multiply requantization ([`requantize_rounded`](crate::kernels::quant::requantize_rounded))
+/// of a quantized fully connected layer, in place of TFLite's double-precision `round(acc ·
+/// scale)` (half away from zero, [`fully_connected_scales`]): per output channel a Q31
+/// multiplier and a shift such that `multiplier · 2^(shift − 31)` is the scale, with no
+/// rounding base and `−1` added for negative accumulators (ties away from zero). `acc_ranges` are the accumulators each channel can reach.
+///
+/// The integer result is the double one wherever the two step functions agree around each
+/// step: both are monotonic and, with a scale below one half, step by one, so the channel is
+/// checked by computing both, exactly as the kernels do, on the accumulators around every step
+/// inside the output range `[min, max]` (those of the exact and of the integer factor). `None`
+/// when a scale is not below one half, or a step is off by more than the few accumulators
+/// checked: the layer keeps the double-precision requantization.
+pub fn fully_connected_multipliers(
+    scales: &[f64],
+    zero_point: i32,
+    min: i32,
+    max: i32,
+    acc_ranges: &[(i64, i64)],
+) -> Option<(Vec<i32>, Vec<i32>)> {
+    use crate::kernels::quant::{requantize_rounded, round_half_away};
+    const NEGATIVE: i64 = -1;
+    let mut out = (Vec::new(), Vec::new());
+    for (&scale, &(lo, hi)) in scales.iter().zip(acc_ranges) {
+        if !(scale > 0.0 && scale < 0.5) || lo < i32::MIN as i64 || hi > i32::MAX as i64 {
+            return None;
+        }
+        let (multiplier, shift) = quantize_multiplier(scale);
+        if !(-22..=-2).contains(&shift) || multiplier <= 0 {
+            return None;
+        }
+        let total = 31 - shift;
+        let exact = |acc: i32| {
+            round_half_away(acc as f64 * scale)
+                .saturating_add(zero_point)
+                .clamp(min, max)
+        };
+        let fixed = |acc: i32| {
+            requantize_rounded(acc, multiplier, shift, zero_point, 0, NEGATIVE, min, max)
+        };
+        let factor = multiplier as f64 / 2f64.powi(total);
+        for v in (min - zero_point - 1)..=(max - zero_point) {
+            let half = v as f64 + 0.5;
+            let (a, b) = (half / scale, half / factor);
+            let (from, to) = (a.min(b).floor() as i64 - 2, a.max(b).ceil() as i64 + 2);
+            if to < lo || from > hi {
+                continue;
+            }
+            if to - from > 64 {
+                return None;
+            }
+            let (from, to) = (from.max(lo), to.min(hi));
+            if (from..=to).any(|acc| exact(acc as i32) != fixed(acc as i32)) {
+                return None;
+            }
+        }
+        out.0.push(multiplier);
+        out.1.push(shift);
+    }
+    Some(out)
+}
+
 /// The double-precision output scales of a quantized fully connected layer, one per output
 /// channel: `s_in · s_w[c] / s_out`. TFLite's reference `FULLY_CONNECTED` kernel (since LiteRT
 /// 2.x) requantizes with `round(acc · scale)` in double precision instead of the fixed-point
@@ -430,6 +516,29 @@ mod tests {
     }
 
     proptest! {
+        /// The one-multiply requantization gives the two-step one's value for every
+        /// accumulator, multiplier, shift, zero point and rounding it accepts, including the
+        /// extreme accumulators and the smallest multiplier.
+        #[test]
+        fn rounded_requantization_is_the_two_step_one(
+            acc in prop_oneof![any::<i32>(), -70_000..70_000i32, Just(i32::MIN), Just(-1i32)],
+            multiplier in prop_oneof![(1i32 << 30)..=i32::MAX, Just(1i32 << 30), Just(i32::MAX)],
+            shift in -22..=-2i32, zero_point in -256..=255i32, single in any::<bool>(),
+        ) {
+            use crate::kernels::quant::{requantize, requantize_once, requantize_rounded};
+            let (base, negative) =
+                requantize_roundings(&[multiplier], &[shift], zero_point, single).unwrap();
+            let (min, max) = (i32::MIN, i32::MAX);
+            let expected = if single {
+                requantize_once(acc, multiplier, shift, zero_point, min, max)
+            } else {
+                requantize(acc, multiplier, shift, zero_point, min, max)
+            };
+            let fast =
+                requantize_rounded(acc, multiplier, shift, zero_point, base, negative, min, max);
+            prop_assert_eq!(fast, expected);
+        }
+
         #[test]
         fn multiplier_represents_the_real_value(real in 1e-9f64..1e3) {
             let (m, shift) = quantize_multiplier(real);

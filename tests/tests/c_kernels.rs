@@ -84,10 +84,12 @@ fn conv_case(rng: &mut Rng) -> (nhwc::Window, Vec<i32>, Vec<i32>, i32, i32, bool
     let (dilation_h, dilation_w) = (1 + rng.below(2), 1 + rng.below(2));
     let (stride_h, stride_w) = (1 + rng.below(2), 1 + rng.below(2));
     let (pad_top, pad_left) = (rng.below(3), rng.below(3));
-    let (groups, cin_g, cout_g) = match rng.below(3) {
+    let (groups, cin_g, cout_g) = match rng.below(4) {
         0 => (1 + rng.below(6), 1, 1 + rng.below(2)),
         1 => (1 + rng.below(3), 1 + rng.below(3), 1 + rng.below(3)),
-        _ => (1, 1 + rng.below(7), 1 + rng.below(7)),
+        2 => (1, 1 + rng.below(7), 1 + rng.below(7)),
+        // More weights per output channel than conv_i8_folded copies into patches.
+        _ => (1, 29 + rng.below(6), 1 + rng.below(3)),
     };
     let span_h = (k_h - 1) * dilation_h + 1;
     let span_w = (k_w - 1) * dilation_w + 1;
@@ -115,13 +117,24 @@ fn conv_case(rng: &mut Rng) -> (nhwc::Window, Vec<i32>, Vec<i32>, i32, i32, bool
     let multipliers = (0..p.c_out)
         .map(|_| rng.range(1 << 30, i32::MAX as i64) as i32)
         .collect();
-    let shifts = (0..p.c_out).map(|_| rng.range(-12, 1) as i32).collect();
+    // Shifts below -1 only, half the time: the one-multiply requantization's range.
+    let highest_shift = if rng.coin() { -2 } else { 1 };
+    let shifts = (0..p.c_out)
+        .map(|_| rng.range(-12, highest_shift) as i32)
+        .collect();
     let (zx, zy) = (rng.range(-128, 127) as i32, rng.range(-128, 127) as i32);
     (p, multipliers, shifts, zx, zy, rng.coin())
 }
 
 fn conv_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
     let (p, multipliers, shifts, zx, zy, single_rounding) = conv_case(rng);
+    // The one-multiply requantization where it applies, half the time.
+    let rounded = if rng.coin() {
+        edgegen::quant::requantize_roundings(&multipliers, &shifts, zy, single_rounding)
+    } else {
+        None
+    };
+    let (rounding_base, negative_rounding) = rounded.unwrap_or_default();
     let q = nhwc::ConvQuant {
         input_zero_point: zx,
         multipliers: &multipliers,
@@ -130,6 +143,9 @@ fn conv_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
         output_min: -128 + rng.below(50) as i32,
         output_max: 127 - rng.below(50) as i32,
         single_rounding,
+        one_multiply: rounded.is_some(),
+        rounding_base,
+        negative_rounding,
     };
     let per_channel = p.k_h * p.k_w * p.c_in / p.groups;
     let x = rng.i8s(p.h_in * p.w_in * p.c_in);
@@ -158,12 +174,33 @@ fn conv_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
         common,
         "const eg_nhwc_Window p = {};\nconst eg_nhwc_ConvQuant q = {{ .input_zero_point = {zx}, \
          .multipliers = mult, .shifts = shift, .output_zero_point = {zy}, .output_min = {}, \
-         .output_max = {}, .single_rounding = {} }};",
+         .output_max = {}, .single_rounding = {}, .one_multiply = {}, \
+         .rounding_base = {rounding_base}, .negative_rounding = {negative_rounding} }};",
         window_literal(&p),
         q.output_min,
         q.output_max,
-        u8::from(single_rounding)
+        u8::from(single_rounding),
+        u8::from(rounded.is_some())
     );
+    // The bias with the input zero point folded in, and the pixel a tap outside the image
+    // reads, for the kernels that take them.
+    let folded: Vec<i32> = (0..p.c_out)
+        .map(|oc| {
+            let sum: i32 = w[oc * per_channel..][..per_channel]
+                .iter()
+                .map(|&v| v as i32)
+                .sum();
+            bias.get(oc).copied().unwrap_or(0) - zx * sum
+        })
+        .collect();
+    let zero_pixel = vec![zx as i8; p.c_in];
+    c_array(&mut common, "int32_t", "folded", &folded);
+    c_array(&mut common, "int8_t", "zero_pixel", &zero_pixel);
+    // Each case uses some of these.
+    common.push_str("(void)folded, (void)zero_pixel;\n");
+    if !bias.is_empty() {
+        common.push_str("(void)bias;\n");
+    }
     let bias_arg = if bias.is_empty() {
         "NULL, 0".to_string()
     } else {
@@ -245,7 +282,7 @@ fn conv_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
             .map(|i| w[(i % p.c_in) * taps + i / p.c_in])
             .collect();
         let mut depthwise = vec![0i8; y_len];
-        nhwc::depthwise_i8(p, q, &x, &hwc, &bias, &mut depthwise);
+        nhwc::depthwise_i8(p, q, &x, &hwc, &folded, &zero_pixel, &mut depthwise);
         assert_eq!(
             depthwise, expected,
             "the Rust depthwise kernel differs from conv_i8"
@@ -254,9 +291,11 @@ fn conv_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
         c_array(&mut body, "int8_t", "w", &hwc);
         let _ = writeln!(
             body,
-            "eg_nhwc_depthwise_i8(p, q, x, {}, w, {}, {bias_arg}, y, {y_len});",
+            "eg_nhwc_depthwise_i8(p, q, x, {}, w, {}, folded, {}, zero_pixel, {}, y, {y_len});",
             x.len(),
-            hwc.len()
+            hwc.len(),
+            folded.len(),
+            zero_pixel.len()
         );
         cases.push(Case {
             name: format!("depthwise_i8 #{index} {p:?}"),
@@ -266,31 +305,29 @@ fn conv_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
         });
     }
 
-    // A one-group layer through the kernel of few input channels, its weights laid out
-    // [k_h, k_w, c_in, c_out].
+    // A one-group layer through the kernel with the input zero point folded into the bias.
     if p.groups == 1 {
-        let hwio: Vec<i8> = (0..w.len())
-            .map(|i| w[(i % p.c_out) * per_channel + i / p.c_out])
-            .collect();
-        let mut few = vec![0i8; y_len];
-        nhwc::conv_i8_hwio(p, q, &x, &hwio, &bias, &mut few);
+        let mut folded_y = vec![0i8; y_len];
+        nhwc::conv_i8_folded(p, q, &x, &w, &folded, &zero_pixel, &mut folded_y);
         assert_eq!(
-            few, expected,
-            "the Rust conv_i8_hwio kernel differs from conv_i8"
+            folded_y, expected,
+            "the Rust conv_i8_folded kernel differs from conv_i8"
         );
         let mut body = common.clone();
-        c_array(&mut body, "int8_t", "w", &hwio);
+        c_array(&mut body, "int8_t", "w", &w);
         let _ = writeln!(
             body,
-            "eg_nhwc_conv_i8_hwio(p, q, x, {}, w, {}, {bias_arg}, y, {y_len});",
+            "eg_nhwc_conv_i8_folded(p, q, x, {}, w, {}, folded, {}, zero_pixel, {}, y, {y_len});",
             x.len(),
-            hwio.len()
+            w.len(),
+            folded.len(),
+            zero_pixel.len()
         );
         cases.push(Case {
-            name: format!("conv_i8_hwio #{index} {p:?}"),
+            name: format!("conv_i8_folded #{index} {p:?}"),
             body,
             y_len,
-            expected: few,
+            expected: folded_y,
         });
     }
 

@@ -442,9 +442,10 @@ fn digits_mlp_int8_ptq() {
 /// Its constants (the report's per-layer weight bytes: packed weights and int32 biases) take
 /// 3,656 bytes against 26,280 in float (0.14) and 6,888 in int8 (0.53); the packed weight
 /// matrices alone are 3,232 bytes, an eighth of their float bytes. The whole static data
-/// (`report::totals`) adds each layer's weight scales, one `f32` per output channel for int8
-/// and 4-bit weights alike, from which the kernel derives the requantization factors: 4,080
-/// bytes against 26,280 (0.155) and 7,312 (0.56).
+/// (`report::totals`) adds each layer's requantization constants: for 4-bit weights one `f32`
+/// scale per output channel, from which the kernel derives the factors; for int8 weights a
+/// multiplier and a shift per channel (the integer requantization): 4,080 bytes against
+/// 26,280 (0.155) and 7,736 (0.53).
 #[test]
 fn digits_mlp_int4_weights_ptq() {
     let (float, int8, int4) =

@@ -82,7 +82,7 @@ const MODULES: &[Module] = &[
     Module {
         name: "int8",
         source: include_str!("../kernels/c/int8.c"),
-        needs: &["quant"],
+        needs: &["quant", "nhwc"],
     },
     Module {
         name: "sparse_conv",

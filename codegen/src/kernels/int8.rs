@@ -10,6 +10,7 @@
 //! the kernels add the loops: broadcasting, in-place variants. Every parameter is computed at
 //! compile time by the compiler's `quant` module.
 
+use super::nhwc::ConvQuant;
 use super::quant::{
     exp_on_negative_values, int4_at, multiply_by_quantized_multiplier, reciprocal,
     requantize, round_half_away, rounding_divide_by_pot,
@@ -97,6 +98,39 @@ pub fn fully_connected_by(
             let scaled =
                 round_half_away(acc as f64 * scale).saturating_add(p.output_zero_point);
             y[i * p.n + j] = scaled.clamp(p.output_min, p.output_max) as i8;
+        }
+    }
+}
+
+/// [`fully_connected_i8`] for weights of zero point 0, with the input zero point folded into
+/// `bias` at compile time (`bias[j] − z_a · Σ b[j]`), so that the inner loop is a plain int8
+/// dot product (two outputs at a time, each input value loaded once for both), and requantized
+/// in integers by `q` ([`ConvQuant::output`]), which the compiler checked gives the
+/// double-precision result on every accumulator the layer can reach
+/// (`quant::fully_connected_multipliers`).
+#[inline(always)]
+pub fn fully_connected_folded(
+    p: FullyConnectedI8,
+    q: ConvQuant,
+    a: &[i8],
+    b: &[i8],
+    bias: &[i32],
+    y: &mut [i8],
+) {
+    for i in 0..p.m {
+        let row = &a[i * p.k..][..p.k];
+        let out = &mut y[i * p.n..][..p.n];
+        for j in (0..p.n).step_by(2) {
+            // The last output of an odd count pairs with itself.
+            let j1 = (j + 1).min(p.n - 1);
+            let (u, v) = (&b[j * p.k..][..p.k], &b[j1 * p.k..][..p.k]);
+            let (mut s0, mut s1) = (bias[j], bias[j1]);
+            for ((&x, &u), &v) in row.iter().zip(u).zip(v) {
+                s0 += x as i32 * u as i32;
+                s1 += x as i32 * v as i32;
+            }
+            out[j] = q.output(s0, j);
+            out[j1] = q.output(s1, j1);
         }
     }
 }

@@ -86,7 +86,7 @@ pub const SOURCES: &[KernelSource] = &[
     KernelSource {
         name: "int8",
         source: include_str!("int8.rs"),
-        depends_on: &["quant"],
+        depends_on: &["quant", "nhwc"],
     },
     KernelSource {
         name: "layout",

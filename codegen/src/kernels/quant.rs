@@ -105,6 +105,48 @@ pub fn requantize(
     }
 }
 
+/// [`requantize`] or [`requantize_once`] in one 64-bit multiply-add, for a `shift` in
+/// `-22..=-2` (a rescaling factor below a quarter, as convolutions have in practice): with
+/// `e = −shift`, `acc · multiplier + rounding_base + (2·zero_point + 1) · 2^(30+e)`, plus
+/// `negative_rounding` when `acc` is negative, divided by `2^(31+e)` (the high 32 bits shifted
+/// right by `e − 1`, which is `!shift`) and clamped. The compiler's
+/// `quant::requantize_roundings` picks `rounding_base` and `negative_rounding` so that the
+/// result is [`requantize`]'s (or [`requantize_once`]'s) for every accumulator; with
+/// `P = acc · multiplier`:
+/// - one rounding: `(P + 2^(30+e)) >> (31+e)`, the zero point added as `zero_point · 2^(31+e)`;
+/// - two roundings: `floor((P + 2^30) / 2^31)` is the doubling high multiply (its nudge and
+///   truncation toward zero round the same way), and rounding that half away from zero by `2^e`
+///   is `floor((P + 2^30 + 2^(30+e) − [P < −2^30]·2^31) / 2^(31+e))`; for `e ≥ 1` and a
+///   positive multiplier, testing `acc < 0` instead of `P < −2^30` gives the same quotient.
+///
+/// The high word of the zero point's and half-step's term is `(2·zero_point + 1) << (e − 2)`,
+/// one shift: no table of 64-bit terms is stored.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub fn requantize_rounded(
+    acc: i32,
+    multiplier: i32,
+    shift: i32,
+    zero_point: i32,
+    rounding_base: i64,
+    negative_rounding: i64,
+    min: i32,
+    max: i32,
+) -> i32 {
+    let rounding = rounding_base + (((2 * zero_point + 1) as i64) << (30 - shift));
+    let v = acc as i64 * multiplier as i64
+        + rounding
+        + ((acc >> 31) as i64 & negative_rounding);
+    let scaled = ((v >> 32) as i32) >> !shift;
+    if scaled < min {
+        min
+    } else if scaled > max {
+        max
+    } else {
+        scaled
+    }
+}
+
 /// `x` rounded to the nearest integer, ties away from zero (C's `round`), saturated to `i32`.
 /// `core` has no `f64::round` without `std`; the fraction `x − trunc(x)` is exact in double
 /// precision, so comparing it with one half decides the rounding exactly.

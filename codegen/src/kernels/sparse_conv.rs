@@ -288,6 +288,7 @@ mod tests {
             let q = ConvQuant {
                 input_zero_point: 3, multipliers: &multipliers, shifts: &shifts,
                 output_zero_point: -7, output_min: -128, output_max: 127, single_rounding,
+                one_multiply: false, rounding_base: 0, negative_rounding: 0,
             };
             let mut dense = vec![0i8; h_out * w_out * c_out];
             conv_i8(p, q, &x, &wt, &bias, &mut dense);

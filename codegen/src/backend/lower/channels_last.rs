@@ -18,10 +18,10 @@ use crate::ir::{Activation, DType, Quantization, Rounding, TensorData, TensorId}
 use crate::passes::shape_inference::{channels_first, is_hybrid_conv};
 use crate::quant;
 
-/// The most input channels of a one-group int8 convolution that runs over contiguous output
-/// channels ([`nhwc::conv_i8_hwio`](crate::kernels::nhwc::conv_i8_hwio)); with more, the dot
-/// product over input channels of [`nhwc::conv_i8`](crate::kernels::nhwc::conv_i8) is as fast.
-const HWIO_MAX_INPUT_CHANNELS: usize = 4;
+/// The most kernel taps of a depthwise convolution run by
+/// [`nhwc::depthwise_i8`](crate::kernels::nhwc::depthwise_i8) (the C kernel finds the input
+/// pixel of each tap once per output pixel, in an array of this size).
+const DEPTHWISE_MAX_TAPS: usize = 64;
 
 fn isize_(n: i32) -> Value {
     Value::Isize(n as isize)
@@ -346,11 +346,9 @@ impl Lowering<'_> {
         ))
     }
 
-    /// The plain int8 weights `name` of a convolution (`[c_out, k_h, k_w, c_in / groups]`)
-    /// transposed to `[k_h, k_w, c_in / groups, c_out]` for the kernels that run over contiguous
-    /// output channels ([`nhwc::depthwise_i8`](crate::kernels::nhwc::depthwise_i8), whose
-    /// `[k_h, k_w, 1, c]` is `[k_h, k_w, c]`, and [`nhwc::conv_i8_hwio`](crate::kernels::nhwc::conv_i8_hwio)):
-    /// the static this layer made is rewritten in place (and no longer shared by tensor, so that
+    /// The plain int8 weights `name` of a depthwise convolution (`[c, k_h, k_w, 1]`) transposed
+    /// to `[k_h, k_w, c]` for the kernel that runs over contiguous channels
+    /// ([`nhwc::depthwise_i8`](crate::kernels::nhwc::depthwise_i8)): the static this layer made is rewritten in place (and no longer shared by tensor, so that
     /// another layer reading the same weights gets its own copy); one another layer made is
     /// copied. `None` when they are not int8 values of that shape.
     fn transposed_weights(&mut self, name: &str, c_out: usize) -> Option<String> {
@@ -385,10 +383,7 @@ impl Lowering<'_> {
             let s = &mut self.statics.data[i];
             s.data = data;
             s.shape = shape;
-            s.doc = format!(
-                "{} Transposed to [k_h, k_w, c_in, c_out] for the kernel.",
-                s.doc
-            );
+            s.doc = format!("{} Transposed to [k_h, k_w, c] for the kernel.", s.doc);
             self.statics.by_tensor.retain(|(id, _)| *id != t);
             return Some(name.to_string());
         }
@@ -400,10 +395,154 @@ impl Lowering<'_> {
             .and_then(|s| relaid(&s.data, &s.shape));
         let (data, shape) = source?;
         Some(self.derived(
-            "WEIGHT_HWIO",
-            "The weights transposed to [k_h, k_w, c_in, c_out] for the kernel.",
+            "WEIGHT_HWC",
+            "The weights transposed to [k_h, k_w, c] for the kernel.",
             shape,
             data,
+        ))
+    }
+
+    /// The bias of [`nhwc::conv_i8_folded`](crate::kernels::nhwc::conv_i8_folded): `bias[oc] −
+    /// z_x · Σ w[oc]`, from the plain int8 weights `weights` (`[c_out, …]`) and the constant
+    /// `bias` (a static, or absent). The bias static this layer made is rewritten in place (and
+    /// no longer shared by tensor); otherwise a new one is made. `None` when the weights or the
+    /// bias are not constants of that shape, or a sum does not fit in `i32`.
+    fn folded_bias(
+        &mut self,
+        weights: &str,
+        bias: &Arg,
+        zx: i32,
+        c_out: usize,
+    ) -> Option<String> {
+        let find = |name: &str| self.statics.data.iter().position(|s| s.name == name);
+        let TensorData::I8(w) = &self.statics.data[find(weights)?].data else {
+            return None;
+        };
+        if c_out == 0 || w.len() % c_out != 0 {
+            return None;
+        }
+        let per = w.len() / c_out;
+        let own_bias = match bias {
+            Arg::Empty => None,
+            Arg::Static(name) => Some(find(name)?),
+            _ => return None,
+        };
+        let old: Vec<i32> = match own_bias {
+            None => vec![0; c_out],
+            Some(i) => match &self.statics.data[i].data {
+                TensorData::I32(b) if b.len() == c_out => b.clone(),
+                _ => return None,
+            },
+        };
+        let folded = old
+            .iter()
+            .zip(w.chunks(per))
+            .map(|(&b, row)| {
+                let sum: i64 = row.iter().map(|&v| v as i64).sum();
+                i32::try_from(b as i64 - zx as i64 * sum).ok()
+            })
+            .collect::<Option<Vec<i32>>>()?;
+        let doc =
+            "The bias with the input zero point's share folded in (bias − z_x · Σ w).";
+        match own_bias {
+            Some(i) if self.statics.data[i].node == Some(self.index) => {
+                let s = &mut self.statics.data[i];
+                s.data = TensorData::I32(folded);
+                s.doc = format!("{} {doc}", s.doc);
+                let t = self.node.inputs[2];
+                self.statics.by_tensor.retain(|(id, _)| *id != t);
+                Some(s.name.clone())
+            }
+            _ => {
+                Some(self.derived("BIAS_FOLDED", doc, vec![c_out], TensorData::I32(folded)))
+            }
+        }
+    }
+
+    /// The integer requantization of an int8 fully connected layer with plain weights `weights`
+    /// (`[n, k]`, zero point 0) and constant `bias`, as an `nhwc::ConvQuant` for
+    /// [`int8::fully_connected_folded`](crate::kernels::int8::fully_connected_folded): the
+    /// per-channel multipliers, shifts and rounding terms that give TFLite's double-precision
+    /// `round(acc · scale)` on every accumulator the layer can reach
+    /// ([`quant::fully_connected_multipliers`]). `None` when there are none such.
+    fn fully_connected_quant(
+        &mut self,
+        weights: &str,
+        bias: &Arg,
+        (sx, zx): (f32, i32),
+        wq: &Quantization,
+        (sy, zy, min, max): (f32, i32, i32, i32),
+        n: usize,
+    ) -> Option<Struct> {
+        let find = |name: &str| self.statics.data.iter().find(|s| s.name == name);
+        let TensorData::I8(w) = &find(weights)?.data else {
+            return None;
+        };
+        if n == 0 || w.len() % n != 0 {
+            return None;
+        }
+        let bias: Vec<i64> = match bias {
+            Arg::Empty => vec![0; n],
+            Arg::Static(name) => match &find(name)?.data {
+                TensorData::I32(b) if b.len() == n => b.iter().map(|&v| v as i64).collect(),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        // The accumulator `bias − z_x · Σ w + Σ x · w` over int8 inputs `x`.
+        let ranges: Vec<(i64, i64)> = w
+            .chunks(w.len() / n)
+            .zip(&bias)
+            .map(|(row, &b)| {
+                let folded = b - zx as i64 * row.iter().map(|&v| v as i64).sum::<i64>();
+                let low: i64 = row
+                    .iter()
+                    .map(|&v| (v as i64 * -128).min(v as i64 * 127))
+                    .sum();
+                let high: i64 = row
+                    .iter()
+                    .map(|&v| (v as i64 * -128).max(v as i64 * 127))
+                    .sum();
+                (folded + low, folded + high)
+            })
+            .collect();
+        let scales = quant::fully_connected_scales(sx, wq, sy, n);
+        let (mut multipliers, mut shifts) =
+            quant::fully_connected_multipliers(&scales, zy, min, max, &ranges)?;
+        // One scale for all the channels (per-tensor weights): one multiplier and shift.
+        if scales.windows(2).all(|pair| pair[0] == pair[1]) {
+            multipliers.truncate(1);
+            shifts.truncate(1);
+        }
+        let count = multipliers.len();
+        let m = self.derived(
+            "MULTIPLIERS",
+            "Requantization multipliers (Q31), one per output channel or one for all, checked \
+             to give the double-precision rescaling's bytes.",
+            vec![count],
+            TensorData::I32(multipliers),
+        );
+        let s = self.derived(
+            "SHIFTS",
+            "Requantization shifts.",
+            vec![count],
+            TensorData::I32(shifts),
+        );
+        Some(Struct::new(
+            "nhwc::ConvQuant",
+            vec![
+                ("input_zero_point", isize_(zx)),
+                ("multipliers", Value::StaticRef(m)),
+                ("shifts", Value::StaticRef(s)),
+                ("output_zero_point", isize_(zy)),
+                ("output_min", isize_(min)),
+                ("output_max", isize_(max)),
+                ("single_rounding", Value::Bool(true)),
+                ("one_multiply", Value::Bool(true)),
+                ("rounding_base", Value::Isize(0)),
+                // Ties away from zero.
+                ("negative_rounding", Value::Isize(-1)),
+            ],
         ))
     }
 
@@ -453,6 +592,10 @@ impl Lowering<'_> {
             }
             let (sy, zy, min, max) = self.output_range(a.activation)?;
             let (multipliers, shifts) = quant::channel_multipliers(sx, &wq, sy, c_out);
+            let single_rounding = self.graph.rounding == Rounding::Single;
+            let one_multiply =
+                quant::requantize_roundings(&multipliers, &shifts, zy, single_rounding);
+            let (rounding_base, negative_rounding) = one_multiply.unwrap_or_default();
             let m = self.derived(
                 "MULTIPLIERS",
                 "Per-channel requantization multipliers (Q31).",
@@ -476,36 +619,61 @@ impl Lowering<'_> {
                         ("output_zero_point", isize_(zy)),
                         ("output_min", isize_(min)),
                         ("output_max", isize_(max)),
+                        ("single_rounding", Value::Bool(single_rounding)),
+                        ("one_multiply", Value::Bool(one_multiply.is_some())),
+                        ("rounding_base", Value::Isize(rounding_base as isize)),
                         (
-                            "single_rounding",
-                            Value::Bool(self.graph.rounding == Rounding::Single),
+                            "negative_rounding",
+                            Value::Isize(negative_rounding as isize),
                         ),
                     ],
                 ),
             ));
             detail.push_str(&format!(", int8{}", w.detail()));
             let c_in = self.input_shape(0)[3];
-            // A depthwise convolution with one output per channel, and one of a few input
-            // channels, run over contiguous channels with their plain weights transposed.
-            let channels_inner = if a.group == c_in && c_out == c_in && c_in > 1 {
-                Some("nhwc::depthwise_i8")
-            } else if a.group == 1 && c_in <= HWIO_MAX_INPUT_CHANNELS {
-                Some("nhwc::conv_i8_hwio")
-            } else {
-                None
+            // Plain weights: the input zero point folded into the bias, so that the kernels'
+            // inner loops are plain int8 dot products. A depthwise convolution with one output
+            // per channel runs over contiguous channels, its weights transposed (after the
+            // bias is folded from them); one of one group, over pairs of output pixels and
+            // channels.
+            let taps = a.kernel_shape.iter().product::<usize>();
+            let depthwise =
+                a.group == c_in && c_out == c_in && c_in > 1 && taps <= DEPTHWISE_MAX_TAPS;
+            let folded = match &w {
+                Int8Weights::Plain(Arg::Static(name)) if depthwise || a.group == 1 => self
+                    .folded_bias(name, &bias, zx, c_out)
+                    .map(|bias| (name.clone(), bias)),
+                _ => None,
             };
-            let (kernel, weight_args) = match (w, channels_inner) {
-                (Int8Weights::Plain(Arg::Static(name)), Some(kernel)) => {
-                    match self.transposed_weights(&name, c_out) {
-                        Some(relaid) => (kernel.to_string(), vec![Arg::Static(relaid)]),
-                        None => ("nhwc::conv_i8".to_string(), vec![Arg::Static(name)]),
-                    }
+            let (kernel, weight_args, bias) = match (w, folded) {
+                (_, Some((weights, bias))) => {
+                    let (kernel, weights) = if depthwise {
+                        let relaid = self
+                            .transposed_weights(&weights, c_out)
+                            .ok_or("the depthwise weights could not be transposed")?;
+                        ("nhwc::depthwise_i8", relaid)
+                    } else {
+                        ("nhwc::conv_i8_folded", weights)
+                    };
+                    let zero_pixel = self.derived(
+                        "ZERO_PIXEL",
+                        "The input zero point for each input channel: what a tap outside the \
+                         image reads.",
+                        vec![c_in],
+                        TensorData::I8(vec![zx as i8; c_in]),
+                    );
+                    (
+                        kernel.to_string(),
+                        vec![Arg::Static(weights)],
+                        vec![Arg::Static(bias), Arg::Static(zero_pixel)],
+                    )
                 }
-                (w, _) => (w.kernel("nhwc::conv_i8"), w.args()),
+                (w, None) => (w.kernel("nhwc::conv_i8"), w.args(), vec![bias]),
             };
             let mut args = vec![Arg::Local("p".into()), Arg::Local("q".into()), x];
             args.extend(weight_args);
-            args.extend([bias, Arg::Output]);
+            args.extend(bias);
+            args.push(Arg::Output);
             body.push(Stmt::Call(kernel, args));
         } else if is_hybrid_conv(self.graph, self.node)? {
             let w = w.plain()?;
@@ -636,6 +804,67 @@ impl Lowering<'_> {
         } else {
             Arg::Empty
         };
+        // Plain weights of zero point 0: the input zero point folded into the bias, and the
+        // requantization in integers where it gives the double-precision bytes.
+        if weight_zero_point == 0
+            && sparse.is_none()
+            && let Some(Int8Weights::Plain(Arg::Static(name))) = &w
+            && let Some(q) = self.fully_connected_quant(
+                name,
+                &bias,
+                (sx, zx),
+                &wq,
+                (sy, zy, min, max),
+                n,
+            )
+        {
+            let folded = self
+                .folded_bias(name, &bias, zx, n)
+                .ok_or("the fully connected layer's bias could not be folded")?;
+            self.layer_weights = Some(LayerWeights {
+                node: self.index,
+                format: WeightFormat::Dense,
+                codebook: None,
+                unrolled: false,
+                macs_executed: (m * n * k) as u64,
+            });
+            let p = Struct::new(
+                "int8::FullyConnectedI8",
+                vec![
+                    ("m", usize_(m)),
+                    ("k", usize_(k)),
+                    ("n", usize_(n)),
+                    ("input_scale", Value::F32(sx)),
+                    ("output_scale", Value::F32(sy)),
+                    ("input_zero_point", isize_(zx)),
+                    ("weight_zero_point", isize_(0)),
+                    ("output_zero_point", isize_(zy)),
+                    ("output_min", isize_(min)),
+                    ("output_max", isize_(max)),
+                ],
+            );
+            let body = vec![
+                Stmt::Let("p".into(), p),
+                Stmt::Let("q".into(), q),
+                Stmt::Call(
+                    "int8::fully_connected_folded".into(),
+                    vec![
+                        Arg::Local("p".into()),
+                        Arg::Local("q".into()),
+                        xa,
+                        Arg::Static(name.clone()),
+                        Arg::Static(folded),
+                        Arg::Output,
+                    ],
+                ),
+            ];
+            let detail = format!(
+                "[{m}, {k}] × [{k}, {n}], int8, requantized in integers{}",
+                fused(a.activation)
+            );
+            self.push(None, detail, inputs, self.node.outputs[0], false, body);
+            return Ok(());
+        }
         // Scales that are all equal (`--per-tensor`, shared weights) are stored once.
         let one_scale = wq.scale.windows(2).all(|pair| pair[0] == pair[1]);
         let weight_scales = if one_scale {

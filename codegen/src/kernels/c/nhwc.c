@@ -42,10 +42,23 @@ typedef struct {
     int32_t output_zero_point, output_min, output_max;
     /* Round the rescaled accumulator once rather than twice as TFLite's reference kernels do. */
     int single_rounding;
+    /* Requantize with eg_quant_requantize_rounded, which gives the same value in one
+     * multiply-add, with these two terms. */
+    int one_multiply;
+    int64_t rounding_base, negative_rounding;
 } eg_nhwc_ConvQuant;
 
-/* Output channel oc's accumulator requantized to int8. */
+/* Output channel oc's accumulator requantized to int8 (one multiplier and shift serve every
+ * channel when there is one of each). */
 EG_KERNEL int8_t eg_nhwc_output(const eg_nhwc_ConvQuant *q, int32_t acc, size_t oc) {
+    if (q->multipliers_len == 1) {
+        oc = 0;
+    }
+    if (q->one_multiply) {
+        return (int8_t)eg_quant_requantize_rounded(
+            acc, q->multipliers[oc], q->shifts[oc], q->output_zero_point, q->rounding_base,
+            q->negative_rounding, q->output_min, q->output_max);
+    }
     if (q->single_rounding) {
         return (int8_t)eg_quant_requantize_once(acc, q->multipliers[oc], q->shifts[oc],
                                                 q->output_zero_point, q->output_min,
@@ -126,79 +139,214 @@ EG_KERNEL void eg_nhwc_conv_i8(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8
     eg_nhwc_conv_i8_by(p, q, x, EG_NHWC_INT8, w, NULL, 0, bias, y);
 }
 
-/* The convolutions that run over contiguous output channels, for each output pixel in blocks
- * of 64 accumulators: depthwise (one output per input channel, weights [k_h, k_w, c]) or of
- * one group (weights [k_h, k_w, c_in, c_out]). The sums are eg_nhwc_conv_i8's. */
-EG_KERNEL void eg_nhwc_channels_inner(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8_t *x,
-                                      const int8_t *w, const int32_t *bias, int depthwise,
-                                      int8_t *y) {
-    int32_t acc[64];
-    size_t c_in = p.c_in, c_out = p.c_out, n, oy, ox, ky, kx, ci, j, c0;
-    int32_t offset = -q.input_zero_point;
+/* A 32-bit word of four int8 values, from any address. */
+EG_KERNEL uint32_t eg_nhwc_word(const int8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* Bytes 0 and 2 of v sign-extended to the two halves of a word (SXTB16). */
+EG_KERNEL uint32_t eg_nhwc_sxtb16(uint32_t v) {
+    uint32_t r;
+    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(v));
+    return r;
+}
+
+/* Bytes 1 and 3 of v sign-extended to the two halves of a word (SXTB16 with ROR 8). */
+EG_KERNEL uint32_t eg_nhwc_sxtb16_ror8(uint32_t v) {
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+/* acc plus the products of the low halves and of the high halves of a and b (SMLAD). */
+EG_KERNEL int32_t eg_nhwc_smlad(uint32_t a, uint32_t b, int32_t acc) {
+    int32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+#endif
+
+/* Adds to acc the four dot products of two input pixels a, b with the weights of two output
+ * channels u, v, n values each: {a.u, a.v, b.u, b.v}. On a core with the DSP extension
+ * (Cortex-M4, M7, M33...) four values at a time: each word sign-extended to two pairs of 16-bit
+ * halves (SXTB16), and two products added per instruction (SMLAD). */
+EG_KERNEL void eg_nhwc_dot_2x2(int32_t acc[4], const int8_t *a, const int8_t *b,
+                               const int8_t *u, const int8_t *v, size_t n) {
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    for (; i + 4 <= n; i += 4) {
+        uint32_t wa = eg_nhwc_word(a + i), wb = eg_nhwc_word(b + i);
+        uint32_t wu = eg_nhwc_word(u + i), wv = eg_nhwc_word(v + i);
+        uint32_t a02 = eg_nhwc_sxtb16(wa), a13 = eg_nhwc_sxtb16_ror8(wa);
+        uint32_t b02 = eg_nhwc_sxtb16(wb), b13 = eg_nhwc_sxtb16_ror8(wb);
+        uint32_t u02 = eg_nhwc_sxtb16(wu), u13 = eg_nhwc_sxtb16_ror8(wu);
+        uint32_t v02 = eg_nhwc_sxtb16(wv), v13 = eg_nhwc_sxtb16_ror8(wv);
+        s0 = eg_nhwc_smlad(a13, u13, eg_nhwc_smlad(a02, u02, s0));
+        s1 = eg_nhwc_smlad(a13, v13, eg_nhwc_smlad(a02, v02, s1));
+        s2 = eg_nhwc_smlad(b13, u13, eg_nhwc_smlad(b02, u02, s2));
+        s3 = eg_nhwc_smlad(b13, v13, eg_nhwc_smlad(b02, v02, s3));
+    }
+#endif
+    for (; i < n; i++) {
+        int32_t xa = a[i], xb = b[i], wu = u[i], wv = v[i];
+        s0 += xa * wu;
+        s1 += xa * wv;
+        s2 += xb * wu;
+        s3 += xb * wv;
+    }
+    acc[0] += s0;
+    acc[1] += s1;
+    acc[2] += s2;
+    acc[3] += s3;
+}
+
+/* The input pixel of output pixel (oy, ox) under kernel tap (ky, kx), or zero_pixel when the
+ * tap falls outside the image. */
+EG_KERNEL const int8_t *eg_nhwc_tap_pixel(const eg_nhwc_Window *p, const int8_t *image,
+                                          const int8_t *zero_pixel, size_t oy, size_t ox,
+                                          size_t ky, size_t kx) {
+    size_t iy, ix;
+    if (!eg_nhwc_row(p, oy, ky, &iy) || !eg_nhwc_col(p, ox, kx, &ix)) {
+        return zero_pixel;
+    }
+    return image + (iy * p->w_in + ix) * p->c_in;
+}
+
+/* The most weights per output channel (k_h * k_w * c_in) for which eg_nhwc_conv_i8_folded,
+ * when the kernel has more than one tap, first copies the input patch of each of its two
+ * output pixels into a buffer on the stack (taps outside the image as zero_pixel) and then runs
+ * one dot product per output channel rather than one per tap. */
+#define EG_NHWC_PATCH_MAX 256
+
+/* eg_nhwc_conv_i8 for one group, with the input zero point folded into bias at compile time
+ * (bias[oc] - z_x * sum(w[oc])): plain int8 dot products. A tap outside the image reads
+ * zero_pixel (c_in copies of z_x), whose products cancel the folded term there. Output pixels
+ * (row-major, across rows) and output channels are taken two by two; the last of an odd count
+ * pairs with itself. */
+EG_KERNEL void eg_nhwc_conv_i8_folded(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8_t *x,
+                                      size_t x_len, const int8_t *w, size_t w_len,
+                                      const int32_t *bias, size_t bias_len,
+                                      const int8_t *zero_pixel, size_t zero_pixel_len,
+                                      int8_t *y, size_t y_len) {
+    size_t c_in = p.c_in, c_out = p.c_out, plane = p.h_out * p.w_out;
+    size_t per_channel = p.k_h * p.k_w * c_in, image_len = p.h_in * p.w_in * c_in;
+    size_t n, first, oc, ky, kx;
+    int8_t patches[2 * EG_NHWC_PATCH_MAX];
+    int patched = p.k_h * p.k_w > 1 && per_channel <= EG_NHWC_PATCH_MAX;
+    (void)x_len, (void)w_len, (void)bias_len, (void)zero_pixel_len, (void)y_len;
     for (n = 0; n < p.batch; n++) {
-        for (oy = 0; oy < p.h_out; oy++) {
-            for (ox = 0; ox < p.w_out; ox++) {
-                for (c0 = 0; c0 < c_out; c0 += 64) {
-                    size_t width = c_out - c0 < 64 ? c_out - c0 : 64;
-                    int8_t *out = y + ((n * p.h_out + oy) * p.w_out + ox) * c_out + c0;
-                    for (j = 0; j < width; j++) {
-                        acc[j] = bias ? bias[c0 + j] : 0;
-                    }
-                    for (ky = 0; ky < p.k_h; ky++) {
-                        size_t iy;
-                        if (!eg_nhwc_row(&p, oy, ky, &iy)) {
-                            continue;
-                        }
-                        for (kx = 0; kx < p.k_w; kx++) {
-                            size_t ix, tap = ky * p.k_w + kx;
-                            const int8_t *pixel;
-                            if (!eg_nhwc_col(&p, ox, kx, &ix)) {
-                                continue;
-                            }
-                            pixel = x + ((n * p.h_in + iy) * p.w_in + ix) * c_in;
-                            if (depthwise) {
-                                const int8_t *wk = w + tap * c_out + c0;
-                                for (j = 0; j < width; j++) {
-                                    acc[j] += ((int32_t)pixel[c0 + j] + offset) * (int32_t)wk[j];
-                                }
-                                continue;
-                            }
-                            for (ci = 0; ci < c_in; ci++) {
-                                int32_t v = (int32_t)pixel[ci] + offset;
-                                const int8_t *wk = w + (tap * c_in + ci) * c_out + c0;
-                                for (j = 0; j < width; j++) {
-                                    acc[j] += v * (int32_t)wk[j];
-                                }
-                            }
-                        }
-                    }
-                    for (j = 0; j < width; j++) {
-                        out[j] = eg_nhwc_output(&q, acc[j], c0 + j);
+        const int8_t *image = x + n * image_len;
+        int8_t *out = y + n * plane * c_out;
+        for (first = 0; first < plane; first += 2) {
+            size_t second = first + 1 < plane ? first + 1 : plane - 1;
+            size_t oy = first / p.w_out, ox = first % p.w_out;
+            size_t oy1 = second / p.w_out, ox1 = second % p.w_out;
+            if (patched) {
+                for (ky = 0; ky < p.k_h; ky++) {
+                    for (kx = 0; kx < p.k_w; kx++) {
+                        size_t tap = (ky * p.k_w + kx) * c_in;
+                        memcpy(patches + tap,
+                               eg_nhwc_tap_pixel(&p, image, zero_pixel, oy, ox, ky, kx), c_in);
+                        memcpy(patches + EG_NHWC_PATCH_MAX + tap,
+                               eg_nhwc_tap_pixel(&p, image, zero_pixel, oy1, ox1, ky, kx),
+                               c_in);
                     }
                 }
+            }
+            for (oc = 0; oc < c_out; oc += 2) {
+                size_t oc1 = oc + 1 < c_out ? oc + 1 : c_out - 1;
+                int32_t acc[4];
+                acc[0] = bias[oc], acc[1] = bias[oc1], acc[2] = bias[oc], acc[3] = bias[oc1];
+                if (patched) {
+                    eg_nhwc_dot_2x2(acc, patches, patches + EG_NHWC_PATCH_MAX,
+                                    w + oc * per_channel, w + oc1 * per_channel, per_channel);
+                    ky = p.k_h;
+                } else {
+                    ky = 0;
+                }
+                for (; ky < p.k_h; ky++) {
+                    for (kx = 0; kx < p.k_w; kx++) {
+                        size_t tap = (ky * p.k_w + kx) * c_in;
+                        eg_nhwc_dot_2x2(
+                            acc, eg_nhwc_tap_pixel(&p, image, zero_pixel, oy, ox, ky, kx),
+                            eg_nhwc_tap_pixel(&p, image, zero_pixel, oy1, ox1, ky, kx),
+                            w + oc * per_channel + tap, w + oc1 * per_channel + tap, c_in);
+                    }
+                }
+                out[first * c_out + oc] = eg_nhwc_output(&q, acc[0], oc);
+                out[first * c_out + oc1] = eg_nhwc_output(&q, acc[1], oc1);
+                out[second * c_out + oc] = eg_nhwc_output(&q, acc[2], oc);
+                out[second * c_out + oc1] = eg_nhwc_output(&q, acc[3], oc1);
             }
         }
     }
 }
 
-/* eg_nhwc_conv_i8 for a depthwise convolution with one output per input channel, its weights
- * laid out [k_h, k_w, c]. */
+/* The most kernel taps eg_nhwc_depthwise_i8 takes (the lowering checks). */
+#define EG_NHWC_DEPTHWISE_TAPS 64
+
 EG_KERNEL void eg_nhwc_depthwise_i8(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8_t *x,
                                     size_t x_len, const int8_t *w, size_t w_len,
-                                    const int32_t *bias, size_t bias_len, int8_t *y,
+                                    const int32_t *bias, size_t bias_len,
+                                    const int8_t *zero_pixel, size_t zero_pixel_len, int8_t *y,
                                     size_t y_len) {
-    (void)x_len, (void)w_len, (void)y_len;
-    eg_nhwc_channels_inner(p, q, x, w, bias_len ? bias : NULL, 1, y);
-}
-
-/* eg_nhwc_conv_i8 for a convolution of one group with few input channels, its weights laid out
- * [k_h, k_w, c_in, c_out]. */
-EG_KERNEL void eg_nhwc_conv_i8_hwio(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8_t *x,
-                                    size_t x_len, const int8_t *w, size_t w_len,
-                                    const int32_t *bias, size_t bias_len, int8_t *y,
-                                    size_t y_len) {
-    (void)x_len, (void)w_len, (void)y_len;
-    eg_nhwc_channels_inner(p, q, x, w, bias_len ? bias : NULL, 0, y);
+    size_t c = p.c_in, taps = p.k_h * p.k_w, n, oy, ox, ky, kx, c0;
+    (void)x_len, (void)w_len, (void)bias_len, (void)zero_pixel_len, (void)y_len;
+    for (n = 0; n < p.batch; n++) {
+        const int8_t *image = x + n * p.h_in * p.w_in * c;
+        for (oy = 0; oy < p.h_out; oy++) {
+            for (ox = 0; ox < p.w_out; ox++) {
+                int8_t *out = y + ((n * p.h_out + oy) * p.w_out + ox) * c;
+                /* The input pixel of each tap, found once for all the channels. */
+                const int8_t *pixels[EG_NHWC_DEPTHWISE_TAPS];
+                for (ky = 0; ky < p.k_h; ky++) {
+                    for (kx = 0; kx < p.k_w; kx++) {
+                        pixels[ky * p.k_w + kx] =
+                            eg_nhwc_tap_pixel(&p, image, zero_pixel, oy, ox, ky, kx);
+                    }
+                }
+                for (c0 = 0; c0 + 4 <= c; c0 += 4) {
+                    int32_t a0 = bias[c0], a1 = bias[c0 + 1], a2 = bias[c0 + 2];
+                    int32_t a3 = bias[c0 + 3];
+                    size_t t;
+                    for (t = 0; t < taps; t++) {
+                        const int8_t *v = pixels[t] + c0;
+                        const int8_t *wk = w + t * c + c0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+                        uint32_t wv = eg_nhwc_word(v), ww = eg_nhwc_word(wk);
+                        uint32_t v02 = eg_nhwc_sxtb16(wv), v13 = eg_nhwc_sxtb16_ror8(wv);
+                        uint32_t w02 = eg_nhwc_sxtb16(ww), w13 = eg_nhwc_sxtb16_ror8(ww);
+                        __asm__("smlabb %0, %1, %2, %0" : "+r"(a0) : "r"(v02), "r"(w02));
+                        __asm__("smlatt %0, %1, %2, %0" : "+r"(a2) : "r"(v02), "r"(w02));
+                        __asm__("smlabb %0, %1, %2, %0" : "+r"(a1) : "r"(v13), "r"(w13));
+                        __asm__("smlatt %0, %1, %2, %0" : "+r"(a3) : "r"(v13), "r"(w13));
+#else
+                        a0 += (int32_t)v[0] * (int32_t)wk[0];
+                        a1 += (int32_t)v[1] * (int32_t)wk[1];
+                        a2 += (int32_t)v[2] * (int32_t)wk[2];
+                        a3 += (int32_t)v[3] * (int32_t)wk[3];
+#endif
+                    }
+                    out[c0] = eg_nhwc_output(&q, a0, c0);
+                    out[c0 + 1] = eg_nhwc_output(&q, a1, c0 + 1);
+                    out[c0 + 2] = eg_nhwc_output(&q, a2, c0 + 2);
+                    out[c0 + 3] = eg_nhwc_output(&q, a3, c0 + 3);
+                }
+                for (; c0 < c; c0++) {
+                    int32_t a = bias[c0];
+                    size_t t;
+                    for (t = 0; t < taps; t++) {
+                        a += (int32_t)pixels[t][c0] * (int32_t)w[t * c + c0];
+                    }
+                    out[c0] = eg_nhwc_output(&q, a, c0);
+                }
+            }
+        }
+    }
 }
 
 /* eg_nhwc_conv_i8 with 4-bit weights (--quantize int4-weights). */

@@ -83,6 +83,50 @@ EG_KERNEL int32_t eg_quant_requantize_once(int32_t acc, int32_t multiplier, int3
     return eg_quant_clamp((int32_t)v, min, max);
 }
 
+/* eg_quant_requantize or eg_quant_requantize_once in one 64-bit multiply-add, for a shift in
+ * -22..-2: with e = -shift, acc * multiplier + rounding_base + (2 * zero_point + 1) * 2^(30+e),
+ * plus negative_rounding when acc is negative, divided by 2^(31+e) as the high 32 bits shifted
+ * right by e - 1, and clamped (see the Rust kernel for why this is the two-step value). */
+EG_KERNEL int32_t eg_quant_requantize_rounded(int32_t acc, int32_t multiplier, int32_t shift,
+                                              int32_t zero_point, int64_t rounding_base,
+                                              int64_t negative_rounding, int32_t min,
+                                              int32_t max) {
+    int32_t r;
+#if defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_7M__)
+    /* The rounding term's high word is one shift (its low word is the base's); then two
+     * 32 x 32 + 64 multiply-adds (SMLAL), the second adding negative_rounding (0, -1 or -2^31)
+     * when acc is negative. */
+    uint32_t lo = (uint32_t)rounding_base;
+    int32_t hi = (int32_t)(rounding_base >> 32) + (int32_t)((uint32_t)(2 * zero_point + 1)
+                                                           << (-shift - 2));
+    __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(acc), "r"(multiplier));
+    if (negative_rounding != 0) {
+        __asm__("smlal %0, %1, %2, %3"
+                : "+r"(lo), "+r"(hi)
+                : "r"((uint32_t)acc >> 31), "r"((int32_t)negative_rounding));
+    }
+    r = hi >> (-shift - 1);
+#else
+    int64_t v = rounding_base + (int64_t)((uint64_t)(int64_t)(2 * zero_point + 1) << (30 - shift));
+    v += (int64_t)acc * multiplier + (int64_t)((uint32_t)acc >> 31) * negative_rounding;
+    r = (int32_t)(v >> 32) >> (-shift - 1);
+#endif
+#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+    /* An int8 range: saturate in one instruction (SSAT), then narrow by the activation. */
+    if (min >= -128 && max <= 127) {
+        __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(r));
+        if (min > -128) {
+            r = r < min ? min : r;
+        }
+        if (max < 127) {
+            r = r > max ? max : r;
+        }
+        return r;
+    }
+#endif
+    return eg_quant_clamp(r, min, max);
+}
+
 /* x rounded to the nearest integer, ties away from zero, saturated to int32. The fraction
  * x - trunc(x) is exact in double precision, so comparing it with one half decides exactly. */
 EG_KERNEL int32_t eg_quant_round_half_away(double x) {
