@@ -35,49 +35,23 @@ EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_binary_op(int kind) {
     return op;
 }
 
-EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Add(void) {
-    return eg_elementwise_binary_op(EG_BINARY_ADD);
-}
+/* The constructor of a variant of BinaryOp. */
+#define EG_ELEMENTWISE_BINARY_OP_VARIANT(name, KIND)                                            \
+    EG_KERNEL eg_elementwise_BinaryOp name(void) {                                              \
+        return eg_elementwise_binary_op(KIND);                                                  \
+    }
 
-EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Sub(void) {
-    return eg_elementwise_binary_op(EG_BINARY_SUB);
-}
-
-EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Mul(void) {
-    return eg_elementwise_binary_op(EG_BINARY_MUL);
-}
-
-EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Div(void) {
-    return eg_elementwise_binary_op(EG_BINARY_DIV);
-}
-
-EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_PRelu(void) {
-    return eg_elementwise_binary_op(EG_BINARY_PRELU);
-}
-
-EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Pow(void) {
-    return eg_elementwise_binary_op(EG_BINARY_POW);
-}
-
-EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Max(void) {
-    return eg_elementwise_binary_op(EG_BINARY_MAX);
-}
-
-EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Min(void) {
-    return eg_elementwise_binary_op(EG_BINARY_MIN);
-}
-
-EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_And(void) {
-    return eg_elementwise_binary_op(EG_BINARY_AND);
-}
-
-EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Or(void) {
-    return eg_elementwise_binary_op(EG_BINARY_OR);
-}
-
-EG_KERNEL eg_elementwise_BinaryOp eg_elementwise_BinaryOp_Xor(void) {
-    return eg_elementwise_binary_op(EG_BINARY_XOR);
-}
+EG_ELEMENTWISE_BINARY_OP_VARIANT(eg_elementwise_BinaryOp_Add, EG_BINARY_ADD)
+EG_ELEMENTWISE_BINARY_OP_VARIANT(eg_elementwise_BinaryOp_Sub, EG_BINARY_SUB)
+EG_ELEMENTWISE_BINARY_OP_VARIANT(eg_elementwise_BinaryOp_Mul, EG_BINARY_MUL)
+EG_ELEMENTWISE_BINARY_OP_VARIANT(eg_elementwise_BinaryOp_Div, EG_BINARY_DIV)
+EG_ELEMENTWISE_BINARY_OP_VARIANT(eg_elementwise_BinaryOp_PRelu, EG_BINARY_PRELU)
+EG_ELEMENTWISE_BINARY_OP_VARIANT(eg_elementwise_BinaryOp_Pow, EG_BINARY_POW)
+EG_ELEMENTWISE_BINARY_OP_VARIANT(eg_elementwise_BinaryOp_Max, EG_BINARY_MAX)
+EG_ELEMENTWISE_BINARY_OP_VARIANT(eg_elementwise_BinaryOp_Min, EG_BINARY_MIN)
+EG_ELEMENTWISE_BINARY_OP_VARIANT(eg_elementwise_BinaryOp_And, EG_BINARY_AND)
+EG_ELEMENTWISE_BINARY_OP_VARIANT(eg_elementwise_BinaryOp_Or, EG_BINARY_OR)
+EG_ELEMENTWISE_BINARY_OP_VARIANT(eg_elementwise_BinaryOp_Xor, EG_BINARY_XOR)
 
 enum {
     EG_UNARY_RELU,
@@ -126,125 +100,51 @@ EG_KERNEL eg_elementwise_Unary eg_elementwise_unary_make(int kind, float a, floa
     return u;
 }
 
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Relu(void) {
-    return eg_elementwise_unary_make(EG_UNARY_RELU, 0.0f, 0.0f);
-}
+/* The constructors of Unary's variants: without parameters, with one and with two (named
+ * as the variant's fields are). */
+#define EG_ELEMENTWISE_UNARY_VARIANT(name, KIND)                                                \
+    EG_KERNEL eg_elementwise_Unary name(void) {                                                 \
+        return eg_elementwise_unary_make(KIND, 0.0f, 0.0f);                                     \
+    }
+#define EG_ELEMENTWISE_UNARY_VARIANT_1(name, KIND, A)                                           \
+    EG_KERNEL eg_elementwise_Unary name(float A) {                                              \
+        return eg_elementwise_unary_make(KIND, A, 0.0f);                                        \
+    }
+#define EG_ELEMENTWISE_UNARY_VARIANT_2(name, KIND, A, B)                                        \
+    EG_KERNEL eg_elementwise_Unary name(float A, float B) {                                     \
+        return eg_elementwise_unary_make(KIND, A, B);                                           \
+    }
 
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_LeakyRelu(float alpha) {
-    return eg_elementwise_unary_make(EG_UNARY_LEAKY_RELU, alpha, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Clip(float min, float max) {
-    return eg_elementwise_unary_make(EG_UNARY_CLIP, min, max);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Sigmoid(void) {
-    return eg_elementwise_unary_make(EG_UNARY_SIGMOID, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_HardSigmoid(float alpha, float beta) {
-    return eg_elementwise_unary_make(EG_UNARY_HARD_SIGMOID, alpha, beta);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_HardSwish(void) {
-    return eg_elementwise_unary_make(EG_UNARY_HARD_SWISH, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Tanh(void) {
-    return eg_elementwise_unary_make(EG_UNARY_TANH, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Abs(void) {
-    return eg_elementwise_unary_make(EG_UNARY_ABS, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Neg(void) {
-    return eg_elementwise_unary_make(EG_UNARY_NEG, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Sign(void) {
-    return eg_elementwise_unary_make(EG_UNARY_SIGN, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Sqrt(void) {
-    return eg_elementwise_unary_make(EG_UNARY_SQRT, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Exp(void) {
-    return eg_elementwise_unary_make(EG_UNARY_EXP, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Log(void) {
-    return eg_elementwise_unary_make(EG_UNARY_LOG, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Floor(void) {
-    return eg_elementwise_unary_make(EG_UNARY_FLOOR, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Ceil(void) {
-    return eg_elementwise_unary_make(EG_UNARY_CEIL, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Round(void) {
-    return eg_elementwise_unary_make(EG_UNARY_ROUND, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Reciprocal(void) {
-    return eg_elementwise_unary_make(EG_UNARY_RECIPROCAL, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Softplus(void) {
-    return eg_elementwise_unary_make(EG_UNARY_SOFTPLUS, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Softsign(void) {
-    return eg_elementwise_unary_make(EG_UNARY_SOFTSIGN, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Mish(void) {
-    return eg_elementwise_unary_make(EG_UNARY_MISH, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Elu(float alpha) {
-    return eg_elementwise_unary_make(EG_UNARY_ELU, alpha, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Celu(float alpha) {
-    return eg_elementwise_unary_make(EG_UNARY_CELU, alpha, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Selu(float alpha, float gamma) {
-    return eg_elementwise_unary_make(EG_UNARY_SELU, alpha, gamma);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Not(void) {
-    return eg_elementwise_unary_make(EG_UNARY_NOT, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Asin(void) {
-    return eg_elementwise_unary_make(EG_UNARY_ASIN, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Acos(void) {
-    return eg_elementwise_unary_make(EG_UNARY_ACOS, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Atan(void) {
-    return eg_elementwise_unary_make(EG_UNARY_ATAN, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Erf(void) {
-    return eg_elementwise_unary_make(EG_UNARY_ERF, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_Gelu(void) {
-    return eg_elementwise_unary_make(EG_UNARY_GELU, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_elementwise_Unary eg_elementwise_Unary_GeluTanh(void) {
-    return eg_elementwise_unary_make(EG_UNARY_GELU_TANH, 0.0f, 0.0f);
-}
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Relu, EG_UNARY_RELU)
+EG_ELEMENTWISE_UNARY_VARIANT_1(eg_elementwise_Unary_LeakyRelu, EG_UNARY_LEAKY_RELU, alpha)
+EG_ELEMENTWISE_UNARY_VARIANT_2(eg_elementwise_Unary_Clip, EG_UNARY_CLIP, min, max)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Sigmoid, EG_UNARY_SIGMOID)
+EG_ELEMENTWISE_UNARY_VARIANT_2(eg_elementwise_Unary_HardSigmoid, EG_UNARY_HARD_SIGMOID, alpha, beta)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_HardSwish, EG_UNARY_HARD_SWISH)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Tanh, EG_UNARY_TANH)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Abs, EG_UNARY_ABS)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Neg, EG_UNARY_NEG)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Sign, EG_UNARY_SIGN)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Sqrt, EG_UNARY_SQRT)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Exp, EG_UNARY_EXP)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Log, EG_UNARY_LOG)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Floor, EG_UNARY_FLOOR)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Ceil, EG_UNARY_CEIL)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Round, EG_UNARY_ROUND)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Reciprocal, EG_UNARY_RECIPROCAL)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Softplus, EG_UNARY_SOFTPLUS)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Softsign, EG_UNARY_SOFTSIGN)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Mish, EG_UNARY_MISH)
+EG_ELEMENTWISE_UNARY_VARIANT_1(eg_elementwise_Unary_Elu, EG_UNARY_ELU, alpha)
+EG_ELEMENTWISE_UNARY_VARIANT_1(eg_elementwise_Unary_Celu, EG_UNARY_CELU, alpha)
+EG_ELEMENTWISE_UNARY_VARIANT_2(eg_elementwise_Unary_Selu, EG_UNARY_SELU, alpha, gamma)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Not, EG_UNARY_NOT)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Asin, EG_UNARY_ASIN)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Acos, EG_UNARY_ACOS)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Atan, EG_UNARY_ATAN)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Erf, EG_UNARY_ERF)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_Gelu, EG_UNARY_GELU)
+EG_ELEMENTWISE_UNARY_VARIANT(eg_elementwise_Unary_GeluTanh, EG_UNARY_GELU_TANH)
 
 /* ---- float32 ---- */
 
@@ -551,6 +451,14 @@ EG_KERNEL uint8_t eg_elementwise_activate_bool(eg_activation_Activation act, uin
 
 /* ---- the kernels, one instance per element type ---- */
 
+/* The offset of the row (i0, i1, i2, i3, i4) of a broadcast operand with these strides (the
+ * kernels below run along the last of six axes; a row is all of it). */
+EG_KERNEL size_t eg_elementwise_row_at(const size_t *strides, size_t i0, size_t i1, size_t i2,
+                                       size_t i3, size_t i4) {
+    return i0 * strides[0] + i1 * strides[1] + i2 * strides[2] + i3 * strides[3] +
+           i4 * strides[4];
+}
+
 /* A broadcast binary op: `shape` is the output's iteration space (leading axes padded with
  * 1), strides in elements. */
 typedef struct {
@@ -571,12 +479,8 @@ typedef struct {
                 for (i2 = 0; i2 < p.shape[2]; i2++) {                                           \
                     for (i3 = 0; i3 < p.shape[3]; i3++) {                                       \
                         for (i4 = 0; i4 < p.shape[4]; i4++) {                                   \
-                            size_t ao = i0 * p.a_strides[0] + i1 * p.a_strides[1] +             \
-                                        i2 * p.a_strides[2] + i3 * p.a_strides[3] +             \
-                                        i4 * p.a_strides[4];                                    \
-                            size_t bo = i0 * p.b_strides[0] + i1 * p.b_strides[1] +             \
-                                        i2 * p.b_strides[2] + i3 * p.b_strides[3] +             \
-                                        i4 * p.b_strides[4];                                    \
+                            size_t ao = eg_elementwise_row_at(p.a_strides, i0, i1, i2, i3, i4); \
+                            size_t bo = eg_elementwise_row_at(p.b_strides, i0, i1, i2, i3, i4); \
                             for (i = 0; i < n; i++) {                                           \
                                 y[out + i] = ACTIVATE(p.activation,                             \
                                                       OP(p.op, a[ao + i * sa], b[bo + i * sb])); \
@@ -601,9 +505,7 @@ typedef struct {
                 for (i2 = 0; i2 < p.shape[2]; i2++) {                                           \
                     for (i3 = 0; i3 < p.shape[3]; i3++) {                                       \
                         for (i4 = 0; i4 < p.shape[4]; i4++) {                                   \
-                            size_t bo = i0 * p.b_strides[0] + i1 * p.b_strides[1] +             \
-                                        i2 * p.b_strides[2] + i3 * p.b_strides[3] +             \
-                                        i4 * p.b_strides[4];                                    \
+                            size_t bo = eg_elementwise_row_at(p.b_strides, i0, i1, i2, i3, i4); \
                             for (i = 0; i < n; i++) {                                           \
                                 a[out + i] = ACTIVATE(p.activation,                             \
                                                       OP(p.op, a[out + i], b[bo + i * sb]));    \
@@ -728,41 +630,19 @@ typedef struct {
     int kind;
 } eg_elementwise_CompareOp;
 
+/* The constructor of a variant of CompareOp. */
+#define EG_ELEMENTWISE_COMPARE_OP_VARIANT(name, KIND)                                           \
+    EG_KERNEL eg_elementwise_CompareOp name(void) {                                             \
+        eg_elementwise_CompareOp op;                                                            \
+        op.kind = KIND;                                                                         \
+        return op;                                                                              \
+    }
 
-EG_KERNEL eg_elementwise_CompareOp eg_elementwise_CompareOp_Equal(void) {
-    eg_elementwise_CompareOp op;
-    op.kind = EG_COMPARE_EQUAL;
-    return op;
-}
-
-
-EG_KERNEL eg_elementwise_CompareOp eg_elementwise_CompareOp_Less(void) {
-    eg_elementwise_CompareOp op;
-    op.kind = EG_COMPARE_LESS;
-    return op;
-}
-
-
-EG_KERNEL eg_elementwise_CompareOp eg_elementwise_CompareOp_LessOrEqual(void) {
-    eg_elementwise_CompareOp op;
-    op.kind = EG_COMPARE_LESS_OR_EQUAL;
-    return op;
-}
-
-
-EG_KERNEL eg_elementwise_CompareOp eg_elementwise_CompareOp_Greater(void) {
-    eg_elementwise_CompareOp op;
-    op.kind = EG_COMPARE_GREATER;
-    return op;
-}
-
-
-EG_KERNEL eg_elementwise_CompareOp eg_elementwise_CompareOp_GreaterOrEqual(void) {
-    eg_elementwise_CompareOp op;
-    op.kind = EG_COMPARE_GREATER_OR_EQUAL;
-    return op;
-}
-
+EG_ELEMENTWISE_COMPARE_OP_VARIANT(eg_elementwise_CompareOp_Equal, EG_COMPARE_EQUAL)
+EG_ELEMENTWISE_COMPARE_OP_VARIANT(eg_elementwise_CompareOp_Less, EG_COMPARE_LESS)
+EG_ELEMENTWISE_COMPARE_OP_VARIANT(eg_elementwise_CompareOp_LessOrEqual, EG_COMPARE_LESS_OR_EQUAL)
+EG_ELEMENTWISE_COMPARE_OP_VARIANT(eg_elementwise_CompareOp_Greater, EG_COMPARE_GREATER)
+EG_ELEMENTWISE_COMPARE_OP_VARIANT(eg_elementwise_CompareOp_GreaterOrEqual, EG_COMPARE_GREATER_OR_EQUAL)
 
 /* A broadcast comparison (strides as in eg_elementwise_Binary). */
 typedef struct {
@@ -782,12 +662,8 @@ typedef struct {
                 for (i2 = 0; i2 < p.shape[2]; i2++) {                                           \
                     for (i3 = 0; i3 < p.shape[3]; i3++) {                                       \
                         for (i4 = 0; i4 < p.shape[4]; i4++) {                                   \
-                            size_t ao = i0 * p.a_strides[0] + i1 * p.a_strides[1] +             \
-                                        i2 * p.a_strides[2] + i3 * p.a_strides[3] +             \
-                                        i4 * p.a_strides[4];                                    \
-                            size_t bo = i0 * p.b_strides[0] + i1 * p.b_strides[1] +             \
-                                        i2 * p.b_strides[2] + i3 * p.b_strides[3] +             \
-                                        i4 * p.b_strides[4];                                    \
+                            size_t ao = eg_elementwise_row_at(p.a_strides, i0, i1, i2, i3, i4); \
+                            size_t bo = eg_elementwise_row_at(p.b_strides, i0, i1, i2, i3, i4); \
                             for (i = 0; i < n; i++) {                                           \
                                 T x = a[ao + i * sa], v = b[bo + i * sb];                       \
                                 int r;                                                          \
@@ -834,17 +710,10 @@ typedef struct {
                 for (i2 = 0; i2 < p.shape[2]; i2++) {                                           \
                     for (i3 = 0; i3 < p.shape[3]; i3++) {                                       \
                         for (i4 = 0; i4 < p.shape[4]; i4++) {                                   \
-                            size_t co = i0 * p.condition_strides[0] +                           \
-                                        i1 * p.condition_strides[1] +                           \
-                                        i2 * p.condition_strides[2] +                           \
-                                        i3 * p.condition_strides[3] +                           \
-                                        i4 * p.condition_strides[4];                            \
-                            size_t ao = i0 * p.a_strides[0] + i1 * p.a_strides[1] +             \
-                                        i2 * p.a_strides[2] + i3 * p.a_strides[3] +             \
-                                        i4 * p.a_strides[4];                                    \
-                            size_t bo = i0 * p.b_strides[0] + i1 * p.b_strides[1] +             \
-                                        i2 * p.b_strides[2] + i3 * p.b_strides[3] +             \
-                                        i4 * p.b_strides[4];                                    \
+                            size_t co =                                                         \
+                                eg_elementwise_row_at(p.condition_strides, i0, i1, i2, i3, i4); \
+                            size_t ao = eg_elementwise_row_at(p.a_strides, i0, i1, i2, i3, i4); \
+                            size_t bo = eg_elementwise_row_at(p.b_strides, i0, i1, i2, i3, i4); \
                             for (i = 0; i < n; i++) {                                           \
                                 y[out + i] = condition[co + i * p.condition_strides[5]]         \
                                                  ? a[ao + i * p.a_strides[5]]                   \
@@ -872,7 +741,6 @@ typedef struct {
         }                                                                                       \
         return (T)v;                                                                            \
     }
-
 
 EG_ELEMENTWISE_F64_TO(eg_elementwise_f64_to_i8, int8_t, INT8_MIN, INT8_MAX)
 EG_ELEMENTWISE_F64_TO(eg_elementwise_f64_to_u8, uint8_t, 0, UINT8_MAX)

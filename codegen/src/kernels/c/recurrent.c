@@ -17,17 +17,16 @@ EG_KERNEL eg_recurrent_Cell eg_recurrent_cell(int kind) {
     return c;
 }
 
-EG_KERNEL eg_recurrent_Cell eg_recurrent_Cell_Rnn(void) {
-    return eg_recurrent_cell(EG_RECURRENT_RNN);
-}
+/* The constructor of a variant without fields of a type that is its kind (Cell, Output), which
+ * MAKE builds. */
+#define EG_RECURRENT_VARIANT(name, TYPE, MAKE, KIND)                                            \
+    EG_KERNEL TYPE name(void) {                                                                 \
+        return MAKE(KIND);                                                                      \
+    }
 
-EG_KERNEL eg_recurrent_Cell eg_recurrent_Cell_Gru(void) {
-    return eg_recurrent_cell(EG_RECURRENT_GRU);
-}
-
-EG_KERNEL eg_recurrent_Cell eg_recurrent_Cell_Lstm(void) {
-    return eg_recurrent_cell(EG_RECURRENT_LSTM);
-}
+EG_RECURRENT_VARIANT(eg_recurrent_Cell_Rnn, eg_recurrent_Cell, eg_recurrent_cell, EG_RECURRENT_RNN)
+EG_RECURRENT_VARIANT(eg_recurrent_Cell_Gru, eg_recurrent_Cell, eg_recurrent_cell, EG_RECURRENT_GRU)
+EG_RECURRENT_VARIANT(eg_recurrent_Cell_Lstm, eg_recurrent_Cell, eg_recurrent_cell, EG_RECURRENT_LSTM)
 
 enum {
     EG_RECURRENT_RELU,
@@ -57,49 +56,32 @@ EG_KERNEL eg_recurrent_Activation eg_recurrent_activation(int kind, float alpha,
     return a;
 }
 
-EG_KERNEL eg_recurrent_Activation eg_recurrent_Activation_Relu(void) {
-    return eg_recurrent_activation(EG_RECURRENT_RELU, 0.0f, 0.0f);
-}
+/* The constructors of Activation's variants: without parameters, with alpha and with alpha
+ * and beta. */
+#define EG_RECURRENT_ACTIVATION_VARIANT(name, KIND)                                             \
+    EG_KERNEL eg_recurrent_Activation name(void) {                                              \
+        return eg_recurrent_activation(KIND, 0.0f, 0.0f);                                       \
+    }
+#define EG_RECURRENT_ACTIVATION_VARIANT_1(name, KIND, A)                                        \
+    EG_KERNEL eg_recurrent_Activation name(float A) {                                           \
+        return eg_recurrent_activation(KIND, A, 0.0f);                                          \
+    }
+#define EG_RECURRENT_ACTIVATION_VARIANT_2(name, KIND, A, B)                                     \
+    EG_KERNEL eg_recurrent_Activation name(float A, float B) {                                  \
+        return eg_recurrent_activation(KIND, A, B);                                             \
+    }
 
-EG_KERNEL eg_recurrent_Activation eg_recurrent_Activation_Tanh(void) {
-    return eg_recurrent_activation(EG_RECURRENT_TANH, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_recurrent_Activation eg_recurrent_Activation_Sigmoid(void) {
-    return eg_recurrent_activation(EG_RECURRENT_SIGMOID, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_recurrent_Activation eg_recurrent_Activation_Affine(float alpha, float beta) {
-    return eg_recurrent_activation(EG_RECURRENT_AFFINE, alpha, beta);
-}
-
-EG_KERNEL eg_recurrent_Activation eg_recurrent_Activation_LeakyRelu(float alpha) {
-    return eg_recurrent_activation(EG_RECURRENT_LEAKY_RELU, alpha, 0.0f);
-}
-
-EG_KERNEL eg_recurrent_Activation eg_recurrent_Activation_ThresholdedRelu(float alpha) {
-    return eg_recurrent_activation(EG_RECURRENT_THRESHOLDED_RELU, alpha, 0.0f);
-}
-
-EG_KERNEL eg_recurrent_Activation eg_recurrent_Activation_ScaledTanh(float alpha, float beta) {
-    return eg_recurrent_activation(EG_RECURRENT_SCALED_TANH, alpha, beta);
-}
-
-EG_KERNEL eg_recurrent_Activation eg_recurrent_Activation_HardSigmoid(float alpha, float beta) {
-    return eg_recurrent_activation(EG_RECURRENT_HARD_SIGMOID, alpha, beta);
-}
-
-EG_KERNEL eg_recurrent_Activation eg_recurrent_Activation_Elu(float alpha) {
-    return eg_recurrent_activation(EG_RECURRENT_ELU, alpha, 0.0f);
-}
-
-EG_KERNEL eg_recurrent_Activation eg_recurrent_Activation_Softsign(void) {
-    return eg_recurrent_activation(EG_RECURRENT_SOFTSIGN, 0.0f, 0.0f);
-}
-
-EG_KERNEL eg_recurrent_Activation eg_recurrent_Activation_Softplus(void) {
-    return eg_recurrent_activation(EG_RECURRENT_SOFTPLUS, 0.0f, 0.0f);
-}
+EG_RECURRENT_ACTIVATION_VARIANT(eg_recurrent_Activation_Relu, EG_RECURRENT_RELU)
+EG_RECURRENT_ACTIVATION_VARIANT(eg_recurrent_Activation_Tanh, EG_RECURRENT_TANH)
+EG_RECURRENT_ACTIVATION_VARIANT(eg_recurrent_Activation_Sigmoid, EG_RECURRENT_SIGMOID)
+EG_RECURRENT_ACTIVATION_VARIANT_2(eg_recurrent_Activation_Affine, EG_RECURRENT_AFFINE, alpha, beta)
+EG_RECURRENT_ACTIVATION_VARIANT_1(eg_recurrent_Activation_LeakyRelu, EG_RECURRENT_LEAKY_RELU, alpha)
+EG_RECURRENT_ACTIVATION_VARIANT_1(eg_recurrent_Activation_ThresholdedRelu, EG_RECURRENT_THRESHOLDED_RELU, alpha)
+EG_RECURRENT_ACTIVATION_VARIANT_2(eg_recurrent_Activation_ScaledTanh, EG_RECURRENT_SCALED_TANH, alpha, beta)
+EG_RECURRENT_ACTIVATION_VARIANT_2(eg_recurrent_Activation_HardSigmoid, EG_RECURRENT_HARD_SIGMOID, alpha, beta)
+EG_RECURRENT_ACTIVATION_VARIANT_1(eg_recurrent_Activation_Elu, EG_RECURRENT_ELU, alpha)
+EG_RECURRENT_ACTIVATION_VARIANT(eg_recurrent_Activation_Softsign, EG_RECURRENT_SOFTSIGN)
+EG_RECURRENT_ACTIVATION_VARIANT(eg_recurrent_Activation_Softplus, EG_RECURRENT_SOFTPLUS)
 
 EG_KERNEL float eg_recurrent_apply(eg_recurrent_Activation a, float x) {
     float v;
@@ -143,17 +125,9 @@ EG_KERNEL eg_recurrent_Output eg_recurrent_output(int kind) {
     return o;
 }
 
-EG_KERNEL eg_recurrent_Output eg_recurrent_Output_Y(void) {
-    return eg_recurrent_output(EG_RECURRENT_Y);
-}
-
-EG_KERNEL eg_recurrent_Output eg_recurrent_Output_LastH(void) {
-    return eg_recurrent_output(EG_RECURRENT_LAST_H);
-}
-
-EG_KERNEL eg_recurrent_Output eg_recurrent_Output_LastC(void) {
-    return eg_recurrent_output(EG_RECURRENT_LAST_C);
-}
+EG_RECURRENT_VARIANT(eg_recurrent_Output_Y, eg_recurrent_Output, eg_recurrent_output, EG_RECURRENT_Y)
+EG_RECURRENT_VARIANT(eg_recurrent_Output_LastH, eg_recurrent_Output, eg_recurrent_output, EG_RECURRENT_LAST_H)
+EG_RECURRENT_VARIANT(eg_recurrent_Output_LastC, eg_recurrent_Output, eg_recurrent_output, EG_RECURRENT_LAST_C)
 
 typedef struct {
     eg_recurrent_Cell cell;
