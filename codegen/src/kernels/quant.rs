@@ -95,13 +95,23 @@ pub fn requantize(
     min: i32,
     max: i32,
 ) -> i32 {
-    let scaled = multiply_by_quantized_multiplier(acc, multiplier, shift) + zero_point;
-    if scaled < min {
+    clamp_between(
+        multiply_by_quantized_multiplier(acc, multiplier, shift) + zero_point,
+        min,
+        max,
+    )
+}
+
+/// `v` clamped to `[min, max]` (`min` wins should the range be empty, where `Ord::clamp` would
+/// panic).
+#[inline(always)]
+pub fn clamp_between(v: i32, min: i32, max: i32) -> i32 {
+    if v < min {
         min
-    } else if scaled > max {
+    } else if v > max {
         max
     } else {
-        scaled
+        v
     }
 }
 
@@ -137,14 +147,7 @@ pub fn requantize_rounded(
     let v = acc as i64 * multiplier as i64
         + rounding
         + ((acc >> 31) as i64 & negative_rounding);
-    let scaled = ((v >> 32) as i32) >> !shift;
-    if scaled < min {
-        min
-    } else if scaled > max {
-        max
-    } else {
-        scaled
-    }
+    clamp_between(((v >> 32) as i32) >> !shift, min, max)
 }
 
 /// `x` rounded to the nearest integer, ties away from zero (C's `round`), saturated to `i32`.

@@ -514,11 +514,33 @@ impl Lowering<'_> {
             multipliers.truncate(1);
             shifts.truncate(1);
         }
+        // No rounding base, and ties away from zero.
+        Some(self.conv_quant(
+            (multipliers, shifts),
+            "Requantization multipliers (Q31), one per output channel or one for all, checked \
+             to give the double-precision rescaling's bytes.",
+            zx,
+            (zy, min, max),
+            true,
+            Some((0, -1)),
+        ))
+    }
+
+    /// An `nhwc::ConvQuant` literal, its multipliers (described by `what`) and shifts stored as
+    /// static data, with [`quant::requantize_roundings`]'s terms when `one_multiply` has them.
+    fn conv_quant(
+        &mut self,
+        (multipliers, shifts): (Vec<i32>, Vec<i32>),
+        what: &str,
+        zx: i32,
+        (zy, min, max): (i32, i32, i32),
+        single_rounding: bool,
+        one_multiply: Option<(i64, i64)>,
+    ) -> Struct {
         let count = multipliers.len();
         let m = self.derived(
             "MULTIPLIERS",
-            "Requantization multipliers (Q31), one per output channel or one for all, checked \
-             to give the double-precision rescaling's bytes.",
+            what,
             vec![count],
             TensorData::I32(multipliers),
         );
@@ -528,7 +550,8 @@ impl Lowering<'_> {
             vec![count],
             TensorData::I32(shifts),
         );
-        Some(Struct::new(
+        let (rounding_base, negative_rounding) = one_multiply.unwrap_or_default();
+        Struct::new(
             "nhwc::ConvQuant",
             vec![
                 ("input_zero_point", isize_(zx)),
@@ -537,13 +560,15 @@ impl Lowering<'_> {
                 ("output_zero_point", isize_(zy)),
                 ("output_min", isize_(min)),
                 ("output_max", isize_(max)),
-                ("single_rounding", Value::Bool(true)),
-                ("one_multiply", Value::Bool(true)),
-                ("rounding_base", Value::Isize(0)),
-                // Ties away from zero.
-                ("negative_rounding", Value::Isize(-1)),
+                ("single_rounding", Value::Bool(single_rounding)),
+                ("one_multiply", Value::Bool(one_multiply.is_some())),
+                ("rounding_base", Value::Isize(rounding_base as isize)),
+                (
+                    "negative_rounding",
+                    Value::Isize(negative_rounding as isize),
+                ),
             ],
-        ))
+        )
     }
 
     pub(super) fn conv_channels_last(&mut self, a: &ConvAttrs) -> R<()> {
@@ -595,40 +620,15 @@ impl Lowering<'_> {
             let single_rounding = self.graph.rounding == Rounding::Single;
             let one_multiply =
                 quant::requantize_roundings(&multipliers, &shifts, zy, single_rounding);
-            let (rounding_base, negative_rounding) = one_multiply.unwrap_or_default();
-            let m = self.derived(
-                "MULTIPLIERS",
+            let q = self.conv_quant(
+                (multipliers, shifts),
                 "Per-channel requantization multipliers (Q31).",
-                vec![c_out],
-                TensorData::I32(multipliers),
+                zx,
+                (zy, min, max),
+                single_rounding,
+                one_multiply,
             );
-            let s = self.derived(
-                "SHIFTS",
-                "Per-channel requantization shifts.",
-                vec![c_out],
-                TensorData::I32(shifts),
-            );
-            body.push(Stmt::Let(
-                "q".into(),
-                Struct::new(
-                    "nhwc::ConvQuant",
-                    vec![
-                        ("input_zero_point", isize_(zx)),
-                        ("multipliers", Value::StaticRef(m)),
-                        ("shifts", Value::StaticRef(s)),
-                        ("output_zero_point", isize_(zy)),
-                        ("output_min", isize_(min)),
-                        ("output_max", isize_(max)),
-                        ("single_rounding", Value::Bool(single_rounding)),
-                        ("one_multiply", Value::Bool(one_multiply.is_some())),
-                        ("rounding_base", Value::Isize(rounding_base as isize)),
-                        (
-                            "negative_rounding",
-                            Value::Isize(negative_rounding as isize),
-                        ),
-                    ],
-                ),
-            ));
+            body.push(Stmt::Let("q".into(), q));
             detail.push_str(&format!(", int8{}", w.detail()));
             let c_in = self.input_shape(0)[3];
             // Plain weights: the input zero point folded into the bias, so that the kernels'
@@ -804,6 +804,21 @@ impl Lowering<'_> {
         } else {
             Arg::Empty
         };
+        let p = Struct::new(
+            "int8::FullyConnectedI8",
+            vec![
+                ("m", usize_(m)),
+                ("k", usize_(k)),
+                ("n", usize_(n)),
+                ("input_scale", Value::F32(sx)),
+                ("output_scale", Value::F32(sy)),
+                ("input_zero_point", isize_(zx)),
+                ("weight_zero_point", isize_(weight_zero_point)),
+                ("output_zero_point", isize_(zy)),
+                ("output_min", isize_(min)),
+                ("output_max", isize_(max)),
+            ],
+        );
         // Plain weights of zero point 0: the input zero point folded into the bias, and the
         // requantization in integers where it gives the double-precision bytes.
         if weight_zero_point == 0
@@ -828,23 +843,8 @@ impl Lowering<'_> {
                 unrolled: false,
                 macs_executed: (m * n * k) as u64,
             });
-            let p = Struct::new(
-                "int8::FullyConnectedI8",
-                vec![
-                    ("m", usize_(m)),
-                    ("k", usize_(k)),
-                    ("n", usize_(n)),
-                    ("input_scale", Value::F32(sx)),
-                    ("output_scale", Value::F32(sy)),
-                    ("input_zero_point", isize_(zx)),
-                    ("weight_zero_point", isize_(0)),
-                    ("output_zero_point", isize_(zy)),
-                    ("output_min", isize_(min)),
-                    ("output_max", isize_(max)),
-                ],
-            );
             let body = vec![
-                Stmt::Let("p".into(), p),
+                Stmt::Let("p".into(), p.clone()),
                 Stmt::Let("q".into(), q),
                 Stmt::Call(
                     "int8::fully_connected_folded".into(),
@@ -883,21 +883,6 @@ impl Lowering<'_> {
             },
             vec![weight_scales.len()],
             TensorData::F32(weight_scales),
-        );
-        let p = Struct::new(
-            "int8::FullyConnectedI8",
-            vec![
-                ("m", usize_(m)),
-                ("k", usize_(k)),
-                ("n", usize_(n)),
-                ("input_scale", Value::F32(sx)),
-                ("output_scale", Value::F32(sy)),
-                ("input_zero_point", isize_(zx)),
-                ("weight_zero_point", isize_(weight_zero_point)),
-                ("output_zero_point", isize_(zy)),
-                ("output_min", isize_(min)),
-                ("output_max", isize_(max)),
-            ],
         );
         if let Some(dot) = unrolled {
             let detail = format!(
