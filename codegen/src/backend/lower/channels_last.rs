@@ -402,73 +402,82 @@ impl Lowering<'_> {
         ))
     }
 
-    /// The bias of [`nhwc::conv_i8_folded`](crate::kernels::nhwc::conv_i8_folded): `bias[oc] −
-    /// z_x · Σ w[oc]`, from the plain int8 weights `weights` (`[c_out, …]`) and the constant
-    /// `bias` (a static, or absent). The bias static this layer made is rewritten in place (and
-    /// no longer shared by tensor); otherwise a new one is made. `None` when the weights or the
-    /// bias are not constants of that shape, or a sum does not fit in `i32`.
-    fn folded_bias(
-        &mut self,
+    /// The bias of the kernels with the input zero point folded in
+    /// ([`nhwc::conv_i8_folded`](crate::kernels::nhwc::conv_i8_folded) and its kin): `bias[oc]
+    /// − z_x · Σ w[oc]`, from the plain int8 weights `weights` (`[c_out, …]`) and the constant
+    /// `bias` (a static, or absent). `None` when the weights or the bias are not constants of
+    /// that shape, or a sum does not fit in `i32`.
+    fn folded_bias_values(
+        &self,
         weights: &str,
         bias: &Arg,
         zx: i32,
         c_out: usize,
-    ) -> Option<String> {
-        let find = |name: &str| self.statics.data.iter().position(|s| s.name == name);
-        let TensorData::I8(w) = &self.statics.data[find(weights)?].data else {
+    ) -> Option<Vec<i32>> {
+        let find = |name: &str| self.statics.data.iter().find(|s| s.name == name);
+        let TensorData::I8(w) = &find(weights)?.data else {
             return None;
         };
         if c_out == 0 || w.len() % c_out != 0 {
             return None;
         }
-        let per = w.len() / c_out;
-        let own_bias = match bias {
-            Arg::Empty => None,
-            Arg::Static(name) => Some(find(name)?),
-            _ => return None,
-        };
-        let old: Vec<i32> = match own_bias {
-            None => vec![0; c_out],
-            Some(i) => match &self.statics.data[i].data {
+        let old: Vec<i32> = match bias {
+            Arg::Empty => vec![0; c_out],
+            Arg::Static(name) => match &find(name)?.data {
                 TensorData::I32(b) if b.len() == c_out => b.clone(),
                 _ => return None,
             },
+            _ => return None,
         };
-        let folded = old
-            .iter()
-            .zip(w.chunks(per))
+        old.iter()
+            .zip(w.chunks(w.len() / c_out))
             .map(|(&b, row)| {
                 let sum: i64 = row.iter().map(|&v| v as i64).sum();
                 i32::try_from(b as i64 - zx as i64 * sum).ok()
             })
-            .collect::<Option<Vec<i32>>>()?;
+            .collect()
+    }
+
+    /// Stores [`Self::folded_bias_values`]: the bias static this layer made is rewritten in
+    /// place (and no longer shared by tensor); otherwise a new one is made.
+    fn store_folded_bias(&mut self, bias: &Arg, folded: Vec<i32>) -> String {
         let doc =
             "The bias with the input zero point's share folded in (bias − z_x · Σ w).";
-        match own_bias {
-            Some(i) if self.statics.data[i].node == Some(self.index) => {
+        let own = match bias {
+            Arg::Static(name) => self
+                .statics
+                .data
+                .iter()
+                .position(|s| s.name == *name && s.node == Some(self.index)),
+            _ => None,
+        };
+        match own {
+            Some(i) => {
                 let s = &mut self.statics.data[i];
                 s.data = TensorData::I32(folded);
                 s.doc = format!("{} {doc}", s.doc);
                 let t = self.node.inputs[2];
                 self.statics.by_tensor.retain(|(id, _)| *id != t);
-                Some(s.name.clone())
+                s.name.clone()
             }
-            _ => {
-                Some(self.derived("BIAS_FOLDED", doc, vec![c_out], TensorData::I32(folded)))
+            None => {
+                let n = folded.len();
+                self.derived("BIAS_FOLDED", doc, vec![n], TensorData::I32(folded))
             }
         }
     }
 
     /// The integer requantization of an int8 fully connected layer with plain weights `weights`
-    /// (`[n, k]`, zero point 0) and constant `bias`, as an `nhwc::ConvQuant` for
+    /// (`[n, k]`, zero point 0) and the folded bias `folded` ([`Self::folded_bias_values`]),
+    /// as an `nhwc::ConvQuant` for
     /// [`int8::fully_connected_folded`](crate::kernels::int8::fully_connected_folded): the
-    /// per-channel multipliers, shifts and rounding terms that give TFLite's double-precision
-    /// `round(acc · scale)` on every accumulator the layer can reach
-    /// ([`quant::fully_connected_multipliers`]). `None` when there are none such.
+    /// multipliers and shifts that give TFLite's double-precision `round(acc · scale)` on every
+    /// accumulator the layer can reach ([`quant::fully_connected_multipliers`]). `None` when
+    /// there are none such.
     fn fully_connected_quant(
         &mut self,
         weights: &str,
-        bias: &Arg,
+        folded: &[i32],
         (sx, zx): (f32, i32),
         wq: &Quantization,
         (sy, zy, min, max): (f32, i32, i32, i32),
@@ -478,23 +487,15 @@ impl Lowering<'_> {
         let TensorData::I8(w) = &find(weights)?.data else {
             return None;
         };
-        if n == 0 || w.len() % n != 0 {
+        if n == 0 || w.len() % n != 0 || folded.len() != n {
             return None;
         }
-        let bias: Vec<i64> = match bias {
-            Arg::Empty => vec![0; n],
-            Arg::Static(name) => match &find(name)?.data {
-                TensorData::I32(b) if b.len() == n => b.iter().map(|&v| v as i64).collect(),
-                _ => return None,
-            },
-            _ => return None,
-        };
-        // The accumulator `bias − z_x · Σ w + Σ x · w` over int8 inputs `x`.
+        // The accumulator, the folded bias plus `Σ x · w` over int8 inputs `x`.
         let ranges: Vec<(i64, i64)> = w
             .chunks(w.len() / n)
-            .zip(&bias)
-            .map(|(row, &b)| {
-                let folded = b - zx as i64 * row.iter().map(|&v| v as i64).sum::<i64>();
+            .zip(folded)
+            .map(|(row, &folded)| {
+                let folded = folded as i64;
                 let low: i64 = row
                     .iter()
                     .map(|&v| (v as i64 * -128).min(v as i64 * 127))
@@ -640,9 +641,11 @@ impl Lowering<'_> {
             let depthwise =
                 a.group == c_in && c_out == c_in && c_in > 1 && taps <= DEPTHWISE_MAX_TAPS;
             let folded = match &w {
-                Int8Weights::Plain(Arg::Static(name)) if depthwise || a.group == 1 => self
-                    .folded_bias(name, &bias, zx, c_out)
-                    .map(|bias| (name.clone(), bias)),
+                Int8Weights::Plain(Arg::Static(name)) if depthwise || a.group == 1 => {
+                    let values = self.folded_bias_values(name, &bias, zx, c_out);
+                    values
+                        .map(|values| (name.clone(), self.store_folded_bias(&bias, values)))
+                }
                 _ => None,
             };
             let (kernel, weight_args, bias) = match (w, folded) {
@@ -824,18 +827,17 @@ impl Lowering<'_> {
         if weight_zero_point == 0
             && sparse.is_none()
             && let Some(Int8Weights::Plain(Arg::Static(name))) = &w
+            && let Some(values) = self.folded_bias_values(name, &bias, zx, n)
             && let Some(q) = self.fully_connected_quant(
                 name,
-                &bias,
+                &values,
                 (sx, zx),
                 &wq,
                 (sy, zy, min, max),
                 n,
             )
         {
-            let folded = self
-                .folded_bias(name, &bias, zx, n)
-                .ok_or("the fully connected layer's bias could not be folded")?;
+            let folded = self.store_folded_bias(&bias, values);
             self.layer_weights = Some(LayerWeights {
                 node: self.index,
                 format: WeightFormat::Dense,

@@ -264,17 +264,15 @@ EG_KERNEL void eg_nhwc_conv_i8_folded(eg_nhwc_Window p, eg_nhwc_ConvQuant q, con
                 if (patched) {
                     eg_nhwc_dot_2x2(acc, patches, patches + EG_NHWC_PATCH_MAX,
                                     w + oc * per_channel, w + oc1 * per_channel, per_channel);
-                    ky = p.k_h;
                 } else {
-                    ky = 0;
-                }
-                for (; ky < p.k_h; ky++) {
-                    for (kx = 0; kx < p.k_w; kx++) {
-                        size_t tap = (ky * p.k_w + kx) * c_in;
-                        eg_nhwc_dot_2x2(
-                            acc, eg_nhwc_tap_pixel(&p, image, zero_pixel, oy, ox, ky, kx),
-                            eg_nhwc_tap_pixel(&p, image, zero_pixel, oy1, ox1, ky, kx),
-                            w + oc * per_channel + tap, w + oc1 * per_channel + tap, c_in);
+                    for (ky = 0; ky < p.k_h; ky++) {
+                        for (kx = 0; kx < p.k_w; kx++) {
+                            size_t tap = (ky * p.k_w + kx) * c_in;
+                            eg_nhwc_dot_2x2(
+                                acc, eg_nhwc_tap_pixel(&p, image, zero_pixel, oy, ox, ky, kx),
+                                eg_nhwc_tap_pixel(&p, image, zero_pixel, oy1, ox1, ky, kx),
+                                w + oc * per_channel + tap, w + oc1 * per_channel + tap, c_in);
+                        }
                     }
                 }
                 out[first * c_out + oc] = eg_nhwc_output(&q, acc[0], oc);
