@@ -77,8 +77,13 @@ struct Case {
     expected: Vec<i8>,
 }
 
-/// Random convolution geometry (depthwise, grouped or plain) with requantization parameters.
-fn conv_case(rng: &mut Rng) -> (nhwc::Window, Vec<i32>, Vec<i32>, i32, i32, bool) {
+/// Random convolution geometry (depthwise, grouped or plain) with requantization parameters;
+/// with `pointwise`, a 1 × 1 kernel of one group, stride 1 and no padding, so that output pixel
+/// `i` reads input pixel `i`.
+fn conv_case(
+    rng: &mut Rng,
+    pointwise: bool,
+) -> (nhwc::Window, Vec<i32>, Vec<i32>, i32, i32, bool) {
     let (h, w) = (1 + rng.below(6), 1 + rng.below(6));
     let (k_h, k_w) = (1 + rng.below(3), 1 + rng.below(3));
     let (dilation_h, dilation_w) = (1 + rng.below(2), 1 + rng.below(2));
@@ -88,9 +93,22 @@ fn conv_case(rng: &mut Rng) -> (nhwc::Window, Vec<i32>, Vec<i32>, i32, i32, bool
         0 => (1 + rng.below(6), 1, 1 + rng.below(2)),
         1 => (1 + rng.below(3), 1 + rng.below(3), 1 + rng.below(3)),
         2 => (1, 1 + rng.below(7), 1 + rng.below(7)),
-        // More weights per output channel than conv_i8_folded copies into patches.
+        // Wider input pixels.
         _ => (1, 29 + rng.below(6), 1 + rng.below(3)),
     };
+    // Input channels of every count up to 40: bitmask rows that end inside a byte, and runs
+    // that cross rows or need fillers.
+    let ((k_h, k_w), (stride_h, stride_w), (pad_top, pad_left), (groups, cin_g)) =
+        if pointwise {
+            ((1, 1), (1, 1), (0, 0), (1, 1 + rng.below(40)))
+        } else {
+            (
+                (k_h, k_w),
+                (stride_h, stride_w),
+                (pad_top, pad_left),
+                (groups, cin_g),
+            )
+        };
     let span_h = (k_h - 1) * dilation_h + 1;
     let span_w = (k_w - 1) * dilation_w + 1;
     let (h_in, w_in) = (h.max(span_h), w.max(span_w));
@@ -126,8 +144,8 @@ fn conv_case(rng: &mut Rng) -> (nhwc::Window, Vec<i32>, Vec<i32>, i32, i32, bool
     (p, multipliers, shifts, zx, zy, rng.coin())
 }
 
-fn conv_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
-    let (p, multipliers, shifts, zx, zy, single_rounding) = conv_case(rng);
+fn conv_cases(rng: &mut Rng, index: usize, pointwise: bool) -> Vec<Case> {
+    let (p, multipliers, shifts, zx, zy, single_rounding) = conv_case(rng, pointwise);
     // The one-multiply requantization where it applies, half the time.
     let rounded = if rng.coin() {
         edgegen::quant::requantize_roundings(&multipliers, &shifts, zy, single_rounding)
@@ -272,6 +290,64 @@ fn conv_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
             y_len,
             expected: sparse,
         });
+
+        // A pointwise layer whose output pixel i reads input pixel i, through the sparse
+        // pointwise kernel with the input zero point folded into the bias.
+        let identity = p.k_h == 1
+            && p.k_w == 1
+            && p.stride_h == 1
+            && p.stride_w == 1
+            && p.pad_top == 0
+            && p.pad_left == 0
+            && p.groups == 1
+            && (p.h_in, p.w_in) == (p.h_out, p.w_out);
+        if identity {
+            let mut pointwise = vec![0i8; y_len];
+            let kernel = if format == WeightFormat::Runs {
+                sparse_conv::pointwise_i8_runs(
+                    p,
+                    q,
+                    &x,
+                    &values,
+                    &encoded.index,
+                    &folded,
+                    &mut pointwise,
+                );
+                "eg_sparse_conv_pointwise_i8_runs"
+            } else {
+                sparse_conv::pointwise_i8_bitmask(
+                    p,
+                    q,
+                    &x,
+                    &values,
+                    &encoded.index,
+                    &folded,
+                    &mut pointwise,
+                );
+                "eg_sparse_conv_pointwise_i8_bitmask"
+            };
+            assert_eq!(
+                pointwise, expected,
+                "the Rust sparse pointwise kernel differs from the dense one"
+            );
+            let mut body = common.clone();
+            c_array(&mut body, "int8_t", "values", &values);
+            c_array(&mut body, "uint8_t", "index", &encoded.index);
+            let _ = writeln!(
+                body,
+                "{kernel}(p, q, x, {}, values, {}, index, {}, folded, {}, y, {y_len});",
+                x.len(),
+                values.len(),
+                encoded.index.len(),
+                folded.len()
+            );
+            cases.push(Case {
+                name: format!("{kernel} #{index} {p:?}"),
+                body,
+                y_len,
+                expected: pointwise,
+            });
+        }
     }
 
     // A depthwise layer (one output per channel) through the depthwise kernel, its weights
@@ -305,30 +381,51 @@ fn conv_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
         });
     }
 
-    // A one-group layer through the kernel with the input zero point folded into the bias.
+    // A one-group layer through the kernel with the input zero point folded into the bias,
+    // with work space for the two input patches (when it has more than one tap) and without.
     if p.groups == 1 {
-        let mut folded_y = vec![0i8; y_len];
-        nhwc::conv_i8_folded(p, q, &x, &w, &folded, &zero_pixel, &mut folded_y);
-        assert_eq!(
-            folded_y, expected,
-            "the Rust conv_i8_folded kernel differs from conv_i8"
-        );
-        let mut body = common.clone();
-        c_array(&mut body, "int8_t", "w", &w);
-        let _ = writeln!(
-            body,
-            "eg_nhwc_conv_i8_folded(p, q, x, {}, w, {}, folded, {}, zero_pixel, {}, y, {y_len});",
-            x.len(),
-            w.len(),
-            folded.len(),
-            zero_pixel.len()
-        );
-        cases.push(Case {
-            name: format!("conv_i8_folded #{index} {p:?}"),
-            body,
-            y_len,
-            expected: folded_y,
-        });
+        let per_channel = p.k_h * p.k_w * p.c_in;
+        for patches_len in [2 * per_channel, 0] {
+            let mut folded_y = vec![0i8; y_len];
+            let mut patches = vec![0i8; patches_len];
+            nhwc::conv_i8_folded(
+                p,
+                q,
+                &x,
+                &w,
+                &folded,
+                &zero_pixel,
+                &mut patches,
+                &mut folded_y,
+            );
+            assert_eq!(
+                folded_y, expected,
+                "the Rust conv_i8_folded kernel differs from conv_i8 ({patches_len}-byte patches)"
+            );
+            let mut body = common.clone();
+            c_array(&mut body, "int8_t", "w", &w);
+            let patches = if patches_len == 0 {
+                "NULL, 0".to_string()
+            } else {
+                let _ = writeln!(body, "int8_t patches[{patches_len}];");
+                format!("patches, {patches_len}")
+            };
+            let _ = writeln!(
+                body,
+                "eg_nhwc_conv_i8_folded(p, q, x, {}, w, {}, folded, {}, zero_pixel, {}, {patches}, \
+                 y, {y_len});",
+                x.len(),
+                w.len(),
+                folded.len(),
+                zero_pixel.len()
+            );
+            cases.push(Case {
+                name: format!("conv_i8_folded #{index} {p:?} {patches_len}-byte patches"),
+                body,
+                y_len,
+                expected: folded_y,
+            });
+        }
     }
 
     // The same layer with weights shared among a codebook of 3 to 20 values.
@@ -541,8 +638,11 @@ fn int8_c_kernels_give_the_rust_kernels_bytes() {
     let mut rng = Rng(0x5eed_c0de_1234_5678);
     let mut cases = Vec::new();
     for i in 0..40 {
-        cases.extend(conv_cases(&mut rng, i));
+        cases.extend(conv_cases(&mut rng, i, false));
         cases.extend(dense_cases(&mut rng, i));
+    }
+    for i in 40..56 {
+        cases.extend(conv_cases(&mut rng, i, true));
     }
     let mut program = edgegen::backend::c::kernel_library(&["nhwc", "int8", "sparse_conv"]);
     program.push_str("\n#include <stdio.h>\n");

@@ -135,7 +135,9 @@ fn pruned_run(model: &str, prune: &[&str], int8: bool) -> (Graph, f64) {
     );
     let convolutions = report.layers.iter().any(|r| r.op == "Conv");
     assert!(
-        code.contains("sparse_conv::conv_i8_") || !(zeroes_weights && int8 && convolutions),
+        code.contains("sparse_conv::conv_i8_")
+            || code.contains("sparse_conv::pointwise_i8_")
+            || !(zeroes_weights && int8 && convolutions),
         "{what}: no call of a sparse convolution"
     );
     if settings.is_none() {

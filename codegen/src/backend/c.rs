@@ -371,6 +371,10 @@ fn check_program(graph: &Graph, program: &Program) -> Result<()> {
                     if let Err(what) = c_function(program, graph, step, f, args) {
                         missing.insert(what);
                     }
+                    // The emitter declares one work space per call.
+                    if args.iter().filter(|a| matches!(a, Arg::Scratch(_))).count() > 1 {
+                        missing.insert("a call with two work spaces".into());
+                    }
                     for a in args {
                         if let Arg::Value(v) = a {
                             missing_in_value(v, &mut missing);
@@ -901,7 +905,8 @@ impl Emitter<'_> {
                     c_value(&Value::Array(items.clone()))
                 ),
                 Arg::Value(v) => c_value(v),
-                Arg::Empty => "NULL, 0".into(),
+                Arg::Empty | Arg::Scratch(0) => "NULL, 0".into(),
+                Arg::Scratch(len) => format!("scratch, {len}"),
             }
         };
         for stmt in &step.body {
@@ -930,6 +935,13 @@ impl Emitter<'_> {
                 Stmt::Call(f, args) => {
                     let function = c_function(self.program, g, step, f, args)
                         .expect("checked by check_program");
+                    // The kernel's work space, on the layer's stack (one per call at most).
+                    if let Some(len) = args.iter().find_map(|a| match a {
+                        Arg::Scratch(len) if *len > 0 => Some(*len),
+                        _ => None,
+                    }) {
+                        let _ = writeln!(out, "    int8_t scratch[{len}];");
+                    }
                     let args: Vec<String> = args.iter().map(arg).collect();
                     out.push_str(&c_call(&function, &args));
                 }

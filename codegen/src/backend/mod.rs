@@ -237,6 +237,9 @@ pub enum Arg {
     Value(Value),
     /// An empty slice (an absent bias).
     Empty,
+    /// Work space of this many int8 bytes on the layer function's stack, for the kernel to
+    /// write and read during the call (`&mut [i8]`; none when 0).
+    Scratch(usize),
 }
 
 /// A constant value in a parameter struct.

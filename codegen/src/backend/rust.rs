@@ -642,6 +642,8 @@ impl Emitter<'_> {
             Arg::Local(name) => name.clone(),
             Arg::Value(v) => value(v),
             Arg::Empty => "&[]".to_string(),
+            Arg::Scratch(0) => "&mut []".to_string(),
+            Arg::Scratch(len) => format!("&mut [0i8; {len}]"),
         };
         for stmt in &step.body {
             match stmt {

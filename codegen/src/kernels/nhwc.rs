@@ -208,7 +208,14 @@ pub fn depthwise_i8(
 /// copies of `z_x`, whose products cancel the folded term there: the sums are [`conv_i8`]'s.
 /// The output pixels (in row-major order, across rows) and the output channels are taken two
 /// by two, so that each input and weight value loaded serves two products.
+///
+/// `patches` is work space from the caller (the layer function's stack, sized by the back end
+/// for this layer): when the kernel has more than one tap and `patches` holds two patches
+/// (`2 · k_h · k_w · c_in` bytes), the input patches of the two output pixels are copied there
+/// first (taps outside the image as `zero_pixel`), and each output channel is one dot product
+/// rather than one per tap. An empty `patches` takes the per-tap loop.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub fn conv_i8_folded(
     p: Window,
     q: ConvQuant,
@@ -216,17 +223,13 @@ pub fn conv_i8_folded(
     w: &[i8],
     bias: &[i32],
     zero_pixel: &[i8],
+    patches: &mut [i8],
     y: &mut [i8],
 ) {
-    const PATCH_MAX: usize = 256;
     let (c_in, c_out) = (p.c_in, p.c_out);
     let (plane, per_channel) = (p.h_out * p.w_out, p.k_h * p.k_w * c_in);
     let image_len = p.h_in * p.w_in * c_in;
-    // With more than one tap and at most `PATCH_MAX` weights per output channel, the input
-    // patches of the two output pixels are copied first (taps outside the image as
-    // `zero_pixel`), and each output channel is one dot product rather than one per tap.
-    let patched = p.k_h * p.k_w > 1 && per_channel <= PATCH_MAX;
-    let mut patches = [0i8; 2 * PATCH_MAX];
+    let patched = p.k_h * p.k_w > 1 && patches.len() >= 2 * per_channel;
     for n in 0..p.batch {
         let image = &x[n * image_len..][..image_len];
         let out = &mut y[n * plane * c_out..][..plane * c_out];
@@ -247,7 +250,7 @@ pub fn conv_i8_folded(
                     for kx in 0..p.k_w {
                         let tap = (ky * p.k_w + kx) * c_in;
                         patches[tap..][..c_in].copy_from_slice(pixel(oy, ox, ky, kx));
-                        patches[PATCH_MAX + tap..][..c_in]
+                        patches[per_channel + tap..][..c_in]
                             .copy_from_slice(pixel(oy1, ox1, ky, kx));
                     }
                 }
@@ -259,7 +262,7 @@ pub fn conv_i8_folded(
                     dot_2x2(
                         &mut acc,
                         &patches[..per_channel],
-                        &patches[PATCH_MAX..][..per_channel],
+                        &patches[per_channel..][..per_channel],
                         &w[oc * per_channel..][..per_channel],
                         &w[oc1 * per_channel..][..per_channel],
                     );

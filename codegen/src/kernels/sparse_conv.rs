@@ -238,6 +238,114 @@ pub fn conv_i8_bitmask(
     conv_i8_sparse(p, q, x, values, bias, y, walk);
 }
 
+/// The output pixels a sparse pointwise convolution takes at a time: each stored weight is
+/// found once for all of them.
+const POINTWISE_PIXELS: usize = 4;
+
+/// The loops of the sparse pointwise convolutions: output pixel `i` reads input pixel `i` (a
+/// 1 × 1 kernel, stride 1, no padding, one group), so the layer is a product of the `[pixels,
+/// c_in]` input with the sparse `[c_out, c_in]` weights. `bias` has the input zero point folded
+/// in (`bias − z_x · Σ w`), which leaves plain products of the stored weights with the inputs.
+/// The pixels go [`POINTWISE_PIXELS`] at a time (the last few one by one), so that `walk`
+/// decodes the weights once per group rather than once per pixel.
+#[inline(always)]
+fn pointwise_i8_sparse(
+    p: Window,
+    q: ConvQuant,
+    x: &[i8],
+    values: &[i8],
+    bias: &[i32],
+    y: &mut [i8],
+    mut walk: impl Walk,
+) {
+    let pixels = p.batch * p.h_out * p.w_out;
+    let mut first = 0;
+    while first + POINTWISE_PIXELS <= pixels {
+        pointwise_pixels::<POINTWISE_PIXELS>(p, q, x, values, bias, y, first, &mut walk);
+        first += POINTWISE_PIXELS;
+    }
+    for pixel in first..pixels {
+        pointwise_pixels::<1>(p, q, x, values, bias, y, pixel, &mut walk);
+    }
+}
+
+/// Output pixels `first..first + N` of [`pointwise_i8_sparse`], every output channel.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn pointwise_pixels<const N: usize>(
+    p: Window,
+    q: ConvQuant,
+    x: &[i8],
+    values: &[i8],
+    bias: &[i32],
+    y: &mut [i8],
+    first: usize,
+    walk: &mut impl Walk,
+) {
+    let (k, c_out) = (p.c_in, p.c_out);
+    let rows: [&[i8]; N] = core::array::from_fn(|j| &x[(first + j) * k..][..k]);
+    walk.restart();
+    for oc in 0..c_out {
+        let mut acc = [bias[oc]; N];
+        walk.start_row(oc, k);
+        while let Some((column, t)) = walk.next() {
+            let w = values[t] as i32;
+            for (acc, row) in acc.iter_mut().zip(&rows) {
+                *acc += w * row[column] as i32;
+            }
+        }
+        for (j, &acc) in acc.iter().enumerate() {
+            y[(first + j) * c_out + oc] = q.output(acc, oc);
+        }
+    }
+}
+
+/// [`conv_i8_runs`] for a pointwise convolution whose output pixel `i` reads input pixel `i`,
+/// with the input zero point folded into `bias` ([`pointwise_i8_sparse`]).
+#[inline(always)]
+pub fn pointwise_i8_runs(
+    p: Window,
+    q: ConvQuant,
+    x: &[i8],
+    values: &[i8],
+    runs: &[u8],
+    bias: &[i32],
+    y: &mut [i8],
+) {
+    let walk = Runs {
+        runs,
+        entries: values.len(),
+        entry: 0,
+        position: 0,
+        row_start: 0,
+        row_end: 0,
+    };
+    pointwise_i8_sparse(p, q, x, values, bias, y, walk);
+}
+
+/// [`conv_i8_bitmask`] for a pointwise convolution whose output pixel `i` reads input pixel
+/// `i`, with the input zero point folded into `bias` ([`pointwise_i8_sparse`]).
+#[inline(always)]
+pub fn pointwise_i8_bitmask(
+    p: Window,
+    q: ConvQuant,
+    x: &[i8],
+    values: &[i8],
+    mask: &[u8],
+    bias: &[i32],
+    y: &mut [i8],
+) {
+    let walk = Mask {
+        mask,
+        entry: 0,
+        byte: 0,
+        bits: 0,
+        row_start: 0,
+        row_end: 0,
+    };
+    pointwise_i8_sparse(p, q, x, values, bias, y, walk);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,6 +408,59 @@ mod tests {
                 conv_i8_runs(p, q, &x, &values, &encoded.index, &bias, &mut sparse);
             } else {
                 conv_i8_bitmask(p, q, &x, &values, &encoded.index, &bias, &mut sparse);
+            }
+            prop_assert_eq!(sparse, dense);
+        }
+
+        /// Pointwise convolutions of every pixel count (groups of four and the rest), weights of
+        /// any density, in both formats, with the input zero point folded into the bias: the
+        /// dense kernel's bytes.
+        #[test]
+        fn sparse_pointwise_convolutions_give_the_dense_kernels_bytes(
+            h in 1..5usize, w in 1..5usize, c_in in 1..40usize, c_out in 1..6usize,
+            density in 0..=100u32, seed in any::<u64>(), runs in any::<bool>(),
+            zx in -128..128i32, with_bias in any::<bool>(),
+        ) {
+            let p = Window {
+                batch: 1, h_in: h, w_in: w, c_in, h_out: h, w_out: w, c_out, k_h: 1, k_w: 1,
+                stride_h: 1, stride_w: 1, dilation_h: 1, dilation_w: 1, pad_top: 0,
+                pad_left: 0, groups: 1,
+            };
+            let keep = floats(seed ^ 3, c_out * c_in);
+            let wt: Vec<i8> = bytes(seed ^ 1, c_out * c_in)
+                .iter()
+                .zip(&keep)
+                .map(|(&v, &r)| if (r.abs() * 100.0) as u32 >= density { 0 } else { v })
+                .collect();
+            let x = bytes(seed, h * w * c_in);
+            let bias: Vec<i32> = if with_bias {
+                (0..c_out as i32).map(|j| j * 97 - 200).collect()
+            } else {
+                Vec::new()
+            };
+            let folded: Vec<i32> = (0..c_out)
+                .map(|oc| {
+                    let sum: i32 = wt[oc * c_in..][..c_in].iter().map(|&v| v as i32).sum();
+                    bias.get(oc).copied().unwrap_or(0) - zx * sum
+                })
+                .collect();
+            let multipliers: Vec<i32> = (0..c_out as i32).map(|j| 1_500_000_000 - j * 1_000_000).collect();
+            let shifts: Vec<i32> = (0..c_out as i32).map(|j| -7 - j % 3).collect();
+            let q = ConvQuant {
+                input_zero_point: zx, multipliers: &multipliers, shifts: &shifts,
+                output_zero_point: -7, output_min: -128, output_max: 127, single_rounding: false,
+                one_multiply: false, rounding_base: 0, negative_rounding: 0,
+            };
+            let mut dense = vec![0i8; h * w * c_out];
+            conv_i8(p, q, &x, &wt, &bias, &mut dense);
+            let format = if runs { WeightFormat::Runs } else { WeightFormat::Bitmask };
+            let encoded = encode(format, c_out, c_in, |i| wt[i] == 0);
+            let values: Vec<i8> = encoded.positions.iter().map(|&i| wt[i]).collect();
+            let mut sparse = vec![0i8; dense.len()];
+            if runs {
+                pointwise_i8_runs(p, q, &x, &values, &encoded.index, &folded, &mut sparse);
+            } else {
+                pointwise_i8_bitmask(p, q, &x, &values, &encoded.index, &folded, &mut sparse);
             }
             prop_assert_eq!(sparse, dense);
         }

@@ -23,6 +23,13 @@ use crate::quant;
 /// pixel of each tap once per output pixel, in an array of this size).
 const DEPTHWISE_MAX_TAPS: usize = 64;
 
+/// The most weights per output channel (`k_h · k_w · c_in`) for which a one-group int8
+/// convolution of more than one tap gets work space for two input patches
+/// ([`nhwc::conv_i8_folded`](crate::kernels::nhwc::conv_i8_folded)): 2 KiB of the layer's
+/// stack at most, which turns its per-tap dot products into one per output channel. Larger
+/// layers take the per-tap loop.
+const PATCH_MAX_WEIGHTS: usize = 1024;
+
 fn isize_(n: i32) -> Value {
     Value::Isize(n as isize)
 }
@@ -404,21 +411,18 @@ impl Lowering<'_> {
 
     /// The bias of the kernels with the input zero point folded in
     /// ([`nhwc::conv_i8_folded`](crate::kernels::nhwc::conv_i8_folded) and its kin): `bias[oc]
-    /// − z_x · Σ w[oc]`, from the plain int8 weights `weights` (`[c_out, …]`) and the constant
-    /// `bias` (a static, or absent). `None` when the weights or the bias are not constants of
+    /// − z_x · Σ w[oc]`, from the int8 weights `w` (`[c_out, …]`, zero point 0) and the
+    /// constant `bias` (a static, or absent). `None` when the weights or the bias are not of
     /// that shape, or a sum does not fit in `i32`.
     fn folded_bias_values(
         &self,
-        weights: &str,
+        w: &[i8],
         bias: &Arg,
         zx: i32,
         c_out: usize,
     ) -> Option<Vec<i32>> {
         let find = |name: &str| self.statics.data.iter().find(|s| s.name == name);
-        let TensorData::I8(w) = &find(weights)?.data else {
-            return None;
-        };
-        if c_out == 0 || w.len() % c_out != 0 {
+        if c_out == 0 || !w.len().is_multiple_of(c_out) {
             return None;
         }
         let old: Vec<i32> = match bias {
@@ -436,6 +440,23 @@ impl Lowering<'_> {
                 i32::try_from(b as i64 - zx as i64 * sum).ok()
             })
             .collect()
+    }
+
+    /// The values of the int8 static `name`.
+    fn static_i8(&self, name: &str) -> Option<&[i8]> {
+        match &self.statics.data.iter().find(|s| s.name == name)?.data {
+            TensorData::I8(values) => Some(values),
+            _ => None,
+        }
+    }
+
+    /// The constant int8 weights (input 1) as the model holds them, before any sparse
+    /// encoding.
+    fn constant_i8_weights(&self) -> Option<&[i8]> {
+        match &self.graph.tensor(self.node.inputs[1]).data {
+            Some(TensorData::I8(values)) => Some(values),
+            _ => None,
+        }
     }
 
     /// Stores [`Self::folded_bias_values`]: the bias static this layer made is rewritten in
@@ -572,6 +593,20 @@ impl Lowering<'_> {
         )
     }
 
+    /// Whether a channels-last convolution is pointwise with output pixel `i` reading input
+    /// pixel `i`: a 1 × 1 kernel, stride 1, no padding, one group.
+    fn is_identity_pointwise(&self, a: &ConvAttrs) -> bool {
+        let ones = |v: &[usize]| v.iter().all(|&d| d == 1);
+        let (x, y) = (self.input_shape(0), self.output_shape());
+        ones(&a.kernel_shape)
+            && ones(&a.strides)
+            && a.pads.iter().all(|&p| p == 0)
+            && a.group == 1
+            && x.len() == 4
+            && y.len() == 4
+            && x[..3] == y[..3]
+    }
+
     pub(super) fn conv_channels_last(&mut self, a: &ConvAttrs) -> R<()> {
         let p = self.window(&a.kernel_shape, &a.strides, &a.dilations, &a.pads, a.group)?;
         let mut inputs = Vec::new();
@@ -642,21 +677,47 @@ impl Lowering<'_> {
                 a.group == c_in && c_out == c_in && c_in > 1 && taps <= DEPTHWISE_MAX_TAPS;
             let folded = match &w {
                 Int8Weights::Plain(Arg::Static(name)) if depthwise || a.group == 1 => {
-                    let values = self.folded_bias_values(name, &bias, zx, c_out);
+                    let values = self
+                        .static_i8(name)
+                        .and_then(|w| self.folded_bias_values(w, &bias, zx, c_out));
                     values
                         .map(|values| (name.clone(), self.store_folded_bias(&bias, values)))
                 }
                 _ => None,
             };
+            // Sparse weights of a pointwise convolution whose output pixel i reads input pixel
+            // i: the product of the input's rows with the sparse matrix, the zero point folded
+            // into the bias, decoding each weight once for several pixels.
+            let sparse_pointwise = match &w {
+                Int8Weights::Sparse { encoded, .. } if self.is_identity_pointwise(a) => {
+                    self.constant_i8_weights()
+                        .and_then(|w| self.folded_bias_values(w, &bias, zx, c_out))
+                        .map(|values| {
+                            let kernel = format!(
+                                "sparse_conv::pointwise_i8_{}",
+                                encoded.format.name()
+                            );
+                            (kernel, self.store_folded_bias(&bias, values))
+                        })
+                }
+                _ => None,
+            };
             let (kernel, weight_args, bias) = match (w, folded) {
+                (w, None) if let Some((kernel, bias)) = sparse_pointwise => {
+                    (kernel, w.args(), vec![Arg::Static(bias)])
+                }
                 (_, Some((weights, bias))) => {
-                    let (kernel, weights) = if depthwise {
+                    let per_channel = taps * c_in;
+                    let (kernel, weights, scratch) = if depthwise {
                         let relaid = self
                             .transposed_weights(&weights, c_out)
                             .ok_or("the depthwise weights could not be transposed")?;
-                        ("nhwc::depthwise_i8", relaid)
+                        ("nhwc::depthwise_i8", relaid, None)
+                    } else if taps > 1 && per_channel <= PATCH_MAX_WEIGHTS {
+                        let patches = Arg::Scratch(2 * per_channel);
+                        ("nhwc::conv_i8_folded", weights, Some(patches))
                     } else {
-                        ("nhwc::conv_i8_folded", weights)
+                        ("nhwc::conv_i8_folded", weights, Some(Arg::Scratch(0)))
                     };
                     let zero_pixel = self.derived(
                         "ZERO_PIXEL",
@@ -665,11 +726,9 @@ impl Lowering<'_> {
                         vec![c_in],
                         TensorData::I8(vec![zx as i8; c_in]),
                     );
-                    (
-                        kernel.to_string(),
-                        vec![Arg::Static(weights)],
-                        vec![Arg::Static(bias), Arg::Static(zero_pixel)],
-                    )
+                    let mut after = vec![Arg::Static(bias), Arg::Static(zero_pixel)];
+                    after.extend(scratch);
+                    (kernel.to_string(), vec![Arg::Static(weights)], after)
                 }
                 (w, None) => (w.kernel("nhwc::conv_i8"), w.args(), vec![bias]),
             };
@@ -827,7 +886,9 @@ impl Lowering<'_> {
         if weight_zero_point == 0
             && sparse.is_none()
             && let Some(Int8Weights::Plain(Arg::Static(name))) = &w
-            && let Some(values) = self.folded_bias_values(name, &bias, zx, n)
+            && let Some(values) = self
+                .static_i8(name)
+                .and_then(|w| self.folded_bias_values(w, &bias, zx, n))
             && let Some(q) = self.fully_connected_quant(
                 name,
                 &values,

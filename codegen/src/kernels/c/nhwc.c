@@ -216,27 +216,24 @@ EG_KERNEL const int8_t *eg_nhwc_tap_pixel(const eg_nhwc_Window *p, const int8_t 
     return image + (iy * p->w_in + ix) * p->c_in;
 }
 
-/* The most weights per output channel (k_h * k_w * c_in) for which eg_nhwc_conv_i8_folded,
- * when the kernel has more than one tap, first copies the input patch of each of its two
- * output pixels into a buffer on the stack (taps outside the image as zero_pixel) and then runs
- * one dot product per output channel rather than one per tap. */
-#define EG_NHWC_PATCH_MAX 256
-
 /* eg_nhwc_conv_i8 for one group, with the input zero point folded into bias at compile time
  * (bias[oc] - z_x * sum(w[oc])): plain int8 dot products. A tap outside the image reads
  * zero_pixel (c_in copies of z_x), whose products cancel the folded term there. Output pixels
  * (row-major, across rows) and output channels are taken two by two; the last of an odd count
- * pairs with itself. */
+ * pairs with itself. `patches` is work space from the layer function: when the kernel has more
+ * than one tap and it holds two patches (2 * k_h * k_w * c_in bytes), the input patch of each
+ * of the two output pixels is copied there first (taps outside the image as zero_pixel), and
+ * each output channel is one dot product rather than one per tap; NULL takes the per-tap loop. */
 EG_KERNEL void eg_nhwc_conv_i8_folded(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8_t *x,
                                       size_t x_len, const int8_t *w, size_t w_len,
                                       const int32_t *bias, size_t bias_len,
                                       const int8_t *zero_pixel, size_t zero_pixel_len,
-                                      int8_t *y, size_t y_len) {
+                                      int8_t *patches, size_t patches_len, int8_t *y,
+                                      size_t y_len) {
     size_t c_in = p.c_in, c_out = p.c_out, plane = p.h_out * p.w_out;
     size_t per_channel = p.k_h * p.k_w * c_in, image_len = p.h_in * p.w_in * c_in;
     size_t n, first, oc, ky, kx;
-    int8_t patches[2 * EG_NHWC_PATCH_MAX];
-    int patched = p.k_h * p.k_w > 1 && per_channel <= EG_NHWC_PATCH_MAX;
+    int patched = p.k_h * p.k_w > 1 && patches_len >= 2 * per_channel;
     (void)x_len, (void)w_len, (void)bias_len, (void)zero_pixel_len, (void)y_len;
     for (n = 0; n < p.batch; n++) {
         const int8_t *image = x + n * image_len;
@@ -251,7 +248,7 @@ EG_KERNEL void eg_nhwc_conv_i8_folded(eg_nhwc_Window p, eg_nhwc_ConvQuant q, con
                         size_t tap = (ky * p.k_w + kx) * c_in;
                         memcpy(patches + tap,
                                eg_nhwc_tap_pixel(&p, image, zero_pixel, oy, ox, ky, kx), c_in);
-                        memcpy(patches + EG_NHWC_PATCH_MAX + tap,
+                        memcpy(patches + per_channel + tap,
                                eg_nhwc_tap_pixel(&p, image, zero_pixel, oy1, ox1, ky, kx),
                                c_in);
                     }
@@ -262,7 +259,7 @@ EG_KERNEL void eg_nhwc_conv_i8_folded(eg_nhwc_Window p, eg_nhwc_ConvQuant q, con
                 int32_t acc[4];
                 acc[0] = bias[oc], acc[1] = bias[oc1], acc[2] = bias[oc], acc[3] = bias[oc1];
                 if (patched) {
-                    eg_nhwc_dot_2x2(acc, patches, patches + EG_NHWC_PATCH_MAX,
+                    eg_nhwc_dot_2x2(acc, patches, patches + per_channel,
                                     w + oc * per_channel, w + oc1 * per_channel, per_channel);
                 } else {
                     for (ky = 0; ky < p.k_h; ky++) {

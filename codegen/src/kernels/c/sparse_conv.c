@@ -7,7 +7,8 @@
  *   to bridge a longer gap, or
  * - a bitmask: one bit per weight, (k + 7) / 8 bytes a row, bit b of byte j for position 8j + b.
  * The accumulation and requantization are eg_nhwc_conv_i8's, so the bytes are the dense
- * kernel's. */
+ * kernel's. A pointwise convolution whose output pixel i reads input pixel i has its own loops
+ * (eg_sparse_conv_pointwise_*), which decode each stored weight once per four pixels. */
 
 /* Weight `position` (within its row) of output channel oc's row applied to the input: the
  * offset input value in *value, or 0 when its tap falls outside the image. */
@@ -105,4 +106,138 @@ EG_KERNEL void eg_sparse_conv_conv_i8_bitmask(eg_nhwc_Window p, eg_nhwc_ConvQuan
                                               size_t bias_len, int8_t *y, size_t y_len) {
     (void)x_len, (void)mask_len, (void)bias_len, (void)y_len;
     eg_sparse_conv_by(p, q, x, values, values_len, NULL, mask, bias, y);
+}
+
+/* The lowest set bit of a non-zero `bits`. */
+EG_KERNEL unsigned eg_sparse_conv_lowest_bit(unsigned bits) {
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctz(bits);
+#else
+    unsigned bit = 0;
+    while (!(bits & (1u << bit))) {
+        bit++;
+    }
+    return bit;
+#endif
+}
+
+/* Adds the products of weight w with the input at `in` of each of the `width` pixels. */
+#define EG_SPARSE_CONV_MULTIPLY(in, w)                                                          \
+    do {                                                                                        \
+        const int8_t *in_ = (in);                                                               \
+        int32_t w_ = (w);                                                                       \
+        a0 += w_ * in_[0];                                                                      \
+        if (width == 4) {                                                                       \
+            a1 += w_ * in_[k];                                                                  \
+            a2 += w_ * in_[2 * k];                                                              \
+            a3 += w_ * in_[3 * k];                                                              \
+        }                                                                                       \
+    } while (0)
+
+/* Output pixels `first` to `first + width - 1` (width 4 or 1, a constant once inlined) of a
+ * sparse pointwise convolution, every output channel: `px` is the first one's input pixel, the
+ * others follow at strides of k = c_in, and `bias` has the input zero point folded in, so each
+ * stored weight is multiplied with `width` inputs as it is decoded. The runs walk keeps `next`,
+ * the column after the previous entry counted from the current row's start; it moves back by k
+ * at each new row (modulo SIZE_MAX + 1, which is exact since an entry never lies before its
+ * row). `mask` NULL walks the runs. */
+EG_KERNEL void eg_sparse_conv_pointwise_pixels(const eg_nhwc_ConvQuant *q, size_t k,
+                                               size_t c_out, const int8_t *px,
+                                               const int8_t *values, size_t entries,
+                                               const uint8_t *runs, const uint8_t *mask,
+                                               const int32_t *bias, int8_t *out, int width) {
+    size_t row_bytes = (k + 7) / 8, entry = 0, next = 0, oc;
+    for (oc = 0; oc < c_out; oc++) {
+        int32_t a0 = bias[oc], a1 = a0, a2 = a0, a3 = a0;
+        if (mask == NULL) {
+            /* Two entries per byte of runs; a row that begins at an odd entry starts with the
+             * high nibble alone. */
+            while (entry < entries) {
+                unsigned pair = runs[entry / 2];
+                size_t at;
+                if (entry % 2 == 0) {
+                    at = next + (pair & 15);
+                    if (at >= k) {
+                        break;
+                    }
+                    EG_SPARSE_CONV_MULTIPLY(px + at, values[entry]);
+                    next = at + 1;
+                    if (++entry == entries) {
+                        break;
+                    }
+                }
+                at = next + (pair >> 4);
+                if (at >= k) {
+                    break;
+                }
+                EG_SPARSE_CONV_MULTIPLY(px + at, values[entry]);
+                next = at + 1;
+                entry++;
+            }
+            next -= k;
+        } else {
+            const uint8_t *row = mask + oc * row_bytes;
+            size_t byte;
+            for (byte = 0; byte < row_bytes; byte++) {
+                unsigned bits = row[byte];
+                const int8_t *in8 = px + byte * 8;
+                while (bits != 0) {
+                    EG_SPARSE_CONV_MULTIPLY(in8 + eg_sparse_conv_lowest_bit(bits),
+                                            values[entry]);
+                    entry++;
+                    bits &= bits - 1;
+                }
+            }
+        }
+        out[oc] = eg_nhwc_output(q, a0, oc);
+        if (width == 4) {
+            out[c_out + oc] = eg_nhwc_output(q, a1, oc);
+            out[2 * c_out + oc] = eg_nhwc_output(q, a2, oc);
+            out[3 * c_out + oc] = eg_nhwc_output(q, a3, oc);
+        }
+    }
+}
+
+#undef EG_SPARSE_CONV_MULTIPLY
+
+/* The pixels of a sparse pointwise convolution, four at a time and the rest one by one. */
+EG_KERNEL void eg_sparse_conv_pointwise_by(eg_nhwc_Window p, eg_nhwc_ConvQuant q,
+                                           const int8_t *x, const int8_t *values,
+                                           size_t entries, const uint8_t *runs,
+                                           const uint8_t *mask, const int32_t *bias,
+                                           int8_t *y) {
+    size_t k = p.c_in, c_out = p.c_out, pixels = p.batch * p.h_out * p.w_out, first;
+    size_t grouped = pixels - pixels % 4;
+    for (first = 0; first < grouped; first += 4) {
+        eg_sparse_conv_pointwise_pixels(&q, k, c_out, x + first * k, values, entries, runs, mask,
+                                        bias, y + first * c_out, 4);
+    }
+    for (; first < pixels; first++) {
+        eg_sparse_conv_pointwise_pixels(&q, k, c_out, x + first * k, values, entries, runs, mask,
+                                        bias, y + first * c_out, 1);
+    }
+}
+
+/* A pointwise convolution whose output pixel i reads input pixel i, with run-coded weights and
+ * the input zero point folded into the bias. */
+EG_KERNEL void eg_sparse_conv_pointwise_i8_runs(eg_nhwc_Window p, eg_nhwc_ConvQuant q,
+                                                const int8_t *x, size_t x_len,
+                                                const int8_t *values, size_t values_len,
+                                                const uint8_t *runs, size_t runs_len,
+                                                const int32_t *bias, size_t bias_len, int8_t *y,
+                                                size_t y_len) {
+    (void)x_len, (void)runs_len, (void)bias_len, (void)y_len;
+    eg_sparse_conv_pointwise_by(p, q, x, values, values_len, runs, NULL, bias, y);
+}
+
+/* A pointwise convolution whose output pixel i reads input pixel i, with bitmask-coded weights
+ * and the input zero point folded into the bias. */
+EG_KERNEL void eg_sparse_conv_pointwise_i8_bitmask(eg_nhwc_Window p, eg_nhwc_ConvQuant q,
+                                                   const int8_t *x, size_t x_len,
+                                                   const int8_t *values, size_t values_len,
+                                                   const uint8_t *mask, size_t mask_len,
+                                                   const int32_t *bias, size_t bias_len,
+                                                   int8_t *y, size_t y_len) {
+    (void)x_len, (void)mask_len, (void)bias_len, (void)y_len;
+    eg_sparse_conv_pointwise_by(p, q, x, values, values_len, NULL, mask, bias, y);
 }
