@@ -289,25 +289,39 @@ EG_KERNEL void eg_nhwc_depthwise_i8(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const
                                     const int32_t *bias, size_t bias_len,
                                     const int8_t *zero_pixel, size_t zero_pixel_len, int8_t *y,
                                     size_t y_len) {
-    size_t c = p.c_in, taps = p.k_h * p.k_w, n, oy, ox, ky, kx, c0;
+    size_t c = p.c_in, taps = p.k_h * p.k_w, n, oy, ox, ky, kx, c0, t;
+    size_t span_h = (p.k_h - 1) * p.dilation_h, span_w = (p.k_w - 1) * p.dilation_w;
     (void)x_len, (void)w_len, (void)bias_len, (void)zero_pixel_len, (void)y_len;
     for (n = 0; n < p.batch; n++) {
         const int8_t *image = x + n * p.h_in * p.w_in * c;
         for (oy = 0; oy < p.h_out; oy++) {
+            size_t top = oy * p.stride_h;
+            int rows_inside = top >= p.pad_top && top - p.pad_top + span_h < p.h_in;
             for (ox = 0; ox < p.w_out; ox++) {
                 int8_t *out = y + ((n * p.h_out + oy) * p.w_out + ox) * c;
-                /* The input pixel of each tap, found once for all the channels. */
+                size_t left = ox * p.stride_w;
+                /* The input pixel of each tap, found once for all the channels: by steps from
+                 * the first tap's when all the taps fall inside the image. */
                 const int8_t *pixels[EG_NHWC_DEPTHWISE_TAPS];
-                for (ky = 0; ky < p.k_h; ky++) {
-                    for (kx = 0; kx < p.k_w; kx++) {
-                        pixels[ky * p.k_w + kx] =
-                            eg_nhwc_tap_pixel(&p, image, zero_pixel, oy, ox, ky, kx);
+                if (rows_inside && left >= p.pad_left && left - p.pad_left + span_w < p.w_in) {
+                    for (ky = 0, t = 0; ky < p.k_h; ky++) {
+                        size_t iy = top - p.pad_top + ky * p.dilation_h;
+                        const int8_t *row = image + (iy * p.w_in + (left - p.pad_left)) * c;
+                        for (kx = 0; kx < p.k_w; kx++, t++) {
+                            pixels[t] = row + kx * p.dilation_w * c;
+                        }
+                    }
+                } else {
+                    for (ky = 0; ky < p.k_h; ky++) {
+                        for (kx = 0; kx < p.k_w; kx++) {
+                            pixels[ky * p.k_w + kx] =
+                                eg_nhwc_tap_pixel(&p, image, zero_pixel, oy, ox, ky, kx);
+                        }
                     }
                 }
                 for (c0 = 0; c0 + 4 <= c; c0 += 4) {
                     int32_t a0 = bias[c0], a1 = bias[c0 + 1], a2 = bias[c0 + 2];
                     int32_t a3 = bias[c0 + 3];
-                    size_t t;
                     for (t = 0; t < taps; t++) {
                         const int8_t *v = pixels[t] + c0;
                         const int8_t *wk = w + t * c + c0;
@@ -333,7 +347,6 @@ EG_KERNEL void eg_nhwc_depthwise_i8(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const
                 }
                 for (; c0 < c; c0++) {
                     int32_t a = bias[c0];
-                    size_t t;
                     for (t = 0; t < taps; t++) {
                         a += (int32_t)pixels[t][c0] * (int32_t)w[t * c + c0];
                     }
