@@ -1,6 +1,8 @@
 //! The C kernel library tested directly: each int8 C kernel is called on random shapes and
 //! values (padding, strides, dilations, groups, sparse formats, both roundings) in one C
-//! program, and its output bytes must equal the Rust kernel's on the same arguments. The models
+//! program, and its output bytes must equal the Rust kernel's on the same arguments, on this
+//! machine and, when `mcu-count` is at hand (as in CI), on an emulated Cortex-M4, where the
+//! kernels' DSP paths (SXTB16, SMLAD, SSAT) are the ones compiled. The models
 //! of `c_backend.rs` cover the shapes real layers have; these cover the corners they do not.
 
 use std::fmt::Write as _;
@@ -382,10 +384,12 @@ fn conv_cases(rng: &mut Rng, index: usize, pointwise: bool) -> Vec<Case> {
     }
 
     // A one-group layer through the kernel with the input zero point folded into the bias,
-    // with work space for the two input patches (when it has more than one tap) and without.
+    // with work space for the two input patches widened to 16 bits (which a core with the DSP
+    // extension uses when c_in is a multiple of 4), as they are (with more than one tap), and
+    // without.
     if p.groups == 1 {
         let per_channel = p.k_h * p.k_w * p.c_in;
-        for patches_len in [2 * per_channel, 0] {
+        for patches_len in [4 * per_channel, 2 * per_channel, 0] {
             let mut folded_y = vec![0i8; y_len];
             let mut patches = vec![0i8; patches_len];
             nhwc::conv_i8_folded(
@@ -407,8 +411,8 @@ fn conv_cases(rng: &mut Rng, index: usize, pointwise: bool) -> Vec<Case> {
             let patches = if patches_len == 0 {
                 "NULL, 0".to_string()
             } else {
-                let _ = writeln!(body, "int8_t patches[{patches_len}];");
-                format!("patches, {patches_len}")
+                let _ = writeln!(body, "uint32_t patches[{}];", patches_len.div_ceil(4));
+                format!("(int8_t *)patches, {patches_len}")
             };
             let _ = writeln!(
                 body,
@@ -644,8 +648,19 @@ fn int8_c_kernels_give_the_rust_kernels_bytes() {
     for i in 40..56 {
         cases.extend(conv_cases(&mut rng, i, true));
     }
+    // One program for both machines: on this one it prints each case's bytes on a line; built
+    // with EG_ON_MCU for the emulated Cortex-M4 (where the DSP paths are compiled), bench_run
+    // writes all the bytes, case after case, to its output.
+    let total: usize = cases.iter().map(|c| c.y_len).sum();
     let mut program = edgegen::backend::c::kernel_library(&["nhwc", "int8", "sparse_conv"]);
-    program.push_str("\n#include <stdio.h>\n");
+    let _ = writeln!(
+        program,
+        "\n#ifdef EG_ON_MCU\nstatic uint8_t eg_out[{}];\nstatic size_t eg_out_len;\n\
+         #define EG_EMIT(v) (eg_out[eg_out_len++] = (uint8_t)(v))\n#define EG_END() ((void)0)\n\
+         #else\n#include <stdio.h>\n#define EG_EMIT(v) printf(\"%d \", (v))\n\
+         #define EG_END() printf(\"\\n\")\n#endif",
+        total.max(1)
+    );
     for (i, case) in cases.iter().enumerate() {
         let _ = writeln!(
             program,
@@ -657,15 +672,20 @@ fn int8_c_kernels_give_the_rust_kernels_bytes() {
         }
         let _ = writeln!(
             program,
-            "    for (i = 0; i < {}; i++) printf(\"%d \", y[i]);\n    printf(\"\\n\");\n}}",
+            "    for (i = 0; i < {}; i++) EG_EMIT(y[i]);\n    EG_END();\n}}",
             case.y_len
         );
     }
-    program.push_str("\nint main(void) {\n");
+    program.push_str("\nstatic void run_cases(void) {\n");
     for i in 0..cases.len() {
         let _ = writeln!(program, "    case_{i}();");
     }
-    program.push_str("    return 0;\n}\n");
+    program.push_str(
+        "}\n\n#ifdef EG_ON_MCU\nvoid bench_run(const uint8_t *in, uint8_t *out);\n\
+         void bench_run(const uint8_t *in, uint8_t *out) {\n    (void)in;\n    eg_out_len = 0;\n    \
+         run_cases();\n    memcpy(out, eg_out, eg_out_len);\n}\n#else\nint main(void) {\n    \
+         run_cases();\n    return 0;\n}\n#endif\n",
+    );
 
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c_kernels");
     std::fs::create_dir_all(&dir).unwrap();
@@ -702,4 +722,55 @@ fn int8_c_kernels_give_the_rust_kernels_bytes() {
             .collect();
         assert_eq!(got, case.expected, "{}", case.name);
     }
+
+    // The same program on the emulated Cortex-M4, when mcu-count is here (CI has it).
+    let Some(mcu_count) = mcu_count() else {
+        eprintln!(
+            "mcu-count not found (set MCU_COUNT): the Cortex-M4 build was not checked"
+        );
+        return;
+    };
+    std::fs::write(dir.join("in.bin"), [0u8; 4]).unwrap();
+    let m4 = dir.join("m4.bin");
+    let ran = Command::new(&mcu_count)
+        .arg("--entry")
+        .arg("bench_run")
+        .arg("--input-file")
+        .arg(dir.join("in.bin"))
+        .arg("--output-bytes")
+        .arg(total.to_string())
+        .arg("--output-file")
+        .arg(&m4)
+        .arg("--cflags=-DEG_ON_MCU")
+        .arg(dir.join("kernels.c"))
+        .output()
+        .expect("run mcu-count");
+    assert!(
+        ran.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&ran.stdout),
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let bytes = std::fs::read(&m4).unwrap();
+    assert_eq!(bytes.len(), total);
+    let mut at = 0;
+    for case in &cases {
+        let got: Vec<i8> = bytes[at..][..case.y_len].iter().map(|&b| b as i8).collect();
+        assert_eq!(got, case.expected, "on the Cortex-M4: {}", case.name);
+        at += case.y_len;
+    }
+}
+
+/// mcu-count (`../shared/tools/mcu-count`, as `scripts/mcu-bench` finds it): `MCU_COUNT`, or
+/// beside the repository, or at its usual place on the development machine.
+fn mcu_count() -> Option<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    [
+        std::env::var_os("MCU_COUNT").map(Into::into),
+        Some(root.join("shared/tools/mcu-count/mcu-count")),
+        Some("/work/shared/tools/mcu-count/mcu-count".into()),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|path: &std::path::PathBuf| path.is_file())
 }

@@ -906,7 +906,7 @@ impl Emitter<'_> {
                 ),
                 Arg::Value(v) => c_value(v),
                 Arg::Empty | Arg::Scratch(0) => "NULL, 0".into(),
-                Arg::Scratch(len) => format!("scratch, {len}"),
+                Arg::Scratch(len) => format!("(int8_t *)scratch, {len}"),
             }
         };
         for stmt in &step.body {
@@ -940,7 +940,8 @@ impl Emitter<'_> {
                         Arg::Scratch(len) if *len > 0 => Some(*len),
                         _ => None,
                     }) {
-                        let _ = writeln!(out, "    int8_t scratch[{len}];");
+                        // Words, so that a kernel may read it a word at a time.
+                        let _ = writeln!(out, "    uint32_t scratch[{}];", len.div_ceil(4));
                     }
                     let args: Vec<String> = args.iter().map(arg).collect();
                     out.push_str(&c_call(&function, &args));

@@ -23,12 +23,13 @@ use crate::quant;
 /// pixel of each tap once per output pixel, in an array of this size).
 const DEPTHWISE_MAX_TAPS: usize = 64;
 
-/// The most weights per output channel (`k_h · k_w · c_in`) for which a one-group int8
-/// convolution of more than one tap gets work space for two input patches
-/// ([`nhwc::conv_i8_folded`](crate::kernels::nhwc::conv_i8_folded)): 2 KiB of the layer's
-/// stack at most, which turns its per-tap dot products into one per output channel. Larger
-/// layers take the per-tap loop.
-const PATCH_MAX_WEIGHTS: usize = 1024;
+/// The most work space a one-group int8 convolution gets on its layer's stack for the input
+/// patches of two output pixels ([`nhwc::conv_i8_folded`](crate::kernels::nhwc::conv_i8_folded)):
+/// `4 · k_h · k_w · c_in` bytes when `c_in` is a multiple of 4 (the C kernel widens the patches
+/// to 16 bits on a core with the DSP extension; the Rust one copies them as they are into half),
+/// else `2 · k_h · k_w · c_in` when the kernel has more than one tap, if that is at most this;
+/// otherwise none, and the per-tap loop. 2,304 bytes widen a 3 × 3 × 64 patch (IC's largest).
+const PATCH_MAX_BYTES: usize = 2304;
 
 fn isize_(n: i32) -> Value {
     Value::Isize(n as isize)
@@ -713,11 +714,17 @@ impl Lowering<'_> {
                             .transposed_weights(&weights, c_out)
                             .ok_or("the depthwise weights could not be transposed")?;
                         ("nhwc::depthwise_i8", relaid, None)
-                    } else if taps > 1 && per_channel <= PATCH_MAX_WEIGHTS {
-                        let patches = Arg::Scratch(2 * per_channel);
-                        ("nhwc::conv_i8_folded", weights, Some(patches))
                     } else {
-                        ("nhwc::conv_i8_folded", weights, Some(Arg::Scratch(0)))
+                        let bytes = if c_in.is_multiple_of(4)
+                            && 4 * per_channel <= PATCH_MAX_BYTES
+                        {
+                            4 * per_channel
+                        } else if taps > 1 && 2 * per_channel <= PATCH_MAX_BYTES {
+                            2 * per_channel
+                        } else {
+                            0
+                        };
+                        ("nhwc::conv_i8_folded", weights, Some(Arg::Scratch(bytes)))
                     };
                     let zero_pixel = self.derived(
                         "ZERO_PIXEL",

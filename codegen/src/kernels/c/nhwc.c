@@ -204,6 +204,48 @@ EG_KERNEL void eg_nhwc_dot_2x2(int32_t acc[4], const int8_t *a, const int8_t *b,
     acc[3] += s3;
 }
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* Widens c_in int8 values of pixel a and of pixel b (c_in a multiple of 4) into `widened`, four
+ * words per four values: a's values 0 and 2, a's 1 and 3, b's 0 and 2, b's 1 and 3, as 16-bit
+ * halves (SXTB16: the pairing eg_nhwc_dot_2x2_widened gives the weights). */
+EG_KERNEL void eg_nhwc_widen_2(uint32_t *widened, const int8_t *a, const int8_t *b,
+                               size_t c_in) {
+    size_t i;
+    for (i = 0; i < c_in; i += 4) {
+        uint32_t wa = eg_nhwc_word(a + i), wb = eg_nhwc_word(b + i);
+        widened[0] = eg_nhwc_sxtb16(wa);
+        widened[1] = eg_nhwc_sxtb16_ror8(wa);
+        widened[2] = eg_nhwc_sxtb16(wb);
+        widened[3] = eg_nhwc_sxtb16_ror8(wb);
+        widened += 4;
+    }
+}
+
+/* eg_nhwc_dot_2x2 with the two pixels widened by eg_nhwc_widen_2 (n a multiple of 4) and the
+ * second channel's weights at u + v_step: per four values, two double-word loads of the
+ * pixels' halves, two word loads of weights sign-extended once, and eight SMLADs, with few
+ * enough live values that nothing spills on a Cortex-M4. */
+EG_KERNEL void eg_nhwc_dot_2x2_widened(int32_t acc[4], const uint32_t *widened,
+                                       const int8_t *u, size_t v_step, size_t n) {
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
+    const uint32_t *end = widened + n;
+    while (widened != end) {
+        uint32_t a02 = widened[0], a13 = widened[1], b02, b13;
+        uint32_t wu = eg_nhwc_word(u), wv = eg_nhwc_word(u + v_step);
+        uint32_t u02 = eg_nhwc_sxtb16(wu), u13 = eg_nhwc_sxtb16_ror8(wu);
+        uint32_t v02 = eg_nhwc_sxtb16(wv), v13 = eg_nhwc_sxtb16_ror8(wv);
+        s0 = eg_nhwc_smlad(a13, u13, eg_nhwc_smlad(a02, u02, s0));
+        s1 = eg_nhwc_smlad(a13, v13, eg_nhwc_smlad(a02, v02, s1));
+        b02 = widened[2], b13 = widened[3];
+        s2 = eg_nhwc_smlad(b13, u13, eg_nhwc_smlad(b02, u02, s2));
+        s3 = eg_nhwc_smlad(b13, v13, eg_nhwc_smlad(b02, v02, s3));
+        widened += 4;
+        u += 4;
+    }
+    acc[0] = s0, acc[1] = s1, acc[2] = s2, acc[3] = s3;
+}
+#endif
+
 /* The input pixel of output pixel (oy, ox) under kernel tap (ky, kx), or zero_pixel when the
  * tap falls outside the image. */
 EG_KERNEL const int8_t *eg_nhwc_tap_pixel(const eg_nhwc_Window *p, const int8_t *image,
@@ -220,10 +262,17 @@ EG_KERNEL const int8_t *eg_nhwc_tap_pixel(const eg_nhwc_Window *p, const int8_t 
  * (bias[oc] - z_x * sum(w[oc])): plain int8 dot products. A tap outside the image reads
  * zero_pixel (c_in copies of z_x), whose products cancel the folded term there. Output pixels
  * (row-major, across rows) and output channels are taken two by two; the last of an odd count
- * pairs with itself. `patches` is work space from the layer function: when the kernel has more
- * than one tap and it holds two patches (2 * k_h * k_w * c_in bytes), the input patch of each
- * of the two output pixels is copied there first (taps outside the image as zero_pixel), and
- * each output channel is one dot product rather than one per tap; NULL takes the per-tap loop. */
+ * pairs with itself.
+ *
+ * `patches` is word-aligned work space from the layer function, which sizes it for the layer:
+ * - 4 * k_h * k_w * c_in bytes, c_in a multiple of 4, on a core with the DSP extension: the two
+ *   output pixels' input patches widened to 16 bits once (eg_nhwc_widen_2), so that the dot
+ *   products sign-extend only the weights (eg_nhwc_dot_2x2_widened);
+ * - at least 2 * k_h * k_w * c_in bytes and more than one tap: the two patches copied as they
+ *   are;
+ * - none (NULL), or less: the dot products read each tap's pixel where it is.
+ * Taps outside the image are copied as zero_pixel. With a patch, each output channel is one dot
+ * product rather than one per tap. */
 EG_KERNEL void eg_nhwc_conv_i8_folded(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8_t *x,
                                       size_t x_len, const int8_t *w, size_t w_len,
                                       const int32_t *bias, size_t bias_len,
@@ -233,7 +282,12 @@ EG_KERNEL void eg_nhwc_conv_i8_folded(eg_nhwc_Window p, eg_nhwc_ConvQuant q, con
     size_t c_in = p.c_in, c_out = p.c_out, plane = p.h_out * p.w_out;
     size_t per_channel = p.k_h * p.k_w * c_in, image_len = p.h_in * p.w_in * c_in;
     size_t n, first, oc, ky, kx;
-    int patched = p.k_h * p.k_w > 1 && patches_len >= 2 * per_channel;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    int widened = c_in % 4 == 0 && patches_len >= 4 * per_channel;
+#else
+    const int widened = 0;
+#endif
+    int patched = !widened && p.k_h * p.k_w > 1 && patches_len >= 2 * per_channel;
     (void)x_len, (void)w_len, (void)bias_len, (void)zero_pixel_len, (void)y_len;
     for (n = 0; n < p.batch; n++) {
         const int8_t *image = x + n * image_len;
@@ -242,23 +296,32 @@ EG_KERNEL void eg_nhwc_conv_i8_folded(eg_nhwc_Window p, eg_nhwc_ConvQuant q, con
             size_t second = first + 1 < plane ? first + 1 : plane - 1;
             size_t oy = first / p.w_out, ox = first % p.w_out;
             size_t oy1 = second / p.w_out, ox1 = second % p.w_out;
-            if (patched) {
-                for (ky = 0; ky < p.k_h; ky++) {
-                    for (kx = 0; kx < p.k_w; kx++) {
-                        size_t tap = (ky * p.k_w + kx) * c_in;
-                        memcpy(patches + tap,
-                               eg_nhwc_tap_pixel(&p, image, zero_pixel, oy, ox, ky, kx), c_in);
-                        memcpy(patches + per_channel + tap,
-                               eg_nhwc_tap_pixel(&p, image, zero_pixel, oy1, ox1, ky, kx),
-                               c_in);
+            for (ky = 0; ky < p.k_h && (widened || patched); ky++) {
+                for (kx = 0; kx < p.k_w; kx++) {
+                    size_t tap = (ky * p.k_w + kx) * c_in;
+                    const int8_t *a = eg_nhwc_tap_pixel(&p, image, zero_pixel, oy, ox, ky, kx);
+                    const int8_t *b = eg_nhwc_tap_pixel(&p, image, zero_pixel, oy1, ox1, ky, kx);
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+                    if (widened) {
+                        eg_nhwc_widen_2((uint32_t *)(void *)patches + tap, a, b, c_in);
+                        continue;
                     }
+#endif
+                    memcpy(patches + tap, a, c_in);
+                    memcpy(patches + per_channel + tap, b, c_in);
                 }
             }
             for (oc = 0; oc < c_out; oc += 2) {
                 size_t oc1 = oc + 1 < c_out ? oc + 1 : c_out - 1;
                 int32_t acc[4];
                 acc[0] = bias[oc], acc[1] = bias[oc1], acc[2] = bias[oc], acc[3] = bias[oc1];
-                if (patched) {
+                if (widened) {
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+                    eg_nhwc_dot_2x2_widened(acc, (const uint32_t *)(const void *)patches,
+                                            w + oc * per_channel, (oc1 - oc) * per_channel,
+                                            per_channel);
+#endif
+                } else if (patched) {
                     eg_nhwc_dot_2x2(acc, patches, patches + per_channel,
                                     w + oc * per_channel, w + oc1 * per_channel, per_channel);
                 } else {
