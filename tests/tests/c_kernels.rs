@@ -146,6 +146,29 @@ fn conv_case(
     (p, multipliers, shifts, zx, zy, rng.coin())
 }
 
+/// `mult` and `shift`, and `const eg_nhwc_ConvQuant q` of them: `q` in C.
+fn quant_literal(out: &mut String, q: &nhwc::ConvQuant) {
+    c_array(out, "int32_t", "mult", q.multipliers);
+    c_array(out, "int32_t", "shift", q.shifts);
+    let _ = writeln!(
+        out,
+        "const eg_nhwc_ConvQuant q = {{ .input_zero_point = {}, .multipliers = mult, \
+         .multipliers_len = {}, .shifts = shift, .shifts_len = {}, .output_zero_point = {}, \
+         .output_min = {}, .output_max = {}, .single_rounding = {}, .one_multiply = {}, \
+         .rounding_base = {}, .negative_rounding = {} }};",
+        q.input_zero_point,
+        q.multipliers.len(),
+        q.shifts.len(),
+        q.output_zero_point,
+        q.output_min,
+        q.output_max,
+        u8::from(q.single_rounding),
+        u8::from(q.one_multiply),
+        q.rounding_base,
+        q.negative_rounding
+    );
+}
+
 fn conv_cases(rng: &mut Rng, index: usize, pointwise: bool) -> Vec<Case> {
     let (p, multipliers, shifts, zx, zy, single_rounding) = conv_case(rng, pointwise);
     // The one-multiply requantization where it applies, half the time.
@@ -185,23 +208,11 @@ fn conv_cases(rng: &mut Rng, index: usize, pointwise: bool) -> Vec<Case> {
     let y_len = p.h_out * p.w_out * p.c_out;
     let mut common = String::new();
     c_array(&mut common, "int8_t", "x", &x);
-    c_array(&mut common, "int32_t", "mult", &multipliers);
-    c_array(&mut common, "int32_t", "shift", &shifts);
     if !bias.is_empty() {
         c_array(&mut common, "int32_t", "bias", &bias);
     }
-    let _ = writeln!(
-        common,
-        "const eg_nhwc_Window p = {};\nconst eg_nhwc_ConvQuant q = {{ .input_zero_point = {zx}, \
-         .multipliers = mult, .shifts = shift, .output_zero_point = {zy}, .output_min = {}, \
-         .output_max = {}, .single_rounding = {}, .one_multiply = {}, \
-         .rounding_base = {rounding_base}, .negative_rounding = {negative_rounding} }};",
-        window_literal(&p),
-        q.output_min,
-        q.output_max,
-        u8::from(single_rounding),
-        u8::from(rounded.is_some())
-    );
+    let _ = writeln!(common, "const eg_nhwc_Window p = {};", window_literal(&p));
+    quant_literal(&mut common, &q);
     // The bias with the input zero point folded in, and the pixel a tap outside the image
     // reads, for the kernels that take them.
     let folded: Vec<i32> = (0..p.c_out)
@@ -547,6 +558,74 @@ fn dense_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
         y_len: m * n,
         expected,
     }];
+
+    // The folded layer (weights of zero point 0, the input zero point in the bias, integer
+    // requantization): up to 70 input values, so that the four-row blocks of the DSP path end
+    // with every count of leftover values, and up to 13 outputs, so that they end with every
+    // count of leftover rows.
+    let (k, n) = (1 + rng.below(70), 1 + rng.below(13));
+    let p = int8::FullyConnectedI8 {
+        k,
+        n,
+        weight_zero_point: 0,
+        ..p
+    };
+    let channels = if rng.coin() { 1 } else { n };
+    let multipliers: Vec<i32> = (0..channels)
+        .map(|_| rng.range(1 << 30, i32::MAX as i64) as i32)
+        .collect();
+    let highest_shift = if rng.coin() { -2 } else { 1 };
+    let shifts: Vec<i32> = (0..channels)
+        .map(|_| rng.range(-14, highest_shift) as i32)
+        .collect();
+    let single_rounding = rng.coin();
+    let rounded = if rng.coin() {
+        edgegen::quant::requantize_roundings(
+            &multipliers,
+            &shifts,
+            p.output_zero_point,
+            single_rounding,
+        )
+    } else {
+        None
+    };
+    let (rounding_base, negative_rounding) = rounded.unwrap_or_default();
+    let q = nhwc::ConvQuant {
+        input_zero_point: p.input_zero_point,
+        multipliers: &multipliers,
+        shifts: &shifts,
+        output_zero_point: p.output_zero_point,
+        output_min: p.output_min,
+        output_max: p.output_max,
+        single_rounding,
+        one_multiply: rounded.is_some(),
+        rounding_base,
+        negative_rounding,
+    };
+    let a = rng.i8s(m * k);
+    let b = rng.i8s(n * k);
+    let bias: Vec<i32> = (0..n).map(|_| rng.range(-20000, 20000) as i32).collect();
+    let mut expected = vec![0i8; m * n];
+    int8::fully_connected_folded(p, q, &a, &b, &bias, &mut expected);
+    let mut body = String::new();
+    c_array(&mut body, "int8_t", "a", &a);
+    c_array(&mut body, "int8_t", "b", &b);
+    c_array(&mut body, "int32_t", "bias", &bias);
+    quant_literal(&mut body, &q);
+    let _ = writeln!(
+        body,
+        "const eg_int8_FullyConnectedI8 p = {{ .m = {m}, .k = {k}, .n = {n} }};\n\
+         eg_int8_fully_connected_folded(p, q, a, {}, b, {}, bias, {n}, y, {});",
+        a.len(),
+        b.len(),
+        m * n
+    );
+    cases.push(Case {
+        name: format!("fully_connected_folded #{index} {p:?} {q:?}"),
+        body,
+        y_len: m * n,
+        expected,
+    });
 
     let add = int8::AddI8 {
         subtract: rng.coin(),

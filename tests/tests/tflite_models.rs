@@ -48,6 +48,30 @@ tflite_tests!(
     stateful_stream_int8,
 );
 
+/// The int8 models' generated code built for AVX2, where the int8 dot products take the x86
+/// fast paths of `kernels::simd`: the same bytes as TFLite. Skipped, and said so, on a machine
+/// without AVX2 (the binary could not run there).
+#[test]
+fn int8_models_with_the_avx2_fast_paths() {
+    #[cfg(target_arch = "x86_64")]
+    let avx2 = std::arch::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    let avx2 = false;
+    if !avx2 {
+        eprintln!("this machine has no AVX2: the x86 fast paths are not tested here");
+        return;
+    }
+    for name in [
+        "ad01_int8",
+        "kws_ref_model",
+        "pretrainedResnet_quant",
+        "str_ww_ref_model",
+        "vww_96_int8",
+    ] {
+        check_generated_code_with(&mlperf_case(name), &["-C", "target-feature=+avx2"]);
+    }
+}
+
 /// Float convolutions with int8 weights of one scale ("hybrid", dynamic-range quantization)
 /// quantize their input per image exactly as TFLite does.
 #[test]

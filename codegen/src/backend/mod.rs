@@ -238,7 +238,9 @@ pub enum Arg {
     /// An empty slice (an absent bias).
     Empty,
     /// Work space of this many int8 bytes on the layer function's stack, for the kernel to
-    /// write and read during the call (`&mut [i8]`; none when 0).
+    /// write and read during the call (`&mut [i8]`; none when 0). The C back end declares it
+    /// as `uint32_t` words, so that it is word-aligned: the widened patches of
+    /// `conv_i8_folded` are read a double word at a time (LDRD).
     Scratch(usize),
 }
 

@@ -14,7 +14,8 @@
 //! `const fn` decoding loop is the safe alternative, but rustc evaluates it ten times slower
 //! than it compiles the literal, and refuses loops over a few million elements. The transmute is
 //! sound: every bit pattern is a valid `f32`/`u32`, the sizes are checked by the compiler, and a
-//! compile-time assertion rejects big-endian targets. It is the only `unsafe` in generated code.
+//! compile-time assertion rejects big-endian targets. The only other `unsafe` in generated code
+//! is the kernels' x86 intrinsics (`kernels::simd`), compiled only where the target has AVX2.
 //!
 //! The text is laid out as rustfmt would lay it out (see [`super::format`]).
 

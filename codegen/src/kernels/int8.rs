@@ -124,13 +124,15 @@ pub fn fully_connected_folded(
             // The last output of an odd count pairs with itself.
             let j1 = (j + 1).min(p.n - 1);
             let (u, v) = (&b[j * p.k..][..p.k], &b[j1 * p.k..][..p.k]);
-            let (mut s0, mut s1) = (bias[j], bias[j1]);
-            for ((&x, &u), &v) in row.iter().zip(u).zip(v) {
-                s0 += x as i32 * u as i32;
-                s1 += x as i32 * v as i32;
+            let mut s = [bias[j], bias[j1]];
+            if !super::simd::dot_1x2(&mut s, row, u, v) {
+                for ((&x, &u), &v) in row.iter().zip(u).zip(v) {
+                    s[0] += x as i32 * u as i32;
+                    s[1] += x as i32 * v as i32;
+                }
             }
-            out[j] = q.output(s0, j);
-            out[j1] = q.output(s1, j1);
+            out[j] = q.output(s[0], j);
+            out[j1] = q.output(s[1], j1);
         }
     }
 }

@@ -3,7 +3,8 @@
 //! Each file here is both a module of the compiler (so that it is type-checked, linted and
 //! tested against the reference evaluator with proptest) and source text that the Rust back end
 //! copies into generated files, inside `mod kernels { ... }`. The rules that make that work:
-//! - only `core`, no `unsafe`, no allocation, nothing outside this directory;
+//! - only `core`, no allocation, nothing outside this directory, and no `unsafe` but the x86
+//!   intrinsics of [`simd`], behind a compile-time check of the target's features;
 //! - a kernel file refers to another one as `super::name` and lists it in [`SOURCES`];
 //! - a file's tests live after its single `#[cfg(test)]` line, which embedding cuts off;
 //! - parameters are plain `Copy` structs with public fields, passed by value to
@@ -29,6 +30,7 @@ pub mod recurrent;
 pub mod reduce;
 pub mod resize;
 pub mod select;
+pub mod simd;
 pub mod softmax;
 pub mod sparse;
 pub mod sparse_conv;
@@ -86,7 +88,7 @@ pub const SOURCES: &[KernelSource] = &[
     KernelSource {
         name: "int8",
         source: include_str!("int8.rs"),
-        depends_on: &["quant", "nhwc"],
+        depends_on: &["quant", "nhwc", "simd"],
     },
     KernelSource {
         name: "layout",
@@ -96,7 +98,7 @@ pub const SOURCES: &[KernelSource] = &[
     KernelSource {
         name: "nhwc",
         source: include_str!("nhwc.rs"),
-        depends_on: &["activation", "math", "quant", "weights"],
+        depends_on: &["activation", "math", "quant", "simd", "weights"],
     },
     KernelSource {
         name: "norm",
@@ -137,6 +139,11 @@ pub const SOURCES: &[KernelSource] = &[
         name: "select",
         source: include_str!("select.rs"),
         depends_on: &["elementwise"],
+    },
+    KernelSource {
+        name: "simd",
+        source: include_str!("simd.rs"),
+        depends_on: &[],
     },
     KernelSource {
         name: "softmax",
@@ -212,6 +219,10 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join("\n");
             for forbidden in ["std::", "unsafe", "alloc::", "crate::"] {
+                // The x86 intrinsics are `unsafe` to call; `simd` is where they are.
+                if forbidden == "unsafe" && k.name == "simd" {
+                    continue;
+                }
                 assert!(
                     !code.contains(forbidden),
                     "kernel {} uses `{forbidden}`",

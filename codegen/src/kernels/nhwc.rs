@@ -293,6 +293,9 @@ pub fn conv_i8_folded(
 /// output channels `u`, `v`: `[a·u, a·v, b·u, b·v]`.
 #[inline(always)]
 fn dot_2x2(acc: &mut [i32; 4], a: &[i8], b: &[i8], u: &[i8], v: &[i8]) {
+    if super::simd::dot_2x2(acc, a, b, u, v) {
+        return;
+    }
     let mut sums = [0i32; 4];
     for (((&a, &b), &u), &v) in a.iter().zip(b).zip(u).zip(v) {
         let (a, b, u, v) = (a as i32, b as i32, u as i32, v as i32);

@@ -169,6 +169,27 @@ pub fn check_generated_code(case: &TfliteCase) -> String {
     code
 }
 
+/// [`check_generated_code`] with the generated code built with `rustc_flags` added (such as a
+/// target feature that turns on the kernels' fast paths).
+pub fn check_generated_code_with(case: &TfliteCase, rustc_flags: &[&str]) {
+    let compiled = compile(&case.model, &CompileOptions::default());
+    let code = edgegen::backend::rust::emit(&compiled.graph)
+        .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    let mut options = build_options();
+    options.extra_flags = rustc_flags.iter().map(|f| f.to_string()).collect();
+    let binary = edgegen::run::build_harness(&code, &compiled.graph, &options, &mut || {})
+        .unwrap_or_else(|e| panic!("{e}"));
+    let values: Vec<TensorData> = case.inputs.iter().map(|v| v.data.clone()).collect();
+    let outputs =
+        edgegen::run::run_harness(&binary, &compiled.graph, &values, case.samples())
+            .unwrap_or_else(|e| panic!("{e}"));
+    check_outputs(
+        case,
+        &format!("generated code, {}", rustc_flags.join(" ")),
+        &outputs,
+    );
+}
+
 /// The outputs of all samples (stacked) against the case's, sample by sample.
 fn check_outputs(case: &TfliteCase, what: &str, outputs: &[TensorData]) {
     for (k, (actual, expected)) in outputs.iter().zip(&case.outputs).enumerate() {

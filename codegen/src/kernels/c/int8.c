@@ -46,11 +46,41 @@ EG_KERNEL void eg_int8_fully_connected_i8(eg_int8_FullyConnectedI8 p, const int8
     }
 }
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* acc plus the dot product of four int8 values, sign-extended to x02 (values 0 and 2) and x13
+ * (1 and 3), with the four int8 weights of word w. */
+EG_KERNEL int32_t eg_int8_smlad_word(uint32_t x02, uint32_t x13, uint32_t w, int32_t acc) {
+    return eg_nhwc_smlad(x13, eg_nhwc_sxtb16_ror8(w), eg_nhwc_smlad(x02, eg_nhwc_sxtb16(w), acc));
+}
+
+/* The dot products of k int8 values x (k a multiple of 4) with four rows of weights, the
+ * first at u and each next one `step` bytes on, added to s[0..4]: per four values one word of x
+ * sign-extended once (SXTB16) for all four rows, then per row a word of weights sign-extended
+ * and two SMLADs; thirteen live values, so nothing spills on a Cortex-M4. */
+EG_KERNEL void eg_int8_dot_4_rows(int32_t s[4], const int8_t *x, const int8_t *u, size_t step,
+                                  size_t k) {
+    int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+    const int8_t *end = x + k;
+    while (x != end) {
+        uint32_t wx = eg_nhwc_word(x);
+        uint32_t x02 = eg_nhwc_sxtb16(wx), x13 = eg_nhwc_sxtb16_ror8(wx);
+        s0 = eg_int8_smlad_word(x02, x13, eg_nhwc_word(u), s0);
+        s1 = eg_int8_smlad_word(x02, x13, eg_nhwc_word(u + step), s1);
+        s2 = eg_int8_smlad_word(x02, x13, eg_nhwc_word(u + 2 * step), s2);
+        s3 = eg_int8_smlad_word(x02, x13, eg_nhwc_word(u + 3 * step), s3);
+        x += 4;
+        u += 4;
+    }
+    s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3;
+}
+#endif
+
 /* eg_int8_fully_connected_i8 for weights of zero point 0, with the input zero point folded
- * into bias at compile time (bias[j] - z_a * sum(b[j])), two outputs at a time (each input
- * value loaded once for both; on a core with the DSP extension four values a word, two products
- * an instruction), and requantized in integers by q, which the compiler checked gives the
- * double-precision result on every accumulator the layer can reach. */
+ * into bias at compile time (bias[j] - z_a * sum(b[j])), and requantized in integers by q,
+ * which the compiler checked gives the double-precision result on every accumulator the layer
+ * can reach. On a core with the DSP extension four outputs at a time (eg_int8_dot_4_rows: each
+ * word of input sign-extended once for four rows, two products an instruction); the remaining
+ * outputs, and every output elsewhere, two at a time (each input value loaded once for both). */
 EG_KERNEL void eg_int8_fully_connected_folded(eg_int8_FullyConnectedI8 p, eg_nhwc_ConvQuant q,
                                               const int8_t *a, size_t a_len, const int8_t *b,
                                               size_t b_len, const int32_t *bias,
@@ -60,7 +90,25 @@ EG_KERNEL void eg_int8_fully_connected_folded(eg_int8_FullyConnectedI8 p, eg_nhw
     for (i = 0; i < p.m; i++) {
         const int8_t *row = a + i * p.k;
         int8_t *out = y + i * p.n;
-        for (j = 0; j < p.n; j += 2) {
+        j = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+        for (; j + 4 <= p.n; j += 4) {
+            size_t words = p.k & ~(size_t)3, r;
+            int32_t s[4];
+            for (r = 0; r < 4; r++) {
+                s[r] = bias[j + r];
+            }
+            eg_int8_dot_4_rows(s, row, b + j * p.k, p.k, words);
+            for (r = 0; r < 4; r++) {
+                const int8_t *w = b + (j + r) * p.k;
+                for (t = words; t < p.k; t++) {
+                    s[r] += (int32_t)row[t] * (int32_t)w[t];
+                }
+                out[j + r] = eg_nhwc_output(&q, s[r], j + r);
+            }
+        }
+#endif
+        for (; j < p.n; j += 2) {
             size_t j1 = j + 1 < p.n ? j + 1 : p.n - 1;
             const int8_t *u = b + j * p.k, *v = b + j1 * p.k;
             int32_t s0 = bias[j], s1 = bias[j1];

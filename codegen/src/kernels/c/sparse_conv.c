@@ -31,6 +31,19 @@ EG_KERNEL int eg_sparse_conv_tap(const eg_nhwc_Window *p, const int8_t *x, size_
     return 1;
 }
 
+/* The lowest set bit of a non-zero `bits`. */
+EG_KERNEL unsigned eg_sparse_conv_lowest_bit(unsigned bits) {
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctz(bits);
+#else
+    unsigned bit = 0;
+    while (!(bits & (1u << bit))) {
+        bit++;
+    }
+    return bit;
+#endif
+}
+
 /* The loops of both formats: `mask` NULL walks the runs. */
 EG_KERNEL void eg_sparse_conv_by(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8_t *x,
                                  const int8_t *values, size_t entries, const uint8_t *runs,
@@ -68,10 +81,7 @@ EG_KERNEL void eg_sparse_conv_by(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const in
                         for (byte = 0; byte < row_bytes; byte++) {
                             unsigned bits = mask[oc * row_bytes + byte];
                             while (bits != 0) {
-                                size_t bit = 0;
-                                while (!(bits & (1u << bit))) {
-                                    bit++;
-                                }
+                                size_t bit = eg_sparse_conv_lowest_bit(bits);
                                 bits &= bits - 1;
                                 if (eg_sparse_conv_tap(&p, x, n, oy, ox, first, offset,
                                                        byte * 8 + bit, &a)) {
@@ -106,19 +116,6 @@ EG_KERNEL void eg_sparse_conv_conv_i8_bitmask(eg_nhwc_Window p, eg_nhwc_ConvQuan
                                               size_t bias_len, int8_t *y, size_t y_len) {
     (void)x_len, (void)mask_len, (void)bias_len, (void)y_len;
     eg_sparse_conv_by(p, q, x, values, values_len, NULL, mask, bias, y);
-}
-
-/* The lowest set bit of a non-zero `bits`. */
-EG_KERNEL unsigned eg_sparse_conv_lowest_bit(unsigned bits) {
-#if defined(__GNUC__)
-    return (unsigned)__builtin_ctz(bits);
-#else
-    unsigned bit = 0;
-    while (!(bits & (1u << bit))) {
-        bit++;
-    }
-    return bit;
-#endif
 }
 
 /* Adds the products of weight w with the input at `in` of each of the `width` pixels. */
