@@ -627,17 +627,27 @@ fn dense_cases(rng: &mut Rng, index: usize) -> Vec<Case> {
         expected,
     });
 
+    // The input of the larger scale (a multiplier of one half, no shift) half the time, and
+    // shifts inside and outside the one-multiply requantization's range.
+    let (b_multiplier, b_shift) = if rng.coin() {
+        (1 << 30, 0)
+    } else {
+        (
+            rng.range(1 << 30, i32::MAX as i64) as i32,
+            rng.range(-24, 0) as i32,
+        )
+    };
     let add = int8::AddI8 {
         subtract: rng.coin(),
         left_shift: 20,
         a_offset: rng.range(-127, 128) as i32,
         a_multiplier: rng.range(1 << 30, i32::MAX as i64) as i32,
-        a_shift: rng.range(-8, 0) as i32,
+        a_shift: rng.range(-24, 0) as i32,
         b_offset: rng.range(-127, 128) as i32,
-        b_multiplier: rng.range(1 << 30, i32::MAX as i64) as i32,
-        b_shift: rng.range(-8, 0) as i32,
+        b_multiplier,
+        b_shift,
         output_multiplier: rng.range(1 << 30, i32::MAX as i64) as i32,
-        output_shift: rng.range(-20, -10) as i32,
+        output_shift: rng.range(-24, -1) as i32,
         output_zero_point: rng.range(-128, 127) as i32,
         output_min: -128,
         output_max: 127,

@@ -13,7 +13,7 @@
 use super::nhwc::ConvQuant;
 use super::quant::{
     exp_on_negative_values, int4_at, multiply_by_quantized_multiplier, reciprocal,
-    requantize, round_half_away, rounding_divide_by_pot,
+    requantize, requantize_fast, rescale_shifted, round_half_away, rounding_divide_by_pot,
     saturating_rounding_doubling_high_mul, saturating_rounding_multiply_by_pot,
 };
 
@@ -182,20 +182,24 @@ pub struct AddI8 {
 }
 
 impl AddI8 {
+    /// TFLite's arithmetic, each rescaling in one multiply where that is the same
+    /// ([`rescale_shifted`], [`requantize_fast`]).
     #[inline(always)]
     fn apply(&self, a: i8, b: i8) -> i8 {
-        let a = multiply_by_quantized_multiplier(
-            (a as i32 + self.a_offset) << self.left_shift,
+        let a = rescale_shifted(
+            a as i32 + self.a_offset,
+            self.left_shift,
             self.a_multiplier,
             self.a_shift,
         );
-        let b = multiply_by_quantized_multiplier(
-            (b as i32 + self.b_offset) << self.left_shift,
+        let b = rescale_shifted(
+            b as i32 + self.b_offset,
+            self.left_shift,
             self.b_multiplier,
             self.b_shift,
         );
         let sum = if self.subtract { a - b } else { a + b };
-        requantize(
+        requantize_fast(
             sum,
             self.output_multiplier,
             self.output_shift,

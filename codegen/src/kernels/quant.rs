@@ -150,6 +150,56 @@ pub fn requantize_rounded(
     clamp_between(((v >> 32) as i32) >> !shift, min, max)
 }
 
+/// [`requantize`] by [`requantize_rounded`] (one 64-bit multiply-add rather than a high
+/// multiply and a rounding shift) where that gives the same value for every accumulator: a
+/// positive multiplier, a shift in `-22..=-2` and a zero point in `-256..=255`. Once inlined
+/// with constant parameters, the test folds away.
+#[inline(always)]
+pub fn requantize_fast(
+    acc: i32,
+    multiplier: i32,
+    shift: i32,
+    zero_point: i32,
+    min: i32,
+    max: i32,
+) -> i32 {
+    if multiplier > 0 && (-22..=-2).contains(&shift) && (-256..=255).contains(&zero_point) {
+        requantize_rounded(
+            acc,
+            multiplier,
+            shift,
+            zero_point,
+            1 << 30,
+            -(1 << 31),
+            min,
+            max,
+        )
+    } else {
+        requantize(acc, multiplier, shift, zero_point, min, max)
+    }
+}
+
+/// [`multiply_by_quantized_multiplier`]`(x << left_shift, multiplier, shift)` for an int8 value
+/// offset by its zero point (`|x| ≤ 256`), as TFLite's Add and Sub rescale their inputs to a
+/// common scale, in one multiply where that gives the same value:
+/// - a shift of 0 and a multiplier that is a multiple of `2^(31 − left_shift)` (`left_shift` in
+///   `1..=22`), as the input of the larger scale has (its multiplier is one half): the doubling
+///   high multiply of `x · 2^left_shift` is exact, `x · (multiplier >> (31 − left_shift))`,
+///   which fits in 30 bits;
+/// - otherwise [`requantize_fast`] with a zero point of 0 and no clamp.
+#[inline(always)]
+pub fn rescale_shifted(x: i32, left_shift: i32, multiplier: i32, shift: i32) -> i32 {
+    if shift == 0
+        && (1..=22).contains(&left_shift)
+        && multiplier >= 0
+        && multiplier & ((1 << (31 - left_shift)) - 1) == 0
+    {
+        x * (multiplier >> (31 - left_shift))
+    } else {
+        requantize_fast(x << left_shift, multiplier, shift, 0, i32::MIN, i32::MAX)
+    }
+}
+
 /// `x` rounded to the nearest integer, ties away from zero (C's `round`), saturated to `i32`.
 /// `core` has no `f64::round` without `std`; the fraction `x − trunc(x)` is exact in double
 /// precision, so comparing it with one half decides the rounding exactly.
@@ -410,6 +460,42 @@ mod tests {
             let high = round_half_up(((x as i128) << left) * m as i128, 31);
             let expected = round_shift(high, right);
             prop_assert_eq!(multiply_by_quantized_multiplier(x, m, shift) as i128, expected);
+        }
+
+        /// The one-multiply rescaling of an Add's input is TFLite's for every int8 value and
+        /// offset (`|x| ≤ 256`): multipliers of one half (exact) and others, multiples of
+        /// 2^11 or not, and shifts inside and outside the range of `requantize_rounded`.
+        #[test]
+        fn add_rescaling_is_tflites(
+            m in prop_oneof![
+                Just(1i32 << 30),
+                (1i32 << 19..1 << 20).prop_map(|m| m << 11),
+                (1i32 << 30)..i32::MAX,
+            ],
+            shift in -24i32..=1,
+            left_shift in prop_oneof![Just(20i32), 1i32..=22],
+        ) {
+            for x in -256..=256 {
+                prop_assert_eq!(
+                    rescale_shifted(x, left_shift, m, shift),
+                    multiply_by_quantized_multiplier(x << left_shift, m, shift),
+                    "x = {}", x
+                );
+            }
+        }
+
+        /// `requantize_fast` is `requantize`, inside and outside the one-multiply's range.
+        #[test]
+        fn fast_requantization_is_tflites(
+            acc in prop_oneof![any::<i32>(), Just(i32::MIN), Just(i32::MAX), -1000i32..1000],
+            m in prop_oneof![(1i32 << 30)..i32::MAX, Just(1i32 << 30)],
+            shift in -24i32..=1,
+            zero_point in -300i32..300,
+        ) {
+            prop_assert_eq!(
+                requantize_fast(acc, m, shift, zero_point, -128, 127),
+                requantize(acc, m, shift, zero_point, -128, 127)
+            );
         }
     }
 

@@ -165,14 +165,15 @@ typedef struct {
     int32_t output_multiplier, output_shift, output_zero_point, output_min, output_max;
 } eg_int8_AddI8;
 
+/* TFLite's arithmetic, each rescaling in one multiply where that is the same. */
 EG_KERNEL int8_t eg_int8_add_apply(const eg_int8_AddI8 *p, int8_t a, int8_t b) {
-    int32_t x = eg_quant_mbqm(eg_quant_shl((int32_t)a + p->a_offset, p->left_shift),
-                              p->a_multiplier, p->a_shift);
-    int32_t z = eg_quant_mbqm(eg_quant_shl((int32_t)b + p->b_offset, p->left_shift),
-                              p->b_multiplier, p->b_shift);
+    int32_t x = eg_quant_rescale_shifted((int32_t)a + p->a_offset, p->left_shift,
+                                         p->a_multiplier, p->a_shift);
+    int32_t z = eg_quant_rescale_shifted((int32_t)b + p->b_offset, p->left_shift,
+                                         p->b_multiplier, p->b_shift);
     int32_t sum = p->subtract ? x - z : x + z;
-    return (int8_t)eg_quant_requantize(sum, p->output_multiplier, p->output_shift,
-                                       p->output_zero_point, p->output_min, p->output_max);
+    return (int8_t)eg_quant_requantize_fast(sum, p->output_multiplier, p->output_shift,
+                                            p->output_zero_point, p->output_min, p->output_max);
 }
 
 EG_KERNEL void eg_int8_add_i8(eg_int8_AddI8 p, const int8_t *a, size_t a_len, const int8_t *b,

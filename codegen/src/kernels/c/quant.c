@@ -127,6 +127,34 @@ EG_KERNEL int32_t eg_quant_requantize_rounded(int32_t acc, int32_t multiplier, i
     return eg_quant_clamp(r, min, max);
 }
 
+/* eg_quant_requantize by eg_quant_requantize_rounded (one 64-bit multiply-add) where that
+ * gives the same value for every accumulator: a positive multiplier, a shift in -22..-2 and a
+ * zero point in -256..255. With constant parameters the test folds away. */
+EG_KERNEL int32_t eg_quant_requantize_fast(int32_t acc, int32_t multiplier, int32_t shift,
+                                           int32_t zero_point, int32_t min, int32_t max) {
+    if (multiplier > 0 && shift >= -22 && shift <= -2 && zero_point >= -256 &&
+        zero_point <= 255) {
+        return eg_quant_requantize_rounded(acc, multiplier, shift, zero_point,
+                                           (int64_t)1 << 30, -((int64_t)1 << 31), min, max);
+    }
+    return eg_quant_requantize(acc, multiplier, shift, zero_point, min, max);
+}
+
+/* eg_quant_mbqm(x << left_shift, multiplier, shift) for an int8 value offset by its zero point
+ * (|x| <= 256), as TFLite's Add and Sub rescale their inputs, in one multiply where that is the
+ * same: with a shift of 0 and a multiplier that is a multiple of 2^(31 - left_shift)
+ * (left_shift in 1..22; the input of the larger scale, rescaled by one half) the high multiply
+ * is exact; otherwise eg_quant_requantize_fast with no zero point and no clamp. */
+EG_KERNEL int32_t eg_quant_rescale_shifted(int32_t x, int32_t left_shift, int32_t multiplier,
+                                           int32_t shift) {
+    if (shift == 0 && left_shift >= 1 && left_shift <= 22 && multiplier >= 0 &&
+        ((uint32_t)multiplier & ((1u << (31 - left_shift)) - 1u)) == 0) {
+        return x * (multiplier >> (31 - left_shift));
+    }
+    return eg_quant_requantize_fast(eg_quant_shl(x, left_shift), multiplier, shift, 0, INT32_MIN,
+                                    INT32_MAX);
+}
+
 /* x rounded to the nearest integer, ties away from zero, saturated to int32. The fraction
  * x - trunc(x) is exact in double precision, so comparing it with one half decides exactly. */
 EG_KERNEL int32_t eg_quant_round_half_away(double x) {
