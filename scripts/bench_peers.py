@@ -13,10 +13,13 @@ input many times, one thread each, in one run:
                   reference kernels, as on a microcontroller without CMSIS-NN)
   onnxruntime     for ONNX models: one thread, all graph optimisations, CPU provider
 
-The script prints the median time per inference of each and the ratio of each peer's time to
-edgegen's (above 1: edgegen is faster), plus edgegen's arena and weight bytes and the rustc
-time. Timings on a shared machine are noisy: compare the ratios of one run, not absolute times
-across runs.
+The tools take turns: each of `--batches` rounds times one batch of runs of every tool, one
+after another, so that a slow spell of a shared machine falls on all of them rather than on
+whichever tool was being timed. The script prints each tool's median time per inference and,
+for each peer, the median over the rounds of its time over edgegen's in the same round (above
+1: edgegen is faster), plus edgegen's arena and weight bytes and the rustc time. Timings on a
+shared machine are still noisy: compare the ratios of one run, not absolute times across
+runs.
 
 Needs: the repository's Rust toolchain, and Python with `fixtures/requirements.txt` installed
 (numpy, onnxruntime, ai-edge-litert, tflite-micro). Run from anywhere:
@@ -139,26 +142,33 @@ def build_edgegen(edgegen, model_path, inputs, work, portable):
     return binary, arena, weights, time.perf_counter() - started
 
 
-def time_edgegen(binary, input_files, runs, batches):
-    per_batch = max(1, runs // batches)
+def edgegen_batch(binary, input_files, per_batch):
+    """Nanoseconds per run of one batch of the generated code (its harness warms up first)."""
     out = subprocess.run(
-        [str(binary), str(max(10, per_batch // 10)), str(batches), str(per_batch), *map(str, input_files)],
+        [str(binary), str(max(10, per_batch // 10)), "1", str(per_batch), *map(str, input_files)],
         check=True, capture_output=True, text=True)
-    return statistics.median(float(line) for line in out.stdout.split())
+    return float(out.stdout.split()[0])
 
 
-def time_calls(call, runs, batches):
-    """Median nanoseconds per call over `batches` batches, after a warm-up."""
-    per_batch = max(1, runs // batches)
-    for _ in range(max(10, per_batch // 10)):
+def calls_batch(call, per_batch):
+    """Nanoseconds per call of one batch of `per_batch` calls."""
+    started = time.perf_counter_ns()
+    for _ in range(per_batch):
         call()
-    samples = []
+    return (time.perf_counter_ns() - started) / per_batch
+
+
+def time_in_turns(tools, batches):
+    """{tool: median ns per run} and {peer: median of its per-round ratio to edgegen} from
+    `batches` rounds of one batch of each tool (`tools`: name -> function timing one batch)."""
+    samples = {name: [] for name in tools}
     for _ in range(batches):
-        started = time.perf_counter_ns()
-        for _ in range(per_batch):
-            call()
-        samples.append((time.perf_counter_ns() - started) / per_batch)
-    return statistics.median(samples)
+        for name, batch in tools.items():
+            samples[name].append(batch())
+    times = {name: statistics.median(s) for name, s in samples.items()}
+    ratios = {name: statistics.median(t / e for t, e in zip(s, samples["edgegen"]))
+              for name, s in samples.items() if name != "edgegen"}
+    return times, ratios
 
 
 def litert(model_path, inputs, xnnpack):
@@ -222,7 +232,8 @@ def main():
                 path.write_bytes(array.astype(array.dtype.newbyteorder("<")).tobytes())
                 input_files.append(path)
             binary, arena, weights, compile_seconds = build_edgegen(edgegen, model_path, inputs, work, options.portable)
-            times = {"edgegen": time_edgegen(binary, input_files, options.runs, options.batches)}
+            per_batch = max(1, options.runs // options.batches)
+            tools = {"edgegen": lambda: edgegen_batch(binary, input_files, per_batch)}
             for peer in options.peers:
                 if peer.startswith("litert") and tflite:
                     call = litert(model_path, inputs, xnnpack=peer == "litert-xnnpack")
@@ -234,8 +245,12 @@ def main():
                     continue
                 # tflite-micro's reference kernels are slow: fewer runs keep the script short.
                 runs = max(options.batches, options.runs // 10) if peer == "tflite-micro" else options.runs
-                times[peer] = time_calls(call, runs, options.batches)
-            rows.append((name, times, arena, weights, compile_seconds))
+                n = max(1, runs // options.batches)
+                for _ in range(max(10, n // 10)):
+                    call()
+                tools[peer] = lambda call=call, n=n: calls_batch(call, n)
+            times, ratios = time_in_turns(tools, options.batches)
+            rows.append((name, times, ratios, arena, weights, compile_seconds))
             shown = ", ".join(f"{tool} {t / 1e3:.1f} µs" for tool, t in times.items())
             print(f"{name}: {shown}", file=sys.stderr, flush=True)
 
@@ -244,14 +259,15 @@ def main():
     header = f"{'model':<24}" + "".join(f" {t + ' µs':>17}" for t in tools) + \
         "".join(f" {t + '/edgegen':>24}" for t in tools[1:]) + f" {'arena B':>9} {'weights B':>10} {'rustc s':>8}"
     print(header)
-    for name, times, arena, weights, compile_seconds in rows:
+    for name, times, ratios, arena, weights, compile_seconds in rows:
         line = f"{name:<24}"
         for t in tools:
             line += f" {times[t] / 1e3:>17.1f}" if t in times else f" {'-':>17}"
         for t in tools[1:]:
-            line += f" {times[t] / times['edgegen']:>24.2f}" if t in times else f" {'-':>24}"
+            line += f" {ratios[t]:>24.2f}" if t in ratios else f" {'-':>24}"
         print(line + f" {arena:>9} {weights:>10} {compile_seconds:>8.1f}")
-    print("\nOne thread each; a ratio above 1 means the generated code is faster than that peer.")
+    print("\nOne thread each, taking turns; a ratio (the median over the rounds of the peer's time over"
+          "\nedgegen's in the same round) above 1 means the generated code is faster than that peer.")
 
 
 if __name__ == "__main__":

@@ -104,7 +104,8 @@ pub fn fully_connected_by(
 
 /// [`fully_connected_i8`] for weights of zero point 0, with the input zero point folded into
 /// `bias` at compile time (`bias[j] − z_a · Σ b[j]`), so that the inner loop is a plain int8
-/// dot product (two outputs at a time, each input value loaded once for both), and requantized
+/// dot product (two outputs at a time, each input value loaded once for both; with AVX2,
+/// [`super::simd::dot_1x2`]), and requantized
 /// in integers by `q` ([`ConvQuant::output`]), which the compiler checked gives the
 /// double-precision result on every accumulator the layer can reach
 /// (`quant::fully_connected_multipliers`).

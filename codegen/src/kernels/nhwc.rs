@@ -290,7 +290,7 @@ pub fn conv_i8_folded(
 }
 
 /// Adds to `acc` the four dot products of two input pixels `a`, `b` with the weights of two
-/// output channels `u`, `v`: `[a·u, a·v, b·u, b·v]`.
+/// output channels `u`, `v`: `[a·u, a·v, b·u, b·v]` ([`super::simd::dot_2x2`] with AVX2).
 #[inline(always)]
 fn dot_2x2(acc: &mut [i32; 4], a: &[i8], b: &[i8], u: &[i8], v: &[i8]) {
     if super::simd::dot_2x2(acc, a, b, u, v) {
