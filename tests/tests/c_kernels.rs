@@ -79,12 +79,24 @@ struct Case {
     expected: Vec<i8>,
 }
 
-/// Random convolution geometry (depthwise, grouped or plain) with requantization parameters;
-/// with `pointwise`, a 1 × 1 kernel of one group, stride 1 and no padding, so that output pixel
-/// `i` reads input pixel `i`.
+/// The geometries [`conv_case`] draws.
+#[derive(Clone, Copy, PartialEq)]
+enum Geometry {
+    /// Small images, kernels up to 3 × 3, depthwise, grouped or plain.
+    Any,
+    /// A 1 × 1 kernel of one group, stride 1 and no padding, so that output pixel `i` reads
+    /// input pixel `i`.
+    Pointwise,
+    /// Depthwise, on images up to 200 pixels wide and 24 high: the C depthwise kernel's bands
+    /// of widened rows (several to an image, or too wide for its work space), its 3 × 3 paths
+    /// of stride 1 and 2, and kernels up to 5 × 5 with any stride, padding at every side.
+    Depthwise,
+}
+
+/// Random convolution geometry with requantization parameters.
 fn conv_case(
     rng: &mut Rng,
-    pointwise: bool,
+    geometry: Geometry,
 ) -> (nhwc::Window, Vec<i32>, Vec<i32>, i32, i32, bool) {
     let (h, w) = (1 + rng.below(6), 1 + rng.below(6));
     let (k_h, k_w) = (1 + rng.below(3), 1 + rng.below(3));
@@ -101,8 +113,21 @@ fn conv_case(
     // Input channels of every count up to 40: bitmask rows that end inside a byte, and runs
     // that cross rows or need fillers.
     let ((k_h, k_w), (stride_h, stride_w), (pad_top, pad_left), (groups, cin_g)) =
-        if pointwise {
+        if geometry == Geometry::Pointwise {
             ((1, 1), (1, 1), (0, 0), (1, 1 + rng.below(40)))
+        } else if geometry == Geometry::Depthwise {
+            let kernel = if rng.coin() {
+                (3, 3)
+            } else {
+                (1 + rng.below(5), 1 + rng.below(5))
+            };
+            let stride = (1 + rng.below(3), 1 + rng.below(3));
+            (
+                kernel,
+                if rng.coin() { (stride.0, 1) } else { stride },
+                (rng.below(4), rng.below(4)),
+                (1 + rng.below(6), 1),
+            )
         } else {
             (
                 (k_h, k_w),
@@ -111,11 +136,29 @@ fn conv_case(
                 (groups, cin_g),
             )
         };
+    // Depthwise: one time in eight with dilation, which the C kernel's bands do not take.
+    let ((h, w), (dilation_h, dilation_w), cout_g) = if geometry == Geometry::Depthwise {
+        let dilated = rng.below(8) == 0;
+        let widest = if rng.below(4) == 0 { 200 } else { 60 };
+        (
+            (1 + rng.below(24), 1 + rng.below(widest)),
+            if dilated { (dilation_h, 2) } else { (1, 1) },
+            1,
+        )
+    } else {
+        ((h, w), (dilation_h, dilation_w), cout_g)
+    };
     let span_h = (k_h - 1) * dilation_h + 1;
     let span_w = (k_w - 1) * dilation_w + 1;
     let (h_in, w_in) = (h.max(span_h), w.max(span_w));
-    let h_out = (h_in + 2 * pad_top - span_h) / stride_h + 1;
-    let w_out = (w_in + 2 * pad_left - span_w) / stride_w + 1;
+    // The bottom and right padding up to 3 (or none, as for SAME padding of stride 2).
+    let (pad_bottom, pad_right) = if geometry == Geometry::Depthwise {
+        (rng.below(4), rng.below(4))
+    } else {
+        (pad_top, pad_left)
+    };
+    let h_out = (h_in + pad_top + pad_bottom).saturating_sub(span_h) / stride_h + 1;
+    let w_out = (w_in + pad_left + pad_right).saturating_sub(span_w) / stride_w + 1;
     let p = nhwc::Window {
         batch: 1,
         h_in,
@@ -169,8 +212,8 @@ fn quant_literal(out: &mut String, q: &nhwc::ConvQuant) {
     );
 }
 
-fn conv_cases(rng: &mut Rng, index: usize, pointwise: bool) -> Vec<Case> {
-    let (p, multipliers, shifts, zx, zy, single_rounding) = conv_case(rng, pointwise);
+fn conv_cases(rng: &mut Rng, index: usize, geometry: Geometry) -> Vec<Case> {
+    let (p, multipliers, shifts, zx, zy, single_rounding) = conv_case(rng, geometry);
     // The one-multiply requantization where it applies, half the time.
     let rounded = if rng.coin() {
         edgegen::quant::requantize_roundings(&multipliers, &shifts, zy, single_rounding)
@@ -396,11 +439,14 @@ fn conv_cases(rng: &mut Rng, index: usize, pointwise: bool) -> Vec<Case> {
 
     // A one-group layer through the kernel with the input zero point folded into the bias,
     // with work space for the two input patches widened to 16 bits (which a core with the DSP
-    // extension uses when c_in is a multiple of 4), as they are (with more than one tap), and
-    // without.
+    // extension uses when c_in is a multiple of 4), copied and then widened but for the last
+    // per_channel % 4 values (other widths, more than one tap), as they are (more than one
+    // tap), and without.
     if p.groups == 1 {
         let per_channel = p.k_h * p.k_w * p.c_in;
-        for patches_len in [4 * per_channel, 2 * per_channel, 0] {
+        let copied_widened =
+            (2 * per_channel).next_multiple_of(4) + 4 * (per_channel - per_channel % 4);
+        for patches_len in [4 * per_channel, copied_widened, 2 * per_channel, 0] {
             let mut folded_y = vec![0i8; y_len];
             let mut patches = vec![0i8; patches_len];
             nhwc::conv_i8_folded(
@@ -731,11 +777,14 @@ fn int8_c_kernels_give_the_rust_kernels_bytes() {
     let mut rng = Rng(0x5eed_c0de_1234_5678);
     let mut cases = Vec::new();
     for i in 0..40 {
-        cases.extend(conv_cases(&mut rng, i, false));
+        cases.extend(conv_cases(&mut rng, i, Geometry::Any));
         cases.extend(dense_cases(&mut rng, i));
     }
     for i in 40..56 {
-        cases.extend(conv_cases(&mut rng, i, true));
+        cases.extend(conv_cases(&mut rng, i, Geometry::Pointwise));
+    }
+    for i in 56..88 {
+        cases.extend(conv_cases(&mut rng, i, Geometry::Depthwise));
     }
     // One program for both machines: on this one it prints each case's bytes on a line; built
     // with EG_ON_MCU for the emulated Cortex-M4 (where the DSP paths are compiled), bench_run

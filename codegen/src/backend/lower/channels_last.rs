@@ -24,12 +24,35 @@ use crate::quant;
 const DEPTHWISE_MAX_TAPS: usize = 64;
 
 /// The most work space a one-group int8 convolution gets on its layer's stack for the input
-/// patches of two output pixels ([`nhwc::conv_i8_folded`](crate::kernels::nhwc::conv_i8_folded)):
-/// `4 · k_h · k_w · c_in` bytes when `c_in` is a multiple of 4 (the C kernel widens the patches
-/// to 16 bits on a core with the DSP extension; the Rust one copies them as they are into half),
-/// else `2 · k_h · k_w · c_in` when the kernel has more than one tap, if that is at most this;
-/// otherwise none, and the per-tap loop. 2,304 bytes widen a 3 × 3 × 64 patch (IC's largest).
+/// patches of two output pixels ([`nhwc::conv_i8_folded`](crate::kernels::nhwc::conv_i8_folded));
+/// see [`patch_bytes`]. 2,304 bytes widen a 3 × 3 × 64 patch (IC's largest).
 const PATCH_MAX_BYTES: usize = 2304;
+
+/// The work space [`nhwc::conv_i8_folded`](crate::kernels::nhwc::conv_i8_folded) gets for a
+/// kernel of `taps` taps over `c_in` channels (a patch of `n = taps · c_in` values), if at most
+/// [`PATCH_MAX_BYTES`]:
+/// - `4 · n` bytes when `c_in` is a multiple of 4: on a core with the DSP extension the C kernel
+///   widens the two patches to 16 bits as it gathers them;
+/// - with more than one tap, other widths: the two patches as they are (`2 · n`, rounded up to a
+///   word), then 4 bytes for each of their values but the last `n % 4`, which the C kernel
+///   widens there;
+/// - with more than one tap, if that is too much: `2 · n`, the patches as they are;
+/// - otherwise none, and the per-tap loop.
+///
+/// The Rust kernel copies the patches as they are into the first `2 · n` bytes.
+fn patch_bytes(c_in: usize, taps: usize) -> usize {
+    let n = taps * c_in;
+    let copied_widened = (2 * n).next_multiple_of(4) + 4 * (n - n % 4);
+    if c_in.is_multiple_of(4) && 4 * n <= PATCH_MAX_BYTES {
+        4 * n
+    } else if taps > 1 && n >= 4 && copied_widened <= PATCH_MAX_BYTES {
+        copied_widened
+    } else if taps > 1 && 2 * n <= PATCH_MAX_BYTES {
+        2 * n
+    } else {
+        0
+    }
+}
 
 fn isize_(n: i32) -> Value {
     Value::Isize(n as isize)
@@ -708,22 +731,13 @@ impl Lowering<'_> {
                     (kernel, w.args(), vec![Arg::Static(bias)])
                 }
                 (_, Some((weights, bias))) => {
-                    let per_channel = taps * c_in;
                     let (kernel, weights, scratch) = if depthwise {
                         let relaid = self
                             .transposed_weights(&weights, c_out)
                             .ok_or("the depthwise weights could not be transposed")?;
                         ("nhwc::depthwise_i8", relaid, None)
                     } else {
-                        let bytes = if c_in.is_multiple_of(4)
-                            && 4 * per_channel <= PATCH_MAX_BYTES
-                        {
-                            4 * per_channel
-                        } else if taps > 1 && 2 * per_channel <= PATCH_MAX_BYTES {
-                            2 * per_channel
-                        } else {
-                            0
-                        };
+                        let bytes = patch_bytes(c_in, taps);
                         ("nhwc::conv_i8_folded", weights, Some(Arg::Scratch(bytes)))
                     };
                     let zero_pixel = self.derived(

@@ -48,24 +48,42 @@ typedef struct {
     int64_t rounding_base, negative_rounding;
 } eg_nhwc_ConvQuant;
 
+/* An accumulator requantized to int8 with the given multiplier and shift (a channel's). */
+EG_KERNEL int8_t eg_nhwc_output_with(const eg_nhwc_ConvQuant *q, int32_t acc,
+                                     int32_t multiplier, int32_t shift) {
+    if (q->one_multiply) {
+        return (int8_t)eg_quant_requantize_rounded(acc, multiplier, shift, q->output_zero_point,
+                                                   q->rounding_base, q->negative_rounding,
+                                                   q->output_min, q->output_max);
+    }
+    if (q->single_rounding) {
+        return (int8_t)eg_quant_requantize_once(acc, multiplier, shift, q->output_zero_point,
+                                                q->output_min, q->output_max);
+    }
+    return (int8_t)eg_quant_requantize(acc, multiplier, shift, q->output_zero_point,
+                                       q->output_min, q->output_max);
+}
+
 /* Output channel oc's accumulator requantized to int8 (one multiplier and shift serve every
  * channel when there is one of each). */
 EG_KERNEL int8_t eg_nhwc_output(const eg_nhwc_ConvQuant *q, int32_t acc, size_t oc) {
     if (q->multipliers_len == 1) {
         oc = 0;
     }
-    if (q->one_multiply) {
-        return (int8_t)eg_quant_requantize_rounded(
-            acc, q->multipliers[oc], q->shifts[oc], q->output_zero_point, q->rounding_base,
-            q->negative_rounding, q->output_min, q->output_max);
-    }
-    if (q->single_rounding) {
-        return (int8_t)eg_quant_requantize_once(acc, q->multipliers[oc], q->shifts[oc],
-                                                q->output_zero_point, q->output_min,
-                                                q->output_max);
-    }
-    return (int8_t)eg_quant_requantize(acc, q->multipliers[oc], q->shifts[oc],
-                                       q->output_zero_point, q->output_min, q->output_max);
+    return eg_nhwc_output_with(q, acc, q->multipliers[oc], q->shifts[oc]);
+}
+
+/* The four accumulators of two pixels (a, b) and two channels (u, v) requantized and stored:
+ * {a.u, a.v, b.u, b.v}, each channel's parameters read once. */
+EG_KERNEL void eg_nhwc_output_2x2(const eg_nhwc_ConvQuant *q, const int32_t acc[4], size_t u,
+                                  size_t v, int8_t *a, int8_t *b) {
+    size_t ku = q->multipliers_len == 1 ? 0 : u, kv = q->multipliers_len == 1 ? 0 : v;
+    int32_t m = q->multipliers[ku], s = q->shifts[ku];
+    int8_t au = eg_nhwc_output_with(q, acc[0], m, s), bu = eg_nhwc_output_with(q, acc[2], m, s);
+    int8_t av, bv;
+    m = q->multipliers[kv], s = q->shifts[kv];
+    av = eg_nhwc_output_with(q, acc[1], m, s), bv = eg_nhwc_output_with(q, acc[3], m, s);
+    a[u] = au, b[u] = bu, a[v] = av, b[v] = bv;
 }
 
 /* The weight formats of the int8 convolution: plain int8, 4-bit packed two per byte (each
@@ -205,13 +223,12 @@ EG_KERNEL void eg_nhwc_dot_2x2(int32_t acc[4], const int8_t *a, const int8_t *b,
 }
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* Widens c_in int8 values of pixel a and of pixel b (c_in a multiple of 4) into `widened`, four
- * words per four values: a's values 0 and 2, a's 1 and 3, b's 0 and 2, b's 1 and 3, as 16-bit
- * halves (SXTB16: the pairing eg_nhwc_dot_2x2_widened gives the weights). */
-EG_KERNEL void eg_nhwc_widen_2(uint32_t *widened, const int8_t *a, const int8_t *b,
-                               size_t c_in) {
+/* Widens n int8 values at a and at b (n a multiple of 4) into `widened`, four words per four
+ * values: a's values 0 and 2, a's 1 and 3, b's 0 and 2, b's 1 and 3, as 16-bit halves (SXTB16:
+ * the pairing eg_nhwc_dot_2x2_widened gives the weights). */
+EG_KERNEL void eg_nhwc_widen_2(uint32_t *widened, const int8_t *a, const int8_t *b, size_t n) {
     size_t i;
-    for (i = 0; i < c_in; i += 4) {
+    for (i = 0; i < n; i += 4) {
         uint32_t wa = eg_nhwc_word(a + i), wb = eg_nhwc_word(b + i);
         widened[0] = eg_nhwc_sxtb16(wa);
         widened[1] = eg_nhwc_sxtb16_ror8(wa);
@@ -221,14 +238,58 @@ EG_KERNEL void eg_nhwc_widen_2(uint32_t *widened, const int8_t *a, const int8_t 
     }
 }
 
+/* Four values of eg_nhwc_dot_2x2_widened in Thumb-2 assembly: the two channels' weight words
+ * (the second at v_step) sign-extended to pairs, then the two pixels' pairs loaded a double word
+ * at a time, the pointers stepping as they load. */
+#define EG_NHWC_DOT_2X2_ASM                                                                     \
+    "ldr %[t1], [%[u], %[v_step]]\n\t"                                                          \
+    "ldr %[t0], [%[u]], #4\n\t"                                                                 \
+    "sxtb16 %[t2], %[t0]\n\t"                                                                   \
+    "sxtb16 %[t0], %[t0], ror #8\n\t"                                                           \
+    "sxtb16 %[t3], %[t1]\n\t"                                                                   \
+    "sxtb16 %[t1], %[t1], ror #8\n\t"                                                           \
+    "ldrd %[t4], %[t5], [%[w]], #8\n\t"                                                         \
+    "smlad %[s0], %[t4], %[t2], %[s0]\n\t"                                                      \
+    "smlad %[s0], %[t5], %[t0], %[s0]\n\t"                                                      \
+    "smlad %[s1], %[t4], %[t3], %[s1]\n\t"                                                      \
+    "smlad %[s1], %[t5], %[t1], %[s1]\n\t"                                                      \
+    "ldrd %[t4], %[t5], [%[w]], #8\n\t"                                                         \
+    "smlad %[s2], %[t4], %[t2], %[s2]\n\t"                                                      \
+    "smlad %[s2], %[t5], %[t0], %[s2]\n\t"                                                      \
+    "smlad %[s3], %[t4], %[t3], %[s3]\n\t"                                                      \
+    "smlad %[s3], %[t5], %[t1], %[s3]\n\t"
+
 /* eg_nhwc_dot_2x2 with the two pixels widened by eg_nhwc_widen_2 (n a multiple of 4) and the
  * second channel's weights at u + v_step: per four values, two double-word loads of the
- * pixels' halves, two word loads of weights sign-extended once, and eight SMLADs, with few
- * enough live values that nothing spills on a Cortex-M4. */
+ * pixels' halves, two word loads of weights sign-extended once, and eight SMLADs. Built with
+ * optimization, the loop is assembly, eight values a step: 34 instructions per 32
+ * multiply-adds, with nothing spilled. */
 EG_KERNEL void eg_nhwc_dot_2x2_widened(int32_t acc[4], const uint32_t *widened,
                                        const int8_t *u, size_t v_step, size_t n) {
     int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
     const uint32_t *end = widened + n;
+#if defined(__OPTIMIZE__)
+    /* Eight values a step, in assembly, then the last four if n is not a multiple of 8 (the
+     * compiler schedules the loads of two steps written in C early, and spills). */
+    const uint32_t *end8 = widened + (n - n % 8);
+    uint32_t t0, t1, t2, t3, t4, t5;
+    while (widened != end8) {
+        __asm__(EG_NHWC_DOT_2X2_ASM EG_NHWC_DOT_2X2_ASM
+                : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [w] "+r"(widened),
+                  [u] "+r"(u), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3),
+                  [t4] "=&r"(t4), [t5] "=&r"(t5)
+                : [v_step] "r"(v_step)
+                : "memory");
+    }
+    if (widened != end) {
+        __asm__(EG_NHWC_DOT_2X2_ASM
+                : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [w] "+r"(widened),
+                  [u] "+r"(u), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3),
+                  [t4] "=&r"(t4), [t5] "=&r"(t5)
+                : [v_step] "r"(v_step)
+                : "memory");
+    }
+#else
     while (widened != end) {
         uint32_t a02 = widened[0], a13 = widened[1], b02, b13;
         uint32_t wu = eg_nhwc_word(u), wv = eg_nhwc_word(u + v_step);
@@ -242,6 +303,7 @@ EG_KERNEL void eg_nhwc_dot_2x2_widened(int32_t acc[4], const uint32_t *widened,
         widened += 4;
         u += 4;
     }
+#endif
     acc[0] = s0, acc[1] = s1, acc[2] = s2, acc[3] = s3;
 }
 #endif
@@ -258,6 +320,36 @@ EG_KERNEL const int8_t *eg_nhwc_tap_pixel(const eg_nhwc_Window *p, const int8_t 
     return image + (iy * p->w_in + ix) * p->c_in;
 }
 
+/* The k_w * c_in contiguous input values under kernel row ky of output pixel (oy, ox), or NULL
+ * when some tap of the row falls outside the image or the taps are dilated. */
+EG_KERNEL const int8_t *eg_nhwc_row_run(const eg_nhwc_Window *p, const int8_t *image,
+                                        size_t oy, size_t ox, size_t ky) {
+    size_t iy, left = ox * p->stride_w;
+    if (p->dilation_w != 1 || !eg_nhwc_row(p, oy, ky, &iy) || left < p->pad_left ||
+        left - p->pad_left + p->k_w > p->w_in) {
+        return NULL;
+    }
+    return image + (iy * p->w_in + left - p->pad_left) * p->c_in;
+}
+
+/* The input patch of output pixel (oy, ox), [k_h, k_w, c_in], copied to dst: a kernel row at a
+ * time where it lies inside the image, else tap by tap with zero_pixel outside. */
+EG_KERNEL void eg_nhwc_copy_patch(const eg_nhwc_Window *p, const int8_t *image,
+                                  const int8_t *zero_pixel, size_t oy, size_t ox, int8_t *dst) {
+    size_t ky, kx, c_in = p->c_in, row = p->k_w * c_in;
+    for (ky = 0; ky < p->k_h; ky++) {
+        const int8_t *run = eg_nhwc_row_run(p, image, oy, ox, ky);
+        if (run) {
+            memcpy(dst + ky * row, run, row);
+            continue;
+        }
+        for (kx = 0; kx < p->k_w; kx++) {
+            memcpy(dst + ky * row + kx * c_in,
+                   eg_nhwc_tap_pixel(p, image, zero_pixel, oy, ox, ky, kx), c_in);
+        }
+    }
+}
+
 /* eg_nhwc_conv_i8 for one group, with the input zero point folded into bias at compile time
  * (bias[oc] - z_x * sum(w[oc])): plain int8 dot products. A tap outside the image reads
  * zero_pixel (c_in copies of z_x), whose products cancel the folded term there. Output pixels
@@ -268,11 +360,16 @@ EG_KERNEL const int8_t *eg_nhwc_tap_pixel(const eg_nhwc_Window *p, const int8_t 
  * - 4 * k_h * k_w * c_in bytes, c_in a multiple of 4, on a core with the DSP extension: the two
  *   output pixels' input patches widened to 16 bits once (eg_nhwc_widen_2), so that the dot
  *   products sign-extend only the weights (eg_nhwc_dot_2x2_widened);
+ * - other input widths, more than one tap, on a core with the DSP extension: the two patches
+ *   copied as they are (2 * k_h * k_w * c_in bytes, rounded up to a word), then their values but
+ *   the last k_h * k_w * c_in % 4 widened after them (4 bytes each), if that fits; the values
+ *   left take the plain dot product;
  * - at least 2 * k_h * k_w * c_in bytes and more than one tap: the two patches copied as they
  *   are;
  * - none (NULL), or less: the dot products read each tap's pixel where it is.
- * Taps outside the image are copied as zero_pixel. With a patch, each output channel is one dot
- * product rather than one per tap. */
+ * Patches are copied or widened a kernel row at a time where the row lies inside the image; taps
+ * outside it read zero_pixel. With a patch, each output channel is one dot product rather than
+ * one per tap. */
 EG_KERNEL void eg_nhwc_conv_i8_folded(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8_t *x,
                                       size_t x_len, const int8_t *w, size_t w_len,
                                       const int32_t *bias, size_t bias_len,
@@ -282,13 +379,24 @@ EG_KERNEL void eg_nhwc_conv_i8_folded(eg_nhwc_Window p, eg_nhwc_ConvQuant q, con
     size_t c_in = p.c_in, c_out = p.c_out, plane = p.h_out * p.w_out;
     size_t per_channel = p.k_h * p.k_w * c_in, image_len = p.h_in * p.w_in * c_in;
     size_t n, first, oc, ky, kx;
+    /* The values of a patch the widened dot products take, and where their work space starts
+     * when the patches are copied first. */
+    size_t head = per_channel - per_channel % 4, copied_len = (2 * per_channel + 3) & ~(size_t)3;
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     int widened = c_in % 4 == 0 && patches_len >= 4 * per_channel;
+    int widened_copy = !widened && p.k_h * p.k_w > 1 && head > 0 &&
+                       patches_len >= copied_len + 4 * head;
 #else
-    const int widened = 0;
+    const int widened = 0, widened_copy = 0;
 #endif
+    uint32_t *wide = (uint32_t *)(void *)patches;
     int patched = !widened && p.k_h * p.k_w > 1 && patches_len >= 2 * per_channel;
     (void)x_len, (void)w_len, (void)bias_len, (void)zero_pixel_len, (void)y_len;
+    if (widened_copy) {
+        wide += copied_len / 4;
+    } else {
+        head = widened ? per_channel : 0;
+    }
     for (n = 0; n < p.batch; n++) {
         const int8_t *image = x + n * image_len;
         int8_t *out = y + n * plane * c_out;
@@ -296,35 +404,45 @@ EG_KERNEL void eg_nhwc_conv_i8_folded(eg_nhwc_Window p, eg_nhwc_ConvQuant q, con
             size_t second = first + 1 < plane ? first + 1 : plane - 1;
             size_t oy = first / p.w_out, ox = first % p.w_out;
             size_t oy1 = second / p.w_out, ox1 = second % p.w_out;
-            for (ky = 0; ky < p.k_h && (widened || patched); ky++) {
+            if (patched) {
+                eg_nhwc_copy_patch(&p, image, zero_pixel, oy, ox, patches);
+                eg_nhwc_copy_patch(&p, image, zero_pixel, oy1, ox1, patches + per_channel);
+            }
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+            if (widened_copy) {
+                eg_nhwc_widen_2(wide, patches, patches + per_channel, head);
+            }
+            for (ky = 0; ky < p.k_h && widened; ky++) {
+                size_t row = p.k_w * c_in;
+                const int8_t *a = eg_nhwc_row_run(&p, image, oy, ox, ky);
+                const int8_t *b = eg_nhwc_row_run(&p, image, oy1, ox1, ky);
+                if (a && b) {
+                    eg_nhwc_widen_2(wide + ky * row, a, b, row);
+                    continue;
+                }
                 for (kx = 0; kx < p.k_w; kx++) {
                     size_t tap = (ky * p.k_w + kx) * c_in;
-                    const int8_t *a = eg_nhwc_tap_pixel(&p, image, zero_pixel, oy, ox, ky, kx);
-                    const int8_t *b = eg_nhwc_tap_pixel(&p, image, zero_pixel, oy1, ox1, ky, kx);
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-                    if (widened) {
-                        eg_nhwc_widen_2((uint32_t *)(void *)patches + tap, a, b, c_in);
-                        continue;
-                    }
-#endif
-                    memcpy(patches + tap, a, c_in);
-                    memcpy(patches + per_channel + tap, b, c_in);
+                    a = eg_nhwc_tap_pixel(&p, image, zero_pixel, oy, ox, ky, kx);
+                    b = eg_nhwc_tap_pixel(&p, image, zero_pixel, oy1, ox1, ky, kx);
+                    eg_nhwc_widen_2(wide + tap, a, b, c_in);
                 }
             }
+#endif
             for (oc = 0; oc < c_out; oc += 2) {
                 size_t oc1 = oc + 1 < c_out ? oc + 1 : c_out - 1;
                 int32_t acc[4];
                 acc[0] = bias[oc], acc[1] = bias[oc1], acc[2] = bias[oc], acc[3] = bias[oc1];
-                if (widened) {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-                    eg_nhwc_dot_2x2_widened(acc, (const uint32_t *)(const void *)patches,
-                                            w + oc * per_channel, (oc1 - oc) * per_channel,
-                                            per_channel);
+                if (head > 0) {
+                    eg_nhwc_dot_2x2_widened(acc, wide, w + oc * per_channel,
+                                            (oc1 - oc) * per_channel, head);
+                }
 #endif
-                } else if (patched) {
-                    eg_nhwc_dot_2x2(acc, patches, patches + per_channel,
-                                    w + oc * per_channel, w + oc1 * per_channel, per_channel);
-                } else {
+                if (patched) {
+                    eg_nhwc_dot_2x2(acc, patches + head, patches + per_channel + head,
+                                    w + oc * per_channel + head, w + oc1 * per_channel + head,
+                                    per_channel - head);
+                } else if (!widened) {
                     for (ky = 0; ky < p.k_h; ky++) {
                         for (kx = 0; kx < p.k_w; kx++) {
                             size_t tap = (ky * p.k_w + kx) * c_in;
@@ -335,10 +453,7 @@ EG_KERNEL void eg_nhwc_conv_i8_folded(eg_nhwc_Window p, eg_nhwc_ConvQuant q, con
                         }
                     }
                 }
-                out[first * c_out + oc] = eg_nhwc_output(&q, acc[0], oc);
-                out[first * c_out + oc1] = eg_nhwc_output(&q, acc[1], oc1);
-                out[second * c_out + oc] = eg_nhwc_output(&q, acc[2], oc);
-                out[second * c_out + oc1] = eg_nhwc_output(&q, acc[3], oc1);
+                eg_nhwc_output_2x2(&q, acc, oc, oc1, out + first * c_out, out + second * c_out);
             }
         }
     }
@@ -346,6 +461,190 @@ EG_KERNEL void eg_nhwc_conv_i8_folded(eg_nhwc_Window p, eg_nhwc_ConvQuant q, con
 
 /* The most kernel taps eg_nhwc_depthwise_i8 takes (the lowering checks). */
 #define EG_NHWC_DEPTHWISE_TAPS 64
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* The int16 values of work space eg_nhwc_depthwise_rows has: as many rows of one input channel
+ * as fit, widened and padded (512 bytes of the layer's stack). */
+#define EG_NHWC_DEPTHWISE_ROW_VALUES 256
+/* The most pairs of weights of one channel it takes. */
+#define EG_NHWC_DEPTHWISE_PAIRS 32
+
+/* Two int16 values from any address, as the halves of a word. */
+EG_KERNEL uint32_t eg_nhwc_pair(const int16_t *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* acc plus the low half of a times the high half of b (SMLABT). */
+EG_KERNEL int32_t eg_nhwc_smlabt(uint32_t a, uint32_t b, int32_t acc) {
+    int32_t r;
+    __asm__("smlabt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* acc plus the high half of a times the low half of b (SMLATB). */
+EG_KERNEL int32_t eg_nhwc_smlatb(uint32_t a, uint32_t b, int32_t acc) {
+    int32_t r;
+    __asm__("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* Two int8 values as the int16 halves of a word. */
+EG_KERNEL uint32_t eg_nhwc_pack(int8_t lo, int8_t hi) {
+    return (uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16;
+}
+
+/* row[0..len] set to z. */
+EG_KERNEL void eg_nhwc_depthwise_fill(int16_t *row, size_t len, int16_t z) {
+    uint32_t zz = eg_nhwc_pack((int8_t)z, (int8_t)z);
+    size_t i;
+    for (i = 0; i + 2 <= len; i += 2) {
+        memcpy(row + i, &zz, sizeof zz);
+    }
+    if (i < len) {
+        row[i] = z;
+    }
+}
+
+/* Input row iy (counted from the top padding's first row) of channel ch widened to int16 into
+ * row[0..len], two values at a time: the image's columns after the left padding, or the zero
+ * point z throughout when the row lies outside the image. The padding columns are the caller's
+ * to fill, once. */
+EG_KERNEL void eg_nhwc_depthwise_row(const eg_nhwc_Window *p, const int8_t *image, size_t iy,
+                                     size_t ch, int16_t z, int16_t *row, size_t len) {
+    size_t i, left = p->pad_left < len ? p->pad_left : len, c = p->c_in;
+    size_t copied = len - left < p->w_in ? len - left : p->w_in;
+    const int8_t *src;
+    if (iy < p->pad_top || iy - p->pad_top >= p->h_in) {
+        eg_nhwc_depthwise_fill(row, len, z);
+        return;
+    }
+    src = image + (iy - p->pad_top) * p->w_in * c + ch;
+    for (i = 0; i + 2 <= copied; i += 2) {
+        uint32_t v = eg_nhwc_pack(src[i * c], src[(i + 1) * c]);
+        memcpy(row + left + i, &v, sizeof v);
+    }
+    if (i < copied) {
+        row[left + i] = src[i * c];
+    }
+}
+
+/* The accumulators of two output pixels of a 3 x 3 window, one row of taps: their input pairs
+ * at `at` (the first pixel's), the channel's weights for that row as the pairs (w0, w1) and
+ * (w1, w2). Stride 1: the second pixel's taps start one value on (SMLATB, then SMLAD). Stride
+ * 2: two values on, a pair the first pixel's last tap shares. */
+EG_KERNEL void eg_nhwc_depthwise_row_3(int32_t *s0, int32_t *s1, const int16_t *at,
+                                       uint32_t w01, uint32_t w12, size_t stride) {
+    uint32_t lo = eg_nhwc_pair(at), mid = eg_nhwc_pair(at + 2);
+    *s0 = eg_nhwc_smlabt(mid, w12, eg_nhwc_smlad(lo, w01, *s0));
+    if (stride == 1) {
+        *s1 = eg_nhwc_smlad(mid, w12, eg_nhwc_smlatb(lo, w01, *s1));
+    } else {
+        *s1 = eg_nhwc_smlabt(eg_nhwc_pair(at + 4), w12, eg_nhwc_smlad(mid, w01, *s1));
+    }
+}
+
+/* The accumulator of one output pixel of a 3 x 3 window, one row of taps (as above). */
+EG_KERNEL int32_t eg_nhwc_depthwise_row_1(int32_t s0, const int16_t *at, uint32_t w01,
+                                          uint32_t w12) {
+    return eg_nhwc_smlabt(eg_nhwc_pair(at + 2), w12, eg_nhwc_smlad(eg_nhwc_pair(at), w01, s0));
+}
+
+/* eg_nhwc_depthwise_i8 one channel at a time, on a core with the DSP extension, for a window
+ * at least two taps wide, without dilation; returns 0, having done nothing, otherwise or where
+ * the rows do not fit the work space (the caller then takes four channels at a time).
+ * For each channel, a band of input rows is widened into 16-bit work space, padded with the
+ * zero point, so that two horizontally adjacent taps are one word: one SMLAD multiplies them
+ * by the channel's weights for those taps, packed into a word once per channel (an odd last
+ * tap pairs with a zero weight). A 3 x 3 window of stride 1 or 2 takes two output pixels at a
+ * time, which share input words, and an odd last one alone. The channel's requantization
+ * constants stay the same across its pixels. */
+EG_KERNEL int eg_nhwc_depthwise_rows(const eg_nhwc_Window *p, const eg_nhwc_ConvQuant *q,
+                                     const int8_t *image, const int8_t *w, const int32_t *bias,
+                                     int16_t z, int8_t *y) {
+    size_t c = p->c_in, width = (p->w_out - 1) * p->stride_w + p->k_w;
+    int three = p->k_h == 3 && p->k_w == 3 && (p->stride_w == 1 || p->stride_w == 2);
+    /* Each row holds one value more than the taps read, so that a pair may start at the last
+     * tap; rows start at even offsets. */
+    size_t row_len = (width + 2) & ~(size_t)1;
+    size_t band_rows = EG_NHWC_DEPTHWISE_ROW_VALUES / row_len;
+    size_t pairs = (p->k_w + 1) / 2, band, ch, oy0, oy, ox, ky, j, r;
+    int16_t rows[EG_NHWC_DEPTHWISE_ROW_VALUES];
+    uint32_t packed[EG_NHWC_DEPTHWISE_PAIRS];
+    if (p->k_w < 2 || p->dilation_h != 1 || p->dilation_w != 1 || band_rows < p->k_h ||
+        p->k_h * pairs > EG_NHWC_DEPTHWISE_PAIRS) {
+        return 0;
+    }
+    /* Output rows per band. */
+    band = (band_rows - p->k_h) / p->stride_h + 1;
+    eg_nhwc_depthwise_fill(rows, band_rows * row_len, z);
+    for (ch = 0; ch < c; ch++) {
+        int32_t m = q->multipliers[q->multipliers_len == 1 ? 0 : ch];
+        int32_t s = q->shifts[q->shifts_len == 1 ? 0 : ch], b = bias[ch];
+        const int8_t *t = w + ch;
+        uint32_t a01 = 0, b01 = 0, c01 = 0, a12 = 0, b12 = 0, c12 = 0;
+        for (ky = 0; ky < p->k_h; ky++) {
+            for (j = 0; j < pairs; j++) {
+                size_t kx = 2 * j;
+                int8_t hi = kx + 1 < p->k_w ? t[(ky * p->k_w + kx + 1) * c] : 0;
+                packed[ky * pairs + j] = eg_nhwc_pack(t[(ky * p->k_w + kx) * c], hi);
+            }
+        }
+        if (three) {
+            /* The pairs (w0, w1) and (w1, w2) of each row. */
+            a01 = packed[0], b01 = packed[2], c01 = packed[4];
+            a12 = eg_nhwc_pack(t[c], t[2 * c]);
+            b12 = eg_nhwc_pack(t[4 * c], t[5 * c]);
+            c12 = eg_nhwc_pack(t[7 * c], t[8 * c]);
+        }
+        for (oy0 = 0; oy0 < p->h_out; oy0 += band) {
+            size_t n_rows = p->h_out - oy0 < band ? p->h_out - oy0 : band;
+            for (r = 0; r < (n_rows - 1) * p->stride_h + p->k_h; r++) {
+                eg_nhwc_depthwise_row(p, image, oy0 * p->stride_h + r, ch, z,
+                                      rows + r * row_len, row_len);
+            }
+            for (oy = 0; oy < n_rows; oy++) {
+                const int16_t *top = rows + oy * p->stride_h * row_len;
+                int8_t *out = y + (oy0 + oy) * p->w_out * c + ch;
+                if (three) {
+                    for (ox = 0; ox + 2 <= p->w_out; ox += 2) {
+                        const int16_t *at = top + ox * p->stride_w;
+                        int32_t s0 = b, s1 = b;
+                        eg_nhwc_depthwise_row_3(&s0, &s1, at, a01, a12, p->stride_w);
+                        eg_nhwc_depthwise_row_3(&s0, &s1, at + row_len, b01, b12, p->stride_w);
+                        eg_nhwc_depthwise_row_3(&s0, &s1, at + 2 * row_len, c01, c12,
+                                                p->stride_w);
+                        out[ox * c] = eg_nhwc_output_with(q, s0, m, s);
+                        out[(ox + 1) * c] = eg_nhwc_output_with(q, s1, m, s);
+                    }
+                    if (ox < p->w_out) {
+                        const int16_t *at = top + ox * p->stride_w;
+                        int32_t s0 = eg_nhwc_depthwise_row_1(b, at, a01, a12);
+                        s0 = eg_nhwc_depthwise_row_1(s0, at + row_len, b01, b12);
+                        s0 = eg_nhwc_depthwise_row_1(s0, at + 2 * row_len, c01, c12);
+                        out[ox * c] = eg_nhwc_output_with(q, s0, m, s);
+                    }
+                    continue;
+                }
+                for (ox = 0; ox < p->w_out; ox++) {
+                    int32_t acc = b;
+                    for (ky = 0; ky < p->k_h; ky++) {
+                        const int16_t *at = top + ky * row_len + ox * p->stride_w;
+                        for (j = 0; j < pairs; j++) {
+                            acc = eg_nhwc_smlad(eg_nhwc_pair(at + 2 * j), packed[ky * pairs + j],
+                                                acc);
+                        }
+                    }
+                    out[ox * c] = eg_nhwc_output_with(q, acc, m, s);
+                }
+            }
+        }
+    }
+    return 1;
+}
+#endif
+
 
 EG_KERNEL void eg_nhwc_depthwise_i8(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const int8_t *x,
                                     size_t x_len, const int8_t *w, size_t w_len,
@@ -357,6 +656,12 @@ EG_KERNEL void eg_nhwc_depthwise_i8(eg_nhwc_Window p, eg_nhwc_ConvQuant q, const
     (void)x_len, (void)w_len, (void)bias_len, (void)zero_pixel_len, (void)y_len;
     for (n = 0; n < p.batch; n++) {
         const int8_t *image = x + n * p.h_in * p.w_in * c;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+        if (eg_nhwc_depthwise_rows(&p, &q, image, w, bias, zero_pixel[0],
+                                   y + n * p.h_out * p.w_out * c)) {
+            continue;
+        }
+#endif
         for (oy = 0; oy < p.h_out; oy++) {
             size_t top = oy * p.stride_h;
             int rows_inside = top >= p.pad_top && top - p.pad_top + span_h < p.h_in;
