@@ -77,6 +77,41 @@ pub struct ConvQuant<'a> {
 }
 
 impl ConvQuant<'_> {
+    /// [`ConvQuant::output`] of four accumulators, of output channels `oc`: the four at once
+    /// where there is a fast path for the one-multiply requantization
+    /// ([`super::simd::requantize_rounded_4`]).
+    #[inline(always)]
+    pub fn outputs_4(&self, acc: [i32; 4], oc: [usize; 4]) -> [i8; 4] {
+        if self.one_multiply {
+            let c = if self.multipliers.len() == 1 {
+                [0; 4]
+            } else {
+                oc
+            };
+            let (m, s) = (self.multipliers, self.shifts);
+            // Written out rather than with `array::map`, which the compiler may leave a call.
+            let fast = super::simd::requantize_rounded_4(
+                acc,
+                [m[c[0]], m[c[1]], m[c[2]], m[c[3]]],
+                [s[c[0]], s[c[1]], s[c[2]], s[c[3]]],
+                self.output_zero_point,
+                self.rounding_base,
+                self.negative_rounding,
+                self.output_min,
+                self.output_max,
+            );
+            if let Some(r) = fast {
+                return [r[0] as i8, r[1] as i8, r[2] as i8, r[3] as i8];
+            }
+        }
+        [
+            self.output(acc[0], oc[0]),
+            self.output(acc[1], oc[1]),
+            self.output(acc[2], oc[2]),
+            self.output(acc[3], oc[3]),
+        ]
+    }
+
     /// Output channel `oc`'s accumulator requantized to int8 (one multiplier and shift serve
     /// every channel when there is one of each).
     #[inline(always)]
@@ -212,8 +247,9 @@ pub fn depthwise_i8(
 /// `patches` is work space from the caller (the layer function's stack, sized by the back end
 /// for this layer): when the kernel has more than one tap and `patches` holds two patches
 /// (`2 · k_h · k_w · c_in` bytes), the input patches of the two output pixels are copied there
-/// first (taps outside the image as `zero_pixel`), and each output channel is one dot product
-/// rather than one per tap. An empty `patches` takes the per-tap loop.
+/// first (a kernel row at a time where it lies inside the image, taps outside the image as
+/// `zero_pixel`), and each output channel is one dot product rather than one per tap. An empty
+/// `patches` takes the per-tap loop.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub fn conv_i8_folded(
@@ -246,14 +282,13 @@ pub fn conv_i8_folded(
                 _ => zero_pixel,
             };
             if patched {
-                for ky in 0..p.k_h {
-                    for kx in 0..p.k_w {
-                        let tap = (ky * p.k_w + kx) * c_in;
-                        patches[tap..][..c_in].copy_from_slice(pixel(oy, ox, ky, kx));
-                        patches[per_channel + tap..][..c_in]
-                            .copy_from_slice(pixel(oy1, ox1, ky, kx));
-                    }
-                }
+                let (a, b) = patches[..2 * per_channel].split_at_mut(per_channel);
+                copy_patch(p, image, zero_pixel, oy, ox, a);
+                copy_patch(p, image, zero_pixel, oy1, ox1, b);
+                // The patches stay in memory, read back by the dot products: otherwise LLVM
+                // may assemble narrow pixels (a first layer's 3 channels) straight into vector
+                // registers, byte by byte, which stalls.
+                core::hint::black_box(&mut *patches);
             }
             for oc in (0..c_out).step_by(2) {
                 let oc1 = (oc + 1).min(c_out - 1);
@@ -280,10 +315,43 @@ pub fn conv_i8_folded(
                         }
                     }
                 }
-                out[first * c_out + oc] = q.output(acc[0], oc);
-                out[first * c_out + oc1] = q.output(acc[1], oc1);
-                out[second * c_out + oc] = q.output(acc[2], oc);
-                out[second * c_out + oc1] = q.output(acc[3], oc1);
+                let r = q.outputs_4(acc, [oc, oc1, oc, oc1]);
+                out[first * c_out + oc] = r[0];
+                out[first * c_out + oc1] = r[1];
+                out[second * c_out + oc] = r[2];
+                out[second * c_out + oc1] = r[3];
+            }
+        }
+    }
+}
+
+/// The input patch of output pixel `(oy, ox)`, `[k_h, k_w, c_in]`, copied to `dst`: a kernel
+/// row at a time where the row's taps are contiguous and inside the image (one copy of
+/// `k_w · c_in` bytes rather than `k_w` short ones), else tap by tap with `zero_pixel` outside.
+#[inline(always)]
+fn copy_patch(
+    p: Window,
+    image: &[i8],
+    zero_pixel: &[i8],
+    oy: usize,
+    ox: usize,
+    dst: &mut [i8],
+) {
+    let (c_in, row) = (p.c_in, p.k_w * p.c_in);
+    for (ky, dst) in dst.chunks_exact_mut(row).enumerate() {
+        let iy = p.row(oy, ky);
+        let left = (ox * p.stride_w).checked_sub(p.pad_left);
+        match (iy, left) {
+            (Some(iy), Some(ix)) if p.dilation_w == 1 && ix + p.k_w <= p.w_in => {
+                dst.copy_from_slice(&image[(iy * p.w_in + ix) * c_in..][..row]);
+            }
+            _ => {
+                for (kx, tap) in dst.chunks_exact_mut(c_in).enumerate() {
+                    tap.copy_from_slice(match (iy, p.col(ox, kx)) {
+                        (Some(iy), Some(ix)) => &image[(iy * p.w_in + ix) * c_in..][..c_in],
+                        _ => zero_pixel,
+                    });
+                }
             }
         }
     }

@@ -1,7 +1,8 @@
 //! Hand-vectorised int8 dot products for x86-64 with AVX2, where the portable loops of the
 //! other kernels do not vectorise well: the compiler widens int8 to 32-bit lanes and multiplies
 //! eight at a time (`VPMULLD`), where AVX2 multiplies sixteen 16-bit pairs and adds neighbours
-//! in one instruction (`VPMADDWD`), exactly (`|x · w| ≤ 2^14`, a pair's sum fits in 32 bits).
+//! in one instruction (`VPMADDWD`), exactly (`|x · w| ≤ 2^14`, a pair's sum fits in 32 bits);
+//! and the one-multiply requantization of four accumulators at once, in 64-bit lanes.
 //!
 //! Each function returns `false` when there is no fast path for the target, so that the caller
 //! runs its portable loop; the check is at compile time (`cfg(target_feature = "avx2")`, as
@@ -44,9 +45,96 @@ pub fn dot_1x2(acc: &mut [i32; 2], a: &[i8], u: &[i8], v: &[i8]) -> bool {
     }
 }
 
+/// [`super::quant::requantize_rounded`] of four accumulators, each with its own multiplier
+/// and shift (the other parameters shared), in one register; `None` without a fast path.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub fn requantize_rounded_4(
+    acc: [i32; 4],
+    multipliers: [i32; 4],
+    shifts: [i32; 4],
+    zero_point: i32,
+    rounding_base: i64,
+    negative_rounding: i64,
+    min: i32,
+    max: i32,
+) -> Option<[i32; 4]> {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    {
+        // SAFETY: compiled only when AVX2 is enabled for the target (the `cfg` above).
+        Some(unsafe {
+            avx2::requantize_rounded_4(
+                acc,
+                multipliers,
+                shifts,
+                zero_point,
+                rounding_base,
+                negative_rounding,
+                min,
+                max,
+            )
+        })
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+    {
+        let _ = (acc, multipliers, shifts, zero_point);
+        let _ = (rounding_base, negative_rounding, min, max);
+        None
+    }
+}
+
 #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
 mod avx2 {
     use core::arch::x86_64::*;
+
+    /// [`super::requantize_rounded_4`]: the four products and rounding terms in the 64-bit
+    /// lanes of one register, their high words gathered, each shifted right by its own count,
+    /// and clamped.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn requantize_rounded_4(
+        acc: [i32; 4],
+        multipliers: [i32; 4],
+        shifts: [i32; 4],
+        zero_point: i32,
+        rounding_base: i64,
+        negative_rounding: i64,
+        min: i32,
+        max: i32,
+    ) -> [i32; 4] {
+        let mut out = [0i32; 4];
+        unsafe {
+            // Built from the values rather than loaded: four narrow stores read back as one
+            // wide load would stall the store forwarding.
+            let set = |v: [i32; 4]| _mm_setr_epi32(v[0], v[1], v[2], v[3]);
+            let (a, m, s) = (set(acc), set(multipliers), set(shifts));
+            let a64 = _mm256_cvtepi32_epi64(a);
+            let product = _mm256_mul_epi32(a64, _mm256_cvtepi32_epi64(m));
+            // rounding_base + (2 · zero_point + 1) << (30 − shift) in each lane, plus
+            // negative_rounding where the accumulator is negative.
+            let left = _mm256_cvtepi32_epi64(_mm_sub_epi32(_mm_set1_epi32(30), s));
+            let rounding = _mm256_add_epi64(
+                _mm256_set1_epi64x(rounding_base),
+                _mm256_sllv_epi64(_mm256_set1_epi64x(2 * zero_point as i64 + 1), left),
+            );
+            let negative = _mm256_and_si256(
+                _mm256_cmpgt_epi64(_mm256_setzero_si256(), a64),
+                _mm256_set1_epi64x(negative_rounding),
+            );
+            let v = _mm256_add_epi64(_mm256_add_epi64(product, rounding), negative);
+            // The high word of each 64-bit lane (32-bit elements 1, 3, 5 and 7), shifted right
+            // by !shift = −shift − 1.
+            let high = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(
+                v,
+                _mm256_setr_epi32(1, 3, 5, 7, 1, 3, 5, 7),
+            ));
+            let r = _mm_srav_epi32(high, _mm_sub_epi32(_mm_set1_epi32(-1), s));
+            let r =
+                _mm_max_epi32(_mm_min_epi32(r, _mm_set1_epi32(max)), _mm_set1_epi32(min));
+            _mm_storeu_si128(out.as_mut_ptr().cast(), r);
+        }
+        out
+    }
 
     /// The first 16 values of `s` (at least 16 long) sign-extended to 16-bit lanes.
     #[inline(always)]
@@ -185,6 +273,40 @@ mod tests {
     }
 
     proptest! {
+        /// The four-lane requantization is the scalar one, lane by lane, over the parameters
+        /// the one-multiply form takes (shifts in -22..=-2) and any accumulator.
+        #[test]
+        fn fast_requantization_is_the_scalar_one(
+            acc in proptest::array::uniform4(any::<i32>()),
+            multipliers in proptest::array::uniform4(1i32 << 30..=i32::MAX),
+            shifts in proptest::array::uniform4(-22i32..=-2),
+            zero_point in -256i32..=255,
+            rounding_base in -(1i64 << 40)..(1i64 << 40),
+            negative_rounding in prop_oneof![Just(0i64), Just(-1), Just(-(1i64 << 31))],
+            min in -200i32..=0,
+            span in 0i32..=400,
+        ) {
+            let max = min + span;
+            let fast = super::requantize_rounded_4(
+                acc, multipliers, shifts, zero_point, rounding_base, negative_rounding, min, max,
+            );
+            let plain: Vec<i32> = (0..4)
+                .map(|i| {
+                    crate::kernels::quant::requantize_rounded(
+                        acc[i],
+                        multipliers[i],
+                        shifts[i],
+                        zero_point,
+                        rounding_base,
+                        negative_rounding,
+                        min,
+                        max,
+                    )
+                })
+                .collect();
+            prop_assert_eq!(fast.map(|r| r.to_vec()), Some(plain));
+        }
+
         /// The fast paths give the plain sums, for lengths that leave every count of values
         /// after the 16- and 8-value steps.
         #[test]
