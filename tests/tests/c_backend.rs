@@ -282,6 +282,50 @@ fn api_follows_the_prefix_and_the_header_is_cxx_clean() {
     ]));
 }
 
+/// The C of the int8 MLPerf models compiles, warning-free, for Arm cores of every kind: with
+/// the DSP extension in Thumb-2 (Cortex-M4, M33; its inline-assembly paths) and in the ARM
+/// instruction set (Cortex-A7, where they are left out), without it (Cortex-M0), and with no
+/// optimization. Skipped, saying so, where arm-none-eabi-gcc is missing (CI installs it).
+#[test]
+fn c_compiles_for_arm_cores_of_every_kind() {
+    let gcc = "arm-none-eabi-gcc";
+    if Command::new(gcc).arg("--version").output().is_err() {
+        eprintln!("{gcc} not found: the Arm builds were not checked");
+        return;
+    }
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c_arm");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["kws_ref_model", "pretrainedResnet_quant"] {
+        let case = mlperf_case(name);
+        let compiled = compile(&case.model, &CompileOptions::default());
+        let code = edgegen::backend::c::emit(&compiled.graph, "model", "model.h").unwrap();
+        std::fs::write(dir.join("model.h"), &code.header).unwrap();
+        std::fs::write(dir.join("model.c"), &code.source).unwrap();
+        for flags in [
+            "-mthumb -mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2",
+            "-mthumb -mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O0",
+            "-mthumb -mcpu=cortex-m33 -Os",
+            "-mthumb -mcpu=cortex-m0 -O2",
+            "-marm -mcpu=cortex-a7 -mfloat-abi=softfp -O2",
+            "-mthumb -mcpu=cortex-a7 -mfloat-abi=softfp -O2",
+        ] {
+            let out = Command::new(gcc)
+                .args(flags.split(' '))
+                .args(["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-c"])
+                .arg("model.c")
+                .args(["-o", "model.o"])
+                .current_dir(&dir)
+                .output()
+                .expect("run arm-none-eabi-gcc");
+            assert!(
+                out.status.success(),
+                "{name} with {flags}:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
 /// A model with layers the C kernel library lacks is refused with every such layer listed
 /// and nothing else: the trigonometric functions have no C twin yet (`math.c` has no `sin` or
 /// `cos`), the ReLU between them has.

@@ -15,11 +15,13 @@
 //! 3. **In place**: an element-wise op whose first input dies at that op (and is not a caller's
 //!    buffer) writes over it; the two groups merge.
 //! 4. **Offsets**: each arena group lives from the node that first writes it to the last node
-//!    that reads it. Groups are placed greedily by decreasing size at the lowest offset that does
-//!    not overlap, in address and in time, any group placed before (the greedy-by-size strategy
-//!    of TFLite Micro's planner). One arena per element type, so the generated code can keep a
-//!    typed array per arena with no unsafe reinterpretation; offsets are aligned to 16 bytes.
-//!    A tensor without elements (a 0 in its shape) takes no space: it sits at offset 0.
+//!    that reads it. Groups are placed greedily, each at the lowest offset that does not
+//!    overlap, in address and in time, any group placed before it, in two orders: by
+//!    decreasing size (the greedy-by-size strategy of TFLite Micro's planner) and by lifetime
+//!    (by first write, the longest-lived first); the smaller arena wins. One arena per element
+//!    type, so the generated code can keep a typed array per arena with no unsafe
+//!    reinterpretation; offsets are aligned to 16 bytes. A tensor without elements (a 0 in its
+//!    shape) takes no space: it sits at offset 0.
 
 use std::collections::HashMap;
 
@@ -325,58 +327,34 @@ fn compute_plan(graph: &Graph) -> Result<MemoryPlan> {
         entry.2 = entry.2.max(tensor.len());
     }
 
-    // Step 4: greedy by size, per element type.
+    // Step 4: greedy placement in two orders, per element type; the smaller arena wins.
     let mut arenas: Vec<(DType, usize)> = Vec::new();
     let mut offsets: HashMap<usize, usize> = HashMap::new();
     let mut lower_bound_bytes = 0;
     for dtype in DType::ALL {
-        let mut buffers: Vec<(usize, (usize, usize, usize, DType))> = spans
+        let buffers: Vec<Buffer> = spans
             .iter()
             .filter(|(_, s)| s.3 == dtype)
-            .map(|(&r, &s)| (r, s))
+            .map(|(&root, &(start, end, len, _))| Buffer {
+                root,
+                start,
+                end,
+                len,
+            })
             .collect();
         if buffers.is_empty() {
             continue;
         }
-        // Largest first; ties by earlier start, then by root, for a deterministic plan.
-        buffers.sort_by(|a, b| {
-            b.1.2
-                .cmp(&a.1.2)
-                .then(a.1.0.cmp(&b.1.0))
-                .then(a.0.cmp(&b.0))
-        });
-        let align = alignment(dtype);
-        let mut placed: Vec<(usize, usize, usize, usize)> = Vec::new(); // (offset, len, start, end)
-        let mut size = 0;
-        for (root, (start, end, len, _)) in buffers {
-            // A tensor without elements takes no space and overlaps nothing.
-            if len == 0 {
-                offsets.insert(root, 0);
-                continue;
-            }
-            let mut conflicts: Vec<(usize, usize)> = placed
-                .iter()
-                .filter(|p| p.2 <= end && start <= p.3)
-                .map(|p| (p.0, p.0 + p.1))
-                .collect();
-            conflicts.sort_unstable();
-            let mut offset = 0;
-            for (lo, hi) in conflicts {
-                if offset + len <= lo {
-                    break;
-                }
-                offset = offset.max(hi.next_multiple_of(align));
-            }
-            placed.push((offset, len, start, end));
-            offsets.insert(root, offset);
-            size = size.max(offset + len);
+        let (placed, size) = place_best(buffers, alignment(dtype));
+        for (b, offset) in &placed {
+            offsets.insert(b.root, *offset);
         }
         let peak = (0..=n_nodes)
             .map(|i| {
                 placed
                     .iter()
-                    .filter(|p| p.2 <= i && i <= p.3)
-                    .map(|p| p.1)
+                    .filter(|(b, _)| b.start <= i && i <= b.end)
+                    .map(|(b, _)| b.len)
                     .sum::<usize>()
             })
             .max()
@@ -412,6 +390,73 @@ fn compute_plan(graph: &Graph) -> Result<MemoryPlan> {
         lower_bound_bytes,
         buffers,
     })
+}
+
+/// An arena group to place: live from node `start` to node `end` (inclusive), `len` elements.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Buffer {
+    root: usize,
+    start: usize,
+    end: usize,
+    len: usize,
+}
+
+/// The buffers placed in `order`, each at the lowest offset (a multiple of `align`) where it
+/// overlaps, in address and in time, no buffer placed before it; and the arena's size. A buffer
+/// without elements sits at 0 and overlaps nothing.
+fn place(order: &[Buffer], align: usize) -> (Vec<(Buffer, usize)>, usize) {
+    let mut placed: Vec<(Buffer, usize)> = Vec::new();
+    let mut size = 0;
+    for &b in order {
+        if b.len == 0 {
+            placed.push((b, 0));
+            continue;
+        }
+        let mut conflicts: Vec<(usize, usize)> = placed
+            .iter()
+            .filter(|(p, _)| p.len > 0 && p.start <= b.end && b.start <= p.end)
+            .map(|(p, offset)| (*offset, offset + p.len))
+            .collect();
+        conflicts.sort_unstable();
+        let mut offset = 0;
+        for (lo, hi) in conflicts {
+            if offset + b.len <= lo {
+                break;
+            }
+            offset = offset.max(hi.next_multiple_of(align));
+        }
+        placed.push((b, offset));
+        size = size.max(offset + b.len);
+    }
+    (placed, size)
+}
+
+/// [`place`] in two orders, and the smaller arena (by size on a tie):
+/// - by size, largest first (TFLite Micro's greedy planner), ties by earlier start;
+/// - by lifetime: by start, the longest-lived first, which packs a chain of layers whose
+///   buffers overlap their neighbours' where sizes alone would leave gaps.
+fn place_best(mut buffers: Vec<Buffer>, align: usize) -> (Vec<(Buffer, usize)>, usize) {
+    // Ties last by root, for a deterministic plan.
+    buffers.sort_by(|a, b| {
+        b.len
+            .cmp(&a.len)
+            .then(a.start.cmp(&b.start))
+            .then(a.root.cmp(&b.root))
+    });
+    let by_size = place(&buffers, align);
+    buffers.sort_by(|a, b| {
+        a.start
+            .cmp(&b.start)
+            .then(b.end.cmp(&a.end))
+            .then(b.len.cmp(&a.len))
+            .then(a.root.cmp(&b.root))
+    });
+    let by_lifetime = place(&buffers, align);
+    if by_lifetime.1 < by_size.1 {
+        by_lifetime
+    } else {
+        by_size
+    }
 }
 
 #[cfg(test)]
@@ -482,6 +527,42 @@ mod tests {
         assert_eq!(plan.in_place, vec![false, false, true]);
         assert_eq!(plan.storage_of(g.nodes[0].outputs[0]), Storage::Output(0));
         assert_eq!(plan.arenas, vec![(DType::F32, 4)]);
+    }
+
+    /// Where greedy-by-size leaves a gap that placing by lifetime fills: a buffer (1) live
+    /// throughout, a large one (0) early, two (2, 3) late.
+    #[test]
+    fn the_better_of_the_two_orders_wins() {
+        let buffer = |root: usize, start: usize, end: usize, len: usize| Buffer {
+            root,
+            start,
+            end,
+            len: 16 * len,
+        };
+        let buffers = vec![
+            buffer(0, 1, 1, 5),
+            buffer(1, 0, 4, 2),
+            buffer(2, 4, 5, 2),
+            buffer(3, 4, 4, 4),
+        ];
+        let mut by_size = buffers.clone();
+        by_size.sort_by_key(|b| std::cmp::Reverse(b.len));
+        assert_eq!(place(&by_size, 16).1, 16 * 9);
+        let (placed, size) = place_best(buffers, 16);
+        // The peak (at node 4: buffers 1, 2 and 3) is 8, which lifetime order reaches.
+        assert_eq!(size, 16 * 8);
+        let offset = |root| placed.iter().find(|(b, _)| b.root == root).unwrap().1;
+        assert_eq!(
+            [offset(0), offset(1), offset(2), offset(3)],
+            [32, 0, 32, 64]
+        );
+        // No two buffers live at once overlap.
+        for (a, oa) in &placed {
+            for (b, ob) in &placed {
+                let together = a.root != b.root && a.start <= b.end && b.start <= a.end;
+                assert!(!together || oa + a.len <= *ob || ob + b.len <= *oa);
+            }
+        }
     }
 
     #[test]

@@ -262,15 +262,16 @@ EG_KERNEL void eg_nhwc_widen_2(uint32_t *widened, const int8_t *a, const int8_t 
 /* eg_nhwc_dot_2x2 with the two pixels widened by eg_nhwc_widen_2 (n a multiple of 4) and the
  * second channel's weights at u + v_step: per four values, two double-word loads of the
  * pixels' halves, two word loads of weights sign-extended once, and eight SMLADs. Built with
- * optimization, the loop is assembly, eight values a step: 34 instructions per 32
- * multiply-adds, with nothing spilled. */
+ * optimization for Thumb-2 (every Cortex-M with DSP), the loop is assembly, eight values a
+ * step: 34 instructions per 32 multiply-adds, with nothing spilled. */
 EG_KERNEL void eg_nhwc_dot_2x2_widened(int32_t acc[4], const uint32_t *widened,
                                        const int8_t *u, size_t v_step, size_t n) {
     int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
     const uint32_t *end = widened + n;
-#if defined(__OPTIMIZE__)
+#if defined(__OPTIMIZE__) && defined(__thumb2__)
     /* Eight values a step, in assembly, then the last four if n is not a multiple of 8 (the
-     * compiler schedules the loads of two steps written in C early, and spills). */
+     * compiler schedules the loads of two steps written in C early, and spills). Thumb-2 only:
+     * in the ARM instruction set LDRD needs an even-odd pair of registers. */
     const uint32_t *end8 = widened + (n - n % 8);
     uint32_t t0, t1, t2, t3, t4, t5;
     while (widened != end8) {
