@@ -265,7 +265,7 @@ pub fn conv_i8_folded(
     let (c_in, c_out) = (p.c_in, p.c_out);
     let (plane, per_channel) = (p.h_out * p.w_out, p.k_h * p.k_w * c_in);
     let image_len = p.h_in * p.w_in * c_in;
-    let patched = p.k_h * p.k_w > 1 && patches.len() >= 2 * per_channel;
+    let patched = p.k_h * p.k_w > 1 && per_channel > 0 && patches.len() >= 2 * per_channel;
     for n in 0..p.batch {
         let image = &x[n * image_len..][..image_len];
         let out = &mut y[n * plane * c_out..][..plane * c_out];
@@ -816,6 +816,21 @@ mod tests {
 
     fn bytes(seed: u64, n: usize) -> Vec<i8> {
         floats(seed, n).iter().map(|v| (v * 127.0) as i8).collect()
+    }
+
+    /// A convolution without input channels (a hostile model's) gives the requantized bias,
+    /// as `conv_i8` does: the one-group kernel has no patch to copy.
+    #[test]
+    fn a_convolution_without_input_channels_gives_the_bias() {
+        let (p, h_out, w_out) = window(1, 3, 3, 0, 2, 3, 1, 1, 1);
+        let (multipliers, shifts) = ([1 << 30, 1 << 30], [-2, -3]);
+        let q = conv_quant(&multipliers, &shifts, false);
+        let bias = [300, -300];
+        let mut expected = vec![0i8; h_out * w_out * 2];
+        conv_i8(p, q, &[], &[], &bias, &mut expected);
+        let mut y = vec![0i8; expected.len()];
+        conv_i8_folded(p, q, &[], &[], &bias, &[], &mut [], &mut y);
+        assert_eq!(y, expected);
     }
 
     proptest! {
