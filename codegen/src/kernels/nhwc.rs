@@ -274,13 +274,7 @@ pub fn conv_i8_folded(
             let second = (first + 1).min(plane - 1);
             let (oy, ox) = (first / p.w_out, first % p.w_out);
             let (oy1, ox1) = (second / p.w_out, second % p.w_out);
-            let pixel = |oy: usize, ox: usize, ky: usize, kx: usize| match (
-                p.row(oy, ky),
-                p.col(ox, kx),
-            ) {
-                (Some(iy), Some(ix)) => &image[(iy * p.w_in + ix) * c_in..][..c_in],
-                _ => zero_pixel,
-            };
+            let pixel = |oy, ox, ky, kx| tap_pixel(p, image, zero_pixel, oy, ox, ky, kx);
             if patched {
                 let (a, b) = patches[..2 * per_channel].split_at_mut(per_channel);
                 copy_patch(p, image, zero_pixel, oy, ox, a);
@@ -325,6 +319,24 @@ pub fn conv_i8_folded(
     }
 }
 
+/// The input pixel of output pixel `(oy, ox)` under kernel tap `(ky, kx)`, or `zero_pixel`
+/// when the tap falls outside the image.
+#[inline(always)]
+fn tap_pixel<'a>(
+    p: Window,
+    image: &'a [i8],
+    zero_pixel: &'a [i8],
+    oy: usize,
+    ox: usize,
+    ky: usize,
+    kx: usize,
+) -> &'a [i8] {
+    match (p.row(oy, ky), p.col(ox, kx)) {
+        (Some(iy), Some(ix)) => &image[(iy * p.w_in + ix) * p.c_in..][..p.c_in],
+        _ => zero_pixel,
+    }
+}
+
 /// The input patch of output pixel `(oy, ox)`, `[k_h, k_w, c_in]`, copied to `dst`: a kernel
 /// row at a time where the row's taps are contiguous and inside the image (one copy of
 /// `k_w · c_in` bytes rather than `k_w` short ones), else tap by tap with `zero_pixel` outside.
@@ -347,10 +359,7 @@ fn copy_patch(
             }
             _ => {
                 for (kx, tap) in dst.chunks_exact_mut(c_in).enumerate() {
-                    tap.copy_from_slice(match (iy, p.col(ox, kx)) {
-                        (Some(iy), Some(ix)) => &image[(iy * p.w_in + ix) * c_in..][..c_in],
-                        _ => zero_pixel,
-                    });
+                    tap.copy_from_slice(tap_pixel(p, image, zero_pixel, oy, ox, ky, kx));
                 }
             }
         }
