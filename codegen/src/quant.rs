@@ -137,6 +137,82 @@ pub fn requantize_roundings(
     })
 }
 
+/// The `(multiplier, shift)` of each channel that [`requantize_roundings`] cannot take (a
+/// shift below −22 or in −1..=0, or a multiplier that is not positive) replaced, where the
+/// channel's output is one value `c` over every accumulator it can reach (`acc_ranges`,
+/// inclusive, one per channel), by a pair that gives `c` with the one-multiply requantization,
+/// so that the layer can take it. Such channels have a tiny scale: TFLite's converter gives a
+/// channel of zero weights a weight scale near 10^−9 and a bias near ±2^30, hence a shift of
+/// −26 or less.
+///
+/// - `(2^30, −22)` where it gives `c` over the whole range;
+/// - otherwise, for a channel of zero weights (a range of one accumulator) when
+///   `may_set_accumulator`, `(2^30, −2)` (a scale of 1/8), and the returned `(channel, acc)`
+///   asks the caller to make that channel's accumulator `8 · (c − zero_point)` instead (its
+///   folded bias, which is the whole accumulator of a channel of zero weights).
+///
+/// TFLite's requantization without a left shift and the one-multiply one are both monotonic in
+/// the accumulator, so equal values at the two ends of the range are the value throughout.
+/// Channels whose output varies, or whose range does not fit in `i32`, stay as they are.
+pub fn settle_constant_channels(
+    multipliers: &mut [i32],
+    shifts: &mut [i32],
+    acc_ranges: &[(i64, i64)],
+    zero_point: i32,
+    (min, max): (i32, i32),
+    single_rounding: bool,
+    may_set_accumulator: bool,
+) -> Vec<(usize, i32)> {
+    use crate::kernels::quant::{requantize, requantize_once, requantize_rounded};
+    const WIDE: (i32, i32) = (1 << 30, -22);
+    const EIGHTH: (i32, i32) = (1 << 30, -2);
+    let mut accumulators = Vec::new();
+    let Some((base, negative)) =
+        requantize_roundings(&[WIDE.0], &[WIDE.1], zero_point, single_rounding)
+    else {
+        return accumulators;
+    };
+    let new = |acc: i32, (multiplier, shift): (i32, i32)| {
+        requantize_rounded(acc, multiplier, shift, zero_point, base, negative, min, max)
+    };
+    let channels = multipliers
+        .iter_mut()
+        .zip(shifts.iter_mut())
+        .zip(acc_ranges);
+    for (channel, ((multiplier, shift), &(lo, hi))) in channels.enumerate() {
+        let usable =
+            requantize_roundings(&[*multiplier], &[*shift], zero_point, single_rounding);
+        // A left shift may wrap the accumulator: monotonic only without one.
+        if usable.is_some() || *shift > 0 {
+            continue;
+        }
+        let (Ok(lo), Ok(hi)) = (i32::try_from(lo), i32::try_from(hi)) else {
+            continue;
+        };
+        let old = |acc: i32| {
+            if single_rounding {
+                requantize_once(acc, *multiplier, *shift, zero_point, min, max)
+            } else {
+                requantize(acc, *multiplier, *shift, zero_point, min, max)
+            }
+        };
+        let c = old(lo);
+        if lo > hi || old(hi) != c {
+            continue;
+        }
+        if new(lo, WIDE) == c && new(hi, WIDE) == c {
+            (*multiplier, *shift) = WIDE;
+        } else if lo == hi && may_set_accumulator {
+            let acc = 8 * (c - zero_point);
+            if new(acc, EIGHTH) == c {
+                (*multiplier, *shift) = EIGHTH;
+                accumulators.push((channel, acc));
+            }
+        }
+    }
+    accumulators
+}
+
 /// The one-multiply requantization ([`requantize_rounded`](crate::kernels::quant::requantize_rounded))
 /// of a quantized fully connected layer, in place of TFLite's double-precision `round(acc ·
 /// scale)` (half away from zero, [`fully_connected_scales`]): per output channel a Q31
@@ -515,6 +591,71 @@ mod tests {
         assert_eq!((lo, hi), (5, 127));
     }
 
+    /// Channels of a tiny scale, as VWW's zero-weight channels have, are given pairs the
+    /// one-multiply requantization takes; channels whose output varies, or that it already
+    /// takes, or that shift left, keep theirs; a channel of zero weights is given an
+    /// accumulator only when the caller may set one.
+    #[test]
+    fn constant_channels_take_the_one_multiply_requantization() {
+        use crate::kernels::quant::{requantize, requantize_rounded};
+        let old = [
+            (1_320_764_593, -27),
+            (1_171_292_447, -26),
+            (1_404_029_393, -27),
+            (1 << 30, -23),
+            (1 << 30, -10),
+            (1 << 30, 3),
+        ];
+        let ranges = [
+            ((1 << 30) - 64, (1 << 30) - 64),
+            (-(1 << 30), -(1 << 30)),
+            (-500_000, 500_000),
+            (-(1 << 30), 1 << 30),
+            (-5, 5),
+            (0, 0),
+        ];
+        let settle = |may_set| {
+            let (mut m, mut s): (Vec<i32>, Vec<i32>) = old.iter().copied().unzip();
+            let set = settle_constant_channels(
+                &mut m,
+                &mut s,
+                &ranges,
+                -128,
+                (-128, 127),
+                false,
+                may_set,
+            );
+            (m.into_iter().zip(s).collect::<Vec<_>>(), set)
+        };
+        let (pairs, set) = settle(true);
+        let (wide, eighth) = ((1 << 30, -22), (1 << 30, -2));
+        assert_eq!(pairs, [eighth, wide, wide, old[3], old[4], old[5]]);
+        assert_eq!(set, [(0, 40)]);
+        let (pairs, set) = settle(false);
+        assert_eq!(pairs, [old[0], wide, wide, old[3], old[4], old[5]]);
+        assert!(set.is_empty());
+        // The values are the old ones: the zero-weight channel's from its new accumulator.
+        let (base, negative) = (1 << 30, -(1 << 31));
+        let before = |c: usize, acc: i64| {
+            requantize(acc as i32, old[c].0, old[c].1, -128, -128, 127)
+        };
+        let after = |(m, s): (i32, i32), acc: i32| {
+            requantize_rounded(acc, m, s, -128, base, negative, -128, 127)
+        };
+        assert_eq!(before(0, ranges[0].0), -123);
+        assert_eq!(after(eighth, 40), -123);
+        for c in [1, 2] {
+            for acc in [ranges[c].0, ranges[c].1, 0] {
+                let acc = acc.clamp(ranges[c].0, ranges[c].1);
+                assert_eq!(
+                    after(wide, acc as i32),
+                    before(c, acc),
+                    "channel {c} at {acc}"
+                );
+            }
+        }
+    }
+
     proptest! {
         /// The one-multiply requantization gives the two-step one's value for every
         /// accumulator, multiplier, shift, zero point and rounding it accepts, including the
@@ -537,6 +678,48 @@ mod tests {
             let fast =
                 requantize_rounded(acc, multiplier, shift, zero_point, base, negative, min, max);
             prop_assert_eq!(fast, expected);
+        }
+
+        /// A settled channel gives its old value at every accumulator of its range (sampled
+        /// across it), or from the accumulator it is given when its range is one value.
+        #[test]
+        fn settled_channels_keep_their_values(
+            multiplier in (1i32 << 30)..=i32::MAX, shift in -31..=-20i32,
+            lo in -(1i64 << 31)..(1i64 << 31), width in prop_oneof![Just(0i64), 0..2_000_000i64, 0..(1i64 << 27)],
+            zero_point in -128..=127i32, relu in any::<bool>(), single in any::<bool>(),
+            may_set in any::<bool>(),
+        ) {
+            use crate::kernels::quant::{requantize, requantize_once, requantize_rounded};
+            let (min, max) = (if relu { zero_point } else { -128 }, 127);
+            let range = (lo, lo + width);
+            let (mut m, mut s) = ([multiplier], [shift]);
+            let set = settle_constant_channels(
+                &mut m, &mut s, &[range], zero_point, (min, max), single, may_set,
+            );
+            let old = |acc: i32| if single {
+                requantize_once(acc, multiplier, shift, zero_point, min, max)
+            } else {
+                requantize(acc, multiplier, shift, zero_point, min, max)
+            };
+            if (m[0], s[0]) == (multiplier, shift) {
+                prop_assert!(set.is_empty());
+            } else {
+                let (base, negative) =
+                    requantize_roundings(&m, &s, zero_point, single).unwrap();
+                let new = |acc: i32| {
+                    requantize_rounded(acc, m[0], s[0], zero_point, base, negative, min, max)
+                };
+                if let [(0, acc)] = set[..] {
+                    prop_assert!(may_set && width == 0);
+                    prop_assert_eq!(new(acc), old(lo as i32));
+                } else {
+                    prop_assert!(set.is_empty());
+                    for i in 0..=64 {
+                        let acc = (lo + width * i / 64) as i32;
+                        prop_assert_eq!(new(acc), old(acc), "at {}", acc);
+                    }
+                }
+            }
         }
 
         #[test]

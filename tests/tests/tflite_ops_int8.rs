@@ -1,7 +1,7 @@
 //! The int8 one-operator TFLite cases (`fixtures/tflite_op_cases_int8.py`): element-wise
 //! arithmetic with broadcasting, activations, `QUANTIZE`/`DEQUANTIZE`, `CONCATENATION`,
-//! `PAD`/`PADV2` and `MEAN`, each through the reference evaluator and the generated code,
-//! byte for byte against the interpreter's reference kernels.
+//! `PAD`/`PADV2`, `MEAN`, and convolutions with dead channels, each through the reference
+//! evaluator and the generated code, byte for byte against the interpreter's reference kernels.
 
 mod common;
 
@@ -74,4 +74,13 @@ fn pad() {
 #[test]
 fn mean() {
     check_op_cases("mean_");
+}
+
+/// `CONV_2D` (3 × 3 and 1 × 1) and `DEPTHWISE_CONV_2D` with the channels TFLite's converter
+/// leaves "dead": weights of a scale near 1e-11, and zero weights with a bias near ±2^30. Each
+/// outputs one value (the zero point, one above it, one below), which the generated code gives
+/// while the layer takes the one-multiply requantization (`quant::settle_constant_channels`).
+#[test]
+fn convolutions_with_dead_channels() {
+    check_op_cases("conv_dead_");
 }

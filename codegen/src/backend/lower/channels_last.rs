@@ -457,8 +457,10 @@ impl Lowering<'_> {
             },
             _ => return None,
         };
+        // A layer without input channels has rows of no weights.
+        let row = (w.len() / c_out).max(1);
         old.iter()
-            .zip(w.chunks(w.len() / c_out))
+            .zip(w.chunks(row).chain(std::iter::repeat(&[][..])))
             .map(|(&b, row)| {
                 let sum: i64 = row.iter().map(|&v| v as i64).sum();
                 i32::try_from(b as i64 - zx as i64 * sum).ok()
@@ -535,23 +537,7 @@ impl Lowering<'_> {
         if n == 0 || w.len() % n != 0 || folded.len() != n {
             return None;
         }
-        // The accumulator, the folded bias plus `Σ x · w` over int8 inputs `x`.
-        let ranges: Vec<(i64, i64)> = w
-            .chunks(w.len() / n)
-            .zip(folded)
-            .map(|(row, &folded)| {
-                let folded = folded as i64;
-                let low: i64 = row
-                    .iter()
-                    .map(|&v| (v as i64 * -128).min(v as i64 * 127))
-                    .sum();
-                let high: i64 = row
-                    .iter()
-                    .map(|&v| (v as i64 * -128).max(v as i64 * 127))
-                    .sum();
-                (folded + low, folded + high)
-            })
-            .collect();
+        let ranges = accumulator_ranges(w, folded);
         let scales = quant::fully_connected_scales(sx, wq, sy, n);
         let (mut multipliers, mut shifts) =
             quant::fully_connected_multipliers(&scales, zy, min, max, &ranges)?;
@@ -676,8 +662,53 @@ impl Lowering<'_> {
                 );
             }
             let (sy, zy, min, max) = self.output_range(a.activation)?;
-            let (multipliers, shifts) = quant::channel_multipliers(sx, &wq, sy, c_out);
+            let (mut multipliers, mut shifts) =
+                quant::channel_multipliers(sx, &wq, sy, c_out);
             let single_rounding = self.graph.rounding == Rounding::Single;
+            let c_in = self.input_shape(0)[3];
+            let taps = a.kernel_shape.iter().product::<usize>();
+            let depthwise =
+                a.group == c_in && c_out == c_in && c_in > 1 && taps <= DEPTHWISE_MAX_TAPS;
+            // Whether the layer takes one of the kernels below that have the input zero point
+            // folded into the bias (the whole accumulator of a channel of zero weights).
+            let folds = match &w {
+                Int8Weights::Plain(Arg::Static(name)) if depthwise || a.group == 1 => self
+                    .static_i8(name)
+                    .and_then(|w| self.folded_bias_values(w, &bias, zx, c_out))
+                    .is_some(),
+                Int8Weights::Sparse { .. } if self.is_identity_pointwise(a) => self
+                    .constant_i8_weights()
+                    .and_then(|w| self.folded_bias_values(w, &bias, zx, c_out))
+                    .is_some(),
+                _ => false,
+            };
+            // Channels of a tiny scale (zero weights) that output one value whatever the input
+            // need not keep the whole layer on the two-step requantization
+            // (`quant::settle_constant_channels`); where the bias is folded, a channel of zero
+            // weights may be given another accumulator to make that value.
+            let ranges = self.constant_i8_weights().and_then(|w| {
+                let folded = self.folded_bias_values(w, &bias, zx, c_out)?;
+                Some(accumulator_ranges(w, &folded))
+            });
+            let accumulators = match ranges {
+                Some(ranges) => quant::settle_constant_channels(
+                    &mut multipliers,
+                    &mut shifts,
+                    &ranges,
+                    zy,
+                    (min, max),
+                    single_rounding,
+                    folds,
+                ),
+                None => Vec::new(),
+            };
+            // The folded bias with those accumulators set.
+            let settle = |mut values: Vec<i32>| {
+                for &(channel, acc) in &accumulators {
+                    values[channel] = acc;
+                }
+                values
+            };
             let one_multiply =
                 quant::requantize_roundings(&multipliers, &shifts, zy, single_rounding);
             let q = self.conv_quant(
@@ -690,22 +721,19 @@ impl Lowering<'_> {
             );
             body.push(Stmt::Let("q".into(), q));
             detail.push_str(&format!(", int8{}", w.detail()));
-            let c_in = self.input_shape(0)[3];
             // Plain weights: the input zero point folded into the bias, so that the kernels'
             // inner loops are plain int8 dot products. A depthwise convolution with one output
             // per channel runs over contiguous channels, its weights transposed (after the
             // bias is folded from them); one of one group, over pairs of output pixels and
             // channels.
-            let taps = a.kernel_shape.iter().product::<usize>();
-            let depthwise =
-                a.group == c_in && c_out == c_in && c_in > 1 && taps <= DEPTHWISE_MAX_TAPS;
             let folded = match &w {
-                Int8Weights::Plain(Arg::Static(name)) if depthwise || a.group == 1 => {
+                Int8Weights::Plain(Arg::Static(name)) if folds => {
                     let values = self
                         .static_i8(name)
                         .and_then(|w| self.folded_bias_values(w, &bias, zx, c_out));
-                    values
-                        .map(|values| (name.clone(), self.store_folded_bias(&bias, values)))
+                    values.map(|values| {
+                        (name.clone(), self.store_folded_bias(&bias, settle(values)))
+                    })
                 }
                 _ => None,
             };
@@ -721,7 +749,7 @@ impl Lowering<'_> {
                                 "sparse_conv::pointwise_i8_{}",
                                 encoded.format.name()
                             );
-                            (kernel, self.store_folded_bias(&bias, values))
+                            (kernel, self.store_folded_bias(&bias, settle(values)))
                         })
                 }
                 _ => None,
@@ -1128,4 +1156,28 @@ impl Lowering<'_> {
         );
         Ok(())
     }
+}
+
+/// The accumulators each output channel can reach: its folded bias (`folded`, the input zero
+/// point's share in it) plus `Σ x · w` over int8 inputs `x`, its weights a row of `w` (`[n, …]`).
+fn accumulator_ranges(w: &[i8], folded: &[i32]) -> Vec<(i64, i64)> {
+    let row = w.len() / folded.len().max(1);
+    if row == 0 {
+        return folded.iter().map(|&b| (b as i64, b as i64)).collect();
+    }
+    w.chunks(row)
+        .zip(folded)
+        .map(|(row, &folded)| {
+            let folded = folded as i64;
+            let low: i64 = row
+                .iter()
+                .map(|&v| (v as i64 * -128).min(v as i64 * 127))
+                .sum();
+            let high: i64 = row
+                .iter()
+                .map(|&v| (v as i64 * -128).max(v as i64 * 127))
+                .sum();
+            (folded + low, folded + high)
+        })
+        .collect()
 }
