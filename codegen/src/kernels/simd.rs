@@ -45,6 +45,24 @@ pub fn dot_1x2(acc: &mut [i32; 2], a: &[i8], u: &[i8], v: &[i8]) -> bool {
     }
 }
 
+/// Adds to `acc` the eight dot products of two input vectors `a`, `b` with four weight vectors
+/// `w` (all of one length): `[a·w0, a·w1, a·w2, a·w3, b·w0, b·w1, b·w2, b·w3]`. `false`
+/// without a fast path.
+#[inline(always)]
+pub fn dot_2x4(acc: &mut [i32; 8], a: &[i8], b: &[i8], w: [&[i8]; 4]) -> bool {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    {
+        // SAFETY: compiled only when AVX2 is enabled for the target (the `cfg` above).
+        unsafe { avx2::dot_2x4(acc, a, b, w) };
+        true
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+    {
+        let _ = (acc, a, b, w);
+        false
+    }
+}
+
 /// [`super::quant::requantize_rounded`] of four accumulators, each with its own multiplier
 /// and shift (the other parameters shared), in one register; `None` without a fast path.
 #[inline(always)]
@@ -213,6 +231,62 @@ mod avx2 {
         }
     }
 
+    /// [`super::dot_2x4`]: sixteen values a step in 256-bit registers, each input widened once
+    /// for four weight vectors, then eight in the low halves, then the last few one by one.
+    /// The eight sums are gathered without a horizontal sum each: two rounds of `VPHADDD` give
+    /// one register per input whose two halves add to its four sums.
+    #[inline(always)]
+    pub unsafe fn dot_2x4(acc: &mut [i32; 8], a: &[i8], b: &[i8], w: [&[i8]; 4]) {
+        let n = w.iter().fold(a.len().min(b.len()), |n, w| n.min(w.len()));
+        let (a, b, w) = (&a[..n], &b[..n], w.map(|w| &w[..n]));
+        let mut done = n - n % 16;
+        let mut s = [unsafe { _mm256_setzero_si256() }; 8];
+        unsafe {
+            let mut i = 0;
+            while i < done {
+                let (xa, xb) = (widen_16(&a[i..]), widen_16(&b[i..]));
+                for j in 0..4 {
+                    let wj = widen_16(&w[j][i..]);
+                    s[j] = _mm256_add_epi32(s[j], _mm256_madd_epi16(xa, wj));
+                    s[4 + j] = _mm256_add_epi32(s[4 + j], _mm256_madd_epi16(xb, wj));
+                }
+                i += 16;
+            }
+            if n - done >= 8 {
+                let (xa, xb) = (widen_8(&a[done..]), widen_8(&b[done..]));
+                for j in 0..4 {
+                    let wj = widen_8(&w[j][done..]);
+                    let (pa, pb) = (_mm_madd_epi16(xa, wj), _mm_madd_epi16(xb, wj));
+                    s[j] = _mm256_add_epi32(s[j], _mm256_zextsi128_si256(pa));
+                    s[4 + j] = _mm256_add_epi32(s[4 + j], _mm256_zextsi128_si256(pb));
+                }
+                done += 8;
+            }
+            // [x0, x1, y0, y1 | x2, x3, y2, y3] pairs, then [s0, s1, s2, s3 | s0', …]: the two
+            // halves of the second round add to the four sums.
+            let gather = |s: &[__m256i]| {
+                let q = _mm256_hadd_epi32(
+                    _mm256_hadd_epi32(s[0], s[1]),
+                    _mm256_hadd_epi32(s[2], s[3]),
+                );
+                halves(q)
+            };
+            let mut sums = [0i32; 8];
+            _mm_storeu_si128(sums.as_mut_ptr().cast(), gather(&s[..4]));
+            _mm_storeu_si128(sums[4..].as_mut_ptr().cast(), gather(&s[4..]));
+            for (acc, s) in acc.iter_mut().zip(sums) {
+                *acc += s;
+            }
+        }
+        for i in done..n {
+            let (xa, xb) = (a[i] as i32, b[i] as i32);
+            for j in 0..4 {
+                acc[j] += xa * w[j][i] as i32;
+                acc[4 + j] += xb * w[j][i] as i32;
+            }
+        }
+    }
+
     /// [`super::dot_1x2`], as [`dot_2x2`].
     #[inline(always)]
     pub unsafe fn dot_1x2(acc: &mut [i32; 2], a: &[i8], u: &[i8], v: &[i8]) {
@@ -328,6 +402,13 @@ mod tests {
                     start[3] + dot(b, v),
                 ]
             );
+            let mut acc8 = [0, 1, 2, 3, 4, 5, 6, 7].map(|i| start[i % 4] - i as i32);
+            let w = [u, v, a, b];
+            let expected: Vec<i32> = (0..8)
+                .map(|i| acc8[i] + dot(if i < 4 { a } else { b }, w[i % 4]))
+                .collect();
+            prop_assert!(super::dot_2x4(&mut acc8, a, b, w));
+            prop_assert_eq!(acc8.to_vec(), expected);
             let mut acc = [start[0], start[1]];
             prop_assert!(super::dot_1x2(&mut acc, a, u, v));
             prop_assert_eq!(acc, [start[0] + dot(a, u), start[1] + dot(a, v)]);
